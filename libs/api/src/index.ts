@@ -1,0 +1,38 @@
+// @cilium-ts/api: the protobuf code generated from proto/ (ts-proto, grpc-js
+// services, bigint 64-bit integers, Timestamps with nanoseconds), one namespace
+// per proto package, plus the descriptor set and Timestamp helpers.
+
+/** Hubble flows, filters, lost/agent/debug events (proto package `flow`). */
+export * as flow from './generated/flow/flow.js';
+/** Hubble observer service: GetFlows, events, nodes, status (proto package `observer`). */
+export * as observer from './generated/observer/observer.js';
+/** Hubble peer discovery service (proto package `peer`). */
+export * as peer from './generated/peer/peer.js';
+/** Hubble relay node status types (proto package `relay`). */
+export * as relay from './generated/relay/relay.js';
+/** Standard gRPC health checking (proto package `grpc.health.v1`). */
+export * as health from './generated/grpc/health/v1/health.js';
+/** Standard gRPC server reflection (proto package `grpc.reflection.v1`). */
+export * as reflectionV1 from './generated/grpc/reflection/v1/reflection.js';
+/** Legacy gRPC server reflection (proto package `grpc.reflection.v1alpha`). */
+export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflection.js';
+/** The cilium-ts agent API (proto package `cilium.agent.v1`). */
+export * as agent from './generated/cilium/agent/v1/agent.js';
+/** The cilium-ts operator API (proto package `cilium.operator.v1`). */
+export * as operator from './generated/cilium/operator/v1/operator.js';
+/** google.protobuf wrapper messages (BoolValue, UInt32Value, ...). */
+export * as wrappers from './generated/google/protobuf/wrappers.js';
+/** google.protobuf.Timestamp and helpers between it and nanoseconds. */
+export * as timestamp from './timestamp.js';
+
+export {
+  Timestamp,
+  compareTimestamps,
+  dateFromTimestamp,
+  nanosFromTimestamp,
+  timestampFromDate,
+  timestampFromMillis,
+  timestampFromNanos,
+  timestampNow,
+} from './timestamp.js';
+export { descriptorSetPath } from './descriptor-set.js';
