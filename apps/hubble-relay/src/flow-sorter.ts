@@ -1,0 +1,96 @@
+import type { observer } from '@cilium-ts/api';
+import { MinHeap } from './min-heap.js';
+import { timeBefore, timeFromMs, timeOf } from './timestamps.js';
+
+/** FlowSorterOptions size the sort buffer and say when idle entries are flushed. */
+export interface FlowSorterOptions {
+  /** Entries held before the oldest is sent (upstream: min(--sort-buffer-len-max, number × peers)). */
+  capacity: number;
+  /** When nothing arrives for this long, entries older than now − drainTimeoutMs are sent. */
+  drainTimeoutMs: number;
+  /** Clock in milliseconds since the epoch (tests pass their own). */
+  now?: () => number;
+}
+
+/**
+ * sortBufferCapacity is upstream's heap size: min(max, number × peers) when that product is
+ * positive, else max. Computed on bigint so that `--all` (2^64−1) cannot overflow.
+ */
+export function sortBufferCapacity(max: number, number: bigint, peers: number): number {
+  const product = number * BigInt(peers);
+  if (product > 0n && product < BigInt(max)) return Number(product);
+  return max;
+}
+
+/**
+ * FlowSorter merges responses from several node streams in GetFlowsResponse.time order through a
+ * bounded min-heap: when it is full the oldest entry is emitted; when nothing arrives for the
+ * drain timeout the entries older than (now − drain timeout) are emitted, so that a silent or dead
+ * node never holds back the others; close() emits everything left, oldest first.
+ */
+export class FlowSorter {
+  private readonly heap = new MinHeap<observer.GetFlowsResponse>((a, b) => timeBefore(timeOf(a), timeOf(b)));
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly opts: FlowSorterOptions,
+    private readonly emit: (resp: observer.GetFlowsResponse) => void,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.arm();
+  }
+
+  /** size is the number of buffered responses. */
+  get size(): number {
+    return this.heap.size;
+  }
+
+  /** push buffers one response and emits the oldest when the buffer is full. */
+  push(resp: observer.GetFlowsResponse): void {
+    if (this.stopped) return;
+    this.heap.push(resp);
+    if (this.heap.size >= Math.max(1, this.opts.capacity)) this.emit(this.heap.pop() as observer.GetFlowsResponse);
+    this.arm();
+  }
+
+  /** drainOlderThan emits every buffered response older than the given time (ms since epoch). */
+  drainOlderThan(ms: number): void {
+    const limit = timeFromMs(ms);
+    for (;;) {
+      const top = this.heap.peek();
+      if (top === undefined || this.stopped || !timeBefore(timeOf(top), limit)) return;
+      this.emit(this.heap.pop() as observer.GetFlowsResponse);
+    }
+  }
+
+  /** close emits everything still buffered, oldest first, and stops the drain timer. */
+  close(): void {
+    if (this.stopped) return;
+    this.clearTimer();
+    while (this.heap.size > 0 && !this.stopped) this.emit(this.heap.pop() as observer.GetFlowsResponse);
+    this.stopped = true;
+  }
+
+  /** cancel drops what is buffered and stops the drain timer. */
+  cancel(): void {
+    this.stopped = true;
+    this.clearTimer();
+  }
+
+  private arm(): void {
+    this.clearTimer();
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.drainOlderThan(this.now() - this.opts.drainTimeoutMs);
+      this.arm();
+    }, this.opts.drainTimeoutMs);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

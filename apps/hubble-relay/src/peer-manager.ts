@@ -1,0 +1,178 @@
+import { EventEmitter } from 'node:events';
+import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { peer } from '@cilium-ts/api';
+import { Backoff } from './backoff.js';
+import { PeerConnection, type ConnectionOptions, type PeerSpec } from './peer-connection.js';
+import { toDialTarget } from './peer-address.js';
+
+/** PeerView is a read-only snapshot of one peer for the Observer handlers. */
+export interface PeerView {
+  name: string;
+  /** Address as shown by GetNodes. */
+  address: string;
+  tls: { serverName: string } | undefined;
+  available: boolean;
+  /** Observer client; undefined when the peer has no usable address. */
+  client: PeerConnection['observer'];
+}
+
+/** PeerSource is the narrow view of the peer pool that the Observer service needs. */
+export interface PeerSource {
+  /** list returns every known peer, sorted by name. */
+  list(): PeerView[];
+}
+
+/** PeerManagerOptions configure discovery (peer.Peer/Notify and/or a static list) and dialling. */
+export interface PeerManagerOptions extends ConnectionOptions {
+  /** Address of a peer.Peer service (e.g. unix:///var/run/cilium/hubble.sock); optional with static peers. */
+  peerService?: string;
+  /** Credentials for the peer service connection (default plaintext). */
+  peerServiceCredentials?: ChannelCredentials;
+  /** Peers known without discovery. */
+  staticPeers?: PeerSpec[];
+  /** Delay before re-subscribing to Notify after an error grows up to this (upstream: 30 s). */
+  retryTimeoutMs: number;
+  /** Called with log lines (level, message, fields). */
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * PeerManager keeps the relay's peer pool: it follows peer.Peer/Notify (upsert on
+ * PEER_ADDED/PEER_UPDATED, remove on PEER_DELETED), keeps the known peers when the stream fails
+ * and re-subscribes with backoff, and holds one connection per peer. It emits 'change' whenever
+ * a peer or the peer service connection changes.
+ */
+export class PeerManager extends EventEmitter implements PeerSource {
+  private readonly peers = new Map<string, PeerConnection>();
+  private notifyClient: peer.PeerClient | undefined;
+  private notifyStream: ClientReadableStream<peer.ChangeNotification> | undefined;
+  private notifyTimer: NodeJS.Timeout | undefined;
+  private readonly notifyBackoff: Backoff;
+  private connected = false;
+  private stopped = false;
+
+  constructor(private readonly opts: PeerManagerOptions) {
+    super();
+    this.notifyBackoff = new Backoff({ initialMs: Math.min(1000, opts.retryTimeoutMs), maxMs: opts.retryTimeoutMs });
+  }
+
+  /** start adds the static peers and subscribes to the peer service. */
+  start(): void {
+    for (const spec of this.opts.staticPeers ?? []) this.upsert(spec);
+    if (this.opts.peerService !== undefined) this.subscribe();
+    this.emit('change');
+  }
+
+  /** stop closes every connection and the Notify stream. */
+  stop(): void {
+    this.stopped = true;
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.notifyStream?.cancel();
+    this.notifyClient?.close();
+    for (const conn of this.peers.values()) conn.close();
+    this.peers.clear();
+  }
+
+  /** peerServiceConnected is true while the Notify stream is up, or always without a peer service. */
+  get peerServiceConnected(): boolean {
+    return this.opts.peerService === undefined ? true : this.connected;
+  }
+
+  /** healthy is upstream's relay health: peer service connected and at least one peer available. */
+  get healthy(): boolean {
+    return this.peerServiceConnected && [...this.peers.values()].some((p) => p.available);
+  }
+
+  /** list returns every known peer, sorted by name. */
+  list(): PeerView[] {
+    return [...this.peers.values()]
+      .map((c) => ({
+        name: c.spec.name,
+        address: c.displayAddress,
+        tls: c.spec.tls,
+        available: c.available,
+        client: c.observer,
+      }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** upsert adds a peer or replaces it when its address or TLS settings changed. */
+  upsert(spec: PeerSpec): void {
+    if (this.stopped) return;
+    const old = this.peers.get(spec.name);
+    if (old && old.spec.address === spec.address && old.spec.tls?.serverName === spec.tls?.serverName) return;
+    old?.close();
+    const conn = new PeerConnection(spec, this.opts, () => this.emit('change'));
+    this.peers.set(spec.name, conn);
+    this.opts.log?.('info', 'peer added or updated', { peer: spec.name, address: spec.address, target: conn.target, error: conn.addressError });
+    this.emit('change');
+  }
+
+  /** remove forgets a peer and closes its connection. */
+  remove(name: string): void {
+    const old = this.peers.get(name);
+    if (!old) return;
+    old.close();
+    this.peers.delete(name);
+    this.opts.log?.('info', 'peer removed', { peer: name });
+    this.emit('change');
+  }
+
+  private subscribe(): void {
+    if (this.stopped || this.opts.peerService === undefined) return;
+    const target = toDialTarget(this.opts.peerService);
+    this.notifyClient?.close();
+    const client = new peer.PeerClient(target, this.opts.peerServiceCredentials ?? grpcCredentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    this.notifyClient = client;
+    const stream = client.notify(peer.NotifyRequest.fromPartial({}));
+    this.notifyStream = stream;
+    const markConnected = (): void => {
+      if (this.connected || this.notifyStream !== stream) return;
+      this.connected = true;
+      this.notifyBackoff.reset();
+      this.opts.log?.('info', 'connected to the peer service', { target });
+      this.emit('change');
+    };
+    stream.on('metadata', markConnected);
+    stream.on('data', (cn: peer.ChangeNotification) => {
+      markConnected();
+      this.apply(cn);
+    });
+    stream.on('error', () => {
+      // The 'status' handler below does the work; this listener keeps the error from throwing.
+    });
+    stream.on('status', (s: { code: number; details: string }) => {
+      if (this.notifyStream !== stream || this.stopped) return;
+      this.notifyStream = undefined;
+      client.close();
+      const wasConnected = this.connected;
+      this.connected = false;
+      const delay = this.notifyBackoff.next();
+      this.opts.log?.('warn', 'peer service stream ended; keeping known peers and retrying', {
+        target, code: s.code, details: s.details, retryInMs: delay,
+      });
+      if (wasConnected) this.emit('change');
+      this.notifyTimer = setTimeout(() => {
+        this.notifyTimer = undefined;
+        this.subscribe();
+      }, delay);
+    });
+  }
+
+  private apply(cn: peer.ChangeNotification): void {
+    const spec: PeerSpec = { name: cn.name, address: cn.address, tls: cn.tls ? { serverName: cn.tls.serverName } : undefined };
+    switch (cn.type) {
+      case peer.ChangeNotificationType.PEER_ADDED:
+      case peer.ChangeNotificationType.PEER_UPDATED:
+        this.upsert(spec);
+        break;
+      case peer.ChangeNotificationType.PEER_DELETED:
+        this.remove(cn.name);
+        break;
+      default:
+        this.opts.log?.('debug', 'ignoring peer notification of unknown type', { peer: cn.name, type: cn.type });
+    }
+  }
+}
