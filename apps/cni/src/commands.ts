@@ -1,0 +1,199 @@
+// The CNI commands: ADD, DEL, CHECK, STATUS, GC and VERSION. Each takes the validated
+// environment and config and returns what goes on stdout (or nothing), or throws CniError.
+import { stat } from 'node:fs/promises';
+import type { CniAgent } from './agent-client.js';
+import { CniError, CniErrorCode, asCniError } from './cni-error.js';
+import type { CniEnv } from './cni-env.js';
+import { buildAddResult, prevResultGateway, prevResultIp, type CniResult } from './cni-result.js';
+import { LATEST_VERSION, SUPPORTED_VERSIONS, compareVersions, podIdentityLabels, type NetConfig } from './net-config.js';
+import type { PluginLog } from './plugin-log.js';
+import { PodNetworkCheckError, checkPodNetwork, hostIfnameFor, setupPodNetwork, teardownPodNetwork } from './pod-network.js';
+
+/** What the commands need from the outside world. */
+export interface CommandDeps {
+  /** Opens a connection to the agent (lazily: nothing is dialled before the first call). */
+  connect(target: string, timeoutSeconds: number): CniAgent;
+  log: PluginLog;
+}
+
+/** The answer to VERSION. */
+export function versionInfo(): { cniVersion: string; supportedVersions: string[] } {
+  return { cniVersion: LATEST_VERSION, supportedVersions: [...SUPPORTED_VERSIONS] };
+}
+
+async function requireNetns(netns: string): Promise<void> {
+  try {
+    await stat(netns);
+  } catch (err) {
+    throw new CniError(CniErrorCode.InvalidNetns, `CNI_NETNS ${netns} cannot be opened: ${(err as Error).message}`, 'the pod network namespace must exist', {
+      cause: err,
+    });
+  }
+}
+
+/** Undoes a half-done ADD, best effort; returns what could not be undone. */
+async function rollback(env: CniEnv, agentApi: CniAgent, steps: { endpoint: boolean; veth: boolean; ip: boolean }): Promise<string[]> {
+  const failed: string[] = [];
+  if (steps.endpoint) await agentApi.deleteEndpoint(env.containerId).catch((e: Error) => failed.push(`delete endpoint: ${e.message}`));
+  if (steps.veth) await teardownPodNetwork(env.containerId).catch((e: Error) => failed.push(`delete veth: ${e.message}`));
+  if (steps.ip) await agentApi.release(env.containerId).catch((e: Error) => failed.push(`release IP: ${e.message}`));
+  return failed;
+}
+
+/** ADD: allocate an address, wire the pod, register the endpoint; all or nothing. */
+export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<CniResult> {
+  await requireNetns(env.netns);
+  const labels = podIdentityLabels(env.podNamespace, conf.podLabels);
+  const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
+  const done = { endpoint: false, veth: false, ip: false };
+  try {
+    await agentApi.waitReady(conf.agentConnectTimeout);
+    done.ip = true; // a failed Allocate may still have reserved it; Release by owner is idempotent
+    const lease = await agentApi.allocate(env.containerId);
+    deps.log.log('info', 'allocated address', { ip: lease.ip, gateway: lease.gateway });
+    done.veth = true;
+    const net = await setupPodNetwork({
+      containerId: env.containerId,
+      netns: env.netns,
+      ifname: env.ifname,
+      ip: lease.ip,
+      gateway: lease.gateway,
+      mtu: conf.mtu,
+    }).catch((err: unknown) => {
+      throw asCniError(err, CniErrorCode.InterfaceSetupFailed, `setting up ${env.ifname} in ${env.netns}`);
+    });
+    done.endpoint = true;
+    const ep = await agentApi.createEndpoint({
+      containerId: env.containerId,
+      netns: env.netns,
+      ifname: env.ifname,
+      hostIfname: net.hostIfname,
+      ipv4: lease.ip,
+      ipv6: '',
+      labels,
+      podName: env.podName,
+      namespace: env.podNamespace,
+      mac: net.podMac,
+    });
+    deps.log.log('info', 'endpoint created', { endpointId: ep.id, identity: ep.identity, hostIfname: net.hostIfname });
+    return buildAddResult(conf.cniVersion, {
+      hostIfname: net.hostIfname,
+      hostMac: net.hostMac,
+      podIfname: env.ifname,
+      podMac: net.podMac,
+      netns: env.netns,
+      ip: lease.ip,
+      gateway: lease.gateway,
+    });
+  } catch (err) {
+    const cniErr = asCniError(err, CniErrorCode.Internal, 'ADD failed');
+    const leftovers = await rollback(env, agentApi, done);
+    deps.log.log('error', 'ADD failed, rolled back', { error: cniErr.message, leftovers });
+    if (leftovers.length === 0) throw cniErr;
+    throw new CniError(cniErr.code, cniErr.message, `${cniErr.details}; rollback incomplete: ${leftovers.join('; ')}`.replace(/^; /, ''), {
+      cause: cniErr,
+    });
+  } finally {
+    agentApi.close();
+  }
+}
+
+/**
+ * DEL: delete the endpoint, the veth pair and the addresses of the container; missing
+ * things are not errors. When the agent is unreachable the veth pair is still removed
+ * and DEL succeeds; the endpoint and its address are then collected by the next GC.
+ */
+export async function cmdDel(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<void> {
+  const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
+  try {
+    let reachable = true;
+    try {
+      await agentApi.waitReady(conf.agentConnectTimeout);
+    } catch (err) {
+      reachable = false;
+      deps.log.log('warn', 'agent unreachable during DEL; removing the veth only, GC will release the rest', {
+        error: (err as Error).message,
+      });
+    }
+    if (reachable) {
+      const found = await agentApi.deleteEndpoint(env.containerId);
+      deps.log.log('info', 'endpoint deleted', { found });
+    }
+    const removed = await teardownPodNetwork(env.containerId).catch((err: unknown) => {
+      throw asCniError(err, CniErrorCode.InterfaceSetupFailed, `deleting ${hostIfnameFor(env.containerId)}`);
+    });
+    deps.log.log('info', 'veth removed', { removed });
+    if (reachable) {
+      const released = await agentApi.release(env.containerId);
+      deps.log.log('info', 'addresses released', { released });
+    }
+  } finally {
+    agentApi.close();
+  }
+}
+
+/** CHECK: the endpoint exists in the agent and the pod's interfaces, address and routes are in place. */
+export async function cmdCheck(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<void> {
+  if (compareVersions(conf.cniVersion, '0.4.0') < 0) {
+    throw new CniError(CniErrorCode.IncompatibleVersion, `CHECK is not defined for cniVersion ${conf.cniVersion}`, 'CHECK needs cniVersion 0.4.0 or later');
+  }
+  const ip = prevResultIp(conf.prevResult);
+  const gateway = prevResultGateway(conf.prevResult);
+  if (ip === undefined || gateway === undefined) {
+    throw new CniError(CniErrorCode.InvalidNetworkConfig, 'network config: prevResult: must carry the IPv4 address and gateway of the ADD result for CHECK');
+  }
+  await requireNetns(env.netns);
+  const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
+  try {
+    await agentApi.waitReady(conf.agentConnectTimeout);
+    const ep = await agentApi.getEndpoint(env.containerId);
+    if (!ep) throw new CniError(CniErrorCode.CheckFailed, `the agent has no endpoint for container ${env.containerId}`);
+    if (ep.ipv4 !== ip) {
+      throw new CniError(CniErrorCode.CheckFailed, `endpoint ${ep.id} has address ${ep.ipv4}, the previous result says ${ip}`);
+    }
+    await checkPodNetwork({ containerId: env.containerId, netns: env.netns, ifname: env.ifname, ip, gateway }).catch((err: unknown) => {
+      if (err instanceof PodNetworkCheckError) throw new CniError(CniErrorCode.CheckFailed, `CHECK failed: ${err.message}`);
+      throw asCniError(err, CniErrorCode.CheckFailed, 'CHECK failed');
+    });
+  } finally {
+    agentApi.close();
+  }
+}
+
+/** STATUS: succeeds when the agent answers and is not failing; error 50 otherwise. */
+export async function cmdStatus(conf: NetConfig, deps: CommandDeps): Promise<void> {
+  const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
+  try {
+    let st;
+    try {
+      await agentApi.waitReady(conf.agentConnectTimeout);
+      st = await agentApi.status();
+    } catch (err) {
+      throw new CniError(CniErrorCode.PluginNotAvailable, `plugin not available: ${(err as Error).message}`, '', { cause: err });
+    }
+    if (st.state === 'failure') {
+      const failing = st.subsystems.filter((s) => s.state === 'failure').map((s) => `${s.name}: ${s.message}`);
+      throw new CniError(CniErrorCode.PluginNotAvailable, `agent on node ${st.nodeName} is failing`, failing.join('; '));
+    }
+  } finally {
+    agentApi.close();
+  }
+}
+
+/** GC: delete the endpoints (and their veths and addresses) of containers not in `cni.dev/valid-attachments`. */
+export async function cmdGc(conf: NetConfig, deps: CommandDeps): Promise<void> {
+  const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
+  try {
+    await agentApi.waitReady(conf.agentConnectTimeout);
+    const valid = new Set(conf.validAttachments.map((a) => a.containerID));
+    for (const ep of await agentApi.listEndpoints()) {
+      if (ep.containerId === '' || valid.has(ep.containerId)) continue;
+      deps.log.log('info', 'GC: removing stale endpoint', { endpointId: ep.id, containerId: ep.containerId });
+      await agentApi.deleteEndpoint(ep.containerId);
+      await teardownPodNetwork(ep.containerId);
+      await agentApi.release(ep.containerId);
+    }
+  } finally {
+    agentApi.close();
+  }
+}

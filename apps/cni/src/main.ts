@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// cilium-cni: the CNI plugin executable. The runtime sets CNI_* variables, writes the
+// network config on stdin and reads the result (or an error object) from stdout.
+import { readFileSync } from 'node:fs';
+import { connectAgent } from './agent-client.js';
+import { CniError, CniErrorCode, asCniError } from './cni-error.js';
+import { parseCniEnv } from './cni-env.js';
+import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, versionInfo, type CommandDeps } from './commands.js';
+import { LATEST_VERSION, decodeNetConfig, validateNetConfig } from './net-config.js';
+import { createPluginLog } from './plugin-log.js';
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return ''; // no stdin at all (closed or a terminal): treated as an empty config
+  }
+}
+
+/** Runs one CNI invocation; returns the process exit code. */
+async function main(): Promise<number> {
+  const stdin = readStdin();
+  let cniVersion = LATEST_VERSION;
+  try {
+    const rawVersion = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    if (typeof rawVersion === 'string' && rawVersion !== '') cniVersion = rawVersion;
+  } catch {
+    // Reported below when the command needs the config.
+  }
+  try {
+    const env = parseCniEnv(process.env);
+    if (env.command === 'VERSION') {
+      process.stdout.write(JSON.stringify(versionInfo()) + '\n');
+      return 0;
+    }
+    const conf = validateNetConfig(decodeNetConfig(stdin));
+    const deps: CommandDeps = {
+      connect: connectAgent,
+      log: createPluginLog(conf.logFile, { command: env.command, containerId: env.containerId, pid: process.pid }),
+    };
+    deps.log.log('debug', 'invoked', { netns: env.netns, ifname: env.ifname, args: env.args });
+    switch (env.command) {
+      case 'ADD':
+        process.stdout.write(JSON.stringify(await cmdAdd(env, conf, deps)) + '\n');
+        return 0;
+      case 'DEL':
+        await cmdDel(env, conf, deps);
+        return 0;
+      case 'CHECK':
+        await cmdCheck(env, conf, deps);
+        return 0;
+      case 'STATUS':
+        await cmdStatus(conf, deps);
+        return 0;
+      case 'GC':
+        await cmdGc(conf, deps);
+        return 0;
+    }
+  } catch (err) {
+    const cniErr: CniError = asCniError(err, CniErrorCode.Internal, 'internal error');
+    process.stdout.write(JSON.stringify(cniErr.toJSON(cniVersion)) + '\n');
+    return 1;
+  }
+}
+
+process.exitCode = await main();
