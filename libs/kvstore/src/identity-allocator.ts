@@ -1,0 +1,267 @@
+// Cluster-wide security identity allocation (labels -> numeric id) in etcd, in the
+// design of Cilium's kvstore allocator: the id key `id/<id>` is the allocation, created
+// once with a transaction; every node that uses it keeps a reference
+// `value/<labels>/<node>` bound to its session lease. The operator deletes ids whose
+// references have been gone for a grace period.
+import type { ICompare, IRequestOp, IResponseOp } from 'etcd3';
+import { prefixEnd, type KvStore } from './kvstore.js';
+import type { KvLease } from './lease.js';
+import { IdentityAllocationError } from './errors.js';
+import { canonicalLabels, MaxClusterIdentity, MinClusterIdentity, splitCanonicalLabels } from './keys.js';
+import type { WatchCloser } from './prefix-watch.js';
+
+/** Result of IdentityAllocator.allocate. */
+export interface AllocatedIdentity {
+  id: number;
+  /** True when this call created the identity cluster-wide. */
+  isNew: boolean;
+}
+
+/** Options of IdentityAllocator. */
+export interface IdentityAllocatorOptions {
+  minId?: number;
+  maxId?: number;
+}
+
+const MaxAttempts = 200;
+
+/** Allocates identities for label sets, shared by every node of the cluster. */
+export class IdentityAllocator {
+  private readonly ids = new Map<number, string>();
+  private readonly byLabels = new Map<string, number>();
+  private readonly local = new Map<string, { id: number; refs: number }>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly reserved = new Set<number>();
+  private readonly listeners = new Set<(id: number, labels: string[] | undefined) => void>();
+  private readonly watcher: WatchCloser;
+  private readonly synced: Promise<void>;
+  private readonly minId: number;
+  private readonly maxId: number;
+  private readonly onSession = (lease: KvLease): void => void this.restoreReferences(lease);
+
+  constructor(
+    private readonly kv: KvStore,
+    /** Name of this node: the last segment of its reference keys. */
+    readonly nodeName: string,
+    opts: IdentityAllocatorOptions = {},
+  ) {
+    this.minId = opts.minId ?? MinClusterIdentity;
+    this.maxId = opts.maxId ?? MaxClusterIdentity;
+    const base = kv.keys.identityIdPrefix();
+    let markSynced!: () => void;
+    this.synced = new Promise((r) => (markSynced = r));
+    this.watcher = kv.watchPrefix(base, {
+      put: (key, value) => {
+        const id = Number(key.slice(base.length));
+        if (!Number.isInteger(id)) return;
+        this.remember(id, value);
+        this.notify(id, splitCanonicalLabels(value));
+      },
+      delete: (key) => {
+        const id = Number(key.slice(base.length));
+        if (!this.forget(id)) return;
+        this.notify(id, undefined);
+      },
+      synced: () => markSynced(),
+    });
+    kv.on('session', this.onSession);
+  }
+
+  /** Resolves once the identities that exist in the kvstore have been read. */
+  ready(): Promise<void> {
+    return this.synced;
+  }
+
+  /** Returns the id of a label set, allocating it cluster-wide if needed; counts a local reference. */
+  async allocate(labels: readonly string[]): Promise<AllocatedIdentity> {
+    const canonical = canonicalLabels(labels);
+    if (canonical === '') throw new IdentityAllocationError(canonical, 'the label set is empty; give at least one label');
+    return this.serialize(canonical, async () => {
+      const held = this.local.get(canonical);
+      if (held) {
+        held.refs++;
+        return { id: held.id, isNew: false };
+      }
+      await this.synced;
+      const lease = await this.kv.session();
+      const got = await this.acquire(canonical, lease);
+      this.local.set(canonical, { id: got.id, refs: 1 });
+      return got;
+    });
+  }
+
+  /** Drops one local reference; the node's reference key goes when none are left. */
+  async release(labels: readonly string[]): Promise<void> {
+    const canonical = canonicalLabels(labels);
+    await this.serialize(canonical, async () => {
+      const held = this.local.get(canonical);
+      if (!held) return;
+      if (--held.refs > 0) return;
+      this.local.delete(canonical);
+      await this.kv.delete(this.kv.keys.identityValue(canonical, this.nodeName));
+    });
+  }
+
+  /** The labels of an identity known in the kvstore, or undefined. */
+  lookup(id: number): string[] | undefined {
+    const c = this.ids.get(id);
+    return c === undefined ? undefined : splitCanonicalLabels(c);
+  }
+
+  /** The id of a label set known in the kvstore, or undefined (no allocation). */
+  lookupLabels(labels: readonly string[]): number | undefined {
+    return this.byLabels.get(canonicalLabels(labels));
+  }
+
+  /** Every identity known in the kvstore. */
+  list(): Map<number, string[]> {
+    return new Map([...this.ids].map(([id, c]) => [id, splitCanonicalLabels(c)]));
+  }
+
+  /** Calls onChange(id, labels) when an identity appears and (id, undefined) when it is deleted. */
+  watch(onChange: (id: number, labels: string[] | undefined) => void): WatchCloser {
+    this.listeners.add(onChange);
+    return { close: () => void this.listeners.delete(onChange) };
+  }
+
+  /** Stops watching; references stay until released or the session lease ends. */
+  close(): void {
+    this.watcher.close();
+    this.kv.off('session', this.onSession);
+    this.listeners.clear();
+  }
+
+  // Finds or creates the id of a canonical label set and writes this node's reference.
+  private async acquire(canonical: string, lease: KvLease): Promise<AllocatedIdentity> {
+    const keys = this.kv.keys;
+    const refPrefix = keys.identityValueLabelsPrefix(canonical);
+    const refKey = keys.identityValue(canonical, this.nodeName);
+    let rangeCompare = true;
+    let lastProblem = '';
+    for (let attempt = 0; attempt < MaxAttempts; attempt++) {
+      // 1. An id that other nodes reference, or one the cache knows.
+      const refs = await this.kv.getPrefix(refPrefix);
+      let existing: number | undefined;
+      let foreignRefs = false;
+      for (const [k, v] of refs) {
+        if (keys.parseIdentityValue(k)?.labels === canonical) existing = Number(v);
+        else foreignRefs = true;
+      }
+      existing ??= this.byLabels.get(canonical);
+      if (existing !== undefined) {
+        if (await this.claim(canonical, existing, refKey, lease)) return { id: existing, isNew: false };
+        this.forget(existing);
+        lastProblem = `id ${existing} vanished while claiming it`;
+        continue;
+      }
+      // 2. A new id: create it only if it is free and nobody references these labels.
+      if (foreignRefs) rangeCompare = false;
+      const candidate = this.nextCandidate();
+      if (candidate === undefined) {
+        throw new IdentityAllocationError(canonical, `no free identity between ${this.minId} and ${this.maxId}; run identity GC`);
+      }
+      this.reserved.add(candidate);
+      try {
+        const idKey = Buffer.from(keys.identityId(candidate));
+        const compare: ICompare[] = [{ key: idKey, target: 'Version', result: 'Equal', version: 0 }];
+        if (rangeCompare) {
+          compare.push({ key: Buffer.from(refPrefix), range_end: prefixEnd(refPrefix), target: 'Version', result: 'Equal', version: 0 });
+        }
+        const success: IRequestOp[] = [
+          { request_put: { key: idKey, value: Buffer.from(canonical) } },
+          { request_put: { key: Buffer.from(refKey), value: Buffer.from(String(candidate)), lease: lease.id } },
+        ];
+        const failure: IRequestOp[] = [{ request_range: { key: idKey } }];
+        const res = await this.kv.txn({ compare, success, failure }, keys.identityId(candidate));
+        if (res.succeeded) {
+          this.remember(candidate, canonical);
+          return { id: candidate, isNew: true };
+        }
+        const taken = (res.responses as IResponseOp[])[0]?.response_range?.kvs?.[0];
+        if (taken) this.remember(candidate, taken.value.toString());
+        lastProblem = taken ? `id ${candidate} was taken concurrently` : 'another node allocated these labels concurrently';
+      } finally {
+        this.reserved.delete(candidate);
+      }
+    }
+    throw new IdentityAllocationError(canonical, `gave up after ${MaxAttempts} attempts (${lastProblem}); retry later`);
+  }
+
+  // Writes this node's reference to `id` if id/<id> still holds these labels.
+  private async claim(canonical: string, id: number, refKey: string, lease: KvLease): Promise<boolean> {
+    const res = await this.kv.txn(
+      {
+        compare: [{ key: Buffer.from(this.kv.keys.identityId(id)), target: 'Value', result: 'Equal', value: Buffer.from(canonical) }],
+        success: [{ request_put: { key: Buffer.from(refKey), value: Buffer.from(String(id)), lease: lease.id } }],
+        failure: [],
+      },
+      refKey,
+    );
+    return res.succeeded;
+  }
+
+  private async restoreReferences(lease: KvLease): Promise<void> {
+    for (const [canonical, held] of this.local) {
+      const refKey = this.kv.keys.identityValue(canonical, this.nodeName);
+      try {
+        await this.serialize(canonical, async () => {
+          if (this.local.get(canonical) !== held) return;
+          if (!(await this.claim(canonical, held.id, refKey, lease))) {
+            // The id was garbage-collected meanwhile: allocate again (the id may change).
+            const got = await this.acquire(canonical, lease);
+            held.id = got.id;
+          }
+        });
+      } catch {
+        // retried on the next session renewal
+      }
+    }
+  }
+
+  private nextCandidate(): number | undefined {
+    for (let id = this.minId; id <= this.maxId; id++) {
+      if (!this.ids.has(id) && !this.reserved.has(id)) return id;
+    }
+    return undefined;
+  }
+
+  private remember(id: number, canonical: string): void {
+    const old = this.ids.get(id);
+    if (old !== undefined && old !== canonical && this.byLabels.get(old) === id) this.byLabels.delete(old);
+    this.ids.set(id, canonical);
+    if (!this.byLabels.has(canonical)) this.byLabels.set(canonical, id);
+  }
+
+  private forget(id: number): boolean {
+    const c = this.ids.get(id);
+    if (c === undefined) return false;
+    this.ids.delete(id);
+    if (this.byLabels.get(c) === id) {
+      this.byLabels.delete(c);
+      for (const [other, oc] of this.ids) if (oc === c) this.byLabels.set(c, other);
+    }
+    return true;
+  }
+
+  private notify(id: number, labels: string[] | undefined): void {
+    for (const l of this.listeners) {
+      try {
+        l(id, labels);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  // Runs fn after every earlier call for the same labels has finished.
+  private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+}

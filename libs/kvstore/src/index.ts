@@ -1,0 +1,11 @@
+// @cilium-ts/kvstore: etcd access for cilium-ts (connection, key layout, identities,
+// node registrations, ipcache, and a helper that runs Debian's etcd).
+export * from './errors.js';
+export * from './keys.js';
+export * from './lease.js';
+export * from './kvstore.js';
+export type { PrefixWatchHandlers, WatchCloser } from './prefix-watch.js';
+export * from './identity-allocator.js';
+export * from './node-registry.js';
+export * from './ipcache-sync.js';
+export * from './etcd-process.js';
