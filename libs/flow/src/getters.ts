@@ -1,0 +1,45 @@
+// Narrow interfaces through which the parser enriches flows with metadata; the server
+// implements them from the agent's Metadata.Watch stream.
+
+/** A local endpoint as the parser needs it. */
+export interface EndpointInfo {
+  id: number;
+  identity: number;
+  namespace: string;
+  podName: string;
+  /** `source:key=value` labels. */
+  labels: readonly string[];
+  /** ifindex / name of the host-side interface, when known. */
+  hostIfindex?: number;
+  hostIfname?: string;
+}
+
+/** A security identity and its labels. */
+export interface IdentityInfo {
+  id: number;
+  labels: readonly string[];
+}
+
+/** An ipcache entry for one address. */
+export interface IPCacheInfo {
+  identity: number;
+  namespace: string;
+  podName: string;
+  nodeName: string;
+}
+
+/** Looks up local endpoints by address and by id. */
+export interface EndpointGetter {
+  getEndpointByIP(ip: string): EndpointInfo | undefined;
+  getEndpointByID(id: number): EndpointInfo | undefined;
+}
+
+/** Looks up identities by numeric id. */
+export interface IdentityGetter {
+  getIdentity(id: number): IdentityInfo | undefined;
+}
+
+/** Looks up the ipcache entry (longest matching prefix) for an address. */
+export interface IPCacheGetter {
+  getIPIdentity(ip: string): IPCacheInfo | undefined;
+}
