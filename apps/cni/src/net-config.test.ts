@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseCniArgs, parseCniEnv } from './cni-env.js';
+import { CniError } from './cni-error.js';
+import { compareVersions, podIdentityLabels, validateNetConfig } from './net-config.js';
+import { hostIfnameFor } from './pod-network.js';
+
+describe('net-config', () => {
+  it('defaults the agent socket and accepts a bare socket path', () => {
+    assert.equal(validateNetConfig({ cniVersion: '1.1.0', name: 'n', type: 'cilium-cni' }).agentSocket, 'unix:///run/cilium-ts/agent.sock');
+    assert.equal(validateNetConfig({ cniVersion: '1.1.0', name: 'n', type: 'cilium-cni', 'agent-socket': '/x.sock' }).agentSocket, 'unix:///x.sock');
+  });
+
+  it('builds sorted identity labels without the pod name', () => {
+    assert.deepEqual(podIdentityLabels('default', [['app', 'web'], ['app.kubernetes.io/name', 'shop'], ['container:x', 'y'], ['app', 'web']]), [
+      'container:x=y',
+      'k8s:app.kubernetes.io/name=shop',
+      'k8s:app=web',
+      'k8s:io.kubernetes.pod.namespace=default',
+    ]);
+    assert.deepEqual(podIdentityLabels('', []), []);
+  });
+
+  it('rejects label keys with "="', () => {
+    assert.throws(
+      () => validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni', runtimeConfig: { labels: { 'a=b': 'c' } } }),
+      (e: unknown) => e instanceof CniError && e.code === 7,
+    );
+  });
+
+  it('compares versions numerically', () => {
+    assert.ok(compareVersions('0.10.0', '0.4.0') > 0);
+    assert.equal(compareVersions('1.0', '1.0.0'), 0);
+  });
+});
+
+describe('cni-env', () => {
+  it('parses CNI_ARGS with IgnoreUnknown', () => {
+    assert.deepEqual(parseCniArgs('IgnoreUnknown=true;K8S_POD_NAME=a;X=b=c'), { IgnoreUnknown: 'true', K8S_POD_NAME: 'a', X: 'b=c' });
+  });
+
+  it('does not require attachment variables for STATUS and GC', () => {
+    assert.equal(parseCniEnv({ CNI_COMMAND: 'status' }).command, 'STATUS');
+    assert.equal(parseCniEnv({ CNI_COMMAND: 'GC', CNI_CONTAINERID: 'ignored' }).containerId, '');
+  });
+
+  it('allows DEL without CNI_NETNS', () => {
+    assert.equal(parseCniEnv({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c', CNI_IFNAME: 'eth0' }).netns, '');
+  });
+
+  it('names host veths lxc + 11 hex chars', () => {
+    assert.match(hostIfnameFor('abc'), /^lxc[0-9a-f]{11}$/);
+    assert.equal(hostIfnameFor('abc'), 'lxcba7816bf8f0');
+  });
+});

@@ -1,0 +1,123 @@
+// A small, real gRPC server standing in for cilium-agent in the plugin's tests: it
+// serves Daemon, Ipam and Endpoints on a unix socket, hands out addresses from
+// 10.200.0.0/24 (gateway 10.200.0.1) and records every CreateEndpoint request.
+import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { agent } from '@cilium-ts/api';
+
+/** The fake agent's state, open to assertions. */
+export interface FakeAgent {
+  /** gRPC target: unix:///path. */
+  target: string;
+  /** ip -> owner. */
+  allocations: Map<string, string>;
+  /** containerId -> endpoint. */
+  endpoints: Map<string, agent.Endpoint>;
+  /** Every CreateEndpoint request, in order. */
+  createRequests: agent.CreateEndpointRequest[];
+  /** When set, CreateEndpoint fails with this message (INTERNAL). */
+  failCreate: string | undefined;
+  stop(): Promise<void>;
+}
+
+function err(code: status, details: string): ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: undefined as never });
+}
+
+/** Starts a fake agent listening on the unix socket `socketPath`. */
+export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
+  const server = new Server();
+  const state: FakeAgent = {
+    target: `unix://${socketPath}`,
+    allocations: new Map(),
+    endpoints: new Map(),
+    createRequests: [],
+    failCreate: undefined,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+      }),
+  };
+  let nextId = 1;
+
+  const daemon: agent.DaemonServer = {
+    status: (_call, cb) =>
+      cb(null, {
+        nodeName: 'fake-node',
+        clusterName: 'default',
+        version: 'fake',
+        state: 'ok',
+        subsystems: [],
+        endpointCount: state.endpoints.size,
+        policyRevision: 1n,
+        podCidr: '10.200.0.0/24',
+        startedAt: undefined,
+        kernelFeatures: [],
+        bpfPinPath: '',
+      }),
+  };
+  const ipam: agent.IpamServer = {
+    allocate: (call, cb) => {
+      for (let i = 2; i < 255; i++) {
+        const ip = `10.200.0.${i}`;
+        if (state.allocations.has(ip)) continue;
+        state.allocations.set(ip, call.request.owner);
+        return cb(null, { ip, prefixLength: 24, gateway: '10.200.0.1', podCidr: '10.200.0.0/24' });
+      }
+      cb(err(status.RESOURCE_EXHAUSTED, 'pool exhausted'));
+    },
+    release: (call, cb) => {
+      let released = 0;
+      for (const [ip, owner] of [...state.allocations]) {
+        if ((call.request.ip !== '' && ip === call.request.ip) || (call.request.owner !== '' && owner === call.request.owner)) {
+          state.allocations.delete(ip);
+          released++;
+        }
+      }
+      cb(null, { released });
+    },
+    list: (_call, cb) =>
+      cb(null, {
+        podCidr: '10.200.0.0/24',
+        allocations: [...state.allocations].map(([ip, owner]) => ({ ip, owner })),
+        available: 253 - state.allocations.size,
+      }),
+  };
+  const endpoints: agent.EndpointsServer = {
+    createEndpoint: (call, cb) => {
+      const r = call.request;
+      state.createRequests.push(r);
+      if (state.failCreate !== undefined) return cb(err(status.INTERNAL, state.failCreate));
+      const ep: agent.Endpoint = {
+        ...agent.Endpoint.create(),
+        id: nextId++,
+        containerId: r.containerId,
+        netns: r.netns,
+        ifname: r.ifname,
+        hostIfname: r.hostIfname,
+        ipv4: r.ipv4,
+        mac: r.mac,
+        labels: r.labels,
+        identity: 256,
+        podName: r.podName,
+        namespace: r.namespace,
+        state: 'ready',
+      };
+      state.endpoints.set(r.containerId, ep);
+      cb(null, ep);
+    },
+    deleteEndpoint: (call, cb) => cb(null, { found: state.endpoints.delete(call.request.containerId) }),
+    getEndpoint: (call, cb) => {
+      const ep = state.endpoints.get(call.request.containerId);
+      if (ep) cb(null, ep);
+      else cb(err(status.NOT_FOUND, `no endpoint for container ${call.request.containerId}`));
+    },
+    listEndpoints: (_call, cb) => cb(null, { endpoints: [...state.endpoints.values()] }),
+  };
+  server.addService(agent.DaemonService, daemon);
+  server.addService(agent.IpamService, ipam);
+  server.addService(agent.EndpointsService, endpoints);
+  await new Promise<void>((resolve, reject) => {
+    server.bindAsync(state.target, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve()));
+  });
+  return state;
+}
