@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Connection tracking over the shared LRU hash `ct`. An entry is keyed by the endpoint
+ * and the direction (ingress / egress of that endpoint) that opened the connection, so
+ * one endpoint's egress entry never lets a packet skip another endpoint's ingress policy. */
+#ifndef CTS_CONNTRACK_H
+#define CTS_CONNTRACK_H
+
+#include "maps.h"
+#include "parse.h"
+
+#define CT_NEW 0
+#define CT_ESTABLISHED 1
+#define CT_REPLY 2
+#define CT_RELATED 3
+
+static __always_inline void ct_key_forward(struct ct_key *k, const struct pkt *p, __u16 ep, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+	k->sport = p->sport;
+	k->dport = p->dport;
+	k->proto = p->proto;
+	k->family = p->family;
+	k->endpoint_id = ep;
+	k->dir = dir;
+}
+
+static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p, __u16 ep, __u8 dir)
+{
+	__builtin_memcpy(k->saddr, p->daddr, 16);
+	__builtin_memcpy(k->daddr, p->saddr, 16);
+	k->sport = p->dport;
+	k->dport = p->sport;
+	k->proto = p->proto;
+	k->family = p->family;
+	k->endpoint_id = ep;
+	k->dir = dir;
+}
+
+static __always_inline void ct_touch(struct ct_value *v, const struct pkt *p, __u32 len, __u8 reply)
+{
+	v->last_seen_ns = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
+	v->tcp_flags_seen |= p->tcp_flags;
+	if (reply)
+		v->flags |= CT_F_SEEN_REPLY;
+}
+
+/* Classifies p for endpoint ep running in direction dir. *fwd is filled with the
+ * forward key (used to create the entry of a new connection). */
+static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __u32 len, struct ct_key *fwd)
+{
+	struct ct_key k = {};
+	struct ct_value *v;
+	__u8 other = dir == DIR_EGRESS ? DIR_INGRESS : DIR_EGRESS;
+
+	ct_key_forward(fwd, p, ep, dir);
+	v = bpf_map_lookup_elem(&ct, fwd);
+	if (v) {
+		ct_touch(v, p, len, 0);
+		return CT_ESTABLISHED;
+	}
+	ct_key_reverse(&k, p, ep, other);
+	v = bpf_map_lookup_elem(&ct, &k);
+	if (v) {
+		ct_touch(v, p, len, 1);
+		return CT_REPLY;
+	}
+	if (p->icmp_error) {
+		/* The quoted packet is one the peer received from a connection this
+		 * endpoint tracks in the other direction. */
+		__builtin_memset(&k, 0, sizeof(k));
+		__builtin_memcpy(k.saddr, p->inner_saddr, 16);
+		__builtin_memcpy(k.daddr, p->inner_daddr, 16);
+		k.sport = p->inner_sport;
+		k.dport = p->inner_dport;
+		k.proto = p->inner_proto;
+		k.family = p->family;
+		k.endpoint_id = ep;
+		k.dir = other;
+		if (bpf_map_lookup_elem(&ct, &k))
+			return CT_RELATED;
+	}
+	return CT_NEW;
+}
+
+static __always_inline void ct_create(const struct ct_key *fwd, const struct pkt *p, __u32 len,
+				      __u32 peer_identity, __u16 proxy_port)
+{
+	struct ct_value v = {};
+
+	v.created_ns = bpf_ktime_get_ns();
+	v.last_seen_ns = v.created_ns;
+	v.packets = 1;
+	v.bytes = len;
+	v.peer_identity = peer_identity;
+	v.tcp_flags_seen = p->tcp_flags;
+	v.proxy_port = proxy_port;
+	bpf_map_update_elem(&ct, fwd, &v, BPF_ANY);
+}
+
+#endif

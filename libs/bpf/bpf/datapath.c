@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Per-endpoint tc programs on the node side of an endpoint's veth.
+ *   from-container (tc ingress of the host veth): traffic leaving the pod, egress policy.
+ *   to-container   (tc egress of the host veth):  traffic entering the pod, ingress policy.
+ * Each endpoint loads its own copy with its constants in .rodata (CONFIG) and its own
+ * `policy` map; ipcache, ct, endpoints, metrics and events are shared and pinned. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "events.h"
+#include "maps.h"
+#include "parse.h"
+#include "conntrack.h"
+#include "policy.h"
+
+#define WORLD_IDENTITY 2
+
+#define CFG_INGRESS_ENFORCED (1 << 0)
+#define CFG_EGRESS_ENFORCED (1 << 1)
+
+/* Endpoint constants, rewritten by the loader (libs/bpf/src/endpoint-config.ts). */
+struct ep_config {
+	__u32 endpoint_id;
+	__u32 identity;
+	__u32 ifindex;
+	__u32 flags;
+};
+
+volatile const struct ep_config CONFIG = {};
+
+static __always_inline __u32 lookup_identity(const struct pkt *p, const __u8 *addr)
+{
+	struct ipcache_key k = {};
+	struct ipcache_value *v;
+
+	k.family = p->family;
+	k.prefixlen = 32 + (p->family == FAMILY_V4 ? 32 : 128);
+	__builtin_memcpy(k.addr, addr, 16);
+	v = bpf_map_lookup_elem(&ipcache, &k);
+	return v ? v->identity : WORLD_IDENTITY;
+}
+
+static __always_inline __u16 lookup_endpoint(const struct pkt *p, const __u8 *addr)
+{
+	struct endpoint_key k = {};
+	struct endpoint_value *v;
+
+	k.family = p->family;
+	__builtin_memcpy(k.addr, addr, 16);
+	v = bpf_map_lookup_elem(&endpoints, &k);
+	return v ? v->endpoint_id : 0;
+}
+
+static __always_inline void count(__u8 reason, __u8 dir, __u32 len)
+{
+	struct metrics_key k = { .reason = reason, .dir = dir == DIR_EGRESS ? 2 : 1 };
+	struct metrics_value *v = bpf_map_lookup_elem(&metrics, &k);
+
+	if (v) {
+		v->packets += 1;
+		v->bytes += len;
+	} else {
+		struct metrics_value init = { .packets = 1, .bytes = len };
+
+		bpf_map_update_elem(&metrics, &k, &init, BPF_NOEXIST);
+	}
+}
+
+struct event_meta {
+	__u8 type;
+	__u8 sub_type;
+	__u8 flags;
+	__u8 proto;
+	__u8 match_type;
+	__u16 port;
+	__u16 dst_endpoint;
+	__u32 src_identity;
+	__u32 dst_identity;
+};
+
+static __always_inline void emit(struct __sk_buff *skb, const struct event_meta *m)
+{
+	struct event_record *e;
+	__u32 len = skb->len;
+	__u32 zero = 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	e->type = m->type;
+	e->sub_type = m->sub_type;
+	e->source = (__u16)CONFIG.endpoint_id;
+	e->hash = 0;
+	e->orig_len = len;
+	e->version = EVENT_VERSION;
+	e->flags = m->flags;
+	e->src_identity = m->src_identity;
+	e->dst_identity = m->dst_identity;
+	e->dst_endpoint = m->dst_endpoint;
+	e->matched_port = m->port;
+	e->matched_proto = m->proto;
+	e->match_type = m->match_type;
+	e->reserved1 = 0;
+	e->ifindex = skb->ifindex;
+	e->reserved2 = 0;
+	e->ktime_ns = bpf_ktime_get_ns();
+	if (len >= EVENT_CAP_LEN) {
+		if (bpf_skb_load_bytes(skb, 0, e->data, EVENT_CAP_LEN) < 0)
+			len = 0;
+		else
+			len = EVENT_CAP_LEN;
+	} else {
+		len &= EVENT_CAP_LEN - 1;
+		if (len == 0 || bpf_skb_load_bytes(skb, 0, e->data, len) < 0)
+			len = 0;
+	}
+	e->cap_len = len;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int drop(struct __sk_buff *skb, struct event_meta *m, __u8 reason, __u8 dir)
+{
+	m->type = EVENT_TYPE_DROP;
+	m->sub_type = reason;
+	emit(skb, m);
+	count(reason, dir, skb->len);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct event_meta m = {};
+	struct pkt p = {};
+	struct ct_key fwd = {};
+	struct verdict v = {};
+	__u16 ep = (__u16)CONFIG.endpoint_id;
+	__u8 egress = dir == DIR_EGRESS;
+	__u32 len = skb->len;
+	__u32 peer;
+	int ret, state;
+
+	m.flags = egress ? EVENT_F_EGRESS : 0;
+	m.src_identity = egress ? CONFIG.identity : WORLD_IDENTITY;
+	m.dst_identity = egress ? WORLD_IDENTITY : CONFIG.identity;
+	m.dst_endpoint = egress ? 0 : ep;
+
+	ret = parse_packet(skb, &p);
+	if (ret == PARSE_NOT_IP)
+		return TC_ACT_OK;
+	if (p.family == FAMILY_V6)
+		m.flags |= EVENT_F_IPV6;
+	if (ret < 0)
+		return drop(skb, &m, (__u8)-ret, dir);
+	if (p.ndp)
+		return TC_ACT_OK;
+
+	peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
+	if (egress) {
+		m.dst_identity = peer;
+		m.dst_endpoint = lookup_endpoint(&p, p.daddr);
+	} else {
+		m.src_identity = peer;
+	}
+
+	state = ct_lookup(&p, ep, dir, len, &fwd);
+	if (state == CT_REPLY || state == CT_RELATED) {
+		m.flags |= EVENT_F_REPLY;
+		if (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
+			m.type = EVENT_TYPE_TRACE;
+			m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
+			emit(skb, &m);
+		}
+		count(0, dir, len);
+		return TC_ACT_OK;
+	}
+
+	if (CONFIG.flags & (egress ? CFG_EGRESS_ENFORCED : CFG_INGRESS_ENFORCED)) {
+		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir);
+	} else {
+		v.allowed = 1;
+		v.match_type = MATCH_NONE;
+	}
+
+	if (state == CT_NEW || !v.allowed) {
+		struct event_meta pv = m;
+
+		pv.type = EVENT_TYPE_POLICY_VERDICT;
+		pv.sub_type = 0;
+		pv.match_type = v.match_type;
+		pv.port = p.policy_port;
+		pv.proto = p.proto;
+		if (v.allowed)
+			pv.flags |= EVENT_F_ALLOWED;
+		emit(skb, &pv);
+	}
+
+	if (!v.allowed) {
+		if (state == CT_ESTABLISHED)
+			bpf_map_delete_elem(&ct, &fwd);
+		return drop(skb, &m, v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY, dir);
+	}
+
+	if (state == CT_NEW && !p.fragment)
+		ct_create(&fwd, &p, len, peer, v.proxy_port);
+
+	if (state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+		m.type = EVENT_TYPE_TRACE;
+		m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
+		emit(skb, &m);
+	}
+	count(0, dir, len);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int from_container(struct __sk_buff *skb)
+{
+	return handle(skb, DIR_EGRESS);
+}
+
+SEC("tc")
+int to_container(struct __sk_buff *skb)
+{
+	return handle(skb, DIR_INGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

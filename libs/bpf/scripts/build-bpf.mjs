@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Compiles libs/bpf/bpf/*.c into libs/bpf/dist/bpf/*.o with Debian's clang (BPF target).
+// Skips objects newer than all their sources and headers.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'bpf');
+const out = join(root, 'dist', 'bpf');
+mkdirSync(out, { recursive: true });
+const files = readdirSync(src);
+const newestHeader = Math.max(0, ...files.filter((f) => f.endsWith('.h')).map((f) => statSync(join(src, f)).mtimeMs));
+for (const c of files.filter((f) => f.endsWith('.c'))) {
+  const obj = join(out, c.replace(/\.c$/, '.o'));
+  if (existsSync(obj) && statSync(obj).mtimeMs > Math.max(newestHeader, statSync(join(src, c)).mtimeMs)) continue;
+  const args = ['-O2', '-g', '-Wall', '-Werror', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(src, c), '-o', obj];
+  const r = spawnSync('clang', args, { stdio: 'inherit' });
+  if (r.error || r.status !== 0) {
+    console.error(`build-bpf: clang ${args.join(' ')} failed${r.error ? `: ${r.error.message}` : ''}; install Debian's clang and libbpf-dev`);
+    process.exit(1);
+  }
+  console.log(`build-bpf: ${c} -> ${obj}`);
+}

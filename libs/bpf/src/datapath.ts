@@ -1,0 +1,358 @@
+// Datapath facade: the agent's one entry point to the kernel datapath. Shared maps live
+// at pinDir/<map>; each endpoint's policy map and programs at pinDir/ep<id>/.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
+import { BpfMap } from './bpf-map.js';
+import { BpfError, DatapathInputError } from './errors.js';
+import { EventReader } from './event-reader.js';
+import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, PROGRAMS } from './endpoint-loader.js';
+import { isBpffs } from './features.js';
+import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
+import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
+import {
+  ctKey, ctValue, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
+  policyMapEntries, policyValue, u32, u64, type CtKey, type CtValue, type Direction, type EndpointInfo, type IpcacheValue,
+  type MetricsKey, type MetricsValue, type PolicyEntry, type PolicyKey, type PolicyValue,
+} from './map-codecs.js';
+import { tcAttach, tcDetach, type TcTarget } from './tc-attach.js';
+
+/** What the datapath needs to know about an endpoint to load its programs. */
+export interface EndpointDatapathSpec {
+  id: number;
+  identity: number;
+  hostIfname: string;
+  hostIfindex: number;
+  ipv4: string;
+  ipv6?: string;
+  /** Path of the network namespace holding hostIfname; undefined = current. */
+  netns?: string;
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+}
+
+/** Endpoint programs by their role (pin names under pinDir/ep<id>/). */
+export type EndpointProgram = 'from-container' | 'to-container';
+
+/** One connection tracking entry. */
+export type CtEntry = CtKey & CtValue;
+
+/** Counters of one (reason, direction): reason 0 = forwarded, else a drop reason. */
+export interface MetricsEntry { reason: number; direction: Direction; packets: bigint; bytes: bigint }
+
+/** Options of Datapath.open. */
+export interface DatapathOptions {
+  /** bpffs directory holding this node's pins, e.g. /sys/fs/bpf/cilium-ts. */
+  pinDir: string;
+  /** Compiled object; default: the one built into dist/bpf/datapath.o. */
+  objectPath?: string;
+}
+
+const MAX_ENDPOINT_ID = 0xffff;
+
+/** The kernel datapath of one node: shared maps, per-endpoint programs and policy maps. */
+export class Datapath {
+  private readonly policyMaps = new Map<number, BpfMap<PolicyKey, PolicyValue>>();
+  private closed = false;
+
+  private constructor(
+    /** bpffs directory of this node's pins. */
+    readonly pinDir: string,
+    /** The compiled object loaded per endpoint. */
+    readonly objectPath: string,
+    private readonly ipcache: BpfMap<Cidr, IpcacheValue>,
+    private readonly ct: BpfMap<CtKey, CtValue>,
+    private readonly endpoints: BpfMap<{ family: 4 | 6; bytes: Buffer }, EndpointInfo>,
+    private readonly metrics: BpfMap<MetricsKey, MetricsValue>,
+  ) {}
+
+  /** Creates (or reuses) the pinned shared maps under pinDir. Compiles nothing. */
+  static async open(opts: DatapathOptions): Promise<Datapath> {
+    const objectPath = opts.objectPath ?? defaultObjectPath();
+    if (!existsSync(objectPath)) {
+      throw new BpfError(`open datapath object ${objectPath}`, 2, { hint: 'run `npm run build` in libs/bpf (it compiles bpf/*.c into dist/bpf), or pass objectPath' });
+    }
+    mkdirSync(opts.pinDir, { recursive: true });
+    if (!isBpffs(opts.pinDir)) {
+      throw new BpfError(`use pin directory ${opts.pinDir}`, 22, { hint: 'pinDir must be on bpffs: mount -t bpf bpf /sys/fs/bpf and use a directory below it' });
+    }
+    ensureSharedMaps(objectPath, opts.pinDir);
+    const pin = (n: string): string => `${opts.pinDir}/${n}`;
+    const opened: Array<BpfMap<never, never>> = [];
+    try {
+      const ipcache = BpfMap.openPinned(pin('ipcache'), 'ipcache', ipcacheKey, ipcacheValue);
+      opened.push(ipcache as never);
+      const ct = BpfMap.openPinned(pin('ct'), 'ct', ctKey, ctValue);
+      opened.push(ct as never);
+      const endpoints = BpfMap.openPinned(pin('endpoints'), 'endpoints', endpointKey, endpointValue);
+      opened.push(endpoints as never);
+      const metrics = BpfMap.openPinned(pin('metrics'), 'metrics', metricsKey, metricsValue, { perCpu: true });
+      return new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics);
+    } catch (err) {
+      for (const m of opened) m.close();
+      throw err;
+    }
+  }
+
+  private live(op: string): void {
+    if (this.closed) throw new BpfError(op, 9, { hint: 'the Datapath was closed; open a new one' });
+  }
+
+  private endpointDir(id: number): string {
+    return `${this.pinDir}/ep${id}`;
+  }
+
+  /** Pin path of an endpoint's program or policy map. */
+  pinPath(endpointId: number, what: EndpointProgram | 'policy'): string {
+    return `${this.endpointDir(endpointId)}/${what}`;
+  }
+
+  /**
+   * Loads the endpoint's programs with its constants, fills its policy map, and pins
+   * everything under pinDir/ep<id>/ without attaching. Returns the pins of the new
+   * programs (suffix ".new" when staged for an attach). On failure leaves nothing new behind.
+   */
+  loadEndpoint(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[], opts: { stage?: boolean } = {}): { fromContainer: string; toContainer: string; created: boolean } {
+    this.live(`load endpoint ${spec.id}`);
+    validateSpec(spec);
+    const desired = policyMapEntries(policy);
+    const dir = this.endpointDir(spec.id);
+    const policyPin = this.pinPath(spec.id, 'policy');
+    const created = !existsSync(policyPin);
+    const suffix = opts.stage ? '.new' : '';
+    const pins = { fromContainer: `${this.pinPath(spec.id, 'from-container')}${suffix}`, toContainer: `${this.pinPath(spec.id, 'to-container')}${suffix}` };
+    mkdirSync(dir, { recursive: true });
+    let obj;
+    try {
+      obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, {
+        endpointId: spec.id, identity: spec.identity, ifindex: spec.hostIfindex,
+        ingressEnforced: spec.ingressEnforced, egressEnforced: spec.egressEnforced,
+      });
+      this.syncPolicy(spec.id, desired);
+      for (const [pin, prog] of [[pins.fromContainer, PROGRAMS.fromContainer], [pins.toContainer, PROGRAMS.toContainer]] as const) {
+        if (existsSync(pin)) unlinkSync(pin);
+        objPin(obj.programFd(prog), pin, `program ${prog} of endpoint ${spec.id}`);
+      }
+      return { ...pins, created };
+    } catch (err) {
+      if (opts.stage) for (const p of Object.values(pins)) rmQuiet(p);
+      if (created) this.removeEndpointPins(spec.id);
+      throw err;
+    } finally {
+      obj?.close();
+    }
+  }
+
+  /**
+   * Loads, pins and attaches the endpoint's programs on its host-side interface (tc
+   * ingress = from-container, tc egress = to-container), inside spec.netns when given.
+   * The policy is in the map before the programs are attached. Re-attaching replaces
+   * the programs atomically; on failure nothing new is left behind.
+   */
+  async attachEndpoint(spec: EndpointDatapathSpec, policy: readonly PolicyEntry[]): Promise<void> {
+    if (typeof spec.hostIfname !== 'string' || spec.hostIfname === '') throw new DatapathInputError('spec.hostIfname', spec.hostIfname, 'must name the host-side interface');
+    const staged = this.loadEndpoint(spec, policy, { stage: true });
+    const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
+    try {
+      await tcAttach(target, 'egress', staged.toContainer);
+      await tcAttach(target, 'ingress', staged.fromContainer);
+      renameSync(staged.fromContainer, this.pinPath(spec.id, 'from-container'));
+      renameSync(staged.toContainer, this.pinPath(spec.id, 'to-container'));
+      for (const ip of [spec.ipv4, spec.ipv6]) {
+        if (ip) this.endpointsMapUpsert(ip, { endpointId: spec.id, ifindex: spec.hostIfindex, identity: spec.identity });
+      }
+    } catch (err) {
+      rmQuiet(staged.fromContainer);
+      rmQuiet(staged.toContainer);
+      if (staged.created) {
+        await tcDetach(target, 'ingress').catch(() => undefined);
+        await tcDetach(target, 'egress').catch(() => undefined);
+        this.removeEndpointPins(spec.id);
+      }
+      throw err;
+    }
+  }
+
+  /** Replaces the endpoint's policy with policy, touching only the entries that differ. */
+  updatePolicy(endpointId: number, policy: readonly PolicyEntry[]): void {
+    this.live(`update policy of endpoint ${endpointId}`);
+    this.syncPolicy(endpointId, policyMapEntries(policy));
+  }
+
+  private policyMap(endpointId: number): BpfMap<PolicyKey, PolicyValue> {
+    let m = this.policyMaps.get(endpointId);
+    if (!m) {
+      m = BpfMap.openPinned(this.pinPath(endpointId, 'policy'), `policy of endpoint ${endpointId}`, policyKey, policyValue);
+      this.policyMaps.set(endpointId, m);
+    }
+    return m;
+  }
+
+  private syncPolicy(endpointId: number, desired: ReturnType<typeof policyMapEntries>): void {
+    const map = this.policyMap(endpointId);
+    const current = new Map<string, PolicyValue>();
+    for (const [k, v] of map.entries()) current.set(policyKeyId(k), v);
+    for (const [id, { key, value }] of desired) {
+      const cur = current.get(id);
+      if (!cur || cur.deny !== value.deny || cur.proxyPort !== value.proxyPort) map.update(key, value);
+    }
+    for (const [k] of map.entries()) if (!desired.has(policyKeyId(k))) map.delete(k);
+  }
+
+  /** The endpoint's policy map, one entry per map key (port ranges appear per port). */
+  policyList(endpointId: number): PolicyEntry[] {
+    this.live(`list policy of endpoint ${endpointId}`);
+    return this.policyMap(endpointId).entries().map(([k, v]) => ({
+      direction: k.direction, identity: k.identity, protocol: k.protocol, port: k.port, deny: v.deny,
+      ...(v.proxyPort ? { proxyPort: v.proxyPort } : {}),
+    }));
+  }
+
+  /** Detaches the endpoint's programs and removes its pins and endpoints entries. Idempotent. */
+  async detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void> {
+    this.live(`detach endpoint ${spec.id}`);
+    const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
+    if (!spec.netns || existsSync(spec.netns)) {
+      await tcDetach(target, 'ingress');
+      await tcDetach(target, 'egress');
+    }
+    for (const [k, v] of this.endpoints.entries()) if (v.endpointId === spec.id) this.endpoints.delete(k);
+    this.removeEndpointPins(spec.id);
+  }
+
+  private removeEndpointPins(id: number): void {
+    this.policyMaps.get(id)?.close();
+    this.policyMaps.delete(id);
+    const dir = this.endpointDir(id);
+    if (!existsSync(dir)) return;
+    for (const f of readdirSync(dir)) rmQuiet(`${dir}/${f}`);
+    try {
+      rmdirSync(dir);
+    } catch {
+      // a concurrent pin appeared; leave the directory
+    }
+  }
+
+  /** Runs one endpoint program once on packet (BPF_PROG_TEST_RUN); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
+  testRun(endpointId: number, program: EndpointProgram, packet: Buffer): TestRunResult {
+    this.live(`test-run ${program} of endpoint ${endpointId}`);
+    const fd = objGet(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
+    try {
+      return progTestRun(fd, packet);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /** Maps cidr (or a bare IP) to identity, and the node hosting it. */
+  ipcacheUpsert(cidr: string, identity: number, hostIp?: string): void {
+    this.live('ipcache upsert');
+    if (!Number.isInteger(identity) || identity < 0 || identity > 0xffffffff) throw new DatapathInputError('identity', identity, 'must be an integer 0..2^32-1');
+    this.ipcache.update(parseCidr(cidr), { identity, hostIp });
+  }
+
+  /** Removes cidr from the ipcache; false when absent. */
+  ipcacheDelete(cidr: string): boolean {
+    this.live('ipcache delete');
+    return this.ipcache.delete(parseCidr(cidr));
+  }
+
+  /** All ipcache entries. */
+  ipcacheList(): Array<{ cidr: string; identity: number; hostIp?: string }> {
+    this.live('ipcache list');
+    return this.ipcache.entries().map(([k, v]) => ({ cidr: formatCidr(k), identity: v.identity, ...(v.hostIp ? { hostIp: v.hostIp } : {}) }));
+  }
+
+  /** Registers a local endpoint's address (events report it as dst_endpoint). */
+  endpointsMapUpsert(ip: string, info: EndpointInfo): void {
+    this.live('endpoints upsert');
+    this.endpoints.update(parseIp(ip), info);
+  }
+
+  /** Removes a local endpoint's address; false when absent. */
+  endpointsMapDelete(ip: string): boolean {
+    this.live('endpoints delete');
+    return this.endpoints.delete(parseIp(ip));
+  }
+
+  /** All local endpoint addresses. */
+  endpointsMapList(): Array<{ ip: string } & EndpointInfo> {
+    this.live('endpoints list');
+    return this.endpoints.entries().map(([k, v]) => ({ ip: formatCidr({ ...k, prefixLen: 0 }).replace(/\/0$/, ''), ...v }));
+  }
+
+  /** A new reader of the shared event ring buffer; close it when done. */
+  events(opts: { pollMs?: number } = {}): EventReader {
+    this.live('read events');
+    return new EventReader({ eventsPin: `${this.pinDir}/events`, lostPin: `${this.pinDir}/events_lost`, pollMs: opts.pollMs });
+  }
+
+  /** Connection tracking entries. */
+  ctList(): CtEntry[] {
+    this.live('ct list');
+    return this.ct.entries().map(([k, v]) => ({ ...k, ...v }));
+  }
+
+  /** Removes every connection tracking entry (e.g. after a policy change that must cut replies). */
+  ctFlush(): number {
+    this.live('ct flush');
+    let n = 0;
+    for (const k of this.ct.keysRaw()) if (this.ct.deleteRaw(k)) n++;
+    return n;
+  }
+
+  /** Forwarded / dropped counters summed over CPUs. */
+  metricsList(): MetricsEntry[] {
+    this.live('metrics list');
+    return this.metrics.entriesPerCpu().map(([k, slots]) => ({
+      reason: k.reason, direction: k.direction,
+      packets: slots.reduce((a, s) => a + s.packets, 0n), bytes: slots.reduce((a, s) => a + s.bytes, 0n),
+    }));
+  }
+
+  /** Records lost because the ring buffer was full, summed over CPUs. */
+  eventsLost(): bigint {
+    const m = BpfMap.openPinned(`${this.pinDir}/events_lost`, 'events_lost', u32, u64, { perCpu: true });
+    try {
+      return (m.lookupPerCpu(0) ?? []).reduce((a, b) => a + b, 0n);
+    } finally {
+      m.close();
+    }
+  }
+
+  /** Closes this process's fds; pinned maps and attached programs stay in the kernel. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.policyMaps.values()) m.close();
+    this.policyMaps.clear();
+    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics] as Array<{ close(): void }>) m.close();
+  }
+
+  /** Removes every pin under pinDir (shared maps and all endpoints); attached programs keep running until detached. */
+  static removePins(pinDir: string): void {
+    if (!existsSync(pinDir)) return;
+    for (const f of readdirSync(pinDir, { withFileTypes: true })) {
+      const p = `${pinDir}/${f.name}`;
+      if (f.isDirectory()) {
+        for (const g of readdirSync(p)) rmQuiet(`${p}/${g}`);
+        try { rmdirSync(p); } catch { /* not empty */ }
+      } else rmQuiet(p);
+    }
+    try { rmdirSync(pinDir); } catch { /* not empty */ }
+  }
+}
+
+function rmQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function validateSpec(spec: Omit<EndpointDatapathSpec, 'hostIfname'>): void {
+  if (!Number.isInteger(spec.id) || spec.id < 1 || spec.id > MAX_ENDPOINT_ID) throw new DatapathInputError('spec.id', spec.id, `must be an integer 1..${MAX_ENDPOINT_ID} (events carry it as u16)`);
+  if (!Number.isInteger(spec.identity) || spec.identity < 0 || spec.identity > 0xffffffff) throw new DatapathInputError('spec.identity', spec.identity, 'must be an integer 0..2^32-1');
+  if (!Number.isInteger(spec.hostIfindex) || spec.hostIfindex < 0) throw new DatapathInputError('spec.hostIfindex', spec.hostIfindex, 'must be a non-negative integer');
+  if (parseIp(spec.ipv4, 'spec.ipv4').family !== 4) throw new DatapathInputError('spec.ipv4', spec.ipv4, 'must be an IPv4 address');
+  if (spec.ipv6 !== undefined && parseIp(spec.ipv6, 'spec.ipv6').family !== 6) throw new DatapathInputError('spec.ipv6', spec.ipv6, 'must be an IPv6 address');
+}

@@ -1,0 +1,62 @@
+// Loading the datapath object: once to create/reuse the shared pinned maps, and once per
+// endpoint with that endpoint's constants in .rodata and its own pinned policy map.
+import { fileURLToPath } from 'node:url';
+import { BpfError } from './errors.js';
+import { BpfObject } from './libbpf.js';
+import { endpointConfig, type EndpointConfig } from './map-codecs.js';
+
+/** Maps shared by all endpoints, pinned as pinDir/<name>. */
+export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost'] as const;
+/** A shared map's name. */
+export type SharedMapName = (typeof SHARED_MAPS)[number];
+/** Program names in the object, and the pin names used under pinDir/ep<id>/. */
+export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_container' } as const;
+
+/** The object built by `npm run build` (dist/bpf/datapath.o next to this module's dist). */
+export function defaultObjectPath(): string {
+  return fileURLToPath(new URL('./bpf/datapath.o', import.meta.url));
+}
+
+/** Creates the shared maps (or reuses the pinned ones) without loading any program. */
+export function ensureSharedMaps(objectPath: string, pinDir: string): void {
+  const obj = BpfObject.open(objectPath);
+  try {
+    for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
+    for (const p of Object.values(PROGRAMS)) obj.setAutoload(p, false);
+    obj.load();
+  } finally {
+    obj.close();
+  }
+}
+
+/** Writes the endpoint's constants into the object's .rodata (before load). */
+function setEndpointConfig(obj: BpfObject, cfg: EndpointConfig): void {
+  const rodata = obj.initialValue('.rodata');
+  if (rodata.length < endpointConfig.size) {
+    throw new BpfError(`set endpoint constants in ${obj.path}`, 22, {
+      detail: `.rodata is ${rodata.length} bytes, struct ep_config needs ${endpointConfig.size}`,
+      hint: 'CONFIG must be the first .rodata variable of datapath.c; rebuild the object',
+    });
+  }
+  endpointConfig.encode(cfg).copy(rodata, 0);
+  obj.setInitialValue('.rodata', rodata);
+}
+
+/**
+ * Loads both endpoint programs with cfg, reusing the shared maps and the endpoint's
+ * policy map at policyPin (created and pinned there when absent). The caller pins the
+ * programs it needs and closes the object.
+ */
+export function loadEndpointObject(objectPath: string, pinDir: string, policyPin: string, cfg: EndpointConfig): BpfObject {
+  const obj = BpfObject.open(objectPath);
+  try {
+    setEndpointConfig(obj, cfg);
+    for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
+    obj.setPinPath('policy', policyPin);
+    obj.load();
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
