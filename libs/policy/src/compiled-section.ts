@@ -1,0 +1,161 @@
+// A rule section compiled for evaluation: which peers it selects and which ports it opens.
+
+import { type Prefix, parsePrefix, prefixContains } from './cidr.js';
+import { entityMatches } from './entity.js';
+import { ReservedIdentity } from './identity.js';
+import { icmpTypeNumber } from './icmp.js';
+import type { LabelSet } from './label-set.js';
+import { parseLabel } from './labels.js';
+import { isNamedPort } from './port.js';
+import { AnyExpandsTo, Protocol, protocolName } from './protocol.js';
+import { type Direction, type Rule, type RuleSection, ruleSections } from './rule.js';
+import { Selector } from './selector.js';
+
+/** One port / protocol an entry opens: protocol 0 = any, port 0 = any, endPort for ranges. */
+export interface PortSpec {
+  protocol: number;
+  port: number;
+  endPort?: number;
+}
+
+/** Named ports of the endpoint the policy is computed for (name -> port number). */
+export type NamedPorts = Readonly<Record<string, number>>;
+
+interface CompiledCIDR {
+  text: string;
+  prefix: Prefix;
+  except: Prefix[];
+}
+
+/** A rule section ready to match peers and packets. */
+export class CompiledSection {
+  /** True when the section selects every peer (emitted as identity 0). */
+  readonly wildcard: boolean;
+  /** The ports the section opens (empty: opens nothing). */
+  readonly ports: PortSpec[];
+  /** Named ports that could not be resolved (ignored, reported by trace). */
+  readonly unresolvedPorts: string[] = [];
+  private readonly selectors: Selector[];
+  private readonly cidrs: CompiledCIDR[];
+
+  /** Compiles `section` (of rule number `ruleIndex`) for `direction`; `deny` marks a deny section. */
+  constructor(
+    readonly rule: Rule,
+    readonly ruleIndex: number,
+    readonly direction: Direction,
+    readonly deny: boolean,
+    readonly section: RuleSection,
+    namedPorts: NamedPorts = {},
+  ) {
+    this.selectors = (section.endpoints ?? []).map((s) => new Selector(s));
+    this.cidrs = (section.cidrs ?? []).map((c) => ({
+      text: c.except?.length ? `${c.cidr} except ${c.except.join(',')}` : c.cidr,
+      prefix: parsePrefix(c.cidr) as Prefix,
+      except: (c.except ?? []).map((e) => parsePrefix(e) as Prefix),
+    }));
+    const hasPeers = this.selectors.length > 0 || (section.entities?.length ?? 0) > 0 || this.cidrs.length > 0;
+    const hasL4 = (section.toPorts?.length ?? 0) > 0 || (section.icmps?.length ?? 0) > 0;
+    // As in Cilium: an L4-only section (ports, no peers) applies to every peer; a section
+    // with neither selects nothing.
+    this.wildcard =
+      this.selectors.some((s) => s.isWildcard) || (section.entities ?? []).includes('all') || (!hasPeers && hasL4);
+    this.ports = hasPeers || hasL4 ? this.compilePorts(section, direction, namedPorts) : [];
+  }
+
+  private compilePorts(section: RuleSection, direction: Direction, namedPorts: NamedPorts): PortSpec[] {
+    const out: PortSpec[] = [];
+    if (!section.toPorts?.length && !section.icmps?.length) return [{ protocol: 0, port: 0 }];
+    for (const pr of section.toPorts ?? []) {
+      const ports = pr.ports?.length ? pr.ports : [{}];
+      for (const pp of ports) {
+        const protos = pp.protocol === undefined || pp.protocol === 'ANY' ? AnyExpandsTo : [Protocol[pp.protocol]];
+        let port = 0;
+        if (pp.port !== undefined) {
+          if (isNamedPort(pp.port)) {
+            const n = direction === 'ingress' ? namedPorts[pp.port] : undefined;
+            if (n === undefined) {
+              this.unresolvedPorts.push(pp.port);
+              continue;
+            }
+            port = n;
+          } else port = Number(pp.port);
+        }
+        for (const protocol of protos) {
+          const spec: PortSpec = { protocol, port };
+          if (pp.endPort !== undefined && port !== 0) spec.endPort = pp.endPort;
+          out.push(spec);
+        }
+      }
+    }
+    for (const ir of section.icmps ?? []) {
+      for (const f of ir.fields ?? []) {
+        out.push({ protocol: f.family === 'IPv6' ? Protocol.ICMPv6 : Protocol.ICMP, port: icmpTypeNumber(f) });
+      }
+    }
+    return out;
+  }
+
+  /** True when the section selects the peer identity `id` with `labels` (`id` -1 when unknown). */
+  selectsPeer(id: number, labels: LabelSet): boolean {
+    if (this.wildcard) return true;
+    if (this.selectors.some((s) => s.matches(labels))) return true;
+    if ((this.section.entities ?? []).some((e) => entityMatches(e, id, labels))) return true;
+    return this.cidrs.length > 0 && this.cidrMatches(id, labels);
+  }
+
+  private cidrMatches(id: number, labels: LabelSet): boolean {
+    const idPrefixes: Prefix[] = [];
+    for (const s of labels.strings) {
+      const l = parseLabel(s);
+      if (l.source !== 'cidr') continue;
+      const p = parsePrefix(l.key);
+      if (typeof p !== 'string') idPrefixes.push(p);
+    }
+    const world4 = id === ReservedIdentity['world-ipv4'] || labels.has('reserved', 'world-ipv4');
+    const world6 = id === ReservedIdentity['world-ipv6'] || labels.has('reserved', 'world-ipv6');
+    const world = id === ReservedIdentity.world || (labels.has('reserved', 'world') && idPrefixes.length === 0);
+    for (const c of this.cidrs) {
+      // The whole address space of a family also selects the world identities.
+      if (c.prefix.bits === 0 && ((c.prefix.family === 4 && (world4 || world)) || (c.prefix.family === 6 && (world6 || world)))) {
+        if (idPrefixes.length === 0) return true;
+      }
+      for (const p of idPrefixes) {
+        if (prefixContains(c.prefix, p) && !c.except.some((e) => prefixContains(e, p))) return true;
+      }
+    }
+    return false;
+  }
+
+  /** True when the section opens the packet's protocol and port. */
+  opensPort(protocol: number, port: number): boolean {
+    return this.ports.some((p) => (p.protocol === 0 || p.protocol === protocol) && (p.port === 0 || (port >= p.port && port <= (p.endPort ?? p.port))));
+  }
+
+  /** A human description of the peers, e.g. `endpoints {k8s:app=web}`, `entities world`. */
+  describePeers(): string {
+    const parts: string[] = [];
+    if (this.selectors.length) parts.push(`endpoints ${this.selectors.map((s) => s.toString()).join(' or ')}`);
+    if (this.section.entities?.length) parts.push(`entities ${this.section.entities.join(', ')}`);
+    if (this.cidrs.length) parts.push(`CIDRs ${this.cidrs.map((c) => c.text).join(', ')}`);
+    return parts.length ? parts.join('; ') : this.wildcard ? 'any peer' : 'no peer';
+  }
+
+  /** A human description of the ports, e.g. `80/TCP, 53/UDP` or `any port`. */
+  describePorts(): string {
+    if (this.ports.length === 0) return 'no port';
+    return this.ports
+      .map((p) => (p.port === 0 && p.protocol === 0 ? 'any port' : `${p.port === 0 ? '*' : p.endPort ? `${p.port}-${p.endPort}` : p.port}/${protocolName(p.protocol)}`))
+      .join(', ');
+  }
+}
+
+/** Compiles the sections of `rules` for one direction, allow sections first then deny. */
+export function compileSections(rules: ReadonlyArray<{ rule: Rule; index: number }>, direction: Direction, namedPorts?: NamedPorts): CompiledSection[] {
+  const out: CompiledSection[] = [];
+  for (const deny of [false, true]) {
+    for (const { rule, index } of rules) {
+      for (const s of ruleSections(rule, direction, deny) ?? []) out.push(new CompiledSection(rule, index, direction, deny, s, namedPorts));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+// parsePolicyDocument: JSON / YAML text -> validated rules (plain rules or Kubernetes CNP / CCNP objects).
+
+import { parseAllDocuments } from 'yaml';
+import { LabelSourceK8s } from './labels.js';
+import { scopeRuleToNamespace } from './namespace.js';
+import type { Rule } from './rule.js';
+import { validateRule } from './rule-validate.js';
+import { IssueCollector, PolicyValidationError, checkFields, describeType, isObject, joinPath } from './validation-error.js';
+
+/** The apiVersion of Cilium policy objects. */
+export const CiliumApiVersion = 'cilium.io/v2';
+/** Kind of a namespaced Cilium policy object. */
+export const KindCNP = 'CiliumNetworkPolicy';
+/** Kind of a clusterwide Cilium policy object. */
+export const KindCCNP = 'CiliumClusterwideNetworkPolicy';
+/** Rule label keys (source k8s) that record which object a rule came from, as in Cilium. */
+export const PolicyLabel = {
+  name: 'io.cilium.k8s.policy.name',
+  namespace: 'io.cilium.k8s.policy.namespace',
+  derivedFrom: 'io.cilium.k8s.policy.derived-from',
+  uid: 'io.cilium.k8s.policy.uid',
+} as const;
+/** Namespace of a CiliumNetworkPolicy object without metadata.namespace (as kubectl does). */
+export const DefaultNamespace = 'default';
+
+const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Documents larger than this are refused before parsing. */
+export const MaxDocumentBytes = 8 * 1024 * 1024;
+
+/**
+ * Parses a policy document (JSON or YAML, several YAML documents allowed): a single rule,
+ * a list of rules, a CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy object (spec or
+ * specs), or a list / `kind: List` of them. Rules from a namespaced object are scoped to
+ * its namespace and labelled with its name, namespace and kind. Throws
+ * PolicyValidationError listing every problem with its path; returns nothing partial.
+ */
+export function parsePolicyDocument(text: string, source?: string): Rule[] {
+  const issues = new IssueCollector();
+  if (typeof text !== 'string') {
+    issues.add('', `document must be text, got ${describeType(text)}`);
+    issues.throwIfAny(source);
+  }
+  if (text.length > MaxDocumentBytes) {
+    issues.add('', `document is ${text.length} bytes, more than the ${MaxDocumentBytes} allowed; split it`);
+    issues.throwIfAny(source);
+  }
+  const values = decode(text, issues);
+  issues.throwIfAny(source);
+  const rules: Rule[] = [];
+  values.forEach((v, i) => {
+    const base = values.length > 1 ? `document[${i}]` : '';
+    if (v === null || v === undefined) return; // empty YAML document
+    rules.push(...fromValue(v, base, issues));
+  });
+  if (issues.count === 0 && rules.length === 0) issues.add('', 'document holds no rules');
+  issues.throwIfAny(source);
+  return rules;
+}
+
+function decode(text: string, issues: IssueCollector): unknown[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return [JSON.parse(text) as unknown];
+    } catch {
+      // Not JSON: YAML flow syntax may still parse it; YAML reports the error otherwise.
+    }
+  }
+  let docs;
+  try {
+    docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (e) {
+    issues.add('', `cannot parse as JSON or YAML: ${(e as Error).message}`);
+    return [];
+  }
+  const list = Array.isArray(docs) ? docs : [];
+  const out: unknown[] = [];
+  list.forEach((d, i) => {
+    if (d.errors.length > 0) {
+      for (const err of d.errors) issues.add(list.length > 1 ? `document[${i}]` : '', `cannot parse as JSON or YAML: ${err.message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      out.push(d.toJS({ maxAliasCount: 50 }));
+    } catch (e) {
+      issues.add(list.length > 1 ? `document[${i}]` : '', `cannot convert YAML: ${(e as Error).message}`);
+    }
+  });
+  return out;
+}
+
+function fromValue(v: unknown, path: string, issues: IssueCollector): Rule[] {
+  if (Array.isArray(v)) {
+    const out: Rule[] = [];
+    v.forEach((item, i) => {
+      const p = joinPath(path, i);
+      if (isObject(item) && ('kind' in item || 'apiVersion' in item)) out.push(...fromObject(item, p, issues, false));
+      else {
+        const r = validateRule(item, p, issues);
+        if (r) out.push(r);
+      }
+    });
+    return out;
+  }
+  if (isObject(v) && ('kind' in v || 'apiVersion' in v)) return fromObject(v, path, issues, true);
+  const r = validateRule(v, path, issues);
+  return r ? [r] : [];
+}
+
+function fromObject(obj: Record<string, unknown>, path: string, issues: IssueCollector, allowList: boolean): Rule[] {
+  const kind = obj.kind;
+  if (kind === 'List' && allowList) {
+    checkFields(obj, path, ['apiVersion', 'kind', 'items', 'metadata'], issues);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== 'v1') issues.add(joinPath(path, 'apiVersion'), `${describeType(obj.apiVersion)} is not "v1" (kind List)`);
+    const items = obj.items;
+    if (!Array.isArray(items)) {
+      issues.add(joinPath(path, 'items'), items === undefined ? 'is required' : `must be a list, got ${describeType(items)}`);
+      return [];
+    }
+    const out: Rule[] = [];
+    items.forEach((it, i) => {
+      const p = joinPath(joinPath(path, 'items'), i);
+      if (!isObject(it)) issues.add(p, `must be a ${KindCNP} or ${KindCCNP} object, got ${describeType(it)}`);
+      else out.push(...fromObject(it, p, issues, false));
+    });
+    return out;
+  }
+  if (kind !== KindCNP && kind !== KindCCNP) {
+    issues.add(joinPath(path, 'kind'), `${describeType(kind)} is not a supported kind (${KindCNP}, ${KindCCNP}${allowList ? ', List' : ''})`);
+    return [];
+  }
+  checkFields(obj, path, ['apiVersion', 'kind', 'metadata', 'spec', 'specs', 'status'], issues);
+  if (obj.apiVersion !== CiliumApiVersion) {
+    issues.add(joinPath(path, 'apiVersion'), `${obj.apiVersion === undefined ? 'is required' : `${describeType(obj.apiVersion)} is not supported`}; use "${CiliumApiVersion}"`);
+  }
+  const mp = joinPath(path, 'metadata');
+  const meta = obj.metadata;
+  let name: string | undefined;
+  let namespace: string | undefined;
+  let uid: string | undefined;
+  if (!isObject(meta)) issues.add(mp, meta === undefined ? 'is required (with a name)' : `must be an object, got ${describeType(meta)}`);
+  else {
+    if (typeof meta.name !== 'string' || meta.name === '') issues.add(joinPath(mp, 'name'), meta.name === undefined ? 'is required' : `must be a non-empty string, got ${describeType(meta.name)}`);
+    else if (meta.name.length > 253 || !DNS_SUBDOMAIN_RE.test(meta.name)) issues.add(joinPath(mp, 'name'), `${JSON.stringify(meta.name)} is not a valid object name (lowercase DNS subdomain)`);
+    else name = meta.name;
+    if (meta.namespace !== undefined && meta.namespace !== null) {
+      if (kind === KindCCNP) issues.add(joinPath(mp, 'namespace'), `${KindCCNP} objects are not namespaced; remove metadata.namespace`);
+      else if (typeof meta.namespace !== 'string' || meta.namespace.length > 63 || !DNS_LABEL_RE.test(meta.namespace)) {
+        issues.add(joinPath(mp, 'namespace'), `${describeType(meta.namespace)} is not a valid namespace name (lowercase DNS label)`);
+      } else namespace = meta.namespace;
+    }
+    if (meta.uid !== undefined && meta.uid !== null) {
+      if (typeof meta.uid !== 'string') issues.add(joinPath(mp, 'uid'), `must be a string, got ${describeType(meta.uid)}`);
+      else uid = meta.uid;
+    }
+  }
+  if (kind === KindCNP) namespace ??= DefaultNamespace;
+  const specs: Array<[unknown, string]> = [];
+  if (obj.spec !== undefined && obj.spec !== null) specs.push([obj.spec, joinPath(path, 'spec')]);
+  if (obj.specs !== undefined && obj.specs !== null) {
+    const sp = joinPath(path, 'specs');
+    if (!Array.isArray(obj.specs)) issues.add(sp, `must be a list of rules, got ${describeType(obj.specs)}`);
+    else obj.specs.forEach((s, i) => specs.push([s, joinPath(sp, i)]));
+  }
+  if (specs.length === 0) issues.add(path, 'has neither spec nor specs; add the policy rule(s)');
+  const objLabels = [`${LabelSourceK8s}:${PolicyLabel.derivedFrom}=${kind}`];
+  if (name) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.name}=${name}`);
+  if (namespace) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.namespace}=${namespace}`);
+  if (uid) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.uid}=${uid}`);
+  const out: Rule[] = [];
+  for (const [s, p] of specs) {
+    const r = validateRule(s, p, issues);
+    if (!r) continue;
+    const scoped = namespace !== undefined ? scopeRuleToNamespace(r, namespace) : r;
+    scoped.labels = [...new Set([...(r.labels ?? []), ...objLabels])].sort();
+    out.push(scoped);
+  }
+  return out;
+}

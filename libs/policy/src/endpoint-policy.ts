@@ -1,0 +1,83 @@
+// computeEndpointPolicy: the policy map entries of one endpoint, from the repository and the identities.
+
+import { type CompiledSection, type NamedPorts, compileSections } from './compiled-section.js';
+import { IdentityAny, type IdentityLookup } from './identity.js';
+import { LabelSet } from './label-set.js';
+import { type PolicyEntry, finalizeEntries } from './policy-entry.js';
+import type { Repository } from './repository.js';
+import { type Direction, ruleEnforces } from './rule.js';
+
+/** The computed policy of one endpoint. */
+export interface EndpointPolicy {
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+  /** Sorted, merged entries (see PolicyEntry for the evaluation semantics). */
+  entries: PolicyEntry[];
+  /** The repository revision the policy was computed from. */
+  revision: number;
+}
+
+/** Options of computeEndpointPolicy. */
+export interface ComputeOptions {
+  /** The endpoint's named ports, to resolve named ports in its ingress rules. */
+  namedPorts?: NamedPorts;
+}
+
+/** An identity with its labels parsed once. */
+export interface ParsedIdentity {
+  id: number;
+  labels: LabelSet;
+}
+
+/** Parses every identity of a lookup; identities with malformed labels are skipped (they can select nothing reliably). */
+export function parseIdentities(identities: IdentityLookup): ParsedIdentity[] {
+  const out: ParsedIdentity[] = [];
+  for (const [id, labels] of identities.all()) {
+    try {
+      out.push({ id, labels: new LabelSet(labels) });
+    } catch {
+      // A malformed label set cannot be matched; leaving it out keeps it default-denied.
+    }
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** The entries one compiled section contributes, for the given identities. */
+export function sectionEntries(s: CompiledSection, identities: readonly ParsedIdentity[]): PolicyEntry[] {
+  if (s.ports.length === 0) return [];
+  const peers = s.wildcard ? [IdentityAny] : identities.filter((i) => s.selectsPeer(i.id, i.labels)).map((i) => i.id);
+  const out: PolicyEntry[] = [];
+  for (const identity of peers) {
+    for (const p of s.ports) {
+      out.push(
+        p.endPort !== undefined
+          ? { direction: s.direction, identity, protocol: p.protocol, port: p.port, endPort: p.endPort, deny: s.deny }
+          : { direction: s.direction, identity, protocol: p.protocol, port: p.port, deny: s.deny },
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Computes the policy of an endpoint with `endpointLabels`: whether each direction is
+ * enforced (some selecting rule has a section for it, unless enableDefaultDeny turns it
+ * off) and the sorted, merged entries. When a direction is not enforced but has entries,
+ * a wildcard allow entry is added, so that a datapath consulting the map whenever it has
+ * entries still allows by default (deny entries keep their effect).
+ */
+export function computeEndpointPolicy(repo: Repository, endpointLabels: string[], identities: IdentityLookup, opts: ComputeOptions = {}): EndpointPolicy {
+  const ep = new LabelSet(endpointLabels);
+  const selected = repo.selecting(ep);
+  const ids = parseIdentities(identities);
+  const entries: PolicyEntry[] = [];
+  const enforced: Record<Direction, boolean> = { ingress: false, egress: false };
+  for (const dir of ['ingress', 'egress'] as const) {
+    enforced[dir] = selected.some((s) => ruleEnforces(s.rule, dir));
+    const dirEntries: PolicyEntry[] = [];
+    for (const s of compileSections(selected, dir, opts.namedPorts)) dirEntries.push(...sectionEntries(s, ids));
+    if (!enforced[dir] && dirEntries.length > 0) dirEntries.push({ direction: dir, identity: IdentityAny, protocol: 0, port: 0, deny: false });
+    entries.push(...dirEntries);
+  }
+  return { ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, entries: finalizeEntries(entries), revision: repo.revision };
+}

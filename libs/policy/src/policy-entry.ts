@@ -1,0 +1,106 @@
+// Policy map entries: the datapath view of an endpoint's policy, their order, merging and evaluation.
+
+import type { Direction } from './rule.js';
+
+/**
+ * One policy map entry. `identity` 0 is any peer, `protocol` 0 any protocol (6 TCP,
+ * 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6), `port` 0 any port; `endPort` (> port) makes a
+ * range. For ICMP / ICMPv6 entries `port` holds the ICMP type (type 0 means any type, as
+ * in Cilium). Evaluation (see evaluateEntries): a matching deny entry drops; else a
+ * matching allow entry allows; else the packet is dropped when the direction is enforced
+ * and allowed when it is not.
+ */
+export interface PolicyEntry {
+  direction: Direction;
+  identity: number;
+  protocol: number;
+  port: number;
+  endPort?: number;
+  deny: boolean;
+  proxyPort?: number;
+}
+
+/** A packet as the policy sees it: peer identity, protocol number, destination port (or ICMP type). */
+export interface PolicyPacket {
+  direction: Direction;
+  identity: number;
+  protocol: number;
+  port: number;
+}
+
+/** Total order of entries: direction (ingress first), identity, protocol, port, endPort, deny first. */
+export function compareEntries(a: PolicyEntry, b: PolicyEntry): number {
+  if (a.direction !== b.direction) return a.direction === 'ingress' ? -1 : 1;
+  return (
+    a.identity - b.identity ||
+    a.protocol - b.protocol ||
+    a.port - b.port ||
+    (a.endPort ?? a.port) - (b.endPort ?? b.port) ||
+    Number(b.deny) - Number(a.deny) ||
+    (a.proxyPort ?? 0) - (b.proxyPort ?? 0)
+  );
+}
+
+/** The map key of an entry (everything but the verdict). */
+export function entryKey(e: PolicyEntry): string {
+  return `${e.direction}/${e.identity}/${e.protocol}/${e.port}-${e.endPort ?? e.port}`;
+}
+
+/** True when `e` matches the packet. */
+export function entryMatches(e: PolicyEntry, p: PolicyPacket): boolean {
+  if (e.direction !== p.direction) return false;
+  if (e.identity !== 0 && e.identity !== p.identity) return false;
+  if (e.protocol !== 0 && e.protocol !== p.protocol) return false;
+  if (e.port === 0) return true;
+  return p.port >= e.port && p.port <= (e.endPort ?? e.port);
+}
+
+/** True when deny entry `d` matches every packet that allow entry `a` matches. */
+function denyCovers(d: PolicyEntry, a: PolicyEntry): boolean {
+  if (d.direction !== a.direction) return false;
+  if (d.identity !== 0 && d.identity !== a.identity) return false;
+  if (d.protocol !== 0 && d.protocol !== a.protocol) return false;
+  if (d.port === 0) return true;
+  if (a.port === 0) return false;
+  return d.port <= a.port && (a.endPort ?? a.port) <= (d.endPort ?? d.port);
+}
+
+/**
+ * Sorts and merges entries: identical keys become one entry (deny wins over allow), and
+ * allow entries fully covered by a deny entry are dropped (deny takes precedence, as in Cilium).
+ */
+export function finalizeEntries(entries: Iterable<PolicyEntry>): PolicyEntry[] {
+  const byKey = new Map<string, PolicyEntry>();
+  for (const e of entries) {
+    const k = entryKey(e);
+    const prev = byKey.get(k);
+    if (!prev || (e.deny && !prev.deny)) byKey.set(k, { ...e });
+  }
+  const all = [...byKey.values()];
+  const denies = all.filter((e) => e.deny);
+  const kept = all.filter((e) => e.deny || !denies.some((d) => denyCovers(d, e)));
+  return kept.sort(compareEntries);
+}
+
+/** The outcome of evaluating entries for one packet. */
+export interface EntryVerdict {
+  allowed: boolean;
+  /** The deciding entry (the deny, or the most specific allow); undefined for the default. */
+  entry?: PolicyEntry;
+}
+
+function specificity(e: PolicyEntry): number {
+  return (e.identity !== 0 ? 4 : 0) + (e.port !== 0 ? 2 : 0) + (e.protocol !== 0 ? 1 : 0);
+}
+
+/** Evaluates a packet against entries with the documented semantics (deny, allow, default by enforcement). */
+export function evaluateEntries(entries: readonly PolicyEntry[], packet: PolicyPacket, enforced: boolean): EntryVerdict {
+  let allow: PolicyEntry | undefined;
+  for (const e of entries) {
+    if (!entryMatches(e, packet)) continue;
+    if (e.deny) return { allowed: false, entry: e };
+    if (!allow || specificity(e) > specificity(allow)) allow = e;
+  }
+  if (allow) return { allowed: true, entry: allow };
+  return { allowed: !enforced };
+}

@@ -1,0 +1,135 @@
+// Repository: the set of policy rules of a node, with a revision bumped on every change.
+
+import { LabelSet } from './label-set.js';
+import { LabelParseError, sortedLabels } from './labels.js';
+import type { Rule } from './rule.js';
+import { validateRule } from './rule-validate.js';
+import { Selector } from './selector.js';
+import { IssueCollector, PolicyValidationError, joinPath } from './validation-error.js';
+
+/** Options of Repository.add. */
+export interface AddOptions {
+  /** Before adding, delete every rule whose labels contain all labels of one of the new rules (rules with labels only). */
+  replaceWithLabels?: boolean;
+}
+
+interface StoredRule {
+  rule: Rule;
+  labels: string[];
+  selector: Selector;
+}
+
+/** A rule selected for an endpoint, with its position in the repository (for messages). */
+export interface SelectedRule {
+  rule: Rule;
+  index: number;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/**
+ * The policy repository: an ordered list of validated rules. Every change bumps
+ * `revision`; failed changes leave it untouched. Not safe for concurrent mutation from
+ * several async tasks without the caller serializing changes (plain synchronous methods).
+ */
+export class Repository {
+  private rules: StoredRule[] = [];
+  private rev = 1;
+
+  /** The current revision (starts at 1, +1 per change). */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Number of rules. */
+  get size(): number {
+    return this.rules.length;
+  }
+
+  /**
+   * Adds rules (re-validated: throws PolicyValidationError and changes nothing when one is
+   * invalid). Returns the new revision.
+   */
+  add(rules: Rule[], opts: AddOptions = {}): number {
+    const issues = new IssueCollector();
+    const stored: StoredRule[] = [];
+    rules.forEach((r, i) => {
+      const v = validateRule(clone(r) as unknown, joinPath('', i), issues);
+      if (v) stored.push({ rule: v, labels: sortedLabels(v.labels ?? []), selector: new Selector(v.endpointSelector) });
+    });
+    issues.throwIfAny('Repository.add');
+    if (stored.length === 0) return this.rev;
+    if (opts.replaceWithLabels) {
+      const keys = stored.filter((s) => s.labels.length > 0).map((s) => s.labels);
+      this.rules = this.rules.filter((old) => !keys.some((k) => containsAll(old.labels, k)));
+    }
+    this.rules.push(...stored);
+    return ++this.rev;
+  }
+
+  /** Deletes every rule whose labels contain all of `labels` (at least one label required; see deleteAll). */
+  deleteByLabels(labels: string[]): { deleted: number; revision: number } {
+    let want: string[];
+    try {
+      want = sortedLabels(labels);
+    } catch (e) {
+      if (e instanceof LabelParseError) throw new PolicyValidationError([{ path: 'labels', message: e.message }], 'Repository.deleteByLabels');
+      throw e;
+    }
+    if (want.length === 0) {
+      throw new PolicyValidationError([{ path: 'labels', message: 'at least one label is required to delete rules; use deleteAll() to delete every rule' }], 'Repository.deleteByLabels');
+    }
+    const before = this.rules.length;
+    this.rules = this.rules.filter((r) => !containsAll(r.labels, want));
+    const deleted = before - this.rules.length;
+    if (deleted > 0) this.rev++;
+    return { deleted, revision: this.rev };
+  }
+
+  /** Deletes every rule. */
+  deleteAll(): { deleted: number; revision: number } {
+    const deleted = this.rules.length;
+    this.rules = [];
+    if (deleted > 0) this.rev++;
+    return { deleted, revision: this.rev };
+  }
+
+  /** Copies of the rules whose labels contain all of `labels` (all rules when none given). */
+  get(labels: string[] = []): Rule[] {
+    const want = sortedLabels(labels);
+    return this.rules.filter((r) => containsAll(r.labels, want)).map((r) => clone(r.rule));
+  }
+
+  /**
+   * The rules whose endpointSelector selects an endpoint with `labels`, in repository
+   * order. The host endpoint (`reserved:host`) is selected only by node selectors, which
+   * this version does not support, so no rule selects it.
+   */
+  selecting(labels: LabelSet): SelectedRule[] {
+    if (labels.has('reserved', 'host')) return [];
+    const out: SelectedRule[] = [];
+    this.rules.forEach((r, index) => {
+      if (r.selector.matches(labels)) out.push({ rule: r.rule, index });
+    });
+    return out;
+  }
+
+  /** The JSON form: {revision, rules}. */
+  toJSON(): { revision: number; rules: Rule[] } {
+    return { revision: this.rev, rules: this.rules.map((r) => clone(r.rule)) };
+  }
+
+  /** Rebuilds a repository from its JSON form (validated; throws PolicyValidationError). */
+  static fromJSON(json: { revision?: number; rules?: Rule[] }): Repository {
+    const repo = new Repository();
+    repo.add(json.rules ?? []);
+    if (typeof json.revision === 'number' && Number.isInteger(json.revision) && json.revision > repo.rev) repo.rev = json.revision;
+    return repo;
+  }
+}
+
+function containsAll(have: readonly string[], want: readonly string[]): boolean {
+  return want.every((w) => have.includes(w));
+}
