@@ -1,0 +1,110 @@
+// Command-line parsing of `tools/lab`: pure, so it is tested without running anything.
+import { LabUsageError } from './errors.js';
+import { labNamePattern } from './layout.js';
+
+/** `lab up`: build and start a lab. */
+export interface UpOptions {
+  command: 'up';
+  name: string;
+  nodes: number;
+  traffic: boolean;
+  policy: boolean;
+}
+
+/** `lab status`: what is running. */
+export interface StatusOptions {
+  command: 'status';
+  name: string;
+  json: boolean;
+}
+
+/** `lab down`: remove everything of a lab. */
+export interface DownOptions {
+  command: 'down';
+  name: string;
+}
+
+/** `lab check`: probe the demo's expected connectivity. */
+export interface CheckOptions {
+  command: 'check';
+  name: string;
+  json: boolean;
+}
+
+/** `lab help`. */
+export interface HelpOptions {
+  command: 'help';
+}
+
+/** One parsed invocation. */
+export type LabOptions = UpOptions | StatusOptions | DownOptions | CheckOptions | HelpOptions;
+
+/** Usage text printed by `lab help`. */
+export const usage = `Usage: tools/lab <command> [flags]
+
+Commands:
+  up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy]
+         remove a previous lab of that name, then start etcd, operator, per node an agent
+         and a hubble-server, the relay, and demo pods web/client/other on every node
+  status [--name NAME] [--json]   services, pids, addresses and pods
+  check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
+                                  other->web:80 (denied) on every node; exit 1 on a mismatch
+  down   [--name NAME]            stop and remove everything of the lab (idempotent)
+
+Defaults: --nodes 2, --name lab. Run as root.`;
+
+const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool' },
+  status: { '--name': 'value', '--json': 'bool' },
+  check: { '--name': 'value', '--json': 'bool' },
+  down: { '--name': 'value' },
+};
+
+/** Parses argv (without node and script); throws LabUsageError on anything unknown. */
+export function parseArgs(argv: readonly string[]): LabOptions {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    return { command: 'help' };
+  }
+  const spec = flagSpec[command];
+  if (!spec) throw new LabUsageError(command, 'unknown command; expected up, status, check or down');
+  const values = new Map<string, string | true>();
+  for (let k = 0; k < rest.length; k++) {
+    let flag = rest[k]!;
+    let inline: string | undefined;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      inline = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    const kind = spec[flag];
+    if (!kind) throw new LabUsageError(flag, `unknown flag for "${command}"`);
+    if (kind === 'bool') {
+      if (inline !== undefined) throw new LabUsageError(flag, 'takes no value');
+      values.set(flag, true);
+      continue;
+    }
+    const value = inline ?? rest[++k];
+    if (value === undefined || value.startsWith('--')) throw new LabUsageError(flag, 'needs a value');
+    values.set(flag, value);
+  }
+  const name = (values.get('--name') as string | undefined) ?? 'lab';
+  if (!labNamePattern.test(name)) {
+    throw new LabUsageError('--name', `"${name}" must match ${labNamePattern} (it becomes part of netns names)`);
+  }
+  switch (command) {
+    case 'up': {
+      const raw = (values.get('--nodes') as string | undefined) ?? '2';
+      const nodes = Number(raw);
+      if (!/^\d+$/.test(raw) || nodes < 1 || nodes > 9) {
+        throw new LabUsageError('--nodes', `"${raw}" is not a whole number from 1 to 9`);
+      }
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy') };
+    }
+    case 'status':
+    case 'check':
+      return { command, name, json: values.has('--json') };
+    default:
+      return { command: 'down', name };
+  }
+}

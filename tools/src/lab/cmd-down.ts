@@ -1,0 +1,135 @@
+// `lab down`: stop and remove everything of a lab. Idempotent; works from state.json when it
+// exists and from the `cts-<name>-` netns prefix, the CTS_LAB process marker and the
+// /sys/fs/bpf/cilium-ts/<name>-* pin names when it does not.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cniDel } from './cni.js';
+import { findEtcdPid, stopEtcd } from './etcd.js';
+import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName } from './layout.js';
+import { deleteNetns, listNetns } from './netns.js';
+import { cmdlineOf, findLabProcesses, isAlive, stopProcess } from './process.js';
+import { stopOrder } from './service-spec.js';
+import { type LabState, readState } from './state-file.js';
+
+/** What down removed, for the summary line. */
+export interface DownReport {
+  processes: number;
+  cniDeletes: number;
+  netns: number;
+  pins: number;
+  warnings: string[];
+}
+
+const roleApps: Record<string, string> = {
+  'hubble-relay': 'hubble-relay',
+  'hubble-server': 'hubble-server',
+  agent: 'agent',
+  operator: 'operator',
+};
+
+/** Removes every trace of lab `name`; log receives one line per action. */
+export async function labDown(name: string, log: (line: string) => void = () => undefined): Promise<DownReport> {
+  const layout = new LabLayout(name);
+  const report: DownReport = { processes: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] };
+  let state: LabState | undefined;
+  try {
+    state = readState(layout.stateFile);
+  } catch (err) {
+    report.warnings.push((err as Error).message);
+  }
+  const stop = async (pid: number | null | undefined, match: string | undefined, what: string): Promise<void> => {
+    if (!pid || !isAlive(pid, match)) return;
+    const how = await stopProcess(pid, match, 5000);
+    if (how !== 'not-running') {
+      report.processes++;
+      log(`stopped ${what} (pid ${pid}, ${how})`);
+    }
+  };
+
+  // 1. Traffic generators and web servers: recorded ones, then any marked process in a pod netns.
+  for (const pod of state?.pods ?? []) {
+    for (const p of pod.processes) await stop(p.pid, p.cmdlineMatch, `${p.kind} in ${pod.netns}`);
+  }
+  for (const pid of findLabProcesses(name)) {
+    const cmd = cmdlineOf(pid) ?? '';
+    if (cmd.includes('/tools/dist/demo/')) await stop(pid, '/tools/dist/demo/', `demo process ${cmd.split(' ').at(1) ?? ''}`);
+  }
+
+  // 2. CNI DEL for every pod (recorded or found by netns name) while the agents still run.
+  const pods = new Map<string, { node: number; pod: string; labels: Record<string, string> }>();
+  for (const p of state?.pods ?? []) pods.set(p.netns, { node: p.node, pod: p.name, labels: p.labels });
+  for (const ns of listNetns(layout.netnsPrefix)) {
+    const parsed = parseNetnsName(layout, ns);
+    if (parsed?.pod && !pods.has(ns)) {
+      const labels = demoPods.find((d) => d.name === parsed.pod)?.labels ?? {};
+      pods.set(ns, { node: parsed.node, pod: parsed.pod, labels });
+    }
+  }
+  for (const [ns, p] of pods) {
+    if (!existsSync(layout.agentSocket(p.node))) continue;
+    const err = await cniDel(layout, p.node, p.pod, p.labels);
+    if (err) report.warnings.push(`CNI DEL ${ns}: ${err}`);
+    else {
+      report.cniDeletes++;
+      log(`CNI DEL ${ns}`);
+    }
+  }
+
+  // 3. Daemons in stop order: relay, hubble-servers, agents, operator, etcd.
+  const marked = findLabProcesses(name);
+  for (const role of stopOrder) {
+    if (role === 'etcd') {
+      const rec = state?.services.find((s) => s.role === 'etcd');
+      const pid = rec?.pid ?? findEtcdPid(layout);
+      if (pid || existsSync(layout.etcdDataDir)) {
+        const wasAlive = isAlive(pid, layout.etcdDataDir);
+        await stopEtcd(layout, pid);
+        if (wasAlive) {
+          report.processes++;
+          log(`stopped etcd (pid ${pid})`);
+        }
+      }
+      continue;
+    }
+    for (const s of state?.services.filter((x) => x.role === role) ?? []) await stop(s.pid, s.cmdlineMatch, s.name);
+    const main = appMain(roleApps[role]!);
+    for (const pid of marked) if (cmdlineOf(pid)?.includes(main)) await stop(pid, main, `${role} (unrecorded)`);
+  }
+  // Anything else the lab started (e.g. a CLI that hung).
+  for (const pid of findLabProcesses(name)) await stop(pid, undefined, `leftover ${cmdlineOf(pid) ?? ''}`);
+
+  // 4. Namespaces: pods first (longer names), then nodes.
+  for (const ns of listNetns(layout.netnsPrefix)) {
+    try {
+      await deleteNetns(ns);
+      report.netns++;
+      log(`deleted netns ${ns}`);
+    } catch (err) {
+      report.warnings.push((err as Error).message);
+    }
+  }
+
+  // 5. bpffs pins of this lab's nodes.
+  let pinDirs: string[] = [];
+  try {
+    pinDirs = readdirSync(bpfRoot).filter((d) => d.startsWith(`${name}-`));
+  } catch {
+    // no pins at all
+  }
+  for (const d of pinDirs) {
+    try {
+      rmSync(join(bpfRoot, d), { recursive: true, force: true });
+      report.pins++;
+      log(`removed pins ${join(bpfRoot, d)}`);
+    } catch (err) {
+      report.warnings.push(`removing ${join(bpfRoot, d)} failed: ${(err as Error).message}`);
+    }
+  }
+
+  // 6. The run directory.
+  if (existsSync(layout.runDir)) {
+    rmSync(layout.runDir, { recursive: true, force: true });
+    log(`removed ${layout.runDir}`);
+  }
+  return report;
+}

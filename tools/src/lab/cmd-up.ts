@@ -1,0 +1,150 @@
+// `lab up`: remove a previous lab of the same name, then start etcd, operator, per node an
+// agent and a hubble-server, the relay, the demo pods and the demo policy.
+import { existsSync, mkdirSync } from 'node:fs';
+import type { UpOptions } from './args.js';
+import { labDown } from './cmd-down.js';
+import { CommandFailedError, LabPreconditionError } from './errors.js';
+import { startEtcd } from './etcd.js';
+import { run } from './exec.js';
+import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, ports } from './layout.js';
+import { createNetns } from './netns.js';
+import { addNodeAddress, wireNodes } from './node-wiring.js';
+import { createPod, startTraffic, startWebServer } from './pods.js';
+import { spawnDetached } from './process.js';
+import { Progress } from './progress.js';
+import { canConnect, waitReady } from './readiness.js';
+import { daemonSpecs, type ServiceSpec } from './service-spec.js';
+import { newState, upsertPod, upsertService, writeState } from './state-file.js';
+
+/** Apps whose dist/main.js the lab runs. */
+export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
+
+/** Number of progress steps of an "up". */
+export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'>): number {
+  // namespaces, etcd, operator, 2 per node, relay, pods per node, policy
+  return 1 + 1 + 1 + 2 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0);
+}
+
+/** TCP ports an N-node lab listens on. */
+export function labTcpPorts(nodes: number): number[] {
+  const out: number[] = [ports.etcdClient, ports.etcdPeer, ports.relay, ports.operatorMetrics, ports.relayMetrics];
+  for (let i = 1; i <= nodes; i++) out.push(ports.hubbleServer(i), ports.agentMetrics(i), ports.hubbleMetrics(i));
+  return out;
+}
+
+async function checkPreconditions(o: UpOptions): Promise<void> {
+  const missing = [...requiredApps.map(appMain), demoProgram('http-server'), demoProgram('traffic')].filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new LabPreconditionError('lab up', `not built: ${missing.join(', ')}`, 'run tools/setup (or npm run build) first');
+  }
+  for (const port of labTcpPorts(o.nodes)) {
+    if (await canConnect({ host: '127.0.0.1', port }, 500)) {
+      const who = await run(['ss', '-Hltnp', `sport = :${port}`]);
+      throw new LabPreconditionError(
+        `lab up: port 127.0.0.1:${port}`,
+        `already in use${who.stdout.trim() ? ` (${who.stdout.trim().replace(/\s+/g, ' ')})` : ''}`,
+        'another lab (tools/lab status --name ...) or daemon holds it; stop it first',
+      );
+    }
+  }
+}
+
+async function startService(layout: LabLayout, spec: ServiceSpec): Promise<number> {
+  const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
+  return pid;
+}
+
+/** Starts a lab and leaves it running; prints progress to stderr and a summary to stdout. */
+export async function labUp(o: UpOptions): Promise<void> {
+  const layout = new LabLayout(o.name);
+  await labDown(o.name, (l) => process.stderr.write(`  cleanup: ${l}\n`));
+  await checkPreconditions(o);
+  const progress = new Progress(upStepCount(o));
+  mkdirSync(layout.logDir, { recursive: true });
+  mkdirSync(bpfRoot, { recursive: true });
+  const state = newState(o.name, layout.runDir, layout.relayAddress);
+  const save = (): void => writeState(layout.stateFile, state);
+  save();
+
+  await progress.run(`node namespaces (${o.nodes})`, async () => {
+    for (let i = 1; i <= o.nodes; i++) {
+      await createNetns(layout.nodeNetns(i));
+      await addNodeAddress(layout, i);
+      mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true });
+      state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i) });
+    }
+    await wireNodes(layout, o.nodes);
+    save();
+  }, () => state.nodes.map((n) => `${n.netns}=${n.ip}`).join(' '));
+
+  await progress.run('etcd', async () => {
+    const rec = await startEtcd(layout);
+    state.etcdManagedBy = rec.managedBy;
+    const { managedBy: _m, ...service } = rec;
+    upsertService(state, service);
+    save();
+  });
+
+  for (const spec of daemonSpecs(layout, o.nodes)) {
+    const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
+    await progress.run(label, async () => {
+      const pid = await startService(layout, spec);
+      upsertService(state, {
+        name: spec.name,
+        role: spec.role,
+        ...(spec.node === undefined ? {} : { node: spec.node }),
+        pid,
+        address: spec.address,
+        logFile: spec.logFile,
+        cmdlineMatch: spec.argv[1] ?? spec.argv[0]!,
+      });
+      save();
+      await waitReady(spec, pid);
+    });
+  }
+
+  for (let i = 1; i <= o.nodes; i++) {
+    await progress.run(`pods on ${layout.nodeName(i)}`, async () => {
+      const web = await createPod(layout, i, 'web', demoPods[0]!.labels);
+      upsertPod(state, web);
+      startWebServer(layout, web);
+      save();
+      for (const d of demoPods.slice(1)) {
+        const pod = await createPod(layout, i, d.name, d.labels);
+        upsertPod(state, pod);
+        if (o.traffic) startTraffic(layout, pod, web.ip!);
+        save();
+      }
+    }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}`).join(' '));
+  }
+
+  if (o.policy) {
+    await progress.run('demo policy', async () => {
+      for (let i = 1; i <= o.nodes; i++) {
+        const argv = [process.execPath, appMain('cilium-cli'), '--host', `unix://${layout.agentSocket(i)}`, 'policy', 'import', demoPolicyFile];
+        const r = await run(argv, { timeoutMs: 30_000 });
+        if (r.code !== 0) throw new CommandFailedError(argv, r.code, r.stderr || r.stdout);
+      }
+    }, () => `imported on ${o.nodes} node(s)`);
+  }
+  printSummary(layout, o);
+}
+
+function printSummary(layout: LabLayout, o: UpOptions): void {
+  const lines = [
+    '',
+    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, run dir ${layout.runDir}).`,
+    `  relay:   ${layout.relayAddress}`,
+    ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
+    `  logs:    ${layout.logDir}/`,
+    '',
+    'Watch the flows:',
+    `  node_modules/.bin/hubble observe --server ${layout.relayAddress} -f`,
+    o.policy
+      ? '  expected: client -> web:80 FORWARDED; client -> web:8080 and other -> web:80 DROPPED (Policy denied)'
+      : '  (no policy imported: everything is FORWARDED)',
+    '',
+    `More: tools/lab status --name ${o.name} | tools/lab check --name ${o.name} | tools/lab down --name ${o.name}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

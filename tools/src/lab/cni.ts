@@ -1,0 +1,66 @@
+// Running the CNI plugin the way a container runtime does: exec'd in the node namespace with
+// CNI_* environment and the network configuration on stdin.
+import { CommandFailedError } from './errors.js';
+import { run } from './exec.js';
+import { appMain, type LabLayout, repoRoot } from './layout.js';
+import { inNetns } from './netns.js';
+
+/** The network configuration a runtime would pass on stdin for a pod. */
+export function cniConfig(layout: LabLayout, node: number, labels: Record<string, string>): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'cilium-ts',
+    type: 'cilium-cni',
+    'agent-socket': `unix://${layout.agentSocket(node)}`,
+    runtimeConfig: { labels },
+  };
+}
+
+/** The CNI_* environment for one invocation. */
+export function cniEnv(layout: LabLayout, node: number, pod: string, command: 'ADD' | 'DEL'): Record<string, string> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: layout.podContainerId(node, pod),
+    CNI_NETNS: `/run/netns/${layout.podNetns(node, pod)}`,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: `${repoRoot}/node_modules/.bin:/opt/cni/bin:/usr/lib/cni`,
+    CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
+  };
+}
+
+/** The pod address (without prefix length) from a CNI result; throws if there is none. */
+export function podIpFromResult(stdout: string): string {
+  let result: { ips?: { address?: string }[]; code?: number; msg?: string };
+  try {
+    result = JSON.parse(stdout) as typeof result;
+  } catch {
+    throw new Error(`the CNI plugin printed no JSON result: ${stdout.slice(0, 300)}`);
+  }
+  if (typeof result.code === 'number') throw new Error(`the CNI plugin returned error ${result.code}: ${result.msg ?? ''}`);
+  const address = result.ips?.[0]?.address;
+  if (!address) throw new Error(`the CNI result has no ips[0].address: ${stdout.slice(0, 300)}`);
+  return address.split('/')[0]!;
+}
+
+async function invoke(layout: LabLayout, node: number, pod: string, command: 'ADD' | 'DEL', labels: Record<string, string>) {
+  const argv = inNetns(layout.nodeNetns(node), [process.execPath, appMain('cni')]);
+  const r = await run(argv, {
+    env: { ...process.env, ...cniEnv(layout, node, pod, command) },
+    input: JSON.stringify(cniConfig(layout, node, labels)),
+    timeoutMs: 60_000,
+  });
+  return { argv: [...Object.entries(cniEnv(layout, node, pod, command)).map(([k, v]) => `${k}=${v}`), ...argv], r };
+}
+
+/** CNI ADD for a pod whose namespace exists; returns the pod IP. */
+export async function cniAdd(layout: LabLayout, node: number, pod: string, labels: Record<string, string>): Promise<string> {
+  const { argv, r } = await invoke(layout, node, pod, 'ADD', labels);
+  if (r.code !== 0) throw new CommandFailedError(argv, r.code, `${r.stdout}\n${r.stderr}`);
+  return podIpFromResult(r.stdout);
+}
+
+/** CNI DEL for a pod; returns an error text instead of throwing (DEL is best effort in "down"). */
+export async function cniDel(layout: LabLayout, node: number, pod: string, labels: Record<string, string>): Promise<string | undefined> {
+  const { r } = await invoke(layout, node, pod, 'DEL', labels);
+  return r.code === 0 ? undefined : `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-3).join(' | ');
+}

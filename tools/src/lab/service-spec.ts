@@ -1,0 +1,168 @@
+// What to start for each lab daemon: argv, log file, address and how to tell it is ready.
+// Pure: built from the layout only, so the command lines are unit-tested.
+import { appMain, cluster, etcdWrapper, LabLayout, ports } from './layout.js';
+
+/** How "up" decides that a daemon is ready. */
+export type ReadyProbe =
+  | { kind: 'http'; url: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'agent-status'; socket: string };
+
+/** One daemon of the lab. */
+export interface ServiceSpec {
+  /** Unique service name, also the log file's base name: etcd, operator, agent-n1, ... */
+  name: string;
+  /** Role, for ordering in "down" and display. */
+  role: 'etcd' | 'operator' | 'agent' | 'hubble-server' | 'hubble-relay';
+  /** Node index for per-node services. */
+  node?: number;
+  argv: string[];
+  logFile: string;
+  /** Address reachable from the machine's own namespace: unix:///path or host:port. */
+  address: string;
+  ready: ReadyProbe;
+  /** Seconds to wait for readiness. */
+  readyTimeoutSec: number;
+}
+
+/** The etcd command line passed to the /usr/bin/etcd fallback. */
+export function etcdSpec(layout: LabLayout, etcdBinary = '/usr/bin/etcd'): ServiceSpec {
+  const client = `http://127.0.0.1:${ports.etcdClient}`;
+  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+  return {
+    name: 'etcd',
+    role: 'etcd',
+    argv: [
+      etcdBinary,
+      '--name', `cts-${layout.name}`,
+      '--data-dir', layout.etcdDataDir,
+      '--listen-client-urls', client,
+      '--advertise-client-urls', client,
+      '--listen-peer-urls', peer,
+      '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `cts-${layout.name}=${peer}`,
+      '--initial-cluster-state', 'new',
+    ],
+    logFile: layout.logFile('etcd'),
+    address: `127.0.0.1:${ports.etcdClient}`,
+    ready: { kind: 'http', url: `${client}/health` },
+    readyTimeoutSec: 20,
+  };
+}
+
+/** Arguments of the kvstore engineer's `tools/etcd` wrapper for a subcommand. */
+export function etcdWrapperArgv(layout: LabLayout, sub: 'start' | 'stop' | 'status'): string[] {
+  return [
+    etcdWrapper, sub,
+    '--data-dir', layout.etcdDataDir,
+    '--client-port', String(ports.etcdClient),
+    '--peer-port', String(ports.etcdPeer),
+    '--run-dir', layout.runDir,
+  ];
+}
+
+const kvstoreArgs = (layout: LabLayout): string[] => [
+  '--kvstore-endpoints', layout.etcdEndpoint,
+  '--kvstore-prefix', cluster.kvstorePrefix,
+];
+
+/** cilium-operator. */
+export function operatorSpec(layout: LabLayout): ServiceSpec {
+  return {
+    name: 'operator',
+    role: 'operator',
+    argv: [
+      process.execPath, appMain('operator'),
+      ...kvstoreArgs(layout),
+      '--cluster-name', cluster.name,
+      '--cluster-pool-ipv4-cidr', cluster.poolCidr,
+      '--cluster-pool-ipv4-mask-size', String(cluster.poolMaskSize),
+      '--listen', `unix://${layout.operatorSocket}`,
+      '--metrics-port', String(ports.operatorMetrics),
+    ],
+    logFile: layout.logFile('operator'),
+    address: `unix://${layout.operatorSocket}`,
+    ready: { kind: 'unix', path: layout.operatorSocket },
+    readyTimeoutSec: 20,
+  };
+}
+
+/** cilium-agent of node i; it runs in the machine's namespace and enters its node namespace. */
+export function agentSpec(layout: LabLayout, i: number): ServiceSpec {
+  const node = layout.nodeName(i);
+  return {
+    name: `agent-${node}`,
+    role: 'agent',
+    node: i,
+    argv: [
+      process.execPath, appMain('agent'),
+      '--node-name', node,
+      '--cluster-name', cluster.name,
+      '--node-netns', `/run/netns/${layout.nodeNetns(i)}`,
+      '--node-ip', layout.nodeIp(i),
+      ...kvstoreArgs(layout),
+      '--state-dir', `${layout.nodeDir(i)}/state`,
+      '--bpf-pin-dir', layout.bpfPinDir(i),
+      '--listen', `unix://${layout.agentSocket(i)}`,
+      '--metrics-port', String(ports.agentMetrics(i)),
+      '--log-level', 'info',
+    ],
+    logFile: layout.logFile(`agent-${node}`),
+    address: `unix://${layout.agentSocket(i)}`,
+    ready: { kind: 'agent-status', socket: layout.agentSocket(i) },
+    readyTimeoutSec: 45,
+  };
+}
+
+/** hubble-server of node i. */
+export function hubbleServerSpec(layout: LabLayout, i: number): ServiceSpec {
+  const node = layout.nodeName(i);
+  return {
+    name: `hubble-server-${node}`,
+    role: 'hubble-server',
+    node: i,
+    argv: [
+      process.execPath, appMain('hubble-server'),
+      '--agent-socket', `unix://${layout.agentSocket(i)}`,
+      '--listen-address', layout.hubbleAddress(i),
+      '--node-name', node,
+      '--cluster-name', cluster.name,
+      ...kvstoreArgs(layout),
+      '--metrics-port', String(ports.hubbleMetrics(i)),
+    ],
+    logFile: layout.logFile(`hubble-server-${node}`),
+    address: layout.hubbleAddress(i),
+    ready: { kind: 'tcp', host: '127.0.0.1', port: ports.hubbleServer(i) },
+    readyTimeoutSec: 20,
+  };
+}
+
+/** hubble-relay; it discovers every hubble-server through node 1's peer service. */
+export function relaySpec(layout: LabLayout): ServiceSpec {
+  return {
+    name: 'hubble-relay',
+    role: 'hubble-relay',
+    argv: [
+      process.execPath, appMain('hubble-relay'),
+      '--listen-address', layout.relayAddress,
+      '--peer-service', layout.hubbleAddress(1),
+      '--metrics-port', String(ports.relayMetrics),
+    ],
+    logFile: layout.logFile('hubble-relay'),
+    address: layout.relayAddress,
+    ready: { kind: 'tcp', host: '127.0.0.1', port: ports.relay },
+    readyTimeoutSec: 20,
+  };
+}
+
+/** Every service of an N-node lab except etcd, in start order. */
+export function daemonSpecs(layout: LabLayout, nodes: number): ServiceSpec[] {
+  const specs = [operatorSpec(layout)];
+  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i), hubbleServerSpec(layout, i));
+  specs.push(relaySpec(layout));
+  return specs;
+}
+
+/** Order in which "down" stops services: the reverse of start, etcd last. */
+export const stopOrder: readonly ServiceSpec['role'][] = ['hubble-relay', 'hubble-server', 'agent', 'operator', 'etcd'];
