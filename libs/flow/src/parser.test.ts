@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { agent, flow, Timestamp } from '@cilium-ts/api';
+import { encodeDatapathRecord } from './datapath-record.js';
+import type { EndpointGetter, EndpointInfo } from './getters.js';
+import { buildPacket } from './packet-builder.js';
+import { ParseError, Parser } from './parser.js';
+
+const xwing: EndpointInfo = { id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=ship'], hostIfindex: 7, hostIfname: 'lxc1234' };
+const deathstar: EndpointInfo = { id: 102, identity: 257, namespace: 'empire', podName: 'deathstar-1', labels: ['k8s:app=deathstar'] };
+const endpoints: EndpointGetter = {
+  getEndpointByIP: (ip) => ({ '10.0.1.5': xwing, '10.0.1.9': deathstar })[ip],
+  getEndpointByID: (id) => ({ 101: xwing, 102: deathstar })[id],
+};
+const time = Timestamp.create({ seconds: 1700000000n, nanos: 123456789 });
+
+function event(rec: Parameters<typeof encodeDatapathRecord>[0]): agent.MonitorEvent {
+  return agent.MonitorEvent.fromPartial({ time, nodeName: '', datapath: encodeDatapathRecord(rec) });
+}
+
+test('parser: trace from-endpoint TCP SYN between two local pods', () => {
+  const parser = new Parser({ nodeName: 'node-1', endpoints });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true } } });
+  const ev = parser.decode(event({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7, packet }));
+  assert.equal(ev.kind, 'flow');
+  const f = ev.kind === 'flow' ? ev.flow : flow.Flow.create();
+  assert.deepEqual(f.time, time);
+  assert.equal(f.nodeName, 'node-1');
+  assert.equal(f.verdict, flow.Verdict.FORWARDED);
+  assert.deepEqual(f.eventType, { type: 4, subType: 5 });
+  assert.equal(f.traceObservationPoint, flow.TraceObservationPoint.FROM_ENDPOINT);
+  assert.equal(f.trafficDirection, flow.TrafficDirection.EGRESS);
+  assert.equal(f.isReply, false);
+  assert.equal(f.Type, flow.FlowType.L3_L4);
+  assert.deepEqual(f.IP, { source: '10.0.1.5', destination: '10.0.1.9', ipVersion: flow.IPVersion.IPv4, encrypted: false });
+  assert.equal(f.l4?.TCP?.sourcePort, 43210);
+  assert.equal(f.l4?.TCP?.flags?.SYN, true);
+  assert.equal(f.Summary, 'TCP Flags: SYN');
+  assert.deepEqual(f.source, flow.Endpoint.fromPartial({ ID: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=ship'] }));
+  assert.deepEqual(f.destination, flow.Endpoint.fromPartial({ ID: 102, identity: 257, namespace: 'empire', podName: 'deathstar-1', labels: ['k8s:app=deathstar'] }));
+  assert.deepEqual(f.interface, { index: 7, name: 'lxc1234' });
+  assert.deepEqual(f.ethernet, { source: '02:00:00:00:00:01', destination: '02:00:00:00:00:02' });
+});
+
+test('parser: drop with policy denied, remote peer via ipcache and identity getters', () => {
+  const parser = new Parser({
+    nodeName: 'c1/node-1',
+    endpoints,
+    ipcache: { getIPIdentity: (ip) => (ip === '10.0.2.3' ? { identity: 300, namespace: 'rebels', podName: 'ywing', nodeName: 'node-2' } : undefined) },
+    identities: { getIdentity: (id) => (id === 300 ? { id, labels: ['k8s:app=ywing'] } : undefined) },
+  });
+  const packet = buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5000, destinationPort: 53 } });
+  const ev = parser.decode(event({ type: 1, subType: 133, source: 101, egress: false, srcIdentity: 9, dstIdentity: 256, packet }));
+  assert.ok(ev.kind === 'flow');
+  const f = ev.flow;
+  assert.equal(f.nodeName, 'c1/node-1');
+  assert.equal(f.verdict, flow.Verdict.DROPPED);
+  assert.equal(f.dropReason, 133);
+  assert.equal(f.dropReasonDesc, flow.DropReason.POLICY_DENIED);
+  assert.deepEqual(f.eventType, { type: 1, subType: 133 });
+  assert.equal(f.trafficDirection, flow.TrafficDirection.INGRESS);
+  assert.equal(f.Summary, 'UDP');
+  assert.deepEqual(f.source, flow.Endpoint.fromPartial({ identity: 300, namespace: 'rebels', podName: 'ywing', labels: ['k8s:app=ywing'] }));
+  assert.equal(f.destination?.ID, 101);
+  assert.equal(f.destination?.podName, 'xwing');
+});
+
+test('parser: policy verdict, reply, unknown peer falls back to datapath identity', () => {
+  const parser = new Parser({ nodeName: 'node-1' });
+  const packet = buildPacket({ src: 'fd00::5', dst: '2001:db8::1', l4: { kind: 'icmp', type: 129, code: 0 } });
+  const denied = parser.decode(event({ type: 5, source: 9, egress: true, ipv6: true, policyMatchType: 2, srcIdentity: 256, dstIdentity: 2, packet }));
+  assert.ok(denied.kind === 'flow');
+  assert.equal(denied.flow.verdict, flow.Verdict.DROPPED);
+  assert.equal(denied.flow.dropReason, 133);
+  assert.equal(denied.flow.policyMatchType, 2);
+  assert.equal(denied.flow.IP?.ipVersion, flow.IPVersion.IPv6);
+  assert.equal(denied.flow.Summary, 'ICMPv6 EchoReply');
+  assert.deepEqual(denied.flow.destination, flow.Endpoint.fromPartial({ identity: 2, labels: ['reserved:world'] }));
+  assert.equal(denied.flow.source?.ID, 9);
+  const allowedReply = parser.decode(event({ type: 5, allowed: true, isReply: true, egress: true, packet }));
+  assert.ok(allowedReply.kind === 'flow');
+  assert.equal(allowedReply.flow.verdict, flow.Verdict.FORWARDED);
+  assert.equal(allowedReply.flow.isReply, true);
+  assert.equal(allowedReply.flow.trafficDirection, flow.TrafficDirection.INGRESS);
+  assert.equal(allowedReply.flow.IP?.source, 'fd00::5');
+});
+
+test('parser: truncated packet and garbage still give a flow; bad header and empty payload throw ParseError', () => {
+  const parser = new Parser({ nodeName: 'n' });
+  const ev = parser.decode(event({ type: 4, subType: 0, packet: Buffer.from([1, 2, 3]) }));
+  assert.ok(ev.kind === 'flow');
+  assert.equal(ev.flow.IP, undefined);
+  assert.equal(ev.flow.traceObservationPoint, flow.TraceObservationPoint.TO_ENDPOINT);
+  assert.throws(() => parser.decode(agent.MonitorEvent.fromPartial({ datapath: Buffer.alloc(10) })), ParseError);
+  assert.throws(() => parser.decode(agent.MonitorEvent.fromPartial({})), ParseError);
+});
+
+test('parser: lost and agent events', () => {
+  const parser = new Parser({ nodeName: 'n', now: () => time });
+  const lost = parser.decode(agent.MonitorEvent.fromPartial({ lost: 12n }));
+  assert.ok(lost.kind === 'lost');
+  assert.equal(lost.lost.numEventsLost, 12n);
+  assert.deepEqual(lost.time, time);
+  const ag = parser.decode(agent.MonitorEvent.fromPartial({ time, agent: { type: 7, json: JSON.stringify({ id: 5, podName: 'xwing', namespace: 'default', labels: ['k8s:a=b'] }) } }));
+  assert.ok(ag.kind === 'agent');
+  assert.equal(ag.agent.type, flow.AgentEventType.ENDPOINT_CREATED);
+  assert.equal(ag.agent.endpointUpdate?.podName, 'xwing');
+  assert.equal(ag.agent.endpointUpdate?.id, 5n);
+  const bad = parser.decode(agent.MonitorEvent.fromPartial({ time, agent: { type: 3, json: '{nope' } }));
+  assert.ok(bad.kind === 'agent');
+  assert.equal(bad.agent.unknown?.notification, '{nope');
+});

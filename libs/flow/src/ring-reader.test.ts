@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { flow, timestampFromNanos } from '@cilium-ts/api';
+import type { HubbleEvent } from './events.js';
+import { RingBuffer } from './ring-buffer.js';
+import { readEvents, ReadRequestError, type ReadOptions, type ReadRequest } from './ring-reader.js';
+
+const SEC = 1_000_000_000n;
+
+function flowAt(sec: number, verdict = flow.Verdict.FORWARDED): HubbleEvent {
+  const time = timestampFromNanos(BigInt(sec) * SEC);
+  return { kind: 'flow', time, nodeName: 'n', flow: flow.Flow.fromPartial({ time, verdict, nodeName: 'n', Summary: String(sec) }) };
+}
+
+function filled(capacity: number, secs: number[]): RingBuffer<HubbleEvent> {
+  const r = new RingBuffer<HubbleEvent>(capacity);
+  for (const s of secs) r.write(flowAt(s, s % 2 === 0 ? flow.Verdict.DROPPED : flow.Verdict.FORWARDED));
+  return r;
+}
+
+async function collect(r: RingBuffer<HubbleEvent>, req: Partial<ReadRequest>, opts: Partial<ReadOptions> = {}): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readEvents(r, { number: 0n, follow: false, ...req }, { kind: 'flow', ...opts })) {
+    out.push(e.kind === 'flow' ? e.flow.Summary : `${e.kind}:${e.kind === 'lost' ? e.lost.numEventsLost : ''}`);
+  }
+  return out;
+}
+
+const dropped = (e: HubbleEvent) => e.kind === 'flow' && e.flow.verdict === flow.Verdict.DROPPED;
+const ts = (sec: number) => timestampFromNanos(BigInt(sec) * SEC);
+
+test('readEvents: last N, all, first N, with filters counting only matches', async () => {
+  const r = filled(15, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(await collect(r, { number: 3n }), ['6', '7', '8']);
+  assert.deepEqual(await collect(r, { number: 0n }), ['1', '2', '3', '4', '5', '6', '7', '8']);
+  assert.deepEqual(await collect(r, { number: 18446744073709551615n }), ['1', '2', '3', '4', '5', '6', '7', '8']);
+  assert.deepEqual(await collect(r, { number: 2n }, { matches: dropped }), ['6', '8']);
+  assert.deepEqual(await collect(r, { number: 2n, first: true }), ['1', '2']);
+  assert.deepEqual(await collect(r, { number: 2n, first: true }, { matches: dropped }), ['2', '4']);
+});
+
+test('readEvents: since / until window', async () => {
+  const r = filled(15, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(await collect(r, { since: ts(5) }), ['5', '6', '7', '8']);
+  assert.deepEqual(await collect(r, { since: ts(3), until: ts(5) }), ['3', '4', '5']);
+  assert.deepEqual(await collect(r, { since: ts(3), number: 2n }), ['3', '4']);
+  assert.deepEqual(await collect(r, { since: ts(3) }, { matches: dropped }), ['4', '6', '8']);
+  assert.deepEqual(await collect(r, { number: 20n, until: ts(2) }), ['1', '2']);
+});
+
+test('readEvents: agent events and buffered lost events', async () => {
+  const r = filled(15, [1, 2]);
+  const time = ts(3);
+  r.write({ kind: 'agent', time, nodeName: 'n', agent: flow.AgentEvent.fromPartial({ type: flow.AgentEventType.AGENT_STARTED }) });
+  r.write({ kind: 'lost', time, nodeName: 'n', lost: flow.LostEvent.fromPartial({ numEventsLost: 4n }) });
+  r.write(flowAt(4));
+  assert.deepEqual(await collect(r, { number: 1n }), ['4']);
+  assert.deepEqual(await collect(r, { number: 2n }), ['2', 'lost:4', '4']);
+  assert.deepEqual(await collect(r, { number: 10n }, { includeLost: false }), ['1', '2', '4']);
+  const agents: HubbleEvent[] = [];
+  for await (const e of readEvents(r, { number: 5n, follow: false }, { kind: 'agent', includeLost: false })) agents.push(e);
+  assert.deepEqual(agents.map((e) => e.kind), ['agent']);
+});
+
+test('readEvents: follow streams new entries and stops on abort', async () => {
+  const r = filled(15, [1, 2, 3]);
+  const ac = new AbortController();
+  const got: string[] = [];
+  const reader = (async () => {
+    for await (const e of readEvents(r, { number: 1n, follow: true }, { kind: 'flow', signal: ac.signal })) {
+      if (e.kind === 'flow') got.push(e.flow.Summary);
+      if (got.length === 3) ac.abort();
+    }
+  })();
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(4));
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(5));
+  await reader;
+  assert.deepEqual(got, ['3', '4', '5']);
+  assert.equal(r.waiting, 0);
+});
+
+test('readEvents: follow without number starts at the end; abort while waiting frees the waiter', async () => {
+  const r = filled(15, [1, 2, 3]);
+  const ac = new AbortController();
+  const got: string[] = [];
+  const reader = (async () => {
+    for await (const e of readEvents(r, { number: 0n, follow: true }, { kind: 'flow', signal: ac.signal })) {
+      if (e.kind === 'flow') got.push(e.flow.Summary);
+    }
+  })();
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(9));
+  while (got.length === 0) await new Promise((res) => setImmediate(res));
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  ac.abort();
+  await reader;
+  assert.deepEqual(got, ['9']);
+  assert.equal(r.waiting, 0);
+});
+
+test('readEvents: a reader overtaken by the writer gets a lost event', async () => {
+  const r = filled(3, [1, 2, 3]);
+  const it = readEvents(r, { number: 0n, follow: true, first: false, since: ts(0) }, { kind: 'flow', now: () => ts(99) });
+  const first = await it.next();
+  assert.ok(!first.done && first.value.kind === 'flow' && first.value.flow.Summary === '1');
+  for (const s of [4, 5, 6, 7]) r.write(flowAt(s));
+  const lost = await it.next();
+  assert.ok(!lost.done && lost.value.kind === 'lost');
+  assert.equal(lost.value.lost.numEventsLost, 3n);
+  assert.equal(lost.value.lost.source, flow.LostEventSource.HUBBLE_RING_BUFFER);
+  const next = await it.next();
+  assert.ok(!next.done && next.value.kind === 'flow' && next.value.flow.Summary === '5');
+  await it.return(undefined);
+});
+
+test('readEvents: first with follow is rejected', async () => {
+  await assert.rejects(collect(filled(3, [1]), { first: true, follow: true }), ReadRequestError);
+});
