@@ -9,3 +9,4 @@ export { BpfError, BpfLoadError, DatapathInputError, TcError, errnoName } from '
 export { BpfMap, UpdateFlags } from './bpf-map.js';
 export { parseCidr, parseIp, formatCidr, formatIp, type Cidr, type IpBytes } from './ip-address.js';
 export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcHook, type TcTarget } from './tc-attach.js';
+export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';

@@ -1,0 +1,51 @@
+// Shared helpers of this package's tests (not exported from the package).
+import type { EventReader } from './event-reader.js';
+import { decodeEventRecord, type EventRecord } from './event-record.js';
+
+/** node:test skip option for tests needing root / BPF / netns (never skipped under CI=true). */
+export const needsRoot = { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false } as const;
+
+/** Unique name for kernel objects of one test run: cts-<test>-<pid>. */
+export function uniqueName(test: string): string {
+  return `cts-${test}-${process.pid}`;
+}
+
+/** Collects decoded records of an EventReader and waits for matching ones. */
+export class EventCollector {
+  readonly records: EventRecord[] = [];
+  private waiters: Array<() => void> = [];
+  private since = 0n;
+
+  constructor(reader: EventReader) {
+    reader.on('event', (b: Buffer) => {
+      const r = decodeEventRecord(b);
+      if (r.ktimeNs < this.since) return;
+      this.records.push(r);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Forgets records seen so far, and ignores late ones emitted before now (ktime and hrtime share CLOCK_MONOTONIC). */
+  clear(): void {
+    this.since = process.hrtime.bigint();
+    this.records.length = 0;
+  }
+
+  /** Resolves with the first record matching pred, or rejects after timeoutMs naming what was seen. */
+  async waitFor(what: string, pred: (r: EventRecord) => boolean, timeoutMs = 5000): Promise<EventRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.records.find(pred);
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const seen = this.records.map((r) => `type=${r.type}/${r.subType} src=${r.source} ids=${r.srcIdentity}->${r.dstIdentity}`).join('; ');
+        throw new Error(`no event matching ${what} within ${timeoutMs} ms; saw ${this.records.length}: ${seen}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); resolve(); });
+      });
+    }
+  }
+}
