@@ -94,7 +94,7 @@ export class LabLayout {
   agentSocket(i: number): string {
     return join(this.nodeDir(i), 'agent.sock');
   }
-  /** Node address: for now a /32 on a dummy interface in the node namespace. */
+  /** Node address: for now a /32 on interface node0 in the node namespace (see node-wiring.ts). */
   nodeIp(i: number): string {
     return `192.168.200.${i}`;
   }

@@ -1,6 +1,7 @@
 // How a lab node gets its node address, and (later) how nodes reach each other.
 //
-// HOOK for cross-node wiring: today every node namespace gets a dummy interface `node0`
+// HOOK for cross-node wiring: today every node namespace gets a port-less bridge `node0`
+// (a stand-in for a dummy interface: this machine's kernel has no `dummy` link type)
 // holding 192.168.200.<i>/32, which the agent is told with --node-ip. Nodes cannot yet
 // reach each other. To wire them, replace wireNodes(): e.g. create a bridge namespace
 // `cts-<lab>-fabric`, a veth per node (node side `node0` with 192.168.200.<i>/24), and let
@@ -15,7 +16,7 @@ export const nodeInterface = 'node0';
 /** Gives node i its address inside its (already created) namespace. */
 export async function addNodeAddress(layout: LabLayout, i: number): Promise<void> {
   const ns = layout.nodeNetns(i);
-  await runChecked(['ip', '-n', ns, 'link', 'add', nodeInterface, 'type', 'dummy']);
+  await runChecked(['ip', '-n', ns, 'link', 'add', nodeInterface, 'type', 'bridge']);
   await runChecked(['ip', '-n', ns, 'addr', 'add', `${layout.nodeIp(i)}/32`, 'dev', nodeInterface]);
   await runChecked(['ip', '-n', ns, 'link', 'set', nodeInterface, 'up']);
 }

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseArgs } from './args.js';
+import { LabUsageError } from './errors.js';
+
+test('up defaults to 2 nodes named lab with traffic and policy', () => {
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true });
+});
+
+test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', () => {
+  assert.deepEqual(parseArgs(['up', '--nodes', '3', '--name=demo1', '--no-traffic', '--no-policy']), {
+    command: 'up',
+    name: 'demo1',
+    nodes: 3,
+    traffic: false,
+    policy: false,
+  });
+});
+
+test('status, check and down take --name; status and check take --json', () => {
+  assert.deepEqual(parseArgs(['status', '--json']), { command: 'status', name: 'lab', json: true });
+  assert.deepEqual(parseArgs(['check', '--name', 'x']), { command: 'check', name: 'x', json: false });
+  assert.deepEqual(parseArgs(['down', '--name', 'e2e123']), { command: 'down', name: 'e2e123' });
+});
+
+test('no command, help, -h and --help print usage', () => {
+  for (const a of [[], ['help'], ['-h'], ['--help']]) assert.deepEqual(parseArgs(a), { command: 'help' });
+});
+
+test('rejects unknown commands and flags, missing values and bad names or counts', () => {
+  const bad: [string[], string][] = [
+    [['start'], 'start'],
+    [['up', '--node', '2'], '--node'],
+    [['down', '--json'], '--json'],
+    [['up', '--nodes'], '--nodes'],
+    [['up', '--nodes', '--no-policy'], '--nodes'],
+    [['up', '--nodes', '0'], '--nodes'],
+    [['up', '--nodes', '1.5'], '--nodes'],
+    [['up', '--nodes', '10'], '--nodes'],
+    [['up', '--name', 'My-Lab'], '--name'],
+    [['up', '--name', 'averyveryverylongname'], '--name'],
+    [['up', '--no-traffic=yes'], '--no-traffic'],
+  ];
+  for (const [argv, arg] of bad) {
+    assert.throws(() => parseArgs(argv), (err: unknown) => err instanceof LabUsageError && err.arg === arg, argv.join(' '));
+  }
+});

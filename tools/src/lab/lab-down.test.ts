@@ -1,0 +1,55 @@
+// Root: leftovers of a lab without a state file (node and pod namespaces, a demo server in a
+// pod, a pinned map, a run dir) are all found by name and removed by labDown, twice safely.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { labDown } from './cmd-down.js';
+import { run, runChecked } from './exec.js';
+import { bpfRoot, demoProgram, LabLayout } from './layout.js';
+import { createNetns, inNetns, listNetns } from './netns.js';
+import { addNodeAddress } from './node-wiring.js';
+import { startWebServer } from './pods.js';
+import { findLabProcesses, isAlive } from './process.js';
+
+const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
+const name = `d${process.pid}`;
+const layout = new LabLayout(name);
+after(async () => {
+  if (!skip) await labDown(name);
+});
+
+test('labDown removes processes, namespaces, pins and the run dir without state.json', { skip }, async () => {
+  await createNetns(layout.nodeNetns(1));
+  await addNodeAddress(layout, 1);
+  const ipOut = await runChecked(['ip', '-n', layout.nodeNetns(1), '-o', 'addr', 'show', 'dev', 'node0']);
+  assert.match(ipOut, /192\.168\.200\.1\/32/);
+
+  await createNetns(layout.podNetns(1, 'web'));
+  const pod = { name: 'web', node: 1, netns: layout.podNetns(1, 'web'), containerId: 'x', ip: null, labels: { app: 'web' }, processes: [] };
+  const proc = startWebServer(layout, pod);
+  let probe = { code: 1 as number | null, stdout: '' };
+  for (let k = 0; k < 100 && probe.code !== 0; k++) {
+    await new Promise((r) => setTimeout(r, 50));
+    probe = await run(inNetns(pod.netns, [process.execPath, demoProgram('probe'), '127.0.0.1', '8080', '--timeout', '1000']));
+  }
+  assert.equal(probe.stdout.trim(), 'ok 200', 'the web server answers inside its pod namespace');
+  assert.deepEqual(findLabProcesses(name), [proc.pid]);
+
+  const pinDir = layout.bpfPinDir(1);
+  mkdirSync(pinDir, { recursive: true });
+  await runChecked(['bpftool', 'map', 'create', `${pinDir}/m`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'ctslabtest']);
+  mkdirSync(layout.logDir, { recursive: true });
+
+  const report = await labDown(name);
+  assert.equal(report.processes, 1);
+  assert.equal(report.netns, 2);
+  assert.equal(report.pins, 1);
+  assert.equal(isAlive(proc.pid), false);
+  assert.deepEqual(listNetns(layout.netnsPrefix), []);
+  assert.equal(existsSync(pinDir), false);
+  assert.equal(existsSync(layout.runDir), false);
+  assert.ok(existsSync(bpfRoot), 'other labs\u2019 pin root stays');
+
+  const again = await labDown(name);
+  assert.deepEqual({ ...again, warnings: [] }, { processes: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] });
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LabLayout, parseNetnsName, repoRoot } from './layout.js';
+import { agentSpec, daemonSpecs, etcdSpec, etcdWrapperArgv, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
+import { labTcpPorts, upStepCount } from './cmd-up.js';
+
+const layout = new LabLayout('lab');
+
+/** The value following flag in argv. */
+const flag = (argv: string[], f: string): string | undefined => {
+  const k = argv.indexOf(f);
+  return k < 0 ? undefined : argv[k + 1];
+};
+
+test('agent command line follows the agent contract', () => {
+  const s = agentSpec(layout, 1);
+  assert.equal(s.argv[1], `${repoRoot}/apps/agent/dist/main.js`);
+  assert.deepEqual(s.argv.slice(2), [
+    '--node-name', 'n1',
+    '--cluster-name', 'default',
+    '--node-netns', '/run/netns/cts-lab-n1',
+    '--node-ip', '192.168.200.1',
+    '--kvstore-endpoints', 'http://127.0.0.1:2379',
+    '--kvstore-prefix', 'cilium',
+    '--state-dir', '/run/cilium-ts/lab/n1/state',
+    '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
+    '--listen', 'unix:///run/cilium-ts/lab/n1/agent.sock',
+    '--metrics-port', '9701',
+    '--log-level', 'info',
+  ]);
+  assert.equal(s.logFile, '/run/cilium-ts/lab/logs/agent-n1.log');
+  assert.deepEqual(s.ready, { kind: 'agent-status', socket: '/run/cilium-ts/lab/n1/agent.sock' });
+});
+
+test('operator, hubble-server and relay command lines', () => {
+  const op = operatorSpec(layout).argv;
+  assert.equal(flag(op, '--cluster-pool-ipv4-cidr'), '10.200.0.0/16');
+  assert.equal(flag(op, '--cluster-pool-ipv4-mask-size'), '24');
+  assert.equal(flag(op, '--listen'), 'unix:///run/cilium-ts/lab/operator.sock');
+  assert.equal(flag(op, '--kvstore-endpoints'), 'http://127.0.0.1:2379');
+
+  const hs = hubbleServerSpec(layout, 2);
+  assert.equal(flag(hs.argv, '--agent-socket'), 'unix:///run/cilium-ts/lab/n2/agent.sock');
+  assert.equal(flag(hs.argv, '--listen-address'), '127.0.0.1:4252');
+  assert.equal(flag(hs.argv, '--node-name'), 'n2');
+  assert.deepEqual(hs.ready, { kind: 'tcp', host: '127.0.0.1', port: 4252 });
+
+  const relay = relaySpec(layout).argv;
+  assert.equal(flag(relay, '--listen-address'), '127.0.0.1:4245');
+  assert.equal(flag(relay, '--peer-service'), '127.0.0.1:4251');
+});
+
+test('etcd listens on 127.0.0.1 only with its data under the run dir', () => {
+  const s = etcdSpec(layout);
+  assert.equal(flag(s.argv, '--data-dir'), '/run/cilium-ts/lab/etcd');
+  for (const f of ['--listen-client-urls', '--listen-peer-urls', '--advertise-client-urls']) {
+    assert.match(flag(s.argv, f)!, /^http:\/\/127\.0\.0\.1:\d+$/);
+  }
+  assert.deepEqual(etcdWrapperArgv(layout, 'start').slice(1), [
+    'start', '--data-dir', '/run/cilium-ts/lab/etcd', '--client-port', '2379', '--peer-port', '2380', '--run-dir', '/run/cilium-ts/lab',
+  ]);
+});
+
+test('daemons start operator first, then agent and hubble-server per node, relay last', () => {
+  assert.deepEqual(
+    daemonSpecs(layout, 2).map((s) => s.name),
+    ['operator', 'agent-n1', 'hubble-server-n1', 'agent-n2', 'hubble-server-n2', 'hubble-relay'],
+  );
+  assert.equal(upStepCount({ nodes: 2, policy: true }), 11);
+  assert.equal(upStepCount({ nodes: 1, policy: false }), 7);
+});
+
+test('every listening port of a lab is distinct', () => {
+  const p = labTcpPorts(9);
+  assert.equal(new Set(p).size, p.length);
+});
+
+test('netns names parse back into node and pod, and only for this lab', () => {
+  assert.deepEqual(parseNetnsName(layout, 'cts-lab-n2'), { node: 2 });
+  assert.deepEqual(parseNetnsName(layout, 'cts-lab-n1-web'), { node: 1, pod: 'web' });
+  assert.equal(parseNetnsName(layout, 'cts-lab2-n1'), undefined);
+  assert.equal(parseNetnsName(layout, 'cts-lab-x'), undefined);
+  assert.equal(layout.podNetns(1, 'client'), 'cts-lab-n1-client');
+});
