@@ -1,0 +1,319 @@
+/**
+ * The agent's wiring and lifecycle: kvstore, node registration and pod CIDR, datapath,
+ * identities, ipcache, policy, endpoints, event streams and the API server. One place
+ * where configuration meets implementation.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { agent } from '@cilium-ts/api';
+import { Datapath, probeKernelFeatures, type KernelFeature } from '@cilium-ts/bpf';
+import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
+import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { agentServices, type AgentCore } from './api-services.js';
+import { endpointToApi, identityToApi } from './api-convert.js';
+import { MonotonicClock } from './clock.js';
+import { EndpointManager, type Endpoint } from './endpoint-manager.js';
+import { IdentityCache } from './identity-cache.js';
+import { Ipv4Allocator } from './ipam.js';
+import { MetadataHub } from './metadata-hub.js';
+import { MonitorHub } from './monitor-hub.js';
+import { NodeNetns } from './netns.js';
+import { setupNode } from './node-setup.js';
+import { PolicyStore } from './policy-store.js';
+import { StateStore } from './state-store.js';
+
+/** Version reported by the agent. */
+export const AGENT_VERSION = '0.1.0';
+
+/** Resolved configuration of one agent. */
+export interface AgentConfig {
+  nodeName: string;
+  clusterName: string;
+  nodeNetns: string;
+  nodeIp: string;
+  podCidr: string;
+  kvstoreEndpoints: string[];
+  kvstorePrefix: string;
+  kvstoreConnectTimeout: number;
+  stateDir: string;
+  bpfPinDir: string;
+  listen: string[];
+  hubbleAddress: string;
+  enablePolicy: 'default' | 'always' | 'never';
+}
+
+/** AgentEventType numbers of flow.AgentEventType. */
+const AgentEvent = { started: 2, policyUpdated: 3, policyDeleted: 4, regenSuccess: 5, regenFailure: 6, endpointCreated: 7, endpointDeleted: 8, ipcacheUpserted: 9, ipcacheDeleted: 10 } as const;
+
+/** A running agent. */
+export class Agent {
+  private server?: GrpcServer;
+  private kv?: KvStore;
+  private datapath?: Datapath;
+  private allocator?: IdentityAllocator;
+  private ipcacheSync?: IPCacheSync;
+  private nodes?: NodeRegistry;
+  private ipam?: Ipv4Allocator;
+  private readonly closers: Array<() => void | Promise<void>> = [];
+  private features: KernelFeature[] = [];
+  private readonly remoteIpcache = new Map<string, agent.IPCacheEntry>();
+  private readonly clock = new MonotonicClock();
+  readonly startedAtNs = this.clock.nowNs();
+
+  constructor(
+    readonly cfg: AgentConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Bound API addresses. */
+  get addresses(): string[] {
+    return this.server?.addresses ?? [];
+  }
+
+  /** Starts everything; throws with a clear message when something required is missing. */
+  async start(): Promise<void> {
+    const { cfg, log } = this;
+    const netns = new NodeNetns(cfg.nodeNetns || undefined);
+    this.features = probeKernelFeatures();
+
+    this.kv = await this.connectKvstore();
+    this.closers.push(() => this.kv?.close());
+    this.nodes = new NodeRegistry(this.kv, cfg.clusterName);
+    await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined));
+    const podCidr = cfg.podCidr || (await this.waitForPodCidr());
+    this.ipam = new Ipv4Allocator(podCidr);
+    await this.nodes.register(this.nodeInfo(this.ipam.cidr.text));
+    log.info('pod CIDR', { podCIDR: this.ipam.cidr.text, router: this.ipam.router });
+
+    await setupNode(netns, this.ipam.router);
+    this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
+    this.closers.push(() => this.datapath?.close());
+
+    const identities = new IdentityCache();
+    const policy = new PolicyStore(identities);
+    const monitor = new MonitorHub(() => this.clock.nowNs());
+    const store = new StateStore(cfg.stateDir);
+    await store.init();
+    this.allocator = new IdentityAllocator(this.kv, cfg.nodeName);
+    this.closers.push(() => this.allocator?.close());
+    this.ipcacheSync = new IPCacheSync(this.kv, cfg.clusterName);
+    this.closers.push(() => this.ipcacheSync?.close());
+
+    let endpoints!: EndpointManager;
+    const metadata = new MetadataHub({
+      endpoints: () => endpoints.list().map(endpointToApi),
+      identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
+      ipcache: () => this.ipcacheEntries(endpoints),
+    });
+    const datapath = this.datapath;
+    endpoints = new EndpointManager({
+      nodeName: cfg.nodeName,
+      nodeIp: cfg.nodeIp,
+      netns,
+      datapath,
+      identities: this.allocator,
+      ipcache: this.ipcacheSync,
+      policy: { compute: (labels) => this.applyMode(policy.compute(labels)) },
+      store,
+      learnIdentity: (id, labels) => identities.upsert(id, labels),
+      events: {
+        created: (ep) => {
+          monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
+          metadata.publish('upsert', { endpoint: endpointToApi(ep), ipcache: localIpcache(ep, cfg) });
+        },
+        deleted: (ep) => {
+          monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
+          metadata.publish('delete', { endpoint: endpointToApi(ep) });
+          metadata.publish('delete', { ipcache: localIpcache(ep, cfg) });
+        },
+        regenerated: (ep, error) =>
+          monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' }),
+      },
+      log: (level, msg, fields) => log[level](msg, fields),
+      now: () => this.clock.nowNs(),
+    });
+
+    // Cluster identities: learn them, recompute policies when the set changes.
+    await this.allocator.ready();
+    for (const [id, labels] of this.allocator.list()) identities.upsert(id, labels);
+    this.allocator.watch((id, labels) => {
+      const changed = labels ? identities.upsert(id, labels) : identities.delete(id);
+      if (!changed) return;
+      metadata.publish(labels ? 'upsert' : 'delete', { identity: identityToApi(id, labels ?? [], 0) });
+      void endpoints.regenerateAll('identity change');
+    });
+    policy.onChange((reason) => monitor.publishAgent(reason === 'policy delete' ? AgentEvent.policyDeleted : AgentEvent.policyUpdated, { revision: policy.revision, rule_count: policy.repo.size }));
+
+    // Remote endpoints: the cluster ipcache into the datapath.
+    const ipw = this.ipcacheSync.watch({
+      upsert: (e) => {
+        if (e.node === cfg.nodeName) return;
+        const cidr = e.ip.includes('/') ? e.ip : `${e.ip}/${e.ip.includes(':') ? 128 : 32}`;
+        datapath.ipcacheUpsert(cidr, e.identity, e.hostIP);
+        const entry = agent.IPCacheEntry.fromPartial({ cidr, identity: e.identity, hostIp: e.hostIP ?? '', nodeName: e.node ?? '', namespace: e.namespace ?? '', podName: e.pod ?? '' });
+        this.remoteIpcache.set(e.ip, entry);
+        metadata.publish('upsert', { ipcache: entry });
+      },
+      delete: (ip) => {
+        const entry = this.remoteIpcache.get(ip);
+        if (!entry) return;
+        this.remoteIpcache.delete(ip);
+        datapath.ipcacheDelete(entry.cidr);
+        metadata.publish('delete', { ipcache: entry });
+      },
+    });
+    this.closers.push(() => ipw.close());
+
+    // Restore endpoints of a previous run, then their IPAM allocations.
+    const states = await store.loadAll((file, err) => log.warn('skipping unreadable endpoint state', { file, error: err.message }));
+    await this.loadIpam();
+    for (const st of states) this.ipam.allocate(st.containerId, st.ipv4);
+    const restored = await endpoints.restore(states);
+    if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
+    await this.saveIpam();
+
+    // Datapath events into the monitor hub.
+    const reader = datapath.events();
+    reader.on('event', (record: Buffer) =>
+      monitor.publish({ kind: 'datapath', timeNs: this.clock.toUnixNs(record.readBigUInt64LE(40)), record, type: record[0]! }),
+    );
+    reader.on('lost', (count: number) => monitor.publish({ kind: 'lost', timeNs: this.clock.nowNs(), count }));
+    reader.on('error', (err: Error) => log.error('datapath event reader failed', { error: err.message }));
+    this.closers.push(() => reader.close());
+
+    const core: AgentCore = {
+      nodeName: cfg.nodeName,
+      clusterName: cfg.clusterName,
+      version: AGENT_VERSION,
+      startedAtNs: this.startedAtNs,
+      bpfPinDir: cfg.bpfPinDir,
+      endpoints,
+      policy,
+      identities,
+      monitor,
+      metadata,
+      ipam: () => this.ipam,
+      saveIpam: () => this.saveIpam(),
+      status: () => this.status(),
+      identityReferences: () => {
+        const m = new Map<number, number>();
+        for (const ep of endpoints.list()) m.set(ep.identity, (m.get(ep.identity) ?? 0) + 1);
+        return m;
+      },
+    };
+    this.kv.on('session', () => endpoints.republish());
+    this.server = await createServer({ component: 'agent', services: agentServices(core), addresses: cfg.listen, logger: log });
+    monitor.publishAgent(AgentEvent.started, { time: new Date().toISOString() });
+    log.info('agent ready', { node: cfg.nodeName, addresses: this.server.addresses, endpoints: endpoints.list().length });
+  }
+
+  /**
+   * Stops the API and background work. The datapath stays in the kernel (programs and
+   * maps are pinned), so pods keep their connectivity and policy while the agent is down.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    await this.server?.shutdown({ timeoutMs });
+    for (const c of this.closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        this.log.warn('shutdown step failed', { error: (err as Error).message });
+      }
+    }
+  }
+
+  private applyMode<T extends { ingressEnforced: boolean; egressEnforced: boolean }>(p: T): T {
+    if (this.cfg.enablePolicy === 'never') return { ...p, ingressEnforced: false, egressEnforced: false };
+    if (this.cfg.enablePolicy === 'always') return { ...p, ingressEnforced: true, egressEnforced: true };
+    return p;
+  }
+
+  private nodeInfo(podCIDR: string | undefined) {
+    return {
+      name: this.cfg.nodeName,
+      cluster: this.cfg.clusterName,
+      ipv4: this.cfg.nodeIp || undefined,
+      podCIDR,
+      hubbleAddress: this.cfg.hubbleAddress || undefined,
+      agentSocket: this.cfg.listen.find((a) => a.startsWith('unix://')),
+    };
+  }
+
+  private async connectKvstore(): Promise<KvStore> {
+    const deadline = Date.now() + this.cfg.kvstoreConnectTimeout * 1000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await KvStore.connect({
+          endpoints: this.cfg.kvstoreEndpoints,
+          prefix: this.cfg.kvstorePrefix,
+          log: (level, msg, fields) => this.log[level](msg, { subsys: 'kvstore', ...fields }),
+        });
+      } catch (err) {
+        if (Date.now() > deadline) {
+          throw new Error(`cannot reach the kvstore at ${this.cfg.kvstoreEndpoints.join(',')} within ${this.cfg.kvstoreConnectTimeout}s: ${(err as Error).message} (is etcd running? see tools/etcd)`, { cause: err });
+        }
+        this.log.warn('kvstore not reachable yet; retrying', { attempt, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
+      }
+    }
+  }
+
+  private async waitForPodCidr(): Promise<string> {
+    const key = this.kv!.keys.ipamNode(this.cfg.nodeName);
+    this.log.info('waiting for the operator to assign a pod CIDR', { key });
+    for (let i = 0; ; i++) {
+      const v = await this.kv!.get(key).catch(() => undefined);
+      if (v) return v.trim();
+      if (i === 150) throw new Error(`no pod CIDR assigned to node ${this.cfg.nodeName} after 30s: is cilium-operator running? (or pass --pod-cidr)`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private ipamFile(): string {
+    return join(this.cfg.stateDir, 'ipam.json');
+  }
+
+  private async loadIpam(): Promise<void> {
+    try {
+      const saved = JSON.parse(await readFile(this.ipamFile(), 'utf8')) as { podCidr: string; allocations: Array<{ ip: string; owner: string }> };
+      if (saved.podCidr !== this.ipam!.cidr.text) return;
+      for (const a of saved.allocations) {
+        try {
+          this.ipam!.allocate(a.owner, a.ip);
+        } catch (err) {
+          this.log.warn('dropping saved IPAM allocation', { ip: a.ip, error: (err as Error).message });
+        }
+      }
+    } catch {
+      // no saved state
+    }
+  }
+
+  private async saveIpam(): Promise<void> {
+    if (!this.ipam) return;
+    await mkdir(this.cfg.stateDir, { recursive: true });
+    const tmp = `${this.ipamFile()}.tmp-${process.pid}`;
+    await writeFile(tmp, JSON.stringify({ podCidr: this.ipam.cidr.text, allocations: this.ipam.list() }, null, 2) + '\n');
+    await rename(tmp, this.ipamFile());
+  }
+
+  private ipcacheEntries(endpoints: EndpointManager): agent.IPCacheEntry[] {
+    return [...endpoints.list().map((ep) => localIpcache(ep, this.cfg)), ...this.remoteIpcache.values()];
+  }
+
+  private status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] } {
+    const kv = this.kv?.status();
+    const subsystems = [
+      { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: kv ? `${this.cfg.kvstoreEndpoints.join(',')}: ${kv.message}` : 'not connected' },
+      { name: 'datapath', state: this.datapath ? 'ok' : 'failure', message: this.datapath ? `pinned at ${this.cfg.bpfPinDir}` : 'not loaded' },
+      { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipam ? `${this.ipam.cidr.text}, ${this.ipam.available} addresses free` : 'no pod CIDR yet' },
+    ].map((s) => agent.SubsystemStatus.fromPartial(s));
+    const rank = { ok: 0, degraded: 1, failure: 2 } as Record<string, number>;
+    const worst = subsystems.reduce((w, s) => (rank[s.state]! > rank[w]! ? s.state : w), 'ok');
+    return { state: worst, subsystems, kernelFeatures: this.features.map((f) => agent.KernelFeature.fromPartial(f)) };
+  }
+}
+
+function localIpcache(ep: Endpoint, cfg: AgentConfig): agent.IPCacheEntry {
+  return agent.IPCacheEntry.fromPartial({ cidr: `${ep.ipv4}/32`, identity: ep.identity, hostIp: cfg.nodeIp, nodeName: cfg.nodeName, namespace: ep.namespace, podName: ep.podName });
+}

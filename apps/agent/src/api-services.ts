@@ -1,0 +1,244 @@
+/**
+ * The agent's gRPC services (cilium.agent.v1): thin handlers that validate requests,
+ * call the core, and map domain errors to gRPC statuses.
+ */
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { agent, timestampFromNanos } from '@cilium-ts/api';
+import { InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { endpointToApi, identityToApi } from './api-convert.js';
+import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
+import type { IdentityCache } from './identity-cache.js';
+import { IpamError, type Ipv4Allocator } from './ipam.js';
+import type { MetadataHub } from './metadata-hub.js';
+import type { HubEvent, MonitorHub } from './monitor-hub.js';
+import { PolicyValidationError, type PolicyStore } from './policy-store.js';
+
+/** What the services need of the running agent. */
+export interface AgentCore {
+  nodeName: string;
+  clusterName: string;
+  version: string;
+  startedAtNs: bigint;
+  bpfPinDir: string;
+  endpoints: EndpointManager;
+  policy: PolicyStore;
+  identities: IdentityCache;
+  monitor: MonitorHub;
+  metadata: MetadataHub;
+  /** IPAM, once the node has a pod CIDR. */
+  ipam(): Ipv4Allocator | undefined;
+  /** Saves IPAM allocations after a change. */
+  saveIpam(): Promise<void>;
+  status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] };
+  /** References of local endpoints per identity. */
+  identityReferences(): Map<number, number>;
+}
+
+type Unary<Req> = ServerUnaryCall<Req, unknown>;
+
+function mapDomainError(err: unknown): unknown {
+  if (err instanceof EndpointRequestError) return new InvalidArgumentError(err.message, { field: err.field, cause: err });
+  if (err instanceof EndpointNotFoundError) return new NotFoundError(err.message, { cause: err });
+  if (err instanceof PolicyValidationError) return new InvalidArgumentError(err.message, { cause: err });
+  if (err instanceof IpamError) {
+    return err.code === 'exhausted' ? new UnavailableError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
+  }
+  return err;
+}
+
+async function guarded<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapDomainError(err);
+  }
+}
+
+function requireIpam(core: AgentCore): Ipv4Allocator {
+  const ipam = core.ipam();
+  if (!ipam) throw new UnavailableError('this node has no pod CIDR yet (waiting for the operator to assign one, or start the agent with --pod-cidr)');
+  return ipam;
+}
+
+/** Builds every service registration of the agent API. */
+export function agentServices(core: AgentCore): ServiceRegistration[] {
+  const daemon = {
+    async status(_call: Unary<agent.StatusRequest>) {
+      const s = core.status();
+      return agent.StatusResponse.fromPartial({
+        nodeName: core.nodeName,
+        clusterName: core.clusterName,
+        version: core.version,
+        state: s.state,
+        subsystems: s.subsystems,
+        endpointCount: core.endpoints.list().length,
+        policyRevision: BigInt(core.policy.revision),
+        podCidr: core.ipam()?.cidr.text ?? '',
+        startedAt: timestampFromNanos(core.startedAtNs),
+        kernelFeatures: s.kernelFeatures,
+        bpfPinPath: core.bpfPinDir,
+      });
+    },
+  };
+
+  const endpoints = {
+    async createEndpoint(call: Unary<agent.CreateEndpointRequest>) {
+      const r = call.request;
+      return guarded(async () => {
+        const ipam = requireIpam(core);
+        // The address must come from this node's IPAM; reserve it for the container if it was not.
+        ipam.allocate(r.containerId || 'unknown', r.ipv4 || undefined);
+        const ep = await core.endpoints.create({
+          containerId: r.containerId,
+          netns: r.netns,
+          ifname: r.ifname,
+          hostIfname: r.hostIfname,
+          ipv4: r.ipv4,
+          ipv6: r.ipv6,
+          labels: r.labels,
+          podName: r.podName,
+          namespace: r.namespace,
+          mac: r.mac,
+        });
+        await core.saveIpam();
+        return endpointToApi(ep);
+      });
+    },
+    async deleteEndpoint(call: Unary<agent.DeleteEndpointRequest>) {
+      const { id, containerId } = call.request;
+      if (!id && !containerId) throw new InvalidArgumentError('id or container_id is required', { field: 'id' });
+      const found = await guarded(() => core.endpoints.delete({ id: id || undefined, containerId: containerId || undefined }));
+      return agent.DeleteEndpointResponse.fromPartial({ found });
+    },
+    async getEndpoint(call: Unary<agent.GetEndpointRequest>) {
+      const { id, containerId } = call.request;
+      if (!id && !containerId) throw new InvalidArgumentError('id or container_id is required', { field: 'id' });
+      const ep = core.endpoints.get({ id: id || undefined, containerId: containerId || undefined });
+      if (!ep) throw new NotFoundError(`endpoint ${id || containerId} not found`, { resource: 'endpoint' });
+      return endpointToApi(ep);
+    },
+    async listEndpoints(_call: Unary<agent.ListEndpointsRequest>) {
+      return agent.ListEndpointsResponse.fromPartial({ endpoints: core.endpoints.list().map(endpointToApi) });
+    },
+  };
+
+  const ipam = {
+    async allocate(call: Unary<agent.IpamAllocateRequest>) {
+      const r = call.request;
+      if (r.family && r.family !== 'ipv4') throw new InvalidArgumentError(`family "${r.family}" is not supported yet (use ipv4)`, { field: 'family' });
+      if (!r.owner) throw new InvalidArgumentError('owner is required (e.g. the container id)', { field: 'owner' });
+      return guarded(async () => {
+        const a = requireIpam(core);
+        const ip = a.allocate(r.owner, r.ip || undefined);
+        await core.saveIpam();
+        return agent.IpamAllocateResponse.fromPartial({ ip, prefixLength: a.cidr.prefixLength, gateway: a.router, podCidr: a.cidr.text });
+      });
+    },
+    async release(call: Unary<agent.IpamReleaseRequest>) {
+      const r = call.request;
+      if (!r.ip && !r.owner) throw new InvalidArgumentError('ip or owner is required', { field: 'ip' });
+      return guarded(async () => {
+        const a = core.ipam();
+        let released = 0;
+        if (a) {
+          if (r.ip) released += a.release(r.ip) ? 1 : 0;
+          if (r.owner) released += a.releaseOwner(r.owner);
+          if (released > 0) await core.saveIpam();
+        }
+        return agent.IpamReleaseResponse.fromPartial({ released });
+      });
+    },
+    async list(_call: Unary<agent.IpamListRequest>) {
+      const a = core.ipam();
+      return agent.IpamListResponse.fromPartial({
+        podCidr: a?.cidr.text ?? '',
+        allocations: a?.list() ?? [],
+        available: a?.available ?? 0,
+      });
+    },
+  };
+
+  const policy = {
+    async import(call: Unary<agent.PolicyImportRequest>) {
+      const r = call.request;
+      if (!r.document.trim()) throw new InvalidArgumentError('document is empty', { field: 'document' });
+      const res = await guarded(() => core.policy.import(r.document, r.source, r.replaceWithLabels));
+      await core.endpoints.regenerateAll('policy import');
+      return agent.PolicyImportResponse.fromPartial({ revision: BigInt(res.revision), ruleCount: res.ruleCount });
+    },
+    async get(call: Unary<agent.PolicyGetRequest>) {
+      const res = core.policy.get(call.request.labels);
+      return agent.PolicyGetResponse.fromPartial({ policyJson: res.json, revision: BigInt(core.policy.revision), ruleCount: res.count });
+    },
+    async delete(call: Unary<agent.PolicyDeleteRequest>) {
+      const r = call.request;
+      if (!r.all && r.labels.length === 0) throw new InvalidArgumentError('give labels of the rules to delete, or all', { field: 'labels' });
+      const res = core.policy.delete(r.labels, r.all);
+      await core.endpoints.regenerateAll('policy delete');
+      return agent.PolicyDeleteResponse.fromPartial({ revision: BigInt(res.revision), deleted: res.deleted });
+    },
+    async validate(call: Unary<agent.PolicyValidateRequest>) {
+      const r = call.request;
+      const res = core.policy.validate(r.document, r.source);
+      return agent.PolicyValidateResponse.fromPartial(res);
+    },
+  };
+
+  const identities = {
+    async listIdentities(_call: Unary<agent.ListIdentitiesRequest>) {
+      const refs = core.identityReferences();
+      return agent.ListIdentitiesResponse.fromPartial({
+        identities: core.identities.all().map(([id, labels]) => identityToApi(id, labels, refs.get(id) ?? 0)),
+      });
+    },
+    async getIdentity(call: Unary<agent.GetIdentityRequest>) {
+      const id = call.request.id;
+      if (!id) throw new InvalidArgumentError('id is required', { field: 'id' });
+      const labels = core.identities.get(id);
+      if (!labels) throw new NotFoundError(`identity ${id} not found`, { resource: 'identity' });
+      return identityToApi(id, labels, core.identityReferences().get(id) ?? 0);
+    },
+  };
+
+  const monitor = {
+    listen(call: ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>) {
+      const toMsg = (ev: HubEvent): agent.MonitorEvent =>
+        agent.MonitorEvent.fromPartial({
+          time: timestampFromNanos(ev.timeNs),
+          nodeName: core.nodeName,
+          ...(ev.kind === 'datapath' ? { datapath: ev.record } : ev.kind === 'agent' ? { agent: { type: ev.type, json: ev.json } } : { lost: BigInt(ev.count) }),
+        });
+      const sub = core.monitor.subscribe(
+        { types: call.request.types, agentEvents: call.request.agentEvents },
+        { write: (ev) => !call.writableEnded && call.write(toMsg(ev)) },
+      );
+      call.on('drain', () => sub.resume());
+      const stop = () => core.monitor.unsubscribe(sub);
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('finish', stop);
+    },
+  };
+
+  const metadata = {
+    watch(call: ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>) {
+      const w = core.metadata.watch(
+        (ev) => !call.writableEnded && call.write(ev),
+        () => call.destroy(new UnavailableError('metadata watcher fell too far behind; re-watch')),
+      );
+      call.on('drain', () => w.resume());
+      call.on('cancelled', () => w.close());
+      call.on('close', () => w.close());
+    },
+  };
+
+  return [
+    { definition: agent.DaemonService, implementation: daemon },
+    { definition: agent.EndpointsService, implementation: endpoints },
+    { definition: agent.IpamService, implementation: ipam },
+    { definition: agent.PolicyService, implementation: policy },
+    { definition: agent.IdentitiesService, implementation: identities },
+    { definition: agent.MonitorService, implementation: monitor },
+    { definition: agent.MetadataService, implementation: metadata },
+  ];
+}

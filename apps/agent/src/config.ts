@@ -1,0 +1,40 @@
+/** The agent's command-line flags (every one documented in --help). */
+import { defineFlags } from '@cilium-ts/grpc';
+
+/** Flag definitions of cilium-agent. */
+export const agentFlags = defineFlags(
+  {
+    nodeName: { type: 'string', env: 'CILIUM_NODE_NAME', description: 'Name of this node (required); unique in the cluster' },
+    clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: 'Name of the cluster this node belongs to' },
+    nodeNetns: {
+      type: 'string',
+      default: '',
+      description: 'Path of the network namespace that is this node (e.g. /run/netns/n1); empty = the agent\'s own namespace, as on a real host',
+    },
+    nodeIp: { type: 'string', default: '', description: 'IPv4 address of this node, published to other nodes and used as the host IP of local endpoints in the ipcache' },
+    podCidr: { type: 'string', default: '', description: 'IPv4 pod CIDR of this node (e.g. 10.200.1.0/24); empty = wait for the operator to assign one from the cluster pool' },
+    kvstoreEndpoints: { type: 'string[]', default: ['http://127.0.0.1:2379'], env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd client URLs, comma separated' },
+    kvstorePrefix: { type: 'string', default: 'cilium', description: 'Prefix of every key this agent reads or writes in etcd' },
+    kvstoreConnectTimeout: { type: 'number', default: 30, description: 'Seconds to wait for etcd at start-up before giving up' },
+    stateDir: { type: 'string', default: '/run/cilium-ts/state', description: 'Directory holding endpoint state files (restored after a restart)' },
+    bpfPinDir: { type: 'string', default: '/sys/fs/bpf/cilium-ts', description: 'bpffs directory where this node\'s BPF programs and maps are pinned' },
+    listen: {
+      type: 'string[]',
+      default: ['unix:///run/cilium-ts/agent.sock'],
+      env: 'CILIUM_AGENT_LISTEN',
+      description: 'API addresses, comma separated: unix:///path (mode 0660) and/or host:port for debugging',
+    },
+    hubbleAddress: { type: 'string', default: '', description: 'host:port of this node\'s hubble-server, published in the node registration for hubble-relay discovery' },
+    metricsPort: { type: 'number', default: 0, description: 'Port of the Prometheus metrics endpoint (0 = disabled)' },
+    enablePolicy: {
+      type: 'string',
+      default: 'default',
+      description: 'Policy enforcement mode: default (enforce where a rule selects the endpoint), always, never',
+    },
+    logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'Log level: debug, info, warn, error' },
+  },
+  {
+    program: 'cilium-agent',
+    summary: 'The cilium-ts node agent: endpoints, IPAM, identities, policy and the eBPF datapath of one node.',
+  },
+);

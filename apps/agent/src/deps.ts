@@ -1,0 +1,62 @@
+/**
+ * The narrow interfaces the agent's core depends on. main.ts wires the real
+ * implementations (libs/bpf, libs/kvstore, libs/policy); tests may wire their own.
+ */
+
+/** A policy map entry as the datapath takes it (same shape as libs/policy's). */
+export interface MapEntry {
+  direction: 'ingress' | 'egress';
+  identity: number;
+  protocol: number;
+  port: number;
+  endPort?: number;
+  deny: boolean;
+  proxyPort?: number;
+}
+
+/** What the endpoint manager needs of the datapath (libs/bpf Datapath). */
+export interface DatapathPort {
+  attachEndpoint(
+    spec: {
+      id: number;
+      identity: number;
+      hostIfname: string;
+      hostIfindex: number;
+      ipv4: string;
+      ipv6?: string;
+      netns?: string;
+      ingressEnforced: boolean;
+      egressEnforced: boolean;
+    },
+    policy: MapEntry[],
+  ): Promise<void>;
+  updatePolicy(endpointId: number, policy: MapEntry[]): void;
+  detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void>;
+  ipcacheUpsert(cidr: string, identity: number, hostIp?: string): void;
+  ipcacheDelete(cidr: string): void;
+}
+
+/** Cluster-wide identity allocation (libs/kvstore IdentityAllocator). */
+export interface IdentityPort {
+  allocate(labels: string[]): Promise<{ id: number; isNew: boolean }>;
+  release(labels: string[]): Promise<void>;
+}
+
+/** Publication of this node's endpoints into the cluster ipcache (libs/kvstore IPCacheSync). */
+export interface IPCachePublisher {
+  upsert(entry: { ip: string; identity: number; hostIP: string; node: string; namespace: string; pod: string }): Promise<void>;
+  delete(ip: string): Promise<void>;
+}
+
+/** Computed policy of one endpoint. */
+export interface EndpointPolicy {
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+  entries: MapEntry[];
+  revision: number;
+}
+
+/** Computes an endpoint's policy from its labels (libs/policy). */
+export interface PolicyComputer {
+  compute(labels: string[]): EndpointPolicy;
+}

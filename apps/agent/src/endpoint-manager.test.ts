@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EndpointManager, EndpointRequestError, type CreateEndpointInput } from './endpoint-manager.js';
+import type { DatapathPort, MapEntry } from './deps.js';
+import { NodeNetns } from './netns.js';
+import { StateStore } from './state-store.js';
+
+/** A node namespace whose links are a fixed table (no kernel needed for these unit tests). */
+class FakeNetns extends NodeNetns {
+  constructor(private readonly links: Record<string, number>) {
+    super(undefined);
+  }
+  override async link(name: string) {
+    const ifindex = this.links[name];
+    return ifindex ? { ifindex, address: '02:00:00:00:00:01', operstate: 'UP' } : undefined;
+  }
+}
+
+function harness(opts: { failAttach?: boolean } = {}) {
+  const calls: string[] = [];
+  const ipcache = new Map<string, number>();
+  const refs = new Map<string, number>();
+  const datapath: DatapathPort = {
+    async attachEndpoint(spec, policy: MapEntry[]) {
+      calls.push(`attach ${spec.id} ${policy.length}`);
+      if (opts.failAttach) throw new Error('verifier said no');
+    },
+    updatePolicy: (id, p) => void calls.push(`update ${id} ${p.length}`),
+    async detachEndpoint(spec) {
+      calls.push(`detach ${spec.id}`);
+    },
+    ipcacheUpsert: (cidr, id) => void ipcache.set(cidr, id),
+    ipcacheDelete: (cidr) => void ipcache.delete(cidr),
+  };
+  let nextId = 256;
+  const ids = new Map<string, number>();
+  return {
+    calls,
+    ipcache,
+    refs,
+    deps: (store: StateStore) => ({
+      nodeName: 'n1',
+      nodeIp: '192.168.0.1',
+      netns: new FakeNetns({ lxc1: 11, lxc2: 12 }),
+      datapath,
+      identities: {
+        async allocate(labels: string[]) {
+          const k = labels.join(';');
+          if (!ids.has(k)) ids.set(k, nextId++);
+          refs.set(k, (refs.get(k) ?? 0) + 1);
+          return { id: ids.get(k)!, isNew: true };
+        },
+        async release(labels: string[]) {
+          const k = labels.join(';');
+          refs.set(k, (refs.get(k) ?? 0) - 1);
+        },
+      },
+      ipcache: { upsert: async () => undefined, delete: async () => undefined },
+      policy: { compute: () => ({ ingressEnforced: true, egressEnforced: false, entries: [{ direction: 'ingress' as const, identity: 0, protocol: 6, port: 80, deny: false }], revision: 1 }) },
+      store,
+      events: { created: () => undefined, deleted: () => undefined, regenerated: () => undefined },
+      learnIdentity: () => false,
+      log: () => undefined,
+      now: () => 1n,
+    }),
+  };
+}
+
+const input = (n: number, extra: Partial<CreateEndpointInput> = {}): CreateEndpointInput => ({
+  containerId: `c${n}`,
+  netns: `/run/netns/p${n}`,
+  ifname: 'eth0',
+  hostIfname: `lxc${n}`,
+  ipv4: `10.0.0.${n + 1}`,
+  ipv6: '',
+  labels: ['k8s:app=web'],
+  podName: `p${n}`,
+  namespace: 'default',
+  mac: '',
+  ...extra,
+});
+
+test('create, idempotent re-create, delete, and state files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const h = harness();
+  const m = new EndpointManager(h.deps(store));
+  const ep = await m.create(input(1));
+  assert.equal(ep.id, 1);
+  assert.equal(ep.identity, 256);
+  assert.equal(ep.state, 'ready');
+  assert.equal(h.ipcache.get('10.0.0.2/32'), 256);
+  assert.equal((await m.create(input(1))).id, 1, 'same container, same interface: same endpoint');
+  await assert.rejects(m.create(input(1, { hostIfname: 'lxc2' })), EndpointRequestError);
+  assert.deepEqual(await readdir(join(dir, 'endpoints')), ['1.json']);
+  assert.equal(await m.delete({ containerId: 'c1' }), true);
+  assert.equal(await m.delete({ containerId: 'c1' }), false);
+  assert.deepEqual(await readdir(join(dir, 'endpoints')), []);
+  assert.equal(h.ipcache.size, 0);
+  assert.equal(h.refs.get('k8s:app=web'), 0);
+});
+
+test('a failing attach rolls back identity, ipcache and state', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const h = harness({ failAttach: true });
+  const m = new EndpointManager(h.deps(store));
+  await assert.rejects(m.create(input(1)), /verifier said no/);
+  assert.equal(m.list().length, 0);
+  assert.equal(h.ipcache.size, 0);
+  assert.equal(h.refs.get('k8s:app=web'), 0);
+  assert.deepEqual(await readdir(join(dir, 'endpoints')), []);
+});
+
+test('bad requests name the field', async () => {
+  const m = new EndpointManager(harness().deps(new StateStore('/nonexistent')));
+  await assert.rejects(() => m.create(input(1, { ipv4: '10.0.0.300x' })), /ipv4: "10.0.0.300x" is not an IPv4 address/);
+  await assert.rejects(() => m.create(input(1, { labels: ['app=web'] })), /labels\[0\]: "app=web" is not a label/);
+  await assert.rejects(() => m.create(input(1, { hostIfname: 'lxc9' })), /host_ifname: interface lxc9 does not exist/);
+  await assert.rejects(() => m.create(input(1, { containerId: '' })), /container_id: is required/);
+});
+
+test('restore re-attaches endpoints whose interface exists and drops the others', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const h = harness();
+  const m1 = new EndpointManager(h.deps(store));
+  await m1.create(input(1));
+  await m1.create(input(2));
+  const saved = await store.loadAll(() => undefined);
+  saved.push({ ...saved[0]!, id: 3, containerId: 'c3', hostIfname: 'lxc3', ipv4: '10.0.0.9' });
+  const m2 = new EndpointManager(harness().deps(store));
+  assert.equal(await m2.restore(saved), 2);
+  assert.deepEqual(m2.list().map((e) => e.id), [1, 2]);
+});

@@ -1,0 +1,313 @@
+/**
+ * Owns this node's endpoints: creation (identity, policy, datapath, ipcache, state
+ * file — in that order, undone in reverse on failure), deletion, restore after a
+ * restart, and regeneration when policy or identities change.
+ */
+import type { DatapathPort, EndpointPolicy, IdentityPort, IPCachePublisher, PolicyComputer } from './deps.js';
+import type { NodeNetns } from './netns.js';
+import type { EndpointState, StateStore } from './state-store.js';
+
+/** A request to create an endpoint was invalid; `field` names the offending field. */
+export class EndpointRequestError extends Error {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'EndpointRequestError';
+  }
+}
+
+/** An endpoint that does not exist was asked for. */
+export class EndpointNotFoundError extends Error {
+  constructor(what: string) {
+    super(`endpoint ${what} not found`);
+    this.name = 'EndpointNotFoundError';
+  }
+}
+
+/** The agent's view of one endpoint. */
+export interface Endpoint extends EndpointState {
+  state: 'waiting-for-identity' | 'regenerating' | 'ready' | 'disconnecting';
+  policy: EndpointPolicy;
+}
+
+/** What CreateEndpoint receives. */
+export interface CreateEndpointInput {
+  containerId: string;
+  netns: string;
+  ifname: string;
+  hostIfname: string;
+  ipv4: string;
+  ipv6: string;
+  labels: string[];
+  podName: string;
+  namespace: string;
+  mac: string;
+}
+
+/** Observers of endpoint lifecycle (monitor and metadata hubs). */
+export interface EndpointEvents {
+  created(ep: Endpoint): void;
+  deleted(ep: Endpoint): void;
+  regenerated(ep: Endpoint, error?: Error): void;
+}
+
+/** Dependencies of the manager. */
+export interface EndpointManagerDeps {
+  nodeName: string;
+  nodeIp: string;
+  netns: NodeNetns;
+  datapath: DatapathPort;
+  identities: IdentityPort;
+  ipcache: IPCachePublisher;
+  policy: PolicyComputer;
+  store: StateStore;
+  events: EndpointEvents;
+  /** Makes an identity known locally at once; returns true if it was new (peers' policies must then be recomputed). */
+  learnIdentity: (id: number, labels: string[]) => boolean;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  now: () => bigint;
+}
+
+const LABEL_RE = /^[a-z0-9-]+:[A-Za-z0-9._\-/]+(=[A-Za-z0-9._\-/]*)?$/;
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+const MAX_ENDPOINT_ID = 65535;
+
+/** Manages endpoints; serialises every mutation through one queue. */
+export class EndpointManager {
+  private readonly byId = new Map<number, Endpoint>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private regenPending = false;
+
+  constructor(private readonly d: EndpointManagerDeps) {}
+
+  /** All endpoints, ordered by id. */
+  list(): Endpoint[] {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** One endpoint by id or container id. */
+  get(q: { id?: number; containerId?: string }): Endpoint | undefined {
+    if (q.id) return this.byId.get(q.id);
+    if (q.containerId) return [...this.byId.values()].find((e) => e.containerId === q.containerId);
+    return undefined;
+  }
+
+  /** Endpoint owning an IPv4 address. */
+  byIp(ip: string): Endpoint | undefined {
+    return [...this.byId.values()].find((e) => e.ipv4 === ip || e.ipv6 === ip);
+  }
+
+  /** Runs `fn` after every mutation queued before it. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Creates an endpoint and returns once its policy is in the kernel. */
+  async create(input: CreateEndpointInput): Promise<Endpoint> {
+    validateCreate(input);
+    return this.serial(() => this.doCreate(input));
+  }
+
+  private async doCreate(input: CreateEndpointInput): Promise<Endpoint> {
+    const existing = this.get({ containerId: input.containerId });
+    if (existing) {
+      if (existing.hostIfname === input.hostIfname && existing.ipv4 === input.ipv4) return existing;
+      throw new EndpointRequestError('container_id', `container ${input.containerId} already has endpoint ${existing.id} with another interface or address; delete it first`);
+    }
+    const clash = this.byIp(input.ipv4);
+    if (clash) throw new EndpointRequestError('ipv4', `${input.ipv4} is already used by endpoint ${clash.id}`);
+    const link = await this.d.netns.link(input.hostIfname);
+    if (!link) throw new EndpointRequestError('host_ifname', `interface ${input.hostIfname} does not exist in the node namespace`);
+
+    const id = this.nextId();
+    const labels = [...new Set(input.labels)].sort();
+    const undo: Array<() => Promise<void>> = [];
+    try {
+      const { id: identity } = await this.d.identities.allocate(labels);
+      undo.push(() => this.d.identities.release(labels));
+      // Peers whose policy selects these labels must know the identity before this pod sends.
+      if (this.d.learnIdentity(identity, labels)) await this.regenerateInline('new identity');
+      const ep: Endpoint = {
+        id,
+        containerId: input.containerId,
+        netns: input.netns,
+        ifname: input.ifname,
+        hostIfname: input.hostIfname,
+        hostIfindex: link.ifindex,
+        ipv4: input.ipv4,
+        ipv6: input.ipv6,
+        mac: input.mac,
+        hostMac: link.address,
+        labels,
+        identity,
+        podName: input.podName,
+        namespace: input.namespace,
+        createdAtNs: this.d.now().toString(),
+        state: 'regenerating',
+        policy: this.d.policy.compute(labels),
+      };
+      // The endpoint's own address must resolve to its identity before its programs run.
+      this.d.datapath.ipcacheUpsert(`${ep.ipv4}/32`, identity, this.d.nodeIp);
+      undo.push(async () => this.d.datapath.ipcacheDelete(`${ep.ipv4}/32`));
+      await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+      undo.push(() => this.d.datapath.detachEndpoint({ id, hostIfname: ep.hostIfname, netns: this.d.netns.path }));
+      await this.d.store.save(toState(ep));
+      undo.push(() => this.d.store.remove(id));
+      ep.state = 'ready';
+      this.byId.set(id, ep);
+      this.publishIpcache(ep);
+      this.d.log('info', 'endpoint created', { endpointID: id, containerID: ep.containerId, identity, ipv4: ep.ipv4 });
+      this.d.events.created(ep);
+      return ep;
+    } catch (err) {
+      for (const u of undo.reverse()) {
+        await u().catch((e: Error) => this.d.log('warn', 'rollback step failed', { endpointID: id, error: e.message }));
+      }
+      throw err;
+    }
+  }
+
+  /** Deletes an endpoint; returns whether it existed. Idempotent. */
+  delete(q: { id?: number; containerId?: string }): Promise<boolean> {
+    return this.serial(async () => {
+      const ep = this.get(q);
+      if (!ep) return false;
+      ep.state = 'disconnecting';
+      await this.d.datapath.detachEndpoint({ id: ep.id, hostIfname: ep.hostIfname, netns: this.d.netns.path });
+      this.d.datapath.ipcacheDelete(`${ep.ipv4}/32`);
+      await this.d.ipcache.delete(ep.ipv4).catch((e: Error) => this.d.log('warn', 'ipcache delete failed', { error: e.message }));
+      await this.d.identities.release(ep.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
+      await this.d.store.remove(ep.id);
+      this.byId.delete(ep.id);
+      this.d.log('info', 'endpoint deleted', { endpointID: ep.id, containerID: ep.containerId });
+      this.d.events.deleted(ep);
+      return true;
+    });
+  }
+
+  /**
+   * Restores endpoints from the state directory after a restart. Programs and maps stay
+   * pinned while the agent is down, so traffic keeps its last policy; restore re-takes
+   * the identity references and re-applies the current policy without detaching.
+   * Endpoints whose interface is gone are removed.
+   */
+  restore(states: EndpointState[]): Promise<number> {
+    return this.serial(async () => {
+      let n = 0;
+      for (const st of states) {
+        const link = await this.d.netns.link(st.hostIfname);
+        if (!link) {
+          this.d.log('warn', 'endpoint interface gone, removing its state', { endpointID: st.id, ifname: st.hostIfname });
+          await this.d.datapath.detachEndpoint({ id: st.id, hostIfname: st.hostIfname, netns: this.d.netns.path }).catch(() => undefined);
+          this.d.datapath.ipcacheDelete(`${st.ipv4}/32`);
+          await this.d.store.remove(st.id);
+          continue;
+        }
+        try {
+          const { id: identity } = await this.d.identities.allocate(st.labels);
+          this.d.learnIdentity(identity, st.labels);
+          const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels) };
+          this.d.datapath.ipcacheUpsert(`${ep.ipv4}/32`, identity, this.d.nodeIp);
+          await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+          ep.state = 'ready';
+          this.byId.set(ep.id, ep);
+          if (identity !== st.identity) await this.d.store.save(toState(ep));
+          this.publishIpcache(ep);
+          this.d.events.created(ep);
+          n++;
+        } catch (err) {
+          this.d.log('error', 'endpoint restore failed', { endpointID: st.id, error: (err as Error).message });
+        }
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Recomputes every endpoint's policy and applies the differences to the datapath.
+   * Coalesces: many triggers while one regeneration waits produce one more pass.
+   */
+  regenerateAll(reason: string): Promise<void> {
+    if (this.regenPending) return this.queue.then(() => undefined);
+    this.regenPending = true;
+    return this.serial(async () => {
+      this.regenPending = false;
+      await this.regenerateInline(reason);
+    });
+  }
+
+  private async regenerateInline(reason: string): Promise<void> {
+    {
+      for (const ep of this.byId.values()) {
+        try {
+          const next = this.d.policy.compute(ep.labels);
+          const enforcementChanged =
+            next.ingressEnforced !== ep.policy.ingressEnforced || next.egressEnforced !== ep.policy.egressEnforced;
+          if (enforcementChanged) {
+            ep.policy = next;
+            await this.d.datapath.attachEndpoint(this.datapathSpec(ep), next.entries);
+          } else {
+            this.d.datapath.updatePolicy(ep.id, next.entries);
+            ep.policy = next;
+          }
+          this.d.events.regenerated(ep);
+        } catch (err) {
+          this.d.log('error', 'endpoint regeneration failed', { endpointID: ep.id, reason, error: (err as Error).message });
+          this.d.events.regenerated(ep, err as Error);
+        }
+      }
+    }
+  }
+
+  /** Re-publishes every endpoint into the cluster ipcache (after a kvstore reconnect). */
+  republish(): void {
+    for (const ep of this.byId.values()) this.publishIpcache(ep);
+  }
+
+  private publishIpcache(ep: Endpoint): void {
+    this.d.ipcache
+      .upsert({ ip: ep.ipv4, identity: ep.identity, hostIP: this.d.nodeIp, node: this.d.nodeName, namespace: ep.namespace, pod: ep.podName })
+      .catch((e: Error) => this.d.log('warn', 'ipcache publish failed; will retry on kvstore reconnect', { endpointID: ep.id, error: e.message }));
+  }
+
+  private datapathSpec(ep: Endpoint) {
+    return {
+      id: ep.id,
+      identity: ep.identity,
+      hostIfname: ep.hostIfname,
+      hostIfindex: ep.hostIfindex,
+      ipv4: ep.ipv4,
+      ipv6: ep.ipv6 || undefined,
+      netns: this.d.netns.path,
+      ingressEnforced: ep.policy.ingressEnforced,
+      egressEnforced: ep.policy.egressEnforced,
+    };
+  }
+
+  private nextId(): number {
+    for (let id = 1; id <= MAX_ENDPOINT_ID; id++) if (!this.byId.has(id)) return id;
+    throw new EndpointRequestError('id', `no free endpoint id (all ${MAX_ENDPOINT_ID} in use)`);
+  }
+}
+
+function toState(ep: Endpoint): EndpointState {
+  const { state: _s, policy: _p, ...rest } = ep;
+  return rest;
+}
+
+/** Validates a CreateEndpoint request field by field. */
+export function validateCreate(i: CreateEndpointInput): void {
+  if (!i.containerId) throw new EndpointRequestError('container_id', 'is required');
+  if (!i.hostIfname) throw new EndpointRequestError('host_ifname', 'is required');
+  if (!IFNAME_RE.test(i.hostIfname)) throw new EndpointRequestError('host_ifname', `"${i.hostIfname}" is not a valid interface name`);
+  if (i.ifname && !IFNAME_RE.test(i.ifname)) throw new EndpointRequestError('ifname', `"${i.ifname}" is not a valid interface name`);
+  if (!i.ipv4) throw new EndpointRequestError('ipv4', 'is required (allocate one with Ipam.Allocate)');
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(i.ipv4)) throw new EndpointRequestError('ipv4', `"${i.ipv4}" is not an IPv4 address`);
+  i.labels.forEach((l, n) => {
+    if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l}" is not a label of the form source:key=value`);
+  });
+}

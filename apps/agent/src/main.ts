@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
+import { createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
+import { Agent } from './agent.js';
+import { agentFlags } from './config.js';
+
+const { values: f } = agentFlags.parseOrExit();
+const fail = (msg: string): never => {
+  process.stderr.write(`cilium-agent: ${msg}\n`);
+  process.exit(2);
+};
+if (!f.nodeName) fail('--node-name is required (or set CILIUM_NODE_NAME)');
+if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of debug, info, warn, error`);
+if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
+if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
+if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
+
+const log = createLogger('agent', { level: f.logLevel as 'info' });
+const telemetry = await startTelemetry({ serviceName: 'cilium-agent', metricsPort: f.metricsPort || undefined, metricsHost: '127.0.0.1', logger: log });
+onShutdown(() => telemetry.shutdown());
+
+const agentInstance = new Agent(
+  {
+    nodeName: f.nodeName,
+    clusterName: f.clusterName,
+    nodeNetns: f.nodeNetns,
+    nodeIp: f.nodeIp,
+    podCidr: f.podCidr,
+    kvstoreEndpoints: f.kvstoreEndpoints,
+    kvstorePrefix: f.kvstorePrefix,
+    kvstoreConnectTimeout: f.kvstoreConnectTimeout,
+    stateDir: f.stateDir,
+    bpfPinDir: f.bpfPinDir,
+    listen: f.listen,
+    hubbleAddress: f.hubbleAddress,
+    enablePolicy: f.enablePolicy as 'default',
+  },
+  log,
+);
+try {
+  await agentInstance.start();
+} catch (err) {
+  log.error('agent failed to start', { error: (err as Error).message });
+  await agentInstance.stop(1000).catch(() => undefined);
+  await telemetry.shutdown().catch(() => undefined);
+  process.exit(1);
+}
+installSignalHandlers({ shutdown: (o) => agentInstance.stop(o?.timeoutMs), logger: log }, { logger: log });

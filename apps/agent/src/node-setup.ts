@@ -1,0 +1,26 @@
+/**
+ * Node-level plumbing in the node namespace: the `cilium_host` interface carrying the
+ * router address pods use as their gateway, and IP forwarding. Idempotent. As in
+ * Cilium, cilium_host is one end of a veth pair whose other end is `cilium_net`
+ * (the kernel here has no dummy driver).
+ */
+import type { NodeNetns } from './netns.js';
+
+/** Name of the interface that holds the node's router address. */
+export const HOST_IFNAME = 'cilium_host';
+/** The other end of cilium_host's veth pair. */
+export const NET_IFNAME = 'cilium_net';
+
+/** Ensures cilium_host exists with `routerIp/32`, is up, and forwarding is on. */
+export async function setupNode(ns: NodeNetns, routerIp: string): Promise<void> {
+  if (!(await ns.link(HOST_IFNAME))) {
+    await ns.exec(['ip', 'link', 'add', HOST_IFNAME, 'type', 'veth', 'peer', 'name', NET_IFNAME]);
+  }
+  await ns.exec(['ip', 'link', 'set', NET_IFNAME, 'up']);
+  await ns.exec(['ip', 'addr', 'replace', `${routerIp}/32`, 'dev', HOST_IFNAME]);
+  await ns.exec(['ip', 'link', 'set', HOST_IFNAME, 'up']);
+  await ns.exec(['ip', 'link', 'set', 'lo', 'up']);
+  await ns.sysctl('net.ipv4.ip_forward', '1');
+  await ns.sysctl('net.ipv4.conf.all.rp_filter', '0');
+  await ns.sysctl('net.ipv4.conf.default.rp_filter', '0');
+}
