@@ -1,0 +1,63 @@
+// cilium policy trace: would traffic from -s labels to -d labels on --dport be allowed?
+// Offline with --policy-file, else on the agent's current rules (Policy.Get), traced
+// locally by @cilium-ts/policy's tracePolicy either way.
+import { unary } from '@cilium-ts/grpc';
+import { StaticIdentityLookup, TraceRequestError, tracePolicy, type Repository, type TraceRequest } from '@cilium-ts/policy';
+import { CliError, printJson } from '../cli-context.js';
+import { defineCommand, hostFlag, outputFlag, wantsJson } from '../command.js';
+import { repositoryFromFiles, repositoryFromJson } from '../policy-source.js';
+
+/** Parses `--dport` ("80", "80/TCP", "53/udp"); an empty string means no port. */
+export function parseDport(raw: string): { dport?: number; protocol?: string } {
+  if (raw === '') return {};
+  const m = /^(\d{1,5})(?:\/([A-Za-z0-9]+))?$/.exec(raw);
+  if (!m || Number(m[1]) > 65535) throw new CliError(`--dport "${raw}" must be PORT or PORT/PROTOCOL, e.g. 80/TCP`, 2);
+  return m[2] === undefined ? { dport: Number(m[1]) } : { dport: Number(m[1]), protocol: m[2].toUpperCase() };
+}
+
+/** `cilium policy trace -s LABEL... -d LABEL... [--dport 80/TCP] [--policy-file FILE]... [-o json]`. */
+export const policyTraceCommand = defineCommand({
+  path: ['policy', 'trace'],
+  summary: 'trace the policy decision for traffic between two label sets',
+  positionals: '-s LABEL... -d LABEL... [--dport PORT/PROTO]',
+  flags: {
+    ...hostFlag,
+    ...outputFlag,
+    src: { type: 'string[]', description: 'labels of the source, e.g. k8s:app=web (repeatable; short: -s)' },
+    dst: { type: 'string[]', description: 'labels of the destination (repeatable; short: -d)' },
+    dport: { type: 'string', description: 'destination port and protocol, e.g. 80/TCP' },
+    policyFile: { type: 'string[]', description: 'trace against these policy files instead of the agent (repeatable)' },
+  },
+  aliases: { '-s': '--src', '-d': '--dst' },
+  async run(ctx, { values, positionals }) {
+    const json = wantsJson(values.output);
+    if (positionals.length > 0) throw new CliError(`unexpected argument ${positionals[0]}; labels go after -s / -d`, 2);
+    if (values.src.length === 0 || values.dst.length === 0) throw new CliError('give the source labels (-s) and the destination labels (-d)', 2);
+    const req: TraceRequest = { srcLabels: values.src, dstLabels: values.dst, ...parseDport(values.dport) };
+    let repo: Repository;
+    let identities: StaticIdentityLookup;
+    if (values.policyFile.length > 0) {
+      repo = await repositoryFromFiles(ctx.cwd, values.policyFile);
+      identities = new StaticIdentityLookup();
+    } else {
+      const conn = ctx.connect(values.host);
+      const res = await conn.call('Policy.Get', (deadline) => unary(conn.policy, 'get', { labels: [] }, { deadline }));
+      repo = repositoryFromJson(res.policyJson, `agent ${conn.target}`);
+      const ids = await conn.call('Identities.ListIdentities', (deadline) => unary(conn.identities, 'listIdentities', {}, { deadline }));
+      identities = new StaticIdentityLookup(ids.identities.map((i) => [i.id, i.labels] as [number, string[]]));
+    }
+    let result;
+    try {
+      result = tracePolicy(repo, req, identities);
+    } catch (err) {
+      if (err instanceof TraceRequestError) throw new CliError(err.message, 2, { cause: err });
+      throw err;
+    }
+    if (json) {
+      printJson(ctx.stdout, { verdict: result.verdict, egress: result.egress, ingress: result.ingress, lines: result.lines });
+    } else {
+      ctx.stdout.write(result.lines.join('\n') + `\nFinal verdict: ${result.verdict}\n`);
+    }
+    return 0;
+  },
+});
