@@ -183,7 +183,7 @@ export function defineFlags<const S extends FlagSpecs>(specs: S, options: Define
       const eq = arg.indexOf('=');
       const name = arg.slice(2, eq === -1 ? undefined : eq);
       const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      let key = byCli.get(name);
+      const key = byCli.get(name);
       if (key === undefined && name.startsWith('no-') && inline === undefined) {
         const negated = byCli.get(name.slice(3));
         if (negated !== undefined && specs[negated]!.type === 'boolean') {
