@@ -108,7 +108,7 @@ export class Datapath {
   /**
    * Loads the endpoint's programs with its constants, fills its policy map, and pins
    * everything under pinDir/ep<id>/ without attaching. Returns the pins of the new
-   * programs (suffix ".new" when staged for an attach). On failure leaves nothing new behind.
+   * programs (suffix "-new" when staged for an attach). On failure leaves nothing new behind.
    */
   loadEndpoint(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[], opts: { stage?: boolean } = {}): { fromContainer: string; toContainer: string; created: boolean } {
     this.live(`load endpoint ${spec.id}`);
@@ -117,7 +117,7 @@ export class Datapath {
     const dir = this.endpointDir(spec.id);
     const policyPin = this.pinPath(spec.id, 'policy');
     const created = !existsSync(policyPin);
-    const suffix = opts.stage ? '.new' : '';
+    const suffix = opts.stage ? '-new' : ''; // bpffs refuses names containing '.'
     const pins = { fromContainer: `${this.pinPath(spec.id, 'from-container')}${suffix}`, toContainer: `${this.pinPath(spec.id, 'to-container')}${suffix}` };
     mkdirSync(dir, { recursive: true });
     let obj;

@@ -43,7 +43,7 @@ export async function tcAttach(target: TcTarget, hook: TcHook, pinnedProgram: st
   if (attached === undefined) throw new TcError(op, filter, r.status, r.stderr || 'filter not present after replace', 'check `tc filter show dev X ' + hook + '`');
 }
 
-const gone = /Cannot find device|Cannot find specified filter chain|No such file or directory|does not exist|Invalid handle|Filter with specified priority\/protocol not found/i;
+const gone = /Cannot find device|Cannot find specified filter chain|No such file or directory|does not exist|Invalid handle|Parent Qdisc doesn't exist|Filter with specified priority\/protocol not found/i;
 
 /** Removes our filter from hook; succeeds when the filter, device or namespace is already gone. */
 export async function tcDetach(target: TcTarget, hook: TcHook): Promise<void> {
