@@ -115,7 +115,9 @@ export function relayGetFlows(
       if (gotStatus.code === Status.OK && !ended) return;
       done = true;
       if (finished) return;
-      if (gotStatus.code !== Status.OK && gotStatus.code !== Status.CANCELLED) errors.add(p.name, statusText(gotStatus.code, gotStatus.details));
+      // finished is already true when the caller cancelled; any other non-OK end, a CANCELLED
+      // sent by the peer included (a server shutting down hard), is a node error.
+      if (gotStatus.code !== Status.OK) errors.add(p.name, statusText(gotStatus.code, gotStatus.details));
       running--;
       if (running === 0) finish();
     };

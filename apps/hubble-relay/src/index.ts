@@ -13,3 +13,5 @@ export {
   nodesFromStatus,
   type RelayObserverOptions,
 } from './relay-observer.js';
+export { RELAY_VERSION, HEALTH_SERVICES, startRelay, type Relay, type RelayOptions } from './relay.js';
+export { parseDurationMs, InvalidDurationError } from './duration.js';

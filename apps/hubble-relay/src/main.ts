@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// hubble-relay: one per cluster. Discovers hubble-servers through peer.Peer (or a static
+// list), keeps a connection pool with backoff and serves observer.Observer for the whole
+// cluster, merging node streams in time order.
+import { createLogger, defineFlags, FlagError, installSignalHandlers, isLogLevel, startTelemetry } from '@cilium-ts/grpc';
+import { InvalidDurationError, parseDurationMs } from './duration.js';
+import { InvalidPeerAddressError, toListenTarget } from './peer-address.js';
+import { startRelay } from './relay.js';
+import { credentials } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+
+const flags = defineFlags(
+  {
+    listenAddress: { type: 'string[]', default: ['127.0.0.1:4245'], env: 'HUBBLE_RELAY_LISTEN_ADDRESS', description: 'Addresses to serve on: host:port, :port or unix:///path (repeat or comma separate)' },
+    peerService: { type: 'string', env: 'HUBBLE_RELAY_PEER_SERVICE', description: 'Address of a hubble-server Peer service, e.g. 127.0.0.1:4244 or unix:///var/run/cilium/hubble.sock' },
+    staticPeers: { type: 'string[]', description: 'Peers to use without (or besides) the Peer service: name=address,...' },
+    sortBufferLenMax: { type: 'number', default: 100, description: 'Largest number of flows held to sort node streams by time' },
+    sortBufferDrainTimeout: { type: 'string', default: '1s', description: 'Flush sort buffer entries older than this when nothing arrives for this long' },
+    dialTimeout: { type: 'string', default: '5s', description: 'Timeout of one connection attempt to a peer' },
+    retryTimeout: { type: 'string', default: '30s', description: 'Longest wait between reconnection attempts (peers and the Peer service)' },
+    errorAggregationWindow: { type: 'string', default: '10s', description: 'Node errors with the same message within this window become one NODE_ERROR event' },
+    nodeName: { type: 'string', env: 'HUBBLE_RELAY_NODE_NAME', description: 'Name put on node_status events (default the host name)' },
+    metricsPort: { type: 'number', default: -1, description: 'Serve Prometheus metrics on this port (-1 disables)' },
+    logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'Log level: debug, info, warn, error' },
+    tlsHubbleServerCaFiles: { type: 'string[]', description: 'PEM CA files to verify peers that announce TLS (default system roots)' },
+    tlsClientCertFile: { type: 'string', description: 'PEM client certificate presented to TLS peers' },
+    tlsClientKeyFile: { type: 'string', description: 'PEM client key for --tls-client-cert-file' },
+  },
+  { program: 'hubble-relay', summary: 'Cluster-wide Hubble API: merges the flows of every hubble-server.' },
+);
+
+async function main(): Promise<void> {
+  const { values } = flags.parseOrExit();
+  if (!isLogLevel(values.logLevel)) throw new FlagError('--log-level', `invalid --log-level "${values.logLevel}": use debug, info, warn or error`);
+  const logger = createLogger('hubble-relay', { level: values.logLevel });
+  const staticPeers = values.staticPeers.map((entry) => {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new FlagError('--static-peers', `invalid --static-peers entry "${entry}": use name=address`);
+    return { name: entry.slice(0, eq), address: entry.slice(eq + 1) };
+  });
+  if (values.peerService === '' && staticPeers.length === 0) {
+    throw new FlagError('--peer-service', 'give --peer-service (a hubble-server Peer service) or --static-peers');
+  }
+  const ca = values.tlsHubbleServerCaFiles.length > 0 ? Buffer.concat(values.tlsHubbleServerCaFiles.map((f) => readFileSync(f))) : null;
+  const key = values.tlsClientKeyFile ? readFileSync(values.tlsClientKeyFile) : null;
+  const cert = values.tlsClientCertFile ? readFileSync(values.tlsClientCertFile) : null;
+  if (values.metricsPort >= 0) await startTelemetry({ serviceName: 'hubble-relay', metricsPort: values.metricsPort, logger });
+  const relay = await startRelay({
+    listenAddresses: values.listenAddress.map(toListenTarget),
+    peerService: values.peerService || undefined,
+    staticPeers,
+    sortBufferLenMax: values.sortBufferLenMax,
+    sortBufferDrainTimeoutMs: parseDurationMs('sort-buffer-drain-timeout', values.sortBufferDrainTimeout),
+    dialTimeoutMs: parseDurationMs('dial-timeout', values.dialTimeout),
+    retryTimeoutMs: parseDurationMs('retry-timeout', values.retryTimeout),
+    errorAggregationWindowMs: parseDurationMs('error-aggregation-window', values.errorAggregationWindow),
+    nodeName: values.nodeName || undefined,
+    peerTlsCredentials: () => credentials.createSsl(ca, key, cert),
+    logger,
+  });
+  installSignalHandlers(relay.server, { logger });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof FlagError || err instanceof InvalidDurationError || err instanceof InvalidPeerAddressError) {
+    process.stderr.write(`hubble-relay: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`hubble-relay: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
