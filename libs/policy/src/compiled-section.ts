@@ -113,7 +113,7 @@ export class CompiledSection {
     }
     const world4 = id === ReservedIdentity['world-ipv4'] || labels.has('reserved', 'world-ipv4');
     const world6 = id === ReservedIdentity['world-ipv6'] || labels.has('reserved', 'world-ipv6');
-    const world = id === ReservedIdentity.world || (labels.has('reserved', 'world') && idPrefixes.length === 0);
+    const world = id === ReservedIdentity.world || (labels.strings.includes('reserved:world') && idPrefixes.length === 0);
     for (const c of this.cidrs) {
       // The whole address space of a family also selects the world identities.
       if (c.prefix.bits === 0 && ((c.prefix.family === 4 && (world4 || world)) || (c.prefix.family === 6 && (world6 || world)))) {

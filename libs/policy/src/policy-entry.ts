@@ -67,7 +67,7 @@ function denyCovers(d: PolicyEntry, a: PolicyEntry): boolean {
 
 /**
  * Sorts and merges entries: identical keys become one entry (deny wins over allow), and
- * allow entries fully covered by a deny entry are dropped (deny takes precedence, as in Cilium).
+ * entries fully covered by another deny entry are dropped (deny takes precedence, as in Cilium).
  */
 export function finalizeEntries(entries: Iterable<PolicyEntry>): PolicyEntry[] {
   const byKey = new Map<string, PolicyEntry>();
@@ -78,7 +78,8 @@ export function finalizeEntries(entries: Iterable<PolicyEntry>): PolicyEntry[] {
   }
   const all = [...byKey.values()];
   const denies = all.filter((e) => e.deny);
-  const kept = all.filter((e) => e.deny || !denies.some((d) => denyCovers(d, e)));
+  // An entry covered by a different deny entry adds nothing (covering keys differ unless equal).
+  const kept = all.filter((e) => !denies.some((d) => d !== e && denyCovers(d, e)));
   return kept.sort(compareEntries);
 }
 
