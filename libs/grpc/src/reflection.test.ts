@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { agent, descriptorSetPath, reflectionV1, reflectionV1alpha } from '@cilium-ts/api';
+import { agent, descriptorSetPath, flow, observer, reflectionV1, reflectionV1alpha } from '@cilium-ts/api';
 import { status } from '@grpc/grpc-js';
 import { FileDescriptorProto } from 'ts-proto-descriptors';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { createClient } from './client.js';
 import { splitDescriptorSet } from './descriptor-pool.js';
 import { createServer, type GrpcServer } from './server.js';
@@ -94,6 +96,30 @@ for (const [version, Client, address] of [
       const second = resps[1]!.fileDescriptorResponse!.fileDescriptorProto.map((b) => FileDescriptorProto.decode(b).name);
       assert.ok(!second.includes('flow/flow.proto'));
       assert.ok(second.includes('relay/relay.proto'));
+    });
+
+    test('protoc itself decodes a GetFlowsResponse with only the files reflection returned', async () => {
+      const [resp] = await ask(client, [{ fileContainingSymbol: 'observer.Observer' }]);
+      const files = resp!.fileDescriptorResponse!.fileDescriptorProto;
+      const setFile = join(dir.path, `from-reflection-${version}.binpb`);
+      // Frame the raw bytes as FileDescriptorSet.file (field 1). Re-encoding decoded
+      // descriptors would not do: ts-proto-descriptors drops oneof_index = 0.
+      const writer = new BinaryWriter();
+      for (const b of files) writer.uint32(0x0a).bytes(b);
+      writeFileSync(setFile, writer.finish());
+      const msg = observer.GetFlowsResponse.encode(observer.GetFlowsResponse.fromPartial({
+        flow: { time: { seconds: 1n, nanos: 5 }, isReply: false, verdict: flow.Verdict.DROPPED },
+        nodeName: 'node-1',
+      })).finish();
+      const r = spawnSync('protoc', [`--descriptor_set_in=${setFile}`, '--decode=observer.GetFlowsResponse', 'observer/observer.proto'], {
+        input: msg,
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /verdict: DROPPED/);
+      assert.match(r.stdout, /is_reply \{\n\s*\}/);
+      assert.match(r.stdout, /nanos: 5/);
+      assert.match(r.stdout, /node_name: "node-1"/);
     });
 
     test('resolves methods, fields, nested messages, nested and top-level enums and enum values', async () => {
