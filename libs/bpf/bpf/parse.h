@@ -38,7 +38,7 @@ struct pkt {
 	__u8 proto;
 	__u8 tcp_flags;
 	__u8 icmp_error;   /* ICMP/ICMPv6 error: inner_* describe the quoted packet */
-	__u8 ndp;          /* ICMPv6 neighbour discovery / router messages */
+	__u8 ndp;          /* ICMPv6 neighbour discovery, router and MLD messages */
 	__u8 fragment;     /* non-first fragment: no L4 header */
 	__u8 inner_saddr[16];
 	__u8 inner_daddr[16];
@@ -204,7 +204,9 @@ static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 		}
 	} else if (p->proto == IPPROTO_ICMPV6_) {
 		p->policy_port = icmp_type;
-		if (icmp_type >= 133 && icmp_type <= 137)
+		/* Neighbour discovery (133-137) and multicast listener messages (130-132,
+		 * 143) are link-local control traffic, never subject to policy. */
+		if ((icmp_type >= 130 && icmp_type <= 137) || icmp_type == 143)
 			p->ndp = 1;
 		else if (icmp_type >= 1 && icmp_type <= 4) {
 			p->icmp_error = 1;

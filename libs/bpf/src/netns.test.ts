@@ -118,7 +118,7 @@ describe('netns: programs attached via the Datapath API enforce policy on real t
     events.clear();
     assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8080), 'connected');
     assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8081), 'timeout');
-    const drop = await events.waitFor('policy drop at b', (r) => r.type === EventType.drop && r.source === pods.b.id);
+    const drop = await events.waitFor('policy drop at b', (r) => r.type === EventType.drop && r.source === pods.b.id && !r.egress);
     assert.equal(drop.subType, DropReason.policy);
     assert.equal(drop.srcIdentity, pods.a.identity);
     assert.equal(drop.dstIdentity, pods.b.identity);

@@ -139,8 +139,10 @@ describe('BPF_PROG_RUN of the endpoint programs', needsRoot, () => {
     assert.equal(out({ src: EP_IP6, dst: PEER6, protocol: 'icmpv6', icmpType: 128, icmpId: 77 }), TC_ACT_OK);
     assert.equal(into({ src: PEER6, dst: EP_IP6, protocol: 'icmpv6', icmpType: 129, icmpId: 77 }), TC_ACT_OK);
     assert.equal(into({ src: PEER6, dst: EP_IP6, protocol: 'icmpv6', icmpType: 129, icmpId: 78 }), TC_ACT_SHOT);
-    // Neighbour discovery is never subject to policy.
+    // Neighbour discovery and MLD are never subject to policy; other ICMPv6 types are.
     assert.equal(into({ src: PEER6, dst: EP_IP6, protocol: 'icmpv6', icmpType: 135 }), TC_ACT_OK);
+    assert.equal(out({ src: EP_IP6, dst: 'ff02::16', protocol: 'icmpv6', icmpType: 143 }), TC_ACT_OK);
+    assert.equal(out({ src: EP_IP6, dst: PEER6, protocol: 'icmpv6', icmpType: 129, icmpId: 5 }), TC_ACT_SHOT);
   });
 
   test('an ICMP error about an allowed connection passes as related', () => {

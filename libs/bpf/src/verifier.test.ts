@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { Datapath } from './datapath.js';
 import { defaultObjectPath, PROGRAMS } from './endpoint-loader.js';
+import { probeKernelFeatures } from './features.js';
 import { BpfObject } from './libbpf.js';
 import { endpointConfig } from './map-codecs.js';
 import { needsRoot, uniqueName } from './test-support.js';
@@ -28,6 +29,13 @@ describe('verifier: the endpoint programs load with varied constants', needsRoot
     } finally {
       obj.close();
     }
+  });
+
+  test('kernel feature probes cover what the datapath uses and find the ones it just used', () => {
+    const f = new Map(probeKernelFeatures().map((x) => [x.name, x]));
+    assert.deepEqual([...f.keys()], ['BTF', 'ring buffer', 'tc/clsact', 'tcx', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted']);
+    // The Datapath opened above created these maps on bpffs, so the probes must agree.
+    for (const name of ['ring buffer', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted']) assert.equal(f.get(name)?.available, true, `${name}: ${f.get(name)?.detail}`);
   });
 
   const variants = [
