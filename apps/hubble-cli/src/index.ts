@@ -1,0 +1,15 @@
+// @cilium-ts/hubble-cli: the `hubble` command. Exported pieces are for tests and for tools
+// that want the same rendering (e.g. the lab's checks).
+export { runCli } from './cli.js';
+export { parseArgs, FlagValues, UsageError, type FlagSpec, type ParsedArgs } from './args.js';
+export { FlowFilterBuilder } from './filter-builder.js';
+export { buildGetFlowsRequest, ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
+export { Printer, nodeStatusLine, joinWithCutOff, type OutputFormat, type PrinterOptions } from './printer.js';
+export { Colorer, type ColorMode } from './colorer.js';
+export { flowTypeText, hostNames, verdictText } from './flow-text.js';
+export { toProtoJson, fromProtoJson, goJson } from './proto-json.js';
+export { parseTimeArg, parseGoDuration } from './time-parse.js';
+export { formatStampMilli, formatGoDuration } from './timestamp-format.js';
+export { formatServerStatus } from './status-command.js';
+export { formatNodesTable } from './list-nodes-command.js';
+export type { Io } from './global-flags.js';

@@ -1,0 +1,73 @@
+import { observer, relay } from '@cilium-ts/api';
+import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { dial, resolveTarget } from './connect.js';
+import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
+import { statusText } from './grpc-status-text.js';
+import { goJson, toProtoJson } from './proto-json.js';
+import { formatTable } from './tab-writer.js';
+import { formatGoDuration } from './timestamp-format.js';
+
+const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', kind: 'string', default: 'table', help: 'Output format: table, wide, json' }];
+const HELP = formatHelp('hubble list nodes [flags]', 'List the nodes known to a Hubble relay.', [...FLAGS, ...GLOBAL_FLAGS]);
+
+const STATE_TEXT: Record<number, string> = {
+  [relay.NodeState.NODE_CONNECTED]: 'Connected',
+  [relay.NodeState.NODE_UNAVAILABLE]: 'Unavailable',
+  [relay.NodeState.NODE_GONE]: 'Gone',
+  [relay.NodeState.NODE_ERROR]: 'Error',
+};
+
+/** formatNodesTable renders nodes as `hubble list nodes` does (wide adds VERSION, ADDRESS, TLS). */
+export function formatNodesTable(nodes: observer.Node[], wide: boolean): string {
+  const rows = [['NAME', 'STATUS', 'AGE', 'FLOWS/S', 'CURRENT/MAX-FLOWS', ...(wide ? ['VERSION', 'ADDRESS', 'TLS'] : [])]];
+  for (const n of sortNodes(nodes)) {
+    const uptimeS = Number(n.uptimeNs) / 1e9;
+    const age = n.uptimeNs > 0n ? formatGoDuration(((n.uptimeNs + 500_000_000n) / 1_000_000_000n) * 1_000_000_000n) : 'N/A';
+    const rate = uptimeS > 0 ? (Number(n.seenFlows) / uptimeS).toFixed(2) : 'N/A';
+    const flows = n.maxFlows > 0n
+      ? `${n.numFlows}/${n.maxFlows} (${((Number(n.numFlows) / Number(n.maxFlows)) * 100).toFixed(2).padStart(6)}%)`
+      : 'N/A';
+    const row = [n.name, STATE_TEXT[n.state] ?? 'Unknown', age, rate, flows];
+    if (wide) row.push(n.version || 'N/A', n.address, n.tls === undefined ? 'N/A' : n.tls.enabled ? 'Enabled' : 'Disabled');
+    rows.push(row);
+  }
+  return formatTable(rows);
+}
+
+function sortNodes(nodes: observer.Node[]): observer.Node[] {
+  return [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** runListNodes implements `hubble list nodes`. */
+export async function runListNodes(argv: string[], io: Io): Promise<number> {
+  const specs = [...FLAGS, ...GLOBAL_FLAGS];
+  const parsed = parseArgs(argv, specs);
+  const flags = new FlagValues(parsed, specs, io.env);
+  if (flags.bool('help')) {
+    io.out(HELP);
+    return 0;
+  }
+  const output = flags.string('output');
+  if (!['table', 'wide', 'json'].includes(output)) throw new UsageError(`invalid output format "${output}": use table, wide or json`);
+  const conn = connectOptions(flags);
+  const target = resolveTarget(conn);
+  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
+  try {
+    await dial(client, target, conn.timeoutMs);
+    const res = await new Promise<observer.GetNodesResponse | Error & { code?: number; details?: string }>((resolve) =>
+      client.getNodes(observer.GetNodesRequest.fromPartial({}), (err, r) => resolve(err ?? r)),
+    );
+    if (res instanceof Error) {
+      io.err(`${res.code !== undefined ? statusText(res.code, res.details ?? res.message) : res.message}\n`);
+      return 1;
+    }
+    if (output === 'json') {
+      io.out(`${goJson(sortNodes(res.nodes).map((n) => toProtoJson('observer.Node', observer.Node, n)), '  ')}\n`);
+    } else {
+      io.out(formatNodesTable(res.nodes, output === 'wide'));
+    }
+    return 0;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,128 @@
+import { status as Status } from '@grpc/grpc-js';
+import { flow, observer } from '@cilium-ts/api';
+import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { Colorer, type ColorMode } from './colorer.js';
+import { dial, resolveTarget } from './connect.js';
+import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
+import { statusText } from './grpc-status-text.js';
+import { buildGetFlowsRequest } from './observe-request.js';
+import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
+import { goJson, toProtoJson } from './proto-json.js';
+
+const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
+const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
+
+/** OBSERVE_FLAGS are the flags of `hubble observe`. */
+export const OBSERVE_FLAGS: FlagSpec[] = [
+  b('not', 'Reverse the next filter (send it to the denylist)'),
+  s('from-ip', 'Show flows from this IP or CIDR'), s('to-ip', 'Show flows to this IP or CIDR'), s('ip', 'Show flows from or to this IP or CIDR'),
+  s('from-pod', 'Show flows from this pod ([namespace/]pod-name-prefix)'), s('to-pod', 'Show flows to this pod'), s('pod', 'Show flows from or to this pod'),
+  s('from-namespace', 'Show flows from this namespace'), s('to-namespace', 'Show flows to this namespace'), s('namespace', 'Show flows from or to this namespace', 'n'),
+  s('from-fqdn', 'Show flows from this FQDN pattern (* wildcard)'), s('to-fqdn', 'Show flows to this FQDN pattern'), s('fqdn', 'Show flows from or to this FQDN pattern'),
+  s('from-label', 'Show flows from endpoints matching this label selector'), s('to-label', 'Show flows to endpoints matching this label selector'),
+  s('label', 'Show flows from or to endpoints matching this label selector', 'l'),
+  s('from-service', 'Show flows from this service ([namespace/]name-prefix)'), s('to-service', 'Show flows to this service'), s('service', 'Show flows from or to this service'),
+  s('from-port', 'Show flows with this source port'), s('to-port', 'Show flows with this destination port'), s('port', 'Show flows with this source or destination port'),
+  s('from-identity', 'Show flows from this security identity'), s('to-identity', 'Show flows to this security identity'), s('identity', 'Show flows from or to this security identity'),
+  s('verdict', 'Show flows with this verdict (FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED)'),
+  s('type', 'Filter by event type: drop, debug, capture, trace[:to-endpoint|...], policy-verdict, recorder, l7, agent, or a number', 't'),
+  s('http-status', 'Show flows with this HTTP status code (404, 5+)'), s('http-method', 'Show flows with this HTTP method'), s('http-path', 'Show flows whose HTTP path matches this regex'),
+  s('protocol', 'Show flows of this L4/L7 protocol (tcp, udp, icmp, dns, http, kafka)'), s('tcp-flags', 'Show TCP flows with these flags set (comma separated: syn,ack,...)'),
+  s('node-name', 'Show flows observed on this node ([cluster/]name pattern)'),
+  b('ipv4', 'Show only IPv4 flows', '4'), b('ipv6', 'Show only IPv6 flows', '6'), s('ip-version', 'Show only flows of this IP version (none, v4, v6)'),
+  s('allowlist', 'Add a FlowFilter (JSON) to the allowlist'), s('denylist', 'Add a FlowFilter (JSON) to the denylist'),
+  { ...s('last', 'Get the last N flows (default 20 without another selector)') },
+  b('all', 'Get all flows stored in the server\'s buffer'), s('first', 'Get the first N flows'),
+  b('follow', 'Follow flows output', 'f'), s('since', 'Flows since this time (duration such as 5m, or RFC3339)'), s('until', 'Flows until this time (duration such as 5m, or RFC3339)'),
+  { ...s('output', 'Output format: compact, dict, json, jsonpb, table', 'o'), default: 'compact' },
+  b('print-node-name', 'Print the node name in compact, dict and table output'),
+  { ...s('color', 'Colour: auto, always, never'), default: 'auto' },
+  b('numeric', 'Show IP addresses instead of names'), { ...b('ip-translation', 'Translate IP addresses to pod, service or DNS names'), default: 'true' },
+  b('print-raw-filters', 'Print the allowlist and denylist that would be sent, and exit'),
+];
+
+const HELP = formatHelp('hubble observe [flags]', 'Observe flows of a Hubble server or relay.', [...OBSERVE_FLAGS, ...GLOBAL_FLAGS]);
+
+/** runObserve implements `hubble observe`; resolves to the exit status. */
+export async function runObserve(argv: string[], io: Io): Promise<number> {
+  const specs = [...OBSERVE_FLAGS, ...GLOBAL_FLAGS];
+  const parsed = parseArgs(argv, specs);
+  const flags = new FlagValues(parsed, specs, io.env);
+  if (flags.bool('help')) {
+    io.out(HELP);
+    return 0;
+  }
+  if (parsed.positionals.length > 0) {
+    if (['agent-events', 'debug-events'].includes(parsed.positionals[0])) {
+      throw new UsageError(`hubble observe ${parsed.positionals[0]} is not supported by this CLI (hubble-relay answers UNIMPLEMENTED too)`);
+    }
+    throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe`);
+  }
+  const output = flags.string('output') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUT_FORMATS.join(', ')}`);
+  const color = flags.string('color') as ColorMode;
+  if (!['auto', 'always', 'never'].includes(color)) throw new UsageError(`invalid --color "${color}": use auto, always or never`);
+  const req = buildGetFlowsRequest(parsed, flags);
+  if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
+
+  if (flags.bool('print-raw-filters')) {
+    const list = (filters: typeof req.whitelist): string =>
+      filters.map((f) => `    - '${goJson(toProtoJson('flow.FlowFilter', flow.FlowFilter, f))}'\n`).join('');
+    io.out(`allowlist:\n${list(req.whitelist)}denylist:\n${list(req.blacklist)}`);
+    return 0;
+  }
+
+  const printer = new Printer({
+    output,
+    printNodeName: flags.bool('print-node-name'),
+    ipTranslation: flags.bool('ip-translation') && !flags.bool('numeric'),
+    debug: flags.bool('debug'),
+    colorer: Colorer.fromMode(color, io.stdoutIsTTY),
+    out: io.out,
+    err: io.err,
+  });
+  const conn = connectOptions(flags);
+  const target = resolveTarget(conn);
+  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
+  try {
+    await dial(client, target, conn.timeoutMs);
+    return await new Promise<number>((resolve) => {
+      const call = client.getFlows(req);
+      let interrupted = false;
+      const off = io.onInterrupt(() => {
+        interrupted = true;
+        call.cancel();
+      });
+      call.on('data', (resp: observer.GetFlowsResponse) => printer.response(resp));
+      call.on('error', () => {
+        // Reported through 'status'.
+      });
+      let status: { code: number; details: string } | undefined;
+      let ended = false;
+      let done = false;
+      const maybeDone = (): void => {
+        if (done || status === undefined || (status.code === Status.OK && !ended)) return;
+        done = true;
+        off();
+        printer.finish();
+        if (status.code === Status.OK || status.code === Status.CANCELLED || interrupted) {
+          resolve(0);
+          return;
+        }
+        io.err(`${statusText(status.code, status.details)}\n`);
+        resolve(1);
+      };
+      call.on('end', () => {
+        ended = true;
+        maybeDone();
+      });
+      call.on('status', (st: { code: number; details: string }) => {
+        status = st;
+        maybeDone();
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
+

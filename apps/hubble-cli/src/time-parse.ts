@@ -1,0 +1,75 @@
+import type { Timestamp } from '@cilium-ts/api';
+
+/** TimeParseError says a --since/--until value is neither a Go duration nor a supported date format. */
+export class TimeParseError extends Error {
+  override readonly name = 'TimeParseError';
+  constructor(readonly input: string) {
+    super(`cannot parse time "${input}": use a duration such as 5m or 1h30m (meaning that long ago), or RFC3339 such as 2021-12-01T10:00:00Z`);
+  }
+}
+
+const UNIT_NANOS: Record<string, bigint> = {
+  ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
+
+/** parseGoDuration parses a Go duration (`300ms`, `-1.5h`, `2h45m`) into nanoseconds, or returns undefined. */
+export function parseGoDuration(input: string): bigint | undefined {
+  let s = input;
+  let sign = 1n;
+  if (s.startsWith('-') || s.startsWith('+')) {
+    if (s[0] === '-') sign = -1n;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0n;
+  if (s === '') return undefined;
+  let total = 0n;
+  const re = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
+  while (s.length > 0) {
+    const m = re.exec(s);
+    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
+    const unit = UNIT_NANOS[m[3]];
+    const whole = m[1] === '' ? 0n : BigInt(m[1]);
+    let frac = 0n;
+    if (m[2]) {
+      const digits = m[2].slice(0, 18);
+      frac = (BigInt(digits) * unit) / 10n ** BigInt(digits.length);
+    }
+    total += whole * unit + frac;
+    s = s.slice(m[0].length);
+  }
+  return sign * total;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function fromParts(y: number, mo: number, d: number, h: number, mi: number, sec: number, nanos: number, offsetMin: number): Timestamp {
+  const ms = Date.UTC(y, mo, d, h, mi, sec) - offsetMin * 60_000;
+  return { seconds: BigInt(Math.floor(ms / 1000)), nanos };
+}
+
+/**
+ * parseTimeArg turns a --since/--until value into a Timestamp the way hubble does: a Go duration
+ * means now minus that duration; otherwise RFC3339 (any fraction up to nanoseconds) or RFC1123Z.
+ */
+export function parseTimeArg(input: string, nowNanos: bigint = BigInt(Date.now()) * 1_000_000n): Timestamp {
+  const d = parseGoDuration(input);
+  if (d !== undefined) {
+    const t = nowNanos - d;
+    const s = t / 1_000_000_000n;
+    return { seconds: s, nanos: Number(t - s * 1_000_000_000n) };
+  }
+  const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/.exec(input);
+  if (rfc3339) {
+    const [, y, mo, da, h, mi, se, frac, z, sign, oh, om] = rfc3339;
+    const nanos = frac ? Number(frac.padEnd(9, '0')) : 0;
+    const offset = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+    return fromParts(+y, +mo - 1, +da, +h, +mi, +se, nanos, offset);
+  }
+  const rfc1123z = /^[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(input);
+  if (rfc1123z && MONTHS.includes(rfc1123z[2])) {
+    const [, da, mon, y, h, mi, se, sign, oh, om] = rfc1123z;
+    const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+    return fromParts(+y, MONTHS.indexOf(mon), +da, +h, +mi, +se, 0, offset);
+  }
+  throw new TimeParseError(input);
+}

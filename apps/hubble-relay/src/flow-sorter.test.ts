@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { observer } from '@cilium-ts/api';
+import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
+
+const at = (seconds: number, nanos = 0): observer.GetFlowsResponse =>
+  observer.GetFlowsResponse.fromPartial({ nodeName: `t${seconds}.${nanos}`, time: { seconds: BigInt(seconds), nanos } });
+const names = (rs: observer.GetFlowsResponse[]): string[] => rs.map((r) => r.nodeName);
+
+describe('sortBufferCapacity', () => {
+  it('is min(max, number × peers), or max when the product is zero or huge', () => {
+    assert.equal(sortBufferCapacity(100, 20n, 3), 60);
+    assert.equal(sortBufferCapacity(100, 50n, 3), 100);
+    assert.equal(sortBufferCapacity(100, 0n, 3), 100);
+    assert.equal(sortBufferCapacity(100, 18446744073709551615n, 3), 100);
+  });
+});
+
+describe('FlowSorter', () => {
+  it('emits the oldest entry when full and the rest in order on close', () => {
+    const out: observer.GetFlowsResponse[] = [];
+    const s = new FlowSorter({ capacity: 3, drainTimeoutMs: 60_000 }, (r) => out.push(r));
+    for (const r of [at(5), at(3), at(4, 2), at(4, 1), at(1), at(9)]) s.push(r);
+    assert.deepEqual(names(out), ['t3.0', 't4.1', 't1.0', 't4.2']);
+    s.close();
+    assert.deepEqual(names(out), ['t3.0', 't4.1', 't1.0', 't4.2', 't5.0', 't9.0']);
+    s.push(at(0));
+    assert.equal(out.length, 6, 'nothing is accepted after close');
+  });
+
+  it('drains entries older than the drain horizon so a silent node does not hold the others', () => {
+    const out: observer.GetFlowsResponse[] = [];
+    const s = new FlowSorter({ capacity: 100, drainTimeoutMs: 60_000, now: () => 10_000 }, (r) => out.push(r));
+    s.push(at(12));
+    s.push(at(8));
+    s.push(at(9, 500));
+    s.drainOlderThan(10_000);
+    assert.deepEqual(names(out), ['t8.0', 't9.500']);
+    s.cancel();
+    assert.equal(s.size, 1);
+  });
+
+  it('flushes old entries by itself after the drain timeout', async () => {
+    const out: observer.GetFlowsResponse[] = [];
+    const s = new FlowSorter({ capacity: 100, drainTimeoutMs: 20 }, (r) => out.push(r));
+    s.push(at(2));
+    s.push(at(1));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(names(out), ['t1.0', 't2.0']);
+    s.cancel();
+  });
+});
