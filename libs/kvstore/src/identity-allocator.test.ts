@@ -79,5 +79,6 @@ describe('IdentityAllocator against a real etcd', () => {
   it('rejects an empty label set', async () => {
     const a = await node('node-a', 'empty');
     await assert.rejects(a.alloc.allocate([]), IdentityAllocationError);
+    await assert.rejects(a.alloc.allocate(['k8s:=nokey']), IdentityAllocationError);
   });
 });

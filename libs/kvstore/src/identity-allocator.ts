@@ -7,7 +7,8 @@ import type { ICompare, IRequestOp, IResponseOp } from 'etcd3';
 import { prefixEnd, type KvStore } from './kvstore.js';
 import type { KvLease } from './lease.js';
 import { IdentityAllocationError } from './errors.js';
-import { canonicalLabels, MaxClusterIdentity, MinClusterIdentity, splitCanonicalLabels } from './keys.js';
+import { canonicalLabels, LabelParseError, MinClusterIdentity } from '@cilium-ts/policy';
+import { MaxClusterIdentity, splitCanonicalLabels } from './keys.js';
 import type { WatchCloser } from './prefix-watch.js';
 
 /** Result of IdentityAllocator.allocate. */
@@ -32,6 +33,8 @@ export class IdentityAllocator {
   private readonly local = new Map<string, { id: number; refs: number }>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly reserved = new Set<number>();
+  // Ids seen taken by a failed create: skipped as candidates, not reported by lookup().
+  private readonly takenHints = new Set<number>();
   private readonly listeners = new Set<(id: number, labels: string[] | undefined) => void>();
   private readonly watcher: WatchCloser;
   private readonly synced: Promise<void>;
@@ -59,6 +62,7 @@ export class IdentityAllocator {
       },
       delete: (key) => {
         const id = Number(key.slice(base.length));
+        this.takenHints.delete(id);
         if (!this.forget(id)) return;
         this.notify(id, undefined);
       },
@@ -74,7 +78,7 @@ export class IdentityAllocator {
 
   /** Returns the id of a label set, allocating it cluster-wide if needed; counts a local reference. */
   async allocate(labels: readonly string[]): Promise<AllocatedIdentity> {
-    const canonical = canonicalLabels(labels);
+    const canonical = canonicalOrThrow(labels);
     if (canonical === '') throw new IdentityAllocationError(canonical, 'the label set is empty; give at least one label');
     return this.serialize(canonical, async () => {
       const held = this.local.get(canonical);
@@ -92,7 +96,7 @@ export class IdentityAllocator {
 
   /** Drops one local reference; the node's reference key goes when none are left. */
   async release(labels: readonly string[]): Promise<void> {
-    const canonical = canonicalLabels(labels);
+    const canonical = canonicalOrThrow(labels);
     await this.serialize(canonical, async () => {
       const held = this.local.get(canonical);
       if (!held) return;
@@ -110,7 +114,7 @@ export class IdentityAllocator {
 
   /** The id of a label set known in the kvstore, or undefined (no allocation). */
   lookupLabels(labels: readonly string[]): number | undefined {
-    return this.byLabels.get(canonicalLabels(labels));
+    return this.byLabels.get(canonicalOrThrow(labels));
   }
 
   /** Every identity known in the kvstore. */
@@ -144,10 +148,17 @@ export class IdentityAllocator {
       let existing: number | undefined;
       let foreignRefs = false;
       for (const [k, v] of refs) {
-        if (keys.parseIdentityValue(k)?.labels === canonical) existing = Number(v);
+        if (keys.parseIdentityValue(k)?.labels === canonical && Number.isInteger(Number(v))) existing = Number(v);
         else foreignRefs = true;
       }
       existing ??= this.byLabels.get(canonical);
+      if (existing === undefined && attempt === 0) {
+        // The watch cache may lag: look for an unreferenced id of these labels in etcd itself.
+        const base = keys.identityIdPrefix();
+        for (const [k, v] of await this.kv.getPrefix(base)) {
+          if (v === canonical) existing = Number(k.slice(base.length));
+        }
+      }
       if (existing !== undefined) {
         if (await this.claim(canonical, existing, refKey, lease)) return { id: existing, isNew: false };
         this.forget(existing);
@@ -178,7 +189,7 @@ export class IdentityAllocator {
           return { id: candidate, isNew: true };
         }
         const taken = (res.responses as IResponseOp[])[0]?.response_range?.kvs?.[0];
-        if (taken) this.remember(candidate, taken.value.toString());
+        if (taken) this.takenHints.add(candidate);
         lastProblem = taken ? `id ${candidate} was taken concurrently` : 'another node allocated these labels concurrently';
       } finally {
         this.reserved.delete(candidate);
@@ -220,7 +231,7 @@ export class IdentityAllocator {
 
   private nextCandidate(): number | undefined {
     for (let id = this.minId; id <= this.maxId; id++) {
-      if (!this.ids.has(id) && !this.reserved.has(id)) return id;
+      if (!this.ids.has(id) && !this.reserved.has(id) && !this.takenHints.has(id)) return id;
     }
     return undefined;
   }
@@ -263,5 +274,15 @@ export class IdentityAllocator {
       if (this.queues.get(key) === tail) this.queues.delete(key);
     });
     return run;
+  }
+}
+
+// The canonical label string (libs/policy's normal form), or IdentityAllocationError.
+function canonicalOrThrow(labels: readonly string[]): string {
+  try {
+    return canonicalLabels([...labels]);
+  } catch (err) {
+    if (err instanceof LabelParseError) throw new IdentityAllocationError(labels.join(';'), err.message, { cause: err });
+    throw err;
   }
 }

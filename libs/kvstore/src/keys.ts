@@ -4,20 +4,8 @@
 /** Default key prefix of every cilium-ts key in etcd. */
 export const DefaultKvStorePrefix = 'cilium';
 
-/** First identity number allocated cluster-wide in the kvstore. */
-export const MinClusterIdentity = 256;
-
 /** Last identity number allocated cluster-wide (16 bits, as in Cilium's cluster mesh). */
 export const MaxClusterIdentity = 65535;
-
-/**
- * The canonical form of a label set: sorted, de-duplicated, joined with ';'.
- * Mirrors libs/policy's canonicalLabels; kept here so the kvstore does not depend on
- * the policy library for one line.
- */
-export function canonicalLabels(labels: readonly string[]): string {
-  return [...new Set(labels.map((l) => l.trim()).filter((l) => l.length > 0))].sort().join(';');
-}
 
 /** Splits a canonical label string back into its labels. */
 export function splitCanonicalLabels(canonical: string): string[] {

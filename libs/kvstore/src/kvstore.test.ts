@@ -5,6 +5,7 @@ import { KvStoreConnectError } from './errors.js';
 import { freeTcpPort } from './etcd-process.js';
 import { NodeRegistry } from './node-registry.js';
 import { IPCacheSync } from './ipcache-sync.js';
+import { PodCidrAssignments, PodCidrNotAssignedError } from './pod-cidr-assignments.js';
 import { startTestEtcd, waitFor, type TestEtcd } from './test-helpers.js';
 
 describe('KvStore against a real etcd', () => {
@@ -153,6 +154,43 @@ describe('KvStore against a real etcd', () => {
       w.close();
       mine.close();
     }
+  });
+
+  it('re-creates session-bound keys after etcd lost them', async () => {
+    const agent = await connect({ sessionTtlSeconds: 2 });
+    const registry = new NodeRegistry(agent, 'c9');
+    const ipcache = new IPCacheSync(agent, 'c9');
+    try {
+      await registry.register({ name: 'n9', cluster: 'c9', ipv4: '10.0.0.9' });
+      await ipcache.upsert({ ip: '10.200.9.9', identity: 400, node: 'n9' });
+      const before = await agent.session();
+      const renewed = new Promise((resolve) => agent.once('session', resolve));
+      await etcd.restart({ wipe: true });
+      await renewed;
+      assert.notEqual((await agent.session()).id, before.id);
+      await waitFor('node registration re-created', async () => {
+        try {
+          return (await agent.get(agent.keys.node('c9', 'n9'))) !== undefined && (await agent.get(agent.keys.ip('c9', '10.200.9.9'))) !== undefined;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      registry.close();
+      ipcache.close();
+    }
+  });
+
+  it('waits for the pod CIDR the operator assigns', async () => {
+    const agent = await connect();
+    const operator = await connect();
+    const assignments = new PodCidrAssignments(agent);
+    await operator.put(operator.keys.ipamNode('n10'), '10.200.10.0/24');
+    const waiting = assignments.waitFor('n1', 10_000);
+    await operator.put(operator.keys.ipamNode('n1'), '10.200.1.0/24');
+    assert.equal(await waiting, '10.200.1.0/24', 'the assignment of n10 is not mistaken for n1');
+    assert.equal(await assignments.get('n1'), '10.200.1.0/24');
+    await assert.rejects(assignments.waitFor('nobody', 300), PodCidrNotAssignedError);
   });
 
   it('fails to connect to a bad endpoint with a clear error', async () => {
