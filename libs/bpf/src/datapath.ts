@@ -231,12 +231,12 @@ export class Datapath {
     }
   }
 
-  /** Runs one endpoint program once on packet (BPF_PROG_TEST_RUN); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
-  testRun(endpointId: number, program: EndpointProgram, packet: Buffer): TestRunResult {
+  /** Runs one endpoint program on packet (BPF_PROG_TEST_RUN, repeat times); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
+  testRun(endpointId: number, program: EndpointProgram, packet: Buffer, opts: { repeat?: number } = {}): TestRunResult {
     this.live(`test-run ${program} of endpoint ${endpointId}`);
     const fd = objGet(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
     try {
-      return progTestRun(fd, packet);
+      return progTestRun(fd, packet, opts.repeat ?? 1);
     } finally {
       closeFd(fd);
     }

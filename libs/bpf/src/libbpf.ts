@@ -277,8 +277,8 @@ export class BpfObject {
 /** Result of one BPF_PROG_TEST_RUN. */
 export interface TestRunResult { retval: number; dataOut: Buffer }
 
-/** Runs a program once on a packet (bpf_prog_test_run_opts). */
-export function progTestRun(progFd: number, packet: Buffer): TestRunResult {
+/** Runs a program on a packet repeat times (bpf_prog_test_run_opts); the result is the last run's. */
+export function progTestRun(progFd: number, packet: Buffer, repeat = 1): TestRunResult {
   const l = lib();
   const outLen = packet.length + 256;
   const inPtr = koffi.alloc('uint8_t', Math.max(packet.length, 1)) as unknown as bigint;
@@ -291,7 +291,7 @@ export function progTestRun(progFd: number, packet: Buffer): TestRunResult {
     opts.writeBigUInt64LE(outPtr, 16); // data_out
     opts.writeUInt32LE(packet.length, 24); // data_size_in
     opts.writeUInt32LE(outLen, 28); // data_size_out
-    opts.writeInt32LE(1, 60); // repeat
+    opts.writeInt32LE(repeat, 60); // repeat
     check(`BPF_PROG_TEST_RUN on program fd ${progFd}`, l.testRun(progFd, opts),
       'the packet must be at least an Ethernet header (14 bytes) long; needs CAP_BPF');
     const got = opts.readUInt32LE(28);
