@@ -1,0 +1,161 @@
+// The hubble-server of one node: agent subscription -> parser -> ring buffer, served
+// through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
+import { observer, peer, timestampNow } from '@cilium-ts/api';
+import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
+import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
+import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
+import { AgentSubscriber } from './agent-subscriber.js';
+import { FlowMetrics } from './flow-metrics.js';
+import { MetadataCache } from './metadata-cache.js';
+import { ObserverService } from './observer-service.js';
+import { peerHandlers, PeerList, peerName } from './peer-service.js';
+
+/** Version reported by ServerStatus. */
+export const HUBBLE_SERVER_VERSION = '0.1.0';
+
+/** Options of startHubbleServer. */
+export interface HubbleServerOptions {
+  /** The agent's gRPC address (unix socket). */
+  agentAddress: string;
+  /** Addresses to serve on: `host:port` (port 0 picks one), `unix:///path`. */
+  listenAddresses: string[];
+  nodeName: string;
+  /** Cluster name; `default` (or empty) keeps node names unprefixed. */
+  clusterName: string;
+  /** Ring buffer capacity (2^n-1). */
+  bufferCapacity: number;
+  /** etcd for peer discovery; without it Peer lists only this node. */
+  kvstore?: { endpoints: string[]; prefix: string };
+  logger: Logger;
+  /** Count flows into Prometheus metrics (needs startTelemetry first). */
+  metrics?: boolean;
+  /** First agent reconnect delay (default 200 ms). */
+  agentBackoffMs?: number;
+}
+
+/** A running hubble-server. */
+export interface RunningHubbleServer {
+  readonly grpc: GrpcServer;
+  /** Bound addresses (ports resolved). */
+  readonly addresses: string[];
+  readonly ring: RingBuffer<HubbleEvent>;
+  readonly observer: ObserverService;
+  readonly peers: PeerList;
+  readonly metadata: MetadataCache;
+  readonly subscriber: AgentSubscriber;
+  /** Stops the agent subscription, the kvstore watch and the gRPC server. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts a hubble-server: binds its addresses, then subscribes to the agent. */
+export async function startHubbleServer(options: HubbleServerOptions): Promise<RunningHubbleServer> {
+  const log = options.logger;
+  const nodeName = peerName(options.clusterName, options.nodeName);
+  const startedAt = process.hrtime.bigint();
+  const shutdown = new AbortController();
+  const ring = new RingBuffer<HubbleEvent>(options.bufferCapacity);
+  const metadata = new MetadataCache();
+  const parser = new Parser({ nodeName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
+  const metrics = options.metrics ? new FlowMetrics() : undefined;
+  let seenFlows = 0n;
+  let parseErrors = 0;
+
+  const obs = new ObserverService({
+    ring,
+    nodeName,
+    version: HUBBLE_SERVER_VERSION,
+    seenFlows: () => seenFlows,
+    uptimeNs: () => process.hrtime.bigint() - startedAt,
+    shutdownSignal: shutdown.signal,
+  });
+  const peers = new PeerList();
+  const grpc = await createServer({
+    component: 'hubble-server',
+    logger: log,
+    addresses: options.listenAddresses,
+    services: [
+      { definition: observer.ObserverService, implementation: obs.handlers() },
+      { definition: peer.PeerService, implementation: peerHandlers(peers, shutdown.signal) },
+    ],
+  });
+  grpc.health.set('hubble.server.Observer', 'SERVING');
+
+  const self = { name: nodeName, address: grpc.addresses.find((a) => !a.startsWith('unix:')) ?? grpc.addresses[0] ?? '' };
+  peers.upsert(self);
+
+  const subscriber = new AgentSubscriber({
+    address: options.agentAddress,
+    logger: log,
+    initialBackoffMs: options.agentBackoffMs,
+    handlers: {
+      monitorEvent(event) {
+        let decoded: HubbleEvent;
+        try {
+          decoded = parser.decode(event);
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          if (parseErrors++ % 1000 === 0) log.warn('dropping undecodable monitor event', { error: err.message, total: parseErrors });
+          return;
+        }
+        if (decoded.kind === 'flow') {
+          seenFlows++;
+          metrics?.observe(decoded.flow);
+        }
+        ring.write(decoded);
+      },
+      metadataReset: () => metadata.clear(),
+      metadataEvent: (event) => metadata.apply(event),
+    },
+  });
+  subscriber.start();
+
+  let kv: KvStore | undefined;
+  let watch: WatchCloser | undefined;
+  let kvTimer: NodeJS.Timeout | undefined;
+  const connectKv = async (): Promise<void> => {
+    if (!options.kvstore || shutdown.signal.aborted) return;
+    try {
+      const store = await KvStore.connect({ endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix });
+      if (shutdown.signal.aborted) {
+        await store.close();
+        return;
+      }
+      kv = store;
+      watch = new NodeRegistry(store, options.clusterName || 'default').watch({
+        upsert: (n) => peers.upsert({ name: peerName(n.cluster, n.name), address: n.hubbleAddress ?? '' }),
+        delete: (name, cluster) => {
+          const key = peerName(cluster, name);
+          if (key === self.name) peers.upsert(self);
+          else peers.delete(key);
+        },
+      });
+      log.info('watching nodes in the kvstore for peers', { endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix });
+    } catch (err) {
+      log.warn('kvstore unavailable; Peer lists only this node until it connects', { error: err, retryInMs: 5000 });
+      kvTimer = setTimeout(() => void connectKv(), 5000);
+    }
+  };
+  await connectKv();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpc,
+    addresses: grpc.addresses,
+    ring,
+    observer: obs,
+    peers,
+    metadata,
+    subscriber,
+    stop() {
+      stopping ??= (async () => {
+        shutdown.abort();
+        clearTimeout(kvTimer);
+        subscriber.stop();
+        watch?.close();
+        await kv?.close().catch(() => undefined);
+        await grpc.shutdown({ timeoutMs: 5000 });
+      })();
+      return stopping;
+    },
+  };
+}

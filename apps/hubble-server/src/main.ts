@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// hubble-server: per-node Hubble. Flags, wiring and lifecycle live here.
+import { hostname } from 'node:os';
+import { isValidRingCapacity } from '@cilium-ts/flow';
+import { createLogger, defineFlags, installSignalHandlers, isLogLevel, startTelemetry } from '@cilium-ts/grpc';
+import { startHubbleServer } from './hubble-server.js';
+
+const flags = defineFlags(
+  {
+    agentSocket: { type: 'string', default: 'unix:///run/cilium-ts/agent.sock', env: 'HUBBLE_SERVER_AGENT_SOCKET', description: "the agent's gRPC address (Monitor and Metadata streams)" },
+    listenAddress: { type: 'string[]', default: ['127.0.0.1:4244'], env: 'HUBBLE_SERVER_LISTEN_ADDRESS', description: 'addresses to serve Observer/Peer on, comma-separated: host:port or unix:///path' },
+    nodeName: { type: 'string', env: 'CILIUM_NODE_NAME', description: "this node's name (default: the host name)" },
+    clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: "the cluster's name; outside \"default\" node names become cluster/node" },
+    bufferCapacity: { type: 'number', default: 4095, description: 'flow ring buffer capacity, 2^n-1' },
+    metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
+    kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
+    kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
+    logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
+  },
+  { program: 'hubble-server', summary: 'Per-node Hubble: decodes the agent\'s datapath events into flows and serves observer.Observer and peer.Peer.' },
+);
+
+async function main(): Promise<void> {
+  const { values: v } = flags.parseOrExit();
+  const fail = (msg: string): never => {
+    process.stderr.write(`hubble-server: ${msg}\n`);
+    process.exit(2);
+  };
+  if (!isLogLevel(v.logLevel)) fail(`invalid --log-level "${v.logLevel}"; use debug, info, warn or error`);
+  if (!isValidRingCapacity(v.bufferCapacity)) fail(`invalid --buffer-capacity ${v.bufferCapacity}; use 2^n-1, e.g. 4095 or 65535`);
+  if (v.listenAddress.length === 0) fail('--listen-address needs at least one address');
+  const logger = createLogger('hubble-server', { level: v.logLevel as 'info' });
+  if (v.metricsPort > 0) await startTelemetry({ serviceName: 'hubble-server', metricsPort: v.metricsPort, logger });
+  else await startTelemetry({ serviceName: 'hubble-server', logger });
+  const server = await startHubbleServer({
+    agentAddress: v.agentSocket,
+    listenAddresses: v.listenAddress,
+    nodeName: v.nodeName || hostname(),
+    clusterName: v.clusterName,
+    bufferCapacity: v.bufferCapacity,
+    kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix } : undefined,
+    logger,
+    metrics: true,
+  });
+  installSignalHandlers({ shutdown: () => server.stop(), logger });
+  logger.info('hubble-server started', { addresses: server.addresses, agent: v.agentSocket, node: v.nodeName || hostname() });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`hubble-server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+// observer.Observer for one node: GetFlows, GetAgentEvents, GetDebugEvents and
+// ServerStatus over the flow ring buffer (HUBBLE-API.md §5); GetNodes is UNIMPLEMENTED
+// as on upstream per-node servers.
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import { observer, type Timestamp } from '@cilium-ts/api';
+import { compileFlowFilters, FilterError, readEvents, ReadRequestError, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
+import { callSignal, pump } from './stream-pump.js';
+
+/** What the observer reads from. */
+export interface ObserverState {
+  ring: RingBuffer<HubbleEvent>;
+  nodeName: string;
+  version: string;
+  /** Flows observed since start. */
+  seenFlows(): bigint;
+  /** Nanoseconds since start. */
+  uptimeNs(): bigint;
+  /** Aborted at server shutdown: follow streams end. */
+  shutdownSignal?: AbortSignal;
+  now?: () => Timestamp;
+}
+
+/** The Observer service state and handlers; register `handlers()` with createServer. */
+export class ObserverService {
+  private open = 0;
+
+  constructor(private readonly state: ObserverState) {}
+
+  /** Number of GetFlows/GetAgentEvents/GetDebugEvents streams in progress. */
+  get activeStreams(): number {
+    return this.open;
+  }
+
+  /** The grpc-js handlers (async streaming handlers return their promise to libs/grpc's wrapper). */
+  handlers(): observer.ObserverServer {
+    return {
+      getFlows: this.getFlows,
+      getAgentEvents: this.getAgentEvents,
+      getDebugEvents: this.getDebugEvents,
+      getNodes: this.getNodes,
+      serverStatus: this.serverStatus,
+    };
+  }
+
+  getFlows = (call: ServerWritableStream<observer.GetFlowsRequest, observer.GetFlowsResponse>): Promise<void> => {
+    const req = call.request;
+    let matches: (f: HubbleEvent) => boolean;
+    try {
+      const pred = compileFlowFilters(req.whitelist, req.blacklist);
+      matches = (e) => e.kind === 'flow' && pred(e.flow);
+    } catch (err) {
+      if (err instanceof FilterError) return Promise.reject(new InvalidArgumentError(err.message, { field: err.field, cause: err }));
+      return Promise.reject(err);
+    }
+    return this.stream(call, req, 'flow', matches, (e) => {
+      if (e.kind === 'flow') return observer.GetFlowsResponse.fromPartial({ flow: e.flow, nodeName: e.nodeName, time: e.time });
+      if (e.kind === 'lost') return observer.GetFlowsResponse.fromPartial({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time });
+      return undefined;
+    });
+  };
+
+  getAgentEvents = (call: ServerWritableStream<observer.GetAgentEventsRequest, observer.GetAgentEventsResponse>): Promise<void> =>
+    this.stream(call, call.request, 'agent', undefined, (e) =>
+      e.kind === 'agent' ? observer.GetAgentEventsResponse.fromPartial({ agentEvent: e.agent, nodeName: e.nodeName, time: e.time }) : undefined,
+    );
+
+  getDebugEvents = (call: ServerWritableStream<observer.GetDebugEventsRequest, observer.GetDebugEventsResponse>): Promise<void> =>
+    this.stream(call, call.request, 'debug', undefined, (e) =>
+      e.kind === 'debug' ? observer.GetDebugEventsResponse.fromPartial({ debugEvent: e.debug, nodeName: e.nodeName, time: e.time }) : undefined,
+    );
+
+  getNodes = (_call: ServerUnaryCall<observer.GetNodesRequest, observer.GetNodesResponse>, cb: sendUnaryData<observer.GetNodesResponse>): void => {
+    cb(new UnimplementedError('GetNodes is served by hubble-relay, not by a per-node hubble-server; point the client at the relay'));
+  };
+
+  serverStatus = (
+    _call: ServerUnaryCall<observer.ServerStatusRequest, observer.ServerStatusResponse>,
+    cb: sendUnaryData<observer.ServerStatusResponse>,
+  ): void => {
+    const s = this.state;
+    cb(
+      null,
+      observer.ServerStatusResponse.fromPartial({
+        numFlows: BigInt(s.ring.length),
+        maxFlows: BigInt(s.ring.capacity),
+        seenFlows: s.seenFlows(),
+        uptimeNs: s.uptimeNs(),
+        version: s.version,
+      }),
+    );
+  };
+
+  private async stream<M>(
+    call: ServerWritableStream<unknown, M>,
+    req: { number: bigint; follow: boolean; first: boolean; since?: Timestamp; until?: Timestamp },
+    kind: 'flow' | 'agent' | 'debug',
+    matches: ((e: HubbleEvent) => boolean) | undefined,
+    toMessage: (e: HubbleEvent) => M | undefined,
+  ): Promise<void> {
+    if (req.first && req.follow) {
+      throw new InvalidArgumentError('"first" cannot be combined with "follow"; drop one of them', { field: 'first' });
+    }
+    const ac = callSignal(call as ServerWritableStream<unknown, unknown>, this.state.shutdownSignal);
+    this.open++;
+    try {
+      const source = readEvents(this.state.ring, req, {
+        kind,
+        matches,
+        includeLost: kind === 'flow',
+        signal: ac.signal,
+        nodeName: this.state.nodeName,
+        now: this.state.now,
+      });
+      await pump(call, source, toMessage, ac.signal);
+    } catch (err) {
+      if (err instanceof ReadRequestError) throw new InvalidArgumentError(err.message, { field: err.field, cause: err });
+      throw err;
+    } finally {
+      this.open--;
+      ac.abort();
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// A fake cilium-ts agent for tests: serves cilium.agent.v1 Monitor and Metadata on a unix
+// socket, sends a metadata snapshot, and lets the test push datapath records.
+import { Metadata, Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { agent, timestampFromNanos, type Timestamp } from '@cilium-ts/api';
+
+/** The metadata snapshot the fake agent sends on every Watch. */
+export interface FakeAgentSnapshot {
+  endpoints?: agent.DeepPartial<agent.Endpoint>[];
+  identities?: { id: number; labels: string[] }[];
+  ipcache?: agent.DeepPartial<agent.IPCacheEntry>[];
+}
+
+/** A running fake agent. */
+export class FakeAgent {
+  private readonly monitors = new Set<ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>>();
+  private readonly watchers = new Set<ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly address: string,
+  ) {}
+
+  /** Starts serving on `socketPath`. */
+  static async start(socketPath: string, snapshot: FakeAgentSnapshot): Promise<FakeAgent> {
+    const server = new Server();
+    const address = `unix://${socketPath}`;
+    const fake = new FakeAgent(server, address);
+    server.addService(agent.MonitorService, {
+      listen(call: ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>) {
+        fake.monitors.add(call);
+        call.sendMetadata(new Metadata());
+        call.on('cancelled', () => fake.monitors.delete(call));
+        call.on('close', () => fake.monitors.delete(call));
+      },
+    });
+    server.addService(agent.MetadataService, {
+      watch(call: ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>) {
+        fake.watchers.add(call);
+        call.on('cancelled', () => fake.watchers.delete(call));
+        call.on('close', () => fake.watchers.delete(call));
+        for (const endpoint of snapshot.endpoints ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, endpoint }));
+        for (const identity of snapshot.identities ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, identity }));
+        for (const ipcache of snapshot.ipcache ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, ipcache }));
+        call.write(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.SYNCED }));
+      },
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    return fake;
+  }
+
+  /** Number of Monitor.Listen subscribers. */
+  get subscribers(): number {
+    return this.monitors.size;
+  }
+
+  /** Sends a datapath record to every Monitor subscriber, stamped with `timeNs` (ns since the epoch). */
+  sendRecord(record: Buffer, timeNs: bigint, nodeName = ''): void {
+    this.send(agent.MonitorEvent.fromPartial({ time: timestampFromNanos(timeNs), nodeName, datapath: record }));
+  }
+
+  /** Sends any MonitorEvent. */
+  send(event: agent.MonitorEvent): void {
+    for (const call of this.monitors) call.write(event);
+  }
+
+  /** Sends an agent event. */
+  sendAgentEvent(type: number, json: string, time: Timestamp): void {
+    this.send(agent.MonitorEvent.fromPartial({ time, agent: { type, json } }));
+  }
+
+  /** Stops at once, cutting open streams (as an agent crash or restart would). */
+  stop(): void {
+    this.server.forceShutdown();
+    this.monitors.clear();
+    this.watchers.clear();
+  }
+}
