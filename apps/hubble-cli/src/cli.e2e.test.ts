@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { observer, relay } from '@cilium-ts/api';
+import { createLogger, createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { at, policyVerdictDrop, tcpFlow } from './testing/sample-flows.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function runHubble(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('hubble CLI end to end against a fake Observer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cts-hubble-cli-'));
+  const socket = `unix://${join(dir, 'hubble.sock')}`;
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir };
+  const requests: observer.GetFlowsRequest[] = [];
+  let server: GrpcServer;
+
+  before(async () => {
+    const impl: observer.ObserverServer = {
+      getFlows(call) {
+        requests.push(call.request);
+        if (call.request.whitelist.some((f) => f.destinationPort.includes('abc'))) {
+          const err = new Error('invalid destination port filter: invalid port "abc"') as ServiceError;
+          err.code = Status.UNKNOWN;
+          err.details = err.message;
+          err.metadata = new Metadata();
+          call.emit('error', err);
+          return;
+        }
+        call.write(observer.GetFlowsResponse.fromPartial({ nodeStatus: { stateChange: relay.NodeState.NODE_CONNECTED, nodeNames: ['n1'] }, nodeName: 'relay', time: at(8) }));
+        call.write(observer.GetFlowsResponse.fromPartial({ nodeStatus: { stateChange: relay.NodeState.NODE_UNAVAILABLE, nodeNames: ['n2'] }, nodeName: 'relay', time: at(8) }));
+        for (const f of [tcpFlow, policyVerdictDrop]) call.write(observer.GetFlowsResponse.fromPartial({ flow: f, nodeName: f.nodeName, time: f.time }));
+        call.end();
+      },
+      getAgentEvents: (call) => call.end(),
+      getDebugEvents: (call) => call.end(),
+      getNodes: (_call, cb) =>
+        cb(null, observer.GetNodesResponse.fromPartial({
+          nodes: [
+            { name: 'b', state: relay.NodeState.NODE_CONNECTED, address: '10.0.0.2:4244', version: 'v1.11.0', uptimeNs: 100_000_000_000n, numFlows: 100n, maxFlows: 4095n, seenFlows: 1000n, tls: { enabled: true } },
+            { name: 'a', state: relay.NodeState.NODE_UNAVAILABLE, address: '10.0.0.1:4244' },
+          ],
+        })),
+      serverStatus: (_call, cb) =>
+        cb(null, observer.ServerStatusResponse.fromPartial({
+          numFlows: 4095n, maxFlows: 4095n, seenFlows: 123456n, uptimeNs: 100_000_000_000n,
+          numConnectedNodes: 2, numUnavailableNodes: 1, unavailableNodes: ['c'], version: 'v1.11.0',
+        })),
+    };
+    server = await createServer({
+      component: 'fake-hubble',
+      services: [{ definition: observer.ObserverService, implementation: impl }],
+      addresses: [socket],
+      logger: createLogger('fake-hubble', { level: 'error' }),
+      reflection: false,
+    });
+    server.health.set('hubble.server.Observer', 'SERVING');
+  });
+
+  after(async () => {
+    await server?.shutdown({ timeoutMs: 500 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('observe -o json prints one proto-JSON flow per line and the node errors on stderr', async () => {
+    const r = await runHubble(['observe', '--server', socket, '-o', 'json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.Summary), ['TCP Flags: SYN', 'pv']);
+    assert.equal(lines[0].IP.source, '10.0.0.1');
+    assert.equal(requests.at(-1)?.number, 20n);
+    const errLines = r.stderr.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(errLines.map((l) => l.node_status.state_change), ['NODE_UNAVAILABLE']);
+  });
+
+  it('observe compact (HUBBLE_SERVER from the environment) prints flows and the unavailable nodes', async () => {
+    const r = await runHubble(['observe', '--last', '2', '--color', 'never'], { ...env, HUBBLE_SERVER: socket });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'Dec  1 10:00:00.123: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n' +
+        'Dec  1 10:00:03.123: 10.0.0.3 <> 10.0.0.4 Policy denied DROPPED (pv)\n',
+    );
+    assert.equal(r.stderr, 'Dec  1 10:00:08.123 [relay]: 1 nodes are unavailable: n2\n');
+    assert.equal(requests.at(-1)?.number, 2n);
+  });
+
+  it('observe exits 1 with the bare message for an UNKNOWN error', async () => {
+    const r = await runHubble(['observe', '--server', socket, '--to-port', 'abc'], env);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'invalid destination port filter: invalid port "abc"\n');
+  });
+
+  it('status prints the health line and the compact summary', async () => {
+    const r = await runHubble(['status', '--server', socket], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `Healthcheck (via ${socket}): Ok\nCurrent/Max Flows: 4,095/4,095 (100.00%)\nFlows/s: 1234.56\nConnected Nodes: 2/3\nUnavailable Nodes: 1\n  - c\n`,
+    );
+    const j = await runHubble(['status', '--server', socket, '-o', 'json'], env);
+    assert.equal(
+      j.stdout,
+      '{"num_flows":"4095","max_flows":"4095","seen_flows":"123456","uptime_ns":"100000000000","num_connected_nodes":2,"num_unavailable_nodes":1,"unavailable_nodes":["c"],"version":"v1.11.0"}\n',
+    );
+  });
+
+  it('list nodes -o wide prints the sorted table', async () => {
+    const r = await runHubble(['list', 'nodes', '--server', socket, '-o', 'wide'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      'NAME   STATUS        AGE     FLOWS/S   CURRENT/MAX-FLOWS    VERSION   ADDRESS         TLS\n' +
+        'a      Unavailable   N/A     N/A       N/A                  N/A       10.0.0.1:4244   N/A\n' +
+        'b      Connected     1m40s   10.00     100/4095 (  2.44%)   v1.11.0   10.0.0.2:4244   Enabled\n',
+    );
+  });
+
+  it('fails with a connection error when nothing listens', async () => {
+    const r = await runHubble(['observe', '--server', `unix://${join(dir, 'nobody.sock')}`, '--timeout', '2s'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^failed to connect to 'unix:\/\/.*nobody\.sock'/);
+  });
+
+  it('prints help and version without a server', async () => {
+    const h = await runHubble(['observe', '--help'], env);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /--from-pod/);
+    const v = await runHubble(['version'], env);
+    assert.match(v.stdout, /^hubble v0\.9\.0/);
+  });
+});

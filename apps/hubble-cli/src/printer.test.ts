@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { observer, relay } from '@cilium-ts/api';
+import { Colorer } from './colorer.js';
+import { Printer, joinWithCutOff, type OutputFormat } from './printer.js';
+import { at, httpResponse, icmpFlow, policyVerdictDrop, tcpFlow, udpReplyDrop } from './testing/sample-flows.js';
+
+function render(output: OutputFormat, responses: observer.GetFlowsResponse[], extra: { printNodeName?: boolean; debug?: boolean; color?: boolean } = {}) {
+  let out = '';
+  let err = '';
+  const p = new Printer({
+    output,
+    printNodeName: extra.printNodeName ?? false,
+    ipTranslation: true,
+    debug: extra.debug ?? false,
+    colorer: new Colorer(extra.color ?? false),
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+  });
+  for (const r of responses) p.response(r);
+  p.finish();
+  return { out, err };
+}
+
+const resp = (f: typeof tcpFlow): observer.GetFlowsResponse => observer.GetFlowsResponse.fromPartial({ flow: f, nodeName: f.nodeName, time: f.time });
+const status = (state: relay.NodeState, names: string[], message = ''): observer.GetFlowsResponse =>
+  observer.GetFlowsResponse.fromPartial({ nodeStatus: { stateChange: state, nodeNames: names, message }, nodeName: 'relay', time: at(9) });
+
+describe('compact output', () => {
+  it('matches the verified upstream lines', () => {
+    const { out } = render('compact', [tcpFlow, udpReplyDrop, httpResponse, policyVerdictDrop].map(resp));
+    assert.equal(
+      out,
+      'Dec  1 10:00:00.123: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n' +
+        'Dec  1 10:00:01.123: api.cilium.io:5353 <- kube-system/coredns-1:53 Policy denied DROPPED (UDP)\n' +
+        'Dec  1 10:00:02.123: [fd00::1]:80 <> empire/deathstar:43210 http-response FORWARDED (HTTP/1.1 200 2ms (GET http://deathstar/v1))\n' +
+        'Dec  1 10:00:03.123: 10.0.0.3 <> 10.0.0.4 Policy denied DROPPED (pv)\n',
+    );
+  });
+
+  it('renders ICMP without ports, services by name, and the node name on request', () => {
+    const { out } = render('compact', [resp(icmpFlow), resp(tcpFlow)], { printNodeName: true });
+    assert.equal(
+      out,
+      'Dec  1 10:00:04.005 []: default/xwing -> default/deathstar from-endpoint FORWARDED (ICMPv4 EchoRequest)\n' +
+        'Dec  1 10:00:00.123 [kind-worker]: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n',
+    );
+  });
+
+  it('colours only when asked', () => {
+    const { out } = render('compact', [resp(policyVerdictDrop)], { color: true });
+    assert.equal(out, 'Dec  1 10:00:03.123: \x1b[36m10.0.0.3\x1b[0m <> \x1b[36m10.0.0.4\x1b[0m Policy denied \x1b[31mDROPPED\x1b[0m (pv)\n');
+  });
+
+  it('writes NODE_ERROR and NODE_UNAVAILABLE to stderr and hides CONNECTED unless debugging', () => {
+    const events = [
+      status(relay.NodeState.NODE_CONNECTED, ['a', 'b']),
+      status(relay.NodeState.NODE_UNAVAILABLE, ['c']),
+      status(relay.NodeState.NODE_ERROR, ['d', 'e'], 'rpc error: code = Unavailable desc = gone'),
+    ];
+    const { out, err } = render('compact', events);
+    assert.equal(out, '');
+    assert.equal(
+      err,
+      'Dec  1 10:00:09.123 [relay]: 1 nodes are unavailable: c\n' +
+        'Dec  1 10:00:09.123 [relay]: Error "rpc error: code = Unavailable desc = gone" on 2 nodes: d, e\n',
+    );
+    const dbg = render('compact', events.slice(0, 1), { debug: true });
+    assert.equal(dbg.err, 'Dec  1 10:00:09.123 [relay]: Receiving flows from 2 nodes: a, b\n');
+  });
+});
+
+describe('dict output', () => {
+  it('prints blocks separated by 12 dashes', () => {
+    const { out } = render('dict', [resp(tcpFlow), resp(policyVerdictDrop)]);
+    assert.equal(
+      out,
+      '  TIMESTAMP: Dec  1 10:00:00.123\n' +
+        '     SOURCE: default/xwing:43210\n' +
+        'DESTINATION: default/deathstar-1:80\n' +
+        '       TYPE: to-endpoint\n' +
+        '    VERDICT: FORWARDED\n' +
+        '    SUMMARY: TCP Flags: SYN\n' +
+        '------------\n' +
+        '  TIMESTAMP: Dec  1 10:00:03.123\n' +
+        '     SOURCE: 10.0.0.3\n' +
+        'DESTINATION: 10.0.0.4\n' +
+        '       TYPE: Policy denied\n' +
+        '    VERDICT: DROPPED\n' +
+        '    SUMMARY: pv\n',
+    );
+  });
+
+  it('prints node status blocks on stderr', () => {
+    const { err } = render('dict', [status(relay.NodeState.NODE_UNAVAILABLE, ['c'])]);
+    assert.equal(err, '  TIMESTAMP: Dec  1 10:00:09.123\n      STATE: NODE_UNAVAILABLE\n      NODES: c\n    MESSAGE: N/A\n');
+  });
+});
+
+describe('table output', () => {
+  it('aligns columns like Go tabwriter and never swaps replies', () => {
+    const { out } = render('table', [resp(tcpFlow), resp(udpReplyDrop)]);
+    assert.equal(
+      out,
+      'TIMESTAMP             SOURCE                     DESTINATION              TYPE            VERDICT     SUMMARY\n' +
+        'Dec  1 10:00:00.123   default/xwing:43210        default/deathstar-1:80   to-endpoint     FORWARDED   TCP Flags: SYN\n' +
+        'Dec  1 10:00:01.123   kube-system/coredns-1:53   api.cilium.io:5353       Policy denied   DROPPED     UDP\n',
+    );
+  });
+});
+
+describe('json output', () => {
+  it('prints the flow as proto-JSON with upstream names', () => {
+    const { out } = render('json', [resp(tcpFlow)]);
+    const line = out.trimEnd();
+    assert.equal(out.split('\n').length, 2, 'one object per line');
+    const obj = JSON.parse(line);
+    assert.equal(obj.time, '2021-12-01T10:00:00.123Z');
+    assert.deepEqual(obj.IP, { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' });
+    assert.deepEqual(obj.l4, { TCP: { source_port: 43210, destination_port: 80, flags: { SYN: true } } });
+    assert.equal(obj.is_reply, false);
+    assert.equal(obj.node_name, 'kind-worker');
+    assert.equal(obj.Type, 'L3_L4');
+    assert.equal(obj.verdict, 'FORWARDED');
+    assert.equal(obj.trace_observation_point, 'TO_ENDPOINT');
+    assert.deepEqual(obj.event_type, { type: 4 });
+    assert.equal(obj.Summary, 'TCP Flags: SYN');
+    assert.ok(!('reply' in obj), 'unpopulated fields are omitted');
+  });
+
+  it('prints 64-bit integers as strings and escapes HTML characters like Go', () => {
+    const { out } = render('json', [resp(httpResponse)]);
+    assert.match(out, /"latency_ns":"2000000"/);
+    const f = { ...tcpFlow, Summary: '<a & b>' };
+    assert.match(render('json', [resp(f)]).out, /"Summary":"\\u003ca \\u0026 b\\u003e"/);
+  });
+
+  it('jsonpb prints the whole response, node status included on stderr', () => {
+    const { out, err } = render('jsonpb', [resp(tcpFlow), status(relay.NodeState.NODE_ERROR, ['x'], 'boom')]);
+    const obj = JSON.parse(out);
+    assert.equal(obj.node_name, 'kind-worker');
+    assert.equal(obj.time, '2021-12-01T10:00:00.123Z');
+    assert.equal(obj.flow.Summary, 'TCP Flags: SYN');
+    assert.deepEqual(JSON.parse(err).node_status, { state_change: 'NODE_ERROR', node_names: ['x'], message: 'boom' });
+  });
+});
+
+describe('joinWithCutOff', () => {
+  it('cuts long node lists', () => {
+    const names = Array.from({ length: 10 }, (_, i) => `node-number-${i}`);
+    assert.equal(joinWithCutOff(names, ', ', 50), 'node-number-0, node-number-1, node-number-2 (and 7 more)');
+    assert.equal(joinWithCutOff(['a', 'b'], ', ', 50), 'a, b');
+  });
+});
