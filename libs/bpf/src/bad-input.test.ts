@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfMap } from './bpf-map.js';
 import { Datapath } from './datapath.js';
-import { BpfError, DatapathInputError } from './errors.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { BpfError, BpfLoadError, DatapathInputError } from './errors.js';
 import { ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyValue } from './map-codecs.js';
 import { needsRoot, uniqueName } from './test-support.js';
 
@@ -70,6 +72,26 @@ describe('bad input gives errors naming the operation, errno and a hint', needsR
   test('a missing object file and a non-bpffs pinDir are refused by Datapath.open', async () => {
     await assert.rejects(Datapath.open({ pinDir, objectPath: '/nonexistent/datapath.o' }), isBpfError('open datapath object', 'ENOENT'));
     await assert.rejects(Datapath.open({ pinDir: `/tmp/${uniqueName('notbpffs')}` }), isBpfError('use pin directory', 'EINVAL'));
+  });
+
+  test('an incompatible pinned map fails the load with libbpf\'s log (also while a reader thread runs)', async () => {
+    const other = `${pinDir}-stale`;
+    Datapath.removePins(other);
+    const reader = dp.events();
+    try {
+      await reader.ready();
+      mkdirSync(other, { recursive: true });
+      execFileSync('bpftool', ['map', 'create', `${other}/ipcache`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'ipcache']);
+      await assert.rejects(Datapath.open({ pinDir: other }), (e: unknown) => {
+        assert.ok(e instanceof BpfLoadError, String(e));
+        assert.match(e.operation, /load BPF object/);
+        assert.match(e.log, /ipcache/);
+        return true;
+      });
+    } finally {
+      await reader.close();
+      Datapath.removePins(other);
+    }
   });
 
   test('invalid endpoint specs and policies are refused before touching the kernel', () => {

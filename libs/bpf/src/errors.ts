@@ -56,7 +56,9 @@ export class BpfLoadError extends BpfError {
   constructor(operation: string, errno: number, log: string) {
     super(operation, errno, {
       detail: log ? `libbpf said:\n${log.split('\n').slice(-40).join('\n')}` : undefined,
-      hint: 'read the verifier log above; check the object was built by `npm run build` for this kernel',
+      hint: /reuse pinned map/.test(log)
+        ? 'a pinned map has another layout (pins from another build): remove the stale pins under pinDir and retry'
+        : 'read the libbpf / verifier log above; rebuild the object with `npm run build` in libs/bpf',
     });
     this.log = log;
   }

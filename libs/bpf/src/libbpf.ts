@@ -103,9 +103,9 @@ function lib(): Raw {
       return 0;
     }, koffi.pointer(printProto));
     raw.setPrint(cb);
-  } else {
-    raw.setPrint(null);
   }
+  // Worker threads leave the hook alone: libbpf messages they trigger are queued by koffi
+  // to the main thread's callback.
   return raw;
 }
 
