@@ -11,6 +11,7 @@ import { startTelemetry, type Telemetry } from './telemetry.js';
 import { memoryLogger } from './test-helpers.js';
 
 const spans = new tracing.InMemorySpanExporter();
+const processor = new tracing.SimpleSpanProcessor(spans);
 let telemetry: Telemetry;
 let server: GrpcServer;
 let client: agent.DaemonClient & agent.EndpointsClient;
@@ -23,7 +24,7 @@ before(async () => {
     serviceName: 'telemetry-test',
     metricsPort: 0,
     metricsHost: '127.0.0.1',
-    spanProcessors: [new tracing.SimpleSpanProcessor(spans)],
+    spanProcessors: [processor],
     logger: memoryLogger().logger,
   });
   server = await createServer({
@@ -56,6 +57,8 @@ test('a span per RPC named by its path, with the status code, child of the calle
   await assert.rejects(unary(endpoints, 'getEndpoint', agent.GetEndpointRequest.create({ id: 7 }), { deadline: 5000 }),
     (e: { code: number }) => e.code === status.INVALID_ARGUMENT);
 
+  // Export waits for asynchronous resource detection: flush before looking.
+  await processor.forceFlush();
   const finished = spans.getFinishedSpans();
   const ok = finished.find((s) => s.name === '/cilium.agent.v1.Daemon/Status');
   assert.ok(ok, `spans: ${finished.map((s) => s.name).join(', ')}`);
