@@ -5,7 +5,7 @@ import { LabelSourceK8s } from './labels.js';
 import { scopeRuleToNamespace } from './namespace.js';
 import type { Rule } from './rule.js';
 import { validateRule } from './rule-validate.js';
-import { IssueCollector, PolicyValidationError, checkFields, describeType, isObject, joinPath } from './validation-error.js';
+import { IssueCollector, checkFields, describeType, isObject, joinPath } from './validation-error.js';
 
 /** The apiVersion of Cilium policy objects. */
 export const CiliumApiVersion = 'cilium.io/v2';

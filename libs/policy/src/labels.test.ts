@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LabelParseError, canonicalLabels, formatLabel, labelsContainAll, parseLabel, sortedLabels } from './labels.js';
+import { LabelParseError, canonicalLabels, formatLabel, parseLabel, sortedLabels } from './labels.js';
 
 test('parseLabel splits source, key and value', () => {
   assert.deepEqual(parseLabel('k8s:app=web'), { source: 'k8s', key: 'app', value: 'web' });
@@ -30,10 +30,4 @@ test('canonicalLabels sorts, de-duplicates and joins with ;', () => {
   assert.equal(canonicalLabels([]), '');
   assert.equal(canonicalLabels(['app=x']), 'unspec:app=x');
   assert.deepEqual(sortedLabels(['k8s:z', 'k8s:a']), ['k8s:a', 'k8s:z']);
-});
-
-test('labelsContainAll compares canonical forms', () => {
-  assert.equal(labelsContainAll(['k8s:a=1', 'k8s:b=2'], ['k8s:b=2']), true);
-  assert.equal(labelsContainAll(['k8s:a=1'], ['k8s:b=2']), false);
-  assert.equal(labelsContainAll(['k8s:a=1'], []), true);
 });

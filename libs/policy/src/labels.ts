@@ -59,11 +59,6 @@ export function formatLabel(l: Label): string {
   return l.value === '' ? `${l.source}:${l.key}` : `${l.source}:${l.key}=${l.value}`;
 }
 
-/** Parses a list of label strings (throws LabelParseError on the first bad one). */
-export function parseLabels(labels: Iterable<string>): Label[] {
-  return [...labels].map(parseLabel);
-}
-
 /** Normalizes label strings: parsed, formatted, sorted, de-duplicated. */
 export function sortedLabels(labels: Iterable<string>): string[] {
   return [...new Set([...labels].map((s) => formatLabel(parseLabel(s))))].sort();
@@ -72,11 +67,4 @@ export function sortedLabels(labels: Iterable<string>): string[] {
 /** The canonical form of a label set: sorted, de-duplicated `source:key=value` joined with ';'. */
 export function canonicalLabels(labels: string[]): string {
   return sortedLabels(labels).join(';');
-}
-
-/** True when `have` contains every label of `want` (compared in canonical form). */
-export function labelsContainAll(have: Iterable<string>, want: Iterable<string>): boolean {
-  const set = new Set(sortedLabels(have));
-  for (const w of sortedLabels(want)) if (!set.has(w)) return false;
-  return true;
 }

@@ -223,11 +223,6 @@ export class Selector {
     return true;
   }
 
-  /** True when some requirement names label `key` under `source` (or under `any`). */
-  hasKey(source: string, key: string): boolean {
-    return this.reqs.some((r) => r.key === key && (r.source === source || r.source === LabelSourceAny));
-  }
-
   /** A short human-readable form, e.g. `{k8s:app=web, any:tier In (a,b)}`. */
   toString(): string {
     if (this.reqs.length === 0) return '{} (all)';
