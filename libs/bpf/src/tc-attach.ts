@@ -13,7 +13,9 @@ interface RunResult { status: number | null; stdout: string; stderr: string }
 function run(argv: string[]): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(argv[0], argv.slice(1), { timeout: 15000 }, (err, stdout, stderr) => {
-      const status = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? (err as unknown as { code: number }).code : null) : 0;
+      // On a non-zero exit err.code is the exit status; on a spawn failure it is a string (ENOENT).
+      const code = (err as { code?: unknown } | null)?.code;
+      const status = err ? (typeof code === 'number' ? code : null) : 0;
       resolve({ status, stdout: String(stdout), stderr: String(stderr) || (err && status === null ? err.message : '') });
     });
   });
