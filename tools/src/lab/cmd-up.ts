@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { UpOptions } from './args.js';
 import { labDown } from './cmd-down.js';
+import { ciliumArgv } from './cilium-cli.js';
 import { CommandFailedError, LabPreconditionError } from './errors.js';
 import { startEtcd } from './etcd.js';
 import { run } from './exec.js';
@@ -121,7 +122,7 @@ export async function labUp(o: UpOptions): Promise<void> {
   if (o.policy) {
     await progress.run('demo policy', async () => {
       for (let i = 1; i <= o.nodes; i++) {
-        const argv = [process.execPath, appMain('cilium-cli'), '--host', `unix://${layout.agentSocket(i)}`, 'policy', 'import', demoPolicyFile];
+        const argv = ciliumArgv(layout.agentSocket(i), 'policy', 'import', demoPolicyFile);
         const r = await run(argv, { timeoutMs: 30_000 });
         if (r.code !== 0) throw new CommandFailedError(argv, r.code, r.stderr || r.stdout);
       }

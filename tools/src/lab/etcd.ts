@@ -1,6 +1,7 @@
 // The lab's etcd: started through the kvstore engineer's `tools/etcd` when it exists,
 // otherwise /usr/bin/etcd directly, detached like every other daemon.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommandFailedError } from './errors.js';
 import { run } from './exec.js';
 import { etcdWrapper, labEnvVar, type LabLayout } from './layout.js';
@@ -23,6 +24,23 @@ export function findEtcdPid(layout: LabLayout): number | null {
   return null;
 }
 
+/** Where tools/etcd writes etcd's output. */
+export function wrapperLogFile(layout: LabLayout): string {
+  return join(layout.runDir, 'etcd.log');
+}
+
+/** The pid in the status JSON that `tools/etcd start` prints, if any. */
+export function wrapperPid(stdout: string): number | null {
+  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) return null;
+  try {
+    const pid = (JSON.parse(line) as { pid?: unknown }).pid;
+    return typeof pid === 'number' && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Starts etcd and waits until /health answers; returns its service record. */
 export async function startEtcd(layout: LabLayout): Promise<ServiceRecord & { managedBy: 'tools/etcd' | 'lab' }> {
   const spec = etcdSpec(layout);
@@ -33,7 +51,8 @@ export async function startEtcd(layout: LabLayout): Promise<ServiceRecord & { ma
     const argv = etcdWrapperArgv(layout, 'start');
     const r = await run(argv, { env: { ...process.env, [labEnvVar]: layout.name }, timeoutMs: 60_000 });
     if (r.code !== 0) throw new CommandFailedError(argv, r.code, r.stderr || r.stdout);
-    pid = findEtcdPid(layout);
+    pid = wrapperPid(r.stdout) ?? findEtcdPid(layout);
+    spec.logFile = wrapperLogFile(layout);
   } else {
     managedBy = 'lab';
     pid = spawnDetached(spec.argv, spec.logFile, layout.name);

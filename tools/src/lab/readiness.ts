@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { ServiceNotReadyError } from './errors.js';
 import { run } from './exec.js';
-import { appMain } from './layout.js';
+import { ciliumArgv } from './cilium-cli.js';
 import { isAlive, tailFile } from './process.js';
 import type { ReadyProbe, ServiceSpec } from './service-spec.js';
 
@@ -26,7 +26,7 @@ export function canConnect(target: { host: string; port: number } | { path: stri
 
 /** The agent's `state` from `cilium status -o json`, or an explanation. */
 export async function agentStatus(socket: string): Promise<ProbeResult & { state?: string }> {
-  const r = await run([process.execPath, appMain('cilium-cli'), '--host', `unix://${socket}`, 'status', '-o', 'json'], {
+  const r = await run(ciliumArgv(socket, 'status', '-o', 'json'), {
     timeoutMs: 5000,
   });
   if (r.code !== 0) return { ready: false, why: `cilium status exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').at(-1) ?? ''}` };

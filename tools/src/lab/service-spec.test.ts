@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { LabLayout, parseNetnsName, repoRoot } from './layout.js';
 import { agentSpec, daemonSpecs, etcdSpec, etcdWrapperArgv, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
 import { labTcpPorts, upStepCount } from './cmd-up.js';
+import { wrapperPid } from './etcd.js';
 
 const layout = new LabLayout('lab');
 
@@ -81,4 +82,10 @@ test('netns names parse back into node and pod, and only for this lab', () => {
   assert.equal(parseNetnsName(layout, 'cts-lab2-n1'), undefined);
   assert.equal(parseNetnsName(layout, 'cts-lab-x'), undefined);
   assert.equal(layout.podNetns(1, 'client'), 'cts-lab-n1-client');
+});
+
+test('the etcd pid comes from the status JSON printed by tools/etcd start', () => {
+  assert.equal(wrapperPid('{"running":true,"healthy":true,"pid":1234,"endpoint":"http://127.0.0.1:2379"}\n'), 1234);
+  assert.equal(wrapperPid('{"running":false,"pid":null}'), null);
+  assert.equal(wrapperPid('nothing'), null);
 });
