@@ -245,7 +245,8 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
     if (session) {
       try {
         const lease = await session;
-        await Promise.race([lease.revoke(), new Promise((r) => setTimeout(r, 1000))]);
+        await Promise.race([lease.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+        lease.release(); // stops the keepalive if the revoke did not get through
       } catch {
         // the lease expires on its own
       }
