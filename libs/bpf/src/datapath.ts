@@ -145,7 +145,9 @@ export class Datapath {
    * Loads, pins and attaches the endpoint's programs on its host-side interface (tc
    * ingress = from-container, tc egress = to-container), inside spec.netns when given.
    * The policy is in the map before the programs are attached. Re-attaching replaces
-   * the programs atomically; on failure nothing new is left behind.
+   * the programs atomically; on failure nothing new is left behind (a failed re-attach
+   * keeps the old programs, with the new policy already in the map). Callers serialize
+   * attach / detach per endpoint.
    */
   async attachEndpoint(spec: EndpointDatapathSpec, policy: readonly PolicyEntry[]): Promise<void> {
     if (typeof spec.hostIfname !== 'string' || spec.hostIfname === '') throw new DatapathInputError('spec.hostIfname', spec.hostIfname, 'must name the host-side interface');
