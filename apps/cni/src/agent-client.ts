@@ -1,7 +1,8 @@
 // The plugin's view of the agent: the few Ipam, Endpoints and Daemon calls CNI needs,
-// as promises with deadlines, over one gRPC channel (unix socket or host:port).
-import { credentials, Metadata, status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+// as promises with deadlines (clients from @cilium-ts/grpc: unix socket or host:port).
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { agent } from '@cilium-ts/api';
+import { createClient, unary, waitForReady } from '@cilium-ts/grpc';
 import { CniError, CniErrorCode } from './cni-error.js';
 
 /** The agent calls the CNI commands make. */
@@ -21,13 +22,6 @@ export interface CniAgent {
   close(): void;
 }
 
-type UnaryFn<Req, Res> = (
-  req: Req,
-  md: Metadata,
-  opts: Partial<CallOptions>,
-  cb: (err: ServiceError | null, res: Res) => void,
-) => unknown;
-
 function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as ServiceError).code === 'number';
 }
@@ -46,57 +40,50 @@ export function agentCallError(method: string, target: string, err: unknown): Cn
   return new CniError(CniErrorCode.AgentRequestFailed, `agent ${method} failed: ${detail}`, `agent at ${target}`, { cause: err });
 }
 
-/** Connects (lazily) to the agent at `target` (unix:///path or host:port); calls time out after `timeoutSeconds`. */
+/** Connects (lazily) to the agent at `target` (unix:///path, /path or host:port); calls time out after `timeoutSeconds`. */
 export function connectAgent(target: string, timeoutSeconds: number): CniAgent {
-  const creds = credentials.createInsecure();
-  const ipam = new agent.IpamClient(target, creds);
-  const channelOverride = ipam.getChannel();
-  const endpoints = new agent.EndpointsClient(target, creds, { channelOverride });
-  const daemon = new agent.DaemonClient(target, creds, { channelOverride });
+  const ipam = createClient(agent.IpamClient, target);
+  const endpoints = createClient(agent.EndpointsClient, target);
+  const daemon = createClient(agent.DaemonClient, target);
+  const deadline = timeoutSeconds * 1000;
 
-  function call<Req, Res>(method: string, fn: UnaryFn<Req, Res>, req: Req): Promise<Res> {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    return new Promise((resolve, reject) => {
-      fn(req, new Metadata(), { deadline }, (err, res) => {
-        if (err) reject(agentCallError(method, target, err));
-        else resolve(res);
-      });
-    });
+  async function call<Res>(method: string, invoke: () => Promise<Res>): Promise<Res> {
+    try {
+      return await invoke();
+    } catch (err) {
+      throw agentCallError(method, target, err);
+    }
   }
 
   return {
-    waitReady(connectTimeout) {
-      return new Promise((resolve, reject) => {
-        ipam.waitForReady(Date.now() + connectTimeout * 1000, (err) => {
-          if (!err) return resolve();
-          reject(
-            new CniError(
-              CniErrorCode.TryAgainLater,
-              `agent at ${target} is unreachable: ${err.message}`,
-              'start cilium-agent (or fix agent-socket in the network config) and retry',
-              { cause: err },
-            ),
-          );
-        });
-      });
+    async waitReady(connectTimeout) {
+      try {
+        await waitForReady(ipam, connectTimeout * 1000);
+      } catch (err) {
+        throw new CniError(
+          CniErrorCode.TryAgainLater,
+          `agent at ${target} is unreachable: ${(err as Error).message}`,
+          'start cilium-agent (or fix agent-socket in the network config) and retry',
+          { cause: err },
+        );
+      }
     },
-    status: () => call('Daemon.Status', daemon.status.bind(daemon), {}),
-    allocate: (owner) => call('Ipam.Allocate', ipam.allocate.bind(ipam), { owner, family: 'ipv4', ip: '' }),
-    release: async (owner) => (await call('Ipam.Release', ipam.release.bind(ipam), { ip: '', owner })).released,
-    createEndpoint: (req) => call('Endpoints.CreateEndpoint', endpoints.createEndpoint.bind(endpoints), req),
+    status: () => call('Daemon.Status', () => unary(daemon, 'status', {}, { deadline })),
+    allocate: (owner) => call('Ipam.Allocate', () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip: '' }, { deadline })),
+    release: async (owner) => (await call('Ipam.Release', () => unary(ipam, 'release', { ip: '', owner }, { deadline }))).released,
+    createEndpoint: (req) => call('Endpoints.CreateEndpoint', () => unary(endpoints, 'createEndpoint', req, { deadline })),
     deleteEndpoint: async (containerId) =>
-      (await call('Endpoints.DeleteEndpoint', endpoints.deleteEndpoint.bind(endpoints), { id: 0, containerId })).found,
+      (await call('Endpoints.DeleteEndpoint', () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, { deadline }))).found,
     async getEndpoint(containerId) {
       try {
-        return await call('Endpoints.GetEndpoint', endpoints.getEndpoint.bind(endpoints), { id: 0, containerId });
+        return await call('Endpoints.GetEndpoint', () => unary(endpoints, 'getEndpoint', { id: 0, containerId }, { deadline }));
       } catch (err) {
         const cause = (err as CniError).cause;
         if (isServiceError(cause) && cause.code === status.NOT_FOUND) return undefined;
         throw err;
       }
     },
-    listEndpoints: async () =>
-      (await call('Endpoints.ListEndpoints', endpoints.listEndpoints.bind(endpoints), {})).endpoints,
+    listEndpoints: async () => (await call('Endpoints.ListEndpoints', () => unary(endpoints, 'listEndpoints', {}, { deadline }))).endpoints,
     close() {
       endpoints.close();
       daemon.close();

@@ -56,7 +56,8 @@ export const policyTraceCommand = defineCommand({
     if (json) {
       printJson(ctx.stdout, { verdict: result.verdict, egress: result.egress, ingress: result.ingress, lines: result.lines });
     } else {
-      ctx.stdout.write(result.lines.join('\n') + `\nFinal verdict: ${result.verdict}\n`);
+      const lines = result.lines.some((l) => l.startsWith('Final verdict')) ? result.lines : [...result.lines, `Final verdict: ${result.verdict}`];
+      ctx.stdout.write(lines.join('\n') + '\n');
     }
     return 0;
   },

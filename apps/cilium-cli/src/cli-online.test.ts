@@ -1,0 +1,152 @@
+// The online commands against a fake agent served over a real unix socket.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { agent } from '@cilium-ts/api';
+import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { cli } from './testing/capture.js';
+import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const NS = 'k8s:io.kubernetes.pod.namespace=default';
+
+describe('cilium against an agent', () => {
+  let fake: FakeAgent;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cts-cli-'));
+    fake = await startFakeAgent(join(dir, 'agent.sock'));
+    env = { CILIUM_HOST: fake.target };
+  });
+
+  after(async () => {
+    await fake?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('status shows node, state, failing subsystems; --verbose and -o json show everything', async () => {
+    const r = await cli(['status'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Node: +node-1 \(cluster default\)/);
+    assert.match(r.stdout, /State: +degraded/);
+    assert.match(r.stdout, /Subsystems: +1\/2 ok/);
+    assert.match(r.stdout, /kvstore: degraded \(etcd lagging\)/);
+    assert.doesNotMatch(r.stdout, /datapath: ok/);
+    const v = await cli(['status', '-v'], env);
+    assert.match(v.stdout, /datapath: ok/);
+    assert.match(v.stdout, /geneve: no \(not built in\)/);
+    const j = JSON.parse((await cli(['status', '-o', 'json'], env)).stdout) as Record<string, unknown>;
+    assert.equal(j.nodeName, 'node-1');
+    assert.equal(j.startedAt, '2023-11-14T22:13:20.000Z');
+  });
+
+  it('--host overrides CILIUM_HOST', async () => {
+    const r = await cli(['status', '--host', fake.target], { CILIUM_HOST: 'unix:///nonexistent.sock' });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('endpoint list and get', async () => {
+    const list = await cli(['endpoint', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ENDPOINT +POLICY \(ingress\)/);
+    assert.match(list.stdout, /12 +Enabled +Disabled +256 +10\.0\.1\.12 +default\/web-0 +ready +k8s:app=web/);
+    const get = await cli(['endpoint', 'get', '12'], env);
+    assert.equal((JSON.parse(get.stdout) as { hostIfname: string }).hostIfname, 'lxc0123456789a');
+    const missing = await cli(['endpoint', 'get', '99'], env);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /endpoint 99 not found/);
+  });
+
+  it('identity list and get', async () => {
+    const list = await cli(['identity', 'list'], env);
+    assert.match(list.stdout, /^ID +LABELS\n1 +reserved:host\n256 +k8s:app=web\n +k8s:io\.kubernetes\.pod\.namespace=default\n$/);
+    const get = JSON.parse((await cli(['identity', 'get', '256', '-o', 'json'], env)).stdout) as { labels: string[] };
+    assert.deepEqual(get.labels, ['k8s:app=web', NS]);
+  });
+
+  it('ipam list', async () => {
+    const r = await cli(['ipam', 'list'], env);
+    assert.match(r.stdout, /Pod CIDR: 10\.0\.1\.0\/24 +allocated: 1 +available: 251/);
+    assert.match(r.stdout, /10\.0\.1\.12 +c12/);
+  });
+
+  it('policy import, get, trace (online), delete', async () => {
+    const imp = await cli(['policy', 'import', 'allow-web.yaml'], env, fixtures);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.equal(imp.stdout, `Revision: ${fake.repo.revision}\n`);
+    assert.equal(fake.lastImport?.source, 'allow-web.yaml');
+    assert.equal(fake.lastImport?.replaceWithLabels, true);
+
+    const get = JSON.parse((await cli(['policy', 'get', '-o', 'json'], env)).stdout) as { ruleCount: number; rules: unknown[] };
+    assert.equal(get.ruleCount, 1);
+    assert.equal(get.rules.length, 1);
+
+    const trace = (dport: string): Promise<{ verdict: string }> =>
+      cli(['policy', 'trace', '-s', `k8s:app=frontend,${NS}`, '-d', `k8s:app=web,${NS}`, '--dport', dport, '-o', 'json'], env).then(
+        (r) => JSON.parse(r.stdout) as { verdict: string },
+      );
+    assert.equal((await trace('80/TCP')).verdict, 'ALLOWED');
+    assert.equal((await trace('443/TCP')).verdict, 'DENIED');
+
+    const del = await cli(['policy', 'delete', '--all'], env);
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stdout, /deleted 1 rule\n$/);
+    assert.equal((await trace('443/TCP')).verdict, 'ALLOWED'); // no rules: nothing enforced
+  });
+
+  it('policy import prints the agent error as is and exits 1', async () => {
+    const before = fake.repo.revision;
+    const r = await cli(['policy', 'import', 'invalid.yaml'], env, fixtures);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^Error: policy document rejected with 2 errors/);
+    assert.match(r.stderr, /invalid\.yaml: spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port/);
+    assert.equal(fake.repo.revision, before);
+  });
+
+  it('monitor prints one line per event, filters by --type, and speaks JSON', async () => {
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.12', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+    const time = { seconds: 1_700_000_000n, nanos: 0 };
+    fake.monitorEvents = [
+      { time, nodeName: 'node-1', datapath: encodeDatapathRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) },
+      { time, nodeName: 'node-1', datapath: encodeDatapathRecord({ type: 4, subType: 0, source: 12, packet }) },
+      { time, nodeName: 'node-1', agent: { type: 7, json: '{"id":12}' } },
+      { time, nodeName: 'node-1', lost: 3n },
+    ] satisfies agent.MonitorEvent[];
+    const all = await cli(['monitor'], env);
+    assert.equal(all.code, 0, all.stderr);
+    const lines = all.stdout.trim().split('\n');
+    assert.equal(lines.length, 4, all.stdout);
+    assert.match(lines[0]!, /xx drop \(Policy denied\) ingress endpoint 12 identity 300->256: 10\.0\.1\.5:40000 -> 10\.0\.1\.12:80 TCP Flags: SYN$/);
+    assert.match(lines[1]!, /-> to-endpoint endpoint 12/);
+    assert.match(lines[2]!, /agent event 7/);
+    assert.deepEqual(fake.lastMonitorRequest, { types: [], agentEvents: true });
+
+    const drops = await cli(['monitor', '--type', 'drop', '-o', 'json'], env);
+    assert.deepEqual(fake.lastMonitorRequest, { types: [1], agentEvents: false });
+    const events = drops.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(events.filter((e) => e.type === 'drop').length, 1);
+    assert.equal(events.filter((e) => e.type === 'trace').length, 0);
+    assert.equal(events[0]!.dropReason, 'Policy denied');
+    assert.equal(events[0]!.dstPort, 80);
+    assert.equal((await cli(['monitor', '--type', 'bogus'], env)).code, 2);
+  });
+
+  it('version shows both sides', async () => {
+    const r = await cli(['version'], env);
+    assert.match(r.stdout, /^Client: 0\.1\.0/);
+    assert.match(r.stdout, /Daemon: 0\.1\.0-fake\n$/);
+  });
+
+  it('reads policy files relative to the working directory', async () => {
+    writeFileSync(join(dir, 'p.json'), JSON.stringify([{ endpointSelector: { matchLabels: { app: 'x' } }, ingress: [{}], labels: ['k8s:policy=p'] }]));
+    const r = await cli(['policy', 'import', 'p.json', '-o', 'json'], env, dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { ruleCount: number }).ruleCount, 1);
+    assert.equal((await cli(['policy', 'delete', 'k8s:policy=p'], env)).code, 0);
+  });
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { agent } from '@cilium-ts/api';
+import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { formatMonitorEvent, monitorEventJson } from './monitor-format.js';
+
+const time = { seconds: 1_700_000_000n, nanos: 5 };
+
+// A drop event of a TCP SYN 10.0.1.5:40000 -> 10.0.1.6:80 denied by policy.
+function dropEvent(): agent.MonitorEvent {
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+  const datapath = encodeDatapathRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, origLen: packet.length, packet });
+  return { time, nodeName: 'node-1', datapath };
+}
+
+describe('monitor-format', () => {
+  it('summarizes a policy drop on one line', () => {
+    assert.equal(
+      formatMonitorEvent(dropEvent()),
+      '2023-11-14T22:13:20.000Z [node-1] xx drop (Policy denied) ingress endpoint 12 identity 300->256: 10.0.1.5:40000 -> 10.0.1.6:80 TCP Flags: SYN',
+    );
+  });
+
+  it('decodes a policy verdict into JSON', () => {
+    const packet = buildPacket({ src: 'fd00::1', dst: 'fd00::2', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } });
+    const datapath = encodeDatapathRecord({ type: 5, source: 7, egress: true, allowed: true, matchedPort: 53, matchedProto: 17, policyMatchType: 2, packet });
+    const j = monitorEventJson({ time, nodeName: 'n', datapath });
+    assert.equal(j.type, 'policy-verdict');
+    assert.equal(j.verdict, 'ALLOWED');
+    assert.equal(j.matchType, 'L3-L4');
+    assert.equal(j.direction, 'egress');
+    assert.equal(j.src, 'fd00::1');
+    assert.equal(j.dstPort, 53);
+    assert.match(formatMonitorEvent({ time, nodeName: 'n', datapath }), /policy-verdict egress ALLOWED endpoint 7 match L3-L4 port 53\/UDP .* \[fd00::1\]:5353 -> \[fd00::2\]:53 UDP$/);
+  });
+
+  it('formats trace, lost and agent events, and survives a short record', () => {
+    const packet = buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'icmp', type: 8, code: 0 } });
+    const trace = formatMonitorEvent({ time, nodeName: '', datapath: encodeDatapathRecord({ type: 4, subType: 5, source: 3, packet }) });
+    assert.match(trace, /-> from-endpoint endpoint 3 identity 0->0: 10\.0\.0\.1 -> 10\.0\.0\.2 ICMPv4 EchoRequest$/);
+    assert.match(formatMonitorEvent({ time, nodeName: '', lost: 7n }), /lost 7 events$/);
+    assert.match(formatMonitorEvent({ time, nodeName: '', agent: { type: 3, json: '{"revision":2}' } }), /agent event 3: \{"revision":2\}$/);
+    assert.match(formatMonitorEvent({ time, nodeName: '', datapath: Buffer.alloc(10) }), /undecodable datapath record/);
+  });
+});
