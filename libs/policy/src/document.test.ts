@@ -42,6 +42,16 @@ test('a CiliumNetworkPolicy is scoped to its namespace and labelled', () => {
   ]);
 });
 
+test('rule labels of an object cannot claim another object', () => {
+  const [r] = parsePolicyDocument(cnp('endpointSelector: {}\nlabels: ["k8s:io.cilium.k8s.policy.name=victim", "k8s:team=a"]\n'));
+  assert.deepEqual(r!.labels, [
+    'k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy',
+    'k8s:io.cilium.k8s.policy.name=p',
+    'k8s:io.cilium.k8s.policy.namespace=prod',
+    'k8s:team=a',
+  ]);
+});
+
 test('a CNP without namespace lands in "default"; a CCNP is not scoped', () => {
   const [a] = parsePolicyDocument('apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: a}\nspec: {endpointSelector: {}}\n');
   assert.deepEqual(a!.endpointSelector, { matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'default' } });

@@ -173,7 +173,9 @@ function fromObject(obj: Record<string, unknown>, path: string, issues: IssueCol
     const r = validateRule(s, p, issues);
     if (!r) continue;
     const scoped = namespace !== undefined ? scopeRuleToNamespace(r, namespace) : r;
-    scoped.labels = [...new Set([...(r.labels ?? []), ...objLabels])].sort();
+    // The object's own labels are authoritative: user labels may not claim another object.
+    const userLabels = (r.labels ?? []).filter((l) => !l.slice(l.indexOf(':') + 1).startsWith('io.cilium.k8s.policy.'));
+    scoped.labels = [...new Set([...userLabels, ...objLabels])].sort();
     out.push(scoped);
   }
   return out;

@@ -8,6 +8,7 @@ import { computeEndpointPolicy } from './endpoint-policy.js';
 import { StaticIdentityLookup } from './identity.js';
 import { evaluateEntries } from './policy-entry.js';
 import { Repository } from './repository.js';
+import { tracePolicy } from './trace.js';
 
 type Sel = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
 type Port = { port?: string; endPort?: number; protocol?: string };
@@ -173,11 +174,17 @@ test('computed entries agree with the reference evaluator', () => {
       s.pods.forEach((l, i) => ids.set(256 + i, l));
       const repo = new Repository();
       repo.add(parsePolicyDocument(toDocument(s.docs), 'property'));
-      const pol = computeEndpointPolicy(repo, s.ep, new StaticIdentityLookup(ids));
+      const lookup = new StaticIdentityLookup(ids);
+      const pol = computeEndpointPolicy(repo, s.ep, lookup);
       for (const p of packets) {
         const enforced = p.dir === 'ingress' ? pol.ingressEnforced : pol.egressEnforced;
         const got = evaluateEntries(pol.entries, { direction: p.dir, identity: p.peer, protocol: p.proto, port: p.port }, enforced).allowed;
         const want = refAllowed(s.docs, s.ep, ids, p);
+        // tracePolicy decides the same, direction by direction.
+        const peerLabels = ids.get(p.peer)!;
+        const req = p.dir === 'ingress' ? { srcLabels: peerLabels, dstLabels: s.ep } : { srcLabels: s.ep, dstLabels: peerLabels };
+        const traced = tracePolicy(repo, { ...req, dport: p.port, protocol: p.proto }, lookup)[p.dir].verdict === 'ALLOWED';
+        assert.equal(traced, want, `trace: packet ${JSON.stringify(p)} ep ${JSON.stringify(s.ep)}\ndoc ${toDocument(s.docs)}`);
         assert.equal(got, want, `packet ${JSON.stringify(p)} ep ${JSON.stringify(s.ep)}\ndoc ${toDocument(s.docs)}\nentries ${JSON.stringify(pol.entries)}`);
       }
     }),
