@@ -18,6 +18,7 @@ export class IdentityGc {
   private timer: NodeJS.Timeout | undefined;
   private active = false;
   private lastCount = 0;
+  private deleted = 0;
 
   constructor(
     private readonly kv: KvStore,
@@ -30,6 +31,11 @@ export class IdentityGc {
   /** Number of identities seen by the last pass. */
   get identities(): number {
     return this.lastCount;
+  }
+
+  /** Identities this GC deleted since start. */
+  get deletedTotal(): number {
+    return this.deleted;
   }
 
   /** Turns periodic passes on or off. */
@@ -86,6 +92,7 @@ export class IdentityGc {
       this.unreferencedSince.delete(id);
       if (res.succeeded) {
         deleted.push(id);
+        this.deleted++;
         this.log('info', 'garbage-collected identity', { id, labels });
       }
     }

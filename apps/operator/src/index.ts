@@ -5,5 +5,6 @@ export * from './heartbeat.js';
 export * from './identity-gc.js';
 export * from './ipam-controller.js';
 export * from './leader-election.js';
+export * from './metrics.js';
 export * from './operator.js';
 export * from './status-service.js';

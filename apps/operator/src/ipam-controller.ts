@@ -71,6 +71,11 @@ export class IpamController {
     this.schedule();
   }
 
+  /** How many per-node blocks the pool holds. */
+  get capacity(): number {
+    return this.template.capacity;
+  }
+
   /** The assignments in the kvstore (node -> CIDR), as last seen. */
   allocations(): Map<string, string> {
     return new Map([...this.assigned].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -6,6 +6,7 @@ import { KvStore, type KvLogger } from '@cilium-ts/kvstore';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
 import { DurationError, parseDuration } from './duration.js';
 import { Operator } from './operator.js';
+import { registerOperatorMetrics } from './metrics.js';
 import { operatorService } from './status-service.js';
 
 const flags = defineFlags(
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     await op.stop();
     await store.close();
   });
+  registerOperatorMetrics(op);
   op.start();
   await serve({ component: 'operator', services: [operatorService(op)], addresses: values.listen, logger });
   logger.info('operator started', { id: op.id, cluster: values.clusterName, pool: values.clusterPoolIpv4Cidr, mask: values.clusterPoolIpv4MaskSize });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { operator as api } from '@cilium-ts/api';
 import { createClient, unary } from '@cilium-ts/grpc';
-import { IdentityAllocator, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { freeTcpPort, IdentityAllocator, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
 import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
 import { Operator } from './operator.js';
 
@@ -37,6 +37,7 @@ describe('operator against a real etcd', () => {
 
   it('assigns distinct pod CIDRs, releases them, collects identities and answers Status over gRPC', async () => {
     const socket = join(dir, 'operator.sock');
+    const metricsPort = await freeTcpPort();
     let output = '';
     const child: ChildProcess = spawn(
       process.execPath,
@@ -53,6 +54,7 @@ describe('operator against a real etcd', () => {
         '--heartbeat-interval', '200ms',
         '--leader-election-ttl', '2s',
         '--log-level', 'debug',
+        '--metrics-port', String(metricsPort),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -104,6 +106,12 @@ describe('operator against a real etcd', () => {
       // Heartbeat.
       const beat = await kv.get(kv.keys.heartbeat());
       assert.ok(beat && !Number.isNaN(Date.parse(beat)), `heartbeat is a time: ${beat}`);
+
+      // Prometheus metrics.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(metrics, /^cilium_operator_is_leader\S* 1/m);
+      assert.match(metrics, /^cilium_operator_ipam_allocated_cidrs\S* 3/m);
+      assert.match(metrics, /^cilium_operator_identity_gc_deleted\S* 1/m);
 
       // Status over the unix socket.
       await waitFor('operator socket', () => existsSync(socket));
