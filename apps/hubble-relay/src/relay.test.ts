@@ -59,7 +59,8 @@ describe('hubble-relay against fake hubble-servers', () => {
       listenAddresses: [`unix://${join(tmp.dir, 'relay.sock')}`],
       peerService: a.address,
       staticPeers: [{ name: 'node-z', address: `unix://${join(tmp.dir, 'missing.sock')}` }],
-      sortBufferDrainTimeoutMs: 100,
+      // Long enough that a busy machine cannot flush the historic flows before every node has sent them.
+      sortBufferDrainTimeoutMs: 1000,
       dialTimeoutMs: 500,
       retryTimeoutMs: 200,
       backoffInitialMs: 50,
