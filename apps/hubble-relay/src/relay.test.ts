@@ -160,6 +160,7 @@ describe('hubble-relay against fake hubble-servers', () => {
     await eventually('a flow from node-b after node-c died', () => got.find((r) => r.flow?.nodeName === 'node-b' && r.time!.seconds === 3000n));
     stream.cancel();
     assert.equal((await done).code, Status.CANCELLED);
+    await eventually('peer streams cancelled', () => (a.followerCount === 0 && b.followerCount === 0 ? true : undefined));
     await eventually('node-c unavailable', () => (relay.peers.list().find((p) => p.name === 'node-c')?.available === false ? true : undefined));
     const res = await unary<observer.ServerStatusResponse>((cb) => client.serverStatus(observer.ServerStatusRequest.fromPartial({}), cb));
     assert.equal(res.numConnectedNodes, 2);
