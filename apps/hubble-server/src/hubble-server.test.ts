@@ -240,3 +240,60 @@ describe('hubble-server against a fake agent', () => {
     assert.equal(last[0]!.flow?.source?.podName, 'xwing');
   });
 });
+
+describe('hubble-server back-pressure', () => {
+  let dir: string;
+  let fake: FakeAgent;
+  let server: RunningHubbleServer;
+  let client: observer.ObserverClient;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cts-hubble-bp-'));
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), {});
+    server = await startHubbleServer({
+      agentAddress: fake.address,
+      listenAddresses: ['127.0.0.1:0'],
+      nodeName: 'node-bp',
+      clusterName: 'c1',
+      bufferCapacity: 4095,
+      logger: createLogger('hubble-server-test', { level: 'error' }),
+    });
+    client = createClient(observer.ObserverClient, server.addresses[0]!);
+    const summary = 'x'.repeat(1000);
+    for (let i = 0; i < 4095; i++) {
+      const time = timestampFromNanos(T0 + BigInt(i));
+      server.ring.write({ kind: 'flow', time, nodeName: 'c1/node-bp', flow: flow.Flow.fromPartial({ time, nodeName: 'c1/node-bp', Summary: `${i} ${summary}` }) });
+    }
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.stop();
+    fake?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a slow reader of --all gets every flow in order; cancelling while paused frees the reader', async () => {
+    const stream = client.getFlows(observer.GetFlowsRequest.fromPartial({ number: 18446744073709551615n }));
+    const result = collect(stream);
+    stream.pause();
+    await waitUntil('server waiting for drain', () => server.observer.backpressureWaits > 0);
+    stream.resume();
+    const all = await result;
+    assert.equal(all.length, 4095);
+    assert.ok(all.every((r, i) => r.flow?.Summary.startsWith(`${i} `) && r.nodeName === 'c1/node-bp'));
+
+    const waitsBefore = server.observer.backpressureWaits;
+    const slow = client.getFlows(observer.GetFlowsRequest.fromPartial({ number: 0n }));
+    const ended = new Promise<ServiceError | undefined>((resolve) => {
+      slow.on('error', (e: ServiceError) => resolve(e));
+      slow.on('end', () => resolve(undefined));
+    });
+    slow.pause();
+    await waitUntil('second stream blocked', () => server.observer.backpressureWaits > waitsBefore);
+    assert.equal(server.observer.activeStreams, 1);
+    slow.cancel();
+    assert.equal((await ended)?.code, status.CANCELLED);
+    await waitUntil('blocked reader freed', () => server.observer.activeStreams === 0);
+  });
+});

@@ -24,12 +24,18 @@ export interface ObserverState {
 /** The Observer service state and handlers; register `handlers()` with createServer. */
 export class ObserverService {
   private open = 0;
+  private waits = 0;
 
   constructor(private readonly state: ObserverState) {}
 
   /** Number of GetFlows/GetAgentEvents/GetDebugEvents streams in progress. */
   get activeStreams(): number {
     return this.open;
+  }
+
+  /** How many times a stream paused because the client read slower than the server wrote. */
+  get backpressureWaits(): number {
+    return this.waits;
   }
 
   /** The grpc-js handlers (async streaming handlers return their promise to libs/grpc's wrapper). */
@@ -112,7 +118,7 @@ export class ObserverService {
         nodeName: this.state.nodeName,
         now: this.state.now,
       });
-      await pump(call, source, toMessage, ac.signal);
+      await pump(call, source, toMessage, ac.signal, () => this.waits++);
     } catch (err) {
       if (err instanceof ReadRequestError) throw new InvalidArgumentError(err.message, { field: err.field, cause: err });
       throw err;

@@ -38,13 +38,17 @@ export async function pump<T, M>(
   source: AsyncGenerator<T>,
   toMessage: (item: T) => M | undefined,
   signal: AbortSignal,
+  onBackpressure?: () => void,
 ): Promise<void> {
   try {
     for await (const item of source) {
       if (signal.aborted) break;
       const msg = toMessage(item);
       if (msg === undefined) continue;
-      if (!call.write(msg)) await drained(call as ServerWritableStream<unknown, unknown>, signal);
+      if (!call.write(msg)) {
+        onBackpressure?.();
+        await drained(call as ServerWritableStream<unknown, unknown>, signal);
+      }
     }
   } finally {
     await source.return(undefined);
