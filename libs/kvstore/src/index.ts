@@ -3,6 +3,7 @@
 export * from './errors.js';
 export * from './keys.js';
 export * from './lease.js';
+export type * from './kv-types.js';
 export * from './kvstore.js';
 export type { PrefixWatchHandlers, WatchCloser } from './prefix-watch.js';
 export * from './identity-allocator.js';

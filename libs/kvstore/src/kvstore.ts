@@ -6,13 +6,8 @@ import type { IOptions, IKeyValue, ITxnRequest, ITxnResponse } from 'etcd3';
 import { KvStoreConnectError, KvStoreOperationError } from './errors.js';
 import { DefaultKvStorePrefix, KeyLayout } from './keys.js';
 import { KvLease } from './lease.js';
+import type { KvListing, KvLogger } from './kv-types.js';
 import { PrefixWatch, type PrefixWatchHandlers, type WatchCloser } from './prefix-watch.js';
-
-/** Log levels the kvstore reports through its log callback. */
-export type KvLogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** A structured log sink: level, message, fields. */
-export type KvLogger = (level: KvLogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 /** Options of KvStore.connect. */
 export interface KvStoreOptions {
@@ -43,12 +38,6 @@ export interface KvStoreEvents {
   status: [KvStoreStatus];
   /** A new session lease replaced a lost one: re-create keys bound to the session. */
   session: [KvLease];
-}
-
-/** A range of keys and the store revision it was read at. */
-export interface KvListing {
-  entries: Map<string, string>;
-  revision: bigint;
 }
 
 // A fault-handling policy that runs the call once: retries and backoff are ours.

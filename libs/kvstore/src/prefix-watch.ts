@@ -1,7 +1,7 @@
 // List-then-watch of one key prefix that survives etcd restarts: after any disconnect
 // it lists again and reports only what changed while it was not watching.
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { KvListing, KvLogger } from './kvstore.js';
+import type { KvListing, KvLogger } from './kv-types.js';
 
 /** Callbacks of a prefix watch; keys are absolute. */
 export interface PrefixWatchHandlers {

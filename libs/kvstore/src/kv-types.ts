@@ -1,0 +1,13 @@
+// Types shared by the kvstore's modules.
+
+/** Log levels the kvstore reports through its log callback. */
+export type KvLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A structured log sink: level, message, fields. */
+export type KvLogger = (level: KvLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+/** A range of keys and the store revision it was read at. */
+export interface KvListing {
+  entries: Map<string, string>;
+  revision: bigint;
+}
