@@ -64,7 +64,8 @@ export function sectionEntries(s: CompiledSection, identities: readonly ParsedId
  * enforced (some selecting rule has a section for it, unless enableDefaultDeny turns it
  * off) and the sorted, merged entries. When a direction is not enforced but has entries,
  * a wildcard allow entry is added, so that a datapath consulting the map whenever it has
- * entries still allows by default (deny entries keep their effect).
+ * entries still allows by default (deny entries keep their effect). Throws
+ * LabelParseError when an endpoint label is malformed.
  */
 export function computeEndpointPolicy(repo: Repository, endpointLabels: string[], identities: IdentityLookup, opts: ComputeOptions = {}): EndpointPolicy {
   const ep = new LabelSet(endpointLabels);
