@@ -26,6 +26,7 @@ test('agent command line follows the agent contract', () => {
     '--state-dir', '/run/cilium-ts/lab/n1/state',
     '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
     '--listen', 'unix:///run/cilium-ts/lab/n1/agent.sock',
+    '--hubble-address', '127.0.0.1:4251',
     '--metrics-port', '9701',
     '--log-level', 'info',
   ]);

@@ -105,6 +105,8 @@ export function agentSpec(layout: LabLayout, i: number): ServiceSpec {
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),
       '--listen', `unix://${layout.agentSocket(i)}`,
+      // Published in the node registration: how hubble-relay finds this node's hubble-server.
+      '--hubble-address', layout.hubbleAddress(i),
       '--metrics-port', String(ports.agentMetrics(i)),
       '--log-level', 'info',
     ],
