@@ -85,6 +85,8 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
       hosts: endpoints,
       dialTimeout: opts.dialTimeoutMs ?? 5000,
       faultHandling: { host: () => passthrough, global: passthrough },
+      // Detect a dead etcd under an open watch even without a TCP reset (etcd allows pings every 5 s).
+      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
     });
   }
 
