@@ -2,7 +2,6 @@
 // cilium-cni: the CNI plugin executable. The runtime sets CNI_* variables, writes the
 // network config on stdin and reads the result (or an error object) from stdout.
 import { readFileSync } from 'node:fs';
-import { connectAgent } from './agent-client.js';
 import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import { parseCniEnv } from './cni-env.js';
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, versionInfo, type CommandDeps } from './commands.js';
@@ -34,6 +33,9 @@ async function main(): Promise<number> {
       return 0;
     }
     const conf = validateNetConfig(decodeNetConfig(stdin));
+    // Loaded only now: the gRPC stack is most of the plugin's start-up time, and
+    // VERSION and invalid input need none of it.
+    const { connectAgent } = await import('./agent-client.js');
     const deps: CommandDeps = {
       connect: connectAgent,
       log: createPluginLog(conf.logFile, { command: env.command, containerId: env.containerId, pid: process.pid }),

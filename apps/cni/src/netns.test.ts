@@ -1,7 +1,7 @@
 // End to end in real network namespaces: the built plugin, run in a fresh "node"
 // namespace against a fake agent, wires a fresh "pod" namespace, and DEL undoes it.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +180,28 @@ describe('cilium-cni in network namespaces', { skip }, () => {
       execFileSync('ip', ['netns', 'del', podNs2]);
     }
     assert.equal(agentState.endpoints.size, 0);
+  });
+
+  it('accepts CNI_NETNS as /proc/<pid>/ns/net of an unnamed namespace', async () => {
+    const holder = spawn('unshare', ['--net', 'sleep', '120'], { stdio: 'ignore' });
+    try {
+      const netns = `/proc/${holder.pid}/ns/net`;
+      // unshare creates the namespace, then execs sleep: wait until the pid's namespace differs from ours.
+      const own = execFileSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' });
+      for (let i = 0; i < 100 && execFileSync('readlink', [netns], { encoding: 'utf8' }) === own; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const cid = `cts-proc-${process.pid}`;
+      const add = await runPlugin(env('ADD', cid, { CNI_NETNS: netns }), conf, nodeNs);
+      assert.equal(add.exitCode, 0, add.stdout);
+      const addr = execFileSync('nsenter', [`--net=${netns}`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+      const ip = (add.json as { ips: Array<{ address: string }> }).ips[0]!.address.split('/')[0];
+      assert.ok(addr.includes(`"local":"${ip}"`), addr);
+      assert.equal((await runPlugin(env('DEL', cid, { CNI_NETNS: netns }), conf, nodeNs)).exitCode, 0);
+      assert.equal(linkExists(nodeNs, hostIfnameFor(cid)), false);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('DEL with the agent down still removes the veth and succeeds', async () => {
