@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { flow, health, observer, peer, timestampFromNanos } from '@cilium-ts/api';
+import { agent, flow, health, observer, peer, timestampFromNanos } from '@cilium-ts/api';
 import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
 import { createClient, createLogger } from '@cilium-ts/grpc';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
@@ -182,6 +182,9 @@ describe('hubble-server against a fake agent', () => {
     assert.ok(st.seenFlows >= 4n);
     assert.ok(st.uptimeNs > 0n);
     assert.equal(st.numConnectedNodes, undefined);
+    for (const name of ['observer.Observer', 'peer.Peer', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']) {
+      assert.ok(server.grpc.serviceNames.includes(name), name);
+    }
     await assert.rejects(
       new Promise((resolve, reject) => client.getNodes(observer.GetNodesRequest.fromPartial({}), (e, r) => (e ? reject(e) : resolve(r)))),
       (e: ServiceError) => e.code === status.UNIMPLEMENTED,
@@ -225,6 +228,14 @@ describe('hubble-server against a fake agent', () => {
     assert.equal(events[0]!.nodeName, 'node-1');
     const debug = await collect(client.getDebugEvents(observer.GetDebugEventsRequest.fromPartial({ number: 5n })));
     assert.deepEqual(debug, []);
+    fake.send(agent.MonitorEvent.fromPartial({ time: timestampFromNanos(T0 + 101n * SEC), lost: 5n }));
+    await waitUntil('lost event buffered', () => server.ring.read(server.ring.head - 1)?.kind === 'lost');
+    const withLost = await getFlows(client, { since: timestampFromNanos(T0 + 50n * SEC) });
+    assert.equal(withLost.length, 1);
+    assert.equal(withLost[0]!.lostEvents?.numEventsLost, 5n);
+    assert.equal(withLost[0]!.lostEvents?.source, flow.LostEventSource.PERF_EVENT_RING_BUFFER);
+    assert.equal(withLost[0]!.flow, undefined);
+    assert.equal(withLost[0]!.nodeName, 'node-1');
   });
 
   test('resubscribes when the agent restarts', async () => {

@@ -55,7 +55,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const shutdown = new AbortController();
   const ring = new RingBuffer<HubbleEvent>(options.bufferCapacity);
   const metadata = new MetadataCache();
-  const parser = new Parser({ nodeName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
+  const parser = new Parser({ nodeName, clusterName: options.clusterName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
   const metrics = options.metrics ? new FlowMetrics() : undefined;
   let seenFlows = 0n;
   let parseErrors = 0;

@@ -95,6 +95,16 @@ test('parser: truncated packet and garbage still give a flow; bad header and emp
   assert.throws(() => parser.decode(agent.MonitorEvent.fromPartial({})), ParseError);
 });
 
+test('parser: node name from the event, prefixed with a non-default cluster', () => {
+  const rec = encodeDatapathRecord({ type: 4, packet: Buffer.alloc(0) });
+  const ev = (nodeName: string) => agent.MonitorEvent.fromPartial({ time, nodeName, datapath: rec });
+  assert.equal(new Parser({ nodeName: 'c1/self', clusterName: 'c1' }).decode(ev('n2')).nodeName, 'c1/n2');
+  assert.equal(new Parser({ nodeName: 'c1/self', clusterName: 'c1' }).decode(ev('')).nodeName, 'c1/self');
+  assert.equal(new Parser({ nodeName: 'self', clusterName: 'default' }).decode(ev('n2')).nodeName, 'n2');
+  const f = new Parser({ nodeName: 'self' }).decode(ev('x/n2'));
+  assert.ok(f.kind === 'flow' && f.flow.nodeName === 'x/n2');
+});
+
 test('parser: lost and agent events', () => {
   const parser = new Parser({ nodeName: 'n', now: () => time });
   const lost = parser.decode(agent.MonitorEvent.fromPartial({ lost: 12n }));

@@ -16,6 +16,8 @@ export const DROP_REASON_POLICY_DENIED = 133;
 export interface ParserOptions {
   /** node_name for flows whose MonitorEvent does not carry one (`cluster/node` or `node`). */
   nodeName: string;
+  /** Cluster of this node: a MonitorEvent's bare node name becomes `cluster/node` unless it is `default` or empty. */
+  clusterName?: string;
   endpoints?: EndpointGetter;
   identities?: IdentityGetter;
   ipcache?: IPCacheGetter;
@@ -48,7 +50,7 @@ export class Parser {
   /** Decodes one MonitorEvent; throws ParseError for an empty payload or a malformed record header. */
   decode(event: agent.MonitorEvent): HubbleEvent {
     const time = event.time ?? (this.options.now ?? timestampNow)();
-    const nodeName = event.nodeName !== '' ? event.nodeName : this.options.nodeName;
+    const nodeName = this.nodeNameOf(event.nodeName);
     if (event.datapath !== undefined) {
       return { kind: 'flow', time, nodeName, flow: this.decodeDatapath(event.datapath, time, nodeName) };
     }
@@ -60,6 +62,12 @@ export class Parser {
       return { kind: 'lost', time, nodeName, lost };
     }
     throw new ParseError('parse monitor event: it carries no datapath record, agent event or lost count; the agent sent an empty payload');
+  }
+
+  private nodeNameOf(fromEvent: string): string {
+    if (fromEvent === '') return this.options.nodeName;
+    const cluster = this.options.clusterName ?? '';
+    return cluster === '' || cluster === 'default' || fromEvent.includes('/') ? fromEvent : `${cluster}/${fromEvent}`;
   }
 
   /** Decodes one raw datapath record into a Flow. */
