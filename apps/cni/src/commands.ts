@@ -9,6 +9,8 @@ import { LATEST_VERSION, SUPPORTED_VERSIONS, compareVersions, podIdentityLabels,
 import type { PluginLog } from './plugin-log.js';
 import { PodNetworkCheckError, checkPodNetwork, hostIfnameFor, setupPodNetwork, teardownPodNetwork } from './pod-network.js';
 
+const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 /** What the commands need from the outside world. */
 export interface CommandDeps {
   /** Opens a connection to the agent (lazily: nothing is dialled before the first call). */
@@ -50,6 +52,13 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
     await agentApi.waitReady(conf.agentConnectTimeout);
     done.ip = true; // a failed Allocate may still have reserved it; Release by owner is idempotent
     const lease = await agentApi.allocate(env.containerId);
+    if (!IPV4_RE.test(lease.ip) || !IPV4_RE.test(lease.gateway)) {
+      throw new CniError(
+        CniErrorCode.AgentRequestFailed,
+        `agent Ipam.Allocate returned address "${lease.ip}" and gateway "${lease.gateway}"; expected two IPv4 addresses`,
+        'is the node pod CIDR assigned yet? see `cilium status`',
+      );
+    }
     deps.log.log('info', 'allocated address', { ip: lease.ip, gateway: lease.gateway });
     done.veth = true;
     const net = await setupPodNetwork({
