@@ -65,15 +65,17 @@ export async function labDown(name: string, log: (line: string) => void = () => 
       pods.set(ns, { node: parsed.node, pod: parsed.pod, labels });
     }
   }
-  for (const [ns, p] of pods) {
-    if (!existsSync(layout.agentSocket(p.node))) continue;
-    const err = await cniDel(layout, p.node, p.pod, p.labels);
-    if (err) report.warnings.push(`CNI DEL ${ns}: ${err}`);
-    else {
-      report.cniDeletes++;
-      log(`CNI DEL ${ns}`);
-    }
-  }
+  await Promise.all(
+    [...pods].map(async ([ns, p]) => {
+      if (!existsSync(layout.agentSocket(p.node))) return;
+      const err = await cniDel(layout, p.node, p.pod, p.labels);
+      if (err) report.warnings.push(`CNI DEL ${ns}: ${err}`);
+      else {
+        report.cniDeletes++;
+        log(`CNI DEL ${ns}`);
+      }
+    }),
+  );
 
   // 3. Daemons in stop order: relay, hubble-servers, agents, operator, etcd.
   const marked = findLabProcesses(name);

@@ -14,7 +14,7 @@ import { createPod, startTraffic, startWebServer } from './pods.js';
 import { spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
-import { daemonSpecs, type ServiceSpec } from './service-spec.js';
+import { daemonSpecs } from './service-spec.js';
 import { newState, upsertPod, upsertService, writeState } from './state-file.js';
 
 /** Apps whose dist/main.js the lab runs. */
@@ -48,11 +48,6 @@ async function checkPreconditions(o: UpOptions): Promise<void> {
       );
     }
   }
-}
-
-async function startService(layout: LabLayout, spec: ServiceSpec): Promise<number> {
-  const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
-  return pid;
 }
 
 /** Starts a lab and leaves it running; prints progress to stderr and a summary to stdout. */
@@ -89,7 +84,7 @@ export async function labUp(o: UpOptions): Promise<void> {
   for (const spec of daemonSpecs(layout, o.nodes)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(label, async () => {
-      const pid = await startService(layout, spec);
+      const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
       upsertService(state, {
         name: spec.name,
         role: spec.role,
@@ -110,12 +105,14 @@ export async function labUp(o: UpOptions): Promise<void> {
       upsertPod(state, web);
       startWebServer(layout, web);
       save();
-      for (const d of demoPods.slice(1)) {
-        const pod = await createPod(layout, i, d.name, d.labels);
-        upsertPod(state, pod);
-        if (o.traffic) startTraffic(layout, pod, web.ip!);
-        save();
-      }
+      // The clients' CNI ADDs run side by side, as a runtime starting pods would.
+      const clients = await Promise.allSettled(demoPods.slice(1).map((d) => createPod(layout, i, d.name, d.labels)));
+      for (const c of clients) if (c.status === 'fulfilled') upsertPod(state, c.value);
+      save();
+      const failed = clients.find((c) => c.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const c of clients) if (c.status === 'fulfilled' && o.traffic) startTraffic(layout, c.value, web.ip!);
+      save();
     }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}`).join(' '));
   }
 
