@@ -120,3 +120,18 @@ test('parser: lost and agent events', () => {
   assert.ok(bad.kind === 'agent');
   assert.equal(bad.agent.unknown?.notification, '{nope');
 });
+
+test('parser: never throws on garbage packets behind a valid header', async () => {
+  const fc = (await import('fast-check')).default;
+  const parser = new Parser({ nodeName: 'n', endpoints });
+  fc.assert(
+    fc.property(fc.constantFrom(1, 4, 5, 7), fc.nat(255), fc.nat(255), fc.uint8Array({ maxLength: 160 }), (type, subType, flags, packet) => {
+      const rec = encodeDatapathRecord({ type, subType, source: 101, packet });
+      rec.writeUInt8(flags, 15);
+      const ev = parser.decode(agent.MonitorEvent.fromPartial({ time, datapath: rec }));
+      assert.equal(ev.kind, 'flow');
+      flow.Flow.encode(ev.kind === 'flow' ? ev.flow : flow.Flow.create()).finish();
+    }),
+    { numRuns: 1000 },
+  );
+});

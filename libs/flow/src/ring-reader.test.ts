@@ -118,3 +118,18 @@ test('readEvents: a reader overtaken by the writer gets a lost event', async () 
 test('readEvents: first with follow is rejected', async () => {
   await assert.rejects(collect(filled(3, [1]), { first: true, follow: true }), ReadRequestError);
 });
+
+test('readEvents: last-N with a filter agrees with a brute-force model', async () => {
+  const fc = (await import('fast-check')).default;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(1, 3, 7, 15), fc.array(fc.boolean(), { maxLength: 40 }), fc.nat(20), async (capacity, drops, n) => {
+      const r = new RingBuffer<HubbleEvent>(capacity);
+      drops.forEach((d, i) => r.write(flowAt(i + 1, d ? flow.Verdict.DROPPED : flow.Verdict.FORWARDED)));
+      const held = drops.map((d, i) => ({ d, s: String(i + 1) })).slice(Math.max(0, drops.length - capacity));
+      const matching = held.filter((x) => x.d).map((x) => x.s);
+      const want = n === 0 ? matching : matching.slice(Math.max(0, matching.length - n));
+      assert.deepEqual(await collect(r, { number: BigInt(n) }, { matches: dropped }), want);
+    }),
+    { numRuns: 300 },
+  );
+});
