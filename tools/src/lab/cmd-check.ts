@@ -22,6 +22,11 @@ export const demoCases: readonly CheckCase[] = [
   { from: 'other', to: 'web', port: 80, expect: 'denied' },
 ];
 
+/** The expectations of a lab: the demo's, or everything allowed when no policy was imported. */
+export function expectedCases(policy: boolean): CheckCase[] {
+  return demoCases.map((c) => (policy ? { ...c } : { ...c, expect: 'allowed' }));
+}
+
 /** One probed cell. */
 export interface CheckResult extends CheckCase {
   node: number;
@@ -38,7 +43,7 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
   if (!state) throw new Error(`checking lab "${name}" failed: no ${layout.stateFile}; start it with "tools/lab up --name ${name}"`);
   const jobs: Promise<CheckResult>[] = [];
   for (const node of state.nodes) {
-    for (const c of demoCases) {
+    for (const c of expectedCases(state.demo?.policy ?? true)) {
       const dst = state.pods.find((p) => p.node === node.index && p.name === c.to);
       const src = state.pods.find((p) => p.node === node.index && p.name === c.from);
       jobs.push(

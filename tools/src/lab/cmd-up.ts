@@ -58,7 +58,7 @@ export async function labUp(o: UpOptions): Promise<void> {
   const progress = new Progress(upStepCount(o));
   mkdirSync(layout.logDir, { recursive: true });
   mkdirSync(bpfRoot, { recursive: true });
-  const state = newState(o.name, layout.runDir, layout.relayAddress);
+  const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic });
   const save = (): void => writeState(layout.stateFile, state);
   save();
 
@@ -105,14 +105,13 @@ export async function labUp(o: UpOptions): Promise<void> {
       upsertPod(state, web);
       startWebServer(layout, web);
       save();
-      // The clients' CNI ADDs run side by side, as a runtime starting pods would.
-      const clients = await Promise.allSettled(demoPods.slice(1).map((d) => createPod(layout, i, d.name, d.labels)));
-      for (const c of clients) if (c.status === 'fulfilled') upsertPod(state, c.value);
-      save();
-      const failed = clients.find((c) => c.status === 'rejected');
-      if (failed) throw failed.reason;
-      for (const c of clients) if (c.status === 'fulfilled' && o.traffic) startTraffic(layout, c.value, web.ip!);
-      save();
+      // One after the other, so pod addresses are the same in every run (web .2, client .3, other .4).
+      for (const d of demoPods.slice(1)) {
+        const pod = await createPod(layout, i, d.name, d.labels);
+        upsertPod(state, pod);
+        if (o.traffic) startTraffic(layout, pod, web.ip!);
+        save();
+      }
     }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}`).join(' '));
   }
 

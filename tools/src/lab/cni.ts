@@ -47,7 +47,8 @@ async function invoke(layout: LabLayout, node: number, pod: string, command: 'AD
   const r = await run(argv, {
     env: { ...process.env, ...cniEnv(layout, node, pod, command) },
     input: JSON.stringify(cniConfig(layout, node, labels)),
-    timeoutMs: 60_000,
+    // ADD waits for the endpoint's policy to reach the kernel; DEL must not hold up "down".
+    timeoutMs: command === 'ADD' ? 60_000 : 15_000,
   });
   return { argv: [...Object.entries(cniEnv(layout, node, pod, command)).map(([k, v]) => `${k}=${v}`), ...argv], r };
 }

@@ -4,6 +4,7 @@ import { labCheck } from './cmd-check.js';
 import { labDown } from './cmd-down.js';
 import { labStatus } from './cmd-status.js';
 import { labUp } from './cmd-up.js';
+import { LabLayout } from './layout.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const o = parseArgs(argv);
@@ -17,7 +18,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   switch (o.command) {
     case 'up':
-      await labUp(o);
+      try {
+        await labUp(o);
+      } catch (err) {
+        const layout = new LabLayout(o.name);
+        process.stderr.write(
+          `${err instanceof Error ? err.message : String(err)}\n\n` +
+            `The partial lab is left running for inspection (logs in ${layout.logDir}/); ` +
+            `"tools/lab down --name ${o.name}" removes it, "tools/lab up" also starts by removing it.\n`,
+        );
+        return 1;
+      }
       return 0;
     case 'status':
       return labStatus(o);

@@ -11,7 +11,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a written state reads back equal, and the write leaves no temporary file', () => {
   const path = join(dir, 'sub', 'state.json');
-  const s = newState('lab', '/run/cilium-ts/lab', '127.0.0.1:4245', new Date('2026-01-02T03:04:05Z'));
+  const s = newState('lab', '/run/cilium-ts/lab', '127.0.0.1:4245', { policy: false, traffic: true }, new Date('2026-01-02T03:04:05Z'));
   upsertService(s, { name: 'etcd', role: 'etcd', pid: 42, address: '127.0.0.1:2379', logFile: '/l', cmdlineMatch: '/d' });
   upsertService(s, { name: 'etcd', role: 'etcd', pid: 43, address: '127.0.0.1:2379', logFile: '/l', cmdlineMatch: '/d' });
   upsertPod(s, { name: 'web', node: 1, netns: 'cts-lab-n1-web', containerId: 'c', ip: '10.200.1.5', labels: { app: 'web' }, processes: [] });

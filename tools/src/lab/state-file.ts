@@ -53,13 +53,21 @@ export interface LabState {
   runDir: string;
   relayAddress: string;
   etcdManagedBy: 'tools/etcd' | 'lab';
+  /** Whether the demo policy was imported and traffic generators started. */
+  demo: { policy: boolean; traffic: boolean };
   nodes: NodeRecord[];
   services: ServiceRecord[];
   pods: PodRecord[];
 }
 
 /** An empty state for a lab that is about to start. */
-export function newState(name: string, runDir: string, relayAddress: string, now = new Date()): LabState {
+export function newState(
+  name: string,
+  runDir: string,
+  relayAddress: string,
+  demo: LabState['demo'] = { policy: true, traffic: true },
+  now = new Date(),
+): LabState {
   return {
     version: 1,
     name,
@@ -67,6 +75,7 @@ export function newState(name: string, runDir: string, relayAddress: string, now
     runDir,
     relayAddress,
     etcdManagedBy: 'lab',
+    demo,
     nodes: [],
     services: [],
     pods: [],
