@@ -206,3 +206,25 @@ export async function cmdGc(conf: NetConfig, deps: CommandDeps): Promise<void> {
     agentApi.close();
   }
 }
+
+/** Runs the command named in `env` (not VERSION); resolves with what goes on stdout, if anything. */
+export async function runCommand(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<CniResult | undefined> {
+  switch (env.command) {
+    case 'ADD':
+      return cmdAdd(env, conf, deps);
+    case 'DEL':
+      await cmdDel(env, conf, deps);
+      return undefined;
+    case 'CHECK':
+      await cmdCheck(env, conf, deps);
+      return undefined;
+    case 'STATUS':
+      await cmdStatus(conf, deps);
+      return undefined;
+    case 'GC':
+      await cmdGc(conf, deps);
+      return undefined;
+    case 'VERSION':
+      throw new CniError(CniErrorCode.Internal, 'VERSION is answered before the config is read');
+  }
+}

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import { parseCniEnv } from './cni-env.js';
-import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, versionInfo, type CommandDeps } from './commands.js';
+import { runCommand, versionInfo, type CommandDeps } from './commands.js';
 import { LATEST_VERSION, decodeNetConfig, validateNetConfig } from './net-config.js';
 import { createPluginLog } from './plugin-log.js';
 
@@ -41,23 +41,11 @@ async function main(): Promise<number> {
       log: createPluginLog(conf.logFile, { command: env.command, containerId: env.containerId, pid: process.pid }),
     };
     deps.log.log('debug', 'invoked', { netns: env.netns, ifname: env.ifname, args: env.args });
-    switch (env.command) {
-      case 'ADD':
-        process.stdout.write(JSON.stringify(await cmdAdd(env, conf, deps)) + '\n');
-        return 0;
-      case 'DEL':
-        await cmdDel(env, conf, deps);
-        return 0;
-      case 'CHECK':
-        await cmdCheck(env, conf, deps);
-        return 0;
-      case 'STATUS':
-        await cmdStatus(conf, deps);
-        return 0;
-      case 'GC':
-        await cmdGc(conf, deps);
-        return 0;
-    }
+    const { withCommandSpan } = await import('./command-span.js');
+    const attributes = { 'cni.container_id': env.containerId, 'cni.netns': env.netns, 'cni.ifname': env.ifname };
+    const result = await withCommandSpan(env.command, attributes, () => runCommand(env, conf, deps));
+    if (result !== undefined) process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
   } catch (err) {
     const cniErr: CniError = asCniError(err, CniErrorCode.Internal, 'internal error');
     process.stdout.write(JSON.stringify(cniErr.toJSON(cniVersion)) + '\n');

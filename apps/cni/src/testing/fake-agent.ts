@@ -14,6 +14,8 @@ export interface FakeAgent {
   endpoints: Map<string, agent.Endpoint>;
   /** Every CreateEndpoint request, in order. */
   createRequests: agent.CreateEndpointRequest[];
+  /** The traceparent metadata of the last Status call, if any. */
+  lastTraceparent: string | undefined;
   /** When set, CreateEndpoint fails with this message (INTERNAL). */
   failCreate: string | undefined;
   stop(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
     endpoints: new Map(),
     createRequests: [],
     failCreate: undefined,
+    lastTraceparent: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
@@ -40,7 +43,8 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   let nextId = 1;
 
   const daemon: agent.DaemonServer = {
-    status: (_call, cb) =>
+    status: (call, cb) => {
+      state.lastTraceparent = call.metadata.get('traceparent')[0]?.toString();
       cb(null, {
         nodeName: 'fake-node',
         clusterName: 'default',
@@ -53,7 +57,8 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
         startedAt: undefined,
         kernelFeatures: [],
         bpfPinPath: '',
-      }),
+      });
+    },
   };
   const ipam: agent.IpamServer = {
     allocate: (call, cb) => {
