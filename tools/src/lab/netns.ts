@@ -1,6 +1,6 @@
 // Named network namespaces (/run/netns/<name>) through iproute2.
 import { existsSync, readdirSync } from 'node:fs';
-import { run, runChecked } from './exec.js';
+import { runChecked } from './exec.js';
 
 /** True if /run/netns/<name> exists. */
 export function netnsExists(name: string): boolean {
@@ -22,13 +22,6 @@ export function listNetns(prefix: string): string[] {
     return [];
   }
   return names.filter((n) => n.startsWith(prefix)).sort((a, b) => b.length - a.length || a.localeCompare(b));
-}
-
-/** Pids of processes whose network namespace is name. */
-export async function netnsPids(name: string): Promise<number[]> {
-  const r = await run(['ip', 'netns', 'pids', name]);
-  if (r.code !== 0) return [];
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** Deletes a namespace if it exists (its links go with it). */
