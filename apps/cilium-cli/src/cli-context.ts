@@ -30,9 +30,25 @@ export class CliError extends Error {
   }
 }
 
-/** Prints `value` as indented JSON, bigints as strings. */
+function isTimestamp(v: unknown): v is { seconds: bigint; nanos: number } {
+  return typeof v === 'object' && v !== null && typeof (v as { seconds?: unknown }).seconds === 'bigint' && typeof (v as { nanos?: unknown }).nanos === 'number' && Object.keys(v).length === 2;
+}
+
+/** JSON.stringify replacer for generated messages: bigints as strings, Timestamps as RFC 3339, bytes as base64. */
+export function protoJsonReplacer(this: unknown, key: string, v: unknown): unknown {
+  const raw = (this as Record<string, unknown> | undefined)?.[key];
+  if (Buffer.isBuffer(raw)) return raw.toString('base64');
+  if (typeof v === 'bigint') return v.toString();
+  if (isTimestamp(v)) {
+    const ms = Number(v.seconds) * 1000 + Math.floor(v.nanos / 1e6);
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${String(v.nanos).padStart(9, '0')}Z`);
+  }
+  return v;
+}
+
+/** Prints `value` as indented JSON: every field, with protoJsonReplacer's conversions. */
 export function printJson(out: CliOutput, value: unknown): void {
-  out.write(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  out.write(JSON.stringify(value, protoJsonReplacer, 2) + '\n');
 }
 
 /** Formats rows as an aligned text table with a header. */

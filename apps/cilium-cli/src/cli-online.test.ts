@@ -42,7 +42,12 @@ describe('cilium against an agent', () => {
     assert.match(v.stdout, /geneve: no \(not built in\)/);
     const j = JSON.parse((await cli(['status', '-o', 'json'], env)).stdout) as Record<string, unknown>;
     assert.equal(j.nodeName, 'node-1');
-    assert.equal(j.startedAt, '2023-11-14T22:13:20.000Z');
+    assert.equal(j.startedAt, '2023-11-14T22:13:20.000000000Z');
+    assert.equal(j.policyRevision, String(fake.repo.revision));
+    assert.deepEqual(j.kernelFeatures, [
+      { name: 'ringbuf', available: true, detail: '' },
+      { name: 'geneve', available: false, detail: 'not built in' },
+    ]);
   });
 
   it('--host overrides CILIUM_HOST', async () => {
@@ -57,6 +62,9 @@ describe('cilium against an agent', () => {
     assert.match(list.stdout, /12 +Enabled +Disabled +256 +10\.0\.1\.12 +default\/web-0 +ready +k8s:app=web/);
     const get = await cli(['endpoint', 'get', '12'], env);
     assert.equal((JSON.parse(get.stdout) as { hostIfname: string }).hostIfname, 'lxc0123456789a');
+    const byContainer = JSON.parse((await cli(['endpoint', 'get', 'container-id:c12'], env)).stdout) as { id: number; policyRevision: string };
+    assert.equal(byContainer.id, 12);
+    assert.equal(byContainer.policyRevision, '2');
     const missing = await cli(['endpoint', 'get', '99'], env);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /endpoint 99 not found/);

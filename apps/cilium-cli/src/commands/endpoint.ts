@@ -1,7 +1,7 @@
 // cilium endpoint list | get <id>.
 import { agent } from '@cilium-ts/api';
 import { unary } from '@cilium-ts/grpc';
-import { formatTable, printJson } from '../cli-context.js';
+import { CliError, formatTable, printJson } from '../cli-context.js';
 import { defineCommand, expectPositionals, hostFlag, outputFlag, parseId, wantsJson } from '../command.js';
 
 function enforcement(on: boolean): string {
@@ -35,7 +35,7 @@ export const endpointListCommand = defineCommand({
     const json = wantsJson(values.output);
     const conn = ctx.connect(values.host);
     const res = await conn.call('Endpoints.ListEndpoints', (deadline) => unary(conn.endpoints, 'listEndpoints', {}, { deadline }));
-    if (json) printJson(ctx.stdout, res.endpoints.map((e) => agent.Endpoint.toJSON(e)));
+    if (json) printJson(ctx.stdout, res.endpoints);
     else ctx.stdout.write(formatEndpoints(res.endpoints));
     return 0;
   },
@@ -44,16 +44,18 @@ export const endpointListCommand = defineCommand({
 /** `cilium endpoint get <id>`: the endpoint as JSON (as Cilium prints it). */
 export const endpointGetCommand = defineCommand({
   path: ['endpoint', 'get'],
-  summary: 'show one endpoint (JSON)',
-  positionals: 'ID',
+  summary: 'show one endpoint (JSON), by id or container-id:ID',
+  positionals: 'ID|container-id:ID',
   flags: { ...hostFlag, ...outputFlag },
   async run(ctx, { values, positionals }) {
     expectPositionals(positionals, 1, 'one endpoint ID');
     wantsJson(values.output);
-    const id = parseId(positionals[0], 'endpoint ID');
+    const arg = positionals[0]!;
+    const req = arg.startsWith('container-id:') ? { id: 0, containerId: arg.slice('container-id:'.length) } : { id: parseId(arg, 'endpoint ID'), containerId: '' };
+    if (req.id === 0 && req.containerId === '') throw new CliError('container-id: needs a container id, e.g. container-id:3f2a...', 2);
     const conn = ctx.connect(values.host);
-    const ep = await conn.call('Endpoints.GetEndpoint', (deadline) => unary(conn.endpoints, 'getEndpoint', { id, containerId: '' }, { deadline }));
-    printJson(ctx.stdout, agent.Endpoint.toJSON(ep));
+    const ep = await conn.call('Endpoints.GetEndpoint', (deadline) => unary(conn.endpoints, 'getEndpoint', req, { deadline }));
+    printJson(ctx.stdout, ep);
     return 0;
   },
 });

@@ -24,7 +24,7 @@ export const identityListCommand = defineCommand({
     const json = wantsJson(values.output);
     const conn = ctx.connect(values.host);
     const res = await conn.call('Identities.ListIdentities', (deadline) => unary(conn.identities, 'listIdentities', {}, { deadline }));
-    if (json) printJson(ctx.stdout, res.identities.map((i) => agent.Identity.toJSON(i)));
+    if (json) printJson(ctx.stdout, res.identities);
     else ctx.stdout.write(formatIdentities(res.identities));
     return 0;
   },
@@ -42,7 +42,7 @@ export const identityGetCommand = defineCommand({
     const id = parseId(positionals[0], 'identity ID');
     const conn = ctx.connect(values.host);
     const res = await conn.call('Identities.GetIdentity', (deadline) => unary(conn.identities, 'getIdentity', { id }, { deadline }));
-    if (json) printJson(ctx.stdout, agent.Identity.toJSON(res));
+    if (json) printJson(ctx.stdout, res);
     else ctx.stdout.write(formatIdentities([res]));
     return 0;
   },

@@ -1,5 +1,4 @@
 // cilium ipam list.
-import { agent } from '@cilium-ts/api';
 import { unary } from '@cilium-ts/grpc';
 import { formatTable, printJson } from '../cli-context.js';
 import { defineCommand, expectPositionals, hostFlag, outputFlag, wantsJson } from '../command.js';
@@ -15,7 +14,7 @@ export const ipamListCommand = defineCommand({
     const conn = ctx.connect(values.host);
     const res = await conn.call('Ipam.List', (deadline) => unary(conn.ipam, 'list', {}, { deadline }));
     if (json) {
-      printJson(ctx.stdout, agent.IpamListResponse.toJSON(res));
+      printJson(ctx.stdout, res);
       return 0;
     }
     ctx.stdout.write(`Pod CIDR: ${res.podCidr || '-'}   allocated: ${res.allocations.length}   available: ${res.available}\n`);

@@ -34,7 +34,7 @@ export function formatStatus(st: agent.StatusResponse, verbose: boolean): string
 }
 
 function writeStatus(out: CliOutput, st: agent.StatusResponse, json: boolean, verbose: boolean): void {
-  if (json) printJson(out, agent.StatusResponse.toJSON(st));
+  if (json) printJson(out, st);
   else out.write(formatStatus(st, verbose));
 }
 

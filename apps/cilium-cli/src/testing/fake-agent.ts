@@ -83,7 +83,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
     createEndpoint: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
     deleteEndpoint: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
     getEndpoint: (call, cb) => {
-      const ep = state.endpoints.find((e) => e.id === call.request.id);
+      const ep = state.endpoints.find((e) => (call.request.id !== 0 ? e.id === call.request.id : e.containerId === call.request.containerId));
       if (ep) cb(null, ep);
       else cb(fail(status.NOT_FOUND, `endpoint ${call.request.id} not found`));
     },
