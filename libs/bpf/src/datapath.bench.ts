@@ -1,0 +1,170 @@
+// Benchmark: pod-to-pod TCP throughput (iperf3, one stream) and request/response rate
+// (bench/tcp-rr.c, 1-byte ping-pong) through a node namespace, for
+//   baseline  no program, no rules;
+//   datapath  our tc programs on both pods' host veths, pod b's ingress enforced with N
+//             policy entries of which two allow pod a on the test ports;
+//   iptables  the same policy as N rules in the node namespace's FORWARD path (a chain
+//             for traffic to pod b: N-2 non-matching rules, the two allows, then DROP).
+// N = 10, 1,000, 10,000. Rounds interleave every configuration; each figure is shown as a
+// ratio to the same round's baseline. Run as root: `npm run bench` (after `npm run build`).
+// Never touches the machine's own namespace: iptables runs with `ip netns exec <node>`.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Datapath, type EndpointDatapathSpec } from './datapath.js';
+import type { PolicyEntry } from './map-codecs.js';
+import { PodLab, sh } from './pod-lab.js';
+import { linkIfindex } from './tc-attach.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 5);
+const RR_SECONDS = Number(process.env.BENCH_RR_SECONDS ?? 3);
+const RULES = (process.env.BENCH_RULES ?? '10,1000,10000').split(',').map(Number);
+const IPERF_PORT = 5201;
+const RR_PORT = 5202;
+const pid = process.pid;
+
+const lab = { node: `cts-bench-${pid}-n`, pinDir: `/sys/fs/bpf/cts-bench-${pid}` };
+const pods = {
+  a: { ns: `cts-bench-${pid}-a`, ip: '10.203.0.2', ip6: 'fd03::2', host: `lba${pid}`, id: 21, identity: 2001 },
+  b: { ns: `cts-bench-${pid}-b`, ip: '10.203.0.3', ip6: 'fd03::3', host: `lbb${pid}`, id: 22, identity: 2002 },
+};
+
+interface Sample { tput: number; rr: number }
+type Config = 'baseline' | `datapath-${number}` | `iptables-${number}`;
+
+function tcpRrBinary(): string {
+  const dir = fileURLToPath(new URL('./bench/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const bin = `${dir}tcp-rr`;
+  const src = fileURLToPath(new URL('../bench/tcp-rr.c', import.meta.url));
+  sh('clang', '-O2', '-Wall', '-o', bin, src);
+  return bin;
+}
+
+function throughput(l: PodLab): number {
+  const out = sh(...l.exec('a', ['iperf3', '-c', pods.b.ip, '-p', String(IPERF_PORT), '-t', String(TPUT_SECONDS), '-J']));
+  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return j.end.sum_received.bits_per_second;
+}
+
+function requestRate(l: PodLab, bin: string): number {
+  return Number(sh(...l.exec('a', [bin, 'client', pods.b.ip, String(RR_PORT), String(RR_SECONDS)])).trim());
+}
+
+/** N policy entries for pod b's ingress: the two allows for pod a plus N-2 for other identities. */
+function policyEntries(n: number): PolicyEntry[] {
+  const out: PolicyEntry[] = [
+    { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: IPERF_PORT, deny: false },
+    { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: RR_PORT, deny: false },
+  ];
+  for (let i = 0; out.length < n; i++) out.push({ direction: 'ingress', identity: 100000 + i, protocol: 6, port: 1000 + (i % 50000), deny: false });
+  return out;
+}
+
+/** iptables-restore input: chain CTS-B for traffic to pod b with the same N rules. */
+function iptablesRules(n: number): string {
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':CTS-B - [0:0]', `-A FORWARD -o ${pods.b.host} -j CTS-B`];
+  for (let i = 0; i < n - 2; i++) {
+    lines.push(`-A CTS-B -s 10.${100 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${i & 0xff}/32 -p tcp -m tcp --dport ${1000 + (i % 50000)} -j ACCEPT`);
+  }
+  for (const port of [IPERF_PORT, RR_PORT]) lines.push(`-A CTS-B -s ${pods.a.ip}/32 -p tcp -m tcp --dport ${port} -j ACCEPT`);
+  lines.push('-A CTS-B -j DROP', 'COMMIT', '');
+  return lines.join('\n');
+}
+
+/** Replaces the node namespace's filter table (iptables-restore flushes what it replaces). */
+function iptablesRestore(rules: string): void {
+  const file = `/tmp/cts-bench-${pid}.rules`;
+  writeFileSync(file, rules);
+  sh('ip', 'netns', 'exec', lab.node, 'iptables-restore', file);
+}
+
+const iptablesApply = (n: number): void => iptablesRestore(iptablesRules(n));
+const iptablesFlush = (): void => iptablesRestore('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+
+function run(argv: string[], stdio: 'ignore' | Array<'ignore' | 'pipe' | 'inherit'>): ChildProcess {
+  return spawn(argv[0], argv.slice(1), { stdio });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, BPF, iptables)');
+  const bin = tcpRrBinary();
+  const podLab = PodLab.create(lab.node, { v4: '10.203.0.1', v6: 'fd03::1' }, pods);
+  const servers: ChildProcess[] = [];
+  let dp: Datapath | undefined;
+  const specs: EndpointDatapathSpec[] = [];
+  try {
+    servers.push(run(podLab.exec('b', ['iperf3', '-s', '-p', String(IPERF_PORT)]), 'ignore'));
+    const rr = run(podLab.exec('b', [bin, 'server', String(RR_PORT)]), ['ignore', 'pipe', 'inherit']);
+    servers.push(rr);
+    await new Promise<void>((resolve) => rr.stdout!.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+
+    Datapath.removePins(lab.pinDir);
+    dp = await Datapath.open({ pinDir: lab.pinDir });
+    for (const [k, p] of Object.entries(pods)) {
+      dp.ipcacheUpsert(`${p.ip}/32`, p.identity);
+      specs.push({
+        id: p.id, identity: p.identity, hostIfname: p.host, hostIfindex: await linkIfindex({ ifname: p.host, netns: podLab.nodeNetns }),
+        ipv4: p.ip, netns: podLab.nodeNetns, ingressEnforced: k === 'b', egressEnforced: false,
+      });
+    }
+    const configs: Config[] = ['baseline'];
+    for (const n of RULES) configs.push(`datapath-${n}`, `iptables-${n}`);
+    const results = new Map<Config, Sample[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of configs) {
+        const [kind, nText] = c.split('-');
+        const n = Number(nText);
+        if (kind === 'datapath') {
+          await dp.attachEndpoint(specs[0], []);
+          await dp.attachEndpoint(specs[1], policyEntries(n));
+        } else if (kind === 'iptables') {
+          iptablesApply(n);
+        }
+        try {
+          const s = { tput: throughput(podLab), rr: requestRate(podLab, bin) };
+          results.set(c, [...(results.get(c) ?? []), s]);
+          process.stderr.write(`round ${round + 1} ${c}: ${(s.tput / 1e9).toFixed(2)} Gbit/s, ${s.rr.toFixed(0)} req/s\n`);
+        } finally {
+          if (kind === 'datapath') for (const s of specs) await dp.detachEndpoint(s);
+          else if (kind === 'iptables') iptablesFlush();
+        }
+      }
+    }
+    printTable(configs, results);
+  } finally {
+    for (const s of servers) s.kill('SIGKILL');
+    if (dp) {
+      for (const s of specs) await dp.detachEndpoint(s).catch(() => undefined);
+      dp.close();
+    }
+    Datapath.removePins(lab.pinDir);
+    podLab.destroy();
+    spawnSync('rm', ['-f', `/tmp/cts-bench-${pid}.rules`]);
+  }
+}
+
+function printTable(configs: Config[], results: Map<Config, Sample[]>): void {
+  const base = results.get('baseline')!;
+  const ratio = (c: Config, k: keyof Sample): string[] => results.get(c)!.map((s, i) => (s[k] / base[i][k]).toFixed(3));
+  const rows: string[][] = [['config', 'rules', 'throughput ratio per round', 'mean', 'req/s ratio per round', 'mean']];
+  for (const c of configs) {
+    const [kind, n] = c.split('-');
+    const t = ratio(c, 'tput');
+    const r = ratio(c, 'rr');
+    const mean = (xs: string[]): string => (xs.reduce((a, x) => a + Number(x), 0) / xs.length).toFixed(3);
+    rows.push([kind, n ?? '-', t.join(' '), mean(t), r.join(' '), mean(r)]);
+  }
+  const abs = base.map((s) => `${(s.tput / 1e9).toFixed(2)} Gbit/s ${s.rr.toFixed(0)} req/s`).join(' | ');
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log(`baseline per round: ${abs}`);
+  for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i])).join('  '));
+  console.log(JSON.stringify({ rounds: ROUNDS, baseline: base, results: Object.fromEntries(results) }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
