@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { COMMANDS } from './cli.js';
+import { COMMANDS, hoistGlobalFlags } from './cli.js';
 import { cli } from './testing/capture.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -34,6 +34,12 @@ describe('cilium command parsing', () => {
       assert.match(r.stdout, new RegExp(`^Usage: cilium ${c.path.join(' ')} `));
       assert.match(r.stdout, /-h, --help/);
     }
+  });
+
+  it('accepts --host / -H before the command', () => {
+    assert.deepEqual(hoistGlobalFlags(['--host', 'unix:///a.sock', 'endpoint', 'list']), ['endpoint', 'list', '--host', 'unix:///a.sock']);
+    assert.deepEqual(hoistGlobalFlags(['-H', 'x:1', '--host=y:2', 'status', '-o', 'json']), ['status', '-o', 'json', '--host', 'x:1', '--host=y:2']);
+    assert.deepEqual(hoistGlobalFlags(['status', '--host', 'z']), ['status', '--host', 'z']);
   });
 
   it('rejects unknown commands, subcommands and flags with exit 2', async () => {

@@ -78,8 +78,30 @@ function expandAliases(argv: readonly string[], aliases: Readonly<Record<string,
   return out;
 }
 
+/**
+ * Moves global flags written before the command (`cilium --host X status`, as upstream's
+ * CLI allows) after it, where the command's flag parser reads them.
+ */
+export function hoistGlobalFlags(argv: readonly string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '--host' || a === '-H') {
+      if (i + 1 >= argv.length) break;
+      lead.push('--host', argv[i + 1]!);
+      i += 2;
+    } else if (a.startsWith('--host=')) {
+      lead.push(a);
+      i += 1;
+    } else break;
+  }
+  return lead.length === 0 ? [...argv] : [...argv.slice(i), ...lead];
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves with the exit status. */
-export async function runCli(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+export async function runCli(rawArgv: readonly string[], options: RunOptions = {}): Promise<number> {
+  const argv = hoistGlobalFlags(rawArgv);
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const connections: AgentConnection[] = [];
