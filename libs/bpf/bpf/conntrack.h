@@ -13,6 +13,9 @@
 #define CT_REPLY 2
 #define CT_RELATED 3
 
+/* last_seen_ns is refreshed at most this often (ns). */
+#define CT_TOUCH_INTERVAL_NS 100000000ULL
+
 static __always_inline void ct_key_forward(struct ct_key *k, const struct pkt *p, __u16 ep, __u8 dir)
 {
 	__builtin_memcpy(k->saddr, p->saddr, 16);
@@ -39,17 +42,32 @@ static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p
 
 static __always_inline void ct_touch(struct ct_value *v, const struct pkt *p, __u32 len, __u8 reply)
 {
-	v->last_seen_ns = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns();
+
+	/* A new SYN on a tuple whose connection was closed (FIN/RST seen) starts over, so
+	 * the agent's GC gives it the established lifetime again. */
+	if (!reply && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (v->tcp_flags_seen & (TCP_FIN | TCP_RST))) {
+		v->created_ns = now;
+		v->tcp_flags_seen = 0;
+		v->flags = 0;
+	}
+	/* Avoid dirtying the shared cache line on every packet: last_seen is what the GC
+	 * needs, at a resolution far below any timeout. */
+	if (now - v->last_seen_ns > CT_TOUCH_INTERVAL_NS)
+		v->last_seen_ns = now;
 	__sync_fetch_and_add(&v->packets, 1);
 	__sync_fetch_and_add(&v->bytes, len);
-	v->tcp_flags_seen |= p->tcp_flags;
-	if (reply)
+	if ((v->tcp_flags_seen | p->tcp_flags) != v->tcp_flags_seen)
+		v->tcp_flags_seen |= p->tcp_flags;
+	if (reply && !(v->flags & CT_F_SEEN_REPLY))
 		v->flags |= CT_F_SEEN_REPLY;
 }
 
 /* Classifies p for endpoint ep running in direction dir. *fwd is filled with the
- * forward key (used to create the entry of a new connection). */
-static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __u32 len, struct ct_key *fwd)
+ * forward key (used to create the entry of a new connection); *peer with the peer
+ * identity recorded when the connection was created (when one is found). */
+static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __u32 len, struct ct_key *fwd,
+				     __u32 *peer)
 {
 	struct ct_key k = {};
 	struct ct_value *v;
@@ -59,12 +77,14 @@ static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __
 	v = bpf_map_lookup_elem(&ct, fwd);
 	if (v) {
 		ct_touch(v, p, len, 0);
+		*peer = v->peer_identity;
 		return CT_ESTABLISHED;
 	}
 	ct_key_reverse(&k, p, ep, other);
 	v = bpf_map_lookup_elem(&ct, &k);
 	if (v) {
 		ct_touch(v, p, len, 1);
+		*peer = v->peer_identity;
 		return CT_REPLY;
 	}
 	if (p->icmp_error) {
@@ -79,8 +99,11 @@ static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __
 		k.family = p->family;
 		k.endpoint_id = ep;
 		k.dir = other;
-		if (bpf_map_lookup_elem(&ct, &k))
+		v = bpf_map_lookup_elem(&ct, &k);
+		if (v) {
+			*peer = v->peer_identity;
 			return CT_RELATED;
+		}
 	}
 	return CT_NEW;
 }

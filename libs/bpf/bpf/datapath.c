@@ -123,15 +123,37 @@ static __always_inline void emit(struct __sk_buff *skb, const struct event_meta 
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int drop(struct __sk_buff *skb, struct event_meta *m, __u8 reason, __u8 dir)
+/* Emits m; egress events name the destination's local endpoint, looked up only here
+ * so that packets without an event skip the lookup. */
+static __always_inline void emit_for(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 egress)
+{
+	if (egress && !m->dst_endpoint)
+		m->dst_endpoint = lookup_endpoint(p, p->daddr);
+	emit(skb, m);
+}
+
+static __always_inline int drop(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 reason,
+				__u8 dir)
 {
 	m->type = EVENT_TYPE_DROP;
 	m->sub_type = reason;
-	emit(skb, m);
+	emit_for(skb, m, p, dir == DIR_EGRESS);
 	count(reason, dir, skb->len);
 	return TC_ACT_SHOT;
 }
 
+static __always_inline void set_peer(struct event_meta *m, __u32 peer, __u8 egress)
+{
+	if (egress)
+		m->dst_identity = peer;
+	else
+		m->src_identity = peer;
+}
+
+/* Per packet: parse; conntrack (replies and related ICMP pass; established
+ * connections reuse the peer identity recorded at creation); otherwise resolve the peer
+ * in the ipcache and check the policy; count; emit events only for drops, verdicts of
+ * new connections and TCP SYN/FIN/RST, so a long connection costs a bounded number. */
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct event_meta m = {};
@@ -141,7 +163,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u16 ep = (__u16)CONFIG.endpoint_id;
 	__u8 egress = dir == DIR_EGRESS;
 	__u32 len = skb->len;
-	__u32 peer;
+	__u32 peer = WORLD_IDENTITY;
 	int ret, state;
 
 	m.flags = egress ? EVENT_F_EGRESS : 0;
@@ -155,29 +177,25 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (p.family == FAMILY_V6)
 		m.flags |= EVENT_F_IPV6;
 	if (ret < 0)
-		return drop(skb, &m, (__u8)-ret, dir);
+		return drop(skb, &m, &p, (__u8)-ret, dir);
 	if (p.ndp)
 		return TC_ACT_OK;
 
-	peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
-	if (egress) {
-		m.dst_identity = peer;
-		m.dst_endpoint = lookup_endpoint(&p, p.daddr);
-	} else {
-		m.src_identity = peer;
-	}
-
-	state = ct_lookup(&p, ep, dir, len, &fwd);
+	state = ct_lookup(&p, ep, dir, len, &fwd, &peer);
 	if (state == CT_REPLY || state == CT_RELATED) {
 		m.flags |= EVENT_F_REPLY;
 		if (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
+			set_peer(&m, peer, egress);
 			m.type = EVENT_TYPE_TRACE;
 			m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
-			emit(skb, &m);
+			emit_for(skb, &m, &p, egress);
 		}
 		count(0, dir, len);
 		return TC_ACT_OK;
 	}
+	if (state == CT_NEW)
+		peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
+	set_peer(&m, peer, egress);
 
 	if (CONFIG.flags & (egress ? CFG_EGRESS_ENFORCED : CFG_INGRESS_ENFORCED)) {
 		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir);
@@ -196,13 +214,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		pv.proto = p.proto;
 		if (v.allowed)
 			pv.flags |= EVENT_F_ALLOWED;
-		emit(skb, &pv);
+		emit_for(skb, &pv, &p, egress);
+		m.dst_endpoint = pv.dst_endpoint;
 	}
 
 	if (!v.allowed) {
 		if (state == CT_ESTABLISHED)
 			bpf_map_delete_elem(&ct, &fwd);
-		return drop(skb, &m, v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY, dir);
+		return drop(skb, &m, &p, v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY, dir);
 	}
 
 	if (state == CT_NEW && !p.fragment)
@@ -211,7 +230,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
 		m.type = EVENT_TYPE_TRACE;
 		m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
-		emit(skb, &m);
+		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
 	return TC_ACT_OK;

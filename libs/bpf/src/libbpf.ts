@@ -275,7 +275,7 @@ export class BpfObject {
 }
 
 /** Result of one BPF_PROG_TEST_RUN. */
-export interface TestRunResult { retval: number; dataOut: Buffer }
+export interface TestRunResult { retval: number; dataOut: Buffer; /** Mean run time in ns as the kernel measured it. */ durationNs: number }
 
 /** Runs a program on a packet repeat times (bpf_prog_test_run_opts); the result is the last run's. */
 export function progTestRun(progFd: number, packet: Buffer, repeat = 1): TestRunResult {
@@ -295,7 +295,7 @@ export function progTestRun(progFd: number, packet: Buffer, repeat = 1): TestRun
     check(`BPF_PROG_TEST_RUN on program fd ${progFd}`, l.testRun(progFd, opts),
       'the packet must be at least an Ethernet header (14 bytes) long; needs CAP_BPF');
     const got = opts.readUInt32LE(28);
-    return { retval: opts.readUInt32LE(56), dataOut: Buffer.from(koffi.view(outPtr, got).slice(0)) };
+    return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64), dataOut: Buffer.from(koffi.view(outPtr, got).slice(0)) };
   } finally {
     koffi.free(inPtr);
     koffi.free(outPtr);
