@@ -150,6 +150,15 @@ describe('hubble-server against a fake agent', () => {
         return true;
       });
     }
+    const badTimes: [observer.DeepPartial<observer.GetFlowsRequest>, RegExp][] = [
+      [{ number: 20n, since: { seconds: 1n, nanos: 2_000_000_000 } }, /invalid "since" timestamp/],
+      [{ number: 20n, since: timestampFromNanos(T0 + SEC), until: timestampFromNanos(T0) }, /"until" is before "since"/],
+      [{ number: 20n, first: true, follow: true }, /"first" cannot be combined with "follow"/],
+    ];
+    for (const [req, message] of badTimes) {
+      await assert.rejects(getFlows(client, req), (e: ServiceError) => e.code === status.INVALID_ARGUMENT && message.test(e.details));
+    }
+    assert.equal(server.observer.activeStreams, 0);
   });
 
   test('GetFlows follow streams new flows; cancelling frees the reader', async () => {

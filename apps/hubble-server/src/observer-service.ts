@@ -3,7 +3,7 @@
 // as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { observer, type Timestamp } from '@cilium-ts/api';
-import { compileFlowFilters, FilterError, readEvents, ReadRequestError, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { compileFlowFilters, FilterError, readEvents, ReadRequestError, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
 import { callSignal, pump } from './stream-pump.js';
 
@@ -104,8 +104,11 @@ export class ObserverService {
     matches: ((e: HubbleEvent) => boolean) | undefined,
     toMessage: (e: HubbleEvent) => M | undefined,
   ): Promise<void> {
-    if (req.first && req.follow) {
-      throw new InvalidArgumentError('"first" cannot be combined with "follow"; drop one of them', { field: 'first' });
+    try {
+      validateReadRequest(req);
+    } catch (err) {
+      if (err instanceof ReadRequestError) throw new InvalidArgumentError(err.message, { field: err.field, cause: err });
+      throw err;
     }
     const ac = callSignal(call as ServerWritableStream<unknown, unknown>, this.state.shutdownSignal);
     this.open++;

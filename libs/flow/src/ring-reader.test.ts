@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { flow, timestampFromNanos } from '@cilium-ts/api';
 import type { HubbleEvent } from './events.js';
 import { RingBuffer } from './ring-buffer.js';
-import { readEvents, ReadRequestError, type ReadOptions, type ReadRequest } from './ring-reader.js';
+import { readEvents, ReadRequestError, validateReadRequest, type ReadOptions, type ReadRequest } from './ring-reader.js';
 
 const SEC = 1_000_000_000n;
 
@@ -132,4 +132,94 @@ test('readEvents: last-N with a filter agrees with a brute-force model', async (
     }),
     { numRuns: 300 },
   );
+});
+
+/** [name, request, options, expected output] rows over flows at seconds 1..8 (even = DROPPED). */
+const EDGE_ROWS: [string, Partial<ReadRequest>, Partial<ReadOptions>, string[]][] = [
+  ['number larger than the buffer = everything', { number: 100n }, {}, ['1', '2', '3', '4', '5', '6', '7', '8']],
+  ['number 1 = newest only', { number: 1n }, {}, ['8']],
+  ['first without number = everything from the oldest', { first: true }, {}, ['1', '2', '3', '4', '5', '6', '7', '8']],
+  ['first with since starts at since', { first: true, number: 2n, since: ts(4) }, {}, ['4', '5']],
+  ['first with until stops at until', { first: true, number: 10n, until: ts(3) }, {}, ['1', '2', '3']],
+  ['first counts only matches', { first: true, number: 1n }, { matches: dropped }, ['2']],
+  ['since after the newest = nothing', { since: ts(9) }, {}, []],
+  ['until before the oldest = nothing', { since: ts(0), until: ts(0) }, {}, []],
+  ['since equal until = that instant', { since: ts(5), until: ts(5) }, {}, ['5']],
+  ['since with number keeps the oldest N after since', { since: ts(2), number: 2n }, { matches: dropped }, ['2', '4']],
+  ['number with a filter matching nothing', { number: 3n }, { matches: () => false }, []],
+];
+
+for (const [name, req, opts, want] of EDGE_ROWS) {
+  test(`readEvents edge: ${name}`, async () => {
+    assert.deepEqual(await collect(filled(15, [1, 2, 3, 4, 5, 6, 7, 8]), req, opts), want);
+  });
+}
+
+test('readEvents: an empty buffer ends a non-follow read at once', async () => {
+  assert.deepEqual(await collect(new RingBuffer<HubbleEvent>(7), { number: 20n }), []);
+});
+
+test('readEvents: follow with since replays from since, then waits for new entries', async () => {
+  const r = filled(15, [1, 2, 3, 4]);
+  const ac = new AbortController();
+  const got: string[] = [];
+  const reader = (async () => {
+    for await (const e of readEvents(r, { number: 0n, follow: true, since: ts(3) }, { kind: 'flow', signal: ac.signal })) {
+      if (e.kind === 'flow') got.push(e.flow.Summary);
+      if (got.length === 3) ac.abort();
+    }
+  })();
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(5));
+  await reader;
+  assert.deepEqual(got, ['3', '4', '5']);
+});
+
+test('readEvents: follow with until ends at the first newer entry', async () => {
+  const r = filled(15, [1, 2]);
+  const got: string[] = [];
+  const reader = (async () => {
+    for await (const e of readEvents(r, { number: 1n, follow: true, until: ts(3) }, { kind: 'flow' })) if (e.kind === 'flow') got.push(e.flow.Summary);
+  })();
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(3));
+  while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+  r.write(flowAt(4));
+  await reader;
+  assert.deepEqual(got, ['2', '3']);
+});
+
+test('readEvents: follow does not stop at number', async () => {
+  const r = filled(15, [1, 2, 3]);
+  const ac = new AbortController();
+  const got: string[] = [];
+  const reader = (async () => {
+    for await (const e of readEvents(r, { number: 1n, follow: true }, { kind: 'flow', signal: ac.signal })) {
+      if (e.kind === 'flow') got.push(e.flow.Summary);
+      if (got.length === 3) ac.abort();
+    }
+  })();
+  for (const s of [4, 5]) {
+    while (r.waiting === 0) await new Promise((res) => setImmediate(res));
+    r.write(flowAt(s));
+  }
+  await reader;
+  assert.deepEqual(got, ['3', '4', '5']);
+});
+
+test('validateReadRequest: bad timestamps and since after until', () => {
+  const bad: [Partial<ReadRequest>, string, RegExp][] = [
+    [{ since: { seconds: 1n, nanos: 1_000_000_000 } }, 'since', /invalid "since" timestamp/],
+    [{ until: { seconds: 1n, nanos: -1 } }, 'until', /invalid "until" timestamp/],
+    [{ since: { seconds: 300_000_000_000n, nanos: 0 } }, 'since', /years 1-9999/],
+    [{ since: ts(5), until: ts(4) }, 'until', /"until" is before "since"/],
+    [{ first: true, follow: true }, 'first', /cannot be combined with "follow"/],
+  ];
+  for (const [req, field, message] of bad) {
+    assert.throws(
+      () => validateReadRequest({ number: 0n, follow: false, ...req }),
+      (e: unknown) => e instanceof ReadRequestError && e.field === field && message.test(e.message),
+    );
+  }
+  validateReadRequest({ number: 0n, follow: false, since: ts(4), until: ts(4) });
 });

@@ -40,6 +40,32 @@ export class ReadRequestError extends Error {
   }
 }
 
+const MIN_SECONDS = -62135596800n; // 0001-01-01T00:00:00Z
+const MAX_SECONDS = 253402300799n; // 9999-12-31T23:59:59Z
+
+function checkTimestamp(field: string, ts: Timestamp | undefined): void {
+  if (ts === undefined) return;
+  if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS || !Number.isInteger(ts.nanos) || ts.nanos < 0 || ts.nanos >= 1e9) {
+    throw new ReadRequestError(
+      field,
+      `read events: invalid "${field}" timestamp {seconds: ${ts.seconds}, nanos: ${ts.nanos}}; seconds must be within years 1-9999 and nanos within 0-999999999`,
+    );
+  }
+}
+
+/**
+ * Checks a request before reading: "first" excludes "follow"; since/until must be valid
+ * Timestamps and since must not be after until. Throws ReadRequestError naming the field.
+ */
+export function validateReadRequest(req: ReadRequest): void {
+  if (req.first && req.follow) throw new ReadRequestError('first', 'read events: "first" cannot be combined with "follow"; drop one of them');
+  checkTimestamp('since', req.since);
+  checkTimestamp('until', req.until);
+  if (req.since && req.until && nanosFromTimestamp(req.since) > nanosFromTimestamp(req.until)) {
+    throw new ReadRequestError('until', 'read events: "until" is before "since", so nothing can match; swap them or drop one');
+  }
+}
+
 /**
  * Yields the events a request selects, oldest first:
  * - `follow` with `number` 0 and no `since` starts at the current end;
@@ -52,7 +78,7 @@ export class ReadRequestError extends Error {
  * lost event (HUBBLE_RING_BUFFER) counting the entries it missed.
  */
 export async function* readEvents(ring: RingBuffer<HubbleEvent>, req: ReadRequest, opts: ReadOptions): AsyncGenerator<HubbleEvent> {
-  if (req.first && req.follow) throw new ReadRequestError('first', 'read events: "first" cannot be combined with "follow"; drop one of them');
+  validateReadRequest(req);
   const limit = req.number > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(req.number);
   const since = req.since ? nanosFromTimestamp(req.since) : undefined;
   const until = req.until ? nanosFromTimestamp(req.until) : undefined;

@@ -1,6 +1,6 @@
 // source_ip / destination_ip: exact address equality or CIDR containment.
 import type { flow } from '@cilium-ts/api';
-import { cidrContains, parseCidr, parseIP } from '../ip-address.js';
+import { cidrContains, formatIPv4, formatIPv6, parseCidr, parseIP } from '../ip-address.js';
 import { FilterError, type FlowFilterKind, type FlowPredicate } from './filter.js';
 
 function compile(field: string, entries: string[], pick: (f: flow.Flow) => string | undefined): FlowPredicate {
@@ -11,8 +11,10 @@ function compile(field: string, entries: string[], pick: (f: flow.Flow) => strin
       if (!c) throw new FilterError(field, e, 'not a CIDR; write it like 10.0.0.0/8 or fd00::/64');
       return [c];
     }
-    if (!parseIP(e)) throw new FilterError(field, e, 'not an IP address; write an IPv4 or IPv6 address or a CIDR');
-    exact.add(e);
+    const bytes = parseIP(e);
+    if (!bytes) throw new FilterError(field, e, 'not an IP address; write an IPv4 or IPv6 address or a CIDR');
+    // Flows carry canonical text (fd00::1, not fd00:0::1): compare against the canonical form.
+    exact.add(bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes));
     return [];
   });
   return (f) => {
