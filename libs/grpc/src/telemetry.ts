@@ -3,9 +3,10 @@
 // unless OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) names a collector.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { NodeSDK, type NodeSDKConfiguration, tracing } from '@opentelemetry/sdk-node';
+// The SDK and exporters are loaded inside startTelemetry: importing them costs about
+// 0.4 s of CPU, which short-lived processes (CLIs, the CNI plugin) should not pay.
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { NodeSDKConfiguration, tracing } from '@opentelemetry/sdk-node';
 import { createLogger, type Logger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -49,11 +50,13 @@ export function otlpTracesConfigured(env: NodeJS.ProcessEnv = process.env): bool
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const logger = options.logger ?? createLogger('telemetry');
+  const { NodeSDK, tracing: sdkTracing } = await import('@opentelemetry/sdk-node');
   let prometheus: PrometheusExporter | undefined;
   let httpServer: Server | undefined;
   let metricsAddress: Telemetry['metricsAddress'];
 
   if (options.metricsPort !== undefined) {
+    const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
     prometheus = new PrometheusExporter({ preventServerStart: true });
     const exporter = prometheus;
     httpServer = createServer((req, res) => {
@@ -75,10 +78,13 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   }
 
   const spanProcessors: tracing.SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (otlpTracesConfigured()) spanProcessors.push(new tracing.BatchSpanProcessor(new OTLPTraceExporter()));
+  if (otlpTracesConfigured()) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+    spanProcessors.push(new sdkTracing.BatchSpanProcessor(new OTLPTraceExporter()));
+  }
   // A tracer provider is always registered, so that spans and trace ids exist for
   // context propagation across gRPC hops even when nothing exports them.
-  if (spanProcessors.length === 0) spanProcessors.push(new tracing.NoopSpanProcessor());
+  if (spanProcessors.length === 0) spanProcessors.push(new sdkTracing.NoopSpanProcessor());
 
   const config: Partial<NodeSDKConfiguration> = {
     serviceName: options.serviceName,
