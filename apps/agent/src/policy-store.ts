@@ -1,12 +1,16 @@
 /**
  * The agent's policy repository: imports (all or nothing, with path-precise errors),
  * deletes and the per-endpoint computation, over libs/policy. Every change bumps the
- * revision and asks for endpoint regeneration.
+ * revision and asks for endpoint regeneration. Endpoint policies are kept current
+ * incrementally by a PolicyEngine that follows the repository and the identity cache;
+ * compute() reads the current state of a cached handle instead of recomputing it.
  */
 import {
+  type EndpointPolicyHandle,
+  PolicyEngine,
   PolicyValidationError,
   Repository,
-  computeEndpointPolicy,
+  canonicalLabels,
   parsePolicyDocument,
   type PolicyEntry,
 } from '@cilium-ts/policy';
@@ -25,9 +29,19 @@ export interface ValidationResult {
 /** Policy repository plus the computation endpoints use. */
 export class PolicyStore implements PolicyComputer {
   readonly repo = new Repository();
+  /** The incremental engine over `repo` and the identity cache. */
+  readonly engine: PolicyEngine;
   private readonly listeners = new Set<(reason: string) => void>();
+  /** Endpoint handles by canonical labels, least recently used first. */
+  private readonly handles = new Map<string, EndpointPolicyHandle>();
 
-  constructor(private readonly identities: IdentityCache) {}
+  /** At most this many label sets keep a live handle (least recently used ones are closed). */
+  static readonly MaxHandles = 1024;
+
+  constructor(identities: IdentityCache) {
+    this.engine = new PolicyEngine({ repository: this.repo, identities: identities.all() });
+    identities.onChange((id, labels) => (labels ? this.engine.setIdentity(id, labels) : this.engine.deleteIdentity(id)));
+  }
 
   /** Current revision. */
   get revision(): number {
@@ -73,10 +87,35 @@ export class PolicyStore implements PolicyComputer {
     return { json: JSON.stringify(rules, null, 2), count: rules.length };
   }
 
-  /** Computes one endpoint's policy. */
+  /** One endpoint's current policy (from its incrementally maintained handle). */
   compute(labels: string[]): EndpointPolicy {
-    const r = computeEndpointPolicy(this.repo, labels, { all: () => this.identities.all() });
+    const r = this.handle(labels).policy();
     return { ingressEnforced: r.ingressEnforced, egressEnforced: r.egressEnforced, entries: r.entries as PolicyEntry[], revision: r.revision };
+  }
+
+  /**
+   * The live policy handle of endpoints with `labels` (shared by endpoints with the same
+   * labels); subscribe with handle.onChange for diffs instead of calling compute().
+   */
+  handle(labels: string[]): EndpointPolicyHandle {
+    const key = canonicalLabels(labels);
+    let h = this.handles.get(key);
+    if (h && !h.isClosed) this.handles.delete(key);
+    else h = this.engine.endpoint(labels);
+    this.handles.set(key, h);
+    while (this.handles.size > PolicyStore.MaxHandles) {
+      const [oldest, old] = this.handles.entries().next().value as [string, EndpointPolicyHandle];
+      this.handles.delete(oldest);
+      old.close();
+    }
+    return h;
+  }
+
+  /** Closes the handle of `labels` (when no endpoint has these labels any more). */
+  release(labels: string[]): void {
+    const key = canonicalLabels(labels);
+    this.handles.get(key)?.close();
+    this.handles.delete(key);
   }
 
   private emit(reason: string): void {

@@ -1,11 +1,8 @@
 // A rule section compiled for evaluation: which peers it selects and which ports it opens.
 
-import { type Prefix, parsePrefix, prefixContains } from './cidr.js';
-import { entityMatches } from './entity.js';
-import { ReservedIdentity } from './identity.js';
 import { icmpTypeNumber } from './icmp.js';
 import type { LabelSet } from './label-set.js';
-import { parseLabel } from './labels.js';
+import { CIDRPeerSelector, EndpointPeerSelector, EntityPeerSelector, type PeerSelector } from './peer-selector.js';
 import { isNamedPort } from './port.js';
 import { AnyExpandsTo, Protocol, protocolName } from './protocol.js';
 import { type Direction, type Rule, type RuleSection, ruleSections } from './rule.js';
@@ -21,12 +18,6 @@ export interface PortSpec {
 /** Named ports of the endpoint the policy is computed for (name -> port number). */
 export type NamedPorts = Readonly<Record<string, number>>;
 
-interface CompiledCIDR {
-  text: string;
-  prefix: Prefix;
-  except: Prefix[];
-}
-
 /** A rule section ready to match peers and packets. */
 export class CompiledSection {
   /** True when the section selects every peer (emitted as identity 0). */
@@ -35,8 +26,10 @@ export class CompiledSection {
   readonly ports: PortSpec[];
   /** Named ports that could not be resolved (ignored, reported by trace). */
   readonly unresolvedPorts: string[] = [];
+  /** The peer selectors (endpoint selectors, entities, CIDRs); the section selects their union. */
+  readonly peers: PeerSelector[];
   private readonly selectors: Selector[];
-  private readonly cidrs: CompiledCIDR[];
+  private readonly cidrs: CIDRPeerSelector[];
 
   /** Compiles `section` (of rule number `ruleIndex`) for `direction`; `deny` marks a deny section. */
   constructor(
@@ -48,11 +41,12 @@ export class CompiledSection {
     namedPorts: NamedPorts = {},
   ) {
     this.selectors = (section.endpoints ?? []).map((s) => new Selector(s));
-    this.cidrs = (section.cidrs ?? []).map((c) => ({
-      text: c.except?.length ? `${c.cidr} except ${c.except.join(',')}` : c.cidr,
-      prefix: parsePrefix(c.cidr) as Prefix,
-      except: (c.except ?? []).map((e) => parsePrefix(e) as Prefix),
-    }));
+    this.cidrs = (section.cidrs ?? []).map((c) => CIDRPeerSelector.from(c.cidr, c.except ?? []));
+    this.peers = [
+      ...this.selectors.map((s) => new EndpointPeerSelector(s)),
+      ...(section.entities ?? []).map((e) => new EntityPeerSelector(e)),
+      ...this.cidrs,
+    ];
     const hasPeers = this.selectors.length > 0 || (section.entities?.length ?? 0) > 0 || this.cidrs.length > 0;
     const hasL4 = (section.toPorts?.length ?? 0) > 0 || (section.icmps?.length ?? 0) > 0;
     // As in Cilium: an L4-only section (ports, no peers) applies to every peer; a section
@@ -98,32 +92,7 @@ export class CompiledSection {
   /** True when the section selects the peer identity `id` with `labels` (`id` -1 when unknown). */
   selectsPeer(id: number, labels: LabelSet): boolean {
     if (this.wildcard) return true;
-    if (this.selectors.some((s) => s.matches(labels))) return true;
-    if ((this.section.entities ?? []).some((e) => entityMatches(e, id, labels))) return true;
-    return this.cidrs.length > 0 && this.cidrMatches(id, labels);
-  }
-
-  private cidrMatches(id: number, labels: LabelSet): boolean {
-    const idPrefixes: Prefix[] = [];
-    for (const s of labels.strings) {
-      const l = parseLabel(s);
-      if (l.source !== 'cidr') continue;
-      const p = parsePrefix(l.key);
-      if (typeof p !== 'string') idPrefixes.push(p);
-    }
-    const world4 = id === ReservedIdentity['world-ipv4'] || labels.has('reserved', 'world-ipv4');
-    const world6 = id === ReservedIdentity['world-ipv6'] || labels.has('reserved', 'world-ipv6');
-    const world = id === ReservedIdentity.world || (labels.strings.includes('reserved:world') && idPrefixes.length === 0);
-    for (const c of this.cidrs) {
-      // The whole address space of a family also selects the world identities.
-      if (c.prefix.bits === 0 && ((c.prefix.family === 4 && (world4 || world)) || (c.prefix.family === 6 && (world6 || world)))) {
-        if (idPrefixes.length === 0) return true;
-      }
-      for (const p of idPrefixes) {
-        if (prefixContains(c.prefix, p) && !c.except.some((e) => prefixContains(e, p))) return true;
-      }
-    }
-    return false;
+    return this.peers.some((p) => p.matches(id, labels));
   }
 
   /** True when the section opens the packet's protocol and port. */

@@ -19,3 +19,7 @@ export * from './policy-entry.js';
 export * from './compiled-section.js';
 export * from './endpoint-policy.js';
 export * from './trace.js';
+export * from './peer-selector.js';
+export * from './selector-cache.js';
+export * from './endpoint-policy-handle.js';
+export * from './policy-engine.js';

@@ -40,6 +40,13 @@ export class LabelSet {
     return out;
   }
 
+  /** Every indexed `key=value` pair (sources dropped), for selector indexes. */
+  keyValuePairs(): string[] {
+    const out: string[] = [];
+    for (const [key, list] of this.byKey) for (const l of list) out.push(`${key}=${l.value}`);
+    return out;
+  }
+
   /** True when a label with `key` from `source` exists. */
   has(source: string, key: string): boolean {
     return this.values(source, key).length > 0;

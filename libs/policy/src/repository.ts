@@ -14,10 +14,29 @@ export interface AddOptions {
 }
 
 interface StoredRule {
+  key: number;
   rule: Rule;
   labels: string[];
   selector: Selector;
 }
+
+/** A rule as the repository change feed reports it: a stable key (unique for the repository's life), the rule, its compiled selector. */
+export interface RepositoryRule {
+  /** Unique per stored rule, never reused; ascending in insertion order. */
+  readonly key: number;
+  readonly rule: Rule;
+  readonly selector: Selector;
+}
+
+/** One repository change: rules added and removed, and the revision after it. */
+export interface RepositoryChange {
+  added: RepositoryRule[];
+  removed: RepositoryRule[];
+  revision: number;
+}
+
+/** Called synchronously after every repository change that added or removed rules. */
+export type RepositoryListener = (change: RepositoryChange) => void;
 
 /** A rule selected for an endpoint, with its position in the repository (for messages). */
 export interface SelectedRule {
@@ -37,6 +56,26 @@ function clone<T>(v: T): T {
 export class Repository {
   private rules: StoredRule[] = [];
   private rev = 1;
+  private nextKey = 1;
+  private readonly listeners = new Set<RepositoryListener>();
+
+  /** Subscribes to changes (added / removed rules); returns the unsubscribe function. */
+  subscribe(listener: RepositoryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every rule with its key, in repository order. */
+  ruleRefs(): RepositoryRule[] {
+    return this.rules.map((r) => ({ key: r.key, rule: r.rule, selector: r.selector }));
+  }
+
+  private emit(added: StoredRule[], removed: StoredRule[]): void {
+    if (added.length === 0 && removed.length === 0) return;
+    const ref = (r: StoredRule): RepositoryRule => ({ key: r.key, rule: r.rule, selector: r.selector });
+    const change: RepositoryChange = { added: added.map(ref), removed: removed.map(ref), revision: this.rev };
+    for (const l of [...this.listeners]) l(change);
+  }
 
   /** The current revision (starts at 1, +1 per change). */
   get revision(): number {
@@ -57,16 +96,21 @@ export class Repository {
     const stored: StoredRule[] = [];
     rules.forEach((r, i) => {
       const v = validateRule(clone(r) as unknown, joinPath('', i), issues);
-      if (v) stored.push({ rule: v, labels: sortedLabels(v.labels ?? []), selector: new Selector(v.endpointSelector) });
+      if (v) stored.push({ key: 0, rule: v, labels: sortedLabels(v.labels ?? []), selector: new Selector(v.endpointSelector) });
     });
     issues.throwIfAny('Repository.add');
     if (stored.length === 0) return this.rev;
+    let removed: StoredRule[] = [];
     if (opts.replaceWithLabels) {
       const keys = stored.filter((s) => s.labels.length > 0).map((s) => s.labels);
+      removed = this.rules.filter((old) => keys.some((k) => containsAll(old.labels, k)));
       this.rules = this.rules.filter((old) => !keys.some((k) => containsAll(old.labels, k)));
     }
+    for (const s of stored) s.key = this.nextKey++;
     this.rules.push(...stored);
-    return ++this.rev;
+    ++this.rev;
+    this.emit(stored, removed);
+    return this.rev;
   }
 
   /** Deletes every rule whose labels contain all of `labels` (at least one label required; see deleteAll). */
@@ -81,19 +125,21 @@ export class Repository {
     if (want.length === 0) {
       throw new PolicyValidationError([{ path: 'labels', message: 'at least one label is required to delete rules; use deleteAll() to delete every rule' }], 'Repository.deleteByLabels');
     }
-    const before = this.rules.length;
+    const removed = this.rules.filter((r) => containsAll(r.labels, want));
     this.rules = this.rules.filter((r) => !containsAll(r.labels, want));
-    const deleted = before - this.rules.length;
+    const deleted = removed.length;
     if (deleted > 0) this.rev++;
+    this.emit([], removed);
     return { deleted, revision: this.rev };
   }
 
   /** Deletes every rule. */
   deleteAll(): { deleted: number; revision: number } {
-    const deleted = this.rules.length;
+    const removed = this.rules;
     this.rules = [];
-    if (deleted > 0) this.rev++;
-    return { deleted, revision: this.rev };
+    if (removed.length > 0) this.rev++;
+    this.emit([], removed);
+    return { deleted: removed.length, revision: this.rev };
   }
 
   /** Copies of the rules whose labels contain all of `labels` (all rules when none given). */

@@ -201,6 +201,17 @@ export class Selector {
     return this.reqs.length === 0;
   }
 
+  /**
+   * Index keys (`key=value`, source dropped): every label set this selector matches has at
+   * least one of them (see LabelSet.keyValuePairs); undefined when the selector has no
+   * `In` requirement to index on.
+   */
+  indexKeys(): string[] | undefined {
+    let best: CompiledRequirement | undefined;
+    for (const r of this.reqs) if (r.operator === 'In' && (!best || r.values.length < best.values.length)) best = r;
+    return best ? best.values.map((v) => `${best!.key}=${v}`) : undefined;
+  }
+
   /** True when every requirement holds for `labels`. */
   matches(labels: LabelSet): boolean {
     for (const r of this.reqs) {

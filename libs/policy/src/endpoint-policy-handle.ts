@@ -1,0 +1,297 @@
+// EndpointPolicyHandle: one endpoint's policy map state, kept current incrementally by the PolicyEngine.
+
+import { type CompiledSection, type NamedPorts, compileSections } from './compiled-section.js';
+import type { EndpointPolicy } from './endpoint-policy.js';
+import { IdentityAny } from './identity.js';
+import type { LabelSet } from './label-set.js';
+import { type PolicyEntry, compareEntries, finalizeEntries } from './policy-entry.js';
+import type { RepositoryRule } from './repository.js';
+import { type Direction, type Rule, ruleEnforces } from './rule.js';
+import type { CachedSelection, SelectionUser, SelectorCache } from './selector-cache.js';
+
+/** What changed in an endpoint's policy: entries to delete, entries to add or overwrite, and the enforcement after it. */
+export interface PolicyDiff {
+  /** Entries no longer present (apply first). An entry whose verdict changed is in both lists. */
+  removed: PolicyEntry[];
+  /** Entries new or changed (apply after `removed`). */
+  added: PolicyEntry[];
+  ingressEnforced: boolean;
+  egressEnforced: boolean;
+  /** True when ingressEnforced / egressEnforced changed. */
+  enforcementChanged: boolean;
+  /** The repository revision the policy now reflects. */
+  revision: number;
+}
+
+/** Called with every non-empty diff, synchronously at the end of the engine change that caused it. */
+export type PolicyDiffListener = (diff: PolicyDiff) => void;
+
+/** The part of the engine a handle needs (kept narrow so handles can be tested on their own). */
+export interface HandleContext {
+  readonly cache: SelectorCache;
+  revision(): number;
+  release(handle: EndpointPolicyHandle): void;
+}
+
+interface SectionState {
+  uid: string;
+  section: CompiledSection;
+  selections: CachedSelection[];
+  /** Peer identity -> number of this section's selections that contain it. */
+  peers: Map<number, number>;
+}
+
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+function entryId(e: PolicyEntry): string {
+  return `${e.direction}/${e.identity}/${e.protocol}/${e.port}-${e.endPort ?? e.port}/${e.deny ? 'D' : 'A'}/${e.proxyPort ?? 0}`;
+}
+
+/**
+ * The policy of one endpoint (one label set), as the PolicyEngine keeps it. Its state is
+ * the raw contributions of every selected rule section, grouped by peer identity; a
+ * change re-finalizes only the identity groups it touched (the wildcard group 0 carries
+ * the denies every group depends on). Entries equal computeEndpointPolicy's.
+ */
+export class EndpointPolicyHandle implements SelectionUser {
+  /** The endpoint's labels. */
+  readonly labels: LabelSet;
+  private readonly namedPorts: NamedPorts;
+  private readonly rules = new Map<number, { rule: Rule; states: SectionState[] }>();
+  private readonly enforcing: Record<Direction, number> = { ingress: 0, egress: 0 };
+  private readonly rawCount: Record<Direction, number> = { ingress: 0, egress: 0 };
+  private readonly raw = new Map<number, Map<string, PolicyEntry[]>>();
+  private readonly bySelection = new Map<CachedSelection, Set<SectionState>>();
+  private readonly final = new Map<number, PolicyEntry[]>();
+  private readonly dirty = new Set<number>();
+  private allDirty = false;
+  private sortedCache: PolicyEntry[] | undefined;
+  private enforced: Record<Direction, boolean> = { ingress: false, egress: false };
+  private synthetic: Record<Direction, boolean> = { ingress: false, egress: false };
+  private readonly listeners = new Set<PolicyDiffListener>();
+  private closed = false;
+
+  /** Engine-internal: use PolicyEngine.endpoint(). */
+  constructor(
+    private readonly ctx: HandleContext,
+    labels: LabelSet,
+    namedPorts: NamedPorts = {},
+  ) {
+    this.labels = labels;
+    this.namedPorts = namedPorts;
+  }
+
+  /** The current entries, sorted and merged (as computeEndpointPolicy returns them). */
+  entries(): PolicyEntry[] {
+    if (!this.sortedCache) {
+      const all: PolicyEntry[] = [];
+      for (const list of this.final.values()) all.push(...list);
+      this.sortedCache = all.sort(compareEntries);
+    }
+    return this.sortedCache.map((e) => ({ ...e }));
+  }
+
+  /** True when ingress is in default deny. */
+  get ingressEnforced(): boolean {
+    return this.enforced.ingress;
+  }
+
+  /** True when egress is in default deny. */
+  get egressEnforced(): boolean {
+    return this.enforced.egress;
+  }
+
+  /** The policy in computeEndpointPolicy's shape. */
+  policy(): EndpointPolicy {
+    return { ingressEnforced: this.enforced.ingress, egressEnforced: this.enforced.egress, entries: this.entries(), revision: this.ctx.revision() };
+  }
+
+  /** Subscribes to diffs; returns the unsubscribe function. */
+  onChange(fn: PolicyDiffListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Releases the handle: its selections leave the selector cache and it gets no more updates. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const key of [...this.rules.keys()]) this.removeRule(key);
+    this.listeners.clear();
+    this.ctx.release(this);
+  }
+
+  /** True once close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Engine-internal: true when the handle holds rule `key`. */
+  hasRule(key: number): boolean {
+    return this.rules.has(key);
+  }
+
+  /** Engine-internal: true when the rule selects this endpoint (the host endpoint is never selected). */
+  selects(r: RepositoryRule): boolean {
+    return !this.labels.has('reserved', 'host') && r.selector.matches(this.labels);
+  }
+
+  /** Engine-internal: adds the contributions of a rule known to select this endpoint. */
+  addRule(r: RepositoryRule): void {
+    if (this.rules.has(r.key)) return;
+    const states: SectionState[] = [];
+    for (const dir of DIRECTIONS) {
+      if (ruleEnforces(r.rule, dir)) this.enforcing[dir]++;
+      compileSections([{ rule: r.rule, index: r.key }], dir, this.namedPorts).forEach((section, i) => {
+        const st: SectionState = { uid: `${r.key}/${dir}/${section.deny ? 'd' : 'a'}/${i}`, section, selections: [], peers: new Map() };
+        states.push(st);
+        if (section.ports.length === 0) return;
+        if (section.wildcard) {
+          this.addPeer(st, IdentityAny);
+          return;
+        }
+        const seen = new Set<string>();
+        for (const p of section.peers) {
+          if (seen.has(p.key)) continue;
+          seen.add(p.key);
+          const sel = this.ctx.cache.addUser(p, this);
+          st.selections.push(sel);
+          let users = this.bySelection.get(sel);
+          if (!users) this.bySelection.set(sel, (users = new Set()));
+          users.add(st);
+          for (const id of sel.ids) this.peerUp(st, id);
+        }
+      });
+    }
+    this.rules.set(r.key, { rule: r.rule, states });
+  }
+
+  /** Engine-internal: removes every contribution of rule `key`. */
+  removeRule(key: number): void {
+    const entry = this.rules.get(key);
+    if (!entry) return;
+    this.rules.delete(key);
+    const { rule, states } = entry;
+    for (const st of states) {
+      for (const id of [...st.peers.keys()]) this.removePeer(st, id);
+      for (const sel of st.selections) {
+        const users = this.bySelection.get(sel);
+        users?.delete(st);
+        if (users?.size === 0) {
+          this.bySelection.delete(sel);
+          this.ctx.cache.removeUser(sel, this);
+        }
+      }
+    }
+    for (const dir of DIRECTIONS) if (ruleEnforces(rule, dir)) this.enforcing[dir]--;
+  }
+
+  /** Engine-internal (SelectionUser): a selection gained or lost identities. */
+  selectionChanged(sel: CachedSelection, added: readonly number[], removed: readonly number[]): void {
+    for (const st of this.bySelection.get(sel) ?? []) {
+      for (const id of added) this.peerUp(st, id);
+      for (const id of removed) this.peerDown(st, id);
+    }
+  }
+
+  private peerUp(st: SectionState, id: number): void {
+    const n = st.peers.get(id) ?? 0;
+    if (n === 0) this.addPeer(st, id);
+    else st.peers.set(id, n + 1);
+  }
+
+  private peerDown(st: SectionState, id: number): void {
+    const n = st.peers.get(id) ?? 0;
+    if (n <= 1) this.removePeer(st, id);
+    else st.peers.set(id, n - 1);
+  }
+
+  private addPeer(st: SectionState, id: number): void {
+    st.peers.set(id, 1);
+    const s = st.section;
+    const list: PolicyEntry[] = s.ports.map((p) =>
+      p.endPort !== undefined
+        ? { direction: s.direction, identity: id, protocol: p.protocol, port: p.port, endPort: p.endPort, deny: s.deny }
+        : { direction: s.direction, identity: id, protocol: p.protocol, port: p.port, deny: s.deny },
+    );
+    let group = this.raw.get(id);
+    if (!group) this.raw.set(id, (group = new Map()));
+    group.set(st.uid, list);
+    this.rawCount[s.direction] += list.length;
+    this.touch(id, s.deny);
+  }
+
+  private removePeer(st: SectionState, id: number): void {
+    st.peers.delete(id);
+    const group = this.raw.get(id);
+    const list = group?.get(st.uid);
+    if (!group || !list) return;
+    group.delete(st.uid);
+    if (group.size === 0) this.raw.delete(id);
+    this.rawCount[st.section.direction] -= list.length;
+    this.touch(id, st.section.deny);
+  }
+
+  private touch(id: number, deny: boolean): void {
+    this.dirty.add(id);
+    if (id === IdentityAny && deny) this.allDirty = true;
+  }
+
+  /** Engine-internal: re-finalizes the touched identity groups and notifies listeners of the diff. */
+  flush(): PolicyDiff | undefined {
+    const enforced = { ingress: this.enforcing.ingress > 0, egress: this.enforcing.egress > 0 };
+    const synthetic = { ingress: !enforced.ingress && this.rawCount.ingress > 0, egress: !enforced.egress && this.rawCount.egress > 0 };
+    if (synthetic.ingress !== this.synthetic.ingress || synthetic.egress !== this.synthetic.egress) this.dirty.add(IdentityAny);
+    this.synthetic = synthetic;
+    const enforcementChanged = enforced.ingress !== this.enforced.ingress || enforced.egress !== this.enforced.egress;
+    this.enforced = enforced;
+    const groups = this.allDirty ? new Set([...this.dirty, ...this.final.keys(), ...this.raw.keys()]) : this.dirty;
+    const zeroDenies = groups.size > 0 ? (this.rawOf(IdentityAny) ?? []).filter((e) => e.deny) : [];
+    const removed: PolicyEntry[] = [];
+    const added: PolicyEntry[] = [];
+    for (const id of [...groups].sort((a, b) => a - b)) {
+      const next = this.finalizeGroup(id, zeroDenies);
+      const prev = this.final.get(id) ?? [];
+      const prevIds = new Set(prev.map(entryId));
+      const nextIds = new Set(next.map(entryId));
+      for (const e of prev) if (!nextIds.has(entryId(e))) removed.push(e);
+      for (const e of next) if (!prevIds.has(entryId(e))) added.push(e);
+      if (next.length > 0) this.final.set(id, next);
+      else this.final.delete(id);
+    }
+    this.dirty.clear();
+    this.allDirty = false;
+    if (removed.length === 0 && added.length === 0 && !enforcementChanged) return undefined;
+    this.sortedCache = undefined;
+    const diff: PolicyDiff = {
+      removed: removed.sort(compareEntries),
+      added: added.sort(compareEntries),
+      ingressEnforced: enforced.ingress,
+      egressEnforced: enforced.egress,
+      enforcementChanged,
+      revision: this.ctx.revision(),
+    };
+    for (const l of [...this.listeners]) l(diff);
+    return diff;
+  }
+
+  private rawOf(id: number): PolicyEntry[] | undefined {
+    const group = this.raw.get(id);
+    if (!group) return undefined;
+    const out: PolicyEntry[] = [];
+    for (const list of group.values()) out.push(...list);
+    return out;
+  }
+
+  private finalizeGroup(id: number, zeroDenies: readonly PolicyEntry[]): PolicyEntry[] {
+    const own = this.rawOf(id) ?? [];
+    if (id === IdentityAny) {
+      for (const dir of DIRECTIONS) {
+        if (this.synthetic[dir]) own.push({ direction: dir, identity: IdentityAny, protocol: 0, port: 0, deny: false });
+      }
+      return own.length ? finalizeEntries(own) : [];
+    }
+    if (own.length === 0) return [];
+    return finalizeEntries([...own, ...zeroDenies]).filter((e) => e.identity === id);
+  }
+}

@@ -1,0 +1,134 @@
+// PolicyEngine: the repository, the identities and the selector cache wired together, keeping endpoint policies current.
+
+import type { NamedPorts } from './compiled-section.js';
+import { EndpointPolicyHandle, type HandleContext, type PolicyDiff } from './endpoint-policy-handle.js';
+import { type IdentityLookup, ReservedIdentity, type ReservedIdentityName, reservedIdentityLabels } from './identity.js';
+import { LabelSet } from './label-set.js';
+import { type AddOptions, Repository, type RepositoryChange } from './repository.js';
+import type { Rule } from './rule.js';
+import { SelectorCache } from './selector-cache.js';
+
+/** Options of the PolicyEngine. */
+export interface PolicyEngineOptions {
+  /** The repository to follow (default: a new one). Changes made to it directly are picked up too. */
+  repository?: Repository;
+  /** Initial identities (id, labels); the reserved identities are always known. */
+  identities?: Iterable<[number, string[]]>;
+}
+
+/** Options of PolicyEngine.endpoint. */
+export interface EndpointOptions {
+  /** The endpoint's named ports, to resolve named ports in its ingress rules. */
+  namedPorts?: NamedPorts;
+}
+
+/**
+ * The incremental policy engine. It follows a Repository (rules added / deleted) and a
+ * set of identities (set / deleted), keeps one SelectorCache shared by every endpoint,
+ * and keeps each endpoint handle's entries equal to computeEndpointPolicy's without
+ * recomputing them: every change ends with one diff per affected handle, delivered
+ * synchronously to the handle's onChange listeners in handle creation order.
+ * Single-threaded: callers serialize changes (all methods are synchronous).
+ */
+export class PolicyEngine {
+  /** The rule repository the engine follows. */
+  readonly repository: Repository;
+  /** The selector cache (also the engine's identity lookup). */
+  readonly selectorCache: SelectorCache;
+  private readonly handles = new Set<EndpointPolicyHandle>();
+  private readonly ctx: HandleContext;
+  private readonly unsubscribe: () => void;
+  private depth = 0;
+
+  /** Creates an engine over `opts.repository` (or a new one) knowing `opts.identities`. */
+  constructor(opts: PolicyEngineOptions = {}) {
+    this.repository = opts.repository ?? new Repository();
+    const reserved = Object.keys(ReservedIdentity).map((n): [number, string[]] => [ReservedIdentity[n as ReservedIdentityName], reservedIdentityLabels(n as ReservedIdentityName)]);
+    this.selectorCache = new SelectorCache([...reserved, ...(opts.identities ?? [])]);
+    this.ctx = {
+      cache: this.selectorCache,
+      revision: () => this.repository.revision,
+      release: (h) => this.handles.delete(h),
+    };
+    this.unsubscribe = this.repository.subscribe((c) => this.batch(() => this.applyRepositoryChange(c)));
+  }
+
+  /** Every identity the engine knows (reserved ones included), as an IdentityLookup. */
+  get identities(): IdentityLookup {
+    return this.selectorCache;
+  }
+
+  /** Number of open endpoint handles. */
+  get endpointCount(): number {
+    return this.handles.size;
+  }
+
+  /** Adds or replaces identity `id`; affected endpoints get their diff before this returns. */
+  setIdentity(id: number, labels: readonly string[]): void {
+    this.batch(() => this.selectorCache.setIdentity(id, labels));
+  }
+
+  /** Deletes identity `id`; affected endpoints get their diff before this returns. */
+  deleteIdentity(id: number): void {
+    this.batch(() => this.selectorCache.deleteIdentity(id));
+  }
+
+  /** Adds rules to the repository (see Repository.add); returns the new revision. */
+  addRules(rules: Rule[], opts: AddOptions = {}): number {
+    return this.repository.add(rules, opts);
+  }
+
+  /** Deletes the rules carrying all `labels` (see Repository.deleteByLabels). */
+  deleteRules(labels: string[]): { deleted: number; revision: number } {
+    return this.repository.deleteByLabels(labels);
+  }
+
+  /** Deletes every rule. */
+  deleteAllRules(): { deleted: number; revision: number } {
+    return this.repository.deleteAll();
+  }
+
+  /**
+   * Opens the policy of an endpoint with `labels` (throws LabelParseError when one is
+   * malformed). The handle is current at once and stays current until close().
+   */
+  endpoint(labels: readonly string[], opts: EndpointOptions = {}): EndpointPolicyHandle {
+    const h = new EndpointPolicyHandle(this.ctx, new LabelSet(labels), opts.namedPorts);
+    for (const r of this.repository.ruleRefs()) if (h.selects(r)) h.addRule(r);
+    h.flush();
+    this.handles.add(h);
+    return h;
+  }
+
+  /** Applies several changes as one: each endpoint gets a single diff at the end. */
+  batch<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.depth === 0) this.flush();
+    }
+  }
+
+  /** Stops following the repository and closes every handle. */
+  close(): void {
+    this.unsubscribe();
+    for (const h of [...this.handles]) h.close();
+  }
+
+  private applyRepositoryChange(c: RepositoryChange): void {
+    for (const h of this.handles) {
+      for (const r of c.removed) h.removeRule(r.key);
+      for (const r of c.added) if (h.selects(r)) h.addRule(r);
+    }
+  }
+
+  private flush(): Map<EndpointPolicyHandle, PolicyDiff> {
+    const out = new Map<EndpointPolicyHandle, PolicyDiff>();
+    for (const h of [...this.handles]) {
+      const d = h.flush();
+      if (d) out.set(h, d);
+    }
+    return out;
+  }
+}
