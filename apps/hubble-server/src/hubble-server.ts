@@ -5,7 +5,7 @@ import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flo
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
-import { FlowMetrics } from './flow-metrics.js';
+import { FlowMetrics } from './metrics/registry.js';
 import { MetadataCache } from './metadata-cache.js';
 import { ObserverService } from './observer-service.js';
 import { peerHandlers, PeerList, peerName } from './peer-service.js';
@@ -27,8 +27,8 @@ export interface HubbleServerOptions {
   /** etcd for peer discovery; without it Peer lists only this node. */
   kvstore?: { endpoints: string[]; prefix: string };
   logger: Logger;
-  /** Count flows into Prometheus metrics (needs startTelemetry first). */
-  metrics?: boolean;
+  /** Enabled Hubble metrics, upstream --metrics syntax (e.g. `['flow', 'dns:query']`); needs startTelemetry first; unset: none. */
+  metrics?: readonly string[];
   /** First agent reconnect delay (default 200 ms). */
   agentBackoffMs?: number;
 }
@@ -56,7 +56,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const ring = new RingBuffer<HubbleEvent>(options.bufferCapacity);
   const metadata = new MetadataCache();
   const parser = new Parser({ nodeName, clusterName: options.clusterName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
-  const metrics = options.metrics ? new FlowMetrics() : undefined;
+  const metrics = options.metrics && options.metrics.length > 0 ? new FlowMetrics(options.metrics) : undefined;
   let seenFlows = 0n;
   let parseErrors = 0;
 

@@ -1,6 +1,7 @@
 // @cilium-ts/hubble-server as a library: start a per-node hubble-server in-process.
 export { AgentSubscriber, type AgentSubscriberHandlers, type AgentSubscriberOptions } from './agent-subscriber.js';
-export { FlowMetrics } from './flow-metrics.js';
+export { DEFAULT_METRICS, FlowMetrics, METRIC_HANDLERS } from './metrics/registry.js';
+export { MetricSpecError, parseMetricSpecs, type MetricSpec } from './metrics/metric-spec.js';
 export { HUBBLE_SERVER_VERSION, startHubbleServer, type HubbleServerOptions, type RunningHubbleServer } from './hubble-server.js';
 export { MetadataCache } from './metadata-cache.js';
 export { ObserverService, type ObserverState } from './observer-service.js';

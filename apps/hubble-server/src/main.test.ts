@@ -18,12 +18,15 @@ const T0 = 1_700_000_000_000_000_000n;
 test('main: --help prints the flags; bad flags exit 2', () => {
   const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
-  for (const f of ['--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--kvstore-endpoints', '--kvstore-prefix', '--log-level']) {
+  for (const f of ['--metrics', '--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--kvstore-endpoints', '--kvstore-prefix', '--log-level']) {
     assert.ok(help.stdout.includes(f), f);
   }
   const bad = spawnSync(process.execPath, [MAIN, '--buffer-capacity', '1000'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--buffer-capacity 1000/);
+  const badMetrics = spawnSync(process.execPath, [MAIN, '--metrics', 'flow,dns:querry'], { encoding: 'utf8' });
+  assert.equal(badMetrics.status, 2);
+  assert.match(badMetrics.stderr, /invalid --metrics entry "dns:querry": unknown option "querry" for dns/);
 });
 
 describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
@@ -51,6 +54,7 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
       '--node-name', 'node-1',
       '--buffer-capacity', '255',
       '--metrics-port', String(metricsPort),
+      '--metrics', 'flow,drop,tcp,port-distribution:destinationContext=ip,icmp,http,dns:query',
       '--kvstore-endpoints', etcd.endpoint,
       '--kvstore-prefix', 'ctstest',
       '--log-level', 'warn',
@@ -108,7 +112,8 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
       assert.match(text, /hubble_flows_processed_total\{[^}]*subtype="from-endpoint"[^}]*\} 1/);
       assert.match(text, /hubble_drop_total\{reason="POLICY_DENIED",protocol="UDP"[^}]*\} 1/);
       assert.match(text, /hubble_tcp_flags_total\{flag="SYN",family="IPv4"[^}]*\} 1/);
-      assert.match(text, /hubble_port_distribution_total\{protocol="TCP",port="8080"[^}]*\} 1/);
+      assert.match(text, /hubble_port_distribution_total\{protocol="TCP",port="8080",destination="10.0.1.9"[^}]*\} 1/);
+      assert.doesNotMatch(text, /hubble_icmp_total\{|hubble_http_[a-z_]+\{|hubble_dns_[a-z_]+\{/, 'no ICMP or L7 flows were seen');
     } finally {
       client.close();
       pc.close();

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // hubble-server: per-node Hubble. Flags, wiring and lifecycle live here.
 import { hostname } from 'node:os';
+import { createNoopMeter } from '@opentelemetry/api';
 import { isValidRingCapacity } from '@cilium-ts/flow';
 import { createLogger, defineFlags, installSignalHandlers, isLogLevel, startTelemetry } from '@cilium-ts/grpc';
 import { startHubbleServer } from './hubble-server.js';
+import { DEFAULT_METRICS, FlowMetrics, METRIC_HANDLERS } from './metrics/registry.js';
+import { MetricSpecError } from './metrics/metric-spec.js';
 
 const flags = defineFlags(
   {
@@ -13,12 +16,15 @@ const flags = defineFlags(
     clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: "the cluster's name; outside \"default\" node names become cluster/node" },
     bufferCapacity: { type: 'number', default: 4095, description: 'flow ring buffer capacity, 2^n-1' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
+    metrics: { type: 'string[]', default: DEFAULT_METRICS, env: 'HUBBLE_SERVER_METRICS', description: `Hubble metrics to export, upstream syntax name[:option=value;...]: ${METRIC_HANDLERS.map((h) => h.name).join(', ')} (options sourceContext/destinationContext=namespace|pod|pod-short|dns|ip|identity|reserved-identity|workload-name|app; dns: query, ignoreAAAA); empty: none` },
     kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
     kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
   },
   { program: 'hubble-server', summary: 'Per-node Hubble: decodes the agent\'s datapath events into flows and serves observer.Observer and peer.Peer.' },
 );
+
+const noopMeter = createNoopMeter();
 
 async function main(): Promise<void> {
   const { values: v } = flags.parseOrExit();
@@ -29,6 +35,12 @@ async function main(): Promise<void> {
   if (!isLogLevel(v.logLevel)) fail(`invalid --log-level "${v.logLevel}"; use debug, info, warn or error`);
   if (!isValidRingCapacity(v.bufferCapacity)) fail(`invalid --buffer-capacity ${v.bufferCapacity}; use 2^n-1, e.g. 4095 or 65535`);
   if (v.listenAddress.length === 0) fail('--listen-address needs at least one address');
+  try {
+    new FlowMetrics(v.metrics, noopMeter);
+  } catch (err) {
+    if (err instanceof MetricSpecError) fail(err.message);
+    throw err;
+  }
   const logger = createLogger('hubble-server', { level: v.logLevel as 'info' });
   if (v.metricsPort > 0) await startTelemetry({ serviceName: 'hubble-server', metricsPort: v.metricsPort, logger });
   else await startTelemetry({ serviceName: 'hubble-server', logger });
@@ -40,7 +52,7 @@ async function main(): Promise<void> {
     bufferCapacity: v.bufferCapacity,
     kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix } : undefined,
     logger,
-    metrics: true,
+    metrics: v.metricsPort > 0 ? v.metrics : [],
   });
   installSignalHandlers({ shutdown: () => server.stop(), logger });
   logger.info('hubble-server started', { addresses: server.addresses, agent: v.agentSocket, node: v.nodeName || hostname() });
