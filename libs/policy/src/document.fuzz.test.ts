@@ -13,6 +13,17 @@ import { PolicyValidationError } from './validation-error.js';
 
 const SEEDS: unknown[] = [
   {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'np', namespace: 'x' },
+    spec: {
+      podSelector: { matchLabels: { pod: 'a' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } }, podSelector: { matchExpressions: [{ key: 'pod', operator: 'NotIn', values: ['b'] }] } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ port: 80, endPort: 81 }, { protocol: 'UDP', port: 'dns' }] }],
+      egress: [{ to: [{ podSelector: {} }] }, {}],
+    },
+  },
+  {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumNetworkPolicy',
     metadata: { name: 'web', namespace: 'prod' },

@@ -1,8 +1,9 @@
 // parsePolicyDocument: JSON / YAML text -> validated rules (plain rules or Kubernetes CNP / CCNP objects).
 
 import { parseAllDocuments } from 'yaml';
-import { LabelSourceK8s } from './labels.js';
+import { KindNetworkPolicy, NetworkingApiVersion, networkPolicyToRules } from './k8s-network-policy.js';
 import { scopeRuleToNamespace } from './namespace.js';
+import { objectRuleLabels, validateObjectMetadata } from './object-metadata.js';
 import type { Rule } from './rule.js';
 import { validateRule } from './rule-validate.js';
 import { IssueCollector, checkFields, describeType, isObject, joinPath } from './validation-error.js';
@@ -13,25 +14,15 @@ export const CiliumApiVersion = 'cilium.io/v2';
 export const KindCNP = 'CiliumNetworkPolicy';
 /** Kind of a clusterwide Cilium policy object. */
 export const KindCCNP = 'CiliumClusterwideNetworkPolicy';
-/** Rule label keys (source k8s) that record which object a rule came from, as in Cilium. */
-export const PolicyLabel = {
-  name: 'io.cilium.k8s.policy.name',
-  namespace: 'io.cilium.k8s.policy.namespace',
-  derivedFrom: 'io.cilium.k8s.policy.derived-from',
-  uid: 'io.cilium.k8s.policy.uid',
-} as const;
-/** Namespace of a CiliumNetworkPolicy object without metadata.namespace (as kubectl does). */
-export const DefaultNamespace = 'default';
+export { DefaultNamespace, PolicyLabel } from './object-metadata.js';
 
-const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Documents larger than this are refused before parsing. */
 export const MaxDocumentBytes = 8 * 1024 * 1024;
 
 /**
  * Parses a policy document (JSON or YAML, several YAML documents allowed): a single rule,
  * a list of rules, a CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy object (spec or
- * specs), or a list / `kind: List` of them. Rules from a namespaced object are scoped to
+ * specs), a Kubernetes NetworkPolicy (networking.k8s.io/v1), or a list / `kind: List` of them. Rules from a namespaced object are scoped to
  * its namespace and labelled with its name, namespace and kind. Throws
  * PolicyValidationError listing every problem with its path; returns nothing partial.
  */
@@ -121,41 +112,22 @@ function fromObject(obj: Record<string, unknown>, path: string, issues: IssueCol
     const out: Rule[] = [];
     items.forEach((it, i) => {
       const p = joinPath(joinPath(path, 'items'), i);
-      if (!isObject(it)) issues.add(p, `must be a ${KindCNP} or ${KindCCNP} object, got ${describeType(it)}`);
+      if (!isObject(it)) issues.add(p, `must be a ${KindCNP}, ${KindCCNP} or ${KindNetworkPolicy} object, got ${describeType(it)}`);
       else out.push(...fromObject(it, p, issues, false));
     });
     return out;
   }
+  if (kind === KindNetworkPolicy) return networkPolicyToRules(obj, path, issues);
   if (kind !== KindCNP && kind !== KindCCNP) {
-    issues.add(joinPath(path, 'kind'), `${describeType(kind)} is not a supported kind (${KindCNP}, ${KindCCNP}${allowList ? ', List' : ''})`);
+    issues.add(joinPath(path, 'kind'), `${describeType(kind)} is not a supported kind (${KindCNP}, ${KindCCNP}, ${KindNetworkPolicy} (${NetworkingApiVersion})${allowList ? ', List' : ''})`);
     return [];
   }
   checkFields(obj, path, ['apiVersion', 'kind', 'metadata', 'spec', 'specs', 'status'], issues);
   if (obj.apiVersion !== CiliumApiVersion) {
     issues.add(joinPath(path, 'apiVersion'), `${obj.apiVersion === undefined ? 'is required' : `${describeType(obj.apiVersion)} is not supported`}; use "${CiliumApiVersion}"`);
   }
-  const mp = joinPath(path, 'metadata');
-  const meta = obj.metadata;
-  let name: string | undefined;
-  let namespace: string | undefined;
-  let uid: string | undefined;
-  if (!isObject(meta)) issues.add(mp, meta === undefined ? 'is required (with a name)' : `must be an object, got ${describeType(meta)}`);
-  else {
-    if (typeof meta.name !== 'string' || meta.name === '') issues.add(joinPath(mp, 'name'), meta.name === undefined ? 'is required' : `must be a non-empty string, got ${describeType(meta.name)}`);
-    else if (meta.name.length > 253 || !DNS_SUBDOMAIN_RE.test(meta.name)) issues.add(joinPath(mp, 'name'), `${JSON.stringify(meta.name)} is not a valid object name (lowercase DNS subdomain)`);
-    else name = meta.name;
-    if (meta.namespace !== undefined && meta.namespace !== null) {
-      if (kind === KindCCNP) issues.add(joinPath(mp, 'namespace'), `${KindCCNP} objects are not namespaced; remove metadata.namespace`);
-      else if (typeof meta.namespace !== 'string' || meta.namespace.length > 63 || !DNS_LABEL_RE.test(meta.namespace)) {
-        issues.add(joinPath(mp, 'namespace'), `${describeType(meta.namespace)} is not a valid namespace name (lowercase DNS label)`);
-      } else namespace = meta.namespace;
-    }
-    if (meta.uid !== undefined && meta.uid !== null) {
-      if (typeof meta.uid !== 'string') issues.add(joinPath(mp, 'uid'), `must be a string, got ${describeType(meta.uid)}`);
-      else uid = meta.uid;
-    }
-  }
-  if (kind === KindCNP) namespace ??= DefaultNamespace;
+  const meta = validateObjectMetadata(obj.metadata, joinPath(path, 'metadata'), kind, kind === KindCNP, issues);
+  const namespace = meta.namespace;
   const specs: Array<[unknown, string]> = [];
   if (obj.spec !== undefined && obj.spec !== null) specs.push([obj.spec, joinPath(path, 'spec')]);
   if (obj.specs !== undefined && obj.specs !== null) {
@@ -164,10 +136,7 @@ function fromObject(obj: Record<string, unknown>, path: string, issues: IssueCol
     else obj.specs.forEach((s, i) => specs.push([s, joinPath(sp, i)]));
   }
   if (specs.length === 0) issues.add(path, 'has neither spec nor specs; add the policy rule(s)');
-  const objLabels = [`${LabelSourceK8s}:${PolicyLabel.derivedFrom}=${kind}`];
-  if (name) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.name}=${name}`);
-  if (namespace) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.namespace}=${namespace}`);
-  if (uid) objLabels.push(`${LabelSourceK8s}:${PolicyLabel.uid}=${uid}`);
+  const objLabels = objectRuleLabels(kind, meta);
   const out: Rule[] = [];
   for (const [s, p] of specs) {
     const r = validateRule(s, p, issues);

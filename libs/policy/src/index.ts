@@ -14,6 +14,7 @@ export * from './rule.js';
 export * from './rule-validate.js';
 export * from './namespace.js';
 export * from './document.js';
+export * from './k8s-network-policy.js';
 export * from './repository.js';
 export * from './policy-entry.js';
 export * from './compiled-section.js';

@@ -14,6 +14,12 @@ export const LabelSourceCIDR = 'cidr';
 /** The Kubernetes pod namespace label key (under source `k8s`). */
 export const PodNamespaceLabel = 'io.kubernetes.pod.namespace';
 
+/**
+ * Prefix of the label keys (source k8s) that carry an endpoint's namespace labels, as
+ * Cilium represents them: `k8s:io.cilium.k8s.namespace.labels.<key>=<value>`.
+ */
+export const NamespaceLabelPrefix = 'io.cilium.k8s.namespace.labels.';
+
 /** One parsed label. `value` is '' for labels without `=` (e.g. `reserved:host`). */
 export interface Label {
   source: string;

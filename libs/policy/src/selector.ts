@@ -1,7 +1,7 @@
 // Endpoint selectors: Kubernetes label selectors whose keys carry a Cilium label source.
 
 import { LabelSet } from './label-set.js';
-import { LabelSourceAny } from './labels.js';
+import { LabelSourceAny, NamespaceLabelPrefix } from './labels.js';
 import { IssueCollector, checkFields, describeType, isObject, joinPath } from './validation-error.js';
 
 /** A selector operator, as in Kubernetes. */
@@ -38,6 +38,8 @@ export function selectorKeyProblem(key: string): string | undefined {
   const { source, key: name } = splitSelectorKey(key);
   if (!SOURCE_RE.test(source)) return `${JSON.stringify(key)} has an invalid label source ${JSON.stringify(source)}`;
   if (source === 'cidr') return undefined; // CIDR label keys are prefixes (with '/' and ':').
+  // Namespace labels on endpoints: the prefix is followed by a whole Kubernetes label key.
+  if (name.startsWith(NamespaceLabelPrefix) && name.length > NamespaceLabelPrefix.length) return selectorKeyProblem(`${source}:${name.slice(NamespaceLabelPrefix.length)}`);
   const slash = name.lastIndexOf('/');
   const prefix = slash >= 0 ? name.slice(0, slash) : '';
   const base = slash >= 0 ? name.slice(slash + 1) : name;
