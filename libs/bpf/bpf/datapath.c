@@ -15,18 +15,29 @@
 
 #define WORLD_IDENTITY 2
 
-#define CFG_INGRESS_ENFORCED (1 << 0)
-#define CFG_EGRESS_ENFORCED (1 << 1)
-
-/* Endpoint constants, rewritten by the loader (libs/bpf/src/endpoint-config.ts). */
+/* Endpoint constants, rewritten by the loader (libs/bpf/src/endpoint-loader.ts).
+ * build_id identifies the object file, so the agent can tell whether an attached
+ * program is current. Enforcement is not a constant: it lives in ep_flags so that a
+ * policy change never needs a reload. */
 struct ep_config {
 	__u32 endpoint_id;
 	__u32 identity;
 	__u32 ifindex;
-	__u32 flags;
+	__u32 build_id;
 };
 
 volatile const struct ep_config CONFIG = {};
+
+static __always_inline int ep_enforced(__u16 ep, __u8 egress)
+{
+	__u32 k = ep;
+	__u32 *f = bpf_map_lookup_elem(&ep_flags, &k);
+
+	/* Only an id beyond the array misses (ids are u16); enforce to fail closed. */
+	if (!f)
+		return 1;
+	return *f & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED);
+}
 
 static __always_inline __u32 lookup_identity(const struct pkt *p, const __u8 *addr)
 {
@@ -197,7 +208,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
 	set_peer(&m, peer, egress);
 
-	if (CONFIG.flags & (egress ? CFG_EGRESS_ENFORCED : CFG_INGRESS_ENFORCED)) {
+	if (ep_enforced(ep, egress)) {
 		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir);
 	} else {
 		v.allowed = 1;

@@ -136,6 +136,17 @@ struct {
 	__uint(max_entries, 512 * 1024);
 } events SEC(".maps");
 
+/* ep_flags[endpoint id]: enforcement per direction, written by the agent before it
+ * attaches the endpoint and on every policy change. */
+#define EP_F_INGRESS_ENFORCED (1 << 0)
+#define EP_F_EGRESS_ENFORCED (1 << 1)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} ep_flags SEC(".maps");
+
 /* events_lost[0]: records that did not fit in the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -4,16 +4,16 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync }
 import { BpfMap } from './bpf-map.js';
 import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
-import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, PROGRAMS } from './endpoint-loader.js';
+import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
 import { isBpffs } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
-import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
+import { objGet, objPin, closeFd, mapFdById, mapInfo, mapOps, progInfo, progTestRun, type TestRunResult } from './libbpf.js';
 import {
-  ctKey, ctValue, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
+  ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
   policyMapEntries, policyValue, u32, u64, type CtKey, type CtValue, type Direction, type EndpointInfo, type IpcacheValue,
-  type MetricsKey, type MetricsValue, type PolicyEntry, type PolicyKey, type PolicyValue,
+  type EndpointConfig, type MetricsKey, type MetricsValue, type PolicyEntry, type PolicyKey, type PolicyValue,
 } from './map-codecs.js';
-import { tcAttach, tcDetach, type TcTarget } from './tc-attach.js';
+import { tcAttach, tcAttachedProgramId, tcDetach, type TcTarget } from './tc-attach.js';
 
 /** What the datapath needs to know about an endpoint to load its programs. */
 export interface EndpointDatapathSpec {
@@ -62,6 +62,7 @@ export class Datapath {
     private readonly ct: BpfMap<CtKey, CtValue>,
     private readonly endpoints: BpfMap<{ family: 4 | 6; bytes: Buffer }, EndpointInfo>,
     private readonly metrics: BpfMap<MetricsKey, MetricsValue>,
+    private readonly epFlags: BpfMap<number, number>,
   ) {}
 
   /** Creates (or reuses) the pinned shared maps under pinDir. Compiles nothing. */
@@ -85,7 +86,9 @@ export class Datapath {
       const endpoints = BpfMap.openPinned(pin('endpoints'), 'endpoints', endpointKey, endpointValue);
       opened.push(endpoints as never);
       const metrics = BpfMap.openPinned(pin('metrics'), 'metrics', metricsKey, metricsValue, { perCpu: true });
-      return new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics);
+      opened.push(metrics as never);
+      const epFlags = BpfMap.openPinned(pin('ep_flags'), 'ep_flags', u32, u32);
+      return new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
     } catch (err) {
       for (const m of opened) m.close();
       throw err;
@@ -122,11 +125,8 @@ export class Datapath {
     mkdirSync(dir, { recursive: true });
     let obj;
     try {
-      obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, {
-        endpointId: spec.id, identity: spec.identity, ifindex: spec.hostIfindex,
-        ingressEnforced: spec.ingressEnforced, egressEnforced: spec.egressEnforced,
-      });
-      this.syncPolicy(spec.id, desired);
+      obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, this.endpointConfig(spec));
+      this.applyPolicy(spec, desired);
       for (const [pin, prog] of [[pins.fromContainer, PROGRAMS.fromContainer], [pins.toContainer, PROGRAMS.toContainer]] as const) {
         if (existsSync(pin)) unlinkSync(pin);
         objPin(obj.programFd(prog), pin, `program ${prog} of endpoint ${spec.id}`);
@@ -149,18 +149,25 @@ export class Datapath {
    * keeps the old programs, with the new policy already in the map). Callers serialize
    * attach / detach per endpoint.
    */
-  async attachEndpoint(spec: EndpointDatapathSpec, policy: readonly PolicyEntry[]): Promise<void> {
+  async attachEndpoint(spec: EndpointDatapathSpec, policy: readonly PolicyEntry[]): Promise<{ reattached: boolean }> {
     if (typeof spec.hostIfname !== 'string' || spec.hostIfname === '') throw new DatapathInputError('spec.hostIfname', spec.hostIfname, 'must name the host-side interface');
-    const staged = this.loadEndpoint(spec, policy, { stage: true });
+    this.live(`attach endpoint ${spec.id}`);
+    validateSpec(spec);
     const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
+    if (await this.attachedAndCurrent(spec, target)) {
+      // Restore after a restart, or a policy change: the running programs stay.
+      this.applyPolicy(spec, policyMapEntries(policy));
+      this.upsertEndpointIps(spec);
+      return { reattached: false };
+    }
+    const staged = this.loadEndpoint(spec, policy, { stage: true });
     try {
       await tcAttach(target, 'egress', staged.toContainer);
       await tcAttach(target, 'ingress', staged.fromContainer);
       renameSync(staged.fromContainer, this.pinPath(spec.id, 'from-container'));
       renameSync(staged.toContainer, this.pinPath(spec.id, 'to-container'));
-      for (const ip of [spec.ipv4, spec.ipv6]) {
-        if (ip) this.endpointsMapUpsert(ip, { endpointId: spec.id, ifindex: spec.hostIfindex, identity: spec.identity });
-      }
+      this.upsertEndpointIps(spec);
+      return { reattached: true };
     } catch (err) {
       rmQuiet(staged.fromContainer);
       rmQuiet(staged.toContainer);
@@ -170,6 +177,77 @@ export class Datapath {
         this.removeEndpointPins(spec.id);
       }
       throw err;
+    }
+  }
+
+  private upsertEndpointIps(spec: EndpointDatapathSpec): void {
+    for (const ip of [spec.ipv4, spec.ipv6]) {
+      if (ip) this.endpointsMapUpsert(ip, { endpointId: spec.id, ifindex: spec.hostIfindex, identity: spec.identity });
+    }
+  }
+
+  private endpointConfig(spec: Omit<EndpointDatapathSpec, 'hostIfname'>): EndpointConfig {
+    return { endpointId: spec.id, identity: spec.identity, ifindex: spec.hostIfindex, buildId: objectBuildId(this.objectPath) };
+  }
+
+  /**
+   * Writes the policy map and the enforcement flags in the order that never opens a
+   * gap: enforcement is switched on only after the map is complete, and off before
+   * the map is emptied.
+   */
+  private applyPolicy(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, desired: ReturnType<typeof policyMapEntries>): void {
+    const flags = (spec.ingressEnforced ? EndpointFlags.ingressEnforced : 0) | (spec.egressEnforced ? EndpointFlags.egressEnforced : 0);
+    const current = this.epFlags.lookup(spec.id) ?? 0;
+    this.epFlags.update(spec.id, current & flags);
+    this.syncPolicy(spec.id, desired);
+    this.epFlags.update(spec.id, flags);
+  }
+
+  /** Enforcement flags of an endpoint as the programs see them. */
+  enforcement(endpointId: number): { ingress: boolean; egress: boolean } {
+    this.live(`read enforcement of endpoint ${endpointId}`);
+    const f = this.epFlags.lookup(endpointId) ?? 0;
+    return { ingress: (f & EndpointFlags.ingressEnforced) !== 0, egress: (f & EndpointFlags.egressEnforced) !== 0 };
+  }
+
+  /**
+   * Whether the endpoint's pinned programs are the ones attached at both tc hooks and
+   * were loaded from this build with spec's constants (then nothing needs reloading).
+   */
+  private async attachedAndCurrent(spec: EndpointDatapathSpec, target: TcTarget): Promise<boolean> {
+    const want = endpointConfig.encode(this.endpointConfig(spec));
+    for (const [prog, hook] of [['from-container', 'ingress'], ['to-container', 'egress']] as const) {
+      const pin = this.pinPath(spec.id, prog);
+      if (!existsSync(pin) || !existsSync(this.pinPath(spec.id, 'policy'))) return false;
+      const info = this.pinnedProgram(spec.id, prog);
+      if (!info || !info.rodata.subarray(0, want.length).equals(want)) return false;
+      if ((await tcAttachedProgramId(target, hook)) !== info.id) return false;
+    }
+    return true;
+  }
+
+  /** Kernel id and .rodata of an endpoint's pinned program; undefined when not pinned. */
+  pinnedProgram(endpointId: number, program: EndpointProgram): { id: number; tag: string; rodata: Buffer } | undefined {
+    const path = this.pinPath(endpointId, program);
+    if (!existsSync(path)) return undefined;
+    const fd = objGet(path, `program ${program} of endpoint ${endpointId}`);
+    try {
+      const info = progInfo(fd, `program ${program} of endpoint ${endpointId}`);
+      let rodata = Buffer.alloc(0);
+      for (const id of info.mapIds) {
+        const mfd = mapFdById(id);
+        try {
+          const mi = mapInfo(mfd, `map id ${id}`);
+          if (!mi.name.endsWith('.rodata')) continue;
+          const value = Buffer.alloc(mi.valueSize);
+          if (mapOps.lookup(mfd, Buffer.alloc(4), value) === 0) rodata = value;
+        } finally {
+          closeFd(mfd);
+        }
+      }
+      return { id: info.id, tag: info.tag, rodata };
+    } finally {
+      closeFd(fd);
     }
   }
 
@@ -217,6 +295,7 @@ export class Datapath {
       await tcDetach(target, 'egress');
     }
     for (const [k, v] of this.endpoints.entries()) if (v.endpointId === spec.id) this.endpoints.delete(k);
+    if (Number.isInteger(spec.id) && spec.id >= 0 && spec.id <= MAX_ENDPOINT_ID) this.epFlags.update(spec.id, 0);
     this.removeEndpointPins(spec.id);
   }
 
@@ -326,7 +405,7 @@ export class Datapath {
     this.closed = true;
     for (const m of this.policyMaps.values()) m.close();
     this.policyMaps.clear();
-    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics] as Array<{ close(): void }>) m.close();
+    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags] as Array<{ close(): void }>) m.close();
   }
 
   /** Removes every pin under pinDir (shared maps and all endpoints); attached programs keep running until detached. */

@@ -1,12 +1,14 @@
 // Loading the datapath object: once to create/reuse the shared pinned maps, and once per
 // endpoint with that endpoint's constants in .rodata and its own pinned policy map.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfError } from './errors.js';
 import { BpfObject } from './libbpf.js';
 import { endpointConfig, type EndpointConfig } from './map-codecs.js';
 
 /** Maps shared by all endpoints, pinned as pinDir/<name>. */
-export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost'] as const;
+export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags'] as const;
 /** A shared map's name. */
 export type SharedMapName = (typeof SHARED_MAPS)[number];
 /** Program names in the object, and the pin names used under pinDir/ep<id>/. */
@@ -15,6 +17,18 @@ export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_cont
 /** The object built by `npm run build` (dist/bpf/datapath.o next to this module's dist). */
 export function defaultObjectPath(): string {
   return fileURLToPath(new URL('./bpf/datapath.o', import.meta.url));
+}
+
+const buildIds = new Map<string, number>();
+
+/** Identifies the object file's build (first 32 bits of its SHA-256); programs carry it in .rodata. */
+export function objectBuildId(objectPath: string): number {
+  let id = buildIds.get(objectPath);
+  if (id === undefined) {
+    id = createHash('sha256').update(readFileSync(objectPath)).digest().readUInt32LE(0);
+    buildIds.set(objectPath, id);
+  }
+  return id;
 }
 
 /** Creates the shared maps (or reuses the pinned ones) without loading any program. */

@@ -24,6 +24,7 @@ interface Raw {
   mapSetInitialValue(map: Ptr, data: Buffer, size: number): number;
   mapInitialValue(map: Ptr, size: BigUint64Array): Ptr | null;
   objGet(path: string): number;
+  mapFdById(id: number): number;
   objPin(fd: number, path: string): number;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: bigint): number;
   mapLookup(fd: number, key: Buffer, value: Buffer): number;
@@ -76,6 +77,7 @@ function lib(): Raw {
     mapSetInitialValue: f('int bpf_map__set_initial_value(void *map, const void *data, size_t size)'),
     mapInitialValue: f('void *bpf_map__initial_value(void *map, _Out_ uint64_t *psize)'),
     objGet: f('int bpf_obj_get(const char *path)'),
+    mapFdById: f('int bpf_map_get_fd_by_id(uint32_t id)'),
     objPin: f('int bpf_obj_pin(int fd, const char *path)'),
     mapUpdate: f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     mapLookup: f('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
@@ -166,6 +168,36 @@ export function mapInfo(fd: number, what: string): MapInfo {
     valueSize: info.readUInt32LE(12), maxEntries: info.readUInt32LE(16), flags: info.readUInt32LE(20),
     name: name.subarray(0, nul < 0 ? 16 : nul).toString('latin1'),
   };
+}
+
+/** Kernel-reported facts about a program fd. */
+export interface ProgInfo { id: number; type: number; tag: string; name: string; mapIds: number[] }
+
+/** Reads struct bpf_prog_info (id, tag, name, the ids of the maps it uses). */
+export function progInfo(fd: number, what: string): ProgInfo {
+  const ids = koffi.alloc('uint32_t', 64) as unknown as bigint;
+  try {
+    const info = Buffer.alloc(232);
+    info.writeUInt32LE(64, 52); // nr_map_ids
+    info.writeBigUInt64LE(ids, 56); // map_ids
+    const len = new Uint32Array([info.length]);
+    check(`get info of ${what}`, lib().objInfo(fd, info, len));
+    const n = Math.min(64, info.readUInt32LE(52));
+    const name = info.subarray(64, 80);
+    const nul = name.indexOf(0);
+    return {
+      type: info.readUInt32LE(0), id: info.readUInt32LE(4), tag: info.subarray(8, 16).toString('hex'),
+      name: name.subarray(0, nul < 0 ? 16 : nul).toString('latin1'),
+      mapIds: [...new Uint32Array(koffi.view(ids, n * 4).slice(0))],
+    };
+  } finally {
+    koffi.free(ids);
+  }
+}
+
+/** Opens a map by its kernel id and returns a new fd. */
+export function mapFdById(id: number): number {
+  return check(`open map id ${id}`, lib().mapFdById(id), 'the map is gone (its last program or pin was removed)');
 }
 
 /** An open (not yet loaded, then loaded) BPF ELF object. */

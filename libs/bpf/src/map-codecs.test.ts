@@ -40,7 +40,7 @@ test('ct, policy and config codecs match the C layouts', () => {
   const pk = policyKey.encode({ direction: 'ingress', identity: 300, protocol: 17, port: 53 });
   assert.equal(pk.toString('hex'), '2c010000' + '3500' + '11' + '00');
   assert.deepEqual(policyValue.decode(policyValue.encode({ deny: true, proxyPort: 0 })), { deny: true, proxyPort: 0 });
-  const cfg = { endpointId: 65535, identity: 70000, ifindex: 12, ingressEnforced: false, egressEnforced: true };
+  const cfg = { endpointId: 65535, identity: 70000, ifindex: 12, buildId: 0xdeadbeef };
   assert.deepEqual(endpointConfig.decode(endpointConfig.encode(cfg)), cfg);
 });
 

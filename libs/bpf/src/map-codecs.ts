@@ -286,9 +286,9 @@ export const u64: Codec<bigint> = {
 };
 
 /** Endpoint constants in the object's .rodata (struct ep_config in datapath.c). */
-export interface EndpointConfig { endpointId: number; identity: number; ifindex: number; ingressEnforced: boolean; egressEnforced: boolean }
+export interface EndpointConfig { endpointId: number; identity: number; ifindex: number; buildId: number }
 
-/** .rodata codec: struct ep_config { u32 endpoint_id, identity, ifindex, flags }. */
+/** .rodata codec: struct ep_config { u32 endpoint_id, identity, ifindex, build_id }. */
 export const endpointConfig: Codec<EndpointConfig> = {
   size: 16,
   encode(c) {
@@ -296,11 +296,13 @@ export const endpointConfig: Codec<EndpointConfig> = {
     b.writeUInt32LE(c.endpointId, 0);
     b.writeUInt32LE(c.identity >>> 0, 4);
     b.writeUInt32LE(c.ifindex >>> 0, 8);
-    b.writeUInt32LE((c.ingressEnforced ? 1 : 0) | (c.egressEnforced ? 2 : 0), 12);
+    b.writeUInt32LE(c.buildId >>> 0, 12);
     return b;
   },
   decode(b) {
-    const flags = b.readUInt32LE(12);
-    return { endpointId: b.readUInt32LE(0), identity: b.readUInt32LE(4), ifindex: b.readUInt32LE(8), ingressEnforced: (flags & 1) !== 0, egressEnforced: (flags & 2) !== 0 };
+    return { endpointId: b.readUInt32LE(0), identity: b.readUInt32LE(4), ifindex: b.readUInt32LE(8), buildId: b.readUInt32LE(12) };
   },
 };
+
+/** ep_flags value bits: enforcement per direction. */
+export const EndpointFlags = { ingressEnforced: 1, egressEnforced: 2 } as const;

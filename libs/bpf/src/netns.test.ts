@@ -134,13 +134,29 @@ describe('netns: programs attached via the Datapath API enforce policy on real t
     assert.equal(ping(pods.a.ns, pods.b.ip), true);
   });
 
-  test('re-attaching replaces the programs and keeps enforcing', async () => {
-    const before = await tcAttachedProgramId({ ifname: pods.b.host, netns: nodeNetns }, 'egress');
-    await dp!.attachEndpoint(specs.b, policyB);
-    const afterId = await tcAttachedProgramId({ ifname: pods.b.host, netns: nodeNetns }, 'egress');
-    assert.notEqual(afterId, before);
-    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8080), 'connected');
+  test('re-attaching a current endpoint keeps its programs; a new identity replaces them', async () => {
+    const target = { ifname: pods.b.host, netns: nodeNetns };
+    const before = await tcAttachedProgramId(target, 'egress');
+    assert.deepEqual(await dp!.attachEndpoint(specs.b, policyB), { reattached: false });
+    assert.equal(await tcAttachedProgramId(target, 'egress'), before, 'same program still attached');
     assert.equal(ping(pods.a.ns, pods.b.ip), false, 'the re-attach policy has no ICMP entry');
+    assert.deepEqual(await dp!.attachEndpoint({ ...specs.b, identity: pods.b.identity + 1 }, policyB), { reattached: true });
+    const afterId = await tcAttachedProgramId(target, 'egress');
+    assert.notEqual(afterId, before);
+    assert.equal(dp!.pinnedProgram(pods.b.id, 'to-container')?.id, afterId);
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8080), 'connected');
+    await dp!.attachEndpoint(specs.b, policyB);
+  });
+
+  test('switching enforcement off and on needs no reload', async () => {
+    const target = { ifname: pods.b.host, netns: nodeNetns };
+    const before = await tcAttachedProgramId(target, 'egress');
+    assert.deepEqual(await dp!.attachEndpoint({ ...specs.b, ingressEnforced: false }, []), { reattached: false });
+    assert.deepEqual(dp!.enforcement(pods.b.id), { ingress: false, egress: true });
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8081), 'connected', 'not enforced: any port');
+    await dp!.attachEndpoint(specs.b, policyB);
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8081), 'timeout');
+    assert.equal(await tcAttachedProgramId(target, 'egress'), before);
   });
 
   test('a failed attach (missing interface) leaves nothing behind', async () => {
