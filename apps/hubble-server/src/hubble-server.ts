@@ -2,7 +2,7 @@
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { observer, peer, timestampNow } from '@cilium-ts/api';
 import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
-import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
+import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
 import { FlowMetrics } from './metrics/registry.js';
@@ -31,6 +31,11 @@ export interface HubbleServerOptions {
   metrics?: readonly string[];
   /** First agent reconnect delay (default 200 ms). */
   agentBackoffMs?: number;
+  /**
+   * TLS on the TCP listeners (unix sockets stay plaintext); with `ca` and
+   * `requireClientCert` it is mutual TLS. Peer notifications then announce TLS.
+   */
+  tls?: ServerTlsOptions;
 }
 
 /** A running hubble-server. */
@@ -68,11 +73,12 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     uptimeNs: () => process.hrtime.bigint() - startedAt,
     shutdownSignal: shutdown.signal,
   });
-  const peers = new PeerList();
+  const peers = new PeerList({ tls: options.tls !== undefined });
   const grpc = await createServer({
     component: 'hubble-server',
     logger: log,
     addresses: options.listenAddresses,
+    tls: options.tls,
     services: [
       { definition: observer.ObserverService, implementation: obs.handlers() },
       { definition: peer.PeerService, implementation: peerHandlers(peers, shutdown.signal) },

@@ -5,4 +5,4 @@ export { MetricSpecError, parseMetricSpecs, type MetricSpec } from './metrics/me
 export { HUBBLE_SERVER_VERSION, startHubbleServer, type HubbleServerOptions, type RunningHubbleServer } from './hubble-server.js';
 export { MetadataCache } from './metadata-cache.js';
 export { ObserverService, type ObserverState } from './observer-service.js';
-export { PEER_SEND_BUFFER, peerHandlers, PeerList, peerName, type PeerNode } from './peer-service.js';
+export { hubbleServerName, PEER_SEND_BUFFER, peerHandlers, PeerList, peerName, type PeerListOptions, type PeerNode } from './peer-service.js';

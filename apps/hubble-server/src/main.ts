@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // hubble-server: per-node Hubble. Flags, wiring and lifecycle live here.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createNoopMeter } from '@opentelemetry/api';
 import { isValidRingCapacity } from '@cilium-ts/flow';
@@ -20,6 +21,9 @@ const flags = defineFlags(
     kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
     kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
+    tlsCertFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --tls-key-file; unix sockets stay plaintext)' },
+    tlsKeyFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_KEY_FILE', description: 'PEM private key of --tls-cert-file' },
+    tlsClientCaFiles: { type: 'string[]', env: 'HUBBLE_SERVER_TLS_CLIENT_CA_FILES', description: 'PEM CA files; when given, clients must present a certificate they signed (mutual TLS)' },
   },
   { program: 'hubble-server', summary: 'Per-node Hubble: decodes the agent\'s datapath events into flows and serves observer.Observer and peer.Peer.' },
 );
@@ -41,6 +45,23 @@ async function main(): Promise<void> {
     if (err instanceof MetricSpecError) fail(err.message);
     throw err;
   }
+  if ((v.tlsCertFile === '') !== (v.tlsKeyFile === '')) fail('--tls-cert-file and --tls-key-file go together; give both or neither');
+  if (v.tlsClientCaFiles.length > 0 && v.tlsCertFile === '') fail('--tls-client-ca-files needs --tls-cert-file and --tls-key-file (mutual TLS is TLS first)');
+  const readPem = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      return fail(`cannot read ${flag} "${file}": ${(err as Error).message}`);
+    }
+  };
+  const tls = v.tlsCertFile
+    ? {
+        cert: readPem('--tls-cert-file', v.tlsCertFile),
+        key: readPem('--tls-key-file', v.tlsKeyFile),
+        ca: v.tlsClientCaFiles.length > 0 ? Buffer.concat(v.tlsClientCaFiles.map((f) => readPem('--tls-client-ca-files', f))) : undefined,
+        requireClientCert: v.tlsClientCaFiles.length > 0,
+      }
+    : undefined;
   const logger = createLogger('hubble-server', { level: v.logLevel as 'info' });
   if (v.metricsPort > 0) await startTelemetry({ serviceName: 'hubble-server', metricsPort: v.metricsPort, logger });
   else await startTelemetry({ serviceName: 'hubble-server', logger });
@@ -53,6 +74,7 @@ async function main(): Promise<void> {
     kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix } : undefined,
     logger,
     metrics: v.metricsPort > 0 ? v.metrics : [],
+    tls,
   });
   installSignalHandlers({ shutdown: () => server.stop(), logger });
   logger.info('hubble-server started', { addresses: server.addresses, agent: v.agentSocket, node: v.nodeName || hostname() });

@@ -15,6 +15,23 @@ export interface PeerNode {
   address: string;
 }
 
+/**
+ * The TLS server name upstream gives a node's Hubble server:
+ * `<node>.<cluster>.hubble-grpc.cilium.io`, dots in node and cluster replaced by `-`.
+ */
+export function hubbleServerName(peer: string): string {
+  const slash = peer.indexOf('/');
+  const cluster = slash >= 0 ? peer.slice(0, slash) : 'default';
+  const node = slash >= 0 ? peer.slice(slash + 1) : peer;
+  return `${node.replace(/\./g, '-')}.${(cluster || 'default').replace(/\./g, '-')}.hubble-grpc.cilium.io`;
+}
+
+/** Options of PeerList. */
+export interface PeerListOptions {
+  /** Announce every peer as reachable over TLS (tls.server_name = hubbleServerName), as upstream does when Hubble TLS is on. */
+  tls?: boolean;
+}
+
 /** The peer name of a node: `node` in the default cluster, `cluster/node` otherwise. */
 export function peerName(cluster: string, node: string): string {
   return cluster === '' || cluster === 'default' ? node : `${cluster}/${node}`;
@@ -24,13 +41,27 @@ export function peerName(cluster: string, node: string): string {
 export class PeerList extends EventEmitter<{ change: [peer.ChangeNotification] }> {
   private readonly nodes = new Map<string, PeerNode>();
 
+  constructor(private readonly options: PeerListOptions = {}) {
+    super();
+  }
+
+  /** The notification announcing `node` with `type`. */
+  notification(node: PeerNode, type: peer.ChangeNotificationType): peer.ChangeNotification {
+    return peer.ChangeNotification.fromPartial({
+      name: node.name,
+      address: node.address,
+      type,
+      tls: this.options.tls ? { serverName: hubbleServerName(node.name) } : undefined,
+    });
+  }
+
   /** Adds or updates a node (PEER_ADDED / PEER_UPDATED when its address changed). */
   upsert(node: PeerNode): void {
     const old = this.nodes.get(node.name);
     if (old && old.address === node.address) return;
     this.nodes.set(node.name, { ...node });
     const type = old ? peer.ChangeNotificationType.PEER_UPDATED : peer.ChangeNotificationType.PEER_ADDED;
-    this.emit('change', peer.ChangeNotification.fromPartial({ name: node.name, address: node.address, type }));
+    this.emit('change', this.notification(node, type));
   }
 
   /** Removes a node (PEER_DELETED). */
@@ -38,7 +69,7 @@ export class PeerList extends EventEmitter<{ change: [peer.ChangeNotification] }
     const old = this.nodes.get(name);
     if (!old) return;
     this.nodes.delete(name);
-    this.emit('change', peer.ChangeNotification.fromPartial({ name, address: old.address, type: peer.ChangeNotificationType.PEER_DELETED }));
+    this.emit('change', this.notification(old, peer.ChangeNotificationType.PEER_DELETED));
   }
 
   /** Every known node, sorted by name. */
@@ -65,7 +96,7 @@ export function peerHandlers(peers: PeerList, shutdown?: AbortSignal): peer.Peer
         call.write(n);
       };
       for (const node of peers.list()) {
-        send(peer.ChangeNotification.fromPartial({ name: node.name, address: node.address, type: peer.ChangeNotificationType.PEER_ADDED }));
+        send(peers.notification(node, peer.ChangeNotificationType.PEER_ADDED));
       }
       peers.on('change', send);
       ac.signal.addEventListener('abort', () => {
