@@ -170,14 +170,14 @@ extra: 1
       'metadata.name: "Bad_Name" is not a valid object name (lowercase DNS subdomain)',
       'metadata.namespace: string "x y" is not a valid namespace name (lowercase DNS label)',
     ]],
-    ['wrong kind and empty object', `[{"kind": "NetworkPolicy"}, {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "a", "namespace": "b"}}]`, [
-      '[0].kind: string "NetworkPolicy" is not a supported kind (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy)',
+    ['wrong kind and empty object', `[{"kind": "NetworkPolicyX"}, {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "a", "namespace": "b"}}]`, [
+      '[0].kind: string "NetworkPolicyX" is not a supported kind (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy (networking.k8s.io/v1))',
       '[1].metadata.namespace: CiliumClusterwideNetworkPolicy objects are not namespaced; remove metadata.namespace',
       '[1]: has neither spec nor specs; add the policy rule(s)',
     ]],
     ['list items', `{"kind": "List", "items": [{"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "a"}, "spec": {"endpointSelector": {}, "egress": [{"toPorts": [{"ports": [{"port": "99999"}]}]}]}}, 3]}`, [
       'items[0].spec.egress[0].toPorts[0].ports[0].port: "99999" is not a port number (1-65535)',
-      'items[1]: must be a CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy object, got number 3',
+      'items[1]: must be a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy object, got number 3',
     ]],
     ['rule labels', `endpointSelector: {}
 labels: ["=x", {value: v}, 7]
