@@ -18,6 +18,7 @@ import { Ipv4Allocator } from './ipam.js';
 import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
+import { NodeRoutes, type RoutingMode } from './node-routes.js';
 import { setupNode } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { StateStore } from './state-store.js';
@@ -40,6 +41,8 @@ export interface AgentConfig {
   listen: string[];
   hubbleAddress: string;
   enablePolicy: 'default' | 'always' | 'never';
+  /** How pod traffic crosses nodes (only native routing is implemented). */
+  routingMode: RoutingMode;
 }
 
 /** AgentEventType numbers of flow.AgentEventType. */
@@ -54,6 +57,7 @@ export class Agent {
   private ipcacheSync?: IPCacheSync;
   private nodes?: NodeRegistry;
   private ipam?: Ipv4Allocator;
+  private routes?: NodeRoutes;
   private readonly closers: Array<() => void | Promise<void>> = [];
   private features: KernelFeature[] = [];
   private readonly remoteIpcache = new Map<string, agent.IPCacheEntry>();
@@ -86,6 +90,15 @@ export class Agent {
     log.info('pod CIDR', { podCIDR: this.ipam.cidr.text, router: this.ipam.router });
 
     await setupNode(netns, this.ipam.router);
+    // Native routing: a route to every other node's pod CIDR via that node's address.
+    const routes = new NodeRoutes(netns, cfg.nodeName, this.ipam.cidr.text, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }));
+    this.routes = routes;
+    const nodeWatch = this.nodes.watch({
+      upsert: (n) => void routes.upsert(n).catch(() => undefined),
+      delete: (name) => void routes.delete(name).catch(() => undefined),
+      synced: () => void routes.pruneStale().catch(() => undefined),
+    });
+    this.closers.push(() => nodeWatch.close());
     this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
     this.closers.push(() => this.datapath?.close());
 
@@ -99,14 +112,13 @@ export class Agent {
     this.ipcacheSync = new IPCacheSync(this.kv, cfg.clusterName);
     this.closers.push(() => this.ipcacheSync?.close());
 
-    let endpoints!: EndpointManager;
     const metadata = new MetadataHub({
       endpoints: () => endpoints.list().map(endpointToApi),
       identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
       ipcache: () => this.ipcacheEntries(endpoints),
     });
     const datapath = this.datapath;
-    endpoints = new EndpointManager({
+    const endpoints: EndpointManager = new EndpointManager({
       nodeName: cfg.nodeName,
       nodeIp: cfg.nodeIp,
       netns,
@@ -306,6 +318,7 @@ export class Agent {
     const subsystems = [
       { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: kv ? `${this.cfg.kvstoreEndpoints.join(',')}: ${kv.message}` : 'not connected' },
       { name: 'datapath', state: this.datapath ? 'ok' : 'failure', message: this.datapath ? `pinned at ${this.cfg.bpfPinDir}` : 'not loaded' },
+      { name: 'routing', state: this.routes ? 'ok' : 'degraded', message: this.routes ? `${this.cfg.routingMode}: ${this.routes.list().length} route(s) to other nodes` : 'not set up yet' },
       { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipam ? `${this.ipam.cidr.text}, ${this.ipam.available} addresses free` : 'no pod CIDR yet' },
     ].map((s) => agent.SubsystemStatus.fromPartial(s));
     const rank = { ok: 0, degraded: 1, failure: 2 } as Record<string, number>;

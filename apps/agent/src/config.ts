@@ -31,6 +31,11 @@ export const agentFlags = defineFlags(
       default: 'default',
       description: 'Policy enforcement mode: default (enforce where a rule selects the endpoint), always, never',
     },
+    routingMode: {
+      type: 'string',
+      default: 'native',
+      description: 'How pod traffic crosses nodes: native (a route per remote pod CIDR via the node address) or tunnel (VXLAN; not implemented yet)',
+    },
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'Log level: debug, info, warn, error' },
   },
   {

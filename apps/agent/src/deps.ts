@@ -29,7 +29,7 @@ export interface DatapathPort {
       egressEnforced: boolean;
     },
     policy: MapEntry[],
-  ): Promise<void>;
+  ): Promise<unknown>;
   updatePolicy(endpointId: number, policy: MapEntry[]): void;
   detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void>;
   ipcacheUpsert(cidr: string, identity: number, hostIp?: string): void;

@@ -3,6 +3,7 @@
 import { createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
+import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';
 
 const { values: f } = agentFlags.parseOrExit();
 const fail = (msg: string): never => {
@@ -13,6 +14,12 @@ if (!f.nodeName) fail('--node-name is required (or set CILIUM_NODE_NAME)');
 if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of debug, info, warn, error`);
 if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
 if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
+let routingMode: RoutingMode = 'native';
+try {
+  routingMode = parseRoutingMode(f.routingMode);
+} catch (err) {
+  fail(err instanceof RoutingModeError ? err.message : String(err));
+}
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
 const log = createLogger('agent', { level: f.logLevel as 'info' });
@@ -34,6 +41,7 @@ const agentInstance = new Agent(
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
     enablePolicy: f.enablePolicy as 'default',
+    routingMode,
   },
   log,
 );

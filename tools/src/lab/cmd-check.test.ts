@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expectedCases } from './cmd-check.js';
+import { expectedCases, planChecks, summarize, type CheckResult } from './cmd-check.js';
 import { formatTable } from './cmd-status.js';
 
 test('with the demo policy only client->web:80 is allowed; without it everything is', () => {
@@ -13,4 +13,33 @@ test('with the demo policy only client->web:80 is allowed; without it everything
 
 test('tables align columns to the widest cell', () => {
   assert.equal(formatTable(['A', 'BB'], [['xyz', '1'], ['', '22']]), 'A    BB\nxyz  1\n     22');
+});
+
+test('every ordered node pair gets the three cases, same-node pairs first', () => {
+  const plan = planChecks([1, 2], true);
+  assert.equal(plan.length, 12);
+  assert.deepEqual(
+    [...new Set(plan.map((c) => `n${c.srcNode}->n${c.dstNode}`))],
+    ['n1->n1', 'n2->n2', 'n1->n2', 'n2->n1'],
+  );
+  assert.deepEqual(plan.filter((c) => c.srcNode === 2 && c.dstNode === 1).map((c) => `${c.from}:${c.port} ${c.expect}`), [
+    'client:80 allowed',
+    'client:8080 denied',
+    'other:80 denied',
+  ]);
+});
+
+test('the summary counts passes per scope and verdict, and replies of allowed flows', () => {
+  const results: CheckResult[] = planChecks([1, 2], true).map((c) => {
+    const broken = c.srcNode === 1 && c.dstNode === 2 && c.expect === 'allowed';
+    const got = broken ? 'denied' : c.expect;
+    return { ...c, target: 'x', got, reply: got === 'allowed', detail: '', ok: got === c.expect };
+  });
+  assert.deepEqual(summarize(results), [
+    { category: 'same-node allowed', passed: 2, total: 2 },
+    { category: 'same-node denied by policy', passed: 4, total: 4 },
+    { category: 'cross-node allowed', passed: 1, total: 2 },
+    { category: 'cross-node denied by policy', passed: 4, total: 4 },
+    { category: 'reply traffic (allowed flows)', passed: 3, total: 4 },
+  ]);
 });

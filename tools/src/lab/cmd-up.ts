@@ -9,7 +9,7 @@ import { startEtcd } from './etcd.js';
 import { run } from './exec.js';
 import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, ports } from './layout.js';
 import { createNetns } from './netns.js';
-import { addNodeAddress, wireNodes } from './node-wiring.js';
+import { addNodeAddress, createFabric } from './node-wiring.js';
 import { createPod, startTraffic, startWebServer } from './pods.js';
 import { spawnDetached } from './process.js';
 import { Progress } from './progress.js';
@@ -24,6 +24,17 @@ export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay
 export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'>): number {
   // namespaces, etcd, operator, 2 per node, relay, pods per node, policy
   return 1 + 1 + 1 + 2 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0);
+}
+
+/**
+ * Nodes whose web pod the traffic generators of node i hit: their own and up to two
+ * others (the next ones in a ring), so every cross-node path carries traffic in a lab of
+ * up to three nodes and the process count stays bounded in bigger ones.
+ */
+export function trafficTargets(i: number, nodes: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < Math.min(nodes, 3); k++) out.push(((i - 1 + k) % nodes) + 1);
+  return out;
 }
 
 /** TCP ports an N-node lab listens on. */
@@ -62,14 +73,15 @@ export async function labUp(o: UpOptions): Promise<void> {
   const save = (): void => writeState(layout.stateFile, state);
   save();
 
-  await progress.run(`node namespaces (${o.nodes})`, async () => {
+  await progress.run(`node namespaces (${o.nodes}) and fabric`, async () => {
+    await createNetns(layout.fabricNetns);
+    await createFabric(layout);
     for (let i = 1; i <= o.nodes; i++) {
       await createNetns(layout.nodeNetns(i));
       await addNodeAddress(layout, i);
       mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true });
       state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i) });
     }
-    await wireNodes(layout, o.nodes);
     save();
   }, () => state.nodes.map((n) => `${n.netns}=${n.ip}`).join(' '));
 
@@ -109,10 +121,19 @@ export async function labUp(o: UpOptions): Promise<void> {
       for (const d of demoPods.slice(1)) {
         const pod = await createPod(layout, i, d.name, d.labels);
         upsertPod(state, pod);
-        if (o.traffic) startTraffic(layout, pod, web.ip!);
         save();
       }
     }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}`).join(' '));
+  }
+  if (o.traffic) {
+    // Clients and others of every node hit the web pod of their own node and of other nodes.
+    for (const pod of state.pods.filter((p) => p.name !== 'web')) {
+      for (const j of trafficTargets(pod.node, o.nodes)) {
+        const web = state.pods.find((p) => p.node === j && p.name === 'web');
+        if (web?.ip) startTraffic(layout, pod, web.ip);
+      }
+    }
+    save();
   }
 
   if (o.policy) {
@@ -138,7 +159,7 @@ function printSummary(layout: LabLayout, o: UpOptions): void {
     'Watch the flows:',
     `  node_modules/.bin/hubble observe --server ${layout.relayAddress} -f`,
     o.policy
-      ? '  expected: client -> web:80 FORWARDED; client -> web:8080 and other -> web:80 DROPPED (Policy denied)'
+      ? '  expected on every node and across nodes: client -> web:80 FORWARDED; client -> web:8080 and other -> web:80 DROPPED (Policy denied)'
       : '  (no policy imported: everything is FORWARDED)',
     '',
     `More: tools/lab status --name ${o.name} | tools/lab check --name ${o.name} | tools/lab down --name ${o.name}`,

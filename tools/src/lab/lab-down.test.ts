@@ -1,4 +1,4 @@
-// Root: leftovers of a lab without a state file (node and pod namespaces, a demo server in a
+// Root: leftovers of a lab without a state file (fabric, node and pod namespaces, a demo server in a
 // pod, a pinned map, a run dir) are all found by name and removed by labDown, twice safely.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { labDown } from './cmd-down.js';
 import { run, runChecked } from './exec.js';
 import { bpfRoot, demoProgram, LabLayout } from './layout.js';
 import { createNetns, inNetns, listNetns } from './netns.js';
-import { addNodeAddress } from './node-wiring.js';
+import { addNodeAddress, createFabric } from './node-wiring.js';
 import { startWebServer } from './pods.js';
 import { findLabProcesses, isAlive } from './process.js';
 
@@ -19,10 +19,12 @@ after(async () => {
 });
 
 test('labDown removes processes, namespaces, pins and the run dir without state.json', { skip }, async () => {
+  await createNetns(layout.fabricNetns);
+  await createFabric(layout);
   await createNetns(layout.nodeNetns(1));
   await addNodeAddress(layout, 1);
   const ipOut = await runChecked(['ip', '-n', layout.nodeNetns(1), '-o', 'addr', 'show', 'dev', 'node0']);
-  assert.match(ipOut, /192\.168\.200\.1\/32/);
+  assert.match(ipOut, /192\.168\.200\.1\/24/);
 
   await createNetns(layout.podNetns(1, 'web'));
   const pod = { name: 'web', node: 1, netns: layout.podNetns(1, 'web'), containerId: 'x', ip: null, labels: { app: 'web' }, processes: [] };
@@ -42,7 +44,7 @@ test('labDown removes processes, namespaces, pins and the run dir without state.
 
   const report = await labDown(name);
   assert.equal(report.processes, 1);
-  assert.equal(report.netns, 2);
+  assert.equal(report.netns, 3);
   assert.equal(report.pins, 1);
   assert.equal(isAlive(proc.pid), false);
   assert.deepEqual(listNetns(layout.netnsPrefix), []);

@@ -1,5 +1,6 @@
-// End to end against the real binaries: a one-node lab, flows through the relay with the
-// hubble CLI, our programs in the kernel, cilium status, and a clean "down".
+// End to end against the real binaries: a two-node lab, flows of both nodes and across
+// nodes through the relay with the hubble CLI, the connectivity check over every node
+// pair, our programs in the kernel, cilium status, and a clean "down".
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -31,6 +32,7 @@ const lab = (...args: string[]): Promise<RunResult> =>
 
 /** A flow as printed by `hubble observe -o json` (proto field names). */
 interface JsonFlow {
+  node_name?: string;
   verdict?: string;
   drop_reason?: number;
   drop_reason_desc?: string;
@@ -39,7 +41,7 @@ interface JsonFlow {
 }
 
 async function observe(): Promise<JsonFlow[]> {
-  const r = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '200', '-o', 'json'], {
+  const r = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '2000', '-o', 'json'], {
     timeoutMs: 20_000,
   });
   assert.equal(r.code, 0, `hubble observe failed: ${r.stderr}`);
@@ -55,12 +57,12 @@ async function observe(): Promise<JsonFlow[]> {
 const matches = (f: JsonFlow, src: string, dst: string, port: number): boolean =>
   f.IP?.source === src && f.IP?.destination === dst && f.l4?.TCP?.destination_port === port;
 
-describe('lab e2e (one node)', { skip }, () => {
+describe('lab e2e (two nodes)', { skip }, () => {
   let status: LabStatus;
-  const ipOf = (pod: string): string => status.pods.find((p) => p.name === pod && p.node === 1)!.ip!;
+  const ipOf = (pod: string, node: number): string => status.pods.find((p) => p.name === pod && p.node === node)!.ip!;
 
   before(async () => {
-    const up = await lab('up', '--nodes', '1', '--name', name);
+    const up = await lab('up', '--nodes', '2', '--name', name);
     assert.equal(up.code, 0, `tools/lab up failed:\n${up.stderr}\n${up.stdout}`);
     const st = await lab('status', '--name', name, '--json');
     assert.equal(st.code, 0, st.stderr);
@@ -70,32 +72,46 @@ describe('lab e2e (one node)', { skip }, () => {
     await lab('down', '--name', name);
   });
 
-  test('every service is alive and reachable; pods have addresses', () => {
+  test('every service is alive and reachable; pods have addresses in their node\'s pod CIDR', () => {
     for (const s of status.services) assert.ok(s.alive && s.reachable, `${s.name} alive=${s.alive} reachable=${s.reachable}`);
-    assert.deepEqual(status.pods.map((p) => p.name).sort(), ['client', 'other', 'web']);
+    assert.deepEqual(status.pods.map((p) => `n${p.node}/${p.name}`).sort(), ['n1/client', 'n1/other', 'n1/web', 'n2/client', 'n2/other', 'n2/web']);
     for (const p of status.pods) assert.match(p.ip ?? '', /^10\.200\.\d+\.\d+$/);
+    assert.notEqual(ipOf('web', 1).split('.')[2], ipOf('web', 2).split('.')[2], 'nodes have distinct pod CIDRs');
   });
 
-  test('the relay shows client->web:80 FORWARDED and client->web:8080 DROPPED (policy denied)', async () => {
-    const [client, web] = [ipOf('client'), ipOf('web')];
+  test('the relay shows same-node and cross-node flows, allowed and denied, from both nodes', async () => {
+    // [what, source pod, destination pod, port, verdict, node that reports it]
+    const want: Array<[string, string, string, number, 'FORWARDED' | 'DROPPED', string]> = [
+      ['n1 client -> n1 web:80', ipOf('client', 1), ipOf('web', 1), 80, 'FORWARDED', 'n1'],
+      ['n1 client -> n1 web:8080', ipOf('client', 1), ipOf('web', 1), 8080, 'DROPPED', 'n1'],
+      // Across nodes: the source node forwards, the destination node enforces by identity.
+      ['n1 client -> n2 web:80 at n1', ipOf('client', 1), ipOf('web', 2), 80, 'FORWARDED', 'n1'],
+      ['n1 client -> n2 web:80 at n2', ipOf('client', 1), ipOf('web', 2), 80, 'FORWARDED', 'n2'],
+      ['n1 client -> n2 web:8080 at n2', ipOf('client', 1), ipOf('web', 2), 8080, 'DROPPED', 'n2'],
+      ['n1 other -> n2 web:80 at n2', ipOf('other', 1), ipOf('web', 2), 80, 'DROPPED', 'n2'],
+      ['n2 client -> n1 web:80 at n1', ipOf('client', 2), ipOf('web', 1), 80, 'FORWARDED', 'n1'],
+      ['n2 other -> n1 web:80 at n1', ipOf('other', 2), ipOf('web', 1), 80, 'DROPPED', 'n1'],
+    ];
     let flows: JsonFlow[] = [];
-    const found = (): { fwd: boolean; drop: boolean } => ({
-      fwd: flows.some((f) => matches(f, client, web, 80) && f.verdict === 'FORWARDED'),
-      drop: flows.some((f) => matches(f, client, web, 8080) && f.verdict === 'DROPPED' && f.drop_reason === 133),
-    });
+    const missingNow = (): string[] =>
+      want
+        .filter(([, src, dst, port, verdict, node]) =>
+          !flows.some((f) => matches(f, src, dst, port) && f.verdict === verdict && f.node_name === node && (verdict === 'FORWARDED' || f.drop_reason === 133)),
+        )
+        .map(([what, , , , verdict]) => `${what} ${verdict}`);
     for (let k = 0; k < 30; k++) {
       flows = await observe();
-      const f = found();
-      if (f.fwd && f.drop) break;
+      if (missingNow().length === 0) break;
       await new Promise((r) => setTimeout(r, 2000));
     }
-    const sample = flows.filter((f) => f.IP?.source === client).slice(-5);
-    assert.deepEqual(found(), { fwd: true, drop: true }, `last flows from client: ${JSON.stringify(sample)}`);
+    assert.deepEqual(missingNow(), [], `nodes seen: ${[...new Set(flows.map((f) => f.node_name))].join(',')}`);
   });
 
-  test('lab check agrees with the policy', async () => {
+  test('lab check agrees with the policy on every node pair', async () => {
     const r = await lab('check', '--name', name);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^cross-node allowed\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^cross-node denied by policy\s+4\s+4\s+ok$/m);
   });
 
   test('bpftool lists the endpoint programs', async () => {
@@ -105,10 +121,12 @@ describe('lab e2e (one node)', { skip }, () => {
     assert.ok(names.has('from_container') && names.has('to_container'), 'from_container and to_container are loaded');
   });
 
-  test('cilium status answers with state ok', async () => {
-    const r = await run(ciliumArgv(layout.agentSocket(1), 'status', '-o', 'json'));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as { state?: string }).state?.toLowerCase(), 'ok');
+  test('cilium status answers with state ok on both nodes', async () => {
+    for (const i of [1, 2]) {
+      const r = await run(ciliumArgv(layout.agentSocket(i), 'status', '-o', 'json'));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { state?: string }).state?.toLowerCase(), 'ok', `n${i}: ${r.stdout}`);
+    }
   });
 
   test('down leaves no namespace, pin or run dir behind', async () => {

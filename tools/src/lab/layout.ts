@@ -94,7 +94,11 @@ export class LabLayout {
   agentSocket(i: number): string {
     return join(this.nodeDir(i), 'agent.sock');
   }
-  /** Node address: for now a /32 on interface node0 in the node namespace (see node-wiring.ts). */
+  /** Namespace of the bridge that connects the nodes (see node-wiring.ts). */
+  get fabricNetns(): string {
+    return `cts-${this.name}-fabric`;
+  }
+  /** Node address: on interface node0 in the node namespace, 192.168.200.0/24 over the fabric. */
   nodeIp(i: number): string {
     return `192.168.200.${i}`;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LabLayout, parseNetnsName, repoRoot } from './layout.js';
 import { agentSpec, daemonSpecs, etcdSpec, etcdWrapperArgv, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
-import { labTcpPorts, upStepCount } from './cmd-up.js';
+import { labTcpPorts, trafficTargets, upStepCount } from './cmd-up.js';
 import { wrapperPid } from './etcd.js';
 
 const layout = new LabLayout('lab');
@@ -21,6 +21,7 @@ test('agent command line follows the agent contract', () => {
     '--cluster-name', 'default',
     '--node-netns', '/run/netns/cts-lab-n1',
     '--node-ip', '192.168.200.1',
+    '--routing-mode', 'native',
     '--kvstore-endpoints', 'http://127.0.0.1:2379',
     '--kvstore-prefix', 'cilium',
     '--state-dir', '/run/cilium-ts/lab/n1/state',
@@ -89,4 +90,11 @@ test('the etcd pid comes from the status JSON printed by tools/etcd start', () =
   assert.equal(wrapperPid('{"running":true,"healthy":true,"pid":1234,"endpoint":"http://127.0.0.1:2379"}\n'), 1234);
   assert.equal(wrapperPid('{"running":false,"pid":null}'), null);
   assert.equal(wrapperPid('nothing'), null);
+});
+
+test('traffic generators hit their own node and up to two others', () => {
+  assert.deepEqual(trafficTargets(1, 1), [1]);
+  assert.deepEqual(trafficTargets(2, 2), [2, 1]);
+  assert.deepEqual(trafficTargets(3, 3), [3, 1, 2]);
+  assert.deepEqual(trafficTargets(4, 5), [4, 5, 1]);
 });

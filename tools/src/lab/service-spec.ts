@@ -101,6 +101,8 @@ export function agentSpec(layout: LabLayout, i: number): ServiceSpec {
       '--cluster-name', cluster.name,
       '--node-netns', `/run/netns/${layout.nodeNetns(i)}`,
       '--node-ip', layout.nodeIp(i),
+      // Pod CIDRs of other nodes are routed over the lab fabric (see node-wiring.ts).
+      '--routing-mode', 'native',
       ...kvstoreArgs(layout),
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),

@@ -1,0 +1,61 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { NodeNetns } from './netns.js';
+import { NodeRoutes, parseRoutingMode, RoutingModeError, ROUTE_PROTO } from './node-routes.js';
+
+const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
+
+test('routing mode: native is accepted; tunnel and unknown modes fail naming the alternative', () => {
+  assert.equal(parseRoutingMode('native'), 'native');
+  assert.throws(() => parseRoutingMode('tunnel'), (e: unknown) => e instanceof RoutingModeError && /not implemented.*--routing-mode native/.test(e.message));
+  assert.throws(() => parseRoutingMode('geneve'), (e: unknown) => e instanceof RoutingModeError && /not one of native, tunnel/.test(e.message));
+});
+
+describe('NodeRoutes in a network namespace', { skip }, () => {
+  const name = `cts-routes-${process.pid}`;
+  const ns = new NodeNetns(`/run/netns/${name}`);
+  const ip = (...args: string[]): string => execFileSync('ip', ['-n', name, ...args], { encoding: 'utf8' });
+
+  before(() => {
+    execFileSync('ip', ['netns', 'add', name]);
+    // A veth inside the namespace stands in for the node's link to the fabric.
+    ip('link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'peer0');
+    ip('addr', 'add', '192.168.77.1/24', 'dev', 'node0');
+    ip('link', 'set', 'node0', 'up');
+    ip('link', 'set', 'peer0', 'up');
+  });
+  after(() => {
+    execFileSync('ip', ['netns', 'delete', name]);
+  });
+
+  test('installs, moves and removes routes to other nodes; ignores itself and incomplete nodes', async () => {
+    const r = new NodeRoutes(ns, 'n1', '10.9.1.0/24', () => undefined);
+    await r.upsert({ name: 'n1', ipv4: '192.168.77.1', podCIDR: '10.9.1.0/24' });
+    await r.upsert({ name: 'n2', ipv4: '192.168.77.2', podCIDR: '10.9.2.0/24' });
+    await r.upsert({ name: 'n3', ipv4: '192.168.77.3' });
+    assert.deepEqual(await r.installed(), ['10.9.2.0/24']);
+    assert.match(ip('route', 'show', '10.9.2.0/24'), /via 192\.168\.77\.2 dev node0 proto 193/);
+
+    await r.upsert({ name: 'n3', ipv4: '192.168.77.3', podCIDR: '10.9.3.0/24' });
+    await r.upsert({ name: 'n2', ipv4: '192.168.77.22', podCIDR: '10.9.2.0/24' });
+    assert.match(ip('route', 'show', '10.9.2.0/24'), /via 192\.168\.77\.22 /);
+    await r.upsert({ name: 'n3', ipv4: '192.168.77.3', podCIDR: '10.9.33.0/24' });
+    assert.deepEqual(await r.installed(), ['10.9.2.0/24', '10.9.33.0/24']);
+
+    await r.delete('n2');
+    await r.delete('n2');
+    assert.deepEqual(await r.installed(), ['10.9.33.0/24']);
+    assert.deepEqual(r.list().map((x) => x.node), ['n3']);
+  });
+
+  test('prunes routes of ours that no node accounts for, and leaves other routes alone', async () => {
+    ip('route', 'replace', '10.9.50.0/24', 'via', '192.168.77.50', 'proto', String(ROUTE_PROTO));
+    ip('route', 'replace', '10.9.60.0/24', 'via', '192.168.77.60');
+    const r = new NodeRoutes(ns, 'n1', '10.9.1.0/24', () => undefined);
+    await r.upsert({ name: 'n3', ipv4: '192.168.77.3', podCIDR: '10.9.33.0/24' });
+    assert.equal(await r.pruneStale(), 1);
+    assert.deepEqual(await r.installed(), ['10.9.33.0/24']);
+    assert.match(ip('route', 'show', '10.9.60.0/24'), /via 192\.168\.77\.60/);
+  });
+});
