@@ -25,6 +25,10 @@ const flags = defineFlags(
     tlsHubbleServerCaFiles: { type: 'string[]', description: 'PEM CA files to verify peers that announce TLS (default system roots)' },
     tlsClientCertFile: { type: 'string', description: 'PEM client certificate presented to TLS peers' },
     tlsClientKeyFile: { type: 'string', description: 'PEM client key for --tls-client-cert-file' },
+    peerServiceTlsServerName: { type: 'string', description: 'Dial --peer-service over TLS (CA from --tls-hubble-server-ca-files, client certificate from --tls-client-cert-file) and verify this name, e.g. hubble-peer.default.hubble-grpc.cilium.io' },
+    tlsRelayServerCertFile: { type: 'string', env: 'HUBBLE_RELAY_TLS_SERVER_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --tls-relay-server-key-file; unix sockets stay plaintext)' },
+    tlsRelayServerKeyFile: { type: 'string', env: 'HUBBLE_RELAY_TLS_SERVER_KEY_FILE', description: 'PEM private key of --tls-relay-server-cert-file' },
+    tlsRelayClientCaFiles: { type: 'string[]', env: 'HUBBLE_RELAY_TLS_CLIENT_CA_FILES', description: 'PEM CA files; when given, clients must present a certificate they signed (mutual TLS)' },
   },
   { program: 'hubble-relay', summary: 'Cluster-wide Hubble API: merges the flows of every hubble-server.' },
 );
@@ -41,9 +45,37 @@ async function main(): Promise<void> {
   if (values.peerService === '' && staticPeers.length === 0) {
     throw new FlagError('--peer-service', 'give --peer-service (a hubble-server Peer service) or --static-peers');
   }
-  const ca = values.tlsHubbleServerCaFiles.length > 0 ? Buffer.concat(values.tlsHubbleServerCaFiles.map((f) => readFileSync(f))) : null;
-  const key = values.tlsClientKeyFile ? readFileSync(values.tlsClientKeyFile) : null;
-  const cert = values.tlsClientCertFile ? readFileSync(values.tlsClientCertFile) : null;
+  if ((values.tlsRelayServerCertFile === '') !== (values.tlsRelayServerKeyFile === '')) {
+    throw new FlagError('--tls-relay-server-cert-file', '--tls-relay-server-cert-file and --tls-relay-server-key-file go together; give both or neither');
+  }
+  if (values.tlsRelayClientCaFiles.length > 0 && values.tlsRelayServerCertFile === '') {
+    throw new FlagError('--tls-relay-client-ca-files', '--tls-relay-client-ca-files needs --tls-relay-server-cert-file and --tls-relay-server-key-file (mutual TLS is TLS first)');
+  }
+  if ((values.tlsClientCertFile === '') !== (values.tlsClientKeyFile === '')) {
+    throw new FlagError('--tls-client-cert-file', '--tls-client-cert-file and --tls-client-key-file go together; give both or neither');
+  }
+  const readPem = (flag: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new FlagError(flag, `cannot read ${flag} "${file}": ${(err as Error).message}`);
+    }
+  };
+  const serverTls = values.tlsRelayServerCertFile
+    ? {
+        cert: readPem('--tls-relay-server-cert-file', values.tlsRelayServerCertFile),
+        key: readPem('--tls-relay-server-key-file', values.tlsRelayServerKeyFile),
+        ca: values.tlsRelayClientCaFiles.length > 0
+          ? Buffer.concat(values.tlsRelayClientCaFiles.map((f) => readPem('--tls-relay-client-ca-files', f)))
+          : undefined,
+        requireClientCert: values.tlsRelayClientCaFiles.length > 0,
+      }
+    : undefined;
+  const ca = values.tlsHubbleServerCaFiles.length > 0
+    ? Buffer.concat(values.tlsHubbleServerCaFiles.map((f) => readPem('--tls-hubble-server-ca-files', f)))
+    : null;
+  const key = values.tlsClientKeyFile ? readPem('--tls-client-key-file', values.tlsClientKeyFile) : null;
+  const cert = values.tlsClientCertFile ? readPem('--tls-client-cert-file', values.tlsClientCertFile) : null;
   if (values.metricsPort >= 0) await startTelemetry({ serviceName: 'hubble-relay', metricsPort: values.metricsPort, logger });
   const relay = await startRelay({
     listenAddresses: values.listenAddress.map(toListenTarget),
@@ -56,6 +88,9 @@ async function main(): Promise<void> {
     errorAggregationWindowMs: parseDurationMs('error-aggregation-window', values.errorAggregationWindow),
     nodeName: values.nodeName || undefined,
     peerTlsCredentials: () => credentials.createSsl(ca, key, cert),
+    peerServiceCredentials: values.peerServiceTlsServerName ? credentials.createSsl(ca, key, cert) : undefined,
+    peerServiceTlsServerName: values.peerServiceTlsServerName || undefined,
+    tls: serverTls,
     logger,
   });
   installSignalHandlers(relay.server, { logger });

@@ -28,6 +28,8 @@ export interface PeerManagerOptions extends ConnectionOptions {
   peerService?: string;
   /** Credentials for the peer service connection (default plaintext). */
   peerServiceCredentials?: ChannelCredentials;
+  /** TLS name to verify the peer service against (e.g. hubble-peer.default.hubble-grpc.cilium.io). */
+  peerServiceTlsServerName?: string;
   /** Peers known without discovery. */
   staticPeers?: PeerSpec[];
   /** Delay before re-subscribing to Notify after an error grows up to this (upstream: 30 s). */
@@ -124,6 +126,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
     this.notifyClient?.close();
     const client = new peer.PeerClient(target, this.opts.peerServiceCredentials ?? grpcCredentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
+      ...(this.opts.peerServiceTlsServerName ? { 'grpc.ssl_target_name_override': this.opts.peerServiceTlsServerName } : {}),
     });
     this.notifyClient = client;
     const stream = client.notify(peer.NotifyRequest.fromPartial({}));

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
-import { createLogger, createServer, ServingStatus, type GrpcServer, type Logger } from '@cilium-ts/grpc';
+import { createLogger, createServer, ServingStatus, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import type { PeerSpec, PeerTLS } from './peer-connection.js';
 import { PeerManager } from './peer-manager.js';
 import { createRelayObserver } from './relay-observer.js';
@@ -31,6 +31,12 @@ export interface RelayOptions {
   nodeName?: string;
   /** Credentials for peers that announced TLS (default: system roots, no client cert). */
   peerTlsCredentials?: (tls: PeerTLS) => ChannelCredentials;
+  /** Credentials for the Peer service connection (default plaintext). */
+  peerServiceCredentials?: ChannelCredentials;
+  /** TLS name to verify the Peer service's certificate against (with peerServiceCredentials). */
+  peerServiceTlsServerName?: string;
+  /** TLS on the relay's TCP listeners; with `ca` and `requireClientCert` it is mutual TLS. */
+  tls?: ServerTlsOptions;
   logger?: Logger;
   /** Serve gRPC reflection (default true). */
   reflection?: boolean;
@@ -55,6 +61,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const logger = opts.logger ?? createLogger('hubble-relay');
   const peers = new PeerManager({
     peerService: opts.peerService,
+    peerServiceCredentials: opts.peerServiceCredentials,
+    peerServiceTlsServerName: opts.peerServiceTlsServerName,
     staticPeers: opts.staticPeers,
     dialTimeoutMs: opts.dialTimeoutMs ?? 5000,
     retryTimeoutMs: opts.retryTimeoutMs ?? 30_000,
@@ -76,6 +84,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     component: 'hubble-relay',
     services: [{ definition: observer.ObserverService, implementation }],
     addresses: opts.listenAddresses,
+    tls: opts.tls,
     logger,
     reflection: opts.reflection ?? true,
     initialHealth: 'NOT_SERVING',

@@ -15,17 +15,23 @@ export class FakeHubble {
   peers: peer.ChangeNotification[] = [];
   status = { numFlows: 0n, maxFlows: 0n, seenFlows: 0n, uptimeNs: 0n };
   private server: Server | undefined;
+  private tcpAddress: string | undefined;
 
-  constructor(readonly name: string, readonly socket: string) {}
+  /** With `tcpCredentials` it listens on 127.0.0.1 (a free port) with them instead of on `socket`. */
+  constructor(
+    readonly name: string,
+    readonly socket: string,
+    private readonly tcpCredentials?: ServerCredentials,
+  ) {}
 
   /** followerCount is the number of open follow-mode GetFlows calls. */
   get followerCount(): number {
     return this.followers.size;
   }
 
-  /** address is the unix target of this fake. */
+  /** address is the target of this fake: unix:///socket, or 127.0.0.1:port once a TCP fake started. */
   get address(): string {
-    return `unix://${this.socket}`;
+    return this.tcpAddress ?? `unix://${this.socket}`;
   }
 
   /** addFlow appends a flow at the given second (and nanos), sends it to followers too. */
@@ -76,9 +82,11 @@ export class FakeHubble {
     };
     server.addService(observer.ObserverService, impl);
     server.addService(peer.PeerService, peerImpl);
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(this.address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    const target = this.tcpCredentials ? '127.0.0.1:0' : this.address;
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(target, this.tcpCredentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
+    if (this.tcpCredentials) this.tcpAddress = `127.0.0.1:${port}`;
     this.server = server;
   }
 
