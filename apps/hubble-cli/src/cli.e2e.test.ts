@@ -1,32 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { observer, relay } from '@cilium-ts/api';
 import { createLogger, createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { runHubble } from './testing/run-hubble.js';
 import { at, policyVerdictDrop, tcpFlow } from './testing/sample-flows.js';
-
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-
-function runHubble(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('hubble CLI end to end against a fake Observer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cts-hubble-cli-'));
