@@ -13,6 +13,8 @@ import {
   canonicalLabels,
   parsePolicyDocument,
   type PolicyEntry,
+  type PrefixChange,
+  type PrefixIdentity,
 } from '@cilium-ts/policy';
 import type { EndpointPolicy, PolicyComputer } from './deps.js';
 import type { IdentityCache } from './identity-cache.js';
@@ -109,6 +111,16 @@ export class PolicyStore implements PolicyComputer {
       old.close();
     }
     return h;
+  }
+
+  /** The CIDR identities rules currently need (prefix -> node-local identity), for the ipcache. */
+  prefixIdentities(): PrefixIdentity[] {
+    return this.engine.cidrIdentities.entries();
+  }
+
+  /** Subscribes to CIDR identity changes (for the ipcache); returns the unsubscribe function. */
+  onPrefixChange(fn: (change: PrefixChange) => void): () => void {
+    return this.engine.onPrefixChange(fn);
   }
 
   /** Closes the handle of `labels` (when no endpoint has these labels any more). */

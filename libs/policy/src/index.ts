@@ -8,6 +8,7 @@ export * from './selector.js';
 export * from './protocol.js';
 export * from './port.js';
 export * from './cidr.js';
+export * from './cidr-identity.js';
 export * from './icmp.js';
 export * from './entity.js';
 export * from './rule.js';

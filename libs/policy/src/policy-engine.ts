@@ -1,5 +1,6 @@
 // PolicyEngine: the repository, the identities and the selector cache wired together, keeping endpoint policies current.
 
+import { CIDRIdentityAllocator, type PrefixIdentity, rulePrefixes } from './cidr-identity.js';
 import type { NamedPorts } from './compiled-section.js';
 import { EndpointPolicyHandle, type HandleContext, type PolicyDiff } from './endpoint-policy-handle.js';
 import { type IdentityLookup, ReservedIdentity, type ReservedIdentityName, reservedIdentityLabels } from './identity.js';
@@ -14,6 +15,14 @@ export interface PolicyEngineOptions {
   repository?: Repository;
   /** Initial identities (id, labels); the reserved identities are always known. */
   identities?: Iterable<[number, string[]]>;
+  /** The allocator of CIDR identities (default: a new one from MinLocalIdentity). */
+  cidrIdentities?: CIDRIdentityAllocator;
+}
+
+/** A change of the prefix -> identity mapping the engine allocated for CIDR rules (for the ipcache). */
+export interface PrefixChange {
+  upserted: PrefixIdentity[];
+  deleted: PrefixIdentity[];
 }
 
 /** Options of PolicyEngine.endpoint. */
@@ -35,7 +44,11 @@ export class PolicyEngine {
   readonly repository: Repository;
   /** The selector cache (also the engine's identity lookup). */
   readonly selectorCache: SelectorCache;
+  /** The CIDR identity allocator: one node-local identity per prefix named by a rule. */
+  readonly cidrIdentities: CIDRIdentityAllocator;
   private readonly handles = new Set<EndpointPolicyHandle>();
+  private readonly prefixListeners = new Set<(c: PrefixChange) => void>();
+  private pendingPrefixes: PrefixChange = { upserted: [], deleted: [] };
   private readonly ctx: HandleContext;
   private readonly unsubscribe: () => void;
   private depth = 0;
@@ -43,6 +56,7 @@ export class PolicyEngine {
   /** Creates an engine over `opts.repository` (or a new one) knowing `opts.identities`. */
   constructor(opts: PolicyEngineOptions = {}) {
     this.repository = opts.repository ?? new Repository();
+    this.cidrIdentities = opts.cidrIdentities ?? new CIDRIdentityAllocator();
     const reserved = Object.keys(ReservedIdentity).map((n): [number, string[]] => [ReservedIdentity[n as ReservedIdentityName], reservedIdentityLabels(n as ReservedIdentityName)]);
     this.selectorCache = new SelectorCache([...reserved, ...(opts.identities ?? [])]);
     this.ctx = {
@@ -51,6 +65,17 @@ export class PolicyEngine {
       release: (h) => this.handles.delete(h),
     };
     this.unsubscribe = this.repository.subscribe((c) => this.batch(() => this.applyRepositoryChange(c)));
+    this.batch(() => this.applyRepositoryChange({ added: this.repository.ruleRefs(), removed: [], revision: this.repository.revision }));
+  }
+
+  /**
+   * Subscribes to changes of the prefix -> CIDR identity mapping (one call per engine
+   * change that allocated or freed CIDR identities); returns the unsubscribe function.
+   * Read the current mapping with cidrIdentities.entries().
+   */
+  onPrefixChange(fn: (change: PrefixChange) => void): () => void {
+    this.prefixListeners.add(fn);
+    return () => this.prefixListeners.delete(fn);
   }
 
   /** Every identity the engine knows (reserved ones included), as an IdentityLookup. */
@@ -117,6 +142,23 @@ export class PolicyEngine {
   }
 
   private applyRepositoryChange(c: RepositoryChange): void {
+    // CIDR identities first, so that the new rules' selectors find them.
+    for (const r of c.added) {
+      for (const p of rulePrefixes(r.rule)) {
+        const a = this.cidrIdentities.acquire(p);
+        if (!a.created) continue;
+        this.selectorCache.setIdentity(a.identity, a.labels);
+        this.pendingPrefixes.upserted.push({ prefix: a.prefix, identity: a.identity });
+      }
+    }
+    for (const r of c.removed) {
+      for (const p of rulePrefixes(r.rule)) {
+        const d = this.cidrIdentities.release(p);
+        if (!d?.deleted) continue;
+        this.selectorCache.deleteIdentity(d.identity);
+        this.pendingPrefixes.deleted.push({ prefix: d.prefix, identity: d.identity });
+      }
+    }
     for (const h of this.handles) {
       for (const r of c.removed) h.removeRule(r.key);
       for (const r of c.added) if (h.selects(r)) h.addRule(r);
@@ -124,6 +166,14 @@ export class PolicyEngine {
   }
 
   private flush(): Map<EndpointPolicyHandle, PolicyDiff> {
+    const prefixes = this.pendingPrefixes;
+    this.pendingPrefixes = { upserted: [], deleted: [] };
+    if (prefixes.upserted.length > 0 || prefixes.deleted.length > 0) {
+      // A prefix freed and allocated again in one batch is reported as upserted only.
+      const up = new Set(prefixes.upserted.map((p) => `${p.prefix}=${p.identity}`));
+      const change = { upserted: prefixes.upserted, deleted: prefixes.deleted.filter((p) => !up.has(`${p.prefix}=${p.identity}`)) };
+      for (const l of [...this.prefixListeners]) l(change);
+    }
     const out = new Map<EndpointPolicyHandle, PolicyDiff>();
     for (const h of [...this.handles]) {
       const d = h.flush();
