@@ -1,11 +1,23 @@
 // Typed access to one BPF map through its fd, with key/value size checks before any
 // syscall (a wrong-size buffer would make the kernel read or write past it).
 import { BpfError } from './errors.js';
-import { check, closeFd, mapInfo, mapOps, numPossibleCpus, objGet } from './libbpf.js';
+import { check, closeFd, mapCreate, mapInfo, mapOps, numPossibleCpus, objGet, type MapCreateSpec } from './libbpf.js';
 import type { Codec } from './map-codecs.js';
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST update flags. */
 export const UpdateFlags = { any: 0n, noExist: 1n, exist: 2n } as const;
+
+/** BPF map types used by this package (enum bpf_map_type). */
+export const MapType = {
+  hash: 1, array: 2, percpuHash: 5, percpuArray: 6, lruHash: 9, lruPercpuHash: 10, lpmTrie: 11,
+  arrayOfMaps: 12, hashOfMaps: 13, ringbuf: 27,
+} as const;
+
+const PER_CPU_TYPES: ReadonlySet<number> = new Set([MapType.percpuHash, MapType.percpuArray, MapType.lruPercpuHash]);
+const ENOENT = 2;
+const ENOSPC = 28;
+const EINVAL = 22;
+const ENOTSUPP = 524;
 
 /** A map opened by fd, with raw (Buffer) and typed (codec) operations. */
 export class BpfMap<K, V> {
@@ -40,7 +52,18 @@ export class BpfMap<K, V> {
         hint: 'the pinned map comes from another build of the datapath; remove the pin (or the pinDir) and open again',
       });
     }
-    return new BpfMap(name, fd, info.keySize, info.valueSize, opts.perCpu ?? false, keyCodec, valueCodec);
+    return new BpfMap(name, fd, info.keySize, info.valueSize, opts.perCpu ?? PER_CPU_TYPES.has(info.type), keyCodec, valueCodec);
+  }
+
+  /** Creates a new unpinned map sized by the codecs (map-in-map: pass innerMapFd; values are u32 fds). */
+  static create<K, V>(spec: Omit<MapCreateSpec, 'keySize' | 'valueSize'>, keyCodec: Codec<K>, valueCodec: Codec<V>): BpfMap<K, V> {
+    const fd = mapCreate({ ...spec, keySize: keyCodec.size, valueSize: valueCodec.size });
+    return BpfMap.fromFd(spec.name, fd, keyCodec, valueCodec);
+  }
+
+  /** Pins the map at path (bpffs). */
+  pin(path: string): void {
+    check(`pin map "${this.name}" at ${path}`, mapOps.pin(this.fd, path), 'the parent directory must be on bpffs and the path unused');
   }
 
   /** Opens the map pinned at path. */
@@ -116,6 +139,101 @@ export class BpfMap<K, V> {
   update(key: K, value: V, flags: bigint = UpdateFlags.any): void {
     if (this.perCpu) throw new BpfError(`map update "${this.name}"`, 22, { hint: 'per-CPU maps take one value per CPU: use updateRaw' });
     this.updateRaw(this.keyCodec.encode(key), this.valueCodec.encode(value), flags);
+  }
+
+  /** Per-CPU maps: sets key to one value per CPU (values.length must be the possible CPU count). */
+  updatePerCpu(key: K, values: readonly V[], flags: bigint = UpdateFlags.any): void {
+    this.updateRaw(this.keyCodec.encode(key), this.encodeSlots(values), flags);
+  }
+
+  private encodeSlots(values: readonly V[]): Buffer {
+    const slot = Math.ceil(this.valueSize / 8) * 8;
+    const cpus = this.valueBytes / slot;
+    if (values.length !== cpus) {
+      throw new BpfError(`map update "${this.name}"`, EINVAL, { detail: `${values.length} per-CPU values given, the map has ${cpus} CPU slots`, hint: 'pass one value per possible CPU (numPossibleCpus())' });
+    }
+    const b = Buffer.alloc(this.valueBytes);
+    values.forEach((v, i) => this.valueCodec.encode(v).copy(b, i * slot));
+    return b;
+  }
+
+  /**
+   * All entries, read batchSize at a time with BPF_MAP_LOOKUP_BATCH (one syscall per
+   * batch); maps without batch support (LPM trie, arrays of maps) are walked key by key.
+   * Per-CPU maps yield each CPU's value.
+   */
+  entriesBatch(batchSize = 256): Array<[K, V[]]> {
+    const raw = this.entriesBatchRaw(batchSize);
+    return raw.map(([k, v]) => [this.keyCodec.decode(k), this.perCpu ? this.splitSlots(v) : [this.valueCodec.decode(v)]]);
+  }
+
+  /** Raw form of entriesBatch: [key, value] buffers. */
+  entriesBatchRaw(batchSize = 256): Array<[Buffer, Buffer]> {
+    const out: Array<[Buffer, Buffer]> = [];
+    let size = Math.max(1, batchSize);
+    let inTok: Buffer | null = null;
+    const tokLen = Math.max(this.keySize, 8);
+    for (;;) {
+      const outTok = Buffer.alloc(tokLen);
+      const keys = Buffer.alloc(this.keySize * size);
+      const values = Buffer.alloc(this.valueBytes * size);
+      const count = new Uint32Array([size]);
+      const ret = mapOps.lookupBatch(this.fd, inTok, outTok, keys, values, count);
+      if (out.length === 0 && inTok === null && (ret === -EINVAL || ret === -ENOTSUPP)) {
+        return this.keysRaw().flatMap((k) => {
+          const v = this.lookupRaw(k);
+          return v === undefined ? [] : [[k, v] as [Buffer, Buffer]];
+        });
+      }
+      if (ret === -ENOSPC && count[0] === 0) {
+        size *= 2; // one hash bucket holds more entries than the batch
+        continue;
+      }
+      if (ret < 0 && ret !== -ENOENT) check(`map lookup batch "${this.name}"`, ret);
+      for (let i = 0; i < count[0]; i++) {
+        out.push([Buffer.from(keys.subarray(i * this.keySize, (i + 1) * this.keySize)), Buffer.from(values.subarray(i * this.valueBytes, (i + 1) * this.valueBytes))]);
+      }
+      if (ret === -ENOENT) return out;
+      inTok = outTok;
+    }
+  }
+
+  /** Inserts or replaces many entries with one BPF_MAP_UPDATE_BATCH syscall per 4096. */
+  updateBatch(entries: ReadonlyArray<readonly [K, V]>, flags: bigint = UpdateFlags.any): void {
+    if (this.perCpu) throw new BpfError(`map update batch "${this.name}"`, EINVAL, { hint: 'per-CPU maps take one value per CPU: use updatePerCpu' });
+    for (let off = 0; off < entries.length; off += 4096) {
+      const chunk = entries.slice(off, off + 4096);
+      const keys = Buffer.concat(chunk.map(([k]) => this.checked('update batch', this.keyCodec.encode(k), this.keySize)));
+      const values = Buffer.concat(chunk.map(([, v]) => this.checked('update batch', this.valueCodec.encode(v), this.valueBytes)));
+      const count = new Uint32Array([chunk.length]);
+      check(`map update batch "${this.name}" (${count[0]} of ${chunk.length} done)`, mapOps.updateBatch(this.fd, keys, values, count, flags));
+    }
+  }
+
+  /** Deletes many keys (raw bytes) with BPF_MAP_DELETE_BATCH; returns how many were deleted. Absent keys stop a batch, so they are skipped one by one. */
+  deleteBatchRaw(keys: readonly Buffer[]): number {
+    let deleted = 0;
+    let off = 0;
+    while (off < keys.length) {
+      const chunk = keys.slice(off, off + 4096);
+      const count = new Uint32Array([chunk.length]);
+      const ret = mapOps.deleteBatch(this.fd, Buffer.concat(chunk.map((k) => this.checked('delete batch', k, this.keySize))), count);
+      deleted += count[0];
+      off += count[0];
+      if (ret === -ENOENT) off++; // the key at off was already gone
+      else if (ret < 0) check(`map delete batch "${this.name}"`, ret);
+    }
+    return deleted;
+  }
+
+  /** Deletes many keys; returns how many were deleted. */
+  deleteBatch(keys: readonly K[]): number {
+    return this.deleteBatchRaw(keys.map((k) => this.keyCodec.encode(k)));
+  }
+
+  private checked(op: string, b: Buffer, size: number): Buffer {
+    if (b.length !== size) throw new BpfError(`map ${op} "${this.name}"`, EINVAL, { detail: `buffer is ${b.length} bytes, expected ${size}`, hint: 'encode with the map\'s codec' });
+    return b;
   }
 
   /** Looks key up; undefined when absent. */

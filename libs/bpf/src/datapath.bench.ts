@@ -5,8 +5,11 @@
 //             policy entries of which two allow pod a on the test ports;
 //   iptables  the same policy as N rules in the node namespace's FORWARD path (a chain
 //             for traffic to pod b: N-2 non-matching rules, the two allows, then DROP).
-// N = 10, 1,000, 10,000. Rounds interleave every configuration; each figure is shown as a
-// ratio to the same round's baseline. Run as root: `npm run bench` (after `npm run build`).
+// N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
+// measurement taken just before it, and rounds interleave all configurations; each
+// figure is the ratio to its paired baseline (the machine is shared and noisy). Client
+// and server run on one CPU (BENCH_CPU, default 0): across CPUs a 1-byte ping-pong mostly
+// measures wake-up latency of a loaded machine, not the packet path. Run as root: `npm run bench` (after `npm run build`).
 // Never touches the machine's own namespace: iptables runs with `ip netns exec <node>`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,9 @@ import { linkIfindex } from './tc-attach.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 5);
-const RR_SECONDS = Number(process.env.BENCH_RR_SECONDS ?? 3);
+const RR_SECONDS = Number(process.env.BENCH_RR_SECONDS ?? 2);
+const CPU = process.env.BENCH_CPU ?? '0';
+const pinned = (argv: string[]): string[] => ['taskset', '-c', CPU, ...argv];
 const RULES = (process.env.BENCH_RULES ?? '10,1000,10000').split(',').map(Number);
 const IPERF_PORT = 5201;
 const RR_PORT = 5202;
@@ -43,13 +48,13 @@ function tcpRrBinary(): string {
 }
 
 function throughput(l: PodLab): number {
-  const out = sh(...l.exec('a', ['iperf3', '-c', pods.b.ip, '-p', String(IPERF_PORT), '-t', String(TPUT_SECONDS), '-J']));
+  const out = sh(...l.exec('a', pinned(['iperf3', '-c', pods.b.ip, '-p', String(IPERF_PORT), '-t', String(TPUT_SECONDS), '-J'])));
   const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
   return j.end.sum_received.bits_per_second;
 }
 
 function requestRate(l: PodLab, bin: string): number {
-  return Number(sh(...l.exec('a', [bin, 'client', pods.b.ip, String(RR_PORT), String(RR_SECONDS)])).trim());
+  return Number(sh(...l.exec('a', pinned([bin, 'client', pods.b.ip, String(RR_PORT), String(RR_SECONDS)]))).trim());
 }
 
 /** N policy entries for pod b's ingress: the two allows for pod a plus N-2 for other identities. */
@@ -95,8 +100,8 @@ async function main(): Promise<void> {
   let dp: Datapath | undefined;
   const specs: EndpointDatapathSpec[] = [];
   try {
-    servers.push(run(podLab.exec('b', ['iperf3', '-s', '-p', String(IPERF_PORT)]), 'ignore'));
-    const rr = run(podLab.exec('b', [bin, 'server', String(RR_PORT)]), ['ignore', 'pipe', 'inherit']);
+    servers.push(run(podLab.exec('b', pinned(['iperf3', '-s', '-p', String(IPERF_PORT)])), 'ignore'));
+    const rr = run(podLab.exec('b', pinned([bin, 'server', String(RR_PORT)])), ['ignore', 'pipe', 'inherit']);
     servers.push(rr);
     await new Promise<void>((resolve) => rr.stdout!.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 300));
@@ -110,26 +115,27 @@ async function main(): Promise<void> {
         ipv4: p.ip, netns: podLab.nodeNetns, ingressEnforced: k === 'b', egressEnforced: false,
       });
     }
-    const configs: Config[] = ['baseline'];
+    const configs: Config[] = [];
     for (const n of RULES) configs.push(`datapath-${n}`, `iptables-${n}`);
-    const results = new Map<Config, Sample[]>();
+    const results = new Map<Config, Array<{ sample: Sample; baseline: Sample }>>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of configs) {
+        const baseline = { tput: throughput(podLab), rr: requestRate(podLab, bin) };
         const [kind, nText] = c.split('-');
         const n = Number(nText);
         if (kind === 'datapath') {
           await dp.attachEndpoint(specs[0], []);
           await dp.attachEndpoint(specs[1], policyEntries(n));
-        } else if (kind === 'iptables') {
+        } else {
           iptablesApply(n);
         }
         try {
-          const s = { tput: throughput(podLab), rr: requestRate(podLab, bin) };
-          results.set(c, [...(results.get(c) ?? []), s]);
-          process.stderr.write(`round ${round + 1} ${c}: ${(s.tput / 1e9).toFixed(2)} Gbit/s, ${s.rr.toFixed(0)} req/s\n`);
+          const sample = { tput: throughput(podLab), rr: requestRate(podLab, bin) };
+          results.set(c, [...(results.get(c) ?? []), { sample, baseline }]);
+          process.stderr.write(`round ${round + 1} ${c}: ${fmt(sample)} (paired baseline ${fmt(baseline)})\n`);
         } finally {
           if (kind === 'datapath') for (const s of specs) await dp.detachEndpoint(s);
-          else if (kind === 'iptables') iptablesFlush();
+          else iptablesFlush();
         }
       }
     }
@@ -146,22 +152,28 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(configs: Config[], results: Map<Config, Sample[]>): void {
-  const base = results.get('baseline')!;
-  const ratio = (c: Config, k: keyof Sample): string[] => results.get(c)!.map((s, i) => (s[k] / base[i][k]).toFixed(3));
-  const rows: string[][] = [['config', 'rules', 'throughput ratio per round', 'mean', 'req/s ratio per round', 'mean']];
+const fmt = (s: Sample): string => `${(s.tput / 1e9).toFixed(2)} Gbit/s, ${s.rr.toFixed(0)} req/s`;
+
+function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+
+function printTable(configs: Config[], results: Map<Config, Array<{ sample: Sample; baseline: Sample }>>): void {
+  const rows: string[][] = [['config', 'rules', 'throughput / baseline (rounds)', 'median', 'req/s / baseline (rounds)', 'median']];
   for (const c of configs) {
     const [kind, n] = c.split('-');
-    const t = ratio(c, 'tput');
-    const r = ratio(c, 'rr');
-    const mean = (xs: string[]): string => (xs.reduce((a, x) => a + Number(x), 0) / xs.length).toFixed(3);
-    rows.push([kind, n ?? '-', t.join(' '), mean(t), r.join(' '), mean(r)]);
+    const r = results.get(c)!;
+    const t = r.map((x) => x.sample.tput / x.baseline.tput);
+    const q = r.map((x) => x.sample.rr / x.baseline.rr);
+    rows.push([kind, n, t.map((x) => x.toFixed(3)).join(' '), median(t).toFixed(3), q.map((x) => x.toFixed(3)).join(' '), median(q).toFixed(3)]);
   }
-  const abs = base.map((s) => `${(s.tput / 1e9).toFixed(2)} Gbit/s ${s.rr.toFixed(0)} req/s`).join(' | ');
+  const all = [...results.values()].flat().map((x) => x.baseline);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`baseline per round: ${abs}`);
+  console.log(`baseline range: ${(Math.min(...all.map((b) => b.tput)) / 1e9).toFixed(2)}-${(Math.max(...all.map((b) => b.tput)) / 1e9).toFixed(2)} Gbit/s, ` +
+    `${Math.min(...all.map((b) => b.rr)).toFixed(0)}-${Math.max(...all.map((b) => b.rr)).toFixed(0)} req/s (CPU ${CPU})`);
   for (const r of rows) console.log(r.map((cell, i) => cell.padEnd(widths[i])).join('  '));
-  console.log(JSON.stringify({ rounds: ROUNDS, baseline: base, results: Object.fromEntries(results) }));
+  console.log(JSON.stringify({ rounds: ROUNDS, results: Object.fromEntries(results) }));
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@
 // at pinDir/<map>; each endpoint's policy map and programs at pinDir/ep<id>/.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
 import { BpfMap } from './bpf-map.js';
+import { ctExpired, DEFAULT_CT_TIMEOUTS, type CtTimeouts } from './ct-gc.js';
 import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
 import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
@@ -44,7 +45,12 @@ export interface DatapathOptions {
   pinDir: string;
   /** Compiled object; default: the one built into dist/bpf/datapath.o. */
   objectPath?: string;
+  /** CT lifetimes used by ctGc (default: Cilium's). */
+  ctTimeouts?: Partial<CtTimeouts>;
 }
+
+/** Result of one CT garbage collection pass. */
+export interface CtGcResult { scanned: number; deleted: number }
 
 const MAX_ENDPOINT_ID = 0xffff;
 
@@ -52,6 +58,8 @@ const MAX_ENDPOINT_ID = 0xffff;
 export class Datapath {
   private readonly policyMaps = new Map<number, BpfMap<PolicyKey, PolicyValue>>();
   private closed = false;
+  /** CT lifetimes used by ctGc. */
+  ctTimeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
 
   private constructor(
     /** bpffs directory of this node's pins. */
@@ -88,7 +96,9 @@ export class Datapath {
       const metrics = BpfMap.openPinned(pin('metrics'), 'metrics', metricsKey, metricsValue, { perCpu: true });
       opened.push(metrics as never);
       const epFlags = BpfMap.openPinned(pin('ep_flags'), 'ep_flags', u32, u32);
-      return new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
+      const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
+      dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
+      return dp;
     } catch (err) {
       for (const m of opened) m.close();
       throw err;
@@ -268,13 +278,16 @@ export class Datapath {
 
   private syncPolicy(endpointId: number, desired: ReturnType<typeof policyMapEntries>): void {
     const map = this.policyMap(endpointId);
-    const current = new Map<string, PolicyValue>();
-    for (const [k, v] of map.entries()) current.set(policyKeyId(k), v);
+    const current = new Map<string, [PolicyKey, PolicyValue]>();
+    for (const [k, [v]] of map.entriesBatch(1024)) current.set(policyKeyId(k), [k, v]);
+    const changed: Array<[PolicyKey, PolicyValue]> = [];
     for (const [id, { key, value }] of desired) {
-      const cur = current.get(id);
-      if (!cur || cur.deny !== value.deny || cur.proxyPort !== value.proxyPort) map.update(key, value);
+      const cur = current.get(id)?.[1];
+      if (!cur || cur.deny !== value.deny || cur.proxyPort !== value.proxyPort) changed.push([key, value]);
     }
-    for (const [k] of map.entries()) if (!desired.has(policyKeyId(k))) map.delete(k);
+    // Additions before removals, so that a narrowing change never denies in between.
+    map.updateBatch(changed);
+    map.deleteBatch([...current].filter(([id]) => !desired.has(id)).map(([, [k]]) => k));
   }
 
   /** The endpoint's policy map, one entry per map key (port ranges appear per port). */
@@ -369,15 +382,39 @@ export class Datapath {
   /** Connection tracking entries. */
   ctList(): CtEntry[] {
     this.live('ct list');
-    return this.ct.entries().map(([k, v]) => ({ ...k, ...v }));
+    return this.ct.entriesBatch(1024).map(([k, [v]]) => ({ ...k, ...v }));
   }
 
   /** Removes every connection tracking entry (e.g. after a policy change that must cut replies). */
   ctFlush(): number {
     this.live('ct flush');
-    let n = 0;
-    for (const k of this.ct.keysRaw()) if (this.ct.deleteRaw(k)) n++;
-    return n;
+    return this.ct.deleteBatchRaw(this.ct.entriesBatchRaw(1024).map(([k]) => k));
+  }
+
+  /**
+   * Removes expired CT entries: closing TCP (FIN/RST seen) after ctTimeouts.tcpClose,
+   * unanswered SYNs after tcpSyn, established TCP after tcpEstablished, others after
+   * nonTcp seconds without a packet. nowNs is CLOCK_MONOTONIC (bpf_ktime_get_ns's clock).
+   */
+  ctGc(nowNs: bigint = process.hrtime.bigint()): CtGcResult {
+    this.live('ct gc');
+    const all = this.ct.entriesBatchRaw(1024);
+    const expired = all.filter(([k, v]) => ctExpired(ctKey.decode(k), ctValue.decode(v), nowNs, this.ctTimeouts)).map(([k]) => k);
+    return { scanned: all.length, deleted: expired.length ? this.ct.deleteBatchRaw(expired) : 0 };
+  }
+
+  /** Runs ctGc every intervalMs (unref'd timer) until the returned function is called or the Datapath closes. */
+  startCtGc(intervalMs: number, onPass?: (r: CtGcResult | Error) => void): () => void {
+    const t = setInterval(() => {
+      if (this.closed) return clearInterval(t);
+      try {
+        onPass?.(this.ctGc());
+      } catch (err) {
+        onPass?.(err as Error);
+      }
+    }, intervalMs);
+    t.unref();
+    return () => clearInterval(t);
   }
 
   /** Forwarded / dropped counters summed over CPUs. */

@@ -25,6 +25,10 @@ interface Raw {
   mapInitialValue(map: Ptr, size: BigUint64Array): Ptr | null;
   objGet(path: string): number;
   mapFdById(id: number): number;
+  mapCreate(type: number, name: string | null, keySize: number, valueSize: number, maxEntries: number, opts: Buffer | null): number;
+  lookupBatch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: Uint32Array, opts: null): number;
+  updateBatch(fd: number, keys: Buffer, values: Buffer, count: Uint32Array, opts: Buffer | null): number;
+  deleteBatch(fd: number, keys: Buffer, count: Uint32Array, opts: null): number;
   objPin(fd: number, path: string): number;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: bigint): number;
   mapLookup(fd: number, key: Buffer, value: Buffer): number;
@@ -78,6 +82,10 @@ function lib(): Raw {
     mapInitialValue: f('void *bpf_map__initial_value(void *map, _Out_ uint64_t *psize)'),
     objGet: f('int bpf_obj_get(const char *path)'),
     mapFdById: f('int bpf_map_get_fd_by_id(uint32_t id)'),
+    mapCreate: f('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)'),
+    lookupBatch: f('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)'),
+    updateBatch: f('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)'),
+    deleteBatch: f('int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)'),
     objPin: f('int bpf_obj_pin(int fd, const char *path)'),
     mapUpdate: f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     mapLookup: f('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
@@ -145,12 +153,23 @@ export function objPin(fd: number, path: string, what: string): void {
   check(`pin ${what} at ${path}`, lib().objPin(fd, path), 'the parent directory must be on bpffs (/sys/fs/bpf) and the path unused');
 }
 
-/** Raw map operations on an fd; buffers must already have the right sizes. */
+/** Raw map operations on an fd; buffers must already have the right sizes. Batch
+ * operations return the negative errno and set count[0] to the elements processed. */
 export const mapOps = {
+  lookupBatch: (fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: Uint32Array): number =>
+    lib().lookupBatch(fd, inBatch, outBatch, keys, values, count, null),
+  updateBatch: (fd: number, keys: Buffer, values: Buffer, count: Uint32Array, flags: bigint): number => {
+    const opts = Buffer.alloc(24); // struct bpf_map_batch_opts { size_t sz; u64 elem_flags; u64 flags; }
+    opts.writeBigUInt64LE(24n, 0);
+    opts.writeBigUInt64LE(flags, 8);
+    return lib().updateBatch(fd, keys, values, count, opts);
+  },
+  deleteBatch: (fd: number, keys: Buffer, count: Uint32Array): number => lib().deleteBatch(fd, keys, count, null),
   update: (fd: number, key: Buffer, value: Buffer, flags: bigint): number => lib().mapUpdate(fd, key, value, flags),
   lookup: (fd: number, key: Buffer, value: Buffer): number => lib().mapLookup(fd, key, value),
   delete: (fd: number, key: Buffer): number => lib().mapDelete(fd, key),
   nextKey: (fd: number, key: Buffer | null, next: Buffer): number => lib().mapNextKey(fd, key, next),
+  pin: (fd: number, path: string): number => lib().objPin(fd, path),
 };
 
 /** Kernel-reported facts about a map fd. */
@@ -193,6 +212,20 @@ export function progInfo(fd: number, what: string): ProgInfo {
   } finally {
     koffi.free(ids);
   }
+}
+
+/** What bpf_map_create needs. */
+export interface MapCreateSpec { type: number; name: string; keySize: number; valueSize: number; maxEntries: number; flags?: number; innerMapFd?: number }
+
+/** Creates an unpinned map (bpf_map_create) and returns its fd. */
+export function mapCreate(spec: MapCreateSpec): number {
+  const opts = Buffer.alloc(48); // struct bpf_map_create_opts of libbpf 1.1
+  opts.writeBigUInt64LE(48n, 0);
+  opts.writeUInt32LE(spec.innerMapFd ?? 0, 24);
+  opts.writeUInt32LE(spec.flags ?? 0, 28);
+  return check(`create map "${spec.name}" (type ${spec.type}, key ${spec.keySize}, value ${spec.valueSize}, ${spec.maxEntries} entries)`,
+    lib().mapCreate(spec.type, spec.name, spec.keySize, spec.valueSize, spec.maxEntries, opts),
+    'check the sizes for the map type (e.g. per-CPU values, map-in-map needs innerMapFd and value size 4); needs CAP_BPF');
 }
 
 /** Opens a map by its kernel id and returns a new fd. */
