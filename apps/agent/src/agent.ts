@@ -258,6 +258,8 @@ export class Agent {
         return await KvStore.connect({
           endpoints: this.cfg.kvstoreEndpoints,
           prefix: this.cfg.kvstorePrefix,
+          // Notice an outage and the return of etcd within a second or two.
+          healthIntervalMs: 1000,
           log: (level, msg, fields) => this.log[level](msg, { subsys: 'kvstore', ...fields }),
         });
       } catch (err) {
@@ -313,10 +315,30 @@ export class Agent {
     return [...endpoints.list().map((ep) => localIpcache(ep, this.cfg)), ...this.remoteIpcache.values()];
   }
 
+  // Why the kvstore is degraded (or that it is fine), with what waits for it.
+  private kvstoreMessage(): string {
+    const kv = this.kv;
+    if (!kv) return 'not connected';
+    const st = kv.status();
+    const parts = [`${this.cfg.kvstoreEndpoints.join(',')}: ${st.message}`];
+    if (!st.connected) {
+      const ms = kv.outageMs();
+      if (ms !== undefined) parts.push(`for ${Math.round(ms / 1000)}s`);
+      if (st.lastError) parts.push(`last error: ${st.lastError}`);
+      parts.push('existing endpoints keep their connectivity and policy; only pods whose identity is already known can be created');
+    }
+    const p = this.allocator?.pending();
+    const ip = this.ipcacheSync?.pending ?? 0;
+    if (p && p.unclaimed + p.releases + ip > 0) {
+      parts.push(`waiting for etcd: ${p.unclaimed} identity reference(s) to claim, ${p.releases} to release, ${ip} ipcache write(s)`);
+    }
+    return parts.join('; ');
+  }
+
   private status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] } {
     const kv = this.kv?.status();
     const subsystems = [
-      { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: kv ? `${this.cfg.kvstoreEndpoints.join(',')}: ${kv.message}` : 'not connected' },
+      { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: this.kvstoreMessage() },
       { name: 'datapath', state: this.datapath ? 'ok' : 'failure', message: this.datapath ? `pinned at ${this.cfg.bpfPinDir}` : 'not loaded' },
       { name: 'routing', state: this.routes ? 'ok' : 'degraded', message: this.routes ? `${this.cfg.routingMode}: ${this.routes.list().length} route(s) to other nodes` : 'not set up yet' },
       { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipam ? `${this.ipam.cidr.text}, ${this.ipam.available} addresses free` : 'no pod CIDR yet' },

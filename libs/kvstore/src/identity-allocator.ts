@@ -6,7 +6,7 @@
 import type { ICompare, IRequestOp, IResponseOp } from 'etcd3';
 import { prefixEnd, type KvStore } from './kvstore.js';
 import type { KvLease } from './lease.js';
-import { IdentityAllocationError } from './errors.js';
+import { IdentityAllocationError, KvStoreOperationError } from './errors.js';
 import { canonicalLabels, LabelParseError, MinClusterIdentity } from '@cilium-ts/policy';
 import { MaxClusterIdentity, splitCanonicalLabels } from './keys.js';
 import type { WatchCloser } from './prefix-watch.js';
@@ -16,12 +16,19 @@ export interface AllocatedIdentity {
   id: number;
   /** True when this call created the identity cluster-wide. */
   isNew: boolean;
+  /**
+   * True when etcd did not answer and the id came from the identities this node already
+   * knew; the node's reference is claimed in etcd as soon as it answers again.
+   */
+  cached?: boolean;
 }
 
 /** Options of IdentityAllocator. */
 export interface IdentityAllocatorOptions {
   minId?: number;
   maxId?: number;
+  /** How long allocate() waits for etcd before falling back to a known id of the labels (default 2000 ms). */
+  fallbackAfterMs?: number;
 }
 
 const MaxAttempts = 200;
@@ -30,7 +37,12 @@ const MaxAttempts = 200;
 export class IdentityAllocator {
   private readonly ids = new Map<number, string>();
   private readonly byLabels = new Map<string, number>();
-  private readonly local = new Map<string, { id: number; refs: number }>();
+  private readonly local = new Map<string, { id: number; refs: number; unclaimed?: boolean }>();
+  // Label sets whose node reference could not be deleted while etcd was away.
+  private readonly pendingReleases = new Set<string>();
+  private readonly fallbackAfterMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly reserved = new Set<number>();
   // Ids seen taken by a failed create: skipped as candidates, not reported by lookup().
@@ -40,7 +52,8 @@ export class IdentityAllocator {
   private readonly synced: Promise<void>;
   private readonly minId: number;
   private readonly maxId: number;
-  private readonly onSession = (lease: KvLease): void => void this.restoreReferences(lease);
+  private readonly onSession = (lease: KvLease): void => void this.restoreReferences(lease, false);
+  private readonly onReconnect = (): void => this.resyncAfterOutage();
 
   constructor(
     private readonly kv: KvStore,
@@ -50,6 +63,7 @@ export class IdentityAllocator {
   ) {
     this.minId = opts.minId ?? MinClusterIdentity;
     this.maxId = opts.maxId ?? MaxClusterIdentity;
+    this.fallbackAfterMs = opts.fallbackAfterMs ?? 2000;
     const base = kv.keys.identityIdPrefix();
     let markSynced!: () => void;
     this.synced = new Promise((r) => (markSynced = r));
@@ -69,6 +83,7 @@ export class IdentityAllocator {
       synced: () => markSynced(),
     });
     kv.on('session', this.onSession);
+    kv.on('reconnect', this.onReconnect);
   }
 
   /** Resolves once the identities that exist in the kvstore have been read. */
@@ -76,7 +91,12 @@ export class IdentityAllocator {
     return this.synced;
   }
 
-  /** Returns the id of a label set, allocating it cluster-wide if needed; counts a local reference. */
+  /**
+   * Returns the id of a label set, allocating it cluster-wide if needed; counts a local
+   * reference. While etcd does not answer, a label set whose id this node already knows
+   * gets that id (`cached`), and the reference is claimed when etcd answers again; a new
+   * label set fails with the kvstore's error.
+   */
   async allocate(labels: readonly string[]): Promise<AllocatedIdentity> {
     const canonical = canonicalOrThrow(labels);
     if (canonical === '') throw new IdentityAllocationError(canonical, 'the label set is empty; give at least one label');
@@ -86,15 +106,28 @@ export class IdentityAllocator {
         held.refs++;
         return { id: held.id, isNew: false };
       }
-      await this.synced;
-      const lease = await this.kv.session();
-      const got = await this.acquire(canonical, lease);
-      this.local.set(canonical, { id: got.id, refs: 1 });
-      return got;
+      const attempt = (async () => {
+        await this.synced;
+        return this.acquire(canonical, await this.kv.session());
+      })();
+      const known = this.byLabels.get(canonical);
+      try {
+        const got = known === undefined ? await attempt : await withTimeout(attempt, this.fallbackAfterMs);
+        this.local.set(canonical, { id: got.id, refs: 1 });
+        this.pendingReleases.delete(canonical);
+        return got;
+      } catch (err) {
+        if (known === undefined || !(err instanceof KvStoreOperationError || err instanceof FallbackTimeout)) throw err;
+        // The reference this attempt may still write later is the one we want anyway.
+        attempt.catch(() => undefined);
+        this.local.set(canonical, { id: known, refs: 1, unclaimed: true });
+        this.pendingReleases.delete(canonical);
+        return { id: known, isNew: false, cached: true };
+      }
     });
   }
 
-  /** Drops one local reference; the node's reference key goes when none are left. */
+  /** Drops one local reference; the node's reference key goes when none are left (later, if etcd does not answer now). */
   async release(labels: readonly string[]): Promise<void> {
     const canonical = canonicalOrThrow(labels);
     await this.serialize(canonical, async () => {
@@ -102,8 +135,15 @@ export class IdentityAllocator {
       if (!held) return;
       if (--held.refs > 0) return;
       this.local.delete(canonical);
+      this.pendingReleases.add(canonical);
       await this.kv.delete(this.kv.keys.identityValue(canonical, this.nodeName));
+      this.pendingReleases.delete(canonical);
     });
+  }
+
+  /** References waiting for etcd: taken from the cache (to claim) plus released ones (to delete). */
+  pending(): { unclaimed: number; releases: number } {
+    return { unclaimed: [...this.local.values()].filter((h) => h.unclaimed).length, releases: this.pendingReleases.size };
   }
 
   /** The labels of an identity known in the kvstore, or undefined. */
@@ -130,8 +170,11 @@ export class IdentityAllocator {
 
   /** Stops watching; references stay until released or the session lease ends. */
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     this.watcher.close();
     this.kv.off('session', this.onSession);
+    this.kv.off('reconnect', this.onReconnect);
     this.listeners.clear();
   }
 
@@ -211,8 +254,38 @@ export class IdentityAllocator {
     return res.succeeded;
   }
 
-  private async restoreReferences(lease: KvLease): Promise<void> {
+  // After an outage: claim the references taken from the cache and delete released ones;
+  // retried every second until everything went through.
+  private resyncAfterOutage(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void (async () => {
+      let done = false;
+      try {
+        done = await this.restoreReferences(await this.kv.session(), true);
+      } catch {
+        done = false;
+      }
+      const { unclaimed, releases } = this.pending();
+      if (!this.closed && (!done || unclaimed + releases > 0)) {
+        this.retryTimer = setTimeout(() => this.resyncAfterOutage(), 1000);
+        this.retryTimer.unref();
+      }
+    })();
+  }
+
+  // Re-writes this node's references (all, or only those taken from the cache); true when all went through.
+  private async restoreReferences(lease: KvLease, onlyPending: boolean): Promise<boolean> {
+    let ok = true;
+    for (const canonical of [...this.pendingReleases]) {
+      await this.serialize(canonical, async () => {
+        if (this.local.has(canonical) || !this.pendingReleases.has(canonical)) return;
+        await this.kv.delete(this.kv.keys.identityValue(canonical, this.nodeName));
+        this.pendingReleases.delete(canonical);
+      }).catch(() => (ok = false));
+    }
     for (const [canonical, held] of this.local) {
+      if (onlyPending && !held.unclaimed) continue;
       const refKey = this.kv.keys.identityValue(canonical, this.nodeName);
       try {
         await this.serialize(canonical, async () => {
@@ -222,11 +295,13 @@ export class IdentityAllocator {
             const got = await this.acquire(canonical, lease);
             held.id = got.id;
           }
+          held.unclaimed = false;
         });
       } catch {
-        // retried on the next session renewal
+        ok = false; // retried on the next session renewal or reconnect
       }
     }
+    return ok;
   }
 
   private nextCandidate(): number | undefined {
@@ -285,4 +360,18 @@ function canonicalOrThrow(labels: readonly string[]): string {
     if (err instanceof LabelParseError) throw new IdentityAllocationError(labels.join(';'), err.message, { cause: err });
     throw err;
   }
+}
+
+// allocate() gave up waiting for etcd.
+class FallbackTimeout extends Error {}
+
+// Resolves or rejects with p, or rejects with FallbackTimeout after ms.
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FallbackTimeout(`etcd did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -24,27 +24,52 @@ export interface IPCacheWatchHandlers {
 /** Publishes this node's ipcache entries and watches everybody's. */
 export class IPCacheSync {
   private readonly owned = new Map<string, IPCacheEntry>();
-  private readonly onSession = (lease: KvLease): void => {
-    for (const e of this.owned.values()) void this.write(e, lease).catch(() => undefined);
-  };
+  // Entries withdrawn while etcd did not answer: deleted when it answers again.
+  private readonly pendingDeletes = new Set<string>();
+  // Owned ips whose current entry etcd has acknowledged.
+  private readonly written = new Set<string>();
+  private readonly onSession = (lease: KvLease): void => void this.resync(lease);
+  private readonly onReconnect = (): void => void this.kv.session().then((lease) => this.resync(lease), () => undefined);
 
   constructor(
     private readonly kv: KvStore,
     readonly cluster: string,
   ) {
     kv.on('session', this.onSession);
+    kv.on('reconnect', this.onReconnect);
   }
 
-  /** Publishes (or updates) an entry under the session lease. */
+  /** Publishes (or updates) an entry under the session lease; kept and re-written after an outage if the write fails. */
   async upsert(entry: IPCacheEntry): Promise<void> {
     this.owned.set(entry.ip, { ...entry });
+    this.pendingDeletes.delete(entry.ip);
     await this.write(entry, await this.kv.session());
   }
 
-  /** Withdraws an entry. */
+  /** Withdraws an entry; retried when etcd answers again if the delete fails. */
   async delete(ip: string): Promise<void> {
     this.owned.delete(ip);
+    this.written.delete(ip);
+    this.pendingDeletes.add(ip);
     await this.kv.delete(this.kv.keys.ip(this.cluster, ip));
+    this.pendingDeletes.delete(ip);
+  }
+
+  /** Number of writes and deletes waiting for etcd. */
+  get pending(): number {
+    return this.pendingDeletes.size + [...this.owned.keys()].filter((ip) => !this.written.has(ip)).length;
+  }
+
+  /** Re-writes every owned entry and performs pending deletes (after a new session or an outage). */
+  async resync(lease: KvLease): Promise<void> {
+    for (const ip of [...this.pendingDeletes]) {
+      if (this.owned.has(ip)) continue;
+      await this.kv.delete(this.kv.keys.ip(this.cluster, ip)).then(
+        () => this.pendingDeletes.delete(ip),
+        () => undefined,
+      );
+    }
+    await Promise.all([...this.owned.values()].map((e) => this.write(e, lease).catch(() => undefined)));
   }
 
   /** Reports entries as they appear, change and disappear. */
@@ -63,10 +88,13 @@ export class IPCacheSync {
   /** Stops re-publishing on session renewal. */
   close(): void {
     this.kv.off('session', this.onSession);
+    this.kv.off('reconnect', this.onReconnect);
   }
 
   private async write(entry: IPCacheEntry, lease: KvLease): Promise<void> {
+    this.written.delete(entry.ip);
     await this.kv.put(this.kv.keys.ip(this.cluster, entry.ip), JSON.stringify(entry), { lease });
+    if (this.owned.get(entry.ip)?.identity === entry.identity) this.written.add(entry.ip);
   }
 }
 

@@ -38,6 +38,11 @@ export interface KvStoreEvents {
   status: [KvStoreStatus];
   /** A new session lease replaced a lost one: re-create keys bound to the session. */
   session: [KvLease];
+  /**
+   * etcd answers again after an outage (the session lease may have survived it): owners
+   * write what they could not write meanwhile.
+   */
+  reconnect: [];
 }
 
 // A fault-handling policy that runs the call once: retries and backoff are ours.
@@ -70,6 +75,8 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
   private readonly log: KvLogger;
   private readonly sessionTtl: number;
   private current: KvStoreStatus = { connected: false, message: 'connecting' };
+  private everConnected = false;
+  private disconnectedAt: number | undefined;
   private sessionLease: Promise<KvLease> | undefined;
   private readonly watches = new Set<PrefixWatch>();
   private probeTimer: NodeJS.Timeout | undefined;
@@ -86,7 +93,13 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
       dialTimeout: opts.dialTimeoutMs ?? 5000,
       faultHandling: { host: () => passthrough, global: passthrough },
       // Detect a dead etcd under an open watch even without a TCP reset (etcd allows pings every 5 s).
-      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+      grpcOptions: {
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        // Reconnect within a second of etcd coming back, however long it was away.
+        'grpc.initial_reconnect_backoff_ms': 200,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      },
     });
   }
 
@@ -111,6 +124,11 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
   /** The current connectivity. */
   status(): KvStoreStatus {
     return { ...this.current };
+  }
+
+  /** Milliseconds since etcd stopped answering, or undefined while connected. */
+  outageMs(): number | undefined {
+    return this.disconnectedAt === undefined ? undefined : Date.now() - this.disconnectedAt;
   }
 
   /** Reads one key; undefined when absent. */
@@ -261,11 +279,18 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
 
   private setStatus(s: KvStoreStatus): void {
     const changed = s.connected !== this.current.connected || s.message !== this.current.message;
+    const reconnected = s.connected && !this.current.connected && this.everConnected && !this.closed;
+    if (!s.connected && this.current.connected) this.disconnectedAt = Date.now();
+    if (s.connected) {
+      this.everConnected = true;
+      this.disconnectedAt = undefined;
+    }
     this.current = s;
     if (changed) {
       this.log(s.connected ? 'info' : 'warn', 'kvstore status changed', { ...s });
       this.emit('status', { ...s });
     }
+    if (reconnected) this.emit('reconnect');
   }
 
   private async probe(timeoutMs: number, strict: boolean): Promise<void> {

@@ -32,6 +32,10 @@ export class NodeRegistry {
     const node = this.registered;
     if (node) void this.write(node, lease).catch(() => undefined);
   };
+  // After an outage the registration may be missing (the lease survived but a write failed): write it again.
+  private readonly onReconnect = (): void => {
+    if (this.registered) void this.kv.session().then((lease) => this.onSession(lease), () => undefined);
+  };
 
   constructor(
     private readonly kv: KvStore,
@@ -39,6 +43,7 @@ export class NodeRegistry {
     readonly cluster?: string,
   ) {
     kv.on('session', this.onSession);
+    kv.on('reconnect', this.onReconnect);
   }
 
   /** Writes (or rewrites) this node's registration under the session lease. */
@@ -83,6 +88,7 @@ export class NodeRegistry {
   /** Stops re-registering on session renewal (the registration stays until deregistered or the lease ends). */
   close(): void {
     this.kv.off('session', this.onSession);
+    this.kv.off('reconnect', this.onReconnect);
   }
 
   private async write(node: NodeInfo, lease: KvLease): Promise<void> {
