@@ -1,6 +1,7 @@
 // A rule section compiled for evaluation: which peers it selects and which ports it opens.
 
 import { icmpTypeNumber } from './icmp.js';
+import { type L7Rules, l7Parser, proxyPortFor } from './l7.js';
 import type { LabelSet } from './label-set.js';
 import { CIDRPeerSelector, EndpointPeerSelector, EntityPeerSelector, type PeerSelector } from './peer-selector.js';
 import { isNamedPort } from './port.js';
@@ -8,11 +9,15 @@ import { AnyExpandsTo, Protocol, protocolName } from './protocol.js';
 import { type Direction, type Rule, type RuleSection, ruleSections } from './rule.js';
 import { Selector } from './selector.js';
 
-/** One port / protocol an entry opens: protocol 0 = any, port 0 = any, endPort for ranges. */
+/** One port / protocol an entry opens: protocol 0 = any, port 0 = any, endPort for ranges; L7 rules redirect to a proxy port. */
 export interface PortSpec {
   protocol: number;
   port: number;
   endPort?: number;
+  /** The proxy listener port when the port rule has L7 rules. */
+  proxyPort?: number;
+  /** The L7 rules the proxy enforces on it. */
+  l7?: L7Rules;
 }
 
 /** Named ports of the endpoint the policy is computed for (name -> port number). */
@@ -61,8 +66,12 @@ export class CompiledSection {
     if (!section.toPorts?.length && !section.icmps?.length) return [{ protocol: 0, port: 0 }];
     for (const pr of section.toPorts ?? []) {
       const ports = pr.ports?.length ? pr.ports : [{}];
+      const l7 = pr.rules;
+      const proxyPort = l7 ? proxyPortFor(direction, l7Parser(l7)) : undefined;
+      // HTTP and Kafka run over TCP, DNS over UDP and TCP: ANY opens only those under L7 rules.
+      const anyProtos = !l7 ? AnyExpandsTo : l7.dns ? [Protocol.TCP, Protocol.UDP] : [Protocol.TCP];
       for (const pp of ports) {
-        const protos = pp.protocol === undefined || pp.protocol === 'ANY' ? AnyExpandsTo : [Protocol[pp.protocol]];
+        const protos = pp.protocol === undefined || pp.protocol === 'ANY' ? anyProtos : [Protocol[pp.protocol]];
         let port = 0;
         if (pp.port !== undefined) {
           if (isNamedPort(pp.port)) {
@@ -77,6 +86,10 @@ export class CompiledSection {
         for (const protocol of protos) {
           const spec: PortSpec = { protocol, port };
           if (pp.endPort !== undefined && port !== 0) spec.endPort = pp.endPort;
+          if (l7 && proxyPort !== undefined) {
+            spec.proxyPort = proxyPort;
+            spec.l7 = l7;
+          }
           out.push(spec);
         }
       }

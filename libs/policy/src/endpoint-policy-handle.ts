@@ -1,10 +1,11 @@
 // EndpointPolicyHandle: one endpoint's policy map state, kept current incrementally by the PolicyEngine.
 
 import { type CompiledSection, type NamedPorts, compileSections } from './compiled-section.js';
-import type { EndpointPolicy } from './endpoint-policy.js';
 import { IdentityAny } from './identity.js';
 import type { LabelSet } from './label-set.js';
-import { type PolicyEntry, compareEntries, finalizeEntries } from './policy-entry.js';
+import { type EndpointPolicy, portEntry } from './endpoint-policy.js';
+import type { L7Policy, L7Rules } from './l7.js';
+import { type PolicyEntry, compareEntries, evaluateEntries, finalizeEntries } from './policy-entry.js';
 import type { RepositoryRule } from './repository.js';
 import { type Direction, type Rule, ruleEnforces } from './rule.js';
 import type { CachedSelection, SelectionUser, SelectorCache } from './selector-cache.js';
@@ -69,6 +70,7 @@ export class EndpointPolicyHandle implements SelectionUser {
   private enforced: Record<Direction, boolean> = { ingress: false, egress: false };
   private synthetic: Record<Direction, boolean> = { ingress: false, egress: false };
   private readonly listeners = new Set<PolicyDiffListener>();
+  private readonly l7Of = new WeakMap<PolicyEntry, L7Rules>();
   private closed = false;
 
   /** Engine-internal: use PolicyEngine.endpoint(). */
@@ -104,6 +106,39 @@ export class EndpointPolicyHandle implements SelectionUser {
   /** The policy in computeEndpointPolicy's shape. */
   policy(): EndpointPolicy {
     return { ingressEnforced: this.enforced.ingress, egressEnforced: this.enforced.egress, entries: this.entries(), revision: this.ctx.revision() };
+  }
+
+  /**
+   * The L7 policy the proxy enforces for traffic from / to peer `identity` on
+   * `protocol`/`port` in `direction`, or undefined when such traffic is not redirected
+   * (denied, or allowed without a proxy). The rules are those of every allow on the same
+   * port (and range) for this peer or for all peers; when one of them has no L7 rules the
+   * peer may send anything there (`allowAll`), as in Cilium, but other peers keep their rules.
+   */
+  l7Policy(direction: Direction, identity: number, protocol: number, port: number): L7Policy | undefined {
+    const enforced = this.enforced[direction];
+    const v = evaluateEntries(this.entries(), { direction, identity, protocol, port }, enforced);
+    const e = v.entry;
+    if (!v.allowed || !e || e.proxyPort === undefined) return undefined;
+    const sameKey = (r: PolicyEntry): boolean =>
+      !r.deny && r.direction === direction && r.protocol === e.protocol && r.port === e.port && (r.endPort ?? r.port) === (e.endPort ?? e.port);
+    const contributors = [...(this.rawOf(e.identity) ?? []), ...(e.identity !== IdentityAny ? (this.rawOf(IdentityAny) ?? []) : [])].filter(sameKey);
+    const out: L7Policy = { proxyPort: e.proxyPort, entry: e, allowAll: false, rules: {} };
+    for (const c of contributors) {
+      const l7 = this.l7Of.get(c);
+      if (!l7) {
+        out.allowAll = true;
+        continue;
+      }
+      for (const kind of ['http', 'dns', 'kafka'] as const) {
+        const list = l7[kind];
+        if (!list) continue;
+        if (list.length === 0) out.allowAll = true;
+        const have = (out.rules[kind] ??= []) as unknown[];
+        for (const r of list) if (!have.some((x) => JSON.stringify(x) === JSON.stringify(r))) have.push(r);
+      }
+    }
+    return out;
   }
 
   /** Subscribes to diffs; returns the unsubscribe function. */
@@ -209,11 +244,11 @@ export class EndpointPolicyHandle implements SelectionUser {
   private addPeer(st: SectionState, id: number): void {
     st.peers.set(id, 1);
     const s = st.section;
-    const list: PolicyEntry[] = s.ports.map((p) =>
-      p.endPort !== undefined
-        ? { direction: s.direction, identity: id, protocol: p.protocol, port: p.port, endPort: p.endPort, deny: s.deny }
-        : { direction: s.direction, identity: id, protocol: p.protocol, port: p.port, deny: s.deny },
-    );
+    const list: PolicyEntry[] = s.ports.map((p) => {
+      const e = portEntry(s, id, p);
+      if (p.l7 && !s.deny) this.l7Of.set(e, p.l7);
+      return e;
+    });
     let group = this.raw.get(id);
     if (!group) this.raw.set(id, (group = new Map()));
     group.set(st.uid, list);

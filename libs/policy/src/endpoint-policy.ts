@@ -1,6 +1,6 @@
 // computeEndpointPolicy: the policy map entries of one endpoint, from the repository and the identities.
 
-import { type CompiledSection, type NamedPorts, compileSections } from './compiled-section.js';
+import { type CompiledSection, type NamedPorts, type PortSpec, compileSections } from './compiled-section.js';
 import { IdentityAny, type IdentityLookup } from './identity.js';
 import { LabelSet } from './label-set.js';
 import { type PolicyEntry, finalizeEntries } from './policy-entry.js';
@@ -42,19 +42,21 @@ export function parseIdentities(identities: IdentityLookup): ParsedIdentity[] {
   return out.sort((a, b) => a.id - b.id);
 }
 
+/** The entry a section contributes for one peer identity and one of its ports. */
+export function portEntry(s: CompiledSection, identity: number, p: PortSpec): PolicyEntry {
+  const e: PolicyEntry = { direction: s.direction, identity, protocol: p.protocol, port: p.port, deny: s.deny };
+  if (p.endPort !== undefined) e.endPort = p.endPort;
+  if (p.proxyPort !== undefined && !s.deny) e.proxyPort = p.proxyPort;
+  return e;
+}
+
 /** The entries one compiled section contributes, for the given identities. */
 export function sectionEntries(s: CompiledSection, identities: readonly ParsedIdentity[]): PolicyEntry[] {
   if (s.ports.length === 0) return [];
   const peers = s.wildcard ? [IdentityAny] : identities.filter((i) => s.selectsPeer(i.id, i.labels)).map((i) => i.id);
   const out: PolicyEntry[] = [];
   for (const identity of peers) {
-    for (const p of s.ports) {
-      out.push(
-        p.endPort !== undefined
-          ? { direction: s.direction, identity, protocol: p.protocol, port: p.port, endPort: p.endPort, deny: s.deny }
-          : { direction: s.direction, identity, protocol: p.protocol, port: p.port, deny: s.deny },
-      );
-    }
+    for (const p of s.ports) out.push(portEntry(s, identity, p));
   }
   return out;
 }

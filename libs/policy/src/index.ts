@@ -10,6 +10,8 @@ export * from './port.js';
 export * from './cidr.js';
 export * from './cidr-identity.js';
 export * from './icmp.js';
+export * from './l7.js';
+export * from './l7-match.js';
 export * from './entity.js';
 export * from './rule.js';
 export * from './rule-validate.js';

@@ -35,7 +35,7 @@ const arbSel = fc.record(
   },
   { requiredKeys: [] },
 );
-const arbPorts = fc.array(
+const arbPortsPlain = fc.array(
   fc.record({
     ports: fc.array(
       fc.record({ port: fc.constantFrom('0', '80', '443'), protocol: fc.constantFrom('TCP', 'UDP', 'ANY') }, { requiredKeys: [] }).map((p) =>
@@ -46,21 +46,29 @@ const arbPorts = fc.array(
   }),
   { maxLength: 1 },
 );
+// Allow sections may carry L7 rules (HTTP needs TCP / ANY ports; deny sections take none).
+const arbPortsL7 = fc
+  .tuple(arbPortsPlain, fc.constantFrom<Record<string, unknown> | undefined>(undefined, undefined, { http: [{ method: 'GET' }] }, { dns: [{ matchPattern: '*' }] }))
+  .map(([list, rules]) =>
+    list.map((pr) => (rules && !(rules.http && pr.ports.some((p) => p.protocol === 'UDP')) ? { ...pr, rules } : pr)),
+  );
 const arbCIDR = fc.record({ cidr: fc.constantFrom('10.0.0.0/8', '10.1.0.0/16', '0.0.0.0/0'), except: fc.constantFrom([], ['10.1.2.0/24']) });
-const arbSection = (dir: 'from' | 'to'): fc.Arbitrary<Record<string, unknown>> =>
-  fc.oneof(
+const arbSection = (dir: 'from' | 'to', deny = false): fc.Arbitrary<Record<string, unknown>> => {
+  const arbPorts = deny ? arbPortsPlain : arbPortsL7;
+  return fc.oneof(
     fc.record({ [`${dir}Endpoints`]: fc.array(arbSel, { minLength: 1, maxLength: 2 }), toPorts: arbPorts }, { requiredKeys: [`${dir}Endpoints`] }),
     fc.record({ [`${dir}Entities`]: fc.uniqueArray(fc.constantFrom('all', 'world', 'cluster', 'host'), { minLength: 1, maxLength: 2 }), toPorts: arbPorts }, { requiredKeys: [`${dir}Entities`] }),
     fc.record({ [`${dir}CIDRSet`]: fc.array(arbCIDR, { minLength: 1, maxLength: 2 }).map((l) => l.map((c) => (c.cidr === '10.0.0.0/8' && c.except.length ? c : { cidr: c.cidr }))), toPorts: arbPorts }, { requiredKeys: [`${dir}CIDRSet`] }),
     fc.record({ toPorts: arbPorts }, { requiredKeys: [] }),
   );
+};
 const arbRule = fc.record(
   {
     endpointSelector: arbSel,
     ingress: fc.array(arbSection('from'), { maxLength: 2 }),
-    ingressDeny: fc.array(arbSection('from'), { maxLength: 1 }),
+    ingressDeny: fc.array(arbSection('from', true), { maxLength: 1 }),
     egress: fc.array(arbSection('to'), { maxLength: 2 }),
-    egressDeny: fc.array(arbSection('to'), { maxLength: 1 }),
+    egressDeny: fc.array(arbSection('to', true), { maxLength: 1 }),
     enableDefaultDeny: fc.record({ ingress: fc.boolean(), egress: fc.boolean() }, { requiredKeys: [] }),
   },
   { requiredKeys: ['endpointSelector'] },

@@ -55,6 +55,14 @@ export function entryMatches(e: PolicyEntry, p: PolicyPacket): boolean {
   return p.port >= e.port && p.port <= (e.endPort ?? e.port);
 }
 
+/** A copy of an entry with exactly the PolicyEntry fields (no proxyPort on deny entries). */
+export function entryCopy(e: PolicyEntry): PolicyEntry {
+  const out: PolicyEntry = { direction: e.direction, identity: e.identity, protocol: e.protocol, port: e.port, deny: e.deny };
+  if (e.endPort !== undefined) out.endPort = e.endPort;
+  if (e.proxyPort !== undefined && !e.deny) out.proxyPort = e.proxyPort;
+  return out;
+}
+
 /** True when deny entry `d` matches every packet that allow entry `a` matches. */
 function denyCovers(d: PolicyEntry, a: PolicyEntry): boolean {
   if (d.direction !== a.direction) return false;
@@ -74,7 +82,9 @@ export function finalizeEntries(entries: Iterable<PolicyEntry>): PolicyEntry[] {
   for (const e of entries) {
     const k = entryKey(e);
     const prev = byKey.get(k);
-    if (!prev || (e.deny && !prev.deny)) byKey.set(k, { ...e });
+    if (!prev || (e.deny && !prev.deny)) byKey.set(k, entryCopy(e));
+    // Two allows of one key: the proxy redirect wins (the highest listener port, deterministic).
+    else if (!e.deny && !prev.deny && (e.proxyPort ?? 0) > (prev.proxyPort ?? 0)) prev.proxyPort = e.proxyPort;
   }
   const all = [...byKey.values()];
   const denies = all.filter((e) => e.deny);
@@ -94,13 +104,30 @@ function specificity(e: PolicyEntry): number {
   return (e.identity !== 0 ? 4 : 0) + (e.port !== 0 ? 2 : 0) + (e.protocol !== 0 ? 1 : 0);
 }
 
-/** Evaluates a packet against entries with the documented semantics (deny, allow, default by enforcement). */
+/** True when allow entry `a` decides a packet over allow entry `b`: more specific, then the narrower port range, then a proxy redirect. */
+function moreSpecific(a: PolicyEntry, b: PolicyEntry): boolean {
+  const sa = specificity(a);
+  const sb = specificity(b);
+  if (sa !== sb) return sa > sb;
+  const wa = a.port === 0 ? 65536 : (a.endPort ?? a.port) - a.port;
+  const wb = b.port === 0 ? 65536 : (b.endPort ?? b.port) - b.port;
+  if (wa !== wb) return wa < wb;
+  return (a.proxyPort ?? 0) > (b.proxyPort ?? 0);
+}
+
+/**
+ * Evaluates a packet against entries with the documented semantics (deny, allow, default
+ * by enforcement). The deciding allow entry is the most specific one (peer identity, then
+ * port, then protocol, then the narrowest port range, then a proxy redirect): when it has
+ * a proxyPort the packet is redirected to that proxy listener, as the datapath's
+ * longest-match lookup does, so an L7 rule on a port inside a broader L4 range is enforced.
+ */
 export function evaluateEntries(entries: readonly PolicyEntry[], packet: PolicyPacket, enforced: boolean): EntryVerdict {
   let allow: PolicyEntry | undefined;
   for (const e of entries) {
     if (!entryMatches(e, packet)) continue;
     if (e.deny) return { allowed: false, entry: e };
-    if (!allow || specificity(e) > specificity(allow)) allow = e;
+    if (!allow || moreSpecific(e, allow)) allow = e;
   }
   if (allow) return { allowed: true, entry: allow };
   return { allowed: !enforced };

@@ -32,9 +32,9 @@ test('invalid ports are reported with paths', () => {
     'p.ports[2].endPort: number 70000 is not a port number (1-65535)',
     'p.ports[3].protocol: string "ICMP" is not a protocol (TCP, UDP, SCTP or ANY)',
   ]);
-  assert.deepEqual(check({ ports: [{ port: 80 }], rules: { http: [] }, x: 1 }).issues, [
-    'p.rules: field "rules" is not supported by this version of cilium-ts',
-    'p.x: unknown field "x" (allowed: ports)',
+  assert.deepEqual(check({ ports: [{ port: 80 }], rules: { http: [] }, listener: {}, x: 1 }).issues, [
+    'p.listener: field "listener" is not supported by this version of cilium-ts',
+    'p.x: unknown field "x" (allowed: ports, rules)',
   ]);
   assert.deepEqual(check('80').issues, ['p: must be an object {ports: [...]}, got string "80"']);
 });

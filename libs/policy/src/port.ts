@@ -1,5 +1,6 @@
 // Port rules: `toPorts` entries ({ports: [{port, endPort, protocol}]}) and their validation.
 
+import { type L7Rules, validateL7Rules } from './l7.js';
 import { type L4ProtocolName, parseL4Protocol } from './protocol.js';
 import { IssueCollector, checkFields, describeType, isObject, joinPath } from './validation-error.js';
 
@@ -10,13 +11,14 @@ export interface PortProtocol {
   protocol?: L4ProtocolName;
 }
 
-/** A `toPorts` entry. */
+/** A `toPorts` entry: ports, and optional L7 rules enforced by the proxy on them. */
 export interface PortRule {
   ports?: PortProtocol[];
+  rules?: L7Rules;
 }
 
 /** Port rule fields of Cilium that this version recognises but does not implement. */
-const UNSUPPORTED_PORT_RULE_FIELDS = ['rules', 'listener', 'serverNames', 'originatingTLS', 'terminatingTLS'];
+const UNSUPPORTED_PORT_RULE_FIELDS = ['listener', 'serverNames', 'originatingTLS', 'terminatingTLS'];
 /** Named ports: IANA service name syntax (lowercase letters, digits, '-', at least one letter, <= 15). */
 const NAMED_PORT_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
@@ -39,8 +41,22 @@ export function validatePortRule(raw: unknown, path: string, issues: IssueCollec
     issues.add(path, `must be an object {ports: [...]}, got ${describeType(raw)}`);
     return undefined;
   }
-  checkFields(raw, path, ['ports'], issues, UNSUPPORTED_PORT_RULE_FIELDS);
+  checkFields(raw, path, ['ports', 'rules'], issues, UNSUPPORTED_PORT_RULE_FIELDS);
   const out: PortRule = {};
+  if (raw.rules !== undefined && raw.rules !== null) {
+    const rp = joinPath(path, 'rules');
+    const l7 = validateL7Rules(raw.rules, rp, issues);
+    if (l7) {
+      out.rules = l7;
+      // HTTP and Kafka run over TCP: UDP / SCTP ports cannot carry them.
+      if (!l7.dns && Array.isArray(raw.ports)) {
+        raw.ports.forEach((p, i) => {
+          const proto = isObject(p) && typeof p.protocol === 'string' ? p.protocol.toUpperCase() : undefined;
+          if (proto === 'UDP' || proto === 'SCTP') issues.add(joinPath(joinPath(joinPath(path, 'ports'), i), 'protocol'), `${proto} cannot carry ${l7.http ? 'HTTP' : 'Kafka'} rules; use TCP (or ANY, which then opens TCP only)`);
+        });
+      }
+    }
+  }
   if (raw.ports !== undefined && raw.ports !== null) {
     const pp = joinPath(path, 'ports');
     if (!Array.isArray(raw.ports)) issues.add(pp, `must be a list, got ${describeType(raw.ports)}`);

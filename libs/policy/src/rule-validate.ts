@@ -42,7 +42,7 @@ export function validateRule(raw: unknown, path: string, issues: IssueCollector)
       continue;
     }
     const ingress = field.startsWith('ingress');
-    const sections = v.map((e, i) => validateSection(e, joinPath(p, i), issues, ingress));
+    const sections = v.map((e, i) => validateSection(e, joinPath(p, i), issues, ingress, field.endsWith('Deny')));
     if (field === 'ingress' || field === 'ingressDeny') rule[field] = sections as IngressRule[];
     else rule[field] = sections as EgressRule[];
   }
@@ -108,7 +108,7 @@ export function validateRuleLabels(raw: unknown, path: string, issues: IssueColl
   return [...new Set(out)];
 }
 
-function validateSection(raw: unknown, path: string, issues: IssueCollector, ingress: boolean): IngressRule | EgressRule | undefined {
+function validateSection(raw: unknown, path: string, issues: IssueCollector, ingress: boolean, deny: boolean): IngressRule | EgressRule | undefined {
   if (!isObject(raw)) {
     issues.add(path, `must be an object (an ${ingress ? 'ingress' : 'egress'} rule), got ${describeType(raw)}`);
     return undefined;
@@ -132,6 +132,7 @@ function validateSection(raw: unknown, path: string, issues: IssueCollector, ing
   if (sets) out[cidrSet] = sets;
   const toPorts = list(raw.toPorts, joinPath(path, 'toPorts'), issues, (v, p): PortRule | undefined => {
     const r = validatePortRule(v, p, issues);
+    if (r?.rules && deny) issues.add(joinPath(p, 'rules'), 'L7 rules cannot be used in deny rules (as in Cilium); deny the port, or allow it with L7 rules in an allow rule');
     if (r?.ports && r.ports.length > MaxPortsPerPortRule) issues.add(joinPath(p, 'ports'), `has ${r.ports.length} ports; at most ${MaxPortsPerPortRule} are allowed, split it into several toPorts entries`);
     return r;
   });
