@@ -3,7 +3,7 @@ import { observer, relay } from '@cilium-ts/api';
 import { ErrorAggregator } from './error-aggregator.js';
 import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
 import { statusText } from './grpc-status-text.js';
-import type { PeerView } from './peer-manager.js';
+import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
 
 /** GetFlowsOptions tune the relay's merge of node streams. */
@@ -16,6 +16,8 @@ export interface GetFlowsOptions {
   sortBufferDrainTimeoutMs: number;
   /** Window in which node errors with the same message are coalesced (upstream: 10 s). */
   errorAggregationWindowMs: number;
+  /** Counters to keep up to date (calls and peer streams in progress). */
+  stats?: RelayFlowStats;
 }
 
 /** Header names that describe the incoming HTTP/2 call and must not be forwarded to peers. */
@@ -39,25 +41,47 @@ export function nodeStatusResponse(nodeName: string, state: relay.NodeState, nod
   });
 }
 
+/** Live counters of the relay's GetFlows work, for tests and health checks. */
+export interface RelayFlowStats {
+  /** GetFlows calls in progress. */
+  calls: number;
+  /** Streams open to peers on behalf of those calls. */
+  peerStreams: number;
+}
+
+/** Where a peer stands within one follow-mode call. */
+type PeerPhase = 'streaming' | 'ended' | 'unavailable';
+
 /**
  * relayGetFlows serves one GetFlows call: it forwards the identical request to every available
  * peer, announces NODE_CONNECTED / NODE_UNAVAILABLE, merges the peer streams by time through a
  * bounded sort buffer, turns failed peer streams into NODE_ERROR events, honours the caller's
- * back-pressure by pausing the peer streams, ends OK when every peer stream has ended, and
- * cancels the peer streams when the caller goes away.
+ * back-pressure by pausing the peer streams, ends OK when every peer stream has ended
+ * (non-follow), and cancels the peer streams when the caller goes away.
+ *
+ * In follow mode it also watches the peer pool: a peer whose connection drops is announced
+ * NODE_UNAVAILABLE; a peer that becomes available (back after a restart, or new) is queried
+ * again for new flows only (number 0, no since, as upstream's periodic re-list does, so the
+ * merged order holds) and announced NODE_CONNECTED. The call then lasts until the caller
+ * cancels, even while no peer is reachable.
  */
 export function relayGetFlows(
   call: ServerWritableStream<observer.GetFlowsRequest, observer.GetFlowsResponse>,
-  peers: PeerView[],
+  source: PeerSource,
   opts: GetFlowsOptions,
 ): void {
   const req = call.request;
+  const peers = source.list();
   const queried = peers.filter((p) => p.available && p.client !== undefined);
   const unavailable = peers.filter((p) => !(p.available && p.client !== undefined));
-  const streams: ClientReadableStream<observer.GetFlowsResponse>[] = [];
+  const streams = new Set<ClientReadableStream<observer.GetFlowsResponse>>();
+  const phase = new Map<string, PeerPhase>();
+  const stats = opts.stats;
   let finished = false;
   let paused = false;
-  let running = queried.length;
+  let running = 0;
+  let unwatch: (() => void) | undefined;
+  if (stats) stats.calls++;
 
   const write = (resp: observer.GetFlowsResponse): void => {
     if (finished) return;
@@ -79,33 +103,38 @@ export function relayGetFlows(
     sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_ERROR, group.nodeNames, group.message)),
   );
 
+  const release = (): void => {
+    unwatch?.();
+    unwatch = undefined;
+    if (stats) stats.calls--;
+  };
+
   const finish = (): void => {
     if (finished) return;
     errors.flush();
     sorter.close();
     finished = true;
+    release();
     call.end();
   };
 
   call.on('cancelled', () => {
     if (finished) return;
     finished = true;
+    release();
     errors.cancel();
     sorter.cancel();
     for (const s of streams) s.cancel();
   });
 
-  if (queried.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_CONNECTED, queried.map((p) => p.name)));
-  if (unavailable.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name)));
-  if (queried.length === 0) {
-    finish();
-    return;
-  }
-
   const md = forwardedMetadata(call.metadata);
-  for (const p of queried) {
-    const stream = (p.client as observer.ObserverClient).getFlows(req, md);
-    streams.push(stream);
+
+  const open = (p: PeerView, request: observer.GetFlowsRequest): void => {
+    const stream = (p.client as observer.ObserverClient).getFlows(request, md);
+    streams.add(stream);
+    phase.set(p.name, 'streaming');
+    running++;
+    if (stats) stats.peerStreams++;
     if (paused) stream.pause();
     let gotStatus: { code: number; details: string } | undefined;
     let ended = false;
@@ -114,11 +143,19 @@ export function relayGetFlows(
       if (done || gotStatus === undefined) return;
       if (gotStatus.code === Status.OK && !ended) return;
       done = true;
+      streams.delete(stream);
+      if (stats) stats.peerStreams--;
+      running--;
       if (finished) return;
       // finished is already true when the caller cancelled; any other non-OK end, a CANCELLED
       // sent by the peer included (a server shutting down hard), is a node error.
       if (gotStatus.code !== Status.OK) errors.add(p.name, statusText(gotStatus.code, gotStatus.details));
-      running--;
+      if (phase.get(p.name) === 'streaming') phase.set(p.name, 'ended');
+      if (req.follow) {
+        // The connection may already be gone: look at the pool now rather than at its next change.
+        rejoin();
+        return;
+      }
       if (running === 0) finish();
     };
     stream.on('data', (resp: observer.GetFlowsResponse) => {
@@ -137,5 +174,37 @@ export function relayGetFlows(
       gotStatus = s;
       maybeDone();
     });
+  };
+
+  /** Follow mode: announce peers that became unavailable, query peers that became available. */
+  const rejoin = (): void => {
+    if (finished) return;
+    const lost: string[] = [];
+    const back: PeerView[] = [];
+    for (const p of source.list()) {
+      const was = phase.get(p.name);
+      const usable = p.available && p.client !== undefined;
+      if (!usable && (was === 'streaming' || was === 'ended')) {
+        phase.set(p.name, 'unavailable');
+        lost.push(p.name);
+      } else if (usable && (was === undefined || was === 'unavailable')) {
+        back.push(p);
+      }
+    }
+    if (lost.length > 0) sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, lost));
+    if (back.length === 0) return;
+    const fresh = observer.GetFlowsRequest.fromPartial({ ...req, number: 0n, since: undefined, until: undefined, first: false });
+    for (const p of back) open(p, fresh);
+    sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_CONNECTED, back.map((p) => p.name)));
+  };
+
+  if (queried.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_CONNECTED, queried.map((p) => p.name)));
+  if (unavailable.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name)));
+  for (const p of unavailable) phase.set(p.name, 'unavailable');
+  if (queried.length === 0 && !req.follow) {
+    finish();
+    return;
   }
+  for (const p of queried) open(p, req);
+  if (req.follow) unwatch = source.watch(rejoin);
 }

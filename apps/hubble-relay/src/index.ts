@@ -3,7 +3,7 @@
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { DEFAULT_HUBBLE_PORT, InvalidPeerAddressError, toDialTarget, toListenTarget } from './peer-address.js';
 export { FlowSorter, sortBufferCapacity, type FlowSorterOptions } from './flow-sorter.js';
-export { relayGetFlows, nodeStatusResponse, type GetFlowsOptions } from './get-flows.js';
+export { relayGetFlows, nodeStatusResponse, type GetFlowsOptions, type RelayFlowStats } from './get-flows.js';
 export { PeerManager, type PeerManagerOptions, type PeerSource, type PeerView } from './peer-manager.js';
 export { PeerConnection, type PeerSpec, type PeerTLS } from './peer-connection.js';
 export {

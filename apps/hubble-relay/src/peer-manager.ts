@@ -20,6 +20,8 @@ export interface PeerView {
 export interface PeerSource {
   /** list returns every known peer, sorted by name. */
   list(): PeerView[];
+  /** watch calls `listener` whenever a peer is added, removed or changes availability; returns the unsubscriber. */
+  watch(listener: () => void): () => void;
 }
 
 /** PeerManagerOptions configure discovery (peer.Peer/Notify and/or a static list) and dialling. */
@@ -83,6 +85,12 @@ export class PeerManager extends EventEmitter implements PeerSource {
   /** healthy is upstream's relay health: peer service connected and at least one peer available. */
   get healthy(): boolean {
     return this.peerServiceConnected && [...this.peers.values()].some((p) => p.available);
+  }
+
+  /** watch subscribes to 'change'; the returned function unsubscribes. */
+  watch(listener: () => void): () => void {
+    this.on('change', listener);
+    return () => this.off('change', listener);
   }
 
   /** list returns every known peer, sorted by name. */

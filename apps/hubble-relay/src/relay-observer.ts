@@ -106,7 +106,7 @@ function unimplemented(method: string): ServiceError {
 export function createRelayObserver(peers: PeerSource, opts: RelayObserverOptions): observer.ObserverServer {
   return {
     getFlows(call) {
-      relayGetFlows(call, peers.list(), opts);
+      relayGetFlows(call, peers, opts);
     },
     getAgentEvents(call) {
       call.emit('error', unimplemented('GetAgentEvents'));

@@ -3,6 +3,7 @@ import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/g
 import { observer } from '@cilium-ts/api';
 import { createLogger, createServer, ServingStatus, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import type { PeerSpec, PeerTLS } from './peer-connection.js';
+import type { RelayFlowStats } from './get-flows.js';
 import { PeerManager } from './peer-manager.js';
 import { createRelayObserver } from './relay-observer.js';
 
@@ -48,6 +49,8 @@ export interface Relay {
   readonly peers: PeerManager;
   /** Bound addresses with ports resolved. */
   readonly addresses: string[];
+  /** GetFlows calls and peer streams in progress. */
+  readonly stats: RelayFlowStats;
   /** stop shuts the server down and closes every peer connection. */
   stop(): Promise<void>;
 }
@@ -72,7 +75,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       tls === undefined ? grpcCredentials.createInsecure() : (opts.peerTlsCredentials?.(tls) ?? grpcCredentials.createSsl()),
     log: (level, msg, fields) => logger[level](msg, fields),
   });
+  const stats: RelayFlowStats = { calls: 0, peerStreams: 0 };
   const implementation = createRelayObserver(peers, {
+    stats,
     nodeName: opts.nodeName ?? hostname(),
     sortBufferLenMax: opts.sortBufferLenMax ?? 100,
     sortBufferDrainTimeoutMs: opts.sortBufferDrainTimeoutMs ?? 1000,
@@ -100,6 +105,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     server,
     peers,
     addresses: server.addresses,
+    stats,
     async stop() {
       peers.removeListener('change', updateHealth);
       await server.shutdown({ timeoutMs: 2000 });

@@ -1,5 +1,6 @@
 // The hubble-server of one node: agent subscription -> parser -> ring buffer, served
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
+import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
 import { observer, peer, timestampNow } from '@cilium-ts/api';
 import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
@@ -73,6 +74,14 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     uptimeNs: () => process.hrtime.bigint() - startedAt,
     shutdownSignal: shutdown.signal,
   });
+  // Server health gauges (not Hubble flow metrics): open Observer streams and ring followers.
+  const meter = otelMetrics.getMeter('@cilium-ts/hubble-server');
+  const streamsGauge = meter.createObservableGauge('hubble_server_observer_streams', { description: 'Open GetFlows/GetAgentEvents/GetDebugEvents streams' });
+  const followersGauge = meter.createObservableGauge('hubble_server_ring_followers', { description: 'Readers waiting for new ring buffer entries' });
+  const observeStreams: ObservableCallback = (r) => r.observe(obs.activeStreams);
+  const observeFollowers: ObservableCallback = (r) => r.observe(ring.waiting);
+  streamsGauge.addCallback(observeStreams);
+  followersGauge.addCallback(observeFollowers);
   const peers = new PeerList({ tls: options.tls !== undefined });
   const grpc = await createServer({
     component: 'hubble-server',
@@ -155,6 +164,8 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     stop() {
       stopping ??= (async () => {
         shutdown.abort();
+        streamsGauge.removeCallback(observeStreams);
+        followersGauge.removeCallback(observeFollowers);
         clearTimeout(kvTimer);
         subscriber.stop();
         watch?.close();

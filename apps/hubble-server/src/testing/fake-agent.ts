@@ -65,6 +65,22 @@ export class FakeAgent {
     for (const call of this.monitors) call.write(event);
   }
 
+  /**
+   * Sends `count` datapath records (cycling through `records`) to every Monitor subscriber as
+   * fast as their streams accept them (waits for 'drain' when a write is refused), each
+   * stamped with `stamp()` at send time. Resolves when all are written.
+   */
+  async blast(records: readonly Buffer[], count: number, stamp: () => bigint): Promise<void> {
+    const calls = [...this.monitors];
+    for (let i = 0; i < count; i++) {
+      const event = agent.MonitorEvent.fromPartial({ time: timestampFromNanos(stamp()), datapath: records[i % records.length] });
+      for (const call of calls) {
+        if (call.writableEnded || call.destroyed) continue;
+        if (!call.write(event)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
+      }
+    }
+  }
+
   /** Sends an agent event. */
   sendAgentEvent(type: number, json: string, time: Timestamp): void {
     this.send(agent.MonitorEvent.fromPartial({ time, agent: { type, json } }));
