@@ -21,4 +21,7 @@ export function registerOperatorMetrics(op: Operator): void {
   meter
     .createObservableCounter('cilium_operator_identity_gc_deleted', { description: 'Identities deleted by the identity GC' })
     .addCallback((r) => r.observe(op.identityGc.deletedTotal));
+  meter
+    .createObservableCounter('cilium_operator_node_gc_deleted', { description: 'Keys of removed nodes (identity references, ipcache entries) deleted by the node GC' })
+    .addCallback((r) => r.observe(op.nodeGc.deletedTotal));
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { operator as api } from '@cilium-ts/api';
 import { createClient, unary } from '@cilium-ts/grpc';
-import { freeTcpPort, IdentityAllocator, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { freeTcpPort, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
 import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
 import { Operator } from './operator.js';
 
@@ -35,7 +35,7 @@ describe('operator against a real etcd', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('assigns distinct pod CIDRs, releases them, collects identities and answers Status over gRPC', async () => {
+  it('assigns distinct pod CIDRs, releases them, collects identities and answers Status over gRPC; a removed node loses its CIDR, references and identities', async () => {
     const socket = join(dir, 'operator.sock');
     const metricsPort = await freeTcpPort();
     let output = '';
@@ -134,6 +134,29 @@ describe('operator against a real etcd', () => {
       } finally {
         client.close();
       }
+
+      // Node removal: n6 is deregistered while its session lease lives on, so its identity
+      // reference and ipcache entry outlive the registration; the node GC removes them, the
+      // identity GC then the identity, and IPAM releases the CIDR.
+      const n6kv = await connect('op1');
+      const n6 = new NodeRegistry(n6kv, 'c1');
+      await n6.register({ name: 'n6', cluster: 'c1', ipv4: '192.168.0.6' });
+      await waitFor('CIDR for n6', async () => (await ipam()).has('n6'));
+      const alloc6 = new IdentityAllocator(n6kv, 'n6');
+      closers.push(() => alloc6.close());
+      const only6 = await alloc6.allocate(['k8s:app=only-on-n6']);
+      const ipc6 = new IPCacheSync(n6kv, 'c1');
+      await ipc6.upsert({ ip: '10.200.9.9', identity: only6.id, node: 'n6' });
+      const shared = await alloc6.allocate(['k8s:app=used']);
+      assert.equal(shared.id, used.id);
+      await n6.deregister();
+      await waitFor('release of the CIDR of n6', async () => !(await ipam()).has('n6'));
+      await waitFor('removal of the keys n6 left behind', async () =>
+        (await kv.getPrefix(kv.keys.identityValueLabelsPrefix('k8s:app=only-on-n6'))).size === 0 && (await kv.get(kv.keys.ip('c1', '10.200.9.9'))) === undefined,
+      );
+      await waitFor('GC of the identity only n6 used', async () => (await kv.get(kv.keys.identityId(only6.id))) === undefined);
+      assert.equal(await kv.get(kv.keys.identityId(used.id)), 'k8s:app=used', 'an identity n2 still references stays');
+      assert.equal(await kv.get(kv.keys.identityValue('k8s:app=used', 'n2')), String(used.id));
     } finally {
       child.kill('SIGTERM');
       const code = await exited;

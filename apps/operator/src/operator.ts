@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { KvLogger, KvStore } from '@cilium-ts/kvstore';
 import { Heartbeat } from './heartbeat.js';
 import { IdentityGc } from './identity-gc.js';
+import { NodeGc } from './node-gc.js';
 import { IpamController } from './ipam-controller.js';
 import { LeaderElection } from './leader-election.js';
 
@@ -52,6 +53,8 @@ export class Operator {
   readonly election: LeaderElection;
   readonly ipam: IpamController;
   readonly identityGc: IdentityGc;
+  /** Removes what unregistered nodes left behind (identity references, ipcache entries). */
+  readonly nodeGc: NodeGc;
   readonly heartbeat: Heartbeat;
   private readonly log: KvLogger;
 
@@ -63,12 +66,14 @@ export class Operator {
     this.id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.ipam = new IpamController(kv, config.clusterName, config.poolCidr, config.maskSize, this.log);
     this.identityGc = new IdentityGc(kv, config.identityGcIntervalMs, config.identityGcGraceMs, this.log);
+    this.nodeGc = new NodeGc(kv, config.clusterName, config.identityGcIntervalMs, config.identityGcGraceMs, this.log);
     this.heartbeat = new Heartbeat(kv, config.heartbeatIntervalMs ?? 15_000, this.log);
     this.election = new LeaderElection(kv, this.id, config.electionTtlSeconds ?? 15, this.log);
     this.election.on('change', (leading) => {
       this.log('info', leading ? 'leading: managing IPAM, identity GC and heartbeat' : 'not leading: standing by', { id: this.id });
       this.ipam.setActive(leading);
       this.identityGc.setActive(leading);
+      this.nodeGc.setActive(leading);
       this.heartbeat.setActive(leading);
     });
   }
@@ -119,6 +124,7 @@ export class Operator {
   async stop(): Promise<void> {
     this.ipam.stop();
     this.identityGc.stop();
+    this.nodeGc.stop();
     this.heartbeat.stop();
     await this.election.stop();
   }
