@@ -5,6 +5,7 @@
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
 import { InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { bpfService } from './api-bpf.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
 import type { IdentityCache } from './identity-cache.js';
@@ -240,5 +241,6 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
     { definition: agent.IdentitiesService, implementation: identities },
     { definition: agent.MonitorService, implementation: monitor },
     { definition: agent.MetadataService, implementation: metadata },
+    bpfService(core),
   ];
 }

@@ -6,6 +6,16 @@ export const EventType = { drop: 1, trace: 4, policyVerdict: 5 } as const;
 export const TracePoint = { toEndpoint: 0, fromEndpoint: 5 } as const;
 /** Drop reasons the programs emit (Cilium numbering). */
 export const DropReason = { policy: 133, invalid: 134, ctInvalidHeader: 135, unknownL3: 139, policyDeny: 181 } as const;
+const REASON_TEXT: Record<number, string> = {
+  0: 'Forwarded', 133: 'Policy denied', 134: 'Invalid packet', 135: 'CT: Truncated or invalid header',
+  137: 'CT: Unknown L4 protocol', 139: 'Unsupported L3 protocol', 181: 'Policy denied by denylist',
+};
+
+/** Text of a metrics reason as the Cilium CLI prints it (0 = forwarded; unknown codes print as the number). */
+export function reasonText(reason: number): string {
+  return REASON_TEXT[reason] ?? String(reason);
+}
+
 /** Policy match types of a policy verdict. */
 export const MatchType = { none: 0, l3Only: 1, l3l4: 2, l4Only: 3, all: 4 } as const;
 /** Bytes before the packet in a record. */

@@ -1,12 +1,13 @@
 // @cilium-ts/bpf: the TypeScript side of the eBPF datapath (libbpf via koffi).
-export { Datapath, type CtEntry, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type MetricsEntry } from './datapath.js';
+export { Datapath, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type MetricsEntry } from './datapath.js';
 export type { PolicyEntry, Direction, EndpointInfo, CtKey, CtValue, PolicyKey, PolicyValue, Codec } from './map-codecs.js';
 export { policyMapEntries, POLICY_MAP_MAX_ENTRIES } from './map-codecs.js';
 export { EventReader, type EventReaderOptions } from './event-reader.js';
-export { decodeEventRecord, DropReason, EventType, EVENT_HEADER_LEN, MatchType, TracePoint, type EventRecord } from './event-record.js';
+export { decodeEventRecord, reasonText, DropReason, EventType, EVENT_HEADER_LEN, MatchType, TracePoint, type EventRecord } from './event-record.js';
 export { probeKernelFeatures, isBpffs, type KernelFeature } from './features.js';
 export { BpfError, BpfLoadError, DatapathInputError, TcError, errnoName } from './errors.js';
-export { BpfMap, UpdateFlags } from './bpf-map.js';
+export { BpfMap, MapType, UpdateFlags } from './bpf-map.js';
+export { ctExpired, ctLifetimeNs, ctState, DEFAULT_CT_TIMEOUTS, type CtState, type CtTimeouts } from './ct-gc.js';
 export { parseCidr, parseIp, formatCidr, formatIp, type Cidr, type IpBytes } from './ip-address.js';
 export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcHook, type TcTarget } from './tc-attach.js';
 export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';
