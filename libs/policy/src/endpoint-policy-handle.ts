@@ -112,16 +112,20 @@ export class EndpointPolicyHandle implements SelectionUser {
    * The L7 policy the proxy enforces for traffic from / to peer `identity` on
    * `protocol`/`port` in `direction`, or undefined when such traffic is not redirected
    * (denied, or allowed without a proxy). The rules are those of every allow on the same
-   * port (and range) for this peer or for all peers; when one of them has no L7 rules the
-   * peer may send anything there (`allowAll`), as in Cilium, but other peers keep their rules.
+   * port (and range), or on every port (L3-only), for this peer or for all peers; when one
+   * of them has no L7 rules the peer may send anything there (`allowAll`), as in Cilium,
+   * but other peers keep their rules.
    */
   l7Policy(direction: Direction, identity: number, protocol: number, port: number): L7Policy | undefined {
     const enforced = this.enforced[direction];
     const v = evaluateEntries(this.entries(), { direction, identity, protocol, port }, enforced);
     const e = v.entry;
     if (!v.allowed || !e || e.proxyPort === undefined) return undefined;
+    // As Cilium's wildcardL3L4Rules: allows on the same port (and range), and L3-only allows, of this peer or of all peers.
     const sameKey = (r: PolicyEntry): boolean =>
-      !r.deny && r.direction === direction && r.protocol === e.protocol && r.port === e.port && (r.endPort ?? r.port) === (e.endPort ?? e.port);
+      !r.deny &&
+      r.direction === direction &&
+      ((r.protocol === e.protocol && r.port === e.port && (r.endPort ?? r.port) === (e.endPort ?? e.port)) || (r.protocol === 0 && r.port === 0));
     const contributors = [...(this.rawOf(e.identity) ?? []), ...(e.identity !== IdentityAny ? (this.rawOf(IdentityAny) ?? []) : [])].filter(sameKey);
     const out: L7Policy = { proxyPort: e.proxyPort, entry: e, allowAll: false, rules: {} };
     for (const c of contributors) {
