@@ -43,7 +43,8 @@ export class PodLab {
         sh('ip', 'netns', 'exec', p.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.accept_dad=0');
         sh('ip', '-n', node, 'link', 'add', p.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.ns);
         sh('ip', '-n', node, 'link', 'set', p.host, 'up');
-        sh('ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${p.host}.proxy_arp=1`, `net.ipv6.conf.${p.host}.proxy_ndp=1`);
+        sh('ip', 'netns', 'exec', node, 'sysctl', '-qw', `net.ipv4.conf.${p.host}.proxy_arp=1`, `net.ipv6.conf.${p.host}.proxy_ndp=1`,
+          `net.ipv4.neigh.${p.host}.proxy_delay=0`, `net.ipv6.neigh.${p.host}.proxy_delay=0`);
         sh('ip', '-n', node, 'route', 'add', `${p.ip}/32`, 'dev', p.host);
         sh('ip', '-n', node, 'route', 'add', `${p.ip6}/128`, 'dev', p.host);
         sh('ip', '-n', node, 'neigh', 'add', 'proxy', router.v6, 'dev', p.host);
