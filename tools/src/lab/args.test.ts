@@ -45,3 +45,10 @@ test('rejects unknown commands and flags, missing values and bad names or counts
     assert.throws(() => parseArgs(argv), (err: unknown) => err instanceof LabUsageError && err.arg === arg, argv.join(' '));
   }
 });
+
+test('bench defaults to 4 nodes x 50 pods named benchlab; bounds are checked', () => {
+  assert.deepEqual(parseArgs(['bench']), { command: 'bench', name: 'benchlab', nodes: 4, pods: 50, keep: false, json: false });
+  assert.deepEqual(parseArgs(['bench', '--nodes', '2', '--pods=10', '--keep', '--json']), { command: 'bench', name: 'benchlab', nodes: 2, pods: 10, keep: true, json: true });
+  assert.throws(() => parseArgs(['bench', '--pods', '0']), /--pods/);
+  assert.throws(() => parseArgs(['bench', '--pods', '251']), /--pods/);
+});

@@ -61,8 +61,8 @@ async function checkPreconditions(o: UpOptions): Promise<void> {
   }
 }
 
-/** Starts a lab and leaves it running; prints progress to stderr and a summary to stdout. */
-export async function labUp(o: UpOptions): Promise<void> {
+/** Starts a lab and leaves it running; prints progress to stderr and (unless summary is false) a summary to stdout. */
+export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Promise<void> {
   const layout = new LabLayout(o.name);
   await labDown(o.name, (l) => process.stderr.write(`  cleanup: ${l}\n`));
   await checkPreconditions(o);
@@ -145,7 +145,7 @@ export async function labUp(o: UpOptions): Promise<void> {
       }
     }, () => `imported on ${o.nodes} node(s)`);
   }
-  printSummary(layout, o);
+  if (out.summary !== false) printSummary(layout, o);
 }
 
 function printSummary(layout: LabLayout, o: UpOptions): void {

@@ -1,5 +1,6 @@
 // Entry point of `tools/lab`: parse the command line and dispatch.
 import { parseArgs, usage } from './args.js';
+import { labBench } from './cmd-bench.js';
 import { labCheck } from './cmd-check.js';
 import { labDown } from './cmd-down.js';
 import { labStatus } from './cmd-status.js';
@@ -34,6 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return labStatus(o);
     case 'check':
       return labCheck(o);
+    case 'bench':
+      return labBench(o);
     case 'down': {
       const r = await labDown(o.name, (l) => process.stderr.write(`  ${l}\n`));
       for (const w of r.warnings) process.stderr.write(`  warning: ${w}\n`);
