@@ -1,14 +1,14 @@
 // The hubble-server of one node: agent subscription -> parser -> ring buffer, served
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
-import { observer, peer, timestampNow } from '@cilium-ts/api';
+import { peer, timestampNow } from '@cilium-ts/api';
 import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
 import { FlowMetrics } from './metrics/registry.js';
 import { MetadataCache } from './metadata-cache.js';
-import { ObserverService } from './observer-service.js';
+import { OBSERVER_WIRE_SERVICE, ObserverService } from './observer-service.js';
 import { peerHandlers, PeerList, peerName } from './peer-service.js';
 
 /** Version reported by ServerStatus. */
@@ -89,7 +89,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     addresses: options.listenAddresses,
     tls: options.tls,
     services: [
-      { definition: observer.ObserverService, implementation: obs.handlers() },
+      { definition: OBSERVER_WIRE_SERVICE, implementation: obs.handlers() },
       { definition: peer.PeerService, implementation: peerHandlers(peers, shutdown.signal) },
     ],
   });

@@ -124,16 +124,27 @@ export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGet
 
   /** The ipcache entry of the longest prefix containing `ip`. */
   getIPIdentity(ip: string): IPCacheInfo | undefined {
-    const bytes = parseIP(ip);
-    if (!bytes) return undefined;
-    const host = this.hosts.get(canonical(ip)!);
+    const key = canonical(ip);
+    if (key === undefined) return undefined;
+    const host = this.hosts.get(key);
     if (host) return host;
+    if (this.sortedPrefixes.length === 0) return undefined;
+    const bytes = parseIP(ip)!;
     return this.sortedPrefixes.find((p) => cidrContains(p.cidr, bytes))?.info;
   }
 }
 
+/** Canonical keys of recently seen address strings (the parser asks about the same few addresses over and over). */
+const canonicalCache = new Map<string, string | undefined>();
+const CANONICAL_CACHE_MAX = 16384;
+
 function canonical(ip: string): string | undefined {
   if (ip === '') return undefined;
+  let key = canonicalCache.get(ip);
+  if (key !== undefined || canonicalCache.has(ip)) return key;
   const bytes = parseIP(ip);
-  return bytes ? Buffer.from(bytes).toString('hex') : undefined;
+  key = bytes ? Buffer.from(bytes).toString('hex') : undefined;
+  if (canonicalCache.size >= CANONICAL_CACHE_MAX) canonicalCache.clear();
+  canonicalCache.set(ip, key);
+  return key;
 }

@@ -2,10 +2,29 @@
 // ServerStatus over the flow ring buffer (HUBBLE-API.md §5); GetNodes is UNIMPLEMENTED
 // as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { observer, type Timestamp } from '@cilium-ts/api';
-import { compileFlowFilters, FilterError, readEvents, ReadRequestError, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { observer, type flow, type Timestamp } from '@cilium-ts/api';
+import { compileFlowFilters, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
 import { callSignal, pump } from './stream-pump.js';
+
+/** Encodes the GetFlowsResponse of one flow (flow, node_name, time) without copying the flow. */
+export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timestamp): Uint8Array {
+  return observer.GetFlowsResponse.encode({ flow: f, nodeName, time }).finish();
+}
+
+/**
+ * observer.Observer with GetFlows responses written as bytes already encoded
+ * (encodeFlowResponse); every other method as generated. Register this definition with
+ * ObserverService.handlers().
+ */
+export const OBSERVER_WIRE_SERVICE = {
+  ...observer.ObserverService,
+  getFlows: {
+    ...observer.ObserverService.getFlows,
+    responseSerialize: (value: observer.GetFlowsResponse | Uint8Array): Buffer =>
+      value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : observer.GetFlowsResponse.encode(value).finish() as Buffer,
+  },
+} as const;
 
 /** What the observer reads from. */
 export interface ObserverState {
@@ -59,9 +78,12 @@ export class ObserverService {
       if (err instanceof FilterError) return Promise.reject(new InvalidArgumentError(err.message, { field: err.field, cause: err }));
       return Promise.reject(err);
     }
-    return this.stream(call, req, 'flow', matches, (e) => {
-      if (e.kind === 'flow') return observer.GetFlowsResponse.fromPartial({ flow: e.flow, nodeName: e.nodeName, time: e.time });
-      if (e.kind === 'lost') return observer.GetFlowsResponse.fromPartial({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time });
+    // Responses go out pre-encoded (see OBSERVER_WIRE_SERVICE): a flow is encoded once, by
+    // the first stream that sends it, and the bytes are kept on the ring entry for the others.
+    const wire = call as unknown as ServerWritableStream<observer.GetFlowsRequest, Uint8Array>;
+    return this.stream(wire, req, 'flow', matches, (e) => {
+      if (e.kind === 'flow') return (e.wire ??= encodeFlowResponse(e.flow, e.nodeName, e.time));
+      if (e.kind === 'lost') return observer.GetFlowsResponse.encode({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time }).finish();
       return undefined;
     });
   };
@@ -113,7 +135,7 @@ export class ObserverService {
     const ac = callSignal(call as ServerWritableStream<unknown, unknown>, this.state.shutdownSignal);
     this.open++;
     try {
-      const source = readEvents(this.state.ring, req, {
+      const reader = new RingReader(this.state.ring, req, {
         kind,
         matches,
         includeLost: kind === 'flow',
@@ -121,10 +143,7 @@ export class ObserverService {
         nodeName: this.state.nodeName,
         now: this.state.now,
       });
-      await pump(call, source, toMessage, ac.signal, () => this.waits++);
-    } catch (err) {
-      if (err instanceof ReadRequestError) throw new InvalidArgumentError(err.message, { field: err.field, cause: err });
-      throw err;
+      await pump(call, reader, toMessage, ac.signal, () => this.waits++);
     } finally {
       this.open--;
       ac.abort();

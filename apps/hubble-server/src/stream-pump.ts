@@ -1,6 +1,7 @@
 // Writes a server stream from an async source while honouring back-pressure and stopping
 // as soon as the client cancels or the server shuts down.
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import { READER_END, READER_WAIT, type HubbleEvent, type RingReader } from '@cilium-ts/flow';
 
 /** An AbortSignal that fires when the call is cancelled or closed, or when `shutdown` aborts. */
 export function callSignal(call: ServerWritableStream<unknown, unknown>, shutdown?: AbortSignal): AbortController {
@@ -28,30 +29,43 @@ function drained(call: ServerWritableStream<unknown, unknown>, signal: AbortSign
   });
 }
 
+/** Events sent in one go before the pump yields to the event loop (agent ingest, other streams). */
+export const PUMP_SLICE = 512;
+
 /**
- * Sends every item of `source` mapped through `toMessage` (undefined = skip), waiting for
- * 'drain' when the transport buffer is full. Ends the call OK when the source ends, unless
- * the call was cancelled. Always closes the source (freeing its ring reader).
+ * Sends what `reader` yields, mapped through `toMessage` (undefined = skip), pulling events
+ * synchronously (no promise per event), waiting for 'drain' when the transport buffer is full,
+ * for new entries when caught up in follow mode, and yielding to the event loop every
+ * PUMP_SLICE events. Ends the call OK when the reader ends, unless the call was cancelled or
+ * the signal aborted.
  */
-export async function pump<T, M>(
+export async function pump<M>(
   call: ServerWritableStream<unknown, M>,
-  source: AsyncGenerator<T>,
-  toMessage: (item: T) => M | undefined,
+  reader: RingReader,
+  toMessage: (e: HubbleEvent) => M | undefined,
   signal: AbortSignal,
   onBackpressure?: () => void,
 ): Promise<void> {
-  try {
-    for await (const item of source) {
-      if (signal.aborted) break;
-      const msg = toMessage(item);
-      if (msg === undefined) continue;
-      if (!call.write(msg)) {
-        onBackpressure?.();
-        await drained(call as ServerWritableStream<unknown, unknown>, signal);
-      }
+  let slice = 0;
+  for (;;) {
+    if (signal.aborted) return;
+    const e = reader.next();
+    if (e === READER_END) break;
+    if (e === READER_WAIT) {
+      slice = 0;
+      await reader.wait();
+      continue;
     }
-  } finally {
-    await source.return(undefined);
+    const msg = toMessage(e);
+    if (msg === undefined) continue;
+    if (!call.write(msg)) {
+      onBackpressure?.();
+      slice = 0;
+      await drained(call as ServerWritableStream<unknown, unknown>, signal);
+    } else if (++slice >= PUMP_SLICE) {
+      slice = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   if (!signal.aborted && !call.writableEnded) call.end();
 }

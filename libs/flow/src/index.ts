@@ -18,7 +18,7 @@ export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.
 export { DROP_REASON_POLICY_DENIED, ParseError, Parser, type ParserOptions } from './parser.js';
 export { reservedIdentityLabels } from './reserved-identities.js';
 export { DEFAULT_RING_CAPACITY, isValidRingCapacity, RingBuffer, RingCapacityError } from './ring-buffer.js';
-export { readEvents, ReadRequestError, validateReadRequest, type ReadOptions, type ReadRequest } from './ring-reader.js';
+export { READER_END, READER_WAIT, readEvents, ReadRequestError, RingReader, validateReadRequest, type ReadOptions, type ReadRequest } from './ring-reader.js';
 export { summarize, tcpFlagsText } from './summary.js';
 export { FilterError, type FlowFilterKind, type FlowPredicate } from './filters/filter.js';
 export { compileFlowFilter, compileFlowFilters, DEFAULT_FILTER_KINDS } from './filters/registry.js';

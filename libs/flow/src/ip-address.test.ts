@@ -17,7 +17,9 @@ test('parseIP / formatIPv6 round trip in Go canonical form', () => {
     assert.ok(b, input);
     assert.equal(formatIPv6(b), want, input);
   }
-  for (const bad of ['1.2.3', '256.1.1.1', '01.1.1.1', '1::2::3', 'g::1', '1:2:3:4:5:6:7:8:9', '']) {
+  assert.deepEqual([...parseIP('0.0.0.0')!], [0, 0, 0, 0]);
+  assert.deepEqual([...parseIP('10.200.0.255')!], [10, 200, 0, 255]);
+  for (const bad of ['1.2.3.4.5', '1..2.3', '1.2.3.', '.1.2.3', '1.2.3.4a', '1000.1.1.1', '1.2.3', '256.1.1.1', '01.1.1.1', '1::2::3', 'g::1', '1:2:3:4:5:6:7:8:9', '']) {
     assert.equal(parseIP(bad), undefined, bad);
   }
 });

@@ -41,10 +41,10 @@ export const ETH_P_IPV6 = 0x86dd;
 const ETH_P_ARP = 0x0806;
 const ETH_P_8021Q = 0x8100;
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function mac(buf: Uint8Array, off: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(buf[off + i]!.toString(16).padStart(2, '0'));
-  return parts.join(':');
+  return `${HEX_BYTE[buf[off]!]}:${HEX_BYTE[buf[off + 1]!]}:${HEX_BYTE[buf[off + 2]!]}:${HEX_BYTE[buf[off + 3]!]}:${HEX_BYTE[buf[off + 4]!]}:${HEX_BYTE[buf[off + 5]!]}`;
 }
 
 function u16(buf: Uint8Array, off: number): number {

@@ -66,6 +66,115 @@ export function validateReadRequest(req: ReadRequest): void {
   }
 }
 
+/** RingReader.next() result: caught up in follow mode; call wait() and try again. */
+export const READER_WAIT: unique symbol = Symbol('ring-reader-wait');
+/** RingReader.next() result: the read is over (done, `until` passed, or aborted). */
+export const READER_END: unique symbol = Symbol('ring-reader-end');
+
+/**
+ * A synchronous cursor over the ring for one request, with the semantics documented on
+ * readEvents. `next()` never blocks: it returns an event, READER_WAIT (follow mode, caught up:
+ * await `wait()`), or READER_END. Servers pull batches from it without a promise per event.
+ */
+export class RingReader {
+  private pos: number;
+  private readonly end: number;
+  private readonly limit: number;
+  private readonly since: bigint | undefined;
+  private readonly until: bigint | undefined;
+  private readonly includeLost: boolean;
+  private readonly stopAtLimit: boolean;
+  private sent = 0;
+  private done = false;
+
+  /** Validates the request (throws ReadRequestError) and finds the start position. */
+  constructor(
+    private readonly ring: RingBuffer<HubbleEvent>,
+    req: ReadRequest,
+    private readonly opts: ReadOptions,
+  ) {
+    validateReadRequest(req);
+    this.limit = req.number > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(req.number);
+    this.since = req.since ? nanosFromTimestamp(req.since) : undefined;
+    this.until = req.until ? nanosFromTimestamp(req.until) : undefined;
+    this.includeLost = opts.includeLost ?? true;
+    const head = ring.head;
+    this.end = req.follow ? Infinity : head;
+    this.stopAtLimit = !req.follow && this.limit > 0;
+    this.pos = this.startPosition(req, head);
+  }
+
+  private counted(e: HubbleEvent): boolean {
+    return e.kind === this.opts.kind && (this.opts.matches?.(e) ?? true);
+  }
+
+  private startPosition(req: ReadRequest, head: number): number {
+    const ring = this.ring;
+    if (req.first) return ring.oldest;
+    if (req.follow && this.limit === 0 && this.since === undefined) return head;
+    let count = 0;
+    for (let seq = head - 1; seq >= ring.oldest; seq--) {
+      const e = ring.read(seq);
+      if (!e || !this.counted(e)) continue;
+      if (this.since !== undefined) {
+        if (nanosFromTimestamp(e.time) < this.since) return seq + 1;
+      } else if (++count === this.limit) {
+        return seq;
+      }
+    }
+    return ring.oldest;
+  }
+
+  /** The next event to send, READER_WAIT, or READER_END. */
+  next(): HubbleEvent | typeof READER_WAIT | typeof READER_END {
+    const ring = this.ring;
+    const opts = this.opts;
+    for (;;) {
+      if (this.done || opts.signal?.aborted) return READER_END;
+      if (this.pos < ring.oldest) {
+        const missed = ring.oldest - this.pos;
+        this.pos = ring.oldest;
+        if (this.includeLost) {
+          return {
+            kind: 'lost',
+            time: (opts.now ?? timestampNow)(),
+            nodeName: opts.nodeName ?? '',
+            lost: flow.LostEvent.fromPartial({ source: flow.LostEventSource.HUBBLE_RING_BUFFER, numEventsLost: BigInt(missed) }),
+          };
+        }
+        continue;
+      }
+      if (this.pos >= this.end) return this.finish();
+      if (this.pos >= ring.head) return READER_WAIT;
+      const e = ring.read(this.pos++);
+      if (!e) continue;
+      if (e.kind === 'lost') {
+        if (this.includeLost) return e;
+        continue;
+      }
+      if (e.kind !== opts.kind) continue;
+      if (this.since !== undefined || this.until !== undefined) {
+        const t = nanosFromTimestamp(e.time);
+        if (this.since !== undefined && t < this.since) continue;
+        if (this.until !== undefined && t > this.until) return this.finish();
+      }
+      if (!(opts.matches?.(e) ?? true)) continue;
+      if (this.stopAtLimit && ++this.sent >= this.limit) this.done = true;
+      return e;
+    }
+  }
+
+  /** Resolves when new entries may be there (or the signal aborted); call after READER_WAIT. */
+  wait(): Promise<void> {
+    return this.ring.waitFor(this.pos, this.opts.signal);
+  }
+
+  private finish(): typeof READER_END {
+    this.done = true;
+    return READER_END;
+  }
+}
+
 /**
  * Yields the events a request selects, oldest first:
  * - `follow` with `number` 0 and no `since` starts at the current end;
@@ -75,73 +184,18 @@ export function validateReadRequest(req: ReadRequest): void {
  * Non-follow reads end at the head seen at the start or after `number` events; follow
  * reads wait for new entries until `signal` aborts. Entries older than `since` are skipped,
  * the first one newer than `until` ends the read. A reader overtaken by the writer yields a
- * lost event (HUBBLE_RING_BUFFER) counting the entries it missed.
+ * lost event (HUBBLE_RING_BUFFER) counting the entries it missed. Throws ReadRequestError
+ * (on the first `next()`) for an invalid request.
  */
 export async function* readEvents(ring: RingBuffer<HubbleEvent>, req: ReadRequest, opts: ReadOptions): AsyncGenerator<HubbleEvent> {
-  validateReadRequest(req);
-  const limit = req.number > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(req.number);
-  const since = req.since ? nanosFromTimestamp(req.since) : undefined;
-  const until = req.until ? nanosFromTimestamp(req.until) : undefined;
-  const includeLost = opts.includeLost ?? true;
-  const counted = (e: HubbleEvent) => e.kind === opts.kind && (opts.matches?.(e) ?? true);
-  const head = ring.head;
-  let start: number;
-  if (req.first) {
-    start = ring.oldest;
-  } else if (req.follow && limit === 0 && since === undefined) {
-    start = head;
-  } else {
-    start = ring.oldest;
-    let count = 0;
-    for (let seq = head - 1; seq >= ring.oldest; seq--) {
-      const e = ring.read(seq);
-      if (!e || !counted(e)) continue;
-      if (since !== undefined) {
-        if (nanosFromTimestamp(e.time) < since) {
-          start = seq + 1;
-          break;
-        }
-      } else if (++count === limit) {
-        start = seq;
-        break;
-      }
-    }
-  }
-  const end = req.follow ? Infinity : head;
-  const stopAtLimit = !req.follow && limit > 0;
-  let pos = start;
-  let sent = 0;
-  while (!opts.signal?.aborted) {
-    if (pos < ring.oldest) {
-      const missed = ring.oldest - pos;
-      pos = ring.oldest;
-      if (includeLost) {
-        yield {
-          kind: 'lost',
-          time: (opts.now ?? timestampNow)(),
-          nodeName: opts.nodeName ?? '',
-          lost: flow.LostEvent.fromPartial({ source: flow.LostEventSource.HUBBLE_RING_BUFFER, numEventsLost: BigInt(missed) }),
-        };
-      }
+  const reader = new RingReader(ring, req, opts);
+  for (;;) {
+    const e = reader.next();
+    if (e === READER_END) return;
+    if (e === READER_WAIT) {
+      await reader.wait();
       continue;
     }
-    if (pos >= end) return;
-    if (pos >= ring.head) {
-      await ring.waitFor(pos, opts.signal);
-      continue;
-    }
-    const e = ring.read(pos++);
-    if (!e) continue;
-    if (e.kind === 'lost') {
-      if (includeLost) yield e;
-      continue;
-    }
-    if (e.kind !== opts.kind) continue;
-    const t = nanosFromTimestamp(e.time);
-    if (since !== undefined && t < since) continue;
-    if (until !== undefined && t > until) return;
-    if (!(opts.matches?.(e) ?? true)) continue;
     yield e;
-    if (stopAtLimit && ++sent >= limit) return;
   }
 }

@@ -4,9 +4,18 @@ import type { DecodedPacket, TcpFlagBits } from './packet.js';
 
 const FLAG_ORDER: (keyof TcpFlagBits)[] = ['SYN', 'ACK', 'RST', 'FIN', 'PSH', 'URG', 'ECE', 'CWR', 'NS'];
 
+const flagsTextCache = new Map<number, string>();
+
 /** TCP flags joined in upstream order, e.g. `SYN, ACK`. */
 export function tcpFlagsText(flags: TcpFlagBits): string {
-  return FLAG_ORDER.filter((f) => flags[f]).join(', ');
+  let mask = 0;
+  for (let i = 0; i < FLAG_ORDER.length; i++) if (flags[FLAG_ORDER[i]!]) mask |= 1 << i;
+  let text = flagsTextCache.get(mask);
+  if (text === undefined) {
+    text = FLAG_ORDER.filter((f) => flags[f]).join(', ');
+    flagsTextCache.set(mask, text);
+  }
+  return text;
 }
 
 /** The Summary of an L3/L4 flow decoded from `packet`. */

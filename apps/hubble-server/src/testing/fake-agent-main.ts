@@ -6,36 +6,31 @@
 // record per interval, stamped with the wall clock. Commands on stdin, one per line:
 //   `blast <count>`  send <count> records to every subscriber of every socket as fast as they
 //                    are accepted; prints `blasted <count>` when done
+//   `rate <per-second> <count>`  send <count> records to every subscriber at that rate;
+//                    prints `rated <count>` when done
 //   `subscribers`    prints `subscribers <n,n,...>` (Monitor subscribers per socket)
 //   `pause` / `resume`  stop / restart the interval ticks
 // Exits when stdin closes or on SIGTERM.
 import { createInterface } from 'node:readline';
-import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
 import { FakeAgent } from './fake-agent.js';
+import { SAMPLE_ENDPOINT, sampleRecords } from './sample-records.js';
 
 /** Wall-clock nanoseconds with hrtime resolution. */
 const wallOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 const nowNs = (): bigint => process.hrtime.bigint() + wallOffset;
 
-/** A few realistic records: TCP SYN/SYN-ACK traces, a UDP policy drop, an ICMP verdict. */
-function sampleRecords(): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < 64; i++) {
-    const sport = 30000 + i;
-    out.push(encodeDatapathRecord({
-      type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
-      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: sport, destinationPort: 80, flags: { SYN: true } } }),
-    }));
-    out.push(encodeDatapathRecord({
-      type: 4, subType: 0, source: 101, isReply: true, srcIdentity: 257, dstIdentity: 256, ifindex: 7,
-      packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 80, destinationPort: sport, flags: { SYN: true, ACK: true } } }),
-    }));
-    out.push(encodeDatapathRecord({
-      type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
-      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: sport, destinationPort: 53 } }),
-    }));
+/** Sends `count` records at `perSecond` (in 5 ms batches, catching up when late). */
+async function paced(agents: FakeAgent[], records: Buffer[], perSecond: number, count: number): Promise<void> {
+  const start = Date.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((Date.now() - start) * perSecond) / 1000));
+    if (due > sent) {
+      await Promise.all(agents.map((a) => a.blast(records, due - sent, nowNs)));
+      sent = due;
+    }
+    await new Promise((r) => setTimeout(r, 5));
   }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -50,7 +45,7 @@ async function main(): Promise<void> {
   if (sockets.length === 0) throw new Error('fake-agent: give at least one --socket PATH');
   const records = sampleRecords();
   const agents = await Promise.all(sockets.map((s) => FakeAgent.start(s, {
-    endpoints: [{ id: 101, ipv4: '10.0.1.5', identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing'], hostIfindex: 7, hostIfname: 'lxcxwing' }],
+    endpoints: [SAMPLE_ENDPOINT],
   })));
   let ticking = intervalMs > 0;
   let seq = 0;
@@ -74,6 +69,9 @@ async function main(): Promise<void> {
     if (cmd === 'blast') {
       const count = Number(arg);
       void Promise.all(agents.map((a) => a.blast(records, count, nowNs))).then(() => process.stdout.write(`blasted ${count}\n`));
+    } else if (cmd === 'rate') {
+      const [perSecond, count] = [Number(arg), Number(line.trim().split(/\s+/)[2])];
+      void paced(agents, records, perSecond, count).then(() => process.stdout.write(`rated ${count}\n`));
     } else if (cmd === 'subscribers') {
       process.stdout.write(`subscribers ${agents.map((a) => a.subscribers).join(',')}\n`);
     } else if (cmd === 'pause') {
