@@ -14,7 +14,8 @@ import {
   policyMapEntries, policyValue, u32, u64, type CtKey, type CtValue, type Direction, type EndpointInfo, type IpcacheValue,
   type EndpointConfig, type MetricsKey, type MetricsValue, type PolicyEntry, type PolicyKey, type PolicyValue,
 } from './map-codecs.js';
-import { tcAttach, tcAttachedProgramId, tcDetach, type TcTarget } from './tc-attach.js';
+import { tcAttach, tcAttachedProgramId, tcDetach, type TcHook, type TcTarget } from './tc-attach.js';
+import { tcxAttach, tcxLink, tcxSupported } from './tcx-attach.js';
 
 /** What the datapath needs to know about an endpoint to load its programs. */
 export interface EndpointDatapathSpec {
@@ -47,7 +48,16 @@ export interface DatapathOptions {
   objectPath?: string;
   /** CT lifetimes used by ctGc (default: Cilium's). */
   ctTimeouts?: Partial<CtTimeouts>;
+  /**
+   * How programs are attached: 'tcx' links (kernel >= 6.6, interfaces in this process's
+   * namespace only), 'tc' clsact filters, or 'auto' (default): tcx where the kernel has
+   * it and the endpoint has no netns, else tc.
+   */
+  attachMode?: 'auto' | 'tcx' | 'tc';
 }
+
+/** How an endpoint's programs are attached. */
+export type AttachMode = 'tcx' | 'tc';
 
 /** Result of one CT garbage collection pass. */
 export interface CtGcResult { scanned: number; deleted: number }
@@ -60,6 +70,8 @@ export class Datapath {
   private closed = false;
   /** CT lifetimes used by ctGc. */
   ctTimeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
+  /** Attach mode option (see DatapathOptions.attachMode). */
+  attachMode: 'auto' | 'tcx' | 'tc' = 'auto';
 
   private constructor(
     /** bpffs directory of this node's pins. */
@@ -98,6 +110,7 @@ export class Datapath {
       const epFlags = BpfMap.openPinned(pin('ep_flags'), 'ep_flags', u32, u32);
       const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
       dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
+      dp.attachMode = opts.attachMode ?? 'auto';
       return dp;
     } catch (err) {
       for (const m of opened) m.close();
@@ -172,8 +185,8 @@ export class Datapath {
     }
     const staged = this.loadEndpoint(spec, policy, { stage: true });
     try {
-      await tcAttach(target, 'egress', staged.toContainer);
-      await tcAttach(target, 'ingress', staged.fromContainer);
+      await this.hookAttach(spec, target, 'egress', staged.toContainer);
+      await this.hookAttach(spec, target, 'ingress', staged.fromContainer);
       renameSync(staged.fromContainer, this.pinPath(spec.id, 'from-container'));
       renameSync(staged.toContainer, this.pinPath(spec.id, 'to-container'));
       this.upsertEndpointIps(spec);
@@ -188,6 +201,29 @@ export class Datapath {
       }
       throw err;
     }
+  }
+
+  /** How spec's programs are (or would be) attached under this Datapath's attachMode. */
+  attachModeOf(spec: { netns?: string }): AttachMode {
+    if (this.attachMode === 'tc' || spec.netns) return 'tc';
+    return this.attachMode === 'tcx' || tcxSupported() ? 'tcx' : 'tc';
+  }
+
+  private linkPin(endpointId: number, hook: TcHook): string {
+    return `${this.endpointDir(endpointId)}/link-${hook}`;
+  }
+
+  private async hookAttach(spec: EndpointDatapathSpec, target: TcTarget, hook: TcHook, progPin: string): Promise<void> {
+    if (this.attachModeOf(spec) === 'tcx') tcxAttach(spec.hostIfindex, hook, progPin, this.linkPin(spec.id, hook));
+    else await tcAttach(target, hook, progPin);
+  }
+
+  /** Kernel ids of the programs attached at the endpoint's hooks (tcx links or tc filters). */
+  async attachedProgramIds(spec: { id: number; hostIfname: string; netns?: string }): Promise<{ mode: AttachMode; ingress?: number; egress?: number }> {
+    const mode = this.attachModeOf(spec);
+    const id = async (hook: TcHook): Promise<number | undefined> =>
+      mode === 'tcx' ? tcxLink(this.linkPin(spec.id, hook))?.progId : tcAttachedProgramId({ ifname: spec.hostIfname, netns: spec.netns }, hook);
+    return { mode, ingress: await id('ingress'), egress: await id('egress') };
   }
 
   private upsertEndpointIps(spec: EndpointDatapathSpec): void {
@@ -226,12 +262,14 @@ export class Datapath {
    */
   private async attachedAndCurrent(spec: EndpointDatapathSpec, target: TcTarget): Promise<boolean> {
     const want = endpointConfig.encode(this.endpointConfig(spec));
+    const tcx = this.attachModeOf(spec) === 'tcx';
     for (const [prog, hook] of [['from-container', 'ingress'], ['to-container', 'egress']] as const) {
       const pin = this.pinPath(spec.id, prog);
       if (!existsSync(pin) || !existsSync(this.pinPath(spec.id, 'policy'))) return false;
       const info = this.pinnedProgram(spec.id, prog);
       if (!info || !info.rodata.subarray(0, want.length).equals(want)) return false;
-      if ((await tcAttachedProgramId(target, hook)) !== info.id) return false;
+      const attached = tcx ? tcxLink(this.linkPin(spec.id, hook))?.progId : await tcAttachedProgramId(target, hook);
+      if (attached !== info.id) return false;
     }
     return true;
   }
@@ -303,7 +341,9 @@ export class Datapath {
   async detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void> {
     this.live(`detach endpoint ${spec.id}`);
     const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
-    if (!spec.netns || existsSync(spec.netns)) {
+    if (this.attachModeOf(spec) === 'tcx') {
+      for (const hook of ['ingress', 'egress'] as const) rmQuiet(this.linkPin(spec.id, hook)); // frees the tcx links
+    } else if (!spec.netns || existsSync(spec.netns)) {
       await tcDetach(target, 'ingress');
       await tcDetach(target, 'egress');
     }

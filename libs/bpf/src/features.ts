@@ -40,7 +40,7 @@ export function probeKernelFeatures(): KernelFeature[] {
     { name: 'BTF', available: existsSync('/sys/kernel/btf/vmlinux'), detail: '/sys/kernel/btf/vmlinux' + (existsSync('/sys/kernel/btf/vmlinux') ? ' present' : ' missing (CONFIG_DEBUG_INFO_BTF)') },
     probe('ring buffer', () => probes.mapType(MapType.ringbuf), 'BPF_MAP_TYPE_RINGBUF'),
     schedCls,
-    { name: 'tcx', available: tcx, detail: `kernel ${release()} ${tcx ? '>=' : '<'} 6.6 (tcx links; the datapath attaches with tc clsact)` },
+    { name: 'tcx', available: tcx, detail: `kernel ${release()} ${tcx ? '>=' : '<'} 6.6 (tcx links for endpoints in the agent's own namespace; tc clsact otherwise)` },
     probe('LPM trie', () => probes.mapType(MapType.lpmTrie), 'BPF_MAP_TYPE_LPM_TRIE'),
     probe('LRU hash', () => probes.mapType(MapType.lruHash), 'BPF_MAP_TYPE_LRU_HASH'),
     probe('per-CPU maps', () => Math.min(probes.mapType(MapType.percpuHash), probes.mapType(MapType.percpuArray)), 'BPF_MAP_TYPE_PERCPU_HASH/ARRAY'),

@@ -1,5 +1,5 @@
 // @cilium-ts/bpf: the TypeScript side of the eBPF datapath (libbpf via koffi).
-export { Datapath, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type MetricsEntry } from './datapath.js';
+export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type MetricsEntry } from './datapath.js';
 export type { PolicyEntry, Direction, EndpointInfo, CtKey, CtValue, PolicyKey, PolicyValue, Codec } from './map-codecs.js';
 export { policyMapEntries, POLICY_MAP_MAX_ENTRIES } from './map-codecs.js';
 export { EventReader, type EventReaderOptions } from './event-reader.js';
@@ -11,3 +11,4 @@ export { ctExpired, ctLifetimeNs, ctState, DEFAULT_CT_TIMEOUTS, type CtState, ty
 export { parseCidr, parseIp, formatCidr, formatIp, type Cidr, type IpBytes } from './ip-address.js';
 export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcHook, type TcTarget } from './tc-attach.js';
 export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';
+export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';

@@ -25,6 +25,8 @@ interface Raw {
   mapInitialValue(map: Ptr, size: BigUint64Array): Ptr | null;
   objGet(path: string): number;
   mapFdById(id: number): number;
+  linkCreate(progFd: number, targetFd: number, attachType: number, opts: null): number;
+  linkUpdate(linkFd: number, newProgFd: number, opts: null): number;
   mapCreate(type: number, name: string | null, keySize: number, valueSize: number, maxEntries: number, opts: Buffer | null): number;
   lookupBatch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: Uint32Array, opts: null): number;
   updateBatch(fd: number, keys: Buffer, values: Buffer, count: Uint32Array, opts: Buffer | null): number;
@@ -82,6 +84,8 @@ function lib(): Raw {
     mapInitialValue: f('void *bpf_map__initial_value(void *map, _Out_ uint64_t *psize)'),
     objGet: f('int bpf_obj_get(const char *path)'),
     mapFdById: f('int bpf_map_get_fd_by_id(uint32_t id)'),
+    linkCreate: f('int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)'),
+    linkUpdate: f('int bpf_link_update(int link_fd, int new_prog_fd, const void *opts)'),
     mapCreate: f('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)'),
     lookupBatch: f('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)'),
     updateBatch: f('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)'),
@@ -226,6 +230,23 @@ export function mapCreate(spec: MapCreateSpec): number {
   return check(`create map "${spec.name}" (type ${spec.type}, key ${spec.keySize}, value ${spec.valueSize}, ${spec.maxEntries} entries)`,
     lib().mapCreate(spec.type, spec.name, spec.keySize, spec.valueSize, spec.maxEntries, opts),
     'check the sizes for the map type (e.g. per-CPU values, map-in-map needs innerMapFd and value size 4); needs CAP_BPF');
+}
+
+/** Raw link operations (bpf_link_create / bpf_link_update); negative errno on failure. */
+export const linkOps = {
+  create: (progFd: number, targetFd: number, attachType: number): number => lib().linkCreate(progFd, targetFd, attachType, null),
+  update: (linkFd: number, newProgFd: number): number => lib().linkUpdate(linkFd, newProgFd, null),
+};
+
+/** Kernel-reported facts about a link fd (struct bpf_link_info; tcx: ifindex, attach type). */
+export interface LinkInfo { type: number; id: number; progId: number; ifindex: number; attachType: number }
+
+/** Reads struct bpf_link_info for a link fd. */
+export function linkInfo(fd: number, what: string): LinkInfo {
+  const info = Buffer.alloc(64);
+  const len = new Uint32Array([info.length]);
+  check(`get info of ${what}`, lib().objInfo(fd, info, len));
+  return { type: info.readUInt32LE(0), id: info.readUInt32LE(4), progId: info.readUInt32LE(8), ifindex: info.readUInt32LE(16), attachType: info.readUInt32LE(20) };
 }
 
 /** Opens a map by its kernel id and returns a new fd. */
