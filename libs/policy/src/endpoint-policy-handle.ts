@@ -87,7 +87,7 @@ export class EndpointPolicyHandle implements SelectionUser {
   entries(): PolicyEntry[] {
     if (!this.sortedCache) {
       const all: PolicyEntry[] = [];
-      for (const list of this.final.values()) all.push(...list);
+      for (const list of this.final.values()) for (const e of list) all.push(e);
       this.sortedCache = all.sort(compareEntries);
     }
     return this.sortedCache.map((e) => ({ ...e }));
@@ -318,7 +318,7 @@ export class EndpointPolicyHandle implements SelectionUser {
     const group = this.raw.get(id);
     if (!group) return undefined;
     const out: PolicyEntry[] = [];
-    for (const list of group.values()) out.push(...list);
+    for (const list of group.values()) for (const e of list) out.push(e);
     return out;
   }
 
@@ -331,6 +331,7 @@ export class EndpointPolicyHandle implements SelectionUser {
       return own.length ? finalizeEntries(own) : [];
     }
     if (own.length === 0) return [];
-    return finalizeEntries([...own, ...zeroDenies]).filter((e) => e.identity === id);
+    for (const d of zeroDenies) own.push(d);
+    return finalizeEntries(own).filter((e) => e.identity === id);
   }
 }

@@ -50,12 +50,33 @@ export function portEntry(s: CompiledSection, identity: number, p: PortSpec): Po
   return e;
 }
 
+/** Identities selected per peer selector key, shared by the sections of one computation. */
+export type SelectionMemo = Map<string, readonly number[]>;
+
+/** The identities a section selects (identity 0 alone when it selects every peer), ascending. */
+export function sectionPeers(s: CompiledSection, identities: readonly ParsedIdentity[], memo: SelectionMemo = new Map()): readonly number[] {
+  if (s.wildcard) return [IdentityAny];
+  const lists: Array<readonly number[]> = [];
+  for (const p of s.peers) {
+    let ids = memo.get(p.key);
+    if (!ids) {
+      const found: number[] = [];
+      for (const i of identities) if (p.matches(i.id, i.labels)) found.push(i.id);
+      memo.set(p.key, (ids = found));
+    }
+    lists.push(ids);
+  }
+  if (lists.length === 1) return lists[0]!;
+  const all = new Set<number>();
+  for (const l of lists) for (const id of l) all.add(id);
+  return [...all].sort((a, b) => a - b);
+}
+
 /** The entries one compiled section contributes, for the given identities. */
-export function sectionEntries(s: CompiledSection, identities: readonly ParsedIdentity[]): PolicyEntry[] {
+export function sectionEntries(s: CompiledSection, identities: readonly ParsedIdentity[], memo?: SelectionMemo): PolicyEntry[] {
   if (s.ports.length === 0) return [];
-  const peers = s.wildcard ? [IdentityAny] : identities.filter((i) => s.selectsPeer(i.id, i.labels)).map((i) => i.id);
   const out: PolicyEntry[] = [];
-  for (const identity of peers) {
+  for (const identity of sectionPeers(s, identities, memo)) {
     for (const p of s.ports) out.push(portEntry(s, identity, p));
   }
   return out;
@@ -73,14 +94,15 @@ export function computeEndpointPolicy(repo: Repository, endpointLabels: string[]
   const ep = new LabelSet(endpointLabels);
   const selected = repo.selecting(ep);
   const ids = parseIdentities(identities);
+  const memo: SelectionMemo = new Map();
   const entries: PolicyEntry[] = [];
   const enforced: Record<Direction, boolean> = { ingress: false, egress: false };
   for (const dir of ['ingress', 'egress'] as const) {
     enforced[dir] = selected.some((s) => ruleEnforces(s.rule, dir));
     const dirEntries: PolicyEntry[] = [];
-    for (const s of compileSections(selected, dir, opts.namedPorts)) dirEntries.push(...sectionEntries(s, ids));
+    for (const s of compileSections(selected, dir, opts.namedPorts)) for (const e of sectionEntries(s, ids, memo)) dirEntries.push(e);
     if (!enforced[dir] && dirEntries.length > 0) dirEntries.push({ direction: dir, identity: IdentityAny, protocol: 0, port: 0, deny: false });
-    entries.push(...dirEntries);
+    for (const e of dirEntries) entries.push(e);
   }
   return { ingressEnforced: enforced.ingress, egressEnforced: enforced.egress, entries: finalizeEntries(entries), revision: repo.revision };
 }

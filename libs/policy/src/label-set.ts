@@ -47,6 +47,11 @@ export class LabelSet {
     return out;
   }
 
+  /** The labels with `key` (any source), without copying; undefined when none. */
+  labelsWithKey(key: string): readonly Label[] | undefined {
+    return this.byKey.get(key);
+  }
+
   /** True when a label with `key` from `source` exists. */
   has(source: string, key: string): boolean {
     return this.values(source, key).length > 0;

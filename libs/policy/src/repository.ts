@@ -107,7 +107,7 @@ export class Repository {
       this.rules = this.rules.filter((old) => !keys.some((k) => containsAll(old.labels, k)));
     }
     for (const s of stored) s.key = this.nextKey++;
-    this.rules.push(...stored);
+    for (const s of stored) this.rules.push(s);
     ++this.rev;
     this.emit(stored, removed);
     return this.rev;

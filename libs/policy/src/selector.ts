@@ -217,19 +217,31 @@ export class Selector {
   /** True when every requirement holds for `labels`. */
   matches(labels: LabelSet): boolean {
     for (const r of this.reqs) {
-      const vals = labels.values(r.source, r.key);
+      const list = labels.labelsWithKey(r.key);
+      let any = false;
+      let inValues = false;
+      if (list) {
+        for (const l of list) {
+          if (r.source !== LabelSourceAny && l.source !== r.source) continue;
+          any = true;
+          if (r.values.includes(l.value)) {
+            inValues = true;
+            break;
+          }
+        }
+      }
       switch (r.operator) {
         case 'In':
-          if (!vals.some((v) => r.values.includes(v))) return false;
+          if (!inValues) return false;
           break;
         case 'NotIn':
-          if (vals.some((v) => r.values.includes(v))) return false;
+          if (inValues) return false;
           break;
         case 'Exists':
-          if (vals.length === 0) return false;
+          if (!any) return false;
           break;
         case 'DoesNotExist':
-          if (vals.length > 0) return false;
+          if (any) return false;
           break;
       }
     }
