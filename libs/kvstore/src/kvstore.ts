@@ -216,7 +216,7 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
       } catch (err) {
         this.log('warn', 'kvstore session lease grant failed; retrying', { error: (err as Error).message });
         await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
+        delay = Math.min(delay * 2, 1000);
       }
     }
   }
