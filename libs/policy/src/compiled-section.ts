@@ -1,7 +1,8 @@
 // A rule section compiled for evaluation: which peers it selects and which ports it opens.
 
 import { icmpTypeNumber } from './icmp.js';
-import { type L7Rules, l7Parser, proxyPortFor } from './l7.js';
+import { type L7Rules, l7Parser } from './l7.js';
+import { proxyPortFor } from './proxy-port.js';
 import type { LabelSet } from './label-set.js';
 import { CIDRPeerSelector, EndpointPeerSelector, EntityPeerSelector, type PeerSelector } from './peer-selector.js';
 import { isNamedPort } from './port.js';

@@ -4,7 +4,8 @@ import { type CompiledSection, type NamedPorts, compileSections } from './compil
 import { IdentityAny } from './identity.js';
 import type { LabelSet } from './label-set.js';
 import { type EndpointPolicy, portEntry } from './endpoint-policy.js';
-import type { L7Policy, L7Rules } from './l7.js';
+import type { L7Rules } from './l7.js';
+import type { L7Policy } from './proxy-port.js';
 import { type PolicyEntry, compareEntries, evaluateEntries, finalizeEntries } from './policy-entry.js';
 import type { RepositoryRule } from './repository.js';
 import { type Direction, type Rule, ruleEnforces } from './rule.js';

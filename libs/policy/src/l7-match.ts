@@ -1,6 +1,7 @@
 // L7 matching for a proxy: does an HTTP request, DNS query or Kafka request pass an L7 policy.
 
-import type { DNSRule, HTTPRule, KafkaRule, L7Policy } from './l7.js';
+import type { DNSRule, HTTPRule, KafkaRule } from './l7.js';
+import type { L7Policy } from './proxy-port.js';
 
 /** An HTTP request as the proxy sees it. Header names are case-insensitive. */
 export interface HTTPRequest {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePolicyDocument } from './document.js';
 import { computeEndpointPolicy } from './endpoint-policy.js';
-import { proxyListener, proxyPortFor } from './l7.js';
+import { proxyListener, proxyPortFor } from './proxy-port.js';
 import { dnsAllowed, dnsRuleMatches, httpAllowed, kafkaAllowed } from './l7-match.js';
 import { evaluateEntries } from './policy-entry.js';
 import { PolicyEngine } from './policy-engine.js';
