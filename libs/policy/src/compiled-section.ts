@@ -123,11 +123,14 @@ export class CompiledSection {
     return parts.length ? parts.join('; ') : this.wildcard ? 'any peer' : 'no peer';
   }
 
-  /** A human description of the ports, e.g. `80/TCP, 53/UDP` or `any port`. */
+  /** A human description of the ports, e.g. `80/TCP, 53/UDP`, `any port`, `80/TCP (L7 http, proxy 10001)`. */
   describePorts(): string {
     if (this.ports.length === 0) return 'no port';
     return this.ports
-      .map((p) => (p.port === 0 && p.protocol === 0 ? 'any port' : `${p.port === 0 ? '*' : p.endPort ? `${p.port}-${p.endPort}` : p.port}/${protocolName(p.protocol)}`))
+      .map((p) => {
+        const base = p.port === 0 && p.protocol === 0 ? 'any port' : `${p.port === 0 ? '*' : p.endPort ? `${p.port}-${p.endPort}` : p.port}/${protocolName(p.protocol)}`;
+        return p.l7 && p.proxyPort !== undefined ? `${base} (L7 ${l7Parser(p.l7)}, proxy ${p.proxyPort})` : base;
+      })
       .join(', ');
   }
 }

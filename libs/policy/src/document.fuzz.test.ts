@@ -13,6 +13,14 @@ import { PolicyValidationError } from './validation-error.js';
 
 const SEEDS: unknown[] = [
   {
+    endpointSelector: { matchLabels: { app: 'web' } },
+    ingress: [
+      { fromEndpoints: [{}], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/a/.*', host: 'x\\.com', headers: ['X-A: 1', 'X-B'] }] } }] },
+      { toPorts: [{ ports: [{ port: '9092' }], rules: { kafka: [{ role: 'produce', topic: 't' }, { apiKey: 'fetch', apiVersion: '1', clientID: 'c' }] } }] },
+    ],
+    egress: [{ toEntities: ['all'], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchName: 'a.com' }, { matchPattern: '*.b.com' }] } }] }],
+  },
+  {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: 'np', namespace: 'x' },

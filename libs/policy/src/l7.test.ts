@@ -6,6 +6,7 @@ import { proxyListener, proxyPortFor } from './proxy-port.js';
 import { dnsAllowed, dnsRuleMatches, httpAllowed, kafkaAllowed } from './l7-match.js';
 import { evaluateEntries } from './policy-entry.js';
 import { PolicyEngine } from './policy-engine.js';
+import { tracePolicy } from './trace.js';
 import { PolicyValidationError } from './validation-error.js';
 
 function errorsOf(doc: unknown): string[] {
@@ -93,6 +94,14 @@ test('L7 rules become proxy redirects; the rule set is per peer', () => {
   assert.equal(dnsAllowed(dns, 'api.example.com.'), true);
   assert.equal(dnsAllowed(dns, 'example.org'), false);
   assert.equal(evaluateEntries(h.entries(), { direction: 'egress', identity: 2, protocol: 132, port: 53 }, h.egressEnforced).allowed, false, 'DNS under ANY opens TCP and UDP');
+});
+
+test('trace names the L7 parser and proxy port of a section', () => {
+  const engine = new PolicyEngine({ identities: [[300, ['k8s:app=a']]] });
+  engine.addRules(parsePolicyDocument(JSON.stringify(doc)));
+  const t = tracePolicy(engine.repository, { srcLabels: ['k8s:app=b'], dstLabels: ['k8s:app=web'], dport: 80 }, engine.identities);
+  assert.equal(t.verdict, 'ALLOWED');
+  assert.ok(t.lines.some((l) => l.includes('on 80/TCP (L7 http, proxy 10001): matches')), t.lines.join('\n'));
 });
 
 test('L7 matchers', () => {

@@ -38,7 +38,7 @@ const arbSel = fc.record(
 const arbPortsPlain = fc.array(
   fc.record({
     ports: fc.array(
-      fc.record({ port: fc.constantFrom('0', '80', '443'), protocol: fc.constantFrom('TCP', 'UDP', 'ANY') }, { requiredKeys: [] }).map((p) =>
+      fc.record({ port: fc.constantFrom('0', '80', '443', 'web'), protocol: fc.constantFrom('TCP', 'UDP', 'ANY') }, { requiredKeys: [] }).map((p) =>
         p.port === '80' ? { ...p, endPort: 90 } : p,
       ),
       { maxLength: 2 },
@@ -103,8 +103,10 @@ test('incremental endpoint policies equal computeEndpointPolicy after every chan
     fc.property(fc.array(arbLabels, { minLength: 1, maxLength: 2 }), fc.array(arbOp, { minLength: 1, maxLength: 25 }), (eps, ops) => {
       const engine = new PolicyEngine();
       const open: Array<{ h: EndpointPolicyHandle; labels: string[]; mirror: PolicyEntry[] }> = [];
+      // Endpoints with app=a name port 8080 "web"; the others leave it unresolved.
+      const namedPorts = (labels: string[]): Record<string, number> => (labels.includes('k8s:app=a') ? { web: 8080 } : {});
       const openEndpoint = (labels: string[]): void => {
-        const h = engine.endpoint(labels);
+        const h = engine.endpoint(labels, { namedPorts: namedPorts(labels) });
         const slot = { h, labels, mirror: h.entries() };
         h.onChange((d) => {
           slot.mirror = applyDiff(slot.mirror, d);
@@ -135,7 +137,7 @@ test('incremental endpoint policies equal computeEndpointPolicy after every chan
             break;
         }
         for (const { h, labels, mirror } of open) {
-          const want = computeEndpointPolicy(engine.repository, labels, engine.identities);
+          const want = computeEndpointPolicy(engine.repository, labels, engine.identities, { namedPorts: namedPorts(labels) });
           const got = h.policy();
           const ctx = `after ${JSON.stringify(o)} ep ${JSON.stringify(labels)}\nrules ${JSON.stringify(engine.repository.get())}\nids ${JSON.stringify(engine.identities.all())}`;
           assert.deepEqual(got, want, ctx);
