@@ -34,6 +34,7 @@ const lab = (...args: string[]): Promise<RunResult> =>
 interface JsonFlow {
   node_name?: string;
   verdict?: string;
+  source?: { identity?: number; labels?: string[] };
   drop_reason?: number;
   drop_reason_desc?: string;
   IP?: { source?: string; destination?: string };
@@ -105,6 +106,12 @@ describe('lab e2e (two nodes)', { skip }, () => {
       await new Promise((r) => setTimeout(r, 2000));
     }
     assert.deepEqual(missingNow(), [], `nodes seen: ${[...new Set(flows.map((f) => f.node_name))].join(',')}`);
+    // The destination node knows the remote client by its cluster identity (through the ipcache), not as world.
+    const atN2 = flows.find((f) => matches(f, ipOf('client', 1), ipOf('web', 2), 80) && f.node_name === 'n2' && f.verdict === 'FORWARDED');
+    const atN1 = flows.find((f) => matches(f, ipOf('client', 1), ipOf('web', 2), 80) && f.node_name === 'n1');
+    assert.ok((atN2?.source?.identity ?? 0) >= 256, `remote source identity at n2: ${JSON.stringify(atN2?.source)}`);
+    assert.equal(atN2?.source?.identity, atN1?.source?.identity, 'both nodes see the same identity');
+    assert.ok(atN2?.source?.labels?.includes('k8s:app=client'), `labels at n2: ${JSON.stringify(atN2?.source?.labels)}`);
   });
 
   test('lab check agrees with the policy on every node pair', async () => {
