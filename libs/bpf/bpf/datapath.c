@@ -28,15 +28,15 @@ struct ep_config {
 
 volatile const struct ep_config CONFIG = {};
 
-static __always_inline int ep_enforced(__u16 ep, __u8 egress)
+static __always_inline __u32 ep_flags_of(__u16 ep)
 {
 	__u32 k = ep;
 	__u32 *f = bpf_map_lookup_elem(&ep_flags, &k);
 
-	/* Only an id beyond the array misses (ids are u16); enforce to fail closed. */
+	/* Only an id beyond the array misses (ids are u16): enforce and look for denies. */
 	if (!f)
-		return 1;
-	return *f & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED);
+		return EP_F_INGRESS_ENFORCED | EP_F_EGRESS_ENFORCED | EP_F_INGRESS_DENY | EP_F_EGRESS_DENY;
+	return *f;
 }
 
 static __always_inline __u32 lookup_identity(const struct pkt *p, const __u8 *addr)
@@ -175,6 +175,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u8 egress = dir == DIR_EGRESS;
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
+	__u32 flags;
 	int ret, state;
 
 	m.flags = egress ? EVENT_F_EGRESS : 0;
@@ -208,8 +209,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
 	set_peer(&m, peer, egress);
 
-	if (ep_enforced(ep, egress)) {
-		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir);
+	flags = ep_flags_of(ep);
+	if (flags & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED)) {
+		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir,
+			     flags & (egress ? EP_F_EGRESS_DENY : EP_F_INGRESS_DENY));
 	} else {
 		v.allowed = 1;
 		v.match_type = MATCH_NONE;

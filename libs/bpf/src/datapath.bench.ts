@@ -6,8 +6,9 @@
 //   iptables  the same policy as N rules in the node namespace's FORWARD path (a chain
 //             for traffic to pod b: N-2 non-matching rules, the two allows, then DROP).
 // N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
-// measurement taken just before it, and rounds interleave all configurations; each
-// figure is the ratio to its paired baseline (the machine is shared and noisy). Client
+// measurement taken just before it (BENCH_PAIRS pairs per configuration and round), and
+// rounds interleave all configurations; each figure is the ratio to its paired baseline,
+// summarised by the median (the machine is shared and noisy). Client
 // and server run on one CPU (BENCH_CPU, default 0): across CPUs a 1-byte ping-pong mostly
 // measures wake-up latency of a loaded machine, not the packet path. Run as root: `npm run bench` (after `npm run build`).
 // Never touches the machine's own namespace: iptables runs with `ip netns exec <node>`.
@@ -20,7 +21,8 @@ import { PodLab, sh } from './pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 5);
+const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 2);
 const RR_SECONDS = Number(process.env.BENCH_RR_SECONDS ?? 2);
 const CPU = process.env.BENCH_CPU ?? '0';
 const pinned = (argv: string[]): string[] => ['taskset', '-c', CPU, ...argv];
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     for (const n of RULES) configs.push(`datapath-${n}`, `iptables-${n}`);
     const results = new Map<Config, Array<{ sample: Sample; baseline: Sample }>>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of configs) {
+      for (const c of configs) for (let pair = 0; pair < PAIRS; pair++) {
         const baseline = { tput: throughput(podLab), rr: requestRate(podLab, bin) };
         const [kind, nText] = c.split('-');
         const n = Number(nText);
@@ -160,7 +162,7 @@ function median(xs: number[]): number {
 }
 
 function printTable(configs: Config[], results: Map<Config, Array<{ sample: Sample; baseline: Sample }>>): void {
-  const rows: string[][] = [['config', 'rules', 'throughput / baseline (rounds)', 'median', 'req/s / baseline (rounds)', 'median']];
+  const rows: string[][] = [['config', 'rules', 'throughput / baseline (each pair)', 'median', 'req/s / baseline (each pair)', 'median']];
   for (const c of configs) {
     const [kind, n] = c.split('-');
     const r = results.get(c)!;

@@ -242,11 +242,27 @@ export class Datapath {
    * the map is emptied.
    */
   private applyPolicy(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, desired: ReturnType<typeof policyMapEntries>): void {
-    const flags = (spec.ingressEnforced ? EndpointFlags.ingressEnforced : 0) | (spec.egressEnforced ? EndpointFlags.egressEnforced : 0);
-    const current = this.epFlags.lookup(spec.id) ?? 0;
-    this.epFlags.update(spec.id, current & flags);
-    this.syncPolicy(spec.id, desired);
-    this.epFlags.update(spec.id, flags);
+    const enforce = (spec.ingressEnforced ? EndpointFlags.ingressEnforced : 0) | (spec.egressEnforced ? EndpointFlags.egressEnforced : 0);
+    this.writePolicy(spec.id, desired, enforce);
+  }
+
+  /**
+   * Syncs the policy map between two ep_flags writes: before, enforcement may only go
+   * off and the deny bits only on; after, both take their new values. So no packet is
+   * checked against a half-written map while enforced, and none skips a deny entry.
+   * enforce undefined keeps the current enforcement.
+   */
+  private writePolicy(endpointId: number, desired: ReturnType<typeof policyMapEntries>, enforce?: number): void {
+    const ENFORCE = EndpointFlags.ingressEnforced | EndpointFlags.egressEnforced;
+    const current = this.epFlags.lookup(endpointId) ?? 0;
+    let deny = 0;
+    for (const { key, value } of desired.values()) {
+      if (value.deny) deny |= key.direction === 'ingress' ? EndpointFlags.ingressDeny : EndpointFlags.egressDeny;
+    }
+    const enf = enforce ?? (current & ENFORCE);
+    this.epFlags.update(endpointId, (current & enf & ENFORCE) | (current & ~ENFORCE) | deny);
+    this.syncPolicy(endpointId, desired);
+    this.epFlags.update(endpointId, enf | deny);
   }
 
   /** Enforcement flags of an endpoint as the programs see them. */
@@ -302,7 +318,7 @@ export class Datapath {
   /** Replaces the endpoint's policy with policy, touching only the entries that differ. */
   updatePolicy(endpointId: number, policy: readonly PolicyEntry[]): void {
     this.live(`update policy of endpoint ${endpointId}`);
-    this.syncPolicy(endpointId, policyMapEntries(policy));
+    this.writePolicy(endpointId, policyMapEntries(policy));
   }
 
   private policyMap(endpointId: number): BpfMap<PolicyKey, PolicyValue> {

@@ -304,5 +304,5 @@ export const endpointConfig: Codec<EndpointConfig> = {
   },
 };
 
-/** ep_flags value bits: enforcement per direction. */
-export const EndpointFlags = { ingressEnforced: 1, egressEnforced: 2 } as const;
+/** ep_flags value bits: enforcement per direction, and whether a direction has deny entries. */
+export const EndpointFlags = { ingressEnforced: 1, egressEnforced: 2, ingressDeny: 4, egressDeny: 8 } as const;

@@ -95,6 +95,20 @@ describe('BPF_PROG_RUN of the endpoint programs', needsRoot, () => {
     assert.equal(drop.subType, DropReason.policyDeny);
   });
 
+  test('a deny added by updatePolicy applies to an established flow; removing it allows again', () => {
+    const allow = { direction: 'ingress', identity: 300, protocol: 6, port: 25, deny: false } as const;
+    load([allow]);
+    const syn = { src: PEER, dst: EP_IP, protocol: 'tcp', sport: 42000, dport: 25 } as const;
+    const ack = { ...syn, tcpFlags: TcpFlags.ack };
+    assert.equal(into(syn), TC_ACT_OK);
+    assert.equal(into(ack), TC_ACT_OK, 'established, decided by the first allow (no deny in the policy)');
+    dp.updatePolicy(EP, [allow, { direction: 'ingress', identity: 300, protocol: 0, port: 0, deny: true }]);
+    assert.equal(into(ack), TC_ACT_SHOT, 'the L3-only deny is found although the L3-L4 allow matched first');
+    dp.updatePolicy(EP, [allow]);
+    assert.equal(into(syn), TC_ACT_OK);
+    assert.equal(into(ack), TC_ACT_OK);
+  });
+
   test('wildcard entries: any identity on a port, any port of a protocol, L3-only, and L4-only match types', async () => {
     load([
       { direction: 'ingress', identity: 0, protocol: 17, port: 53, deny: false },
