@@ -40,6 +40,8 @@ export class SelectorCache implements IdentityLookup {
   private readonly selections = new Map<string, CachedSelection>();
   private readonly index = new Map<string, Set<CachedSelection>>();
   private readonly unindexed = new Set<CachedSelection>();
+  /** `key=value` -> identities carrying it, to compute new indexed selections from candidates only. */
+  private readonly idIndex = new Map<string, Set<number>>();
 
   /** Creates a cache knowing `identities` (id, labels). */
   constructor(identities: Iterable<[number, string[]]> = []) {
@@ -72,9 +74,18 @@ export class SelectorCache implements IdentityLookup {
     let sel = this.selections.get(selector.key);
     if (!sel) {
       sel = new CachedSelection(selector);
-      for (const [id, s] of this.idents) if (selector.matches(id, s.set)) sel.ids.add(id);
-      this.selections.set(selector.key, sel);
       const keys = selector.indexKeys();
+      if (keys === undefined) {
+        for (const [id, s] of this.idents) if (selector.matches(id, s.set)) sel.ids.add(id);
+      } else {
+        for (const k of keys) {
+          for (const id of this.idIndex.get(k) ?? []) {
+            const s = this.idents.get(id);
+            if (s && selector.matches(id, s.set)) sel.ids.add(id);
+          }
+        }
+      }
+      this.selections.set(selector.key, sel);
       if (keys === undefined) this.unindexed.add(sel);
       else {
         for (const k of keys) {
@@ -128,7 +139,7 @@ export class SelectorCache implements IdentityLookup {
   deleteIdentity(id: number): boolean {
     const old = this.idents.get(id);
     if (!old) return false;
-    this.idents.delete(id);
+    this.unstore(id);
     for (const sel of this.candidates(old.set)) {
       if (!sel.ids.delete(id)) continue;
       for (const u of [...sel.users]) u.selectionChanged(sel, [], [id]);
@@ -137,17 +148,33 @@ export class SelectorCache implements IdentityLookup {
   }
 
   private store(id: number, labels: string[]): StoredIdentity | undefined {
+    this.unstore(id);
     let set: LabelSet;
     try {
       set = new LabelSet(labels);
     } catch {
       // A malformed label set can select nothing reliably: keep it out of every selection.
-      this.idents.delete(id);
       return undefined;
     }
     const s = { labels, set };
     this.idents.set(id, s);
+    for (const kv of set.keyValuePairs()) {
+      let ids = this.idIndex.get(kv);
+      if (!ids) this.idIndex.set(kv, (ids = new Set()));
+      ids.add(id);
+    }
     return s;
+  }
+
+  private unstore(id: number): void {
+    const old = this.idents.get(id);
+    if (!old) return;
+    this.idents.delete(id);
+    for (const kv of old.set.keyValuePairs()) {
+      const ids = this.idIndex.get(kv);
+      ids?.delete(id);
+      if (ids?.size === 0) this.idIndex.delete(kv);
+    }
   }
 
   private candidates(set: LabelSet | undefined): Set<CachedSelection> {
