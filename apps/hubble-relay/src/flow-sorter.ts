@@ -1,6 +1,6 @@
 import type { observer } from '@cilium-ts/api';
 import { MinHeap } from './min-heap.js';
-import { timeBefore, timeFromMs, timeOf } from './timestamps.js';
+import { timeBefore, timeFromMs, timeOf, type Time } from './timestamps.js';
 
 /** FlowSorterOptions size the sort buffer and say when idle entries are flushed. */
 export interface FlowSorterOptions {
@@ -28,18 +28,18 @@ export function sortBufferCapacity(max: number, number: bigint, peers: number): 
  * drain timeout the entries older than (now − drain timeout) are emitted, so that a silent or dead
  * node never holds back the others; close() emits everything left, oldest first.
  */
-export class FlowSorter {
-  private readonly heap = new MinHeap<observer.GetFlowsResponse>((a, b) => timeBefore(timeOf(a), timeOf(b)));
+export class FlowSorter<T extends { readonly time?: Time | undefined } = observer.GetFlowsResponse> {
+  private readonly heap = new MinHeap<T>((a, b) => timeBefore(timeOf(a), timeOf(b)));
   private timer: NodeJS.Timeout | undefined;
+  private lastPush = 0;
   private stopped = false;
   private readonly now: () => number;
 
   constructor(
     private readonly opts: FlowSorterOptions,
-    private readonly emit: (resp: observer.GetFlowsResponse) => void,
+    private readonly emit: (resp: T) => void,
   ) {
     this.now = opts.now ?? Date.now;
-    this.arm();
   }
 
   /** size is the number of buffered responses. */
@@ -48,11 +48,14 @@ export class FlowSorter {
   }
 
   /** push buffers one response and emits the oldest when the buffer is full. */
-  push(resp: observer.GetFlowsResponse): void {
+  push(resp: T): void {
     if (this.stopped) return;
     this.heap.push(resp);
-    if (this.heap.size >= Math.max(1, this.opts.capacity)) this.emit(this.heap.pop() as observer.GetFlowsResponse);
-    this.arm();
+    if (this.heap.size >= Math.max(1, this.opts.capacity)) this.emit(this.heap.pop() as T);
+    // The drain timer is not re-armed per push (that churned a timer per flow): it notes the
+    // time and, when it fires, waits out whatever part of the timeout has not yet passed.
+    this.lastPush = performance.now();
+    if (this.timer === undefined) this.arm(this.opts.drainTimeoutMs);
   }
 
   /** drainOlderThan emits every buffered response older than the given time (ms since epoch). */
@@ -61,7 +64,7 @@ export class FlowSorter {
     for (;;) {
       const top = this.heap.peek();
       if (top === undefined || this.stopped || !timeBefore(timeOf(top), limit)) return;
-      this.emit(this.heap.pop() as observer.GetFlowsResponse);
+      this.emit(this.heap.pop() as T);
     }
   }
 
@@ -69,7 +72,7 @@ export class FlowSorter {
   close(): void {
     if (this.stopped) return;
     this.clearTimer();
-    while (this.heap.size > 0 && !this.stopped) this.emit(this.heap.pop() as observer.GetFlowsResponse);
+    while (this.heap.size > 0 && !this.stopped) this.emit(this.heap.pop() as T);
     this.stopped = true;
   }
 
@@ -79,14 +82,19 @@ export class FlowSorter {
     this.clearTimer();
   }
 
-  private arm(): void {
+  private arm(delayMs: number): void {
     this.clearTimer();
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      const idle = performance.now() - this.lastPush;
+      if (idle < this.opts.drainTimeoutMs) {
+        this.arm(this.opts.drainTimeoutMs - idle);
+        return;
+      }
       this.drainOlderThan(this.now() - this.opts.drainTimeoutMs);
-      this.arm();
-    }, this.opts.drainTimeoutMs);
+      if (this.heap.size > 0) this.arm(this.opts.drainTimeoutMs);
+    }, Math.max(1, delayMs));
   }
 
   private clearTimer(): void {

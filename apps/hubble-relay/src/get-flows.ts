@@ -5,6 +5,7 @@ import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
 import { statusText } from './grpc-status-text.js';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
+import { getFlowsWire, type RelayedResponse, type WireResponse } from './wire-response.js';
 
 /** GetFlowsOptions tune the relay's merge of node streams. */
 export interface GetFlowsOptions {
@@ -74,7 +75,7 @@ export function relayGetFlows(
   const peers = source.list();
   const queried = peers.filter((p) => p.available && p.client !== undefined);
   const unavailable = peers.filter((p) => !(p.available && p.client !== undefined));
-  const streams = new Set<ClientReadableStream<observer.GetFlowsResponse>>();
+  const streams = new Set<ClientReadableStream<WireResponse>>();
   const phase = new Map<string, PeerPhase>();
   const stats = opts.stats;
   let finished = false;
@@ -83,9 +84,10 @@ export function relayGetFlows(
   let unwatch: (() => void) | undefined;
   if (stats) stats.calls++;
 
-  const write = (resp: observer.GetFlowsResponse): void => {
+  const out = call as unknown as ServerWritableStream<observer.GetFlowsRequest, RelayedResponse>;
+  const write = (resp: RelayedResponse): void => {
     if (finished) return;
-    if (!call.write(resp) && !paused) {
+    if (!out.write(resp) && !paused) {
       paused = true;
       for (const s of streams) s.pause();
       call.once('drain', () => {
@@ -95,7 +97,7 @@ export function relayGetFlows(
     }
   };
 
-  const sorter = new FlowSorter(
+  const sorter = new FlowSorter<RelayedResponse>(
     { capacity: sortBufferCapacity(opts.sortBufferLenMax, req.number, queried.length), drainTimeoutMs: opts.sortBufferDrainTimeoutMs },
     write,
   );
@@ -130,7 +132,7 @@ export function relayGetFlows(
   const md = forwardedMetadata(call.metadata);
 
   const open = (p: PeerView, request: observer.GetFlowsRequest): void => {
-    const stream = (p.client as observer.ObserverClient).getFlows(request, md);
+    const stream = getFlowsWire(p.client as observer.ObserverClient, request, md);
     streams.add(stream);
     phase.set(p.name, 'streaming');
     running++;
@@ -158,9 +160,8 @@ export function relayGetFlows(
       }
       if (running === 0) finish();
     };
-    stream.on('data', (resp: observer.GetFlowsResponse) => {
-      if (finished) return;
-      if (resp.flow === undefined && resp.nodeStatus === undefined && resp.lostEvents === undefined) return;
+    stream.on('data', (resp: WireResponse) => {
+      if (finished || resp.kind === undefined) return;
       sorter.push(resp);
     });
     stream.on('end', () => {

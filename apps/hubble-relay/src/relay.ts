@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { observer } from '@cilium-ts/api';
 import { createLogger, createServer, ServingStatus, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import type { PeerSpec, PeerTLS } from './peer-connection.js';
 import type { RelayFlowStats } from './get-flows.js';
 import { PeerManager } from './peer-manager.js';
 import { createRelayObserver } from './relay-observer.js';
+import { RELAY_OBSERVER_SERVICE } from './wire-response.js';
 
 /** RELAY_VERSION is what ServerStatus reports as the relay's version. */
 export const RELAY_VERSION = '1.11.0-cilium-ts';
@@ -87,7 +87,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   });
   const server = await createServer({
     component: 'hubble-relay',
-    services: [{ definition: observer.ObserverService, implementation }],
+    services: [{ definition: RELAY_OBSERVER_SERVICE, implementation }],
     addresses: opts.listenAddresses,
     tls: opts.tls,
     logger,

@@ -1,5 +1,3 @@
-import type { observer } from '@cilium-ts/api';
-
 /** Time is the part of google.protobuf.Timestamp the relay orders on. */
 export interface Time {
   seconds: bigint;
@@ -7,7 +5,7 @@ export interface Time {
 }
 
 /** timeOf returns a response's `time`, or the zero time when it is absent. */
-export function timeOf(resp: observer.GetFlowsResponse): Time {
+export function timeOf(resp: { readonly time?: Time | undefined }): Time {
   return resp.time ?? { seconds: 0n, nanos: 0 };
 }
 

@@ -144,9 +144,13 @@ function consume(stream: ClientReadableStream<observer.GetFlowsResponse>, expect
     const latencies = new Float64Array(expected);
     let received = 0;
     let lost = 0;
-    let timer: NodeJS.Timeout | undefined;
+    let last = Date.now();
+    let n = 0;
+    const timer = setInterval(() => {
+      if (Date.now() - last > idleMs) done();
+    }, 100);
     const done = (): void => {
-      clearTimeout(timer);
+      clearInterval(timer);
       stream.removeAllListeners('data');
       const lo = Math.floor(received * 0.01);
       const hi = Math.max(lo + 1, Math.ceil(received * 0.99) - 1);
@@ -157,12 +161,6 @@ function consume(stream: ClientReadableStream<observer.GetFlowsResponse>, expect
         latenciesMs: withLatency ? latencies.slice(0, received).sort() : new Float64Array(),
       });
     };
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(done, idleMs);
-    };
-    arm();
-    let n = 0;
     stream.on('data', (r: observer.GetFlowsResponse) => {
       if (r.lostEvents) lost += Number(r.lostEvents.numEventsLost);
       if (!r.flow) return;
@@ -172,7 +170,7 @@ function consume(stream: ClientReadableStream<observer.GetFlowsResponse>, expect
         if (withLatency && r.time) latencies[received] = Number(t - (r.time.seconds * 1_000_000_000n + BigInt(r.time.nanos))) / 1e6;
         received++;
       }
-      if ((++n & 1023) === 0) arm();
+      if ((++n & 63) === 0) last = Date.now();
       if (received + lost >= expected) done();
     });
   });
@@ -187,11 +185,16 @@ interface Row {
   paced?: Measure;
 }
 
+/** Rejects when `child` exits (a process that should stay up). */
+function exitOf(child: ChildProcess, what: string): Promise<never> {
+  return new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`flow-bench: ${what} exited with ${code}`))));
+}
+
 async function runBaseline(dir: string, flows: number): Promise<Row> {
   const address = `unix://${join(dir, 'baseline.sock')}`;
   const proc = new Proc([BASELINE_MAIN, '--listen', address]);
   try {
-    await proc.next('ready');
+    await Promise.race([proc.next('ready'), exitOf(proc.child, 'the baseline server')]);
     const client = new observer.ObserverClient(address, credentials.createInsecure());
     const warm = client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(Math.min(20_000, flows)) }));
     await consume(warm, Math.min(20_000, flows), false);
@@ -204,10 +207,11 @@ async function runBaseline(dir: string, flows: number): Promise<Row> {
 }
 
 /** Starts `count` hubble-servers, each with its own fake agent socket, and waits for their subscriptions. */
-async function startServers(dir: string, count: number): Promise<{ agent: Proc; servers: ChildProcess[]; sockets: string[]; metricsPorts: number[] }> {
+async function startServers(parent: string, count: number): Promise<{ agent: Proc; servers: ChildProcess[]; sockets: string[]; metricsPorts: number[] }> {
+  const dir = mkdtempSync(join(parent, 'servers-'));
   const agentSockets = Array.from({ length: count }, (_, i) => join(dir, `agent-${i}.sock`));
   const agent = new Proc([AGENT_MAIN, ...agentSockets.flatMap((s) => ['--socket', s])]);
-  await agent.next('ready');
+  await Promise.race([agent.next('ready'), exitOf(agent.child, 'the fake agent')]);
   const sockets: string[] = [];
   const metricsPorts: number[] = [];
   const servers: ChildProcess[] = [];
@@ -232,10 +236,17 @@ async function measurePipeline(
   name: string, address: string, agent: Proc, metricsPorts: number[], perAgent: number, total: number, pacedRate: number, pids: (number | undefined)[],
 ): Promise<Row> {
   const client = new observer.ObserverClient(address, credentials.createInsecure());
+  await new Promise<void>((res, rej) => client.waitForReady(Date.now() + 30_000, (err) => (err ? rej(err) : res())));
   const follow = async (): Promise<ClientReadableStream<observer.GetFlowsResponse>> => {
     const s = client.getFlows(observer.GetFlowsRequest.fromPartial({ follow: true }));
     s.on('error', () => undefined);
-    await until('follow readers at every server', async () => (await Promise.all(metricsPorts.map((p) => gauge(p, 'hubble_server_ring_followers')))).every((n) => n === 1));
+    let seen: (number | undefined)[] = [];
+    await until('one follow reader at every server', async () => {
+      seen = await Promise.all(metricsPorts.map((p) => gauge(p, 'hubble_server_ring_followers')));
+      return seen.every((n) => n === 1);
+    }).catch((err: Error) => {
+      throw new Error(`${err.message} (ring followers per server: ${JSON.stringify(seen)})`);
+    });
     return s;
   };
   try {
