@@ -24,6 +24,13 @@ export interface PortSpec {
 /** Named ports of the endpoint the policy is computed for (name -> port number). */
 export type NamedPorts = Readonly<Record<string, number>>;
 
+/**
+ * Named ports for egress rules (name -> port numbers): egress named ports belong to the
+ * destinations, so, as in Cilium, they resolve to every number the name has on any
+ * endpoint known in the cluster.
+ */
+export type EgressNamedPorts = Readonly<Record<string, readonly number[]>>;
+
 /** A rule section ready to match peers and packets. */
 export class CompiledSection {
   /** True when the section selects every peer (emitted as identity 0). */
@@ -45,6 +52,7 @@ export class CompiledSection {
     readonly deny: boolean,
     readonly section: RuleSection,
     namedPorts: NamedPorts = {},
+    egressNamedPorts: EgressNamedPorts = {},
   ) {
     this.selectors = (section.endpoints ?? []).map((s) => new Selector(s));
     this.cidrs = (section.cidrs ?? []).map((c) => CIDRPeerSelector.from(c.cidr, c.except ?? []));
@@ -59,10 +67,10 @@ export class CompiledSection {
     // with neither selects nothing.
     this.wildcard =
       this.selectors.some((s) => s.isWildcard) || (section.entities ?? []).includes('all') || (!hasPeers && hasL4);
-    this.ports = hasPeers || hasL4 ? this.compilePorts(section, direction, namedPorts) : [];
+    this.ports = hasPeers || hasL4 ? this.compilePorts(section, direction, namedPorts, egressNamedPorts) : [];
   }
 
-  private compilePorts(section: RuleSection, direction: Direction, namedPorts: NamedPorts): PortSpec[] {
+  private compilePorts(section: RuleSection, direction: Direction, namedPorts: NamedPorts, egressNamedPorts: EgressNamedPorts): PortSpec[] {
     const out: PortSpec[] = [];
     if (!section.toPorts?.length && !section.icmps?.length) return [{ protocol: 0, port: 0 }];
     for (const pr of section.toPorts ?? []) {
@@ -73,25 +81,28 @@ export class CompiledSection {
       const anyProtos = !l7 ? AnyExpandsTo : l7.dns ? [Protocol.TCP, Protocol.UDP] : [Protocol.TCP];
       for (const pp of ports) {
         const protos = pp.protocol === undefined || pp.protocol === 'ANY' ? anyProtos : [Protocol[pp.protocol]];
-        let port = 0;
+        let numbers = [0];
         if (pp.port !== undefined) {
           if (isNamedPort(pp.port)) {
-            const n = direction === 'ingress' ? namedPorts[pp.port] : undefined;
-            if (n === undefined) {
+            const ingressPort = namedPorts[pp.port];
+            const resolved = direction === 'ingress' ? (ingressPort !== undefined ? [ingressPort] : []) : [...new Set(egressNamedPorts[pp.port] ?? [])].sort((a, b) => a - b);
+            if (resolved.length === 0) {
               this.unresolvedPorts.push(pp.port);
               continue;
             }
-            port = n;
-          } else port = Number(pp.port);
+            numbers = resolved;
+          } else numbers = [Number(pp.port)];
         }
-        for (const protocol of protos) {
-          const spec: PortSpec = { protocol, port };
-          if (pp.endPort !== undefined && port !== 0) spec.endPort = pp.endPort;
-          if (l7 && proxyPort !== undefined) {
-            spec.proxyPort = proxyPort;
-            spec.l7 = l7;
+        for (const port of numbers) {
+          for (const protocol of protos) {
+            const spec: PortSpec = { protocol, port };
+            if (pp.endPort !== undefined && port !== 0) spec.endPort = pp.endPort;
+            if (l7 && proxyPort !== undefined) {
+              spec.proxyPort = proxyPort;
+              spec.l7 = l7;
+            }
+            out.push(spec);
           }
-          out.push(spec);
         }
       }
     }
@@ -136,11 +147,16 @@ export class CompiledSection {
 }
 
 /** Compiles the sections of `rules` for one direction, allow sections first then deny. */
-export function compileSections(rules: ReadonlyArray<{ rule: Rule; index: number }>, direction: Direction, namedPorts?: NamedPorts): CompiledSection[] {
+export function compileSections(
+  rules: ReadonlyArray<{ rule: Rule; index: number }>,
+  direction: Direction,
+  namedPorts?: NamedPorts,
+  egressNamedPorts?: EgressNamedPorts,
+): CompiledSection[] {
   const out: CompiledSection[] = [];
   for (const deny of [false, true]) {
     for (const { rule, index } of rules) {
-      for (const s of ruleSections(rule, direction, deny) ?? []) out.push(new CompiledSection(rule, index, direction, deny, s, namedPorts));
+      for (const s of ruleSections(rule, direction, deny) ?? []) out.push(new CompiledSection(rule, index, direction, deny, s, namedPorts, egressNamedPorts));
     }
   }
   return out;

@@ -1,6 +1,6 @@
 // EndpointPolicyHandle: one endpoint's policy map state, kept current incrementally by the PolicyEngine.
 
-import { type CompiledSection, type NamedPorts, compileSections } from './compiled-section.js';
+import { type CompiledSection, type EgressNamedPorts, type NamedPorts, compileSections } from './compiled-section.js';
 import { IdentityAny } from './identity.js';
 import type { LabelSet } from './label-set.js';
 import { type EndpointPolicy, portEntry } from './endpoint-policy.js';
@@ -8,7 +8,7 @@ import type { L7Rules } from './l7.js';
 import type { L7Policy } from './proxy-port.js';
 import { type PolicyEntry, compareEntries, evaluateEntries, finalizeEntries } from './policy-entry.js';
 import type { RepositoryRule } from './repository.js';
-import { type Direction, type Rule, ruleEnforces } from './rule.js';
+import { type Direction, ruleEnforces } from './rule.js';
 import type { CachedSelection, SelectionUser, SelectorCache } from './selector-cache.js';
 
 /** What changed in an endpoint's policy: entries to delete, entries to add or overwrite, and the enforcement after it. */
@@ -31,6 +31,7 @@ export type PolicyDiffListener = (diff: PolicyDiff) => void;
 /** The part of the engine a handle needs (kept narrow so handles can be tested on their own). */
 export interface HandleContext {
   readonly cache: SelectorCache;
+  egressNamedPorts(): EgressNamedPorts;
   revision(): number;
   release(handle: EndpointPolicyHandle): void;
 }
@@ -59,7 +60,7 @@ export class EndpointPolicyHandle implements SelectionUser {
   /** The endpoint's labels. */
   readonly labels: LabelSet;
   private readonly namedPorts: NamedPorts;
-  private readonly rules = new Map<number, { rule: Rule; states: SectionState[] }>();
+  private readonly rules = new Map<number, { ref: RepositoryRule; states: SectionState[] }>();
   private readonly enforcing: Record<Direction, number> = { ingress: 0, egress: 0 };
   private readonly rawCount: Record<Direction, number> = { ingress: 0, egress: 0 };
   private readonly raw = new Map<number, Map<string, PolicyEntry[]>>();
@@ -182,7 +183,7 @@ export class EndpointPolicyHandle implements SelectionUser {
     const states: SectionState[] = [];
     for (const dir of DIRECTIONS) {
       if (ruleEnforces(r.rule, dir)) this.enforcing[dir]++;
-      compileSections([{ rule: r.rule, index: r.key }], dir, this.namedPorts).forEach((section, i) => {
+      compileSections([{ rule: r.rule, index: r.key }], dir, this.namedPorts, this.ctx.egressNamedPorts()).forEach((section, i) => {
         const st: SectionState = { uid: `${r.key}/${dir}/${section.deny ? 'd' : 'a'}/${i}`, section, selections: [], peers: new Map() };
         states.push(st);
         if (section.ports.length === 0) return;
@@ -203,7 +204,16 @@ export class EndpointPolicyHandle implements SelectionUser {
         }
       });
     }
-    this.rules.set(r.key, { rule: r.rule, states });
+    this.rules.set(r.key, { ref: r, states });
+  }
+
+  /** Engine-internal: compiles again the rules `pred` picks (after a change of what they depend on, e.g. named ports). */
+  recompileRules(pred: (r: RepositoryRule) => boolean): void {
+    for (const { ref } of [...this.rules.values()]) {
+      if (!pred(ref)) continue;
+      this.removeRule(ref.key);
+      this.addRule(ref);
+    }
   }
 
   /** Engine-internal: removes every contribution of rule `key`. */
@@ -211,7 +221,8 @@ export class EndpointPolicyHandle implements SelectionUser {
     const entry = this.rules.get(key);
     if (!entry) return;
     this.rules.delete(key);
-    const { rule, states } = entry;
+    const { ref, states } = entry;
+    const rule = ref.rule;
     for (const st of states) {
       for (const id of [...st.peers.keys()]) this.removePeer(st, id);
       for (const sel of st.selections) {

@@ -1,6 +1,6 @@
 // computeEndpointPolicy: the policy map entries of one endpoint, from the repository and the identities.
 
-import { type CompiledSection, type NamedPorts, type PortSpec, compileSections } from './compiled-section.js';
+import { type CompiledSection, type EgressNamedPorts, type NamedPorts, type PortSpec, compileSections } from './compiled-section.js';
 import { IdentityAny, type IdentityLookup } from './identity.js';
 import { LabelSet } from './label-set.js';
 import { type PolicyEntry, finalizeEntries } from './policy-entry.js';
@@ -21,6 +21,8 @@ export interface EndpointPolicy {
 export interface ComputeOptions {
   /** The endpoint's named ports, to resolve named ports in its ingress rules. */
   namedPorts?: NamedPorts;
+  /** Named ports of all endpoints in the cluster (name -> numbers), to resolve named ports in egress rules. */
+  egressNamedPorts?: EgressNamedPorts;
 }
 
 /** An identity with its labels parsed once. */
@@ -100,7 +102,7 @@ export function computeEndpointPolicy(repo: Repository, endpointLabels: string[]
   for (const dir of ['ingress', 'egress'] as const) {
     enforced[dir] = selected.some((s) => ruleEnforces(s.rule, dir));
     const dirEntries: PolicyEntry[] = [];
-    for (const s of compileSections(selected, dir, opts.namedPorts)) for (const e of sectionEntries(s, ids, memo)) dirEntries.push(e);
+    for (const s of compileSections(selected, dir, opts.namedPorts, opts.egressNamedPorts)) for (const e of sectionEntries(s, ids, memo)) dirEntries.push(e);
     if (!enforced[dir] && dirEntries.length > 0) dirEntries.push({ direction: dir, identity: IdentityAny, protocol: 0, port: 0, deny: false });
     for (const e of dirEntries) entries.push(e);
   }

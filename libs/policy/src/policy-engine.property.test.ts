@@ -19,7 +19,8 @@ type Op =
   | { op: 'addRule'; name: number; rule: Record<string, unknown> }
   | { op: 'deleteRule'; name: number }
   | { op: 'endpoint'; labels: string[] }
-  | { op: 'closeEndpoint'; index: number };
+  | { op: 'closeEndpoint'; index: number }
+  | { op: 'egressNamedPorts'; ports: Record<string, number[]> };
 
 const arbKey = fc.tuple(fc.constantFrom('', 'k8s:', 'any:'), fc.constantFrom(...KEYS)).map(([s, k]) => s + k);
 const arbSel = fc.record(
@@ -84,6 +85,7 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteRule' as const), name: fc.integer({ min: 0, max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('endpoint' as const), labels: arbLabels }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('closeEndpoint' as const), index: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('egressNamedPorts' as const), ports: fc.constantFrom<Record<string, number[]>>({}, { web: [8080] }, { web: [8080, 9090] }, { other: [1] }) }) },
 );
 
 const id = (e: PolicyEntry): string => JSON.stringify([e.direction, e.identity, e.protocol, e.port, e.endPort ?? e.port, e.deny, e.proxyPort ?? 0]);
@@ -132,12 +134,15 @@ test('incremental endpoint policies equal computeEndpointPolicy after every chan
           case 'endpoint':
             openEndpoint(o.labels);
             break;
+          case 'egressNamedPorts':
+            engine.setEgressNamedPorts(o.ports);
+            break;
           case 'closeEndpoint':
             if (open.length > 0) open.splice(o.index % open.length, 1)[0]!.h.close();
             break;
         }
         for (const { h, labels, mirror } of open) {
-          const want = computeEndpointPolicy(engine.repository, labels, engine.identities, { namedPorts: namedPorts(labels) });
+          const want = computeEndpointPolicy(engine.repository, labels, engine.identities, { namedPorts: namedPorts(labels), egressNamedPorts: engine.egressNamedPorts });
           const got = h.policy();
           const ctx = `after ${JSON.stringify(o)} ep ${JSON.stringify(labels)}\nrules ${JSON.stringify(engine.repository.get())}\nids ${JSON.stringify(engine.identities.all())}`;
           assert.deepEqual(got, want, ctx);

@@ -1,7 +1,8 @@
 // PolicyEngine: the repository, the identities and the selector cache wired together, keeping endpoint policies current.
 
 import { CIDRIdentityAllocator, type PrefixIdentity, rulePrefixes } from './cidr-identity.js';
-import type { NamedPorts } from './compiled-section.js';
+import type { EgressNamedPorts, NamedPorts } from './compiled-section.js';
+import { isNamedPort } from './port.js';
 import { EndpointPolicyHandle, type HandleContext, type PolicyDiff } from './endpoint-policy-handle.js';
 import { type IdentityLookup, ReservedIdentity, type ReservedIdentityName, reservedIdentityLabels } from './identity.js';
 import { LabelSet } from './label-set.js';
@@ -15,6 +16,8 @@ export interface PolicyEngineOptions {
   repository?: Repository;
   /** Initial identities (id, labels); the reserved identities are always known. */
   identities?: Iterable<[number, string[]]>;
+  /** Named ports of all endpoints in the cluster, for egress named ports (see setEgressNamedPorts). */
+  egressNamedPorts?: EgressNamedPorts;
   /** The allocator of CIDR identities (default: a new one from MinLocalIdentity). */
   cidrIdentities?: CIDRIdentityAllocator;
 }
@@ -49,6 +52,7 @@ export class PolicyEngine {
   private readonly handles = new Set<EndpointPolicyHandle>();
   private readonly prefixListeners = new Set<(c: PrefixChange) => void>();
   private pendingPrefixes: PrefixChange = { upserted: [], deleted: [] };
+  private egressPorts: EgressNamedPorts;
   private readonly ctx: HandleContext;
   private readonly unsubscribe: () => void;
   private depth = 0;
@@ -57,11 +61,13 @@ export class PolicyEngine {
   constructor(opts: PolicyEngineOptions = {}) {
     this.repository = opts.repository ?? new Repository();
     this.cidrIdentities = opts.cidrIdentities ?? new CIDRIdentityAllocator();
+    this.egressPorts = opts.egressNamedPorts ?? {};
     const reserved = Object.keys(ReservedIdentity).map((n): [number, string[]] => [ReservedIdentity[n as ReservedIdentityName], reservedIdentityLabels(n as ReservedIdentityName)]);
     this.selectorCache = new SelectorCache([...reserved, ...(opts.identities ?? [])]);
     this.ctx = {
       cache: this.selectorCache,
       revision: () => this.repository.revision,
+      egressNamedPorts: () => this.egressPorts,
       release: (h) => this.handles.delete(h),
     };
     this.unsubscribe = this.repository.subscribe((c) => this.batch(() => this.applyRepositoryChange(c)));
@@ -96,6 +102,23 @@ export class PolicyEngine {
   /** Deletes identity `id`; affected endpoints get their diff before this returns. */
   deleteIdentity(id: number): void {
     this.batch(() => this.selectorCache.deleteIdentity(id));
+  }
+
+  /**
+   * Sets the named ports of all endpoints in the cluster (name -> port numbers), which
+   * egress rules' named ports resolve to (as in Cilium: every number the name has on any
+   * endpoint). Rules with egress named ports are compiled again; endpoints get their diff.
+   */
+  setEgressNamedPorts(ports: EgressNamedPorts): void {
+    this.egressPorts = ports;
+    this.batch(() => {
+      for (const h of this.handles) h.recompileRules((r) => ruleHasEgressNamedPorts(r.rule));
+    });
+  }
+
+  /** The named ports egress rules currently resolve with. */
+  get egressNamedPorts(): EgressNamedPorts {
+    return this.egressPorts;
   }
 
   /** Adds rules to the repository (see Repository.add); returns the new revision. */
@@ -181,4 +204,8 @@ export class PolicyEngine {
     }
     return out;
   }
+}
+
+function ruleHasEgressNamedPorts(rule: Rule): boolean {
+  return [...(rule.egress ?? []), ...(rule.egressDeny ?? [])].some((s) => (s.toPorts ?? []).some((pr) => (pr.ports ?? []).some((p) => p.port !== undefined && isNamedPort(p.port))));
 }

@@ -18,6 +18,8 @@ const PODS = ['a', 'b', 'c'];
 const COMBOS = ['TCP/80', 'TCP/81', 'UDP/80', 'UDP/81', 'SCTP/80', 'SCTP/81'];
 const NAMED_PORTS: Record<string, number> = {};
 for (const p of [80, 81]) for (const proto of ['tcp', 'udp', 'sctp']) NAMED_PORTS[`serve-${p}-${proto}`] = p;
+/** Every pod has the same named ports, so the cluster's named ports are the same map. */
+const EGRESS_NAMED_PORTS = Object.fromEntries(Object.entries(NAMED_PORTS).map(([k, v]) => [k, [v]]));
 
 interface Pod {
   name: string;
@@ -79,9 +81,9 @@ describe('network-policy conformance (x, y, z / a, b, c; 80, 81; TCP, UDP, SCTP)
     test(`${c.name}: ${c.description}`, () => {
       const repo = new Repository();
       for (const [i, doc] of c.policies.entries()) repo.add(parsePolicyDocument(doc, `${c.name}[${i}]`));
-      const policies = new Map<string, EndpointPolicy>(pods.map((p) => [p.name, computeEndpointPolicy(repo, p.labels, identities, { namedPorts: NAMED_PORTS })]));
+      const policies = new Map<string, EndpointPolicy>(pods.map((p) => [p.name, computeEndpointPolicy(repo, p.labels, identities, { namedPorts: NAMED_PORTS, egressNamedPorts: EGRESS_NAMED_PORTS })]));
       // The incremental engine computes the same policies.
-      const engine = new PolicyEngine({ repository: repo, identities: pods.map((p): [number, string[]] => [p.id, p.labels]) });
+      const engine = new PolicyEngine({ repository: repo, identities: pods.map((p): [number, string[]] => [p.id, p.labels]), egressNamedPorts: EGRESS_NAMED_PORTS });
       for (const p of pods) assert.deepEqual(engine.endpoint(p.labels, { namedPorts: NAMED_PORTS }).policy(), policies.get(p.name), `${c.name}: engine policy of ${p.name}`);
       engine.close();
       const mismatches: string[] = [];
