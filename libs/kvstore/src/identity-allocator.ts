@@ -195,13 +195,6 @@ export class IdentityAllocator {
         else foreignRefs = true;
       }
       existing ??= this.byLabels.get(canonical);
-      if (existing === undefined && attempt === 0) {
-        // The watch cache may lag: look for an unreferenced id of these labels in etcd itself.
-        const base = keys.identityIdPrefix();
-        for (const [k, v] of await this.kv.getPrefix(base)) {
-          if (v === canonical) existing = Number(k.slice(base.length));
-        }
-      }
       if (existing !== undefined) {
         if (await this.claim(canonical, existing, refKey, lease)) return { id: existing, isNew: false };
         this.forget(existing);
