@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
-import { observer, relay } from '@cilium-ts/api';
+import { flow, observer, relay } from '@cilium-ts/api';
 import { createLogger, createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { runHubble } from './testing/run-hubble.js';
 import { at, policyVerdictDrop, tcpFlow } from './testing/sample-flows.js';
@@ -14,6 +14,7 @@ describe('hubble CLI end to end against a fake Observer', () => {
   const socket = `unix://${join(dir, 'hubble.sock')}`;
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir };
   const requests: observer.GetFlowsRequest[] = [];
+  const agentRequests: observer.GetAgentEventsRequest[] = [];
   let server: GrpcServer;
 
   before(async () => {
@@ -33,7 +34,14 @@ describe('hubble CLI end to end against a fake Observer', () => {
         for (const f of [tcpFlow, policyVerdictDrop]) call.write(observer.GetFlowsResponse.fromPartial({ flow: f, nodeName: f.nodeName, time: f.time }));
         call.end();
       },
-      getAgentEvents: (call) => call.end(),
+      getAgentEvents: (call) => {
+        agentRequests.push(call.request);
+        call.write(observer.GetAgentEventsResponse.fromPartial({
+          time: at(9), nodeName: 'node-1',
+          agentEvent: { type: flow.AgentEventType.ENDPOINT_DELETED, endpointUpdate: { id: 7n, namespace: 'default', podName: 'xwing' } },
+        }));
+        call.end();
+      },
       getDebugEvents: (call) => call.end(),
       getNodes: (_call, cb) =>
         cb(null, observer.GetNodesResponse.fromPartial({
@@ -103,6 +111,36 @@ describe('hubble CLI end to end against a fake Observer', () => {
     assert.equal(
       j.stdout,
       '{"num_flows":"4095","max_flows":"4095","seen_flows":"123456","uptime_ns":"100000000000","num_connected_nodes":2,"num_unavailable_nodes":1,"unavailable_nodes":["c"],"version":"v1.11.0"}\n',
+    );
+  });
+
+  it('observe agent-events prints agent events; --time-format applies to flows and events', async () => {
+    const r = await runHubble(['observe', 'agent-events', '--server', socket, '--last', '3', '--print-node-name', '--time-format', 'RFC3339Milli'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '2021-12-01T10:00:09.123Z [node-1]: ENDPOINT_DELETED (id: 7, namespace: default, pod name: xwing)\n');
+    assert.equal(agentRequests.at(-1)?.number, 3n);
+    const flows = await runHubble(['observe', '--server', socket, '--color', 'never', '--time-format', 'RFC3339'], env);
+    assert.equal(flows.code, 0, flows.stderr);
+    assert.match(flows.stdout, /^2021-12-01T10:00:00Z: default\/xwing:43210 -> default\/deathstar-1:80 to-endpoint FORWARDED/);
+    const bad = await runHubble(['observe', '--server', socket, '--time-format', 'Kitchen'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid --time-format "Kitchen"/);
+  });
+
+  it('status -o table and -o dict', async () => {
+    const table = await runHubble(['status', '--server', socket, '-o', 'table'], env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.deepEqual(table.stdout.split('\n').map((l) => l.split(/ {3,}/)), [
+      ['NUM FLOWS', 'MAX FLOWS', 'SEEN FLOWS', 'UPTIME', 'NUM CONNECTED NODES', 'NUM UNAVAILABLE NODES', 'VERSION'],
+      ['4,095', '4,095', '123,456', '1m40s', '2', '1', 'v1.11.0'],
+      [''],
+    ]);
+    const dict = await runHubble(['status', '--server', socket, '-o', 'dict'], env);
+    assert.equal(dict.code, 0, dict.stderr);
+    assert.equal(
+      dict.stdout,
+      '          NUM FLOWS: 4,095\n          MAX FLOWS: 4,095\n         SEEN FLOWS: 123,456\n             UPTIME: 1m40s\n' +
+        'NUM CONNECTED NODES: 2\n NUM UNAVAIL. NODES: 1\n            VERSION: v1.11.0\n',
     );
   });
 

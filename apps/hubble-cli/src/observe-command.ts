@@ -8,6 +8,8 @@ import { statusText } from './grpc-status-text.js';
 import { buildGetFlowsRequest } from './observe-request.js';
 import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
 import { goJson, toProtoJson } from './proto-json.js';
+import { runObserveAgentEvents } from './agent-events-command.js';
+import { isTimeFormat, TIME_FORMATS } from './timestamp-format.js';
 
 const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
 const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
@@ -35,16 +37,18 @@ export const OBSERVE_FLAGS: FlagSpec[] = [
   b('all', 'Get all flows stored in the server\'s buffer'), s('first', 'Get the first N flows'),
   b('follow', 'Follow flows output', 'f'), s('since', 'Flows since this time (duration such as 5m, or RFC3339)'), s('until', 'Flows until this time (duration such as 5m, or RFC3339)'),
   { ...s('output', 'Output format: compact, dict, json, jsonpb, table', 'o'), default: 'compact' },
+  { ...s('time-format', `Time format for compact, dict and table output: ${TIME_FORMATS.join(', ')}`), default: 'StampMilli' },
   b('print-node-name', 'Print the node name in compact, dict and table output'),
   { ...s('color', 'Colour: auto, always, never'), default: 'auto' },
   b('numeric', 'Show IP addresses instead of names'), { ...b('ip-translation', 'Translate IP addresses to pod, service or DNS names'), default: 'true' },
   b('print-raw-filters', 'Print the allowlist and denylist that would be sent, and exit'),
 ];
 
-const HELP = formatHelp('hubble observe [flags]', 'Observe flows of a Hubble server or relay.', [...OBSERVE_FLAGS, ...GLOBAL_FLAGS]);
+const HELP = formatHelp('hubble observe [agent-events] [flags]', 'Observe flows (or, with agent-events, agent events) of a Hubble server or relay.', [...OBSERVE_FLAGS, ...GLOBAL_FLAGS]);
 
 /** runObserve implements `hubble observe`; resolves to the exit status. */
 export async function runObserve(argv: string[], io: Io): Promise<number> {
+  if (argv[0] === 'agent-events') return runObserveAgentEvents(argv.slice(1), io);
   const specs = [...OBSERVE_FLAGS, ...GLOBAL_FLAGS];
   const parsed = parseArgs(argv, specs);
   const flags = new FlagValues(parsed, specs, io.env);
@@ -53,8 +57,8 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length > 0) {
-    if (['agent-events', 'debug-events'].includes(parsed.positionals[0])) {
-      throw new UsageError(`hubble observe ${parsed.positionals[0]} is not supported by this CLI (hubble-relay answers UNIMPLEMENTED too)`);
+    if (parsed.positionals[0] === 'debug-events') {
+      throw new UsageError('hubble observe debug-events is not supported by this CLI (the datapath emits no debug events yet; hubble-relay answers UNIMPLEMENTED too)');
     }
     throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe`);
   }
@@ -62,6 +66,8 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
   if (!OUTPUT_FORMATS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUT_FORMATS.join(', ')}`);
   const color = flags.string('color') as ColorMode;
   if (!['auto', 'always', 'never'].includes(color)) throw new UsageError(`invalid --color "${color}": use auto, always or never`);
+  const timeFormat = flags.string('time-format');
+  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
   const req = buildGetFlowsRequest(parsed, flags);
   if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
 
@@ -78,6 +84,7 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
     ipTranslation: flags.bool('ip-translation') && !flags.bool('numeric'),
     debug: flags.bool('debug'),
     colorer: Colorer.fromMode(color, io.stdoutIsTTY),
+    timeFormat,
     out: io.out,
     err: io.err,
   });

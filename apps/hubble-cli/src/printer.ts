@@ -1,9 +1,9 @@
-import { flow, observer, relay } from '@cilium-ts/api';
+import { flow, observer, relay, type Timestamp } from '@cilium-ts/api';
 import type { Colorer } from './colorer.js';
 import { flowTypeText, hostNames, verdictText } from './flow-text.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
-import { formatStampMilli } from './timestamp-format.js';
+import { formatTimestamp, type TimeFormat } from './timestamp-format.js';
 
 /** OutputFormat is observe's -o value. */
 export type OutputFormat = 'compact' | 'dict' | 'json' | 'jsonpb' | 'table';
@@ -19,6 +19,8 @@ export interface PrinterOptions {
   /** Show node_status CONNECTED/GONE/UNKNOWN and lost events too (--debug). */
   debug: boolean;
   colorer: Colorer;
+  /** --time-format (default StampMilli). */
+  timeFormat?: TimeFormat;
   out: (s: string) => void;
   err: (s: string) => void;
 }
@@ -85,7 +87,7 @@ export class Printer {
         }
         const [src, dst] = hostNames(f, o.colorer, o.ipTranslation);
         this.tableRows.push([
-          formatStampMilli(f.time), ...(o.printNodeName ? [f.nodeName] : []), src, dst, flowTypeText(f),
+          this.time(f.time), ...(o.printNodeName ? [f.nodeName] : []), src, dst, flowTypeText(f),
           o.colorer.verdict(verdictText(f)), f.Summary,
         ]);
         break;
@@ -105,7 +107,7 @@ export class Printer {
       arrow = '<-';
     }
     const node = o.printNodeName ? ` [${f.nodeName}]` : '';
-    return `${formatStampMilli(f.time)}${node}: ${src} ${arrow} ${dst} ${flowTypeText(f)} ${o.colorer.verdict(verdictText(f))} (${f.Summary})\n`;
+    return `${this.time(f.time)}${node}: ${src} ${arrow} ${dst} ${flowTypeText(f)} ${o.colorer.verdict(verdictText(f))} (${f.Summary})\n`;
   }
 
   /** dictBlock is one `-o dict` block, preceded by a separator after the first. */
@@ -114,7 +116,7 @@ export class Printer {
     const [src, dst] = hostNames(f, o.colorer, o.ipTranslation);
     return (
       (this.line !== 0 ? DICT_SEPARATOR : '') +
-      `  TIMESTAMP: ${formatStampMilli(f.time)}\n` +
+      `  TIMESTAMP: ${this.time(f.time)}\n` +
       (o.printNodeName ? `       NODE: ${f.nodeName}\n` : '') +
       `     SOURCE: ${src}\n` +
       `DESTINATION: ${dst}\n` +
@@ -139,7 +141,7 @@ export class Printer {
         const message = s.message !== '' ? goQuote(s.message) : 'N/A';
         o.err(
           (this.nodeLine !== 0 ? DICT_SEPARATOR : '') +
-            `  TIMESTAMP: ${formatStampMilli(resp.time)}\n` +
+            `  TIMESTAMP: ${this.time(resp.time)}\n` +
             `      STATE: ${relay.nodeStateToJSON(s.stateChange)}\n` +
             `      NODES: ${joinWithCutOff(s.nodeNames, ', ', NODE_NAMES_CUTOFF)}\n` +
             `    MESSAGE: ${message}\n`,
@@ -147,9 +149,13 @@ export class Printer {
         break;
       }
       default:
-        o.err(`${nodeStatusLine(resp)}\n`);
+        o.err(`${nodeStatusLine(resp, o.timeFormat)}\n`);
     }
     this.nodeLine++;
+  }
+
+  private time(ts: Timestamp | undefined): string {
+    return formatTimestamp(this.opts.timeFormat ?? 'StampMilli', ts);
   }
 
   /** finish writes what is buffered (the table). */
@@ -159,11 +165,11 @@ export class Printer {
 }
 
 /** nodeStatusLine is the compact/table stderr line for a node_status response. */
-export function nodeStatusLine(resp: observer.GetFlowsResponse): string {
+export function nodeStatusLine(resp: observer.GetFlowsResponse, timeFormat: TimeFormat = 'StampMilli'): string {
   const s = resp.nodeStatus ?? relay.NodeStatusEvent.fromPartial({});
   const n = s.nodeNames.length;
   const names = joinWithCutOff(s.nodeNames, ', ', NODE_NAMES_CUTOFF);
-  const prefix = `${formatStampMilli(resp.time)} [${resp.nodeName}]`;
+  const prefix = `${formatTimestamp(timeFormat, resp.time)} [${resp.nodeName}]`;
   switch (s.stateChange) {
     case relay.NodeState.NODE_CONNECTED: return `${prefix}: Receiving flows from ${n} nodes: ${names}`;
     case relay.NodeState.NODE_UNAVAILABLE: return `${prefix}: ${n} nodes are unavailable: ${names}`;

@@ -5,12 +5,14 @@ import { dial, resolveTarget } from './connect.js';
 import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
 import { statusText } from './grpc-status-text.js';
 import { goJson, toProtoJson } from './proto-json.js';
-import { formatThousands } from './tab-writer.js';
+import { formatTable, formatThousands } from './tab-writer.js';
+import { formatGoDuration } from './timestamp-format.js';
 
 /** STATUS_DEADLINE_MS is the deadline of the health check and of ServerStatus (as upstream). */
 const STATUS_DEADLINE_MS = 12_000;
 
-const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', kind: 'string', default: 'compact', help: 'Output format: compact, json' }];
+const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', kind: 'string', default: 'compact', help: 'Output format: compact, dict, json, table' }];
+const OUTPUTS = ['compact', 'dict', 'json', 'jsonpb', 'table'];
 const HELP = formatHelp('hubble status [flags]', 'Display the status of a Hubble server or relay.', [...FLAGS, ...GLOBAL_FLAGS]);
 
 /** formatServerStatus renders ServerStatusResponse in `hubble status` compact form (without the health line). */
@@ -37,6 +39,31 @@ export function formatServerStatus(ss: observer.ServerStatusResponse): string {
   return out;
 }
 
+function statusColumns(ss: observer.ServerStatusResponse): [string, string][] {
+  const opt = (v: number | undefined): string => (v === undefined ? 'N/A' : String(v));
+  return [
+    ['NUM FLOWS', formatThousands(ss.numFlows)],
+    ['MAX FLOWS', formatThousands(ss.maxFlows)],
+    ['SEEN FLOWS', formatThousands(ss.seenFlows)],
+    ['UPTIME', formatGoDuration(ss.uptimeNs)],
+    ['NUM CONNECTED NODES', opt(ss.numConnectedNodes)],
+    ['NUM UNAVAILABLE NODES', opt(ss.numUnavailableNodes)],
+    ['VERSION', ss.version],
+  ];
+}
+
+/** formatServerStatusTable renders ServerStatusResponse as `hubble status -o table` (header line, value line). */
+export function formatServerStatusTable(ss: observer.ServerStatusResponse): string {
+  const cols = statusColumns(ss);
+  return formatTable([cols.map(([h]) => h), cols.map(([, v]) => v)]);
+}
+
+/** formatServerStatusDict renders ServerStatusResponse as `hubble status -o dict` (right-aligned keys). */
+export function formatServerStatusDict(ss: observer.ServerStatusResponse): string {
+  const cols = statusColumns(ss).map(([k, v]) => [k === 'NUM UNAVAILABLE NODES' ? 'NUM UNAVAIL. NODES' : k, v] as const);
+  return cols.map(([k, v]) => `${k.padStart(19)}: ${v}\n`).join('');
+}
+
 function call<T>(fn: (cb: (err: (Error & { code?: number; details?: string }) | null, res: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res))));
 }
@@ -51,7 +78,7 @@ export async function runStatus(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const output = flags.string('output');
-  if (!['compact', 'json', 'jsonpb'].includes(output)) throw new UsageError(`invalid output format "${output}": use compact or json`);
+  if (!OUTPUTS.includes(output)) throw new UsageError(`invalid output format "${output}": use compact, dict, json or table`);
   const conn = connectOptions(flags);
   const target = resolveTarget(conn);
   const hc = new health.HealthClient(target.address, target.credentials, target.options);
@@ -86,6 +113,8 @@ export async function runStatus(argv: string[], io: Io): Promise<number> {
       return 1;
     }
     if (output === 'compact') io.out(formatServerStatus(ss));
+    else if (output === 'table') io.out(formatServerStatusTable(ss));
+    else if (output === 'dict') io.out(formatServerStatusDict(ss));
     else io.out(`${goJson(toProtoJson('observer.ServerStatusResponse', observer.ServerStatusResponse, ss))}\n`);
     return 0;
   } finally {

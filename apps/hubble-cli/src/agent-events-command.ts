@@ -1,0 +1,157 @@
+// `hubble observe agent-events`: GetAgentEvents with upstream's selectors and output formats.
+import { status as Status } from '@grpc/grpc-js';
+import { flow, observer } from '@cilium-ts/api';
+import { agentEventDetails, agentEventTypeName } from './agent-event-text.js';
+import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { dial, resolveTarget } from './connect.js';
+import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
+import { statusText } from './grpc-status-text.js';
+import { ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
+import { goJson, toProtoJson } from './proto-json.js';
+import { formatTable } from './tab-writer.js';
+import { parseTimeArg } from './time-parse.js';
+import { formatTimestamp, isTimeFormat, TIME_FORMATS, type TimeFormat } from './timestamp-format.js';
+
+const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
+const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
+
+/** AGENT_EVENTS_FLAGS are the flags of `hubble observe agent-events`. */
+export const AGENT_EVENTS_FLAGS: FlagSpec[] = [
+  s('last', 'Get the last N events (default 20)'), b('all', 'Get all events stored in the server\'s buffer'),
+  b('follow', 'Follow events output', 'f'), s('since', 'Events since this time (duration such as 5m, or RFC3339)'),
+  s('until', 'Events until this time (duration such as 5m, or RFC3339)'),
+  { ...s('output', 'Output format: compact, dict, json, jsonpb, table', 'o'), default: 'compact' },
+  { ...s('time-format', `Time format: ${TIME_FORMATS.join(', ')}`), default: 'StampMilli' },
+  b('print-node-name', 'Print the node name in compact, dict and table output'),
+];
+
+const HELP = formatHelp('hubble observe agent-events [flags]', 'Observe Cilium agent events (policy, endpoint, ipcache and service changes).', [
+  ...AGENT_EVENTS_FLAGS,
+  ...GLOBAL_FLAGS,
+]);
+
+const OUTPUTS = ['compact', 'dict', 'json', 'jsonpb', 'table'];
+
+/**
+ * buildAgentEventsRequest turns the selector flags into the request hubble sends: number 20 by
+ * default (also with -f), --last N, --all = 2^64−1, since/until as for flows.
+ */
+export function buildAgentEventsRequest(flags: FlagValues, nowNanos?: bigint): observer.GetAgentEventsRequest {
+  const follow = flags.bool('follow');
+  let number = flags.has('last') ? flags.uint('last') : DEFAULT_FLOW_COUNT;
+  if (flags.bool('all')) number = ALL_FLOWS;
+  const sinceArg = flags.string('since');
+  const untilArg = flags.string('until');
+  const since = sinceArg !== '' ? parseTimeArg(sinceArg, nowNanos) : undefined;
+  const until = untilArg !== '' && !follow ? parseTimeArg(untilArg, nowNanos) : undefined;
+  return observer.GetAgentEventsRequest.fromPartial({ number, follow, since, until });
+}
+
+/** AgentEventPrinter renders GetAgentEventsResponses like upstream's WriteProtoAgentEvent. */
+export class AgentEventPrinter {
+  private line = 0;
+  private readonly rows: string[][] = [];
+
+  constructor(private readonly opts: { output: string; timeFormat: TimeFormat; printNodeName: boolean; out: (s: string) => void }) {}
+
+  /** response renders one response (responses without an agent event are skipped). */
+  response(r: observer.GetAgentEventsResponse): void {
+    const e = r.agentEvent;
+    if (!e) return;
+    const o = this.opts;
+    const time = formatTimestamp(o.timeFormat, r.time);
+    const type = agentEventTypeName(e);
+    const details = agentEventDetails(e, o.timeFormat);
+    switch (o.output) {
+      case 'json':
+        o.out(`${goJson(toProtoJson('flow.AgentEvent', flow.AgentEvent, e))}\n`);
+        break;
+      case 'jsonpb':
+        o.out(`${goJson(toProtoJson('observer.GetAgentEventsResponse', observer.GetAgentEventsResponse, r))}\n`);
+        break;
+      case 'dict':
+        o.out(
+          (this.line !== 0 ? '------------\n' : '') +
+            `  TIMESTAMP: ${time}\n` +
+            (o.printNodeName ? `       NODE: ${r.nodeName}\n` : '') +
+            `       TYPE: ${type}\n` +
+            `    DETAILS: ${details}\n`,
+        );
+        break;
+      case 'table':
+        if (this.line === 0) this.rows.push(['TIMESTAMP', ...(o.printNodeName ? ['NODE'] : []), 'TYPE', 'DETAILS']);
+        this.rows.push([time, ...(o.printNodeName ? [r.nodeName] : []), type, details]);
+        break;
+      default:
+        o.out(`${time}${o.printNodeName ? ` [${r.nodeName}]` : ''}: ${type} (${details})\n`);
+    }
+    this.line++;
+  }
+
+  /** finish writes the table, if any. */
+  finish(): void {
+    if (this.rows.length > 0) this.opts.out(formatTable(this.rows));
+  }
+}
+
+/** runObserveAgentEvents implements `hubble observe agent-events`; resolves to the exit status. */
+export async function runObserveAgentEvents(argv: string[], io: Io): Promise<number> {
+  const specs = [...AGENT_EVENTS_FLAGS, ...GLOBAL_FLAGS];
+  const parsed = parseArgs(argv, specs);
+  const flags = new FlagValues(parsed, specs, io.env);
+  if (flags.bool('help')) {
+    io.out(HELP);
+    return 0;
+  }
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe agent-events`);
+  const output = flags.string('output');
+  if (!OUTPUTS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUTS.join(', ')}`);
+  const timeFormat = flags.string('time-format');
+  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
+  const req = buildAgentEventsRequest(flags);
+  if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
+  const printer = new AgentEventPrinter({ output, timeFormat, printNodeName: flags.bool('print-node-name'), out: io.out });
+  const conn = connectOptions(flags);
+  const target = resolveTarget(conn);
+  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
+  try {
+    await dial(client, target, conn.timeoutMs);
+    return await new Promise<number>((resolve) => {
+      const call = client.getAgentEvents(req);
+      let interrupted = false;
+      const off = io.onInterrupt(() => {
+        interrupted = true;
+        call.cancel();
+      });
+      call.on('data', (r: observer.GetAgentEventsResponse) => printer.response(r));
+      call.on('error', () => {
+        // Reported through 'status'.
+      });
+      let st: { code: number; details: string } | undefined;
+      let ended = false;
+      let done = false;
+      const maybeDone = (): void => {
+        if (done || st === undefined || (st.code === Status.OK && !ended)) return;
+        done = true;
+        off();
+        printer.finish();
+        if (st.code === Status.OK || st.code === Status.CANCELLED || interrupted) {
+          resolve(0);
+          return;
+        }
+        io.err(`${statusText(st.code, st.details)}\n`);
+        resolve(1);
+      };
+      call.on('end', () => {
+        ended = true;
+        maybeDone();
+      });
+      call.on('status', (x: { code: number; details: string }) => {
+        st = x;
+        maybeDone();
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
