@@ -4,6 +4,7 @@ import { FlagError, HelpRequested, defineFlags } from '@cilium-ts/grpc';
 import { AgentCallError, AgentConnection } from './agent-connection.js';
 import { CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';
+import { BPF_COMMANDS } from './commands/bpf.js';
 import { endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CliCommand[] = [
   policyValidateCommand,
   policyTraceCommand,
   ipamListCommand,
+  ...BPF_COMMANDS,
   monitorCommand,
   versionCommand,
 ];
