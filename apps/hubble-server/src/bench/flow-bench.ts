@@ -8,7 +8,7 @@
 // agent's event stamp to the arrival here (same clock), under full load and at a paced rate.
 // Lost: events the stream reported lost plus events that never arrived.
 //   node dist/bench/flow-bench.js [--scenarios baseline,server,relay] [--flows 200000]
-//       [--paced-rate 20000] [--relay-main ../hubble-relay/dist/main.js]
+//       [--paced-rate 20000] [--relay-main ../hubble-relay/dist/main.js] [--buffer-capacity 65535]
 // FLOW_BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of every hubble-server (and relay).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,16 +33,19 @@ interface Options {
   flows: number;
   pacedRate: number;
   relayMain?: string;
+  /** hubble-server --buffer-capacity. */
+  bufferCapacity: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { scenarios: ['baseline', 'server'], flows: 200_000, pacedRate: 20_000 };
+  const o: Options = { scenarios: ['baseline', 'server'], flows: 200_000, pacedRate: 20_000, bufferCapacity: 65535 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--scenarios' && v) o.scenarios = v.split(',');
     else if (argv[i] === '--flows' && v) o.flows = Number(v);
     else if (argv[i] === '--paced-rate' && v) o.pacedRate = Number(v);
     else if (argv[i] === '--relay-main' && v) o.relayMain = resolve(v);
+    else if (argv[i] === '--buffer-capacity' && v) o.bufferCapacity = Number(v);
     else throw new Error(`flow-bench: unknown argument "${argv[i]}"`);
     i++;
   }
@@ -207,7 +210,7 @@ async function runBaseline(dir: string, flows: number): Promise<Row> {
 }
 
 /** Starts `count` hubble-servers, each with its own fake agent socket, and waits for their subscriptions. */
-async function startServers(parent: string, count: number): Promise<{ agent: Proc; servers: ChildProcess[]; sockets: string[]; metricsPorts: number[] }> {
+async function startServers(parent: string, count: number, bufferCapacity: number): Promise<{ agent: Proc; servers: ChildProcess[]; sockets: string[]; metricsPorts: number[] }> {
   const dir = mkdtempSync(join(parent, 'servers-'));
   const agentSockets = Array.from({ length: count }, (_, i) => join(dir, `agent-${i}.sock`));
   const agent = new Proc([AGENT_MAIN, ...agentSockets.flatMap((s) => ['--socket', s])]);
@@ -220,7 +223,7 @@ async function startServers(parent: string, count: number): Promise<{ agent: Pro
     const socket = `unix://${join(dir, `hubble-${i}.sock`)}`;
     const profile = process.env.FLOW_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOW_BENCH_PROFILE_DIR}`] : [];
     servers.push(spawn(process.execPath, [...profile, SERVER_MAIN, '--agent-socket', `unix://${agentSockets[i]}`, '--listen-address', socket,
-      '--node-name', `node-${i + 1}`, '--buffer-capacity', '65535', '--metrics-port', String(port), '--metrics', '', '--log-level', 'error'],
+      '--node-name', `node-${i + 1}`, '--buffer-capacity', String(bufferCapacity), '--metrics-port', String(port), '--metrics', '', '--log-level', 'error'],
     { stdio: ['ignore', 'ignore', 'inherit'] }));
     sockets.push(socket);
     metricsPorts.push(port);
@@ -277,8 +280,8 @@ async function measurePipeline(
   }
 }
 
-async function runServer(dir: string, flows: number, pacedRate: number): Promise<Row> {
-  const { agent, servers, sockets, metricsPorts } = await startServers(dir, 1);
+async function runServer(dir: string, flows: number, pacedRate: number, bufferCapacity: number): Promise<Row> {
+  const { agent, servers, sockets, metricsPorts } = await startServers(dir, 1, bufferCapacity);
   try {
     return await measurePipeline('hubble-server: agent -> server -> client', sockets[0]!, agent, metricsPorts, flows, flows, pacedRate, servers.map((c) => c.pid));
   } finally {
@@ -300,8 +303,8 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
   })));
 }
 
-async function runRelay(dir: string, flows: number, pacedRate: number, relayMain: string): Promise<Row> {
-  const { agent, servers, sockets, metricsPorts } = await startServers(dir, 3);
+async function runRelay(dir: string, flows: number, pacedRate: number, relayMain: string, bufferCapacity: number): Promise<Row> {
+  const { agent, servers, sockets, metricsPorts } = await startServers(dir, 3, bufferCapacity);
   const relayAddress = `unix://${join(dir, 'relay.sock')}`;
   const profile = process.env.FLOW_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOW_BENCH_PROFILE_DIR}`] : [];
   const relay = spawn(process.execPath, [...profile, relayMain, '--listen-address', relayAddress, '--log-level', 'error',
@@ -356,8 +359,8 @@ async function main(): Promise<void> {
   try {
     for (const s of options.scenarios) {
       if (s === 'baseline') rows.push(await runBaseline(dir, options.flows));
-      else if (s === 'server') rows.push(await runServer(dir, options.flows, options.pacedRate));
-      else if (s === 'relay') rows.push(await runRelay(dir, options.flows, options.pacedRate, options.relayMain!));
+      else if (s === 'server') rows.push(await runServer(dir, options.flows, options.pacedRate, options.bufferCapacity));
+      else if (s === 'relay') rows.push(await runRelay(dir, options.flows, options.pacedRate, options.relayMain!, options.bufferCapacity));
       else throw new Error(`flow-bench: unknown scenario "${s}"; use baseline, server, relay`);
     }
   } finally {
