@@ -6,7 +6,7 @@ import type { LabelSet } from './label-set.js';
 import { type EndpointPolicy, portEntry } from './endpoint-policy.js';
 import type { L7Rules } from './l7.js';
 import type { L7Policy } from './proxy-port.js';
-import { type PolicyEntry, compareEntries, evaluateEntries, finalizeEntries } from './policy-entry.js';
+import { type PolicyEntry, compareEntries, entryCopy, evaluateEntries, finalizeEntries } from './policy-entry.js';
 import type { RepositoryRule } from './repository.js';
 import { type Direction, ruleEnforces } from './rule.js';
 import type { CachedSelection, SelectionUser, SelectorCache } from './selector-cache.js';
@@ -260,11 +260,12 @@ export class EndpointPolicyHandle implements SelectionUser {
   private addPeer(st: SectionState, id: number): void {
     st.peers.set(id, 1);
     const s = st.section;
-    const list: PolicyEntry[] = s.ports.map((p) => {
+    const list: PolicyEntry[] = [];
+    for (const p of s.ports) {
       const e = portEntry(s, id, p);
       if (p.l7 && !s.deny) this.l7Of.set(e, p.l7);
-      return e;
-    });
+      list.push(e);
+    }
     let group = this.raw.get(id);
     if (!group) this.raw.set(id, (group = new Map()));
     group.set(st.uid, list);
@@ -290,8 +291,16 @@ export class EndpointPolicyHandle implements SelectionUser {
 
   /** Engine-internal: re-finalizes the touched identity groups and notifies listeners of the diff. */
   flush(): PolicyDiff | undefined {
-    const enforced = { ingress: this.enforcing.ingress > 0, egress: this.enforcing.egress > 0 };
-    const synthetic = { ingress: !enforced.ingress && this.rawCount.ingress > 0, egress: !enforced.egress && this.rawCount.egress > 0 };
+    const ei = this.enforcing.ingress > 0;
+    const ee = this.enforcing.egress > 0;
+    const si = !ei && this.rawCount.ingress > 0;
+    const se = !ee && this.rawCount.egress > 0;
+    // Nothing touched since the last flush: no work, no allocation.
+    if (this.dirty.size === 0 && !this.allDirty && ei === this.enforced.ingress && ee === this.enforced.egress && si === this.synthetic.ingress && se === this.synthetic.egress) {
+      return undefined;
+    }
+    const enforced = { ingress: ei, egress: ee };
+    const synthetic = { ingress: si, egress: se };
     if (synthetic.ingress !== this.synthetic.ingress || synthetic.egress !== this.synthetic.egress) this.dirty.add(IdentityAny);
     this.synthetic = synthetic;
     const enforcementChanged = enforced.ingress !== this.enforced.ingress || enforced.egress !== this.enforced.egress;
@@ -343,6 +352,8 @@ export class EndpointPolicyHandle implements SelectionUser {
       return own.length ? finalizeEntries(own) : [];
     }
     if (own.length === 0) return [];
+    // One entry and no wildcard deny: nothing to merge.
+    if (own.length === 1 && zeroDenies.length === 0) return [entryCopy(own[0]!)];
     for (const d of zeroDenies) own.push(d);
     return finalizeEntries(own).filter((e) => e.identity === id);
   }
