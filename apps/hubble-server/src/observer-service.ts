@@ -2,15 +2,10 @@
 // ServerStatus over the flow ring buffer (HUBBLE-API.md §5); GetNodes is UNIMPLEMENTED
 // as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { observer, type flow, type Timestamp } from '@cilium-ts/api';
-import { compileFlowFilters, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { observer, type Timestamp } from '@cilium-ts/api';
+import { compileFlowFilters, encodeFlowResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
 import { callSignal, pump } from './stream-pump.js';
-
-/** Encodes the GetFlowsResponse of one flow (flow, node_name, time) without copying the flow. */
-export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timestamp): Uint8Array {
-  return observer.GetFlowsResponse.encode({ flow: f, nodeName, time }).finish();
-}
 
 /**
  * observer.Observer with GetFlows responses written as bytes already encoded

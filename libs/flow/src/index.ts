@@ -15,6 +15,7 @@ export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';
 export { cidrContains, formatIPv4, formatIPv6, parseCidr, parseIP, type Cidr } from './ip-address.js';
 export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type TcpFlagBits } from './packet.js';
 export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.js';
+export { encodeFlowResponse } from './flow-response-encoder.js';
 export { DROP_REASON_POLICY_DENIED, ParseError, Parser, type ParserOptions } from './parser.js';
 export { reservedIdentityLabels } from './reserved-identities.js';
 export { DEFAULT_RING_CAPACITY, isValidRingCapacity, RingBuffer, RingCapacityError } from './ring-buffer.js';
