@@ -28,13 +28,17 @@ mkdirSync(resultsDir, { recursive: true });
 const tapFile = join(resultsDir, `${project.replace(/[@/]/g, '_')}.tap`);
 rmSync(tapFile, { force: true });
 let counts = { pass: 0, fail: 0, skipped: 0 };
+// nx sets FORCE_COLOR, which makes console.log colour numbers in every child process a
+// test spawns; tests parse such output, so they run without it.
+const env = { ...process.env };
+delete env.FORCE_COLOR;
 if (files.length > 0) {
   const r = spawnSync(process.execPath, [
     '--test', '--test-concurrency=1',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
     ...files,
-  ], { stdio: 'inherit', env: process.env });
+  ], { stdio: 'inherit', env });
   const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
   const num = (k) => Number((tap.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   counts = { pass: num('pass'), fail: num('fail') + num('cancelled'), skipped: num('skipped') + num('todo') };

@@ -43,7 +43,7 @@ const tcpConnect = (host: string, port: number): Promise<string> => inPod(pods.a
 /** Sends count UDP datagrams to host:port; resolves how many echoes came back. */
 const udpEcho = (host: string, port: number, count = 1): Promise<number> => inPod(pods.a.ns,
   `const s=require('dgram').createSocket(process.argv[1].includes(':')?'udp6':'udp4');let n=0;s.on('message',()=>n++);` +
-  `for(let i=0;i<+process.argv[3];i++)s.send('x',+process.argv[2],process.argv[1]);setTimeout(()=>{console.log(n);s.close()},800)`, [host, port, count]).then(Number);
+  `for(let i=0;i<+process.argv[3];i++)s.send('x',+process.argv[2],process.argv[1]);setTimeout(()=>{console.log(String(n));s.close()},800)`, [host, port, count]).then(Number);
 
 /** Sends one raw SCTP INIT from pod a to b:port; resolves what b's raw socket saw. */
 const sctpProbe = async (port: number): Promise<string> => {
