@@ -3,33 +3,14 @@
  * implementations (libs/bpf, libs/kvstore, libs/policy); tests may wire their own.
  */
 
-/** A policy map entry as the datapath takes it (same shape as libs/policy's). */
-export interface MapEntry {
-  direction: 'ingress' | 'egress';
-  identity: number;
-  protocol: number;
-  port: number;
-  endPort?: number;
-  deny: boolean;
-  proxyPort?: number;
-}
+import type { EndpointDatapathSpec, PolicyEntry } from '@cilium-ts/bpf';
+
+/** A policy map entry as the datapath takes it (libs/policy computes the same shape). */
+export type MapEntry = PolicyEntry;
 
 /** What the endpoint manager needs of the datapath (libs/bpf Datapath). */
 export interface DatapathPort {
-  attachEndpoint(
-    spec: {
-      id: number;
-      identity: number;
-      hostIfname: string;
-      hostIfindex: number;
-      ipv4: string;
-      ipv6?: string;
-      netns?: string;
-      ingressEnforced: boolean;
-      egressEnforced: boolean;
-    },
-    policy: MapEntry[],
-  ): Promise<unknown>;
+  attachEndpoint(spec: EndpointDatapathSpec, policy: MapEntry[]): Promise<unknown>;
   updatePolicy(endpointId: number, policy: MapEntry[]): void;
   detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void>;
   ipcacheUpsert(cidr: string, identity: number, hostIp?: string): void;
