@@ -8,7 +8,8 @@ import { EventReader } from './event-reader.js';
 import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
 import { isBpffs } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
-import { objGet, objPin, closeFd, mapFdById, mapInfo, mapOps, progInfo, progTestRun, type TestRunResult } from './libbpf.js';
+import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
+import { readPinnedProgram, type PinnedProgram } from './pinned-program.js';
 import {
   ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
   policyMapEntries, policyValue, u32, u64, type CtKey, type CtValue, type Direction, type EndpointInfo, type IpcacheValue,
@@ -291,28 +292,8 @@ export class Datapath {
   }
 
   /** Kernel id and .rodata of an endpoint's pinned program; undefined when not pinned. */
-  pinnedProgram(endpointId: number, program: EndpointProgram): { id: number; tag: string; rodata: Buffer } | undefined {
-    const path = this.pinPath(endpointId, program);
-    if (!existsSync(path)) return undefined;
-    const fd = objGet(path, `program ${program} of endpoint ${endpointId}`);
-    try {
-      const info = progInfo(fd, `program ${program} of endpoint ${endpointId}`);
-      let rodata = Buffer.alloc(0);
-      for (const id of info.mapIds) {
-        const mfd = mapFdById(id);
-        try {
-          const mi = mapInfo(mfd, `map id ${id}`);
-          if (!mi.name.endsWith('.rodata')) continue;
-          const value = Buffer.alloc(mi.valueSize);
-          if (mapOps.lookup(mfd, Buffer.alloc(4), value) === 0) rodata = value;
-        } finally {
-          closeFd(mfd);
-        }
-      }
-      return { id: info.id, tag: info.tag, rodata };
-    } finally {
-      closeFd(fd);
-    }
+  pinnedProgram(endpointId: number, program: EndpointProgram): PinnedProgram | undefined {
+    return readPinnedProgram(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
   }
 
   /** Replaces the endpoint's policy with policy, touching only the entries that differ. */

@@ -12,3 +12,4 @@ export { parseCidr, parseIp, formatCidr, formatIp, type Cidr, type IpBytes } fro
 export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcHook, type TcTarget } from './tc-attach.js';
 export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';
 export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';
+export type { PinnedProgram } from './pinned-program.js';

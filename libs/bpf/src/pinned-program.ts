@@ -1,0 +1,32 @@
+// Reading back what a pinned program was loaded with: its kernel id, tag and the
+// contents of its .rodata (the endpoint constants and build id), through the ids of the
+// maps it uses (bpf_prog_info.map_ids).
+import { existsSync } from 'node:fs';
+import { closeFd, mapFdById, mapInfo, mapOps, objGet, progInfo } from './libbpf.js';
+
+/** A pinned program as the kernel reports it. */
+export interface PinnedProgram { id: number; tag: string; rodata: Buffer }
+
+/** Kernel id, tag and .rodata of the program pinned at path; undefined when nothing is pinned there. */
+export function readPinnedProgram(path: string, what: string): PinnedProgram | undefined {
+  if (!existsSync(path)) return undefined;
+  const fd = objGet(path, what);
+  try {
+    const info = progInfo(fd, what);
+    let rodata = Buffer.alloc(0);
+    for (const id of info.mapIds) {
+      const mfd = mapFdById(id);
+      try {
+        const mi = mapInfo(mfd, `map id ${id} of ${what}`);
+        if (!mi.name.endsWith('.rodata')) continue;
+        const value = Buffer.alloc(mi.valueSize);
+        if (mapOps.lookup(mfd, Buffer.alloc(4), value) === 0) rodata = value;
+      } finally {
+        closeFd(mfd);
+      }
+    }
+    return { id: info.id, tag: info.tag, rodata };
+  } finally {
+    closeFd(fd);
+  }
+}
