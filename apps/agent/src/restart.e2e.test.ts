@@ -132,7 +132,7 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
   }
 
   before(async () => {
-    for (const app of ['agent', 'cni']) {
+    for (const app of ['agent', 'cni', 'cilium-cli']) {
       if (!existsSync(appMain(app))) throw new Error(`${appMain(app)} is missing: run \`npm run build\` at the root first`);
     }
     for (const ns of [nodeNs, podNs.a, podNs.b]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -181,6 +181,22 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
       assert.ok(v, `a program is attached at ${k}`);
       progIds.set(k, v);
     }
+  });
+
+  test('the Bpf service and `cilium bpf` show the kernel maps of the real agent', async () => {
+    const b = endpointsBefore.find((e) => e.ipv4 === ips.b)!;
+    const bpf = createClient(agent.BpfClient, `unix://${socket}`);
+    try {
+      const pol = await unary(bpf, 'policyGet', { endpointId: b.id }, { deadline: 5000 });
+      assert.equal(pol.ingressEnforced, true);
+      assert.deepEqual(pol.entries.map((e) => [e.direction, e.protocol, e.port, e.deny, e.identityLabels.some((l) => l.includes(`ra${pid}`))]), [['ingress', 6, ALLOWED, false, true]]);
+      const drops = await unary(bpf, 'metricsList', {}, { deadline: 5000 });
+      assert.ok(drops.entries.some((m) => m.reason === 133 && m.direction === 'ingress'), 'the denied probe was counted');
+    } finally {
+      bpf.close();
+    }
+    const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [appMain('cilium-cli'), 'bpf', 'ipcache', 'list', '--host', `unix://${socket}`], (err, stdout) => (err ? reject(err) : resolve(stdout))));
+    assert.match(out, new RegExp(`^${ips.b.replace(/\./g, '\\.')}/32 +${b.identity} `, 'm'));
   });
 
   test('a stream survives SIGKILL of the agent and its restart; policy holds while it is down', async () => {
