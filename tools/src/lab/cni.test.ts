@@ -11,7 +11,7 @@ test('CNI environment and stdin config for a pod', () => {
   assert.equal(env.CNI_CONTAINERID, 'cts-lab-n1-web');
   assert.equal(env.CNI_NETNS, '/run/netns/cts-lab-n1-web');
   assert.equal(env.CNI_IFNAME, 'eth0');
-  assert.equal(env.CNI_ARGS, 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web');
+  assert.equal(env.CNI_ARGS, 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-n1');
   assert.deepEqual(cniConfig(layout, 2, { app: 'web' }), {
     cniVersion: '1.0.0',
     name: 'cilium-ts',

@@ -24,7 +24,8 @@ export function cniEnv(layout: LabLayout, node: number, pod: string, command: 'A
     CNI_NETNS: `/run/netns/${layout.podNetns(node, pod)}`,
     CNI_IFNAME: 'eth0',
     CNI_PATH: `${repoRoot}/node_modules/.bin:/opt/cni/bin:/usr/lib/cni`,
-    CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
+    // Pod names are unique in their namespace, as in Kubernetes: web-n1, web-n2, ...
+    CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}-${layout.nodeName(node)}`,
   };
 }
 
