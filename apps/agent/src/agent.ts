@@ -154,6 +154,13 @@ export class Agent {
       metadata.publish(labels ? 'upsert' : 'delete', { identity: identityToApi(id, labels ?? [], 0) });
       void endpoints.regenerateAll('identity change');
     });
+    // CIDR identities of the policy (toCIDR/fromCIDR prefixes) resolve in the datapath's ipcache.
+    const syncPrefixes = (upserted: Array<{ prefix: string; identity: number }>, deleted: Array<{ prefix: string }>) => {
+      for (const p of deleted) datapath.ipcacheDelete(p.prefix);
+      for (const p of upserted) datapath.ipcacheUpsert(p.prefix, p.identity);
+    };
+    syncPrefixes(policy.prefixIdentities(), []);
+    policy.onPrefixChange((c) => syncPrefixes(c.upserted, c.deleted));
     policy.onChange((reason) => monitor.publishAgent(reason === 'policy delete' ? AgentEvent.policyDeleted : AgentEvent.policyUpdated, { revision: policy.revision, rule_count: policy.repo.size }));
 
     // Remote endpoints: the cluster ipcache into the datapath.
