@@ -128,6 +128,18 @@ describe('lab e2e (two nodes)', { skip }, () => {
     assert.ok(names.has('from_container') && names.has('to_container'), 'from_container and to_container are loaded');
   });
 
+  test('the kernel counts the policy drops (cilium bpf metrics list)', async () => {
+    for (const i of [1, 2]) {
+      const r = await run(ciliumArgv(layout.agentSocket(i), 'bpf', 'metrics', 'list', '-o', 'json'));
+      assert.equal(r.code, 0, r.stderr);
+      const entries = JSON.parse(r.stdout) as Array<{ reason?: number; direction?: string; packets?: string | number }>;
+      const denied = entries.filter((e) => e.reason === 133 && Number(e.packets) > 0);
+      const forwarded = entries.filter((e) => !e.reason && Number(e.packets) > 0);
+      assert.ok(denied.length > 0, `n${i}: no policy-denied packets counted: ${r.stdout}`);
+      assert.ok(forwarded.length > 0, `n${i}: no forwarded packets counted: ${r.stdout}`);
+    }
+  });
+
   test('cilium status answers with state ok on both nodes', async () => {
     for (const i of [1, 2]) {
       const r = await run(ciliumArgv(layout.agentSocket(i), 'status', '-o', 'json'));
