@@ -26,7 +26,7 @@ const S = 1_000_000_000n;
 export function bpfService(deps: BpfServiceDeps): ServiceRegistration {
   let opened: Promise<Datapath> | undefined;
   const datapath = (): Promise<Datapath> => {
-    opened ??= Datapath.open({ pinDir: deps.bpfPinDir }).catch((err: unknown) => {
+    opened ??= Datapath.open({ pinDir: deps.bpfPinDir, ctGcIntervalMs: 0 }).catch((err: unknown) => {
       opened = undefined;
       throw err;
     });

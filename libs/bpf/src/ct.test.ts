@@ -18,7 +18,7 @@ describe('conntrack: TCP state from flags, timeouts and ctGc', needsRoot, () => 
 
   before(async () => {
     Datapath.removePins(pinDir);
-    dp = await Datapath.open({ pinDir });
+    dp = await Datapath.open({ pinDir, ctGcIntervalMs: 0 });
     dp.ipcacheUpsert(`${PEER}/32`, 300);
     dp.loadEndpoint({ id: EP, identity: 900, hostIfindex: 1, ipv4: EP_IP, ingressEnforced: true, egressEnforced: true }, [
       { direction: 'egress', identity: 300, protocol: 6, port: 80, deny: false },
@@ -56,6 +56,35 @@ describe('conntrack: TCP state from flags, timeouts and ctGc', needsRoot, () => 
     assert.deepEqual(dp.ctGc(now + 61n * S), { scanned: 3, deleted: 2 });
     assert.deepEqual(dp.ctList().map((e) => e.sport), [41001]);
     assert.deepEqual(dp.ctGc(now + 6n * 3600n * S + S), { scanned: 1, deleted: 1 });
+  });
+
+  test('Datapath.open runs ctGc periodically and reports each pass', async () => {
+    const passes: Array<{ scanned: number; deleted: number }> = [];
+    let gone!: () => void;
+    const done = new Promise<void>((resolve) => (gone = resolve));
+    const gc = await Datapath.open({ pinDir, ctGcIntervalMs: 50, ctTimeouts: { nonTcp: 0.05 }, onCtGc: (r) => {
+      if (r instanceof Error) throw r;
+      passes.push(r);
+      if (r.deleted > 0) gone();
+    } });
+    const keepAlive = setInterval(() => undefined, 1000); // the GC timer is unref'd
+    try {
+      try {
+        out({ src: EP_IP, dst: PEER, protocol: 'udp', sport: 41010, dport: 53 });
+        assert.ok(entry(41010));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no GC pass deleted anything in 5 s: ${JSON.stringify(passes)}`)), 5000)))]);
+        clearTimeout(timer);
+        assert.equal(entry(41010), undefined, 'the idle UDP entry was collected');
+      } finally {
+        gc.close();
+      }
+      const n = passes.length;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(passes.length, n, 'close stops the timer');
+    } finally {
+      clearInterval(keepAlive);
+    }
   });
 
   test('an RST closes the entry; a new SYN on the same tuple starts it over', () => {

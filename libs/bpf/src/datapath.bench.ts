@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 300));
 
     Datapath.removePins(lab.pinDir);
-    dp = await Datapath.open({ pinDir: lab.pinDir });
+    dp = await Datapath.open({ pinDir: lab.pinDir, ctGcIntervalMs: 0 });
     for (const [k, p] of Object.entries(pods)) {
       dp.ipcacheUpsert(`${p.ip}/32`, p.identity);
       specs.push({

@@ -55,6 +55,10 @@ export interface DatapathOptions {
    * it and the endpoint has no netns, else tc.
    */
   attachMode?: 'auto' | 'tcx' | 'tc';
+  /** Run ctGc every this many ms while open (default 30000; 0 = never, the caller runs ctGc). */
+  ctGcIntervalMs?: number;
+  /** Told the result (or error) of each periodic ctGc pass. */
+  onCtGc?: (result: CtGcResult | Error) => void;
 }
 
 /** How an endpoint's programs are attached. */
@@ -71,6 +75,7 @@ export class Datapath {
   private closed = false;
   /** CT lifetimes used by ctGc. */
   ctTimeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
+  private stopGc?: () => void;
   /** Attach mode option (see DatapathOptions.attachMode). */
   attachMode: 'auto' | 'tcx' | 'tc' = 'auto';
 
@@ -112,6 +117,8 @@ export class Datapath {
       const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
       dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
       dp.attachMode = opts.attachMode ?? 'auto';
+      const gcMs = opts.ctGcIntervalMs ?? 30_000;
+      if (gcMs > 0) dp.stopGc = dp.startCtGc(gcMs, opts.onCtGc);
       return dp;
     } catch (err) {
       for (const m of opened) m.close();
@@ -477,6 +484,7 @@ export class Datapath {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopGc?.();
     for (const m of this.policyMaps.values()) m.close();
     this.policyMaps.clear();
     for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags] as Array<{ close(): void }>) m.close();
