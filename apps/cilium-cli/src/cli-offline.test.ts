@@ -134,3 +134,19 @@ describe('cilium policy trace --policy-file (offline)', () => {
     assert.match(r.stderr, /invalid\.yaml: spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port/);
   });
 });
+
+describe('cilium completion bash', () => {
+  it('completes commands, subcommands and flags from the command table', async () => {
+    const r = await cli(['completion', 'bash']);
+    assert.equal(r.code, 0, r.stderr);
+    const script = r.stdout;
+    assert.match(script, /complete -F _cilium_ts cilium/);
+    assert.match(script, /"policy"\) words="delete get import trace validate"/);
+    assert.match(script, /"bpf metrics"\) words="list"/);
+    assert.match(script, /"policy trace"\) words="[^"]*--dport[^"]*"/);
+    for (const c of COMMANDS) assert.ok(script.includes(`"${c.path.slice(0, -1).join(' ')}")`), `prefix of ${c.path.join(' ')}`);
+    const bad = await cli(['completion', 'fish']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unsupported shell "fish"/);
+  });
+});

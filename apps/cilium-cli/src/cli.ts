@@ -5,6 +5,7 @@ import { AgentCallError, AgentConnection } from './agent-connection.js';
 import { CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';
 import { BPF_COMMANDS } from './commands/bpf.js';
+import { makeCompletionCommand } from './commands/completion.js';
 import { endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CliCommand[] = [
   ...BPF_COMMANDS,
   monitorCommand,
   versionCommand,
+  makeCompletionCommand(() => COMMANDS),
 ];
 
 const GLOBAL_ALIASES: Readonly<Record<string, string>> = { '-o': '--output', '-H': '--host' };
