@@ -62,6 +62,25 @@ static __always_inline __u16 lookup_endpoint(const struct pkt *p, const __u8 *ad
 	return v ? v->endpoint_id : 0;
 }
 
+/* Local delivery: a packet from this endpoint to another endpoint of the node is
+ * redirected straight to that endpoint's host veth (its to-container program still runs
+ * on that veth's tc egress), skipping the node's routing. The kernel fills in the
+ * Ethernet header from its neighbour table (bpf_redirect_neigh). */
+static __always_inline int deliver(const struct pkt *p, __u8 egress)
+{
+	struct endpoint_key k = {};
+	struct endpoint_value *v;
+
+	if (!egress)
+		return TC_ACT_OK;
+	k.family = p->family;
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	v = bpf_map_lookup_elem(&endpoints, &k);
+	if (!v || !v->ifindex)
+		return TC_ACT_OK;
+	return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
+}
+
 static __always_inline void count(__u8 reason, __u8 dir, __u32 len)
 {
 	struct metrics_key k = { .reason = reason, .dir = dir == DIR_EGRESS ? 2 : 1 };
@@ -203,7 +222,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			emit_for(skb, &m, &p, egress);
 		}
 		count(0, dir, len);
-		return TC_ACT_OK;
+		return deliver(&p, egress);
 	}
 	if (state == CT_NEW)
 		peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
@@ -247,7 +266,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
-	return TC_ACT_OK;
+	return deliver(&p, egress);
 }
 
 SEC("tc")

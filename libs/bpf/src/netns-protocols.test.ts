@@ -178,6 +178,18 @@ describe('netns: IPv4 and IPv6 TCP, UDP, ICMP and SCTP through the datapath', ne
     assert.equal(events.records.filter((r) => r.type === EventType.drop).length, drops, 'every drop reported, nothing else dropped');
   });
 
+  test('pod-to-pod packets are redirected between the host veths, not routed by the node', async () => {
+    const forwarded = (): number => {
+      const ip = spawnSync('ip', ['netns', 'exec', lab!.node, 'cat', '/proc/net/snmp'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith('Ip:'));
+      const head = ip[0].split(' ');
+      return Number(ip[1].split(' ')[head.indexOf('ForwDatagrams')]);
+    };
+    const before = forwarded();
+    assert.equal(await tcpConnect(pods.b.ip, TCP_OK), 'connected');
+    assert.equal(await udpEcho(pods.b.ip, UDP_OK, 5), 5);
+    assert.equal(forwarded(), before, 'the node forwarded none of them');
+  });
+
   test('with no policy (enforcement off) every protocol passes', async () => {
     await dp!.attachEndpoint({ ...specs.b, ingressEnforced: false }, []);
     assert.equal(await tcpConnect(pods.b.ip6, TCP_NO), 'connected');

@@ -9,6 +9,7 @@ import { EventCollector, needsRoot, uniqueName } from './test-support.js';
 
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
+const TC_ACT_REDIRECT = 7;
 const EP = 7;
 const EP_IDENTITY = 1000;
 const EP_IP = '10.1.0.7';
@@ -81,6 +82,19 @@ describe('BPF_PROG_RUN of the endpoint programs', needsRoot, () => {
     assert.equal(drop.dstIdentity, EP_IDENTITY);
     assert.equal(drop.dstEndpoint, EP);
     assert.equal(drop.egress, false);
+  });
+
+  test('traffic to a local endpoint is redirected to its host veth; replies too; denied traffic is not', () => {
+    load([{ direction: 'egress', identity: 300, protocol: 6, port: 80, deny: false }]);
+    dp.endpointsMapUpsert(PEER, { endpointId: 8, ifindex: 77, identity: 300 });
+    try {
+      assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 43000, dport: 80 }), TC_ACT_REDIRECT);
+      assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 43000, dport: 81 }), TC_ACT_SHOT);
+      assert.equal(out({ src: EP_IP, dst: '10.2.0.99', protocol: 'tcp', sport: 43000, dport: 80 }), TC_ACT_OK, 'not local: routed by the node');
+      assert.equal(into({ src: PEER, dst: EP_IP, protocol: 'tcp', sport: 80, dport: 43000, tcpFlags: TcpFlags.syn | TcpFlags.ack }), TC_ACT_OK, 'the destination side never redirects');
+    } finally {
+      dp.endpointsMapDelete(PEER);
+    }
   });
 
   test('a deny entry beats an allow entry (reason 181)', async () => {
