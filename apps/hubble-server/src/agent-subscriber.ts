@@ -1,8 +1,10 @@
 // Subscribes to the agent's Monitor.Listen and Metadata.Watch streams and keeps them open,
 // reconnecting with exponential backoff when the agent restarts or is not up yet.
-import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
 import { agent } from '@cilium-ts/api';
 import { createClient, type Logger } from '@cilium-ts/grpc';
+import { RawServerStream } from './raw-grpc-stream.js';
+
 
 /** What the subscriber delivers. */
 export interface AgentSubscriberHandlers {
@@ -23,24 +25,25 @@ export interface AgentSubscriberOptions {
   maxBackoffMs?: number;
 }
 
+/** What the subscriber needs of a streaming call (grpc-js's, or RawServerStream). */
+type StreamCall = Pick<EventEmitter, 'on'> & { cancel(): void };
+
 interface StreamState {
   name: string;
   connected: boolean;
   backoffMs: number;
-  call?: ClientReadableStream<unknown>;
+  call?: StreamCall;
   timer?: NodeJS.Timeout;
 }
 
 /** Keeps the two agent streams open until stop(). */
 export class AgentSubscriber {
-  private readonly monitorClient: agent.MonitorClient;
   private readonly metadataClient: agent.MetadataClient;
   private readonly monitor: StreamState;
   private readonly metadata: StreamState;
   private stopped = false;
 
   constructor(private readonly options: AgentSubscriberOptions) {
-    this.monitorClient = createClient(agent.MonitorClient, options.address);
     this.metadataClient = createClient(agent.MetadataClient, options.address);
     const initial = options.initialBackoffMs ?? 200;
     this.monitor = { name: 'Monitor.Listen', connected: false, backoffMs: initial };
@@ -66,13 +69,14 @@ export class AgentSubscriber {
       s.call?.cancel();
       s.connected = false;
     }
-    this.monitorClient.close();
     this.metadataClient.close();
   }
 
   private openMonitor(): void {
-    const call = this.monitorClient.listen(agent.MonitorRequest.fromPartial({ agentEvents: true }));
-    this.attach(this.monitor, call, (e) => this.options.handlers.monitorEvent(e), () => this.openMonitor());
+    // The event stream goes through RawServerStream (see raw-grpc-stream.ts): it is the hot path.
+    const request = agent.MonitorRequest.encode(agent.MonitorRequest.fromPartial({ agentEvents: true })).finish();
+    const call = new RawServerStream(this.options.address, agent.MonitorService.listen.path, request, (b) => agent.MonitorEvent.decode(b));
+    this.attach(this.monitor, call, (e: agent.MonitorEvent) => this.options.handlers.monitorEvent(e), () => this.openMonitor());
   }
 
   private openMetadata(): void {
@@ -81,7 +85,7 @@ export class AgentSubscriber {
     this.attach(
       this.metadata,
       call,
-      (e) => {
+      (e: agent.MetadataEvent) => {
         if (first) {
           first = false;
           this.options.handlers.metadataReset();
@@ -92,9 +96,9 @@ export class AgentSubscriber {
     );
   }
 
-  private attach<T>(state: StreamState, call: ClientReadableStream<T>, onData: (e: T) => void, reopen: () => void): void {
+  private attach<T>(state: StreamState, call: StreamCall, onData: (e: T) => void, reopen: () => void): void {
     const log = this.options.logger;
-    state.call = call as ClientReadableStream<unknown>;
+    state.call = call;
     let ended = false;
     call.on('metadata', () => {
       if (!state.connected) log.info('subscribed to agent stream', { stream: state.name, address: this.options.address });
@@ -120,7 +124,7 @@ export class AgentSubscriber {
       (was ? log.warn : log.debug).call(log, 'agent stream ended; reconnecting', { stream: state.name, reason: why, delayMs: delay });
       state.timer = setTimeout(reopen, delay);
     };
-    call.on('error', (err: ServiceError) => retry(err.message));
+    call.on('error', (err: Error) => retry(err.message));
     call.on('end', () => retry('stream ended'));
   }
 }

@@ -37,7 +37,9 @@ interface Options {
   bufferCapacity: number;
 }
 
-function parseOptions(argv: string[]): Options {
+function parseOptions(rawArgv: string[]): Options {
+  // Accept `--flag value` and `--flag=value` (nx passes the latter through --args).
+  const argv = rawArgv.flatMap((a) => (a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a]));
   const o: Options = { scenarios: ['baseline', 'server'], flows: 200_000, pacedRate: 20_000, bufferCapacity: 65535 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -117,7 +119,7 @@ interface Measure {
   seconds: number;
   rate: number;
   latenciesMs: Float64Array;
-  /** CPU time of the serving processes per received flow, in microseconds (steadier than wall time on a shared machine). */
+  /** CPU time of the serving processes per event handled, in microseconds (steadier than wall time on a shared machine). */
   cpuUsPerFlow?: number;
 }
 
@@ -132,12 +134,12 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** Measures `run`, adding the CPU the `pids` used per received flow. */
-async function withCpu(pids: (number | undefined)[], run: () => Promise<Measure>): Promise<Measure> {
+/** Measures `run`, adding the CPU the `pids` used per event they handled (`events`: what the agents sent, delivered or lost). */
+async function withCpu(pids: (number | undefined)[], events: number, run: () => Promise<Measure>): Promise<Measure> {
   const before = pids.map(cpuMs);
   const m = await run();
   const used = pids.map(cpuMs).reduce((sum, after, i) => sum + after - before[i]!, 0);
-  return { ...m, cpuUsPerFlow: m.received > 0 ? (used * 1000) / m.received : NaN };
+  return { ...m, cpuUsPerFlow: events > 0 ? (used * 1000) / events : NaN };
 }
 
 /** Reads flows from `stream` until `expected` flows (or lost events) arrived or `idleMs` passes without any. */
@@ -186,6 +188,8 @@ interface Row {
   name: string;
   full: Measure;
   paced?: Measure;
+  /** Flows the scenario should deliver (default: --flows, rounded down to whole per-agent shares). */
+  expected?: number;
 }
 
 /** Rejects when `child` exits (a process that should stay up). */
@@ -201,7 +205,7 @@ async function runBaseline(dir: string, flows: number): Promise<Row> {
     const client = new observer.ObserverClient(address, credentials.createInsecure());
     const warm = client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(Math.min(20_000, flows)) }));
     await consume(warm, Math.min(20_000, flows), false);
-    const full = await withCpu([proc.child.pid], () => consume(client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(flows) })), flows, false));
+    const full = await withCpu([proc.child.pid], flows, () => consume(client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(flows) })), flows, false));
     client.close();
     return { name: 'baseline: grpc-js, pre-encoded', full };
   } finally {
@@ -261,7 +265,7 @@ async function measurePipeline(
     s.cancel();
     s = await follow();
     const stream = s;
-    const full = await withCpu(pids, async () => {
+    const full = await withCpu(pids, perAgent * metricsPorts.length, async () => {
       const measured = consume(stream, perAgent * metricsPorts.length, true);
       await agent.command(`blast ${perAgent}`, 'blasted ');
       return measured;
@@ -280,10 +284,17 @@ async function measurePipeline(
   }
 }
 
-async function runServer(dir: string, flows: number, pacedRate: number, bufferCapacity: number): Promise<Row> {
+async function runServer(dir: string, flows: number, pacedRate: number, bufferCapacity: number): Promise<Row[]> {
   const { agent, servers, sockets, metricsPorts } = await startServers(dir, 1, bufferCapacity);
   try {
-    return await measurePipeline('hubble-server: agent -> server -> client', sockets[0]!, agent, metricsPorts, flows, flows, pacedRate, servers.map((c) => c.pid));
+    const pids = servers.map((c) => c.pid);
+    const live = await measurePipeline('hubble-server: agent -> server -> client', sockets[0]!, agent, metricsPorts, flows, flows, pacedRate, pids);
+    // Egress alone: the whole ring read back without follow while nothing arrives.
+    const client = new observer.ObserverClient(sockets[0]!, credentials.createInsecure());
+    const n = Math.min(bufferCapacity, flows);
+    const full = await withCpu(pids, n, () => consume(client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(n) })), n, false));
+    client.close();
+    return [live, { name: 'hubble-server: replay of the buffer (no ingest)', full, expected: n }];
   } finally {
     agent.stop();
     await stopAll(servers);
@@ -324,10 +335,10 @@ function printTable(rows: Row[], options: Options): void {
   const baseRow = rows.find((r) => r.name.startsWith('baseline'));
   const f = (n: number | undefined, d = 0) => (n !== undefined && Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   const ratio = (v: number | undefined, b: number | undefined) => (v !== undefined && b ? f(v / b, 2) : 'n/a');
-  const header = ['scenario', 'flows', 'flows/s', 'x base', 'CPU us/flow', 'x base CPU', 'p50 ms', 'p99 ms', 'lost',
+  const header = ['scenario', 'flows', 'flows/s', 'x base', 'CPU us/event', 'x base CPU', 'p50 ms', 'p99 ms', 'lost',
     `paced ${options.pacedRate}/s p50 ms`, 'p99 ms', 'lost'];
   const lines = rows.map((r) => {
-    const expected = r.name.startsWith('hubble-relay') ? 3 * Math.floor(options.flows / 3) : options.flows;
+    const expected = r.expected ?? (r.name.startsWith('hubble-relay') ? 3 * Math.floor(options.flows / 3) : options.flows);
     const missing = (m: Measure, want: number) => String(m.lost + Math.max(0, want - m.received - m.lost));
     const pacedWant = r.name.startsWith('hubble-relay') ? 3 * Math.floor(Math.floor(options.pacedRate * 2) / 3) : Math.floor(options.pacedRate * 2);
     return [
@@ -346,7 +357,7 @@ function printTable(rows: Row[], options: Options): void {
     '',
     `${options.flows} flows per scenario, every component its own process, on ${process.platform}/${process.arch} (${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)}), node ${process.version}.`,
     'flows/s: arrivals between the 1st and 99th percentile over that time; x base: ratio to the baseline (grpc-js streaming pre-encoded responses).',
-    'CPU us/flow: CPU of the serving processes (server; relay + 3 servers; baseline server) per flow; x base CPU = baseline CPU / this (1 = as cheap as the baseline).',
+    'CPU us/event: CPU of the serving processes (server; relay + 3 servers; baseline server) per event the agents sent (delivered or lost); x base CPU = baseline CPU / this.',
     'p50/p99: agent event stamp to arrival at the client under full load, and at the paced rate. lost: reported lost events plus flows that never arrived.',
     'Targets: 100,000 flows/s through a server and through the relay, >= 0.5 x baseline, p99 < 100 ms, no lost events.',
   ].join('\n'));
@@ -359,7 +370,7 @@ async function main(): Promise<void> {
   try {
     for (const s of options.scenarios) {
       if (s === 'baseline') rows.push(await runBaseline(dir, options.flows));
-      else if (s === 'server') rows.push(await runServer(dir, options.flows, options.pacedRate, options.bufferCapacity));
+      else if (s === 'server') rows.push(...(await runServer(dir, options.flows, options.pacedRate, options.bufferCapacity)));
       else if (s === 'relay') rows.push(await runRelay(dir, options.flows, options.pacedRate, options.relayMain!, options.bufferCapacity));
       else throw new Error(`flow-bench: unknown scenario "${s}"; use baseline, server, relay`);
     }

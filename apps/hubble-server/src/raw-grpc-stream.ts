@@ -1,0 +1,147 @@
+// A lean gRPC server-streaming call over node:http2 for the agent's Monitor.Listen, the
+// hottest stream hubble-server reads: one message per datapath event. grpc-js spends more
+// per received message (interceptor layers, a promise per message in its compression
+// filter) than decoding and parsing the event; this reads the length-prefixed frames of the
+// HTTP/2 body directly. Plaintext only (the agent socket is a unix socket, mode 0660), no
+// compression (none is requested), no retries (AgentSubscriber reconnects).
+import { EventEmitter } from 'node:events';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { status } from '@grpc/grpc-js';
+import { parseAddress } from '@cilium-ts/grpc';
+
+/** The status a call ended with. */
+export interface RawStatus {
+  code: number;
+  details: string;
+}
+
+/** Raised (emitted as 'error') when a call ends with a status other than OK. */
+export class RawStreamError extends Error {
+  override readonly name = 'RawStreamError';
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly path: string,
+  ) {
+    super(`${path}: ${status[code] ?? code}: ${details}`);
+  }
+}
+
+function decodeGrpcMessage(raw: string | string[] | undefined): string {
+  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function statusOf(headers: IncomingHttpHeaders): RawStatus {
+  const code = Number(headers['grpc-status'] ?? status.UNKNOWN);
+  return { code: Number.isInteger(code) ? code : status.UNKNOWN, details: decodeGrpcMessage(headers['grpc-message']) };
+}
+
+/**
+ * One server-streaming call. Events: 'metadata' (response headers arrived), 'data' (each
+ * decoded message), 'error' (RawStreamError, for a non-OK status), 'end' (OK status), and
+ * 'status' (RawStatus, always last). `cancel()` ends it with CANCELLED.
+ */
+export class RawServerStream<T> extends EventEmitter {
+  private readonly session: ClientHttp2Session;
+  private readonly stream: ClientHttp2Stream;
+  private pending: Buffer | undefined;
+  private finished = false;
+  /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
+  private trailerStatus: RawStatus | undefined;
+
+  constructor(
+    address: string,
+    readonly path: string,
+    request: Uint8Array,
+    private readonly decode: (bytes: Uint8Array) => T,
+  ) {
+    super();
+    const parsed = parseAddress(address);
+    this.session =
+      parsed.kind === 'unix'
+        ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
+        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`);
+    this.session.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: `connection to ${address} failed: ${err.message}` }));
+    this.stream = this.session.request({
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: path,
+      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+      te: 'trailers',
+    });
+    const frame = Buffer.allocUnsafe(5 + request.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(request.length, 1);
+    frame.set(request, 5);
+    this.stream.end(frame);
+    this.stream.on('response', (headers) => {
+      this.emit('metadata', headers);
+      // A trailers-only response carries the status in its headers.
+      if (headers['grpc-status'] !== undefined) this.trailerStatus = statusOf(headers);
+    });
+    this.stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    this.stream.on('trailers', (trailers) => {
+      this.trailerStatus = statusOf(trailers);
+    });
+    // The status counts only after every DATA frame before it has been delivered.
+    this.stream.on('end', () => this.finish(this.trailerStatus ?? { code: status.UNAVAILABLE, details: 'the stream ended without a status' }));
+    this.stream.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: err.message }));
+    this.stream.on('close', () => {
+      if (this.trailerStatus) {
+        this.finish(this.trailerStatus);
+        return;
+      }
+      const code = this.stream.rstCode;
+      this.finish(
+        code === constants.NGHTTP2_CANCEL
+          ? { code: status.CANCELLED, details: 'the call was cancelled' }
+          : { code: status.UNAVAILABLE, details: `the stream closed without a status (HTTP/2 code ${code ?? 0})` },
+      );
+    });
+  }
+
+  /** Cancels the call (RST_STREAM CANCEL) and closes the connection. */
+  cancel(): void {
+    this.finish({ code: status.CANCELLED, details: 'cancelled by the client' });
+  }
+
+  private onChunk(chunk: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    let off = 0;
+    while (buf.length - off >= 5) {
+      const len = buf.readUInt32BE(off + 1);
+      if (buf.length - off - 5 < len) break;
+      if (buf[off] !== 0) {
+        this.finish({ code: status.INTERNAL, details: 'the server sent a compressed message, which this client never asked for' });
+        return;
+      }
+      let message: T;
+      try {
+        message = this.decode(buf.subarray(off + 5, off + 5 + len));
+      } catch (err) {
+        this.finish({ code: status.INTERNAL, details: `cannot decode a message: ${(err as Error).message}` });
+        return;
+      }
+      off += 5 + len;
+      this.emit('data', message);
+      if (this.finished) return;
+    }
+    buf = buf.subarray(off);
+    this.pending = buf.length > 0 ? buf : undefined;
+  }
+
+  private finish(st: RawStatus): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+    this.session.close();
+    if (st.code === status.OK) this.emit('end');
+    else this.emit('error', new RawStreamError(st.code, st.details, this.path));
+    this.emit('status', st);
+  }
+}
