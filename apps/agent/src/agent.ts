@@ -15,6 +15,7 @@ import { MonotonicClock } from './clock.js';
 import { EndpointManager, type Endpoint } from './endpoint-manager.js';
 import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
+import { Ipv6Allocator } from './ipam-v6.js';
 import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
@@ -33,6 +34,12 @@ export interface AgentConfig {
   nodeNetns: string;
   nodeIp: string;
   podCidr: string;
+  /** IPv6 address of this node (next hop of other nodes' routes to our IPv6 pod CIDR); empty = none. */
+  nodeIpv6?: string;
+  /** IPv6 pod CIDR; empty with enableIpv6 = wait for the operator's IPv6 pool. */
+  podCidrV6?: string;
+  /** Pods get IPv6 addresses too. */
+  enableIpv6?: boolean;
   kvstoreEndpoints: string[];
   kvstorePrefix: string;
   kvstoreConnectTimeout: number;
@@ -57,6 +64,7 @@ export class Agent {
   private ipcacheSync?: IPCacheSync;
   private nodes?: NodeRegistry;
   private ipam?: Ipv4Allocator;
+  private ipam6?: Ipv6Allocator;
   private routes?: NodeRoutes;
   private readonly closers: Array<() => void | Promise<void>> = [];
   private features: KernelFeature[] = [];
@@ -83,15 +91,17 @@ export class Agent {
     this.kv = await this.connectKvstore();
     this.closers.push(() => this.kv?.close());
     this.nodes = new NodeRegistry(this.kv, cfg.clusterName);
-    await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined));
-    const podCidr = cfg.podCidr || (await this.waitForPodCidr());
+    await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined, cfg.podCidrV6 || undefined));
+    const podCidr = cfg.podCidr || (await this.waitForPodCidr('ipv4'));
     this.ipam = new Ipv4Allocator(podCidr);
-    await this.nodes.register(this.nodeInfo(this.ipam.cidr.text));
-    log.info('pod CIDR', { podCIDR: this.ipam.cidr.text, router: this.ipam.router });
+    if (cfg.enableIpv6 || cfg.podCidrV6) this.ipam6 = new Ipv6Allocator(cfg.podCidrV6 || (await this.waitForPodCidr('ipv6')));
+    await this.nodes.register(this.nodeInfo(this.ipam.cidr.text, this.ipam6?.cidr.text));
+    log.info('pod CIDR', { podCIDR: this.ipam.cidr.text, router: this.ipam.router, podCIDRv6: this.ipam6?.cidr.text, routerv6: this.ipam6?.router });
 
-    await setupNode(netns, this.ipam.router);
-    // Native routing: a route to every other node's pod CIDR via that node's address.
-    const routes = new NodeRoutes(netns, cfg.nodeName, this.ipam.cidr.text, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }));
+    await setupNode(netns, this.ipam.router, this.ipam6?.router);
+    // Native routing: a route to every other node's pod CIDRs via that node's addresses.
+    const ownCidrs = [this.ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
+    const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }));
     this.routes = routes;
     const nodeWatch = this.nodes.watch({
       upsert: (n) => void routes.upsert(n).catch(() => undefined),
@@ -131,12 +141,13 @@ export class Agent {
       events: {
         created: (ep) => {
           monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
-          metadata.publish('upsert', { endpoint: endpointToApi(ep), ipcache: localIpcache(ep, cfg) });
+          metadata.publish('upsert', { endpoint: endpointToApi(ep) });
+          for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
         },
         deleted: (ep) => {
           monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
           metadata.publish('delete', { endpoint: endpointToApi(ep) });
-          metadata.publish('delete', { ipcache: localIpcache(ep, cfg) });
+          for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
         },
         regenerated: (ep, error) =>
           monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' }),
@@ -186,7 +197,10 @@ export class Agent {
     // Restore endpoints of a previous run, then their IPAM allocations.
     const states = await store.loadAll((file, err) => log.warn('skipping unreadable endpoint state', { file, error: err.message }));
     await this.loadIpam();
-    for (const st of states) this.ipam.allocate(st.containerId, st.ipv4);
+    for (const st of states) {
+      this.ipam.allocate(st.containerId, st.ipv4);
+      if (st.ipv6 && this.ipam6) this.ipam6.allocate(st.containerId, st.ipv6);
+    }
     const restored = await endpoints.restore(states);
     if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
     await this.saveIpam();
@@ -212,6 +226,7 @@ export class Agent {
       monitor,
       metadata,
       ipam: () => this.ipam,
+      ipam6: () => this.ipam6,
       saveIpam: () => this.saveIpam(),
       status: () => this.status(),
       identityReferences: () => {
@@ -247,12 +262,14 @@ export class Agent {
     return p;
   }
 
-  private nodeInfo(podCIDR: string | undefined) {
+  private nodeInfo(podCIDR: string | undefined, podCIDRv6: string | undefined) {
     return {
       name: this.cfg.nodeName,
       cluster: this.cfg.clusterName,
       ipv4: this.cfg.nodeIp || undefined,
       podCIDR,
+      ipv6: this.cfg.nodeIpv6 || undefined,
+      podCIDRv6,
       hubbleAddress: this.cfg.hubbleAddress || undefined,
       agentSocket: this.cfg.listen.find((a) => a.startsWith('unix://')),
     };
@@ -279,13 +296,16 @@ export class Agent {
     }
   }
 
-  private async waitForPodCidr(): Promise<string> {
-    const key = this.kv!.keys.ipamNode(this.cfg.nodeName);
-    this.log.info('waiting for the operator to assign a pod CIDR', { key });
+  private async waitForPodCidr(family: 'ipv4' | 'ipv6'): Promise<string> {
+    const key = family === 'ipv4' ? this.kv!.keys.ipamNode(this.cfg.nodeName) : this.kv!.keys.ipamNodeV6(this.cfg.nodeName);
+    this.log.info(`waiting for the operator to assign an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} pod CIDR`, { key });
     for (let i = 0; ; i++) {
       const v = await this.kv!.get(key).catch(() => undefined);
       if (v) return v.trim();
-      if (i === 150) throw new Error(`no pod CIDR assigned to node ${this.cfg.nodeName} after 30s: is cilium-operator running? (or pass --pod-cidr)`);
+      if (i === 150) {
+        const hint = family === 'ipv4' ? 'is cilium-operator running? (or pass --pod-cidr)' : 'is cilium-operator running with --cluster-pool-ipv6-cidr? (or pass --pod-cidr-v6)';
+        throw new Error(`no ${family === 'ipv4' ? 'IPv4' : 'IPv6'} pod CIDR assigned to node ${this.cfg.nodeName} after 30s: ${hint}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -296,13 +316,20 @@ export class Agent {
 
   private async loadIpam(): Promise<void> {
     try {
-      const saved = JSON.parse(await readFile(this.ipamFile(), 'utf8')) as { podCidr: string; allocations: Array<{ ip: string; owner: string }> };
-      if (saved.podCidr !== this.ipam!.cidr.text) return;
-      for (const a of saved.allocations) {
-        try {
-          this.ipam!.allocate(a.owner, a.ip);
-        } catch (err) {
-          this.log.warn('dropping saved IPAM allocation', { ip: a.ip, error: (err as Error).message });
+      type Saved = { podCidr: string; allocations: Array<{ ip: string; owner: string }>; podCidrV6?: string; allocationsV6?: Array<{ ip: string; owner: string }> };
+      const saved = JSON.parse(await readFile(this.ipamFile(), 'utf8')) as Saved;
+      const pools: Array<[Ipv4Allocator | Ipv6Allocator | undefined, string | undefined, Saved['allocations'] | undefined]> = [
+        [this.ipam, saved.podCidr, saved.allocations],
+        [this.ipam6, saved.podCidrV6, saved.allocationsV6],
+      ];
+      for (const [pool, cidr, allocations] of pools) {
+        if (!pool || cidr !== pool.cidr.text) continue;
+        for (const a of allocations ?? []) {
+          try {
+            pool.allocate(a.owner, a.ip);
+          } catch (err) {
+            this.log.warn('dropping saved IPAM allocation', { ip: a.ip, error: (err as Error).message });
+          }
         }
       }
     } catch {
@@ -314,12 +341,21 @@ export class Agent {
     if (!this.ipam) return;
     await mkdir(this.cfg.stateDir, { recursive: true });
     const tmp = `${this.ipamFile()}.tmp-${process.pid}`;
-    await writeFile(tmp, JSON.stringify({ podCidr: this.ipam.cidr.text, allocations: this.ipam.list() }, null, 2) + '\n');
+    const v6 = this.ipam6 ? { podCidrV6: this.ipam6.cidr.text, allocationsV6: this.ipam6.list() } : {};
+    await writeFile(tmp, JSON.stringify({ podCidr: this.ipam.cidr.text, allocations: this.ipam.list(), ...v6 }, null, 2) + '\n');
     await rename(tmp, this.ipamFile());
   }
 
   private ipcacheEntries(endpoints: EndpointManager): agent.IPCacheEntry[] {
-    return [...endpoints.list().map((ep) => localIpcache(ep, this.cfg)), ...this.remoteIpcache.values()];
+    return [...endpoints.list().flatMap((ep) => localIpcache(ep, this.cfg)), ...this.remoteIpcache.values()];
+  }
+
+  private ipamMessage(): string {
+    if (!this.ipam) return 'no pod CIDR yet';
+    const v4 = `${this.ipam.cidr.text}, ${this.ipam.available} addresses free`;
+    if (!this.ipam6) return this.cfg.enableIpv6 ? `${v4}; no IPv6 pod CIDR yet` : v4;
+    const free = this.ipam6.available === 0xffffffff ? 'more than 4294967294' : String(this.ipam6.available);
+    return `${v4}; ${this.ipam6.cidr.text}, ${free} addresses free`;
   }
 
   // Why the kvstore is degraded (or that it is fine), with what waits for it.
@@ -348,7 +384,7 @@ export class Agent {
       { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: this.kvstoreMessage() },
       { name: 'datapath', state: this.datapath ? 'ok' : 'failure', message: this.datapath ? `pinned at ${this.cfg.bpfPinDir}` : 'not loaded' },
       { name: 'routing', state: this.routes ? 'ok' : 'degraded', message: this.routes ? `${this.cfg.routingMode}: ${this.routes.list().length} route(s) to other nodes` : 'not set up yet' },
-      { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipam ? `${this.ipam.cidr.text}, ${this.ipam.available} addresses free` : 'no pod CIDR yet' },
+      { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipamMessage() },
     ].map((s) => agent.SubsystemStatus.fromPartial(s));
     const rank = { ok: 0, degraded: 1, failure: 2 } as Record<string, number>;
     const worst = subsystems.reduce((w, s) => (rank[s.state]! > rank[w]! ? s.state : w), 'ok');
@@ -356,6 +392,8 @@ export class Agent {
   }
 }
 
-function localIpcache(ep: Endpoint, cfg: AgentConfig): agent.IPCacheEntry {
-  return agent.IPCacheEntry.fromPartial({ cidr: `${ep.ipv4}/32`, identity: ep.identity, hostIp: cfg.nodeIp, nodeName: cfg.nodeName, namespace: ep.namespace, podName: ep.podName });
+/** The ipcache entries of a local endpoint: its IPv4 address and, when dual-stack, its IPv6 one. */
+function localIpcache(ep: Endpoint, cfg: AgentConfig): agent.IPCacheEntry[] {
+  const cidrs = [`${ep.ipv4}/32`, ...(ep.ipv6 ? [`${ep.ipv6}/128`] : [])];
+  return cidrs.map((cidr) => agent.IPCacheEntry.fromPartial({ cidr, identity: ep.identity, hostIp: cfg.nodeIp, nodeName: cfg.nodeName, namespace: ep.namespace, podName: ep.podName }));
 }

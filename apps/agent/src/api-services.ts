@@ -4,12 +4,13 @@
  */
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
-import { InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { bpfService } from './api-bpf.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
 import type { IdentityCache } from './identity-cache.js';
 import { IpamError, type Ipv4Allocator } from './ipam.js';
+import type { Ipv6Allocator } from './ipam-v6.js';
 import type { MetadataHub } from './metadata-hub.js';
 import type { HubEvent, MonitorHub } from './monitor-hub.js';
 import { PolicyValidationError, type PolicyStore } from './policy-store.js';
@@ -28,6 +29,8 @@ export interface AgentCore {
   metadata: MetadataHub;
   /** IPAM, once the node has a pod CIDR. */
   ipam(): Ipv4Allocator | undefined;
+  /** IPv6 IPAM, when the node runs dual-stack and has its IPv6 pod CIDR. */
+  ipam6(): Ipv6Allocator | undefined;
   /** Saves IPAM allocations after a change. */
   saveIpam(): Promise<void>;
   status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] };
@@ -61,6 +64,14 @@ function requireIpam(core: AgentCore): Ipv4Allocator {
   return ipam;
 }
 
+/** The pool of a family; FAILED_PRECONDITION for IPv6 on an IPv4-only node (CNI then sets up IPv4 only). */
+function requireIpamOf(core: AgentCore, family: string): Ipv4Allocator | Ipv6Allocator {
+  if (family !== 'ipv6') return requireIpam(core);
+  const ipam6 = core.ipam6();
+  if (!ipam6) throw new FailedPreconditionError(`node ${core.nodeName} runs IPv4 only: it has no IPv6 pod CIDR (start the agent with --pod-cidr-v6 or --enable-ipv6)`);
+  return ipam6;
+}
+
 /** Builds every service registration of the agent API. */
 export function agentServices(core: AgentCore): ServiceRegistration[] {
   const daemon = {
@@ -89,6 +100,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         const ipam = requireIpam(core);
         // The address must come from this node's IPAM; reserve it for the container if it was not.
         ipam.allocate(r.containerId || 'unknown', r.ipv4 || undefined);
+        if (r.ipv6) requireIpamOf(core, 'ipv6').allocate(r.containerId || 'unknown', r.ipv6);
         const ep = await core.endpoints.create({
           containerId: r.containerId,
           netns: r.netns,
@@ -126,10 +138,10 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
   const ipam = {
     async allocate(call: Unary<agent.IpamAllocateRequest>) {
       const r = call.request;
-      if (r.family && r.family !== 'ipv4') throw new InvalidArgumentError(`family "${r.family}" is not supported yet (use ipv4)`, { field: 'family' });
+      if (r.family && r.family !== 'ipv4' && r.family !== 'ipv6') throw new InvalidArgumentError(`family "${r.family}" is not one of ipv4, ipv6`, { field: 'family' });
       if (!r.owner) throw new InvalidArgumentError('owner is required (e.g. the container id)', { field: 'owner' });
       return guarded(async () => {
-        const a = requireIpam(core);
+        const a = requireIpamOf(core, r.family);
         const ip = a.allocate(r.owner, r.ip || undefined);
         await core.saveIpam();
         return agent.IpamAllocateResponse.fromPartial({ ip, prefixLength: a.cidr.prefixLength, gateway: a.router, podCidr: a.cidr.text });
@@ -139,21 +151,22 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
       const r = call.request;
       if (!r.ip && !r.owner) throw new InvalidArgumentError('ip or owner is required', { field: 'ip' });
       return guarded(async () => {
-        const a = core.ipam();
         let released = 0;
-        if (a) {
-          if (r.ip) released += a.release(r.ip) ? 1 : 0;
+        for (const a of [core.ipam(), core.ipam6()]) {
+          if (!a) continue;
+          if (r.ip && a.cidr.text.includes(':') === r.ip.includes(':')) released += a.release(r.ip) ? 1 : 0;
           if (r.owner) released += a.releaseOwner(r.owner);
-          if (released > 0) await core.saveIpam();
         }
+        if (released > 0) await core.saveIpam();
         return agent.IpamReleaseResponse.fromPartial({ released });
       });
     },
     async list(_call: Unary<agent.IpamListRequest>) {
       const a = core.ipam();
+      const a6 = core.ipam6();
       return agent.IpamListResponse.fromPartial({
         podCidr: a?.cidr.text ?? '',
-        allocations: a?.list() ?? [],
+        allocations: [...(a?.list() ?? []), ...(a6?.list() ?? [])],
         available: a?.available ?? 0,
       });
     },

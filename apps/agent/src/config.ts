@@ -13,6 +13,13 @@ export const agentFlags = defineFlags(
     },
     nodeIp: { type: 'string', default: '', description: 'IPv4 address of this node, published to other nodes and used as the host IP of local endpoints in the ipcache' },
     podCidr: { type: 'string', default: '', description: 'IPv4 pod CIDR of this node (e.g. 10.200.1.0/24); empty = wait for the operator to assign one from the cluster pool' },
+    nodeIpv6: { type: 'string', default: '', description: 'IPv6 address of this node, published to other nodes as the next hop of routes to its IPv6 pod CIDR' },
+    podCidrV6: {
+      type: 'string',
+      default: '',
+      description: 'IPv6 pod CIDR of this node, /64 to /126 (e.g. fd00:10:200::100/120); empty with --enable-ipv6 = wait for the operator\'s IPv6 cluster pool',
+    },
+    enableIpv6: { type: 'boolean', default: false, description: 'Give pods IPv6 addresses too (implied by --pod-cidr-v6); without --pod-cidr-v6 the operator assigns the IPv6 pod CIDR' },
     kvstoreEndpoints: { type: 'string[]', default: ['http://127.0.0.1:2379'], env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd client URLs, comma separated' },
     kvstorePrefix: { type: 'string', default: 'cilium', description: 'Prefix of every key this agent reads or writes in etcd' },
     kvstoreConnectTimeout: { type: 'number', default: 30, description: 'Seconds to wait for etcd at start-up before giving up' },

@@ -151,8 +151,10 @@ export class EndpointManager {
         policy: this.d.policy.compute(labels),
       };
       // The endpoint's own address must resolve to its identity before its programs run.
-      this.d.datapath.ipcacheUpsert(`${ep.ipv4}/32`, identity, this.d.nodeIp);
-      undo.push(async () => this.d.datapath.ipcacheDelete(`${ep.ipv4}/32`));
+      for (const cidr of endpointCidrs(ep)) {
+        this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
+        undo.push(async () => this.d.datapath.ipcacheDelete(cidr));
+      }
       await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
       undo.push(() => this.d.datapath.detachEndpoint({ id, hostIfname: ep.hostIfname, netns: this.d.netns.path }));
       await this.d.store.save(toState(ep));
@@ -178,8 +180,8 @@ export class EndpointManager {
       if (!ep) return false;
       ep.state = 'disconnecting';
       await this.d.datapath.detachEndpoint({ id: ep.id, hostIfname: ep.hostIfname, netns: this.d.netns.path });
-      this.d.datapath.ipcacheDelete(`${ep.ipv4}/32`);
-      await this.d.ipcache.delete(ep.ipv4).catch((e: Error) => this.d.log('warn', 'ipcache delete failed', { error: e.message }));
+      for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheDelete(cidr);
+      for (const ip of endpointIps(ep)) await this.d.ipcache.delete(ip).catch((e: Error) => this.d.log('warn', 'ipcache delete failed', { error: e.message }));
       await this.d.identities.release(ep.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
       await this.d.store.remove(ep.id);
       this.byId.delete(ep.id);
@@ -203,7 +205,7 @@ export class EndpointManager {
         if (!link) {
           this.d.log('warn', 'endpoint interface gone, removing its state', { endpointID: st.id, ifname: st.hostIfname });
           await this.d.datapath.detachEndpoint({ id: st.id, hostIfname: st.hostIfname, netns: this.d.netns.path }).catch(() => undefined);
-          this.d.datapath.ipcacheDelete(`${st.ipv4}/32`);
+          for (const cidr of endpointCidrs(st)) this.d.datapath.ipcacheDelete(cidr);
           await this.d.store.remove(st.id);
           continue;
         }
@@ -211,7 +213,7 @@ export class EndpointManager {
           const { id: identity } = await this.d.identities.allocate(st.labels);
           this.d.learnIdentity(identity, st.labels);
           const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels) };
-          this.d.datapath.ipcacheUpsert(`${ep.ipv4}/32`, identity, this.d.nodeIp);
+          for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
           await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
           ep.state = 'ready';
           this.byId.set(ep.id, ep);
@@ -269,9 +271,11 @@ export class EndpointManager {
   }
 
   private publishIpcache(ep: Endpoint): void {
-    this.d.ipcache
-      .upsert({ ip: ep.ipv4, identity: ep.identity, hostIP: this.d.nodeIp, node: this.d.nodeName, namespace: ep.namespace, pod: ep.podName })
-      .catch((e: Error) => this.d.log('warn', 'ipcache publish failed; will retry on kvstore reconnect', { endpointID: ep.id, error: e.message }));
+    for (const ip of endpointIps(ep)) {
+      this.d.ipcache
+        .upsert({ ip, identity: ep.identity, hostIP: this.d.nodeIp, node: this.d.nodeName, namespace: ep.namespace, pod: ep.podName })
+        .catch((e: Error) => this.d.log('warn', 'ipcache publish failed; will retry on kvstore reconnect', { endpointID: ep.id, error: e.message }));
+    }
   }
 
   private datapathSpec(ep: Endpoint) {
@@ -307,7 +311,18 @@ export function validateCreate(i: CreateEndpointInput): void {
   if (i.ifname && !IFNAME_RE.test(i.ifname)) throw new EndpointRequestError('ifname', `"${i.ifname}" is not a valid interface name`);
   if (!i.ipv4) throw new EndpointRequestError('ipv4', 'is required (allocate one with Ipam.Allocate)');
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(i.ipv4)) throw new EndpointRequestError('ipv4', `"${i.ipv4}" is not an IPv4 address`);
+  if (i.ipv6 && !/^[0-9a-fA-F:]+$/.test(i.ipv6)) throw new EndpointRequestError('ipv6', `"${i.ipv6}" is not an IPv6 address`);
   i.labels.forEach((l, n) => {
     if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l}" is not a label of the form source:key=value`);
   });
+}
+
+/** The addresses of an endpoint: IPv4, and IPv6 when it has one. */
+function endpointIps(ep: { ipv4: string; ipv6?: string }): string[] {
+  return ep.ipv6 ? [ep.ipv4, ep.ipv6] : [ep.ipv4];
+}
+
+/** The host prefixes of an endpoint's addresses in the datapath ipcache (/32, /128). */
+function endpointCidrs(ep: { ipv4: string; ipv6?: string }): string[] {
+  return endpointIps(ep).map((ip) => `${ip}/${ip.includes(':') ? 128 : 32}`);
 }

@@ -14,6 +14,7 @@ if (!f.nodeName) fail('--node-name is required (or set CILIUM_NODE_NAME)');
 if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of debug, info, warn, error`);
 if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
 if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
+if (f.nodeIpv6 && !/^[0-9a-fA-F:]+$/.test(f.nodeIpv6)) fail(`--node-ipv6: "${f.nodeIpv6}" is not an IPv6 address`);
 let routingMode: RoutingMode = 'native';
 try {
   routingMode = parseRoutingMode(f.routingMode);
@@ -33,6 +34,9 @@ const agentInstance = new Agent(
     nodeNetns: f.nodeNetns,
     nodeIp: f.nodeIp,
     podCidr: f.podCidr,
+    nodeIpv6: f.nodeIpv6,
+    podCidrV6: f.podCidrV6,
+    enableIpv6: f.enableIpv6 || f.podCidrV6 !== '',
     kvstoreEndpoints: f.kvstoreEndpoints,
     kvstorePrefix: f.kvstorePrefix,
     kvstoreConnectTimeout: f.kvstoreConnectTimeout,

@@ -22,6 +22,7 @@ describe('NodeRoutes in a network namespace', { skip }, () => {
     // A veth inside the namespace stands in for the node's link to the fabric.
     ip('link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'peer0');
     ip('addr', 'add', '192.168.77.1/24', 'dev', 'node0');
+    ip('addr', 'add', 'fd00:77::1/64', 'dev', 'node0', 'nodad');
     ip('link', 'set', 'node0', 'up');
     ip('link', 'set', 'peer0', 'up');
   });
@@ -57,5 +58,24 @@ describe('NodeRoutes in a network namespace', { skip }, () => {
     assert.equal(await r.pruneStale(), 1);
     assert.deepEqual(await r.installed(), ['10.9.33.0/24']);
     assert.match(ip('route', 'show', '10.9.60.0/24'), /via 192\.168\.77\.60/);
+  });
+
+  test('dual-stack nodes get an IPv6 route via their IPv6 address, moved and removed with the node', async () => {
+    const r = new NodeRoutes(ns, 'n1', ['10.9.1.0/24', 'fd00:9::100/120'], () => undefined);
+    await r.upsert({ name: 'n1', ipv4: '192.168.77.1', podCIDR: '10.9.1.0/24', ipv6: 'fd00:77::1', podCIDRv6: 'fd00:9::100/120' });
+    await r.upsert({ name: 'n4', ipv4: '192.168.77.4', podCIDR: '10.9.4.0/24', ipv6: 'fd00:77::4', podCIDRv6: 'fd00:9::400/120' });
+    const installed = await r.installed();
+    assert.ok(installed.includes('10.9.4.0/24') && installed.includes('fd00:9::400/120'), installed.join(' '));
+    assert.ok(!installed.includes('fd00:9::100/120'), 'never a route to our own IPv6 pod CIDR');
+    assert.match(ip('-6', 'route', 'show', 'fd00:9::400/120'), /via fd00:77::4 dev node0 proto 193/);
+    assert.deepEqual(r.list().map((x) => `${x.node}/${x.family}`), ['n4/4', 'n4/6']);
+    // The node loses its IPv6 address: only the IPv6 route goes.
+    await r.upsert({ name: 'n4', ipv4: '192.168.77.4', podCIDR: '10.9.4.0/24' });
+    assert.equal(ip('-6', 'route', 'show', 'fd00:9::400/120').trim(), '');
+    await r.upsert({ name: 'n4', ipv4: '192.168.77.4', podCIDR: '10.9.4.0/24', ipv6: 'fd00:77::44', podCIDRv6: 'fd00:9::400/120' });
+    assert.match(ip('-6', 'route', 'show', 'fd00:9::400/120'), /via fd00:77::44 /);
+    await r.delete('n4');
+    assert.equal(ip('-6', 'route', 'show', 'proto', String(ROUTE_PROTO)).trim(), '');
+    assert.equal(ip('-4', 'route', 'show', '10.9.4.0/24').trim(), '');
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Native routing between nodes: for every other node of the cluster that has an IPv4
- * address and a pod CIDR, a route `<pod CIDR> via <node ip>` in the node namespace, so
+ * address and a pod CIDR, a route `<pod CIDR> via <node ip>` in the node namespace (and,
+ * for dual-stack nodes, `<IPv6 pod CIDR> via <node IPv6>`), so
  * packets leaving a pod toward a remote pod go straight to the node hosting it. The
  * destination node's to-container program resolves the source identity through its
  * ipcache (synced from the kvstore) and enforces the ingress policy.
@@ -47,6 +48,8 @@ export interface RemoteNode {
   name: string;
   ipv4?: string;
   podCIDR?: string;
+  ipv6?: string;
+  podCIDRv6?: string;
 }
 
 /** One installed route. */
@@ -54,6 +57,8 @@ export interface NodeRoute {
   node: string;
   podCIDR: string;
   via: string;
+  /** Address family of the route. */
+  family: 4 | 6;
 }
 
 /** Log sink of the route manager. */
@@ -68,37 +73,48 @@ export class NodeRoutes {
     private readonly ns: NodeNetns,
     /** This node's name (its own registration is ignored). */
     private readonly self: string,
-    /** This node's pod CIDR (never routed elsewhere). */
-    private readonly ownPodCidr: string,
+    /** This node's pod CIDRs, IPv4 and IPv6 (never routed elsewhere). */
+    ownPodCidrs: string | readonly string[],
     private readonly log: RouteLog,
-  ) {}
-
-  /** Routes installed now, by node name. */
-  list(): NodeRoute[] {
-    return [...this.routes.values()].sort((a, b) => a.node.localeCompare(b.node));
+  ) {
+    this.own = new Set(typeof ownPodCidrs === 'string' ? [ownPodCidrs] : ownPodCidrs);
   }
 
-  /** A node appeared or changed: installs, moves or removes its route. */
+  private readonly own: Set<string>;
+
+  /** Routes installed now, by node name (IPv4 before IPv6). */
+  list(): NodeRoute[] {
+    return [...this.routes.values()].sort((a, b) => a.node.localeCompare(b.node) || a.family - b.family);
+  }
+
+  /** A node appeared or changed: installs, moves or removes its routes (one per family). */
   upsert(node: RemoteNode): Promise<void> {
     return this.serial(async () => {
       if (node.name === this.self) return;
-      const cur = this.routes.get(node.name);
-      const want = node.ipv4 && node.podCIDR && node.podCIDR !== this.ownPodCidr ? { node: node.name, podCIDR: node.podCIDR, via: node.ipv4 } : undefined;
-      if (cur && want && cur.podCIDR === want.podCIDR && cur.via === want.via) return;
-      if (cur && (!want || cur.podCIDR !== want.podCIDR)) await this.remove(cur);
-      if (!want) return;
-      await this.ns.exec(['ip', 'route', 'replace', want.podCIDR, 'via', want.via, 'proto', String(ROUTE_PROTO)]);
-      this.routes.set(node.name, want);
-      this.log('info', 'route to node installed', { ...want });
+      await this.reconcile(node.name, 4, node.ipv4, node.podCIDR);
+      await this.reconcile(node.name, 6, node.ipv6, node.podCIDRv6);
     });
   }
 
-  /** A node went away: removes its route. */
+  /** A node went away: removes its routes. */
   delete(name: string): Promise<void> {
     return this.serial(async () => {
-      const cur = this.routes.get(name);
-      if (cur) await this.remove(cur);
+      for (const family of [4, 6] as const) {
+        const cur = this.routes.get(routeKey(name, family));
+        if (cur) await this.remove(cur);
+      }
     });
+  }
+
+  private async reconcile(name: string, family: 4 | 6, via: string | undefined, podCIDR: string | undefined): Promise<void> {
+    const cur = this.routes.get(routeKey(name, family));
+    const want: NodeRoute | undefined = via && podCIDR && !this.own.has(podCIDR) ? { node: name, podCIDR, via, family } : undefined;
+    if (cur && want && cur.podCIDR === want.podCIDR && cur.via === want.via) return;
+    if (cur && (!want || cur.podCIDR !== want.podCIDR)) await this.remove(cur);
+    if (!want) return;
+    await this.ns.exec(['ip', `-${family}`, 'route', 'replace', want.podCIDR, 'via', want.via, 'proto', String(ROUTE_PROTO)]);
+    this.routes.set(routeKey(name, family), want);
+    this.log('info', 'route to node installed', { ...want });
   }
 
   /** Removes routes of ours (by protocol) that no known node accounts for: leftovers of an earlier run. */
@@ -116,16 +132,20 @@ export class NodeRoutes {
     });
   }
 
-  /** Destinations of the routes with our protocol in the node namespace. */
+  /** Destinations of the routes with our protocol in the node namespace (IPv4, then IPv6). */
   async installed(): Promise<string[]> {
-    const out = await this.ns.exec(['ip', '-j', 'route', 'show', 'proto', String(ROUTE_PROTO)]);
-    const rows = out.trim() ? (JSON.parse(out) as Array<{ dst: string }>) : [];
-    return rows.map((r) => r.dst).sort();
+    const dsts: string[] = [];
+    for (const family of ['-4', '-6']) {
+      const out = await this.ns.exec(['ip', family, '-j', 'route', 'show', 'proto', String(ROUTE_PROTO)]);
+      const rows = out.trim() ? (JSON.parse(out) as Array<{ dst: string }>) : [];
+      dsts.push(...rows.map((r) => r.dst).sort());
+    }
+    return dsts;
   }
 
   private async remove(r: NodeRoute): Promise<void> {
-    this.routes.delete(r.node);
-    await this.ns.exec(['ip', 'route', 'del', r.podCIDR, 'via', r.via, 'proto', String(ROUTE_PROTO)], { allowFail: true });
+    this.routes.delete(routeKey(r.node, r.family));
+    await this.ns.exec(['ip', `-${r.family}`, 'route', 'del', r.podCIDR, 'via', r.via, 'proto', String(ROUTE_PROTO)], { allowFail: true });
     this.log('info', 'route to node removed', { ...r });
   }
 
@@ -134,4 +154,8 @@ export class NodeRoutes {
     this.queue = p.catch((err: Error) => this.log('error', 'node route update failed', { error: err.message }));
     return p;
   }
+}
+
+function routeKey(node: string, family: 4 | 6): string {
+  return `${node}/${family}`;
 }

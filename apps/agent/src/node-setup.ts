@@ -11,8 +11,11 @@ export const HOST_IFNAME = 'cilium_host';
 /** The other end of cilium_host's veth pair. */
 export const NET_IFNAME = 'cilium_net';
 
-/** Ensures cilium_host exists with `routerIp/32`, is up, and forwarding is on. */
-export async function setupNode(ns: NodeNetns, routerIp: string): Promise<void> {
+/**
+ * Ensures cilium_host exists with `routerIp/32` (and `routerIpv6/128` when the node runs
+ * dual-stack), is up, and forwarding is on for each family.
+ */
+export async function setupNode(ns: NodeNetns, routerIp: string, routerIpv6?: string): Promise<void> {
   if (!(await ns.link(HOST_IFNAME))) {
     await ns.exec(['ip', 'link', 'add', HOST_IFNAME, 'type', 'veth', 'peer', 'name', NET_IFNAME]);
   }
@@ -23,4 +26,10 @@ export async function setupNode(ns: NodeNetns, routerIp: string): Promise<void> 
   await ns.sysctl('net.ipv4.ip_forward', '1');
   await ns.sysctl('net.ipv4.conf.all.rp_filter', '0');
   await ns.sysctl('net.ipv4.conf.default.rp_filter', '0');
+  if (!routerIpv6) return;
+  await ns.sysctl('net.ipv6.conf.all.disable_ipv6', '0');
+  await ns.sysctl(`net.ipv6.conf.${HOST_IFNAME}.disable_ipv6`, '0');
+  // nodad: the router address is usable at once (pods resolve it through the lxc veth's proxy NDP).
+  await ns.exec(['ip', '-6', 'addr', 'replace', `${routerIpv6}/128`, 'dev', HOST_IFNAME, 'nodad']);
+  await ns.sysctl('net.ipv6.conf.all.forwarding', '1');
 }

@@ -69,6 +69,14 @@ export class KeyLayout {
   ipamNode(node: string): string {
     return `${this.ipamNodesPrefix()}${node}`;
   }
+  /** `<p>/state/ipam/v1/nodes-ipv6/` */
+  ipamNodesV6Prefix(): string {
+    return `${this.prefix}/state/ipam/v1/nodes-ipv6/`;
+  }
+  /** `<p>/state/ipam/v1/nodes-ipv6/<node>`: the IPv6 pod CIDR the operator assigned to a node. */
+  ipamNodeV6(node: string): string {
+    return `${this.ipamNodesV6Prefix()}${node}`;
+  }
   /** `<p>/.heartbeat`: RFC3339 time written by the operator. */
   heartbeat(): string {
     return `${this.prefix}/.heartbeat`;

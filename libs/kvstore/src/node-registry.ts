@@ -12,6 +12,8 @@ export interface NodeInfo {
   ipv6?: string;
   /** The pod CIDR the node uses (its own, or the one the operator assigned). */
   podCIDR?: string;
+  /** The IPv6 pod CIDR the node uses, when it runs dual-stack. */
+  podCIDRv6?: string;
   /** host:port of the node's hubble-server. */
   hubbleAddress?: string;
   /** Path of the node's agent API socket. */
