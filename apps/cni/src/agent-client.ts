@@ -11,6 +11,8 @@ export interface CniAgent {
   waitReady(timeoutSeconds: number): Promise<void>;
   status(): Promise<agent.StatusResponse>;
   allocate(owner: string): Promise<agent.IpamAllocateResponse>;
+  /** Allocates an IPv6 address; resolves undefined when the node runs IPv4 only (no IPv6 pod CIDR). */
+  allocateIpv6(owner: string): Promise<agent.IpamAllocateResponse | undefined>;
   /** Releases every address owned by `owner`; resolves with how many were released. */
   release(owner: string): Promise<number>;
   createEndpoint(req: agent.CreateEndpointRequest): Promise<agent.Endpoint>;
@@ -70,6 +72,15 @@ export function connectAgent(target: string, timeoutSeconds: number): CniAgent {
     },
     status: () => call('Daemon.Status', () => unary(daemon, 'status', {}, { deadline })),
     allocate: (owner) => call('Ipam.Allocate', () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip: '' }, { deadline })),
+    async allocateIpv6(owner) {
+      try {
+        return await call('Ipam.Allocate', () => unary(ipam, 'allocate', { owner, family: 'ipv6', ip: '' }, { deadline }));
+      } catch (err) {
+        const cause = (err as CniError).cause;
+        if (isServiceError(cause) && cause.code === status.FAILED_PRECONDITION) return undefined;
+        throw err;
+      }
+    },
     release: async (owner) => (await call('Ipam.Release', () => unary(ipam, 'release', { ip: '', owner }, { deadline }))).released,
     createEndpoint: (req) => call('Endpoints.CreateEndpoint', () => unary(endpoints, 'createEndpoint', req, { deadline })),
     deleteEndpoint: async (containerId) =>

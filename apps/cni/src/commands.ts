@@ -4,12 +4,13 @@ import { stat } from 'node:fs/promises';
 import type { CniAgent } from './agent-client.js';
 import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import type { CniEnv } from './cni-env.js';
-import { buildAddResult, prevResultGateway, prevResultIp, type CniResult } from './cni-result.js';
+import { buildAddResult, prevResultGateway, prevResultIp, prevResultIpv6, type CniResult } from './cni-result.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS, compareVersions, podIdentityLabels, type NetConfig } from './net-config.js';
 import type { PluginLog } from './plugin-log.js';
 import { PodNetworkCheckError, checkPodNetwork, hostIfnameFor, setupPodNetwork, teardownPodNetwork } from './pod-network.js';
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const IPV6_RE = /^[0-9a-f:]+$/i;
 
 /** What the commands need from the outside world. */
 export interface CommandDeps {
@@ -59,7 +60,16 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
         'is the node pod CIDR assigned yet? see `cilium status`',
       );
     }
-    deps.log.log('info', 'allocated address', { ip: lease.ip, gateway: lease.gateway });
+    // Dual-stack when the node has an IPv6 pod CIDR; Release by owner frees both families.
+    const lease6 = await agentApi.allocateIpv6(env.containerId);
+    if (lease6 && (!IPV6_RE.test(lease6.ip) || !IPV6_RE.test(lease6.gateway) || !lease6.ip.includes(':'))) {
+      throw new CniError(
+        CniErrorCode.AgentRequestFailed,
+        `agent Ipam.Allocate (ipv6) returned address "${lease6.ip}" and gateway "${lease6.gateway}"; expected two IPv6 addresses`,
+        'see `cilium status` for the node\'s IPv6 pod CIDR',
+      );
+    }
+    deps.log.log('info', 'allocated address', { ip: lease.ip, gateway: lease.gateway, ipv6: lease6?.ip, gateway6: lease6?.gateway });
     done.veth = true;
     const net = await setupPodNetwork({
       containerId: env.containerId,
@@ -67,6 +77,8 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
       ifname: env.ifname,
       ip: lease.ip,
       gateway: lease.gateway,
+      ipv6: lease6?.ip,
+      gateway6: lease6?.gateway,
       mtu: conf.mtu,
     }).catch((err: unknown) => {
       throw asCniError(err, CniErrorCode.InterfaceSetupFailed, `setting up ${env.ifname} in ${env.netns}`);
@@ -78,7 +90,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
       ifname: env.ifname,
       hostIfname: net.hostIfname,
       ipv4: lease.ip,
-      ipv6: '',
+      ipv6: lease6?.ip ?? '',
       labels,
       podName: env.podName,
       namespace: env.podNamespace,
@@ -93,6 +105,8 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
       netns: env.netns,
       ip: lease.ip,
       gateway: lease.gateway,
+      ipv6: lease6?.ip,
+      gateway6: lease6?.gateway,
     });
   } catch (err) {
     const cniErr = asCniError(err, CniErrorCode.Internal, 'ADD failed');
@@ -160,7 +174,11 @@ export async function cmdCheck(env: CniEnv, conf: NetConfig, deps: CommandDeps):
     if (ep.ipv4 !== ip) {
       throw new CniError(CniErrorCode.CheckFailed, `endpoint ${ep.id} has address ${ep.ipv4}, the previous result says ${ip}`);
     }
-    await checkPodNetwork({ containerId: env.containerId, netns: env.netns, ifname: env.ifname, ip, gateway }).catch((err: unknown) => {
+    const v6 = prevResultIpv6(conf.prevResult);
+    if (v6 && ep.ipv6 !== v6.ip) {
+      throw new CniError(CniErrorCode.CheckFailed, `endpoint ${ep.id} has IPv6 address ${ep.ipv6 || '(none)'}, the previous result says ${v6.ip}`);
+    }
+    await checkPodNetwork({ containerId: env.containerId, netns: env.netns, ifname: env.ifname, ip, gateway, ipv6: v6?.ip, gateway6: v6?.gateway }).catch((err: unknown) => {
       if (err instanceof PodNetworkCheckError) throw new CniError(CniErrorCode.CheckFailed, `CHECK failed: ${err.message}`);
       throw asCniError(err, CniErrorCode.CheckFailed, 'CHECK failed');
     });

@@ -112,7 +112,16 @@ export class Iproute {
 
   /** Sets an IPv4 sysctl of an interface (e.g. proxy_arp) through /proc, in the plugin's own namespace only. */
   async setIpv4ConfSysctl(ifname: string, key: string, value: string): Promise<void> {
-    if (this.netns !== '') throw new Error(`setIpv4ConfSysctl: only supported in the plugin's own namespace, not ${this.netns}`);
-    await writeFile(`/proc/sys/net/ipv4/conf/${ifname}/${key}`, value);
+    await this.setNetSysctl(`ipv4/conf/${ifname}/${key}`, value);
+  }
+
+  /** Sets an IPv6 per-interface sysctl (`conf` e.g. proxy_ndp, or `neigh` e.g. proxy_delay) through /proc, in the plugin's own namespace only. */
+  async setIpv6Sysctl(section: 'conf' | 'neigh', ifname: string, key: string, value: string): Promise<void> {
+    await this.setNetSysctl(`ipv6/${section}/${ifname}/${key}`, value);
+  }
+
+  private async setNetSysctl(path: string, value: string): Promise<void> {
+    if (this.netns !== '') throw new Error(`sysctl net/${path}: only supported in the plugin's own namespace, not ${this.netns}`);
+    await writeFile(`/proc/sys/net/${path}`, value);
   }
 }

@@ -217,4 +217,73 @@ describe('cilium-cni in network namespaces', { skip }, () => {
     assert.equal(agentState.endpoints.size, 0);
     assert.equal(agentState.allocations.size, 0);
   });
+
+  it('dual-stack: ADD sets both families, the pod reaches both routers (proxy ARP/NDP), DEL releases both', async () => {
+    const cid = `cts-dual-${process.pid}`;
+    const host = hostIfnameFor(cid);
+    // The node's cilium_host with both router addresses, as the agent sets it up.
+    const inNode = (...args: string[]) => execFileSync('ip', ['-n', nodeNs, ...args]);
+    inNode('link', 'add', 'cilium_host', 'type', 'veth', 'peer', 'name', 'cilium_net');
+    inNode('addr', 'add', '10.200.0.1/32', 'dev', 'cilium_host');
+    inNode('-6', 'addr', 'add', 'fd00:10:200::1/128', 'dev', 'cilium_host', 'nodad');
+    inNode('link', 'set', 'cilium_net', 'up');
+    inNode('link', 'set', 'cilium_host', 'up');
+    execFileSync('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1', 'net.ipv4.ip_forward=1']);
+    agentState.ipv6Pool = true;
+    try {
+      const add = await runPlugin(env('ADD', cid), conf, nodeNs);
+      assert.equal(add.exitCode, 0, `${add.stdout}\n${add.stderr}`);
+      const result = add.json as { ips: Array<{ address: string; gateway: string; interface: number }>; routes: Array<{ dst: string; gw?: string }> };
+      assert.deepEqual(result.ips, [
+        { address: '10.200.0.2/32', gateway: '10.200.0.1', interface: 1 },
+        { address: 'fd00:10:200::2/128', gateway: 'fd00:10:200::1', interface: 1 },
+      ]);
+      assert.deepEqual(result.routes, [
+        { dst: '0.0.0.0/0', gw: '10.200.0.1' },
+        { dst: '::/0', gw: 'fd00:10:200::1' },
+      ]);
+      assert.equal(agentState.createRequests.at(-1)?.ipv6, 'fd00:10:200::2');
+      assert.equal(agentState.allocations.get('fd00:10:200::2'), cid);
+
+      const addrs = ipJson<{ addr_info: Array<{ family: string; local: string; prefixlen: number }> }>(podNs, ['addr', 'show', 'dev', 'eth0'])[0]!;
+      assert.ok(addrs.addr_info.some((a) => a.family === 'inet6' && a.local === 'fd00:10:200::2' && a.prefixlen === 128), JSON.stringify(addrs));
+      const routes6 = ipJson<{ dst: string; gateway?: string }>(podNs, ['-6', 'route', 'show']);
+      assert.ok(routes6.some((r) => r.dst === 'default' && r.gateway === 'fd00:10:200::1'), JSON.stringify(routes6));
+      const hostRoutes6 = ipJson<{ dst: string }>(nodeNs, ['-6', 'route', 'show', 'dev', host]);
+      assert.ok(hostRoutes6.some((r) => r.dst === 'fd00:10:200::2'), JSON.stringify(hostRoutes6));
+
+      // The routers answer: ARP through proxy_arp, NDP through the proxy entry on the host veth.
+      const ping = (addr: string) => execFileSync('ip', ['netns', 'exec', podNs, 'ping', '-c', '1', '-W', '3', addr], { encoding: 'utf8' });
+      assert.match(ping('10.200.0.1'), /1 received/);
+      assert.match(ping('fd00:10:200::1'), /1 received/);
+
+      const check = await runPlugin(env('CHECK', cid), JSON.stringify({ ...JSON.parse(conf), prevResult: result }), nodeNs);
+      assert.equal(check.exitCode, 0, check.stdout);
+
+      const del = await runPlugin(env('DEL', cid), conf, nodeNs);
+      assert.equal(del.exitCode, 0, del.stdout);
+      assert.equal(agentState.allocations.size, 0);
+      assert.equal(linkExists(nodeNs, host), false);
+    } finally {
+      agentState.ipv6Pool = false;
+      await runPlugin(env('DEL', cid), conf, nodeNs);
+      inNode('link', 'del', 'cilium_host');
+    }
+  });
+
+  it('dual-stack: an ADD whose CreateEndpoint fails releases both addresses and leaves no veth', async () => {
+    const cid = `cts-dualfail-${process.pid}`;
+    agentState.ipv6Pool = true;
+    agentState.failCreate = 'policy computation failed';
+    try {
+      const add = await runPlugin(env('ADD', cid), conf, nodeNs);
+      assert.equal(add.json?.code, 100, add.stdout);
+      assert.equal(agentState.createRequests.at(-1)?.ipv6, 'fd00:10:200::2');
+    } finally {
+      agentState.failCreate = undefined;
+      agentState.ipv6Pool = false;
+    }
+    assert.equal(agentState.allocations.size, 0);
+    assert.equal(linkExists(nodeNs, hostIfnameFor(cid)), false);
+  });
 });

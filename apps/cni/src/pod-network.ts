@@ -20,6 +20,10 @@ export interface PodNetworkSpec {
   ip: string;
   /** Router address the pod uses as its gateway. */
   gateway: string;
+  /** Pod IPv6 address (configured as /128, nodad), when the node runs dual-stack. */
+  ipv6?: string;
+  /** IPv6 router address (cilium_host); required with ipv6. */
+  gateway6?: string;
   /** MTU of both ends; 0 for the default. */
   mtu: number;
 }
@@ -70,6 +74,7 @@ export async function setupPodNetwork(spec: PodNetworkSpec): Promise<PodNetwork>
     await node.setIpv4ConfSysctl(host, 'proxy_arp', '1');
     await node.run(['link', 'set', 'dev', host, 'up']);
     await node.run(['route', 'replace', `${spec.ip}/32`, 'dev', host]);
+    if (spec.ipv6 && spec.gateway6) await setupIpv6(node, pod, host, spec.ifname, spec.ipv6, spec.gateway6);
     const hostLink = mustLink(await node.link(host), 'the node namespace', host);
     const podLink = mustLink(await pod.link(spec.ifname), spec.netns, spec.ifname);
     return {
@@ -83,6 +88,23 @@ export async function setupPodNetwork(spec: PodNetworkSpec): Promise<PodNetwork>
     await node.deleteLink(host).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * IPv6 of a pod: `ipv6/128` (nodad) on the pod interface, `<gateway6> dev <ifname>` and
+ * `default via <gateway6>`; on the node side a /128 route to the pod and proxy NDP for the
+ * router address, answered at once (proxy_delay 0), so the pod resolves its gateway on
+ * the veth although the address lives on cilium_host.
+ */
+async function setupIpv6(node: Iproute, pod: Iproute, host: string, ifname: string, ipv6: string, gateway6: string): Promise<void> {
+  await pod.run(['-6', 'addr', 'add', `${ipv6}/128`, 'dev', ifname, 'nodad']);
+  await pod.run(['-6', 'route', 'add', gateway6, 'dev', ifname]);
+  await pod.run(['-6', 'route', 'add', 'default', 'via', gateway6, 'dev', ifname]);
+  await node.setIpv6Sysctl('conf', host, 'forwarding', '1');
+  await node.setIpv6Sysctl('conf', host, 'proxy_ndp', '1');
+  await node.setIpv6Sysctl('neigh', host, 'proxy_delay', '0');
+  await node.run(['-6', 'neigh', 'replace', 'proxy', gateway6, 'dev', host]);
+  await node.run(['-6', 'route', 'replace', `${ipv6}/128`, 'dev', host]);
 }
 
 /** Deletes the pod's veth pair if it exists (idempotent); resolves true when something was deleted. */
@@ -115,5 +137,17 @@ export async function checkPodNetwork(spec: Omit<PodNetworkSpec, 'mtu'>): Promis
   }
   if (!routes.some((r) => r.dst === 'default' && r.gateway === spec.gateway)) {
     throw new PodNetworkCheckError(spec.ifname, `route default via ${spec.gateway} is missing`);
+  }
+  if (!spec.ipv6) return;
+  if (!addrs.some((a) => a.family === 'inet6' && a.local === spec.ipv6 && a.prefixlen === 128)) {
+    throw new PodNetworkCheckError(spec.ifname, `address ${spec.ipv6}/128 is missing`);
+  }
+  const routes6 = await pod.json<{ dst: string; gateway?: string }>(['-6', 'route', 'show', 'dev', spec.ifname]);
+  if (!routes6.some((r) => r.dst === 'default' && r.gateway === spec.gateway6)) {
+    throw new PodNetworkCheckError(spec.ifname, `route default via ${spec.gateway6} is missing`);
+  }
+  const hostRoutes6 = await node.json<{ dst: string }>(['-6', 'route', 'show', 'dev', host]);
+  if (!hostRoutes6.some((r) => r.dst === spec.ipv6 || r.dst === `${spec.ipv6}/128`)) {
+    throw new PodNetworkCheckError(host, `route ${spec.ipv6}/128 dev ${host} is missing`);
   }
 }

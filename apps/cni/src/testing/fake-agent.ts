@@ -1,6 +1,7 @@
 // A small, real gRPC server standing in for cilium-agent in the plugin's tests: it
 // serves Daemon, Ipam and Endpoints on a unix socket, hands out addresses from
-// 10.200.0.0/24 (gateway 10.200.0.1) and records every CreateEndpoint request.
+// 10.200.0.0/24 (gateway 10.200.0.1) and, when `ipv6Pool` is on, IPv6 addresses from
+// fd00:10:200::/120 (gateway fd00:10:200::1), and records every CreateEndpoint request.
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { agent } from '@cilium-ts/api';
 
@@ -18,6 +19,8 @@ export interface FakeAgent {
   lastTraceparent: string | undefined;
   /** When set, CreateEndpoint fails with this message (INTERNAL). */
   failCreate: string | undefined;
+  /** Whether the node is dual-stack: Allocate(ipv6) hands out addresses instead of FAILED_PRECONDITION. */
+  ipv6Pool: boolean;
   stop(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
     endpoints: new Map(),
     createRequests: [],
     failCreate: undefined,
+    ipv6Pool: false,
     lastTraceparent: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -62,6 +66,16 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   };
   const ipam: agent.IpamServer = {
     allocate: (call, cb) => {
+      if (call.request.family === 'ipv6') {
+        if (!state.ipv6Pool) return cb(err(status.FAILED_PRECONDITION, 'node runs IPv4 only'));
+        for (let i = 2; i < 255; i++) {
+          const ip = `fd00:10:200::${i.toString(16)}`;
+          if (state.allocations.has(ip)) continue;
+          state.allocations.set(ip, call.request.owner);
+          return cb(null, { ip, prefixLength: 120, gateway: 'fd00:10:200::1', podCidr: 'fd00:10:200::/120' });
+        }
+        return cb(err(status.RESOURCE_EXHAUSTED, 'IPv6 pool exhausted'));
+      }
       for (let i = 2; i < 255; i++) {
         const ip = `10.200.0.${i}`;
         if (state.allocations.has(ip)) continue;
@@ -84,7 +98,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       cb(null, {
         podCidr: '10.200.0.0/24',
         allocations: [...state.allocations].map(([ip, owner]) => ({ ip, owner })),
-        available: 253 - state.allocations.size,
+        available: 253 - [...state.allocations.keys()].filter((ip) => !ip.includes(':')).length,
       }),
   };
   const endpoints: agent.EndpointsServer = {
@@ -100,6 +114,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
         ifname: r.ifname,
         hostIfname: r.hostIfname,
         ipv4: r.ipv4,
+        ipv6: r.ipv6,
         mac: r.mac,
         labels: r.labels,
         identity: 256,
