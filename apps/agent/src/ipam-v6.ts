@@ -4,50 +4,21 @@
  * after the subnet-router anycast address is the router (cilium_host); the anycast
  * address itself is never handed out. Pure state; persistence is the caller's.
  */
+import { formatPrefix, parseIP } from '@cilium-ts/policy';
 import { IpamError } from './ipam.js';
 
 const MAX_128 = (1n << 128n) - 1n;
 
 /** Parses an IPv6 address (RFC 4291 text, `::` compression, no zone) into a 128-bit bigint; throws IpamError. */
 export function ipv6ToBigInt(ip: string): bigint {
-  const bad = () => new IpamError(`"${ip}" is not an IPv6 address`, 'invalid');
-  if (!/^[0-9a-fA-F:]+$/.test(ip) || ip.split('::').length > 2) throw bad();
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const missing = 8 - h.length - t.length;
-  if (tail === undefined ? missing !== 0 : missing < 1) throw bad();
-  const groups = [...h, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...t];
-  let n = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
-    n = (n << 16n) | BigInt(parseInt(g, 16));
-  }
-  return n;
+  const parsed = parseIP(ip);
+  if (!parsed || parsed.family !== 6) throw new IpamError(`"${ip}" is not an IPv6 address`, 'invalid');
+  return parsed.addr;
 }
 
 /** Formats a 128-bit bigint as canonical IPv6 text (RFC 5952: lower case, longest zero run compressed). */
 export function bigIntToIpv6(n: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatPrefix({ family: 6, addr: n, bits: 128 }).slice(0, -'/128'.length);
 }
 
 /** A parsed IPv6 CIDR. */

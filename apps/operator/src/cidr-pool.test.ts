@@ -35,4 +35,24 @@ describe('CidrPool', () => {
     assert.deepEqual(parseCidr('0.0.0.0/0'), { base: 0, prefix: 0 });
     assert.equal(new CidrPool('10.0.0.0/8', 24).allocate('n'), '10.0.0.0/24');
   });
+
+  it('cuts an IPv6 pool into per-node blocks the same way', () => {
+    const pool = new CidrPool('fd00:10:200::/104', 120);
+    assert.equal(pool.capacity, 65536);
+    assert.equal(pool.allocate('a'), 'fd00:10:200::/120');
+    assert.equal(pool.allocate('b'), 'fd00:10:200::100/120');
+    assert.equal(pool.occupy('c', 'fd00:10:200::ff00/120'), true);
+    assert.equal(pool.occupy('d', 'FD00:10:200::FF00/120'), false, 'held by c');
+    assert.equal(pool.occupy('d', 'fd00:10:201::/120'), false, 'outside the pool');
+    assert.equal(pool.occupy('d', '10.200.0.0/24'), false, 'other family');
+    assert.equal(pool.contains('fd00:10:200:0:0:0:ff:ff00/120'), true);
+    assert.equal(pool.release('a'), 'fd00:10:200::/120');
+    assert.equal(pool.allocate('e'), 'fd00:10:200::/120');
+    assert.throws(() => new CidrPool('fd00::/104', 127), /between the pool's \/104 and \/126/);
+    assert.throws(() => new CidrPool('fd00::/48', 56), /between \/64 and \/126/);
+    const small = new CidrPool('fd00::/125', 126);
+    small.allocate('x');
+    small.allocate('y');
+    assert.throws(() => small.allocate('z'), (e: unknown) => e instanceof CidrPoolExhaustedError && /--cluster-pool-ipv6-cidr/.test(e.message));
+  });
 });

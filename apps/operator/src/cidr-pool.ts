@@ -1,5 +1,6 @@
-// The cluster pool: an IPv4 CIDR cut into equal per-node blocks (cluster-pool IPAM in
-// the design of Cilium's operator). Pure: no kvstore, no clock.
+// The cluster pool: an IPv4 or IPv6 CIDR cut into equal per-node blocks (cluster-pool
+// IPAM in the design of Cilium's operator). Pure: no kvstore, no clock.
+import { formatPrefix, parsePrefix } from '@cilium-ts/policy';
 
 /** The pool CIDR or mask size is not usable. */
 export class CidrPoolConfigError extends Error {
@@ -21,9 +22,10 @@ export class CidrPoolExhaustedError extends Error {
     readonly maskSize: number,
     readonly node: string,
   ) {
+    const fam = poolCidr.includes(':') ? 'ipv6' : 'ipv4';
     super(
       `cluster pool ${poolCidr}: no free /${maskSize} left for node ${node}; ` +
-        'enlarge --cluster-pool-ipv4-cidr or raise --cluster-pool-ipv4-mask-size',
+        `enlarge --cluster-pool-${fam}-cidr or raise --cluster-pool-${fam}-mask-size`,
     );
   }
 }
@@ -53,38 +55,50 @@ export function parseCidr(s: string): { base: number; prefix: number } | undefin
   return (base & mask) >>> 0 === base ? { base, prefix } : undefined;
 }
 
-/** Per-node pod CIDR blocks cut from one cluster pool. */
+/** Largest per-node block of each family: a /30 leaves IPv4 two pod addresses, a /126 IPv6 two. */
+const MAX_MASK = { 4: 30, 6: 126 } as const;
+/** Smallest IPv6 per-node block the agent accepts. */
+const MIN_MASK_V6 = 64;
+
+/** Per-node pod CIDR blocks cut from one cluster pool (IPv4 or IPv6). */
 export class CidrPool {
-  private readonly base: number;
-  private readonly prefix: number;
-  private readonly blockSize: number;
-  /** How many per-node blocks the pool holds. */
+  private readonly family: 4 | 6;
+  private readonly base: bigint;
+  private readonly blockSize: bigint;
+  /** How many per-node blocks the pool holds (capped at 2^53 for huge IPv6 pools). */
   readonly capacity: number;
   private readonly owners = new Map<number, string>();
   private readonly byNode = new Map<string, number>();
 
   constructor(
-    /** The cluster pool, e.g. 10.200.0.0/16. */
+    /** The cluster pool, e.g. 10.200.0.0/16 or fd00:10:200::/104. */
     readonly poolCidr: string,
-    /** Prefix length of each node's block, e.g. 24. */
+    /** Prefix length of each node's block, e.g. 24 or 120. */
     readonly maskSize: number,
   ) {
-    const pool = parseCidr(poolCidr);
-    if (!pool) throw new CidrPoolConfigError(poolCidr, maskSize, 'not an IPv4 network in a.b.c.d/len form with no host bits set');
-    if (!Number.isInteger(maskSize) || maskSize < pool.prefix || maskSize > 30) {
-      throw new CidrPoolConfigError(poolCidr, maskSize, `the mask size must be between the pool's /${pool.prefix} and /30`);
+    const pool = parsePrefix(poolCidr.trim());
+    if (typeof pool === 'string' || !poolCidr.includes('/')) {
+      throw new CidrPoolConfigError(poolCidr, maskSize, 'not an IPv4 or IPv6 network in addr/len form with no host bits set');
     }
-    this.base = pool.base;
-    this.prefix = pool.prefix;
-    this.blockSize = 2 ** (32 - maskSize);
-    this.capacity = 2 ** (maskSize - pool.prefix);
+    const max = MAX_MASK[pool.family];
+    const min = pool.family === 6 ? Math.max(pool.bits, MIN_MASK_V6) : pool.bits;
+    if (!Number.isInteger(maskSize) || maskSize < min || maskSize > max) {
+      const lower = min === pool.bits ? `the pool's /${min}` : `/${min}`;
+      throw new CidrPoolConfigError(poolCidr, maskSize, `the mask size must be between ${lower} and /${max}`);
+    }
+    this.family = pool.family;
+    this.base = pool.addr;
+    this.blockSize = 1n << BigInt((pool.family === 4 ? 32 : 128) - maskSize);
+    this.capacity = Math.min(2 ** (maskSize - pool.bits), Number.MAX_SAFE_INTEGER);
   }
 
   /** The block of `node`, allocating the lowest free one if it has none. */
   allocate(node: string): string {
     const held = this.byNode.get(node);
     if (held !== undefined) return this.format(held);
-    for (let i = 0; i < this.capacity; i++) {
+    // Among owners.size + 1 indexes one is free, when the pool is not full.
+    const probes = Math.min(this.capacity, this.owners.size + 1);
+    for (let i = 0; i < probes; i++) {
       if (!this.owners.has(i)) {
         this.take(i, node);
         return this.format(i);
@@ -139,14 +153,14 @@ export class CidrPool {
   }
 
   private indexOf(cidr: string): number | undefined {
-    const c = parseCidr(cidr);
-    if (!c || c.prefix !== this.maskSize) return undefined;
-    const poolMask = this.prefix === 0 ? 0 : (0xffffffff << (32 - this.prefix)) >>> 0;
-    if (((c.base & poolMask) >>> 0) !== this.base) return undefined;
-    return (c.base - this.base) / this.blockSize;
+    const c = parsePrefix(cidr.trim());
+    if (typeof c === 'string' || c.family !== this.family || c.bits !== this.maskSize) return undefined;
+    const i = (c.addr - this.base) / this.blockSize;
+    if (c.addr < this.base || i >= BigInt(this.capacity)) return undefined;
+    return Number(i);
   }
 
   private format(i: number): string {
-    return `${formatIPv4(this.base + i * this.blockSize)}/${this.maskSize}`;
+    return formatPrefix({ family: this.family, addr: this.base + BigInt(i) * this.blockSize, bits: this.maskSize });
   }
 }

@@ -1,10 +1,12 @@
 // Cluster-pool IPAM: gives every registered node without a pod CIDR the next free
 // block of the pool, written at `<p>/state/ipam/v1/nodes/<node>` (agents read it), and
 // releases the block when the node's registration is gone. A node that registers with
-// its own CIDR inside the pool keeps it. Acts only while `active` (the leader).
+// its own CIDR inside the pool keeps it. Acts only while `active` (the leader). One
+// controller per family: the IPv6 one writes `<p>/state/ipam/v1/nodes-ipv6/<node>` and
+// reads the nodes' own `podCIDRv6`.
 import type { KvLogger, KvStore, NodeInfo, WatchCloser } from '@cilium-ts/kvstore';
 import { NodeRegistry } from '@cilium-ts/kvstore';
-import { CidrPool, CidrPoolExhaustedError } from './cidr-pool.js';
+import { CidrPool, CidrPoolConfigError, CidrPoolExhaustedError } from './cidr-pool.js';
 
 /** Watches nodes and ipam assignments and reconciles them while active. */
 export class IpamController {
@@ -24,8 +26,24 @@ export class IpamController {
     readonly poolCidr: string,
     readonly maskSize: number,
     private readonly log: KvLogger,
+    /** Address family of the pool. */
+    readonly family: 'ipv4' | 'ipv6' = 'ipv4',
   ) {
     this.template = new CidrPool(poolCidr, maskSize); // validates the configuration up front
+    if ((family === 'ipv6') !== poolCidr.includes(':')) throw new CidrPoolConfigError(poolCidr, maskSize, `is not an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} pool`);
+  }
+
+  private keyPrefix(): string {
+    return this.family === 'ipv6' ? this.kv.keys.ipamNodesV6Prefix() : this.kv.keys.ipamNodesPrefix();
+  }
+
+  private key(node: string): string {
+    return this.family === 'ipv6' ? this.kv.keys.ipamNodeV6(node) : this.kv.keys.ipamNode(node);
+  }
+
+  private ownCidr(node: string): string | undefined {
+    const n = this.nodes.get(node);
+    return this.family === 'ipv6' ? n?.podCIDRv6 : n?.podCIDR;
   }
 
   /** Starts watching node registrations and assignments. */
@@ -46,7 +64,7 @@ export class IpamController {
         },
       }),
     );
-    const base = this.kv.keys.ipamNodesPrefix();
+    const base = this.keyPrefix();
     this.closers.push(
       this.kv.watchPrefix(base, {
         put: (key, value) => {
@@ -118,7 +136,7 @@ export class IpamController {
     const names = [...this.nodes.keys()].sort();
     // 1. Nodes that run with their own CIDR inside the pool keep it.
     for (const name of names) {
-      const own = this.nodes.get(name)?.podCIDR;
+      const own = this.ownCidr(name);
       if (own && pool.contains(own) && !pool.occupy(name, own)) {
         this.log('warn', 'node uses a pod CIDR another node holds', { node: name, podCIDR: own });
       }
@@ -142,22 +160,22 @@ export class IpamController {
     for (const [name, cidr] of want) {
       if (this.assigned.get(name) === cidr) continue;
       if (!this.active) return;
-      await this.kv.put(this.kv.keys.ipamNode(name), cidr);
+      await this.kv.put(this.key(name), cidr);
       this.assigned.set(name, cidr);
-      this.log('info', 'assigned pod CIDR', { node: name, podCIDR: cidr });
+      this.log('info', 'assigned pod CIDR', { node: name, podCIDR: cidr, family: this.family });
     }
     for (const [name, cidr] of [...this.assigned]) {
       if (want.has(name)) continue;
       if (!this.active) return;
-      await this.kv.delete(this.kv.keys.ipamNode(name));
+      await this.kv.delete(this.key(name));
       this.assigned.delete(name);
-      this.log('info', 'released pod CIDR', { node: name, podCIDR: cidr });
+      this.log('info', 'released pod CIDR', { node: name, podCIDR: cidr, family: this.family });
     }
   }
 
   // A node with its own CIDR outside the pool needs nothing from the pool.
   private hasForeignCidr(name: string): boolean {
-    const own = this.nodes.get(name)?.podCIDR;
+    const own = this.ownCidr(name);
     return own !== undefined && own !== '' && !this.template.contains(own);
   }
 }

@@ -16,6 +16,12 @@ const flags = defineFlags(
     clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: 'name of the cluster whose nodes this operator manages' },
     clusterPoolIpv4Cidr: { type: 'string', default: '10.200.0.0/16', description: 'IPv4 pool that per-node pod CIDRs are cut from' },
     clusterPoolIpv4MaskSize: { type: 'number', default: 24, description: 'prefix length of each node\'s pod CIDR' },
+    clusterPoolIpv6Cidr: {
+      type: 'string',
+      default: 'fd00:10:200::/104',
+      description: 'IPv6 pool that per-node IPv6 pod CIDRs are cut from (dual-stack agents use them); empty = no IPv6 pool',
+    },
+    clusterPoolIpv6MaskSize: { type: 'number', default: 120, description: 'prefix length of each node\'s IPv6 pod CIDR (/64 to /126; 120 = 256 addresses)' },
     listen: { type: 'string[]', default: ['unix:///run/cilium-ts/operator.sock'], description: 'gRPC listen addresses: unix:///path or host:port' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port (0: off)' },
     identityGcInterval: { type: 'string', default: '15m', description: 'how often unused identities are garbage-collected' },
@@ -53,6 +59,10 @@ async function main(): Promise<void> {
     heartbeat = parseDuration(values.heartbeatInterval, 'heartbeat-interval');
     electionTtl = Math.max(2, Math.ceil(parseDuration(values.leaderElectionTtl, 'leader-election-ttl') / 1000));
     new CidrPool(values.clusterPoolIpv4Cidr, values.clusterPoolIpv4MaskSize);
+    if (values.clusterPoolIpv6Cidr) {
+      if (!values.clusterPoolIpv6Cidr.includes(':')) fail(`--cluster-pool-ipv6-cidr: "${values.clusterPoolIpv6Cidr}" is not an IPv6 network`);
+      new CidrPool(values.clusterPoolIpv6Cidr, values.clusterPoolIpv6MaskSize);
+    }
   } catch (err) {
     if (err instanceof DurationError || err instanceof CidrPoolConfigError) fail(err.message);
     throw err;
@@ -79,6 +89,8 @@ async function main(): Promise<void> {
     clusterName: values.clusterName,
     poolCidr: values.clusterPoolIpv4Cidr,
     maskSize: values.clusterPoolIpv4MaskSize,
+    poolCidrV6: values.clusterPoolIpv6Cidr || undefined,
+    maskSizeV6: values.clusterPoolIpv6MaskSize,
     identityGcIntervalMs: gcInterval,
     identityGcGraceMs: gcGrace,
     heartbeatIntervalMs: heartbeat,
@@ -93,7 +105,7 @@ async function main(): Promise<void> {
   registerOperatorMetrics(op);
   op.start();
   await serve({ component: 'operator', services: [operatorService(op)], addresses: values.listen, logger });
-  logger.info('operator started', { id: op.id, cluster: values.clusterName, pool: values.clusterPoolIpv4Cidr, mask: values.clusterPoolIpv4MaskSize });
+  logger.info('operator started', { id: op.id, cluster: values.clusterName, pool: values.clusterPoolIpv4Cidr, mask: values.clusterPoolIpv4MaskSize, poolV6: values.clusterPoolIpv6Cidr, maskV6: values.clusterPoolIpv6MaskSize });
 }
 
 main().catch((err: unknown) => {

@@ -170,6 +170,8 @@ describe('operator against a real etcd', () => {
       clusterName: 'c2',
       poolCidr: '10.201.0.0/16',
       maskSize: 24,
+      poolCidrV6: 'fd00:10:201::/112',
+      maskSizeV6: 120,
       identityGcIntervalMs: 60_000,
       identityGcGraceMs: 60_000,
       heartbeatIntervalMs: 60_000,
@@ -184,6 +186,7 @@ describe('operator against a real etcd', () => {
     const kv = await connect('op2');
     await new NodeRegistry(kv, 'c2').register({ name: 'x', cluster: 'c2' });
     await waitFor('x gets a CIDR', async () => (await kv.get(kv.keys.ipamNode('x'))) === '10.201.0.0/24');
+    await waitFor('x gets an IPv6 CIDR', async () => (await kv.get(kv.keys.ipamNodeV6('x'))) === 'fd00:10:201::/120');
     assert.equal(b.election.isLeader, false);
     const bs = await b.status();
     assert.equal(bs.leaderId, 'op-a');
@@ -192,6 +195,7 @@ describe('operator against a real etcd', () => {
     await waitFor('b takes over', () => b.election.isLeader);
     await new NodeRegistry(await connect('op2'), 'c2').register({ name: 'y', cluster: 'c2' });
     await waitFor('y gets a CIDR from the new leader', async () => (await kv.get(kv.keys.ipamNode('y'))) === '10.201.1.0/24');
+    await waitFor('y gets an IPv6 CIDR from the new leader', async () => (await kv.get(kv.keys.ipamNodeV6('y'))) === 'fd00:10:201::100/120');
     assert.equal((await b.status()).leader, true);
   });
 });

@@ -17,6 +17,10 @@ export interface OperatorConfig {
   poolCidr: string;
   /** Per-node block size, e.g. 24. */
   maskSize: number;
+  /** IPv6 cluster pool, e.g. fd00:10:200::/104; absent = IPv4 only. */
+  poolCidrV6?: string;
+  /** Per-node IPv6 block size, e.g. 120. */
+  maskSizeV6?: number;
   identityGcIntervalMs: number;
   identityGcGraceMs: number;
   /** Default 15 s. */
@@ -52,6 +56,8 @@ export class Operator {
   readonly startedAt = new Date();
   readonly election: LeaderElection;
   readonly ipam: IpamController;
+  /** The IPv6 cluster pool, when configured. */
+  readonly ipam6: IpamController | undefined;
   readonly identityGc: IdentityGc;
   /** Removes what unregistered nodes left behind (identity references, ipcache entries). */
   readonly nodeGc: NodeGc;
@@ -65,6 +71,7 @@ export class Operator {
     this.log = config.log ?? (() => undefined);
     this.id = config.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.ipam = new IpamController(kv, config.clusterName, config.poolCidr, config.maskSize, this.log);
+    this.ipam6 = config.poolCidrV6 ? new IpamController(kv, config.clusterName, config.poolCidrV6, config.maskSizeV6 ?? 120, this.log, 'ipv6') : undefined;
     this.identityGc = new IdentityGc(kv, config.identityGcIntervalMs, config.identityGcGraceMs, this.log);
     this.nodeGc = new NodeGc(kv, config.clusterName, config.identityGcIntervalMs, config.identityGcGraceMs, this.log);
     this.heartbeat = new Heartbeat(kv, config.heartbeatIntervalMs ?? 15_000, this.log);
@@ -72,6 +79,7 @@ export class Operator {
     this.election.on('change', (leading) => {
       this.log('info', leading ? 'leading: managing IPAM, identity GC and heartbeat' : 'not leading: standing by', { id: this.id });
       this.ipam.setActive(leading);
+      this.ipam6?.setActive(leading);
       this.identityGc.setActive(leading);
       this.nodeGc.setActive(leading);
       this.heartbeat.setActive(leading);
@@ -81,6 +89,7 @@ export class Operator {
   /** Starts watching and campaigning. */
   start(): void {
     this.ipam.start();
+    this.ipam6?.start();
     this.election.start();
   }
 
@@ -123,6 +132,7 @@ export class Operator {
   /** Resigns leadership and stops every loop (the kvstore connection stays the caller's). */
   async stop(): Promise<void> {
     this.ipam.stop();
+    this.ipam6?.stop();
     this.identityGc.stop();
     this.nodeGc.stop();
     this.heartbeat.stop();
