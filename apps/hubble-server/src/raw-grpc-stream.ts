@@ -10,6 +10,14 @@ import { connect as netConnect } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { parseAddress } from '@cilium-ts/grpc';
 
+/**
+ * Messages delivered before the reader pauses for one event-loop turn. 1 (after every chunk
+ * that carried a message) measured best under a blast: no events lost to the server's own
+ * readers being overrun, at the cost of more event-loop turns per event (4 lost ~20%, 16 and
+ * 64 ~40%, at about the same delivered rate).
+ */
+export const YIELD_EVERY = 1;
+
 /** The status a call ended with. */
 export interface RawStatus {
   code: number;
@@ -52,6 +60,7 @@ export class RawServerStream<T> extends EventEmitter {
   private readonly stream: ClientHttp2Stream;
   private pending: Buffer | undefined;
   private finished = false;
+  private sinceYield = 0;
   /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
   private trailerStatus: RawStatus | undefined;
 
@@ -84,7 +93,20 @@ export class RawServerStream<T> extends EventEmitter {
       // A trailers-only response carries the status in its headers.
       if (headers['grpc-status'] !== undefined) this.trailerStatus = statusOf(headers);
     });
-    this.stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    this.stream.on('data', (chunk: Buffer) => {
+      this.onChunk(chunk);
+      // After YIELD_EVERY messages, pause for one event-loop turn: what the messages woke
+      // (server streams pulling from the ring in setImmediate slices) runs before more is
+      // read, so a busy process shares its time between taking events in and sending them
+      // out instead of reading ahead and overrunning its own readers.
+      if (this.sinceYield >= YIELD_EVERY && !this.finished) {
+        this.sinceYield = 0;
+        this.stream.pause();
+        setImmediate(() => {
+          if (!this.finished) this.stream.resume();
+        });
+      }
+    });
     this.stream.on('trailers', (trailers) => {
       this.trailerStatus = statusOf(trailers);
     });
@@ -128,6 +150,7 @@ export class RawServerStream<T> extends EventEmitter {
         return;
       }
       off += 5 + len;
+      this.sinceYield++;
       this.emit('data', message);
       if (this.finished) return;
     }
