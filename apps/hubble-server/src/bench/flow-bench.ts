@@ -8,7 +8,7 @@
 // agent's event stamp to the arrival here (same clock), under full load and at a paced rate.
 // Lost: events the stream reported lost plus events that never arrived.
 //   node dist/bench/flow-bench.js [--scenarios baseline,server,relay] [--flows 200000]
-//       [--paced-rate 20000] [--relay-main ../hubble-relay/dist/main.js] [--buffer-capacity 65535]
+//       [--paced-rate 10000] [--relay-main ../hubble-relay/dist/main.js] [--buffer-capacity 65535]
 // FLOW_BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of every hubble-server (and relay).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,7 +40,7 @@ interface Options {
 function parseOptions(rawArgv: string[]): Options {
   // Accept `--flag value` and `--flag=value` (nx passes the latter through --args).
   const argv = rawArgv.flatMap((a) => (a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a]));
-  const o: Options = { scenarios: ['baseline', 'server'], flows: 200_000, pacedRate: 20_000, bufferCapacity: 65535 };
+  const o: Options = { scenarios: ['baseline', 'server'], flows: 200_000, pacedRate: 10_000, bufferCapacity: 65535 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--scenarios' && v) o.scenarios = v.split(',');
