@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
-test('up defaults to 2 nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true });
+test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true });
+});
+
+test('up --ipv4-only turns IPv6 off', () => {
+  assert.equal((parseArgs(['up', '--ipv4-only']) as { ipv6: boolean }).ipv6, false);
 });
 
 test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', () => {
@@ -14,6 +18,7 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     nodes: 3,
     traffic: false,
     policy: false,
+    ipv6: true,
   });
 });
 

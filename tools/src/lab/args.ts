@@ -9,6 +9,8 @@ export interface UpOptions {
   nodes: number;
   traffic: boolean;
   policy: boolean;
+  /** Pods get IPv6 addresses too (default; --ipv4-only turns it off). */
+  ipv6: boolean;
 }
 
 /** `lab status`: what is running. */
@@ -53,12 +55,14 @@ export type LabOptions = UpOptions | StatusOptions | DownOptions | CheckOptions 
 export const usage = `Usage: tools/lab <command> [flags]
 
 Commands:
-  up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy]
+  up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy] [--ipv4-only]
          remove a previous lab of that name, then start etcd, operator, per node an agent
-         and a hubble-server, the relay, and demo pods web/client/other on every node
+         and a hubble-server, the relay, and demo pods web/client/other on every node;
+         dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx)
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
-                                  other->web:80 (denied) on every node; exit 1 on a mismatch
+                                  other->web:80 (denied) on every node, over IPv4 and (in a
+                                  dual-stack lab) IPv6; exit 1 on a mismatch
   down   [--name NAME]            stop and remove everything of the lab (idempotent)
   bench  [--nodes N] [--pods P] [--name NAME] [--keep] [--json]
          start a lab of N nodes (4) with P pods per node (50), then print time until all
@@ -69,7 +73,7 @@ Commands:
 Defaults: --nodes 2, --name lab. Run as root.`;
 
 const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool' },
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool' },
   status: { '--name': 'value', '--json': 'bool' },
   check: { '--name': 'value', '--json': 'bool' },
   down: { '--name': 'value' },
@@ -115,7 +119,7 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (!/^\d+$/.test(raw) || nodes < 1 || nodes > 9) {
         throw new LabUsageError('--nodes', `"${raw}" is not a whole number from 1 to 9`);
       }
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy') };
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only') };
     }
     case 'bench': {
       const nodes = wholeNumber(values, '--nodes', '4', 1, 9);

@@ -29,6 +29,28 @@ test('every ordered node pair gets the three cases, same-node pairs first', () =
   ]);
 });
 
+test('a dual-stack plan repeats every case over IPv6 after the IPv4 ones', () => {
+  const plan = planChecks([1, 2], true, [4, 6]);
+  assert.equal(plan.length, 24);
+  assert.deepEqual(plan.slice(0, 12).map((c) => c.family), Array(12).fill(4));
+  assert.deepEqual(plan.slice(12).map((c) => c.family), Array(12).fill(6));
+  const results: CheckResult[] = plan.map((c) => ({ ...c, target: 'x', got: c.expect, reply: c.expect === 'allowed', detail: '', ok: true }));
+  assert.deepEqual(
+    summarize(results).map((r) => `${r.category} ${r.passed}/${r.total}`),
+    [
+      'same-node allowed 2/2',
+      'same-node denied by policy 4/4',
+      'cross-node allowed 2/2',
+      'cross-node denied by policy 4/4',
+      'same-node allowed (IPv6) 2/2',
+      'same-node denied by policy (IPv6) 4/4',
+      'cross-node allowed (IPv6) 2/2',
+      'cross-node denied by policy (IPv6) 4/4',
+      'reply traffic (allowed flows) 8/8',
+    ],
+  );
+});
+
 test('the summary counts passes per scope and verdict, and replies of allowed flows', () => {
   const results: CheckResult[] = planChecks([1, 2], true).map((c) => {
     const broken = c.srcNode === 1 && c.dstNode === 2 && c.expect === 'allowed';

@@ -1,7 +1,8 @@
 // `lab check`: a connectivity test across every pair of nodes, in the manner of
 // `cilium connectivity test`: from the client and other pods of every node to the web pod
 // of every node (the same node and across nodes), compared with what the demo policy
-// allows. A probe is an HTTP GET, so an allowed probe also proves the reply path.
+// allows. A probe is an HTTP GET, so an allowed probe also proves the reply path. In a
+// dual-stack lab every case is probed over IPv4 and over IPv6.
 import type { CheckOptions } from './args.js';
 import { formatTable } from './cmd-status.js';
 import { run } from './exec.js';
@@ -29,20 +30,23 @@ export function expectedCases(policy: boolean): CheckCase[] {
   return demoCases.map((c) => (policy ? { ...c } : { ...c, expect: 'allowed' }));
 }
 
-/** A case between two nodes (equal for the same-node cases). */
+/** A case between two nodes (equal for the same-node cases) over one address family. */
 export interface PlannedCheck extends CheckCase {
   srcNode: number;
   dstNode: number;
+  family: 4 | 6;
 }
 
-/** Every case for every ordered pair of nodes, same-node pairs first. */
-export function planChecks(nodes: readonly number[], policy: boolean): PlannedCheck[] {
+/** Every case for every ordered pair of nodes and every family: IPv4 first, same-node pairs first. */
+export function planChecks(nodes: readonly number[], policy: boolean, families: ReadonlyArray<4 | 6> = [4]): PlannedCheck[] {
   const out: PlannedCheck[] = [];
-  for (const same of [true, false]) {
-    for (const srcNode of nodes) {
-      for (const dstNode of nodes) {
-        if ((srcNode === dstNode) !== same) continue;
-        for (const c of expectedCases(policy)) out.push({ ...c, srcNode, dstNode });
+  for (const family of families) {
+    for (const same of [true, false]) {
+      for (const srcNode of nodes) {
+        for (const dstNode of nodes) {
+          if ((srcNode === dstNode) !== same) continue;
+          for (const c of expectedCases(policy)) out.push({ ...c, srcNode, dstNode, family });
+        }
       }
     }
   }
@@ -71,13 +75,16 @@ export interface SummaryRow {
   total: number;
 }
 
-/** Sums results up per category: allowed / denied per scope, and replies of allowed flows. */
+/** Sums results up per category: allowed / denied per scope (and family, IPv6 rows marked), and replies of allowed flows. */
 export function summarize(results: readonly CheckResult[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
-  for (const scope of ['same-node', 'cross-node'] as const) {
-    for (const expect of ['allowed', 'denied'] as const) {
-      const sel = results.filter((r) => scopeOf(r) === scope && r.expect === expect);
-      if (sel.length > 0) rows.push({ category: `${scope} ${expect === 'allowed' ? 'allowed' : 'denied by policy'}`, passed: sel.filter((r) => r.ok).length, total: sel.length });
+  for (const family of [4, 6] as const) {
+    for (const scope of ['same-node', 'cross-node'] as const) {
+      for (const expect of ['allowed', 'denied'] as const) {
+        const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect);
+        const category = `${scope} ${expect === 'allowed' ? 'allowed' : 'denied by policy'}${family === 6 ? ' (IPv6)' : ''}`;
+        if (sel.length > 0) rows.push({ category, passed: sel.filter((r) => r.ok).length, total: sel.length });
+      }
     }
   }
   const allowed = results.filter((r) => r.expect === 'allowed');
@@ -102,15 +109,18 @@ async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>, limit: number): Pr
 async function probe(state: LabState, c: PlannedCheck): Promise<CheckResult> {
   const dst = state.pods.find((p) => p.node === c.dstNode && p.name === c.to);
   const src = state.pods.find((p) => p.node === c.srcNode && p.name === c.from);
-  if (!dst?.ip || !src) {
-    return { ...c, target: '-', got: 'denied', reply: false, detail: `pod ${!src ? `n${c.srcNode}/${c.from}` : `n${c.dstNode}/${c.to}`} missing`, ok: false };
+  const dstIp = c.family === 6 ? dst?.ipv6 : dst?.ip;
+  if (!dstIp || !src) {
+    const what = !src ? `pod n${c.srcNode}/${c.from} missing` : `pod n${c.dstNode}/${c.to} ${dst ? `has no IPv${c.family} address` : 'missing'}`;
+    return { ...c, target: '-', got: 'denied', reply: false, detail: what, ok: false };
   }
-  const r = await run(inNetns(src.netns, [process.execPath, demoProgram('probe'), dst.ip, String(c.port), '--timeout', '2000']), {
+  const r = await run(inNetns(src.netns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), '--timeout', '2000']), {
     timeoutMs: 10_000,
   });
   const got = r.code === 0 ? 'allowed' : 'denied';
   const detail = (r.stdout.trim() || r.stderr.trim()).split('\n').at(-1) ?? '';
-  return { ...c, target: `${dst.ip}:${c.port}`, got, reply: got === 'allowed' && /^ok \d+/.test(detail), detail, ok: got === c.expect };
+  const target = c.family === 6 ? `[${dstIp}]:${c.port}` : `${dstIp}:${c.port}`;
+  return { ...c, target, got, reply: got === 'allowed' && /^ok \d+/.test(detail), detail, ok: got === c.expect };
 }
 
 /** Probes every case between every pair of nodes of lab `name`. */
@@ -121,6 +131,7 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
   const plan = planChecks(
     state.nodes.map((n) => n.index),
     state.demo?.policy ?? true,
+    state.demo?.ipv6 ? [4, 6] : [4],
   );
   // Each probe is a Node.js process: a few at a time keep a 2-core machine responsive.
   return pool(
@@ -136,9 +147,10 @@ export async function labCheck(o: CheckOptions): Promise<number> {
   else {
     process.stdout.write(
       formatTable(
-        ['SCOPE', 'FROM', 'TO', 'TARGET', 'EXPECT', 'GOT', 'REPLY', 'RESULT', 'DETAIL'],
+        ['SCOPE', 'IP', 'FROM', 'TO', 'TARGET', 'EXPECT', 'GOT', 'REPLY', 'RESULT', 'DETAIL'],
         results.map((r) => [
           scopeOf(r),
+          `IPv${r.family}`,
           `n${r.srcNode}/${r.from}`,
           `n${r.dstNode}/${r.to}:${r.port}`,
           r.target,

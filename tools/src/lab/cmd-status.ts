@@ -26,7 +26,7 @@ export interface LabStatus {
   relay: { address: string; reachable: boolean };
   nodes: LabState['nodes'];
   services: ServiceStatus[];
-  pods: { name: string; node: number; netns: string; ip: string | null; labels: Record<string, string>; processes: { kind: string; pid: number; alive: boolean }[] }[];
+  pods: { name: string; node: number; netns: string; ip: string | null; ipv6?: string | null; labels: Record<string, string>; processes: { kind: string; pid: number; alive: boolean }[] }[];
 }
 
 /** Checks whether an address ("unix:///path" or "host:port") accepts connections. */
@@ -64,6 +64,7 @@ export async function collectStatus(name: string): Promise<LabStatus | undefined
       node: p.node,
       netns: p.netns,
       ip: p.ip,
+      ipv6: p.ipv6 ?? null,
       labels: p.labels,
       processes: p.processes.map((x) => ({ kind: x.kind, pid: x.pid, alive: isAlive(x.pid, x.cmdlineMatch) })),
     })),
@@ -104,11 +105,12 @@ export async function labStatus(o: StatusOptions): Promise<number> {
     `Relay: ${st.relay.address} (${st.relay.reachable ? 'reachable' : 'NOT reachable'})`,
     '',
     formatTable(
-      ['POD', 'NODE', 'IP', 'LABELS', 'PROCESSES'],
+      ['POD', 'NODE', 'IP', 'IPV6', 'LABELS', 'PROCESSES'],
       st.pods.map((p) => [
         p.name,
         `n${p.node}`,
         p.ip ?? '-',
+        p.ipv6 ?? '-',
         Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(','),
         p.processes.map((x) => `${x.kind}:${x.pid}${x.alive ? '' : '(dead)'}`).join(' ') || '-',
       ]),

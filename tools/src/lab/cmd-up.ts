@@ -69,7 +69,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   const progress = new Progress(upStepCount(o));
   mkdirSync(layout.logDir, { recursive: true });
   mkdirSync(bpfRoot, { recursive: true });
-  const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic });
+  const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic, ipv6: o.ipv6 });
   const save = (): void => writeState(layout.stateFile, state);
   save();
 
@@ -78,12 +78,12 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     await createFabric(layout);
     for (let i = 1; i <= o.nodes; i++) {
       await createNetns(layout.nodeNetns(i));
-      await addNodeAddress(layout, i);
+      await addNodeAddress(layout, i, o.ipv6);
       mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true });
-      state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i) });
+      state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i), ...(o.ipv6 ? { ipv6: layout.nodeIpv6(i) } : {}) });
     }
     save();
-  }, () => state.nodes.map((n) => `${n.netns}=${n.ip}`).join(' '));
+  }, () => state.nodes.map((n) => `${n.netns}=${n.ip}${n.ipv6 ? `,${n.ipv6}` : ''}`).join(' '));
 
   await progress.run('etcd', async () => {
     const rec = await startEtcd(layout);
@@ -93,7 +93,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   });
 
-  for (const spec of daemonSpecs(layout, o.nodes)) {
+  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(label, async () => {
       const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
@@ -123,15 +123,19 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
         upsertPod(state, pod);
         save();
       }
-    }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}`).join(' '));
+    }, () => state.pods.filter((p) => p.node === i).map((p) => `${p.name}=${p.ip}${p.ipv6 ? `,${p.ipv6}` : ''}`).join(' '));
   }
   if (o.traffic) {
-    // Clients and others of every node hit the web pod of their own node and of other nodes.
+    // Clients and others of every node hit the web pod of their own node and of other nodes;
+    // over IPv6 only the next node's (one more process per pod; "check" probes every path).
     for (const pod of state.pods.filter((p) => p.name !== 'web')) {
-      for (const j of trafficTargets(pod.node, o.nodes)) {
+      const targets = trafficTargets(pod.node, o.nodes);
+      for (const j of targets) {
         const web = state.pods.find((p) => p.node === j && p.name === 'web');
         if (web?.ip) startTraffic(layout, pod, web.ip);
       }
+      const web6 = state.pods.find((p) => p.node === (targets[1] ?? targets[0]) && p.name === 'web');
+      if (web6?.ipv6) startTraffic(layout, pod, web6.ipv6);
     }
     save();
   }
@@ -151,7 +155,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
 function printSummary(layout: LabLayout, o: UpOptions): void {
   const lines = [
     '',
-    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, run dir ${layout.runDir}).`,
+    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress}`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
     `  logs:    ${layout.logDir}/`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cniConfig, cniEnv, podIpFromResult } from './cni.js';
+import { cniConfig, cniEnv, podIpFromResult, podIpsFromResult } from './cni.js';
 import { LabLayout } from './layout.js';
 
 const layout = new LabLayout('lab');
@@ -23,6 +23,11 @@ test('CNI environment and stdin config for a pod', () => {
 
 test('pod IP comes from ips[0].address; errors and empty results are rejected', () => {
   assert.equal(podIpFromResult('{"cniVersion":"1.0.0","ips":[{"address":"10.200.1.7/32"}]}'), '10.200.1.7');
+  assert.deepEqual(podIpsFromResult('{"cniVersion":"1.0.0","ips":[{"address":"10.200.1.7/32"},{"address":"fd00:10:200::107/128"}]}'), {
+    ip: '10.200.1.7',
+    ipv6: 'fd00:10:200::107',
+  });
+  assert.deepEqual(podIpsFromResult('{"cniVersion":"1.0.0","ips":[{"address":"10.200.1.7/32"}]}'), { ip: '10.200.1.7' });
   assert.throws(() => podIpFromResult('{"cniVersion":"1.0.0","ips":[]}'), /no ips\[0\]\.address/);
   assert.throws(() => podIpFromResult('{"cniVersion":"1.0.0","code":7,"msg":"bad"}'), /error 7: bad/);
   assert.throws(() => podIpFromResult('oops'), /no JSON/);

@@ -29,8 +29,20 @@ export function cniEnv(layout: LabLayout, node: number, pod: string, command: 'A
   };
 }
 
+/** The pod's addresses from a CNI result. */
+export interface PodIps {
+  ip: string;
+  /** Present when the plugin set up IPv6 too. */
+  ipv6?: string;
+}
+
 /** The pod address (without prefix length) from a CNI result; throws if there is none. */
 export function podIpFromResult(stdout: string): string {
+  return podIpsFromResult(stdout).ip;
+}
+
+/** The pod's IPv4 and (if any) IPv6 address from a CNI result; throws if there is no IPv4 one. */
+export function podIpsFromResult(stdout: string): PodIps {
   let result: { ips?: { address?: string }[]; code?: number; msg?: string };
   try {
     result = JSON.parse(stdout) as typeof result;
@@ -40,7 +52,8 @@ export function podIpFromResult(stdout: string): string {
   if (typeof result.code === 'number') throw new Error(`the CNI plugin returned error ${result.code}: ${result.msg ?? ''}`);
   const address = result.ips?.[0]?.address;
   if (!address) throw new Error(`the CNI result has no ips[0].address: ${stdout.slice(0, 300)}`);
-  return address.split('/')[0]!;
+  const v6 = result.ips?.find((e) => e.address?.includes(':'))?.address;
+  return { ip: address.split('/')[0]!, ...(v6 ? { ipv6: v6.split('/')[0]! } : {}) };
 }
 
 async function invoke(layout: LabLayout, node: number, pod: string, command: 'ADD' | 'DEL', labels: Record<string, string>) {
@@ -54,11 +67,11 @@ async function invoke(layout: LabLayout, node: number, pod: string, command: 'AD
   return { argv: [...Object.entries(cniEnv(layout, node, pod, command)).map(([k, v]) => `${k}=${v}`), ...argv], r };
 }
 
-/** CNI ADD for a pod whose namespace exists; returns the pod IP. */
-export async function cniAdd(layout: LabLayout, node: number, pod: string, labels: Record<string, string>): Promise<string> {
+/** CNI ADD for a pod whose namespace exists; returns the pod's addresses. */
+export async function cniAdd(layout: LabLayout, node: number, pod: string, labels: Record<string, string>): Promise<PodIps> {
   const { argv, r } = await invoke(layout, node, pod, 'ADD', labels);
   if (r.code !== 0) throw new CommandFailedError(argv, r.code, `${r.stdout}\n${r.stderr}`);
-  return podIpFromResult(r.stdout);
+  return podIpsFromResult(r.stdout);
 }
 
 /** CNI DEL for a pod; returns an error text instead of throwing (DEL is best effort in "down"). */

@@ -1,6 +1,7 @@
-// End to end against the real binaries: a two-node lab, flows of both nodes and across
-// nodes through the relay with the hubble CLI, the connectivity check over every node
-// pair, our programs in the kernel, cilium status, and a clean "down".
+// End to end against the real binaries: a two-node dual-stack lab, flows of both nodes and
+// across nodes through the relay with the hubble CLI (IPv4 and IPv6), the connectivity
+// check over every node pair and both families, our programs in the kernel, cilium
+// status, and a clean "down".
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,8 +11,8 @@ import { ciliumArgv } from './cilium-cli.js';
 import { requiredApps } from './cmd-up.js';
 import type { LabStatus } from './cmd-status.js';
 import { run, type RunResult } from './exec.js';
-import { appMain, bpfRoot, LabLayout, repoRoot } from './layout.js';
-import { listNetns } from './netns.js';
+import { appMain, bpfRoot, demoProgram, LabLayout, repoRoot } from './layout.js';
+import { inNetns, listNetns } from './netns.js';
 
 const name = `e2e${process.pid}`;
 const layout = new LabLayout(name);
@@ -37,7 +38,7 @@ interface JsonFlow {
   source?: { identity?: number; labels?: string[] };
   drop_reason?: number;
   drop_reason_desc?: string;
-  IP?: { source?: string; destination?: string };
+  IP?: { source?: string; destination?: string; ipVersion?: string };
   l4?: { TCP?: { destination_port?: number } };
 }
 
@@ -61,6 +62,7 @@ const matches = (f: JsonFlow, src: string, dst: string, port: number): boolean =
 describe('lab e2e (two nodes)', { skip }, () => {
   let status: LabStatus;
   const ipOf = (pod: string, node: number): string => status.pods.find((p) => p.name === pod && p.node === node)!.ip!;
+  const ip6Of = (pod: string, node: number): string => status.pods.find((p) => p.name === pod && p.node === node)!.ipv6!;
 
   before(async () => {
     const up = await lab('up', '--nodes', '2', '--name', name);
@@ -78,6 +80,10 @@ describe('lab e2e (two nodes)', { skip }, () => {
     assert.deepEqual(status.pods.map((p) => `n${p.node}/${p.name}`).sort(), ['n1/client', 'n1/other', 'n1/web', 'n2/client', 'n2/other', 'n2/web']);
     for (const p of status.pods) assert.match(p.ip ?? '', /^10\.200\.\d+\.\d+$/);
     assert.notEqual(ipOf('web', 1).split('.')[2], ipOf('web', 2).split('.')[2], 'nodes have distinct pod CIDRs');
+    // Dual-stack: IPv6 from the operator's pool, one /120 per node.
+    for (const p of status.pods) assert.match(p.ipv6 ?? '', /^fd00:10:200::[0-9a-f]{1,4}$/);
+    const block = (ip: string): string => ip.split(':').at(-1)!.padStart(4, '0').slice(0, 2);
+    assert.notEqual(block(ip6Of('web', 1)), block(ip6Of('web', 2)), 'nodes have distinct IPv6 pod CIDRs');
   });
 
   test('the relay shows same-node and cross-node flows, allowed and denied, from both nodes', async () => {
@@ -114,11 +120,53 @@ describe('lab e2e (two nodes)', { skip }, () => {
     assert.ok(atN2?.source?.labels?.includes('k8s:app=client'), `labels at n2: ${JSON.stringify(atN2?.source?.labels)}`);
   });
 
-  test('lab check agrees with the policy on every node pair', async () => {
+  test('lab check agrees with the policy on every node pair, over IPv4 and IPv6', async () => {
     const r = await lab('check', '--name', name);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^cross-node allowed\s+2\s+2\s+ok$/m);
     assert.match(r.stdout, /^cross-node denied by policy\s+4\s+4\s+ok$/m);
+    assert.match(r.stdout, /^same-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^same-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
+    assert.match(r.stdout, /^cross-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^cross-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
+  });
+
+  test('the relay shows IPv6 flows (after the check probed them), allowed and denied, same-node and cross-node', async () => {
+    const want: Array<[string, string, string, number, 'FORWARDED' | 'DROPPED', string]> = [
+      ['n1 client -> n1 web:80', ip6Of('client', 1), ip6Of('web', 1), 80, 'FORWARDED', 'n1'],
+      ['n1 other -> n1 web:80', ip6Of('other', 1), ip6Of('web', 1), 80, 'DROPPED', 'n1'],
+      ['n1 client -> n2 web:80 at n2', ip6Of('client', 1), ip6Of('web', 2), 80, 'FORWARDED', 'n2'],
+      ['n1 client -> n2 web:8080 at n2', ip6Of('client', 1), ip6Of('web', 2), 8080, 'DROPPED', 'n2'],
+      ['n2 other -> n1 web:80 at n1', ip6Of('other', 2), ip6Of('web', 1), 80, 'DROPPED', 'n1'],
+    ];
+    // Probe each path once more now, so its flows are among the latest the relay returns.
+    const podOf = (ip: string): { pod: string; node: number } => {
+      const p = status.pods.find((x) => x.ipv6 === ip)!;
+      return { pod: p.name, node: p.node };
+    };
+    for (const [, src, dst, port] of want) {
+      const { pod, node } = podOf(src);
+      await run(inNetns(layout.podNetns(node, pod), [process.execPath, demoProgram('probe'), dst, String(port), '--timeout', '1000']), { timeoutMs: 10_000 });
+    }
+    let flows: JsonFlow[] = [];
+    const missingNow = (): string[] =>
+      want
+        .filter(([, src, dst, port, verdict, node]) =>
+          !flows.some(
+            (f) =>
+              matches(f, src, dst, port) && f.IP?.ipVersion === 'IPv6' && f.verdict === verdict && f.node_name === node && (verdict === 'FORWARDED' || f.drop_reason === 133),
+          ),
+        )
+        .map(([what, , , , verdict]) => `${what} ${verdict}`);
+    for (let k = 0; k < 15; k++) {
+      flows = await observe();
+      if (missingNow().length === 0) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.deepEqual(missingNow(), [], `IPv6 flows seen: ${flows.filter((f) => f.IP?.ipVersion === 'IPv6').length}`);
+    // Across nodes the destination resolves the IPv6 source to its cluster identity through the ipcache.
+    const atN2 = flows.find((f) => matches(f, ip6Of('client', 1), ip6Of('web', 2), 80) && f.node_name === 'n2' && f.verdict === 'FORWARDED');
+    assert.ok(atN2?.source?.labels?.includes('k8s:app=client'), `labels at n2: ${JSON.stringify(atN2?.source)}`);
   });
 
   test('bpftool lists the endpoint programs', async () => {

@@ -47,6 +47,9 @@ export const cluster = {
   kvstorePrefix: 'cilium',
   poolCidr: '10.200.0.0/16',
   poolMaskSize: 24,
+  /** IPv6 cluster pool: node blocks fd00:10:200::<n-1>00/120. */
+  poolCidrV6: 'fd00:10:200::/104',
+  poolMaskSizeV6: 120,
 } as const;
 
 /** Lab names become part of netns, file and pin names: short, lower-case, no dashes. */
@@ -101,6 +104,10 @@ export class LabLayout {
   /** Node address: on interface node0 in the node namespace, 192.168.200.0/24 over the fabric. */
   nodeIp(i: number): string {
     return `192.168.200.${i}`;
+  }
+  /** Node IPv6 address: on node0 too, fd00:192:168:200::/64 over the fabric (dual-stack labs). */
+  nodeIpv6(i: number): string {
+    return `fd00:192:168:200::${i}`;
   }
   bpfPinDir(i: number): string {
     return join(bpfRoot, `${this.name}-n${i}`);

@@ -10,14 +10,14 @@ import type { PodProcessRecord, PodRecord } from './state-file.js';
 export async function createPod(layout: LabLayout, node: number, name: string, labels: Record<string, string>): Promise<PodRecord> {
   const netns = layout.podNetns(node, name);
   await createNetns(netns);
-  let ip: string;
+  let ips: { ip: string; ipv6?: string };
   try {
-    ip = await cniAdd(layout, node, name, labels);
+    ips = await cniAdd(layout, node, name, labels);
   } catch (err) {
     await deleteNetns(netns).catch(() => undefined);
     throw err;
   }
-  return { name, node, netns, containerId: layout.podContainerId(node, name), ip, labels, processes: [] };
+  return { name, node, netns, containerId: layout.podContainerId(node, name), ip: ips.ip, ipv6: ips.ipv6 ?? null, labels, processes: [] };
 }
 
 /** The argv of a demo program inside a pod namespace. */

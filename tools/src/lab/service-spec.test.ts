@@ -32,6 +32,10 @@ test('agent command line follows the agent contract', () => {
     '--log-level', 'info',
   ]);
   assert.equal(s.logFile, '/run/cilium-ts/lab/logs/agent-n1.log');
+  const dual = agentSpec(layout, 2, true).argv;
+  assert.equal(flag(dual, '--node-ipv6'), 'fd00:192:168:200::2');
+  assert.ok(dual.includes('--enable-ipv6'));
+  assert.equal(flag(dual, '--pod-cidr-v6'), undefined, 'the IPv6 pod CIDR comes from the operator');
   assert.deepEqual(s.ready, { kind: 'agent-status', socket: '/run/cilium-ts/lab/n1/agent.sock' });
 });
 
@@ -39,6 +43,8 @@ test('operator, hubble-server and relay command lines', () => {
   const op = operatorSpec(layout).argv;
   assert.equal(flag(op, '--cluster-pool-ipv4-cidr'), '10.200.0.0/16');
   assert.equal(flag(op, '--cluster-pool-ipv4-mask-size'), '24');
+  assert.equal(flag(op, '--cluster-pool-ipv6-cidr'), 'fd00:10:200::/104');
+  assert.equal(flag(op, '--cluster-pool-ipv6-mask-size'), '120');
   assert.equal(flag(op, '--listen'), 'unix:///run/cilium-ts/lab/operator.sock');
   assert.equal(flag(op, '--kvstore-endpoints'), 'http://127.0.0.1:2379');
 

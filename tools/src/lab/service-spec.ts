@@ -78,6 +78,8 @@ export function operatorSpec(layout: LabLayout): ServiceSpec {
       '--cluster-name', cluster.name,
       '--cluster-pool-ipv4-cidr', cluster.poolCidr,
       '--cluster-pool-ipv4-mask-size', String(cluster.poolMaskSize),
+      '--cluster-pool-ipv6-cidr', cluster.poolCidrV6,
+      '--cluster-pool-ipv6-mask-size', String(cluster.poolMaskSizeV6),
       '--listen', `unix://${layout.operatorSocket}`,
       '--metrics-port', String(ports.operatorMetrics),
     ],
@@ -88,8 +90,12 @@ export function operatorSpec(layout: LabLayout): ServiceSpec {
   };
 }
 
-/** cilium-agent of node i; it runs in the machine's namespace and enters its node namespace. */
-export function agentSpec(layout: LabLayout, i: number): ServiceSpec {
+/**
+ * cilium-agent of node i; it runs in the machine's namespace and enters its node namespace.
+ * Dual-stack (`ipv6`): it publishes its IPv6 node address and takes an IPv6 pod CIDR from
+ * the operator's IPv6 pool.
+ */
+export function agentSpec(layout: LabLayout, i: number, ipv6 = false): ServiceSpec {
   const node = layout.nodeName(i);
   return {
     name: `agent-${node}`,
@@ -101,6 +107,7 @@ export function agentSpec(layout: LabLayout, i: number): ServiceSpec {
       '--cluster-name', cluster.name,
       '--node-netns', `/run/netns/${layout.nodeNetns(i)}`,
       '--node-ip', layout.nodeIp(i),
+      ...(ipv6 ? ['--node-ipv6', layout.nodeIpv6(i), '--enable-ipv6'] : []),
       // Pod CIDRs of other nodes are routed over the lab fabric (see node-wiring.ts).
       '--routing-mode', 'native',
       ...kvstoreArgs(layout),
@@ -161,9 +168,9 @@ export function relaySpec(layout: LabLayout): ServiceSpec {
 }
 
 /** Every service of an N-node lab except etcd, in start order. */
-export function daemonSpecs(layout: LabLayout, nodes: number): ServiceSpec[] {
+export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false): ServiceSpec[] {
   const specs = [operatorSpec(layout)];
-  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i), hubbleServerSpec(layout, i));
+  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6), hubbleServerSpec(layout, i));
   specs.push(relaySpec(layout));
   return specs;
 }

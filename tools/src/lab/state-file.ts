@@ -33,6 +33,8 @@ export interface PodRecord {
   netns: string;
   containerId: string;
   ip: string | null;
+  /** The pod's IPv6 address in a dual-stack lab. */
+  ipv6?: string | null;
   labels: Record<string, string>;
   processes: PodProcessRecord[];
 }
@@ -43,6 +45,8 @@ export interface NodeRecord {
   name: string;
   netns: string;
   ip: string;
+  /** The node's IPv6 address in a dual-stack lab. */
+  ipv6?: string;
 }
 
 /** The whole state file. */
@@ -53,8 +57,8 @@ export interface LabState {
   runDir: string;
   relayAddress: string;
   etcdManagedBy: 'tools/etcd' | 'lab';
-  /** Whether the demo policy was imported and traffic generators started. */
-  demo: { policy: boolean; traffic: boolean };
+  /** Whether the demo policy was imported and traffic generators started, and whether pods are dual-stack. */
+  demo: { policy: boolean; traffic: boolean; ipv6?: boolean };
   nodes: NodeRecord[];
   services: ServiceRecord[];
   pods: PodRecord[];
