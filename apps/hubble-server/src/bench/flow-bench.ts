@@ -25,6 +25,20 @@ const SERVER_MAIN = here('../main.js');
 const AGENT_MAIN = here('../testing/fake-agent-main.js');
 const BASELINE_MAIN = here('./baseline-server.js');
 
+/** Every child process started, killed when the benchmark exits however it exits. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** Spawns a node child process and tracks it. */
+function spawnNode(args: string[], stdio: 'pipe' | 'quiet'): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: stdio === 'pipe' ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 const wallOffset = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 const nowNs = (): bigint => process.hrtime.bigint() + wallOffset;
 
@@ -61,7 +75,7 @@ class Proc {
   readonly child: ChildProcess;
 
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawnNode(args, 'pipe');
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const i = this.waiters.findIndex((w) => line.startsWith(w.prefix));
       if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(line);
@@ -226,9 +240,8 @@ async function startServers(parent: string, count: number, bufferCapacity: numbe
     const port = await freePort();
     const socket = `unix://${join(dir, `hubble-${i}.sock`)}`;
     const profile = process.env.FLOW_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOW_BENCH_PROFILE_DIR}`] : [];
-    servers.push(spawn(process.execPath, [...profile, SERVER_MAIN, '--agent-socket', `unix://${agentSockets[i]}`, '--listen-address', socket,
-      '--node-name', `node-${i + 1}`, '--buffer-capacity', String(bufferCapacity), '--metrics-port', String(port), '--metrics', '', '--log-level', 'error'],
-    { stdio: ['ignore', 'ignore', 'inherit'] }));
+    servers.push(spawnNode([...profile, SERVER_MAIN, '--agent-socket', `unix://${agentSockets[i]}`, '--listen-address', socket,
+      '--node-name', `node-${i + 1}`, '--buffer-capacity', String(bufferCapacity), '--metrics-port', String(port), '--metrics', '', '--log-level', 'error'], 'quiet'));
     sockets.push(socket);
     metricsPorts.push(port);
   }
@@ -318,8 +331,8 @@ async function runRelay(dir: string, flows: number, pacedRate: number, relayMain
   const { agent, servers, sockets, metricsPorts } = await startServers(dir, 3, bufferCapacity);
   const relayAddress = `unix://${join(dir, 'relay.sock')}`;
   const profile = process.env.FLOW_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLOW_BENCH_PROFILE_DIR}`] : [];
-  const relay = spawn(process.execPath, [...profile, relayMain, '--listen-address', relayAddress, '--log-level', 'error',
-    '--static-peers', sockets.map((s, i) => `node-${i + 1}=${s}`).join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const relay = spawnNode([...profile, relayMain, '--listen-address', relayAddress, '--log-level', 'error',
+    '--static-peers', sockets.map((s, i) => `node-${i + 1}=${s}`).join(',')], 'quiet');
   try {
     const perAgent = Math.floor(flows / 3);
     return await measurePipeline('hubble-relay: 3 agents -> 3 servers -> relay -> client', relayAddress, agent, metricsPorts, perAgent, flows, pacedRate,
