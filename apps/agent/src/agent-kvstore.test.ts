@@ -129,6 +129,13 @@ describe('agent with a real etcd', { skip }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  test('an IPv4-only node refuses IPv6 allocations with FAILED_PRECONDITION (CNI then sets up IPv4 only)', async () => {
+    await assert.rejects(
+      unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: 'v6', family: 'ipv6' }), { deadline: 10_000 }),
+      (err: { code?: number; message?: string }) => err.code === 9 && /runs IPv4 only/.test(err.message ?? ''),
+    );
+  });
+
   test('the node reference of a label set goes when the last endpoint with those labels goes', async () => {
     const a = await pod('rela', ['k8s:app=rel']);
     const b = await pod('relb', ['k8s:app=rel']);

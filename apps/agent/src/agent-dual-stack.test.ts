@@ -1,0 +1,165 @@
+// A real dual-stack agent process (--pod-cidr and --pod-cidr-v6, in its own node
+// namespace) against a real etcd: the IPv6 router on cilium_host and forwarding, the
+// node registration with its IPv6 address and pod CIDR, Ipam.Allocate for both families,
+// an endpoint's IPv6 address in the cluster ipcache, the IPv6 route to a remote node's
+// pod CIDR, and the IPv6 allocations surviving a restart.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { agent } from '@cilium-ts/api';
+import { createClient, unary } from '@cilium-ts/grpc';
+import { KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
+
+const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
+const mainJs = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const tag = `ads${process.pid}`;
+const nodeNs = `cts-${tag}-n1`;
+const podNs = `cts-${tag}-pod`;
+const prefix = 'ads';
+const pinDir = `/sys/fs/bpf/cilium-ts/${tag}`;
+
+const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+
+describe('dual-stack agent with a real etcd', { skip }, () => {
+  let etcd: TestEtcd;
+  let kv: KvStore;
+  let dir: string;
+  let socket: string;
+  let child: ChildProcess | undefined;
+  let output = '';
+  let clients: Array<{ close(): void }> = [];
+  let ipam: agent.IpamClient;
+  let endpoints: agent.EndpointsClient;
+
+  async function startAgent(): Promise<void> {
+    output = '';
+    // prettier-ignore
+    child = spawn(process.execPath, [
+      mainJs,
+      '--node-name', 'n1', '--cluster-name', 'c1',
+      '--node-netns', `/run/netns/${nodeNs}`,
+      '--node-ip', '192.168.212.1', '--pod-cidr', '10.212.0.0/24',
+      '--node-ipv6', 'fd00:192:212::1', '--pod-cidr-v6', 'fd00:212::/120',
+      '--kvstore-endpoints', etcd.endpoint, '--kvstore-prefix', prefix,
+      '--state-dir', join(dir, 'state'), '--bpf-pin-dir', pinDir,
+      '--listen', `unix://${socket}`, '--log-level', 'info',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    await waitFor('the agent socket', () => existsSync(socket) || child?.exitCode !== null, 60_000);
+    assert.ok(existsSync(socket), `the agent did not start:\n${output}`);
+    ipam = createClient(agent.IpamClient, `unix://${socket}`);
+    endpoints = createClient(agent.EndpointsClient, `unix://${socket}`);
+    clients = [ipam, endpoints];
+  }
+
+  async function stopAgent(): Promise<void> {
+    for (const c of clients) c.close();
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child?.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+  }
+
+  before(async () => {
+    etcd = await startTestEtcd('agent-dual');
+    kv = await KvStore.connect({ endpoints: [etcd.endpoint], prefix, healthIntervalMs: 200 });
+    dir = mkdtempSync(join(tmpdir(), 'cts-agent-ds-'));
+    socket = join(dir, 'agent.sock');
+    ip('netns', 'add', nodeNs);
+    ip('netns', 'add', podNs);
+    // The node's link to other nodes, with an IPv6 address the remote node's route goes through.
+    ip('-n', nodeNs, 'link', 'add', 'node0', 'type', 'veth', 'peer', 'name', 'peer0');
+    ip('-n', nodeNs, '-6', 'addr', 'add', 'fd00:192:212::1/64', 'dev', 'node0', 'nodad');
+    ip('-n', nodeNs, 'addr', 'add', '192.168.212.1/24', 'dev', 'node0');
+    ip('-n', nodeNs, 'link', 'set', 'node0', 'up');
+    ip('-n', nodeNs, 'link', 'set', 'peer0', 'up');
+    await startAgent();
+  });
+
+  after(async () => {
+    await stopAgent();
+    spawnSync('ip', ['netns', 'delete', podNs]);
+    spawnSync('ip', ['netns', 'delete', nodeNs]);
+    rmSync(pinDir, { recursive: true, force: true });
+    await kv?.close();
+    await etcd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('cilium_host holds the IPv6 router, IPv6 forwarding is on, the node registers both families', async () => {
+    const addrs = JSON.parse(ip('-n', nodeNs, '-j', '-6', 'addr', 'show', 'dev', 'cilium_host')) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>;
+    assert.ok(addrs[0]!.addr_info.some((a) => a.local === 'fd00:212::1' && a.prefixlen === 128), JSON.stringify(addrs));
+    const fwd = execFileSync('ip', ['netns', 'exec', nodeNs, 'sysctl', '-n', 'net.ipv6.conf.all.forwarding'], { encoding: 'utf8' });
+    assert.equal(fwd.trim(), '1');
+    const reg = JSON.parse((await kv.get(kv.keys.node('c1', 'n1')))!) as Record<string, string>;
+    assert.equal(reg.ipv6, 'fd00:192:212::1');
+    assert.equal(reg.podCIDRv6, 'fd00:212::/120');
+    assert.equal(reg.podCIDR, '10.212.0.0/24');
+  });
+
+  test('Ipam.Allocate hands out both families; an endpoint publishes its IPv6 address to the cluster ipcache', async () => {
+    const v4 = await unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: podNs, family: 'ipv4' }), { deadline: 10_000 });
+    const v6 = await unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: podNs, family: 'ipv6' }), { deadline: 10_000 });
+    assert.deepEqual({ ...v6 }, { ip: 'fd00:212::2', prefixLength: 120, gateway: 'fd00:212::1', podCidr: 'fd00:212::/120' });
+    await assert.rejects(
+      unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: podNs, family: 'ipx' }), { deadline: 10_000 }),
+      /not one of ipv4, ipv6/,
+    );
+    ip('-n', nodeNs, 'link', 'add', 'lxcds', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', podNs);
+    ip('-n', nodeNs, 'link', 'set', 'lxcds', 'up');
+    const ep = await unary(
+      endpoints,
+      'createEndpoint',
+      agent.CreateEndpointRequest.fromPartial({
+        containerId: podNs,
+        netns: `/run/netns/${podNs}`,
+        ifname: 'eth0',
+        hostIfname: 'lxcds',
+        ipv4: v4.ip,
+        ipv6: v6.ip,
+        labels: ['k8s:app=dual', 'k8s:io.kubernetes.pod.namespace=default'],
+        podName: 'dual',
+        namespace: 'default',
+      }),
+      { deadline: 15_000 },
+    );
+    assert.equal(ep.ipv6, 'fd00:212::2');
+    await waitFor('the IPv6 ipcache entry in etcd', async () => (await kv.get(kv.keys.ip('c1', 'fd00:212::2'))) !== undefined, 10_000);
+    const entry = JSON.parse((await kv.get(kv.keys.ip('c1', 'fd00:212::2')))!) as { identity: number; node: string };
+    assert.equal(entry.identity, ep.identity);
+    assert.equal(entry.node, 'n1');
+  });
+
+  test('a remote dual-stack node gets an IPv6 route via its IPv6 address', async () => {
+    const remote = await KvStore.connect({ endpoints: [etcd.endpoint], prefix });
+    try {
+      await new NodeRegistry(remote, 'c1').register({ name: 'n2', cluster: 'c1', ipv4: '192.168.212.2', podCIDR: '10.212.1.0/24', ipv6: 'fd00:192:212::2', podCIDRv6: 'fd00:212::100/120' });
+      await waitFor('the IPv6 route to n2', () => /via fd00:192:212::2 dev node0 proto 193/.test(ip('-n', nodeNs, '-6', 'route', 'show', 'fd00:212::100/120')), 10_000);
+      assert.match(ip('-n', nodeNs, 'route', 'show', '10.212.1.0/24'), /via 192\.168\.212\.2/);
+    } finally {
+      await remote.close();
+    }
+    await waitFor('the routes go with the node', () => ip('-n', nodeNs, '-6', 'route', 'show', 'fd00:212::100/120').trim() === '', 30_000);
+  });
+
+  test('IPv6 allocations survive an agent restart', async () => {
+    await stopAgent();
+    rmSync(socket, { force: true });
+    await startAgent();
+    const list = await unary(ipam, 'list', agent.IpamListRequest.fromPartial({}), { deadline: 10_000 });
+    assert.ok(list.allocations.some((a) => a.ip === 'fd00:212::2' && a.owner === podNs), JSON.stringify(list.allocations));
+    const next = await unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: 'another', family: 'ipv6' }), { deadline: 10_000 });
+    assert.equal(next.ip, 'fd00:212::3');
+    const released = await unary(ipam, 'release', agent.IpamReleaseRequest.fromPartial({ owner: podNs }), { deadline: 10_000 });
+    assert.equal(released.released, 2, 'release by owner frees both families');
+  });
+});
