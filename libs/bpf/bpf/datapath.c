@@ -83,16 +83,12 @@ static __always_inline int deliver(const struct pkt *p, __u8 egress)
 
 static __always_inline void count(__u8 reason, __u8 dir, __u32 len)
 {
-	struct metrics_key k = { .reason = reason, .dir = dir == DIR_EGRESS ? 2 : 1 };
+	__u32 k = METRICS_INDEX(reason, dir == DIR_EGRESS ? 2 : 1);
 	struct metrics_value *v = bpf_map_lookup_elem(&metrics, &k);
 
 	if (v) {
 		v->packets += 1;
 		v->bytes += len;
-	} else {
-		struct metrics_value init = { .packets = 1, .bytes = len };
-
-		bpf_map_update_elem(&metrics, &k, &init, BPF_NOEXIST);
 	}
 }
 

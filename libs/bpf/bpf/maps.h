@@ -80,14 +80,11 @@ struct endpoint_value {
 	__u32 pad;
 };
 
-/* metrics: per-CPU hash (reason, direction) -> packets, bytes. reason 0 = forwarded,
- * otherwise a drop reason. dir: 1 ingress, 2 egress (Cilium's METRIC_INGRESS/EGRESS). */
-struct metrics_key {
-	__u8 reason;
-	__u8 dir;
-	__u16 pad;
-	__u32 pad2;
-};
+/* metrics: per-CPU array indexed by (reason << 2) | dir -> packets, bytes. reason 0 =
+ * forwarded, otherwise a drop reason; dir: 1 ingress, 2 egress (Cilium's
+ * METRIC_INGRESS/EGRESS). An array (not a hash) so the per-packet update is a direct
+ * index into this CPU's slot. */
+#define METRICS_INDEX(reason, dir) (((__u32)(reason) << 2) | (dir))
 struct metrics_value {
 	__u64 packets;
 	__u64 bytes;
@@ -125,9 +122,9 @@ struct {
 } endpoints SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1024);
-	__type(key, struct metrics_key);
+	__type(key, __u32);
 	__type(value, struct metrics_value);
 } metrics SEC(".maps");
 

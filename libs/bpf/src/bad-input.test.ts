@@ -46,7 +46,7 @@ describe('bad input gives errors naming the operation, errno and a hint', needsR
     assert.throws(() => ipcache.updateRaw(Buffer.alloc(24), Buffer.alloc(4)), isBpfError('map update "ipcache"', 'EINVAL'));
     const metrics = BpfMap.openPinned(`${pinDir}/metrics`, 'metrics', metricsKey, metricsValue, { perCpu: true });
     try {
-      assert.throws(() => metrics.updateRaw(Buffer.alloc(8), Buffer.alloc(16)), (e: unknown) => isBpfError('map update "metrics"', 'EINVAL')(e) && /CPUs/.test((e as Error).message));
+      assert.throws(() => metrics.updateRaw(Buffer.alloc(4), Buffer.alloc(16)), (e: unknown) => isBpfError('map update "metrics"', 'EINVAL')(e) && /CPUs/.test((e as Error).message));
     } finally {
       metrics.close();
     }
@@ -74,22 +74,44 @@ describe('bad input gives errors naming the operation, errno and a hint', needsR
     await assert.rejects(Datapath.open({ pinDir: `/tmp/${uniqueName('notbpffs')}` }), isBpfError('use pin directory', 'EINVAL'));
   });
 
-  test('an incompatible pinned map fails the load with libbpf\'s log (also while a reader thread runs)', async () => {
-    const other = `${pinDir}-stale`;
-    Datapath.removePins(other);
+  test('an incompatible pinned policy map fails the load with libbpf\'s log (also while a reader thread runs)', async () => {
     const reader = dp.events();
+    const dir = `${pinDir}/ep77`;
     try {
       await reader.ready();
-      mkdirSync(other, { recursive: true });
-      execFileSync('bpftool', ['map', 'create', `${other}/ipcache`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'ipcache']);
-      await assert.rejects(Datapath.open({ pinDir: other }), (e: unknown) => {
+      mkdirSync(dir, { recursive: true });
+      execFileSync('bpftool', ['map', 'create', `${dir}/policy`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'policy']);
+      assert.throws(() => dp.loadEndpoint({ id: 77, identity: 1, hostIfindex: 1, ipv4: '10.0.0.77', ingressEnforced: true, egressEnforced: true }, []), (e: unknown) => {
         assert.ok(e instanceof BpfLoadError, String(e));
         assert.match(e.operation, /load BPF object/);
-        assert.match(e.log, /ipcache/);
+        assert.match(e.log, /policy/);
         return true;
       });
     } finally {
       await reader.close();
+      Datapath.removePins(dir);
+    }
+  });
+
+  test('a shared map pinned by another build (other type or sizes) is replaced on open', async () => {
+    const other = `${pinDir}-stale`;
+    Datapath.removePins(other);
+    mkdirSync(other, { recursive: true });
+    execFileSync('bpftool', ['map', 'create', `${other}/ipcache`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'ipcache']);
+    try {
+      const fresh = await Datapath.open({ pinDir: other, ctGcIntervalMs: 0 });
+      try {
+        assert.deepEqual(fresh.replacedMaps, ['ipcache']);
+        fresh.ipcacheUpsert('10.9.9.0/24', 300);
+        assert.deepEqual(fresh.ipcacheList(), [{ cidr: '10.9.9.0/24', identity: 300 }]);
+      } finally {
+        fresh.close();
+      }
+      const again = await Datapath.open({ pinDir: other, ctGcIntervalMs: 0 });
+      assert.deepEqual(again.replacedMaps, [], 'a compatible pin is reused');
+      assert.equal(again.ipcacheList().length, 1);
+      again.close();
+    } finally {
       Datapath.removePins(other);
     }
   });

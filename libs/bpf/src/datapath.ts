@@ -76,6 +76,8 @@ export class Datapath {
   /** CT lifetimes used by ctGc. */
   ctTimeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
   private stopGc?: () => void;
+  /** Shared maps found pinned with another build's layout and replaced by Datapath.open. */
+  replacedMaps: string[] = [];
   /** Attach mode option (see DatapathOptions.attachMode). */
   attachMode: 'auto' | 'tcx' | 'tc' = 'auto';
 
@@ -101,7 +103,7 @@ export class Datapath {
     if (!isBpffs(opts.pinDir)) {
       throw new BpfError(`use pin directory ${opts.pinDir}`, 22, { hint: 'pinDir must be on bpffs: mount -t bpf bpf /sys/fs/bpf and use a directory below it' });
     }
-    ensureSharedMaps(objectPath, opts.pinDir);
+    const replaced = ensureSharedMaps(objectPath, opts.pinDir);
     const pin = (n: string): string => `${opts.pinDir}/${n}`;
     const opened: Array<BpfMap<never, never>> = [];
     try {
@@ -117,6 +119,7 @@ export class Datapath {
       const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
       dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
       dp.attachMode = opts.attachMode ?? 'auto';
+      dp.replacedMaps = replaced;
       const gcMs = opts.ctGcIntervalMs ?? 30_000;
       if (gcMs > 0) dp.stopGc = dp.startCtGc(gcMs, opts.onCtGc);
       return dp;
@@ -464,10 +467,12 @@ export class Datapath {
   /** Forwarded / dropped counters summed over CPUs. */
   metricsList(): MetricsEntry[] {
     this.live('metrics list');
-    return this.metrics.entriesPerCpu().map(([k, slots]) => ({
-      reason: k.reason, direction: k.direction,
-      packets: slots.reduce((a, s) => a + s.packets, 0n), bytes: slots.reduce((a, s) => a + s.bytes, 0n),
-    }));
+    return this.metrics.entriesBatch(1024)
+      .map(([k, slots]) => ({
+        reason: k.reason, direction: k.direction,
+        packets: slots.reduce((a, s) => a + s.packets, 0n), bytes: slots.reduce((a, s) => a + s.bytes, 0n),
+      }))
+      .filter((m) => m.packets > 0n);
   }
 
   /** Records lost because the ring buffer was full, summed over CPUs. */

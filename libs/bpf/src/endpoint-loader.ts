@@ -1,10 +1,10 @@
 // Loading the datapath object: once to create/reuse the shared pinned maps, and once per
 // endpoint with that endpoint's constants in .rodata and its own pinned policy map.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfError } from './errors.js';
-import { BpfObject } from './libbpf.js';
+import { BpfObject, closeFd, mapInfo, objGet } from './libbpf.js';
 import { endpointConfig, type EndpointConfig } from './map-codecs.js';
 
 /** Maps shared by all endpoints, pinned as pinDir/<name>. */
@@ -31,15 +31,44 @@ export function objectBuildId(objectPath: string): number {
   return id;
 }
 
-/** Creates the shared maps (or reuses the pinned ones) without loading any program. */
-export function ensureSharedMaps(objectPath: string, pinDir: string): void {
+/**
+ * Creates the shared maps (or reuses the pinned ones) without loading any program. A
+ * pinned map whose type or sizes differ from this build's (left by an older datapath)
+ * is unpinned first and created anew: programs still attached keep their old map until
+ * they are re-attached. Returns the names of the maps so replaced.
+ */
+export function ensureSharedMaps(objectPath: string, pinDir: string): string[] {
   const obj = BpfObject.open(objectPath);
+  const replaced: string[] = [];
   try {
-    for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
+    for (const m of SHARED_MAPS) {
+      const pin = `${pinDir}/${m}`;
+      if (existsSync(pin) && !compatible(pin, obj.mapDef(m))) {
+        unlinkSync(pin);
+        replaced.push(m);
+      }
+      obj.setPinPath(m, pin);
+    }
     for (const p of Object.values(PROGRAMS)) obj.setAutoload(p, false);
     obj.load();
+    return replaced;
   } finally {
     obj.close();
+  }
+}
+
+function compatible(pin: string, want: { type: number; keySize: number; valueSize: number; maxEntries: number }): boolean {
+  let fd: number;
+  try {
+    fd = objGet(pin, 'shared map');
+  } catch {
+    return false;
+  }
+  try {
+    const have = mapInfo(fd, pin);
+    return have.type === want.type && have.keySize === want.keySize && have.valueSize === want.valueSize && have.maxEntries === want.maxEntries;
+  } finally {
+    closeFd(fd);
   }
 }
 

@@ -20,6 +20,10 @@ interface Raw {
   programSetAutoload(prog: Ptr, on: boolean): number;
   mapName(map: Ptr): string;
   mapFd(map: Ptr): number;
+  mapType(map: Ptr): number;
+  mapKeySize(map: Ptr): number;
+  mapValueSize(map: Ptr): number;
+  mapMaxEntries(map: Ptr): number;
   mapSetPinPath(map: Ptr, path: string): number;
   mapSetInitialValue(map: Ptr, data: Buffer, size: number): number;
   mapInitialValue(map: Ptr, size: BigUint64Array): Ptr | null;
@@ -79,6 +83,10 @@ function lib(): Raw {
     programSetAutoload: f('int bpf_program__set_autoload(void *prog, bool autoload)'),
     mapName: f('const char *bpf_map__name(void *map)'),
     mapFd: f('int bpf_map__fd(void *map)'),
+    mapType: f('int bpf_map__type(void *map)'),
+    mapKeySize: f('uint32_t bpf_map__key_size(void *map)'),
+    mapValueSize: f('uint32_t bpf_map__value_size(void *map)'),
+    mapMaxEntries: f('uint32_t bpf_map__max_entries(void *map)'),
     mapSetPinPath: f('int bpf_map__set_pin_path(void *map, const char *path)'),
     mapSetInitialValue: f('int bpf_map__set_initial_value(void *map, const void *data, size_t size)'),
     mapInitialValue: f('void *bpf_map__initial_value(void *map, _Out_ uint64_t *psize)'),
@@ -304,6 +312,13 @@ export class BpfObject {
     const p = lib().findProgram(this.live(), name);
     if (isNull(p)) throw new BpfError(`find program "${name}" in ${this.path}`, 2, { hint: `the object has programs ${this.programNames().join(', ')}` });
     return p as Ptr;
+  }
+
+  /** The object's definition of map name (before or after load). */
+  mapDef(name: string): { type: number; keySize: number; valueSize: number; maxEntries: number } {
+    const m = this.map(name);
+    const l = lib();
+    return { type: l.mapType(m), keySize: l.mapKeySize(m), valueSize: l.mapValueSize(m), maxEntries: l.mapMaxEntries(m) };
   }
 
   /** Sets where map name is pinned: reused when a compatible map is pinned there, else created and pinned on load. */

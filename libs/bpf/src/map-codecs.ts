@@ -240,17 +240,17 @@ export const endpointValue: Codec<EndpointInfo> = {
 /** metrics key: reason 0 = forwarded, else a drop reason; direction of the endpoint. */
 export interface MetricsKey { reason: number; direction: Direction }
 
-/** metrics key codec. */
+/** metrics key codec: the per-CPU array index (reason << 2) | dir, dir 1 ingress / 2 egress. */
 export const metricsKey: Codec<MetricsKey> = {
-  size: 8,
+  size: 4,
   encode(k) {
-    const b = Buffer.alloc(8);
-    b[0] = k.reason;
-    b[1] = k.direction === 'egress' ? 2 : 1;
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(((k.reason & 0xff) << 2) | (k.direction === 'egress' ? 2 : 1), 0);
     return b;
   },
   decode(b) {
-    return { reason: b[0], direction: b[1] === 2 ? 'egress' : 'ingress' };
+    const i = b.readUInt32LE(0);
+    return { reason: i >>> 2, direction: (i & 3) === 2 ? 'egress' : 'ingress' };
   },
 };
 
