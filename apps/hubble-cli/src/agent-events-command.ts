@@ -5,7 +5,7 @@ import { agentEventDetails, agentEventTypeName } from './agent-event-text.js';
 import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
 import { dial, resolveTarget } from './connect.js';
 import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from './grpc-status-text.js';
+import { statusText } from '@cilium-ts/grpc';
 import { ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';

@@ -8,7 +8,7 @@ import { observer } from '@cilium-ts/api';
 import { createLogger, createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { runHubble } from './testing/run-hubble.js';
 import { tcpFlow } from './testing/sample-flows.js';
-import { makeTestCerts, type TestCerts } from './testing/test-certs.js';
+import { makeTestCerts, type TestCerts } from '@cilium-ts/grpc/testing';
 
 const SERVER_NAME = 'ui.hubble-relay.cilium.io';
 

@@ -2,7 +2,7 @@ import { observer, relay } from '@cilium-ts/api';
 import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
 import { dial, resolveTarget } from './connect.js';
 import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from './grpc-status-text.js';
+import { statusText } from '@cilium-ts/grpc';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
 import { formatGoDuration } from './timestamp-format.js';

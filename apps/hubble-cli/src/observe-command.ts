@@ -4,7 +4,7 @@ import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './
 import { Colorer, type ColorMode } from './colorer.js';
 import { dial, resolveTarget } from './connect.js';
 import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from './grpc-status-text.js';
+import { statusText } from '@cilium-ts/grpc';
 import { buildGetFlowsRequest } from './observe-request.js';
 import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
 import { goJson, toProtoJson } from './proto-json.js';

@@ -3,7 +3,7 @@ import { health, observer } from '@cilium-ts/api';
 import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
 import { dial, resolveTarget } from './connect.js';
 import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from './grpc-status-text.js';
+import { statusText } from '@cilium-ts/grpc';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable, formatThousands } from './tab-writer.js';
 import { formatGoDuration } from './timestamp-format.js';

@@ -2,7 +2,7 @@ import { Metadata, status as Status, type ClientReadableStream, type ServerWrita
 import { observer, relay } from '@cilium-ts/api';
 import { ErrorAggregator } from './error-aggregator.js';
 import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
-import { statusText } from './grpc-status-text.js';
+import { statusText } from '@cilium-ts/grpc';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
 import { getFlowsWire, type RelayedResponse, type WireResponse } from './wire-response.js';

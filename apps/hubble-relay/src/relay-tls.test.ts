@@ -8,7 +8,7 @@ import { observer, peer, relay as relayApi } from '@cilium-ts/api';
 import { createClient, createLogger, type ClientTlsOptions } from '@cilium-ts/grpc';
 import { startRelay, type Relay } from './relay.js';
 import { eventually, FakeHubble, tempDir } from './testing/fake-hubble.js';
-import { makeTestCerts, type TestCerts } from './testing/test-certs.js';
+import { makeTestCerts, type TestCerts } from '@cilium-ts/grpc/testing';
 
 const quiet = createLogger('hubble-relay-tls-test', { level: 'error' });
 const NODE_TLS_NAME = 'node-a.default.hubble-grpc.cilium.io';

@@ -10,7 +10,7 @@ import { createClient, createLogger, unary, type ClientTlsOptions } from '@ciliu
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
 import { FakeAgent } from './testing/fake-agent.js';
 import { waitUntil } from './testing/grpc-helpers.js';
-import { makeTestCerts, type TestCerts } from './testing/test-certs.js';
+import { makeTestCerts, type TestCerts } from '@cilium-ts/grpc/testing';
 
 const SERVER_NAME = 'node-1.default.hubble-grpc.cilium.io';
 

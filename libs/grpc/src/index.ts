@@ -10,5 +10,6 @@ export * from './reflection.js';
 export * from './rpc-instrumentation.js';
 export * from './server.js';
 export * from './shutdown.js';
+export * from './status-text.js';
 export * from './stream-tracker.js';
 export * from './telemetry.js';

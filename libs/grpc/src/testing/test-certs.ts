@@ -27,7 +27,7 @@ export interface TestCerts {
 
 /** Makes the certificates; `serverNames` become the server certificate's DNS SANs. */
 export function makeTestCerts(serverNames: string[]): TestCerts {
-  const dir = mkdtempSync(join(tmpdir(), 'cts-hubble-certs-'));
+  const dir = mkdtempSync(join(tmpdir(), 'cts-test-certs-'));
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const ca = (name: string) => openssl('req', '-x509', ...ec, '-days', '2', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`);

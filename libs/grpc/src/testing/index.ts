@@ -1,0 +1,2 @@
+// @cilium-ts/grpc/testing: helpers for other projects' tests (not for production code).
+export { makeTestCerts, type CertFiles, type TestCerts } from './test-certs.js';
