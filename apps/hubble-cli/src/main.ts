@@ -3,6 +3,14 @@
 // relays, and upstream ones.
 import { runCli } from './cli.js';
 
+// A closed pipe (`... | head`) ends the program quietly, as it would a Go CLI.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 function write(stream: NodeJS.WriteStream): (s: string) => void {
   return (s) => {
     stream.write(s);
