@@ -151,6 +151,14 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     await waitFor('the routes go with the node', () => ip('-n', nodeNs, '-6', 'route', 'show', 'fd00:212::100/120').trim() === '', 30_000);
   });
 
+  test('concurrent Allocate and Release calls all succeed (IPAM saves are serialised)', async () => {
+    const owners = Array.from({ length: 24 }, (_, k) => `burst${k}`);
+    const family = (k: number) => (k % 2 === 0 ? 'ipv4' : 'ipv6');
+    await Promise.all(owners.map((owner, k) => unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner, family: family(k) }), { deadline: 10_000 })));
+    const released = await Promise.all(owners.map((owner) => unary(ipam, 'release', agent.IpamReleaseRequest.fromPartial({ owner }), { deadline: 10_000 })));
+    assert.deepEqual(released.map((r) => r.released), Array(24).fill(1));
+  });
+
   test('IPv6 allocations survive an agent restart', async () => {
     await stopAgent();
     rmSync(socket, { force: true });

@@ -65,6 +65,8 @@ export class Agent {
   private nodes?: NodeRegistry;
   private ipam?: Ipv4Allocator;
   private ipam6?: Ipv6Allocator;
+  /** The last IPAM save, to chain the next one on (see saveIpam). */
+  private ipamSaves: Promise<void> = Promise.resolve();
   private routes?: NodeRoutes;
   private readonly closers: Array<() => void | Promise<void>> = [];
   private features: KernelFeature[] = [];
@@ -337,7 +339,20 @@ export class Agent {
     }
   }
 
-  private async saveIpam(): Promise<void> {
+  /**
+   * Saves the IPAM allocations. Saves run one after the other: concurrent Allocate and
+   * Release calls (parallel CNI ADD/DEL) would otherwise race on the temporary file.
+   */
+  private saveIpam(): Promise<void> {
+    const run = this.ipamSaves.then(
+      () => this.writeIpam(),
+      () => this.writeIpam(),
+    );
+    this.ipamSaves = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeIpam(): Promise<void> {
     if (!this.ipam) return;
     await mkdir(this.cfg.stateDir, { recursive: true });
     const tmp = `${this.ipamFile()}.tmp-${process.pid}`;
