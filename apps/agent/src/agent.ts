@@ -72,6 +72,8 @@ export class Agent {
   private features: KernelFeature[] = [];
   private readonly remoteIpcache = new Map<string, agent.IPCacheEntry>();
   private readonly clock = new MonotonicClock();
+  /** Persists the policy repository; set once the state directory is known. */
+  private savePolicy: () => Promise<void> = async () => undefined;
   readonly startedAtNs = this.clock.nowNs();
 
   constructor(
@@ -196,6 +198,17 @@ export class Agent {
     });
     this.closers.push(() => ipw.close());
 
+    // Restore the policy of a previous run first: restored endpoints keep enforcing it.
+    const policyFile = join(cfg.stateDir, 'policy.json');
+    try {
+      const n = await policy.load(policyFile);
+      if (n > 0) log.info('restored policy', { rules: n, revision: policy.revision, file: policyFile });
+    } catch (err) {
+      throw new Error(`cannot restore the saved policy from ${policyFile}: ${(err as Error).message} (fix or remove the file)`, { cause: err });
+    }
+    let policySave: Promise<void> = Promise.resolve();
+    this.savePolicy = () => (policySave = policySave.catch(() => undefined).then(() => policy.save(policyFile)));
+
     // Restore endpoints of a previous run, then their IPAM allocations.
     const states = await store.loadAll((file, err) => log.warn('skipping unreadable endpoint state', { file, error: err.message }));
     await this.loadIpam();
@@ -230,6 +243,7 @@ export class Agent {
       ipam: () => this.ipam,
       ipam6: () => this.ipam6,
       saveIpam: () => this.saveIpam(),
+      savePolicy: () => this.savePolicy(),
       status: () => this.status(),
       identityReferences: () => {
         const m = new Map<number, number>();

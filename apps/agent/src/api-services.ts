@@ -31,6 +31,8 @@ export interface AgentCore {
   ipam(): Ipv4Allocator | undefined;
   /** IPv6 IPAM, when the node runs dual-stack and has its IPv6 pod CIDR. */
   ipam6(): Ipv6Allocator | undefined;
+  /** Persists the policy repository (before an import or delete is acknowledged). */
+  savePolicy(): Promise<void>;
   /** Saves IPAM allocations after a change. */
   saveIpam(): Promise<void>;
   status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] };
@@ -177,6 +179,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
       const r = call.request;
       if (!r.document.trim()) throw new InvalidArgumentError('document is empty', { field: 'document' });
       const res = await guarded(() => core.policy.import(r.document, r.source, r.replaceWithLabels));
+      await core.savePolicy();
       await core.endpoints.regenerateAll('policy import');
       return agent.PolicyImportResponse.fromPartial({ revision: BigInt(res.revision), ruleCount: res.ruleCount });
     },
@@ -188,6 +191,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
       const r = call.request;
       if (!r.all && r.labels.length === 0) throw new InvalidArgumentError('give labels of the rules to delete, or all', { field: 'labels' });
       const res = core.policy.delete(r.labels, r.all);
+      await core.savePolicy();
       await core.endpoints.regenerateAll('policy delete');
       return agent.PolicyDeleteResponse.fromPartial({ revision: BigInt(res.revision), deleted: res.deleted });
     },

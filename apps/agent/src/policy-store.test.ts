@@ -30,3 +30,37 @@ test('compute follows identity and rule changes incrementally', () => {
   store.release(web);
   assert.equal(store.engine.endpointCount, 0);
 });
+
+test('save and load carry the policy across a restart; a corrupt file loads nothing', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'cts-policy-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'policy.json');
+  const client = ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=default'];
+  const other = ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=other'];
+
+  const before = new IdentityCache();
+  before.upsert(300, client);
+  before.upsert(301, other);
+  const first = new PolicyStore(before);
+  assert.equal(await first.load(file), 0, 'a missing file loads nothing');
+  first.import(doc, 'test', false);
+  await first.save(file);
+
+  const after = new IdentityCache();
+  after.upsert(300, client);
+  after.upsert(301, other);
+  const second = new PolicyStore(after);
+  assert.equal(await second.load(file), 1);
+  const p = second.compute(web);
+  assert.equal(p.ingressEnforced, true);
+  // Namespace scoping survives: only the client of the policy's namespace is allowed.
+  assert.deepEqual(p.entries, [{ direction: 'ingress', identity: 300, protocol: 6, port: 80, deny: false }]);
+
+  await writeFile(file, JSON.stringify({ rules: [{ endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ toPorts: [{ ports: [{ port: '80x' }] }] }] }] }));
+  const third = new PolicyStore(new IdentityCache());
+  await assert.rejects(third.load(file), /80x/);
+  assert.equal(third.repo.size, 0);
+});

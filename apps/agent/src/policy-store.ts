@@ -15,7 +15,10 @@ import {
   type PolicyEntry,
   type PrefixChange,
   type PrefixIdentity,
+  type Rule,
 } from '@cilium-ts/policy';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { EndpointPolicy, PolicyComputer } from './deps.js';
 import type { IdentityCache } from './identity-cache.js';
 
@@ -81,6 +84,45 @@ export class PolicyStore implements PolicyComputer {
     const r = all ? this.repo.deleteAll() : this.repo.deleteByLabels(labels);
     if (r.deleted > 0) this.emit('policy delete');
     return { revision: r.revision, deleted: r.deleted };
+  }
+
+  /**
+   * Writes every rule to `file` atomically (write, fsync, rename), so that a restarted
+   * agent enforces the same policy instead of none.
+   */
+  async save(file: string): Promise<void> {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.tmp-${process.pid}`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(this.repo.toJSON(), null, 2) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  }
+
+  /**
+   * Loads the rules save() wrote (a missing file loads nothing); returns how many. The
+   * rules are validated again: a corrupt or tampered file throws PolicyValidationError
+   * and loads nothing.
+   */
+  async load(file: string): Promise<number> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    const saved = JSON.parse(text) as { rules?: Rule[] };
+    const rules = saved.rules ?? [];
+    if (rules.length > 0) {
+      this.repo.add(rules); // validates every rule again; all or nothing
+      this.emit('policy restore');
+    }
+    return rules.length;
   }
 
   /** Rules carrying all the labels (all rules when empty), as JSON text. */

@@ -233,9 +233,11 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
   });
 
   test('after the restart the policy still holds', async () => {
-    // The agent keeps imported policies in memory only: re-import as the source of truth
-    // (Kubernetes or the kvstore) would. See libs/bpf README "Restart".
-    await unary(policyClient!, 'import', agent.PolicyImportRequest.fromPartial({ document: POLICY }), { deadline: 10000 });
+    // The agent restored the imported policy from its state directory: nothing is re-imported.
+    const got = await unary(policyClient!, 'get', agent.PolicyGetRequest.fromPartial({}), { deadline: 10000 });
+    assert.equal(got.ruleCount, 1, 'the imported rule was restored');
+    const eps = await listEndpoints();
+    assert.ok(eps.some((e) => e.ingressEnforced), 'the restored endpoint enforces its ingress policy');
     assert.equal(await tcpConnect(podNs.a, ips.b, DENIED), 'timeout');
     servers.push(spawn('ip', ['netns', 'exec', podNs.b, 'iperf3', '-s', '-1', '-p', String(ALLOWED)], { stdio: 'ignore' }));
     await new Promise((r) => setTimeout(r, 300));
