@@ -6,6 +6,7 @@
  * `policy` map; ipcache, ct, endpoints, metrics and events are shared and pinned. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <linux/if_packet.h>
 #include <bpf/bpf_helpers.h>
 #include "events.h"
 #include "maps.h"
@@ -60,25 +61,6 @@ static __always_inline __u16 lookup_endpoint(const struct pkt *p, const __u8 *ad
 	__builtin_memcpy(k.addr, addr, 16);
 	v = bpf_map_lookup_elem(&endpoints, &k);
 	return v ? v->endpoint_id : 0;
-}
-
-/* Local delivery: a packet from this endpoint to another endpoint of the node is
- * redirected straight to that endpoint's host veth (its to-container program still runs
- * on that veth's tc egress), skipping the node's routing. The kernel fills in the
- * Ethernet header from its neighbour table (bpf_redirect_neigh). */
-static __always_inline int deliver(const struct pkt *p, __u8 egress)
-{
-	struct endpoint_key k = {};
-	struct endpoint_value *v;
-
-	if (!egress)
-		return TC_ACT_OK;
-	k.family = p->family;
-	__builtin_memcpy(k.addr, p->daddr, 16);
-	v = bpf_map_lookup_elem(&endpoints, &k);
-	if (!v || !v->ifindex)
-		return TC_ACT_OK;
-	return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
 }
 
 static __always_inline void count(__u8 reason, __u8 dir, __u32 len)
@@ -176,6 +158,93 @@ static __always_inline void set_peer(struct event_meta *m, __u32 peer, __u8 egre
 		m->src_identity = peer;
 }
 
+/* Identity carried in skb->mark from from-overlay to to-container, Cilium's
+ * MARK_MAGIC_IDENTITY layout: low 16 bits of the identity in bits 16-31, bits 16-23 of
+ * the identity in bits 0-7, the magic in bits 8-11. */
+#define MARK_MAGIC_IDENTITY 0x0F00
+#define MARK_MAGIC_MASK 0x0F00
+
+static __always_inline __u32 identity_mark(__u32 identity)
+{
+	return ((identity & 0xFFFF) << 16) | ((identity & 0xFF0000) >> 16) | MARK_MAGIC_IDENTITY;
+}
+
+/* The identity from-overlay left in the mark (clearing the mark), or 0 if none. */
+static __always_inline __u32 take_identity_mark(struct __sk_buff *skb)
+{
+	__u32 mark = skb->mark;
+
+	if ((mark & MARK_MAGIC_MASK) != MARK_MAGIC_IDENTITY)
+		return 0;
+	skb->mark = 0;
+	return (mark >> 16) | ((mark & 0xFF) << 16);
+}
+
+/* Tunnel mode: a packet to an address whose ipcache entry names another node's IPv4
+ * address is sent through the VXLAN device with that node as the remote end and this
+ * endpoint's identity as the VNI. Returns -1 when the packet is not for the tunnel. */
+static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct bpf_tunnel_key key = {};
+	struct ipcache_key k = {};
+	struct ipcache_value *v;
+	struct tunnel_config *t;
+	__u32 zero = 0;
+	__u32 remote;
+
+	t = bpf_map_lookup_elem(&tunnel, &zero);
+	if (!t || !t->ifindex)
+		return -1;
+	k.family = p->family;
+	k.prefixlen = 32 + (p->family == FAMILY_V4 ? 32 : 128);
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	v = bpf_map_lookup_elem(&ipcache, &k);
+	if (!v || v->host_family != FAMILY_V4)
+		return -1;
+	__builtin_memcpy(&remote, v->host_ip, 4);
+	if (!remote || __builtin_memcmp(v->host_ip, t->local_ipv4, 4) == 0)
+		return -1;
+	key.remote_ipv4 = __builtin_bswap32(remote);
+	key.tunnel_id = CONFIG.identity & 0xFFFFFF;
+	key.tunnel_ttl = 64;
+	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect(t->ifindex, 0);
+}
+
+/* Local delivery: a packet from this endpoint to another endpoint of the node is
+ * redirected straight to that endpoint's host veth (its to-container program still runs
+ * on that veth's tc egress), skipping the node's routing. The kernel fills in the
+ * Ethernet header from its neighbour table (bpf_redirect_neigh). In tunnel mode a
+ * packet to another node's pod is encapsulated (encap), with a to-overlay trace when
+ * traced is set; anything else goes to the node's stack. */
+static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 egress,
+				   __u8 traced)
+{
+	struct endpoint_key k = {};
+	struct endpoint_value *v;
+	int ret;
+
+	if (!egress)
+		return TC_ACT_OK;
+	k.family = p->family;
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	v = bpf_map_lookup_elem(&endpoints, &k);
+	if (v && v->ifindex)
+		return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
+	if (v)
+		return TC_ACT_OK;
+	ret = encap(skb, p);
+	if (ret < 0)
+		return TC_ACT_OK;
+	if (traced && ret != TC_ACT_SHOT) {
+		m->type = EVENT_TYPE_TRACE;
+		m->sub_type = TRACE_TO_OVERLAY;
+		emit(skb, m);
+	}
+	return ret;
+}
+
 /* Per packet: parse; conntrack (replies and related ICMP pass; established
  * connections reuse the peer identity recorded at creation); otherwise resolve the peer
  * in the ipcache and check the policy; count; emit events only for drops, verdicts of
@@ -190,7 +259,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u8 egress = dir == DIR_EGRESS;
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
+	__u32 tunnel_peer = egress ? 0 : take_identity_mark(skb);
 	__u32 flags;
+	__u8 traced;
 	int ret, state;
 
 	m.flags = egress ? EVENT_F_EGRESS : 0;
@@ -218,10 +289,10 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			emit_for(skb, &m, &p, egress);
 		}
 		count(0, dir, len);
-		return deliver(&p, egress);
+		return deliver(skb, &m, &p, egress, p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
 	}
 	if (state == CT_NEW)
-		peer = lookup_identity(&p, egress ? p.daddr : p.saddr);
+		peer = tunnel_peer ? tunnel_peer : lookup_identity(&p, egress ? p.daddr : p.saddr);
 	set_peer(&m, peer, egress);
 
 	flags = ep_flags_of(ep);
@@ -256,13 +327,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (state == CT_NEW && !p.fragment)
 		ct_create(&fwd, &p, len, peer, v.proxy_port);
 
-	if (state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST))) {
+	traced = state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
+	if (traced) {
 		m.type = EVENT_TYPE_TRACE;
 		m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
 		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
-	return deliver(&p, egress);
+	return deliver(skb, &m, &p, egress, traced);
 }
 
 SEC("tc")
@@ -275,6 +347,46 @@ SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
 	return handle(skb, DIR_INGRESS);
+}
+
+/* tc ingress of cilium_vxlan (tunnel mode): the VNI is the sender's identity. It goes
+ * to to-container in skb->mark; a packet for a local endpoint is redirected to that
+ * endpoint's host veth (to-container runs on its egress), anything else goes to the
+ * stack as a packet for this host. */
+SEC("tc")
+int from_overlay(struct __sk_buff *skb)
+{
+	struct bpf_tunnel_key key = {};
+	struct event_meta m = {};
+	struct endpoint_key k = {};
+	struct endpoint_value *v;
+	struct pkt p = {};
+	__u32 identity;
+	int ret;
+
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0)
+		return TC_ACT_OK;
+	identity = key.tunnel_id & 0xFFFFFF;
+	ret = parse_packet(skb, &p);
+	if (ret == PARSE_NOT_IP || ret < 0)
+		return TC_ACT_OK;
+	skb->mark = identity_mark(identity);
+	k.family = p.family;
+	__builtin_memcpy(k.addr, p.daddr, 16);
+	v = bpf_map_lookup_elem(&endpoints, &k);
+	if (p.proto == IPPROTO_TCP ? (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) != 0 : p.proto != IPPROTO_UDP) {
+		m.type = EVENT_TYPE_TRACE;
+		m.sub_type = TRACE_FROM_OVERLAY;
+		m.flags = p.family == FAMILY_V6 ? EVENT_F_IPV6 : 0;
+		m.src_identity = identity;
+		m.dst_identity = v ? v->identity : WORLD_IDENTITY;
+		m.dst_endpoint = v ? v->endpoint_id : 0;
+		emit(skb, &m);
+	}
+	if (v && v->ifindex)
+		return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
+	bpf_skb_change_type(skb, PACKET_HOST);
+	return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

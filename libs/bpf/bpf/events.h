@@ -14,6 +14,8 @@
 /* Trace observation points (sub_type of EVENT_TYPE_TRACE), Cilium numbering. */
 #define TRACE_TO_LXC 0
 #define TRACE_FROM_LXC 5
+#define TRACE_TO_OVERLAY 4
+#define TRACE_FROM_OVERLAY 9
 
 /* Drop reasons (sub_type of EVENT_TYPE_DROP), Cilium numbering. */
 #define DROP_INVALID 134

@@ -147,6 +147,20 @@ struct {
 	__type(value, __u32);
 } ep_flags SEC(".maps");
 
+/* tunnel[0]: VXLAN tunnel mode. ifindex 0 = native routing (no encapsulation);
+ * otherwise the cilium_vxlan device from-container redirects remote traffic to, and
+ * local_ipv4 (as on the wire) this node's underlay address, never a tunnel endpoint. */
+struct tunnel_config {
+	__u32 ifindex;
+	__u8 local_ipv4[4];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tunnel_config);
+} tunnel SEC(".maps");
+
 /* events_lost[0]: records that did not fit in the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -5,7 +5,8 @@ import { BpfMap } from './bpf-map.js';
 import { ctExpired, DEFAULT_CT_TIMEOUTS, type CtTimeouts } from './ct-gc.js';
 import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
-import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
+import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
+import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 import { isBpffs } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
 import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
@@ -378,6 +379,81 @@ export class Datapath {
     const fd = objGet(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
     try {
       return progTestRun(fd, packet, opts.repeat ?? 1);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /**
+   * Tunnel mode on (cfg) or off (undefined = native routing): from-container sends
+   * packets to addresses whose ipcache entry names another node's IPv4 address through
+   * the VXLAN device cfg.ifindex, with the endpoint's identity as the VNI. Takes effect
+   * for the next packet; no reload.
+   */
+  setTunnel(cfg: TunnelConfig | undefined): void {
+    this.live('set tunnel mode');
+    const map = BpfMap.openPinned(`${this.pinDir}/tunnel`, 'tunnel', u32, tunnelConfig);
+    try {
+      map.update(0, cfg);
+    } finally {
+      map.close();
+    }
+  }
+
+  /** The tunnel settings in the datapath, undefined in native routing. */
+  tunnel(): TunnelConfig | undefined {
+    this.live('read tunnel mode');
+    const map = BpfMap.openPinned(`${this.pinDir}/tunnel`, 'tunnel', u32, tunnelConfig);
+    try {
+      return map.lookup(0);
+    } finally {
+      map.close();
+    }
+  }
+
+  /** Pin path of the from-overlay program. */
+  overlayPin(): string {
+    return `${this.pinDir}/overlay/from-overlay`;
+  }
+
+  /**
+   * Loads, pins (pinDir/overlay/from-overlay) and attaches the from-overlay program on
+   * tc ingress of the VXLAN device (target.ifname, in target.netns when given). It hands
+   * the VNI (the sender's identity) to to-container. Replaces an attached one.
+   */
+  async attachOverlay(target: TcTarget): Promise<void> {
+    this.live(`attach from-overlay to ${target.ifname}`);
+    const pin = this.overlayPin();
+    mkdirSync(`${this.pinDir}/overlay`, { recursive: true });
+    const obj = loadOverlayObject(this.objectPath, this.pinDir);
+    try {
+      rmQuiet(`${pin}-new`);
+      objPin(obj.programFd(PROGRAMS.fromOverlay), `${pin}-new`, 'program from_overlay');
+    } finally {
+      obj.close();
+    }
+    try {
+      await tcAttach(target, 'ingress', `${pin}-new`);
+      renameSync(`${pin}-new`, pin);
+    } catch (err) {
+      rmQuiet(`${pin}-new`);
+      throw err;
+    }
+  }
+
+  /** Detaches from-overlay from target and removes its pin; succeeds when already gone. */
+  async detachOverlay(target: TcTarget): Promise<void> {
+    this.live(`detach from-overlay from ${target.ifname}`);
+    await tcDetach(target, 'ingress');
+    rmQuiet(this.overlayPin());
+  }
+
+  /** Runs the pinned from-overlay program on packet (BPF_PROG_TEST_RUN). */
+  testRunOverlay(packet: Buffer): TestRunResult {
+    this.live('test-run from-overlay');
+    const fd = objGet(this.overlayPin(), 'program from-overlay');
+    try {
+      return progTestRun(fd, packet, 1);
     } finally {
       closeFd(fd);
     }

@@ -8,11 +8,11 @@ import { BpfObject, closeFd, mapInfo, objGet } from './libbpf.js';
 import { endpointConfig, type EndpointConfig } from './map-codecs.js';
 
 /** Maps shared by all endpoints, pinned as pinDir/<name>. */
-export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags'] as const;
+export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags', 'tunnel'] as const;
 /** A shared map's name. */
 export type SharedMapName = (typeof SHARED_MAPS)[number];
 /** Program names in the object, and the pin names used under pinDir/ep<id>/. */
-export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_container' } as const;
+export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_container', fromOverlay: 'from_overlay' } as const;
 
 /** The object built by `npm run build` (dist/bpf/datapath.o next to this module's dist). */
 export function defaultObjectPath(): string {
@@ -96,6 +96,27 @@ export function loadEndpointObject(objectPath: string, pinDir: string, policyPin
     setEndpointConfig(obj, cfg);
     for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
     obj.setPinPath('policy', policyPin);
+    obj.setAutoload(PROGRAMS.fromOverlay, false);
+    obj.load();
+    return obj;
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+}
+
+/**
+ * Loads only the from-overlay program (tunnel mode, tc ingress of the VXLAN device),
+ * reusing the shared maps; its constants carry endpoint id 0. The caller pins the
+ * program and closes the object.
+ */
+export function loadOverlayObject(objectPath: string, pinDir: string): BpfObject {
+  const obj = BpfObject.open(objectPath);
+  try {
+    setEndpointConfig(obj, { endpointId: 0, identity: 0, ifindex: 0, buildId: objectBuildId(objectPath) });
+    for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
+    obj.setAutoload(PROGRAMS.fromContainer, false);
+    obj.setAutoload(PROGRAMS.toContainer, false);
     obj.load();
     return obj;
   } catch (err) {

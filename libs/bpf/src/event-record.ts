@@ -3,7 +3,7 @@
 /** Event types. */
 export const EventType = { drop: 1, trace: 4, policyVerdict: 5 } as const;
 /** Trace observation points used by the endpoint programs. */
-export const TracePoint = { toEndpoint: 0, fromEndpoint: 5 } as const;
+export const TracePoint = { toEndpoint: 0, toOverlay: 4, fromEndpoint: 5, fromOverlay: 9 } as const;
 /** Drop reasons the programs emit (Cilium numbering). */
 export const DropReason = { policy: 133, invalid: 134, ctInvalidHeader: 135, unknownL3: 139, policyDeny: 181 } as const;
 const REASON_TEXT: Record<number, string> = {

@@ -13,3 +13,4 @@ export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcH
 export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';
 export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';
 export type { PinnedProgram } from './pinned-program.js';
+export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
