@@ -12,7 +12,7 @@ import type { IdentityCache } from './identity-cache.js';
 import { IpamError, type Ipv4Allocator } from './ipam.js';
 import type { Ipv6Allocator } from './ipam-v6.js';
 import type { MetadataHub } from './metadata-hub.js';
-import type { HubEvent, MonitorHub } from './monitor-hub.js';
+import type { DeliveredEvent, MonitorHub } from './monitor-hub.js';
 import { PolicyValidationError, type PolicyStore } from './policy-store.js';
 
 /** What the services need of the running agent. */
@@ -220,14 +220,24 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
 
   const monitor = {
     listen(call: ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>) {
-      const toMsg = (ev: HubEvent): agent.MonitorEvent =>
-        agent.MonitorEvent.fromPartial({
-          time: timestampFromNanos(ev.timeNs),
-          nodeName: core.nodeName,
-          ...(ev.kind === 'datapath' ? { datapath: ev.record } : ev.kind === 'agent' ? { agent: { type: ev.type, json: ev.json } } : { lost: BigInt(ev.count) }),
-        });
+      const toMsg = (ev: DeliveredEvent): agent.MonitorEvent =>
+        ev.kind === 'batch'
+          ? // Built directly: fromPartial would copy every record of the batch.
+            {
+              time: timestampFromNanos(ev.timesNs[0] ?? 0n),
+              nodeName: core.nodeName,
+              datapath: undefined,
+              agent: undefined,
+              lost: undefined,
+              batch: { records: ev.records, timeNs: ev.timesNs },
+            }
+          : agent.MonitorEvent.fromPartial({
+              time: timestampFromNanos(ev.timeNs),
+              nodeName: core.nodeName,
+              ...(ev.kind === 'datapath' ? { datapath: ev.record } : ev.kind === 'agent' ? { agent: { type: ev.type, json: ev.json } } : { lost: BigInt(ev.count) }),
+            });
       const sub = core.monitor.subscribe(
-        { types: call.request.types, agentEvents: call.request.agentEvents },
+        { types: call.request.types, agentEvents: call.request.agentEvents, batch: call.request.batch },
         { write: (ev) => !call.writableEnded && call.write(toMsg(ev)) },
       );
       call.on('drain', () => sub.resume());

@@ -132,10 +132,10 @@ describe('cilium against an agent', () => {
     assert.match(lines[0]!, /xx drop \(Policy denied\) ingress endpoint 12 identity 300->256: 10\.0\.1\.5:40000 -> 10\.0\.1\.12:80 TCP Flags: SYN$/);
     assert.match(lines[1]!, /-> to-endpoint endpoint 12/);
     assert.match(lines[2]!, /agent event 7/);
-    assert.deepEqual(fake.lastMonitorRequest, { types: [], agentEvents: true });
+    assert.deepEqual(fake.lastMonitorRequest, { types: [], agentEvents: true, batch: false });
 
     const drops = await cli(['monitor', '--type', 'drop', '-o', 'json'], env);
-    assert.deepEqual(fake.lastMonitorRequest, { types: [1], agentEvents: false });
+    assert.deepEqual(fake.lastMonitorRequest, { types: [1], agentEvents: false, batch: false });
     const events = drops.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(events.filter((e) => e.type === 'drop').length, 1);
     assert.equal(events.filter((e) => e.type === 'trace').length, 0);

@@ -21,6 +21,8 @@ export interface AgentSubscriberOptions {
   logger: Logger;
   handlers: AgentSubscriberHandlers;
   /** First reconnect delay (default 200 ms), doubled up to maxBackoffMs (default 5 s). */
+  /** Asked after each Monitor message: while false the Monitor stream pauses (back-pressure to the agent). */
+  mayIngest?: () => boolean;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -74,8 +76,10 @@ export class AgentSubscriber {
 
   private openMonitor(): void {
     // The event stream goes through RawServerStream (see raw-grpc-stream.ts): it is the hot path.
-    const request = agent.MonitorRequest.encode(agent.MonitorRequest.fromPartial({ agentEvents: true })).finish();
-    const call = new RawServerStream(this.options.address, agent.MonitorService.listen.path, request, (b) => agent.MonitorEvent.decode(b));
+    // Datapath records come in batches (MonitorEvent.batch): one gRPC message per record cost
+    // more than decoding and parsing the record.
+    const request = agent.MonitorRequest.encode(agent.MonitorRequest.fromPartial({ agentEvents: true, batch: true })).finish();
+    const call = new RawServerStream(this.options.address, agent.MonitorService.listen.path, request, (b) => agent.MonitorEvent.decode(b), this.options.mayIngest);
     this.attach(this.monitor, call, (e: agent.MonitorEvent) => this.options.handlers.monitorEvent(e), () => this.openMonitor());
   }
 

@@ -247,6 +247,17 @@ describe('hubble-server against a fake agent', () => {
     assert.equal(withLost[0]!.nodeName, 'node-1');
   });
 
+  test('batched records: the server asks for batches, each flow keeps its own stamp, order holds', async () => {
+    assert.equal(fake.batchingSubscribers, 1);
+    const before = server.ring.head;
+    fake.sendBatch([records[3]!, records[0]!, records[2]!], [T0 + 200n * SEC, T0 + 201n * SEC, T0 + 202n * SEC]);
+    await waitUntil('3 batched flows', () => server.ring.head === before + 3);
+    const got = (await getFlows(client, { since: timestampFromNanos(T0 + 200n * SEC) })).filter((r) => r.flow !== undefined);
+    assert.deepEqual(got.map((r) => r.flow?.Summary), ['ICMPv4 EchoRequest', 'TCP Flags: SYN', 'UDP']);
+    assert.deepEqual(got.map((r) => r.time), [200n, 201n, 202n].map((s) => timestampFromNanos(T0 + s * SEC)));
+    assert.deepEqual(got.map((r) => r.flow?.source?.podName), ['xwing', 'xwing', 'ywing-7']);
+  });
+
   test('resubscribes when the agent restarts', async () => {
     fake.stop();
     await waitUntil('subscription lost', () => !server.subscriber.connected);

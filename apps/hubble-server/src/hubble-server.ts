@@ -1,11 +1,12 @@
 // The hubble-server of one node: agent subscription -> parser -> ring buffer, served
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
-import { peer, timestampNow } from '@cilium-ts/api';
+import { peer, timestampFromNanos, timestampNow, type agent } from '@cilium-ts/api';
 import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
+import { IngestGate } from './ingest-gate.js';
 import { FlowMetrics } from './metrics/registry.js';
 import { MetadataCache } from './metadata-cache.js';
 import { OBSERVER_WIRE_SERVICE, ObserverService } from './observer-service.js';
@@ -66,8 +67,10 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   let seenFlows = 0n;
   let parseErrors = 0;
 
+  const gate = new IngestGate(ring);
   const obs = new ObserverService({
     ring,
+    readers: gate,
     nodeName,
     version: HUBBLE_SERVER_VERSION,
     seenFlows: () => seenFlows,
@@ -98,25 +101,46 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const self = { name: nodeName, address: grpc.addresses.find((a) => !a.startsWith('unix:')) ?? grpc.addresses[0] ?? '' };
   peers.upsert(self);
 
+  /** Decodes one monitor event (datapath record, agent event or lost count) into the ring. */
+  const ingest = (event: agent.MonitorEvent): void => {
+    let decoded: HubbleEvent;
+    try {
+      decoded = parser.decode(event);
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      if (parseErrors++ % 1000 === 0) log.warn('dropping undecodable monitor event', { error: err.message, total: parseErrors });
+      return;
+    }
+    if (decoded.kind === 'flow') {
+      seenFlows++;
+      metrics?.observe(decoded.flow);
+    }
+    ring.write(decoded);
+  };
+
   const subscriber = new AgentSubscriber({
     address: options.agentAddress,
     logger: log,
     initialBackoffMs: options.agentBackoffMs,
+    mayIngest: () => gate.open(),
     handlers: {
       monitorEvent(event) {
-        let decoded: HubbleEvent;
-        try {
-          decoded = parser.decode(event);
-        } catch (err) {
-          if (!(err instanceof ParseError)) throw err;
-          if (parseErrors++ % 1000 === 0) log.warn('dropping undecodable monitor event', { error: err.message, total: parseErrors });
+        const batch = event.batch;
+        if (batch === undefined) {
+          ingest(event);
           return;
         }
-        if (decoded.kind === 'flow') {
-          seenFlows++;
-          metrics?.observe(decoded.flow);
+        for (let i = 0; i < batch.records.length; i++) {
+          const timeNs = batch.timeNs[i];
+          ingest({
+            time: timeNs === undefined ? event.time : timestampFromNanos(timeNs),
+            nodeName: event.nodeName,
+            datapath: batch.records[i],
+            agent: undefined,
+            lost: undefined,
+            batch: undefined,
+          });
         }
-        ring.write(decoded);
       },
       metadataReset: () => metadata.clear(),
       metadataEvent: (event) => metadata.apply(event),

@@ -33,6 +33,8 @@ export interface ObserverState {
   /** Aborted at server shutdown: follow streams end. */
   shutdownSignal?: AbortSignal;
   now?: () => Timestamp;
+  /** Told about every ring reader while its stream runs (the ingest gate). */
+  readers?: { add(reader: RingReader): void; delete(reader: RingReader): void };
 }
 
 /** The Observer service state and handlers; register `handlers()` with createServer. */
@@ -138,7 +140,12 @@ export class ObserverService {
         nodeName: this.state.nodeName,
         now: this.state.now,
       });
-      await pump(call, reader, toMessage, ac.signal, () => this.waits++);
+      this.state.readers?.add(reader);
+      try {
+        await pump(call, reader, toMessage, ac.signal, () => this.waits++);
+      } finally {
+        this.state.readers?.delete(reader);
+      }
     } finally {
       this.open--;
       ac.abort();

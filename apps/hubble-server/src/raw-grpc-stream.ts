@@ -69,6 +69,8 @@ export class RawServerStream<T> extends EventEmitter {
     readonly path: string,
     request: Uint8Array,
     private readonly decode: (bytes: Uint8Array) => T,
+    /** Asked before reading on after a pause; while false the call stays paused (polled every ms). */
+    private readonly mayRead?: () => boolean,
   ) {
     super();
     const parsed = parseAddress(address);
@@ -102,9 +104,12 @@ export class RawServerStream<T> extends EventEmitter {
       if (this.sinceYield >= YIELD_EVERY && !this.finished) {
         this.sinceYield = 0;
         this.stream.pause();
-        setImmediate(() => {
-          if (!this.finished) this.stream.resume();
-        });
+        const resume = () => {
+          if (this.finished) return;
+          if (this.mayRead === undefined || this.mayRead()) this.stream.resume();
+          else setTimeout(resume, 1);
+        };
+        setImmediate(resume);
       }
     });
     this.stream.on('trailers', (trailers) => {

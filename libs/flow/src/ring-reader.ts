@@ -125,6 +125,11 @@ export class RingReader {
     return ring.oldest;
   }
 
+  /** Sequence number of the next ring entry this reader looks at (how far behind the head it is). */
+  get position(): number {
+    return this.pos;
+  }
+
   /** The next event to send, READER_WAIT, or READER_END. */
   next(): HubbleEvent | typeof READER_WAIT | typeof READER_END {
     const ring = this.ring;

@@ -27,7 +27,7 @@ export const monitorCommand = defineCommand({
     }
     if (values.type.length > 0 && types.length === 0) types.push(0xff); // agent events only: no datapath type matches
     const conn = ctx.connect(values.host);
-    const request: agent.MonitorRequest = { types: values.type.length === 0 ? [] : types, agentEvents };
+    const request: agent.MonitorRequest = { types: values.type.length === 0 ? [] : types, agentEvents, batch: false };
     const stream = conn.monitor.listen(request);
     const onAbort = (): void => stream.cancel();
     ctx.signal.addEventListener('abort', onAbort, { once: true });

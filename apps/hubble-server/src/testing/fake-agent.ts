@@ -3,6 +3,13 @@
 import { Metadata, Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos, type Timestamp } from '@cilium-ts/api';
 
+/** Records per batch the fake agent's blast sends to subscribers that asked for batches. */
+export const FAKE_BATCH_RECORDS = 256;
+
+function batchEvent(records: readonly Buffer[], timesNs: readonly bigint[], nodeName: string): agent.MonitorEvent {
+  return agent.MonitorEvent.fromPartial({ time: timestampFromNanos(timesNs[0] ?? 0n), nodeName, batch: { records: [...records], timeNs: [...timesNs] } });
+}
+
 /** The metadata snapshot the fake agent sends on every Watch. */
 export interface FakeAgentSnapshot {
   endpoints?: agent.DeepPartial<agent.Endpoint>[];
@@ -50,6 +57,11 @@ export class FakeAgent {
     return fake;
   }
 
+  /** Number of Monitor.Listen subscribers that asked for batches. */
+  get batchingSubscribers(): number {
+    return [...this.monitors].filter((c) => c.request.batch).length;
+  }
+
   /** Number of Monitor.Listen subscribers. */
   get subscribers(): number {
     return this.monitors.size;
@@ -66,17 +78,47 @@ export class FakeAgent {
   }
 
   /**
+   * Sends datapath records with their stamps as one batch (MonitorEvent.batch) to every
+   * subscriber that asked for batches, and one message per record to the others.
+   */
+  sendBatch(records: readonly Buffer[], timesNs: readonly bigint[], nodeName = ''): void {
+    const batch = batchEvent(records, timesNs, nodeName);
+    for (const call of this.monitors) {
+      if (call.request.batch) call.write(batch);
+      else for (let i = 0; i < records.length; i++) call.write(agent.MonitorEvent.fromPartial({ time: timestampFromNanos(timesNs[i]!), nodeName, datapath: records[i] }));
+    }
+  }
+
+  /**
    * Sends `count` datapath records (cycling through `records`) to every Monitor subscriber as
    * fast as their streams accept them (waits for 'drain' when a write is refused), each
-   * stamped with `stamp()` at send time. Resolves when all are written.
+   * stamped with `stamp()` at send time. Subscribers that asked for batches get them as a
+   * batching agent under load would: full batches of FAKE_BATCH_RECORDS (the last one
+   * shorter). Resolves when all are written.
    */
   async blast(records: readonly Buffer[], count: number, stamp: () => bigint): Promise<void> {
     const calls = [...this.monitors];
-    for (let i = 0; i < count; i++) {
-      const event = agent.MonitorEvent.fromPartial({ time: timestampFromNanos(stamp()), datapath: records[i % records.length] });
+    for (let i = 0; i < count; ) {
+      const n = Math.min(FAKE_BATCH_RECORDS, count - i);
+      const chunk: Buffer[] = [];
+      const times: bigint[] = [];
+      for (let j = 0; j < n; j++) {
+        chunk.push(records[(i + j) % records.length]!);
+        times.push(stamp());
+      }
+      i += n;
+      let batch: agent.MonitorEvent | undefined;
       for (const call of calls) {
         if (call.writableEnded || call.destroyed) continue;
-        if (!call.write(event)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
+        if (call.request.batch) {
+          batch ??= batchEvent(chunk, times, '');
+          if (!call.write(batch)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
+          continue;
+        }
+        for (let j = 0; j < n; j++) {
+          const event = agent.MonitorEvent.fromPartial({ time: timestampFromNanos(times[j]!), datapath: chunk[j] });
+          if (!call.write(event)) await new Promise<void>((resolve) => call.once('drain', () => resolve()));
+        }
       }
     }
   }

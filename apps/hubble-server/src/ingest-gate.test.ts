@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { flow, timestampFromNanos } from '@cilium-ts/api';
+import { RingBuffer, RingReader, type HubbleEvent } from '@cilium-ts/flow';
+import { IngestGate } from './ingest-gate.js';
+
+function write(ring: RingBuffer<HubbleEvent>, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const time = timestampFromNanos(BigInt(ring.head));
+    ring.write({ kind: 'flow', time, nodeName: 'n', flow: flow.Flow.fromPartial({ time }) });
+  }
+}
+
+const follower = (ring: RingBuffer<HubbleEvent>): RingReader =>
+  new RingReader(ring, { number: 0n, follow: true }, { kind: 'flow' });
+
+test('closes while a reader lags more than maxLag, opens when it catches up or leaves', () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  const gate = new IngestGate(ring, 10, 1000, () => 0.5);
+  assert.equal(gate.open(), true);
+  const reader = follower(ring);
+  gate.add(reader);
+  write(ring, 10);
+  assert.equal(gate.open(), true);
+  write(ring, 1);
+  assert.equal(gate.open(), false);
+  for (let i = 0; i < 5; i++) reader.next();
+  assert.equal(gate.open(), true);
+  write(ring, 20);
+  assert.equal(gate.open(), false);
+  gate.delete(reader);
+  assert.equal(gate.size, 0);
+  assert.equal(gate.open(), true);
+});
+
+test('a reader that stays behind longer than maxStallMs no longer holds ingest back', () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  let now = 1;
+  const gate = new IngestGate(ring, 10, 100, () => now);
+  const stuck = follower(ring);
+  const live = follower(ring);
+  gate.add(stuck);
+  gate.add(live);
+  write(ring, 20);
+  for (let i = 0; i < 20; i++) live.next();
+  assert.equal(gate.open(), false);
+  now = 100;
+  assert.equal(gate.open(), false);
+  now = 101;
+  assert.equal(gate.open(), true, 'stuck for 100 ms: left to lose flows');
+  // Once it catches up it counts again.
+  for (let i = 0; i < 20; i++) stuck.next();
+  assert.equal(gate.open(), true);
+  write(ring, 11);
+  for (let i = 0; i < 11; i++) live.next();
+  assert.equal(gate.open(), false);
+});
+
+test('maxLag never exceeds half the ring', () => {
+  const ring = new RingBuffer<HubbleEvent>(15);
+  const gate = new IngestGate(ring, 2048, 1000, () => 1);
+  gate.add(follower(ring));
+  write(ring, 7);
+  assert.equal(gate.open(), true);
+  write(ring, 1);
+  assert.equal(gate.open(), false);
+});

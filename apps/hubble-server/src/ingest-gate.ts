@@ -1,0 +1,67 @@
+// Back-pressure from the ring's readers to the agent stream. With batched monitor events
+// ingest is cheap enough to outrun the streams that send flows to clients; without a brake
+// the writer overtakes its own followers and they lose flows (HUBBLE_RING_BUFFER) while
+// the agent could have waited. The gate closes while a reader lags more than `maxLag`
+// entries, so the agent stream pauses (and the agent queues, then counts its own losses).
+// A reader that stays behind longer than `maxStallMs` (a stuck or slow client) stops
+// counting until it catches up: it loses flows, as upstream, instead of stalling everyone.
+import type { HubbleEvent, RingBuffer, RingReader } from '@cilium-ts/flow';
+
+/** Default lag (entries) above which ingest pauses. */
+export const DEFAULT_MAX_READER_LAG = 2048;
+/** Default time a lagging reader may hold ingest back before it is left to lose flows. */
+export const DEFAULT_MAX_STALL_MS = 250;
+
+/** Decides whether the server may ingest more monitor events. */
+export class IngestGate {
+  /** Reader -> when it started lagging (ms), 0 while it keeps up. */
+  private readonly readers = new Map<RingReader, number>();
+  private readonly maxLag: number;
+
+  constructor(
+    private readonly ring: RingBuffer<HubbleEvent>,
+    maxLag = DEFAULT_MAX_READER_LAG,
+    private readonly maxStallMs = DEFAULT_MAX_STALL_MS,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
+    // Never more than half the ring: the brake must act before readers are overtaken.
+    this.maxLag = Math.max(1, Math.min(maxLag, Math.floor(ring.capacity / 2)));
+  }
+
+  /** Number of readers counted. */
+  get size(): number {
+    return this.readers.size;
+  }
+
+  /** Starts counting a reader (a GetFlows / GetAgentEvents stream). */
+  add(reader: RingReader): void {
+    this.readers.set(reader, 0);
+  }
+
+  /** Stops counting a reader (its stream ended). */
+  delete(reader: RingReader): void {
+    this.readers.delete(reader);
+  }
+
+  /** Whether ingest may go on: no reader lags more than maxLag, except ones stalled for longer than maxStallMs. */
+  open(): boolean {
+    if (this.readers.size === 0) return true;
+    const head = this.ring.head;
+    let open = true;
+    let now: number | undefined;
+    for (const [reader, since] of this.readers) {
+      if (head - reader.position <= this.maxLag) {
+        if (since !== 0) this.readers.set(reader, 0);
+        continue;
+      }
+      now ??= this.nowMs();
+      if (since === 0) {
+        this.readers.set(reader, now);
+        open = false;
+      } else if (now - since < this.maxStallMs) {
+        open = false;
+      }
+    }
+    return open;
+  }
+}
