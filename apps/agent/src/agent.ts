@@ -19,8 +19,8 @@ import { Ipv6Allocator } from './ipam-v6.js';
 import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
-import { NodeRoutes, type RoutingMode } from './node-routes.js';
-import { setupNode } from './node-setup.js';
+import { NodeRoutes, RoutingModeError, type RoutingMode } from './node-routes.js';
+import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { StateStore } from './state-store.js';
 
@@ -48,7 +48,7 @@ export interface AgentConfig {
   listen: string[];
   hubbleAddress: string;
   enablePolicy: 'default' | 'always' | 'never';
-  /** How pod traffic crosses nodes (only native routing is implemented). */
+  /** How pod traffic crosses nodes: native routes, or VXLAN with the identity in the VNI. */
   routingMode: RoutingMode;
 }
 
@@ -86,6 +86,24 @@ export class Agent {
     return this.server?.addresses ?? [];
   }
 
+  /** Tunnel mode: cilium_vxlan, the tunnel settings and from-overlay. Native: all of that off. */
+  private async setupRoutingMode(netns: NodeNetns, datapath: Datapath): Promise<void> {
+    const target = { ifname: VXLAN_IFNAME, netns: netns.path };
+    if (this.cfg.routingMode === 'tunnel') {
+      if (!this.cfg.nodeIp) throw new RoutingModeError('tunnel', 'needs --node-ip (the IPv4 underlay address other nodes reach this one at)');
+      const ifindex = await setupVxlan(netns);
+      await datapath.attachOverlay(target);
+      datapath.setTunnel({ ifindex, localIpv4: this.cfg.nodeIp });
+      this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT });
+      return;
+    }
+    datapath.setTunnel(undefined);
+    if (await netns.link(VXLAN_IFNAME)) {
+      await datapath.detachOverlay(target);
+      await removeVxlan(netns);
+    }
+  }
+
   /** Starts everything; throws with a clear message when something required is missing. */
   async start(): Promise<void> {
     const { cfg, log } = this;
@@ -104,8 +122,9 @@ export class Agent {
 
     await setupNode(netns, this.ipam.router, this.ipam6?.router);
     // Native routing: a route to every other node's pod CIDRs via that node's addresses.
+    // Tunnel mode: none (from-container encapsulates; stale native routes are pruned).
     const ownCidrs = [this.ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
-    const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }));
+    const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }), cfg.routingMode);
     this.routes = routes;
     const nodeWatch = this.nodes.watch({
       upsert: (n) => void routes.upsert(n).catch(() => undefined),
@@ -115,6 +134,7 @@ export class Agent {
     this.closers.push(() => nodeWatch.close());
     this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
     this.closers.push(() => this.datapath?.close());
+    await this.setupRoutingMode(netns, this.datapath);
 
     const identities = new IdentityCache();
     const policy = new PolicyStore(identities);

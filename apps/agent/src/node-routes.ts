@@ -1,5 +1,7 @@
 /**
- * Native routing between nodes: for every other node of the cluster that has an IPv4
+ * Routing between nodes. Tunnel mode installs no routes (from-container encapsulates
+ * remote pod traffic in VXLAN, see node-setup.ts) and removes those of native mode.
+ * Native routing: for every other node of the cluster that has an IPv4
  * address and a pod CIDR, a route `<pod CIDR> via <node ip>` in the node namespace (and,
  * for dual-stack nodes, `<IPv6 pod CIDR> via <node IPv6>`), so
  * packets leaving a pod toward a remote pod go straight to the node hosting it. The
@@ -18,7 +20,7 @@ export const ROUTE_PROTO = 193;
 export type RoutingMode = 'native' | 'tunnel';
 
 /** The routing modes this agent implements. */
-export const SUPPORTED_ROUTING_MODES: readonly RoutingMode[] = ['native'];
+export const SUPPORTED_ROUTING_MODES: readonly RoutingMode[] = ['native', 'tunnel'];
 
 /** A routing mode was asked for that this agent cannot provide. */
 export class RoutingModeError extends Error {
@@ -33,13 +35,7 @@ export class RoutingModeError extends Error {
 
 /** Checks a --routing-mode value; throws RoutingModeError naming what to use instead. */
 export function parseRoutingMode(mode: string): RoutingMode {
-  if (mode === 'native') return mode;
-  if (mode === 'tunnel') {
-    throw new RoutingModeError(
-      mode,
-      'VXLAN tunnelling is not implemented yet (the datapath cannot yet carry the source identity in the tunnel header); use --routing-mode native',
-    );
-  }
+  if (mode === 'native' || mode === 'tunnel') return mode;
   throw new RoutingModeError(mode, 'is not one of native, tunnel');
 }
 
@@ -76,6 +72,8 @@ export class NodeRoutes {
     /** This node's pod CIDRs, IPv4 and IPv6 (never routed elsewhere). */
     ownPodCidrs: string | readonly string[],
     private readonly log: RouteLog,
+    /** tunnel: no routes to other nodes (and ours of an earlier native run are removed). */
+    private readonly mode: RoutingMode = 'native',
   ) {
     this.own = new Set(typeof ownPodCidrs === 'string' ? [ownPodCidrs] : ownPodCidrs);
   }
@@ -108,7 +106,7 @@ export class NodeRoutes {
 
   private async reconcile(name: string, family: 4 | 6, via: string | undefined, podCIDR: string | undefined): Promise<void> {
     const cur = this.routes.get(routeKey(name, family));
-    const want: NodeRoute | undefined = via && podCIDR && !this.own.has(podCIDR) ? { node: name, podCIDR, via, family } : undefined;
+    const want: NodeRoute | undefined = this.mode === 'native' && via && podCIDR && !this.own.has(podCIDR) ? { node: name, podCIDR, via, family } : undefined;
     if (cur && want && cur.podCIDR === want.podCIDR && cur.via === want.via) return;
     if (cur && (!want || cur.podCIDR !== want.podCIDR)) await this.remove(cur);
     if (!want) return;

@@ -33,3 +33,27 @@ export async function setupNode(ns: NodeNetns, routerIp: string, routerIpv6?: st
   await ns.exec(['ip', '-6', 'addr', 'replace', `${routerIpv6}/128`, 'dev', HOST_IFNAME, 'nodad']);
   await ns.sysctl('net.ipv6.conf.all.forwarding', '1');
 }
+
+/** Name of the VXLAN device of tunnel mode. */
+export const VXLAN_IFNAME = 'cilium_vxlan';
+/** UDP port of the VXLAN device (Cilium's default, the Linux VXLAN port). */
+export const VXLAN_PORT = 8472;
+
+/**
+ * Tunnel mode: ensures cilium_vxlan exists in collect-metadata mode (`external`: the
+ * datapath sets the remote end and VNI per packet) and is up. Returns its ifindex.
+ */
+export async function setupVxlan(ns: NodeNetns): Promise<number> {
+  if (!(await ns.link(VXLAN_IFNAME))) {
+    await ns.exec(['ip', 'link', 'add', VXLAN_IFNAME, 'type', 'vxlan', 'external', 'dstport', String(VXLAN_PORT)]);
+  }
+  await ns.exec(['ip', 'link', 'set', VXLAN_IFNAME, 'up']);
+  const link = await ns.link(VXLAN_IFNAME);
+  if (!link) throw new Error(`set up ${VXLAN_IFNAME}: the device is missing right after creating it; check that the kernel has the vxlan module (modprobe vxlan)`);
+  return link.ifindex;
+}
+
+/** Native mode: removes cilium_vxlan left by an earlier tunnel-mode run. */
+export async function removeVxlan(ns: NodeNetns): Promise<void> {
+  if (await ns.link(VXLAN_IFNAME)) await ns.exec(['ip', 'link', 'del', VXLAN_IFNAME], { allowFail: true });
+}

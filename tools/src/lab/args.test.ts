@@ -4,7 +4,7 @@ import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
 test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true });
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native' });
 });
 
 test('up --ipv4-only turns IPv6 off', () => {
@@ -19,7 +19,14 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     traffic: false,
     policy: false,
     ipv6: true,
+    routingMode: 'native',
   });
+});
+
+test('up --routing-mode takes native or tunnel', () => {
+  assert.equal((parseArgs(['up', '--routing-mode', 'tunnel']) as { routingMode: string }).routingMode, 'tunnel');
+  assert.equal((parseArgs(['up', '--routing-mode=native']) as { routingMode: string }).routingMode, 'native');
+  assert.throws(() => parseArgs(['up', '--routing-mode', 'geneve']), (e: unknown) => e instanceof LabUsageError && /not one of native, tunnel/.test(e.message));
 });
 
 test('status, check and down take --name; status and check take --json', () => {

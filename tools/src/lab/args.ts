@@ -11,6 +11,8 @@ export interface UpOptions {
   policy: boolean;
   /** Pods get IPv6 addresses too (default; --ipv4-only turns it off). */
   ipv6: boolean;
+  /** How pod traffic crosses nodes (the agents' --routing-mode): native (default) or tunnel (VXLAN). */
+  routingMode: 'native' | 'tunnel';
 }
 
 /** `lab status`: what is running. */
@@ -56,9 +58,12 @@ export const usage = `Usage: tools/lab <command> [flags]
 
 Commands:
   up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy] [--ipv4-only]
+         [--routing-mode native|tunnel]
          remove a previous lab of that name, then start etcd, operator, per node an agent
          and a hubble-server, the relay, and demo pods web/client/other on every node;
-         dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx)
+         dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx);
+         --routing-mode tunnel: nodes reach each other's pods through VXLAN (UDP 8472)
+         carrying the source identity, instead of routes over the fabric (native)
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
                                   other->web:80 (denied) on every node, over IPv4 and (in a
@@ -73,7 +78,7 @@ Commands:
 Defaults: --nodes 2, --name lab. Run as root.`;
 
 const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool' },
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value' },
   status: { '--name': 'value', '--json': 'bool' },
   check: { '--name': 'value', '--json': 'bool' },
   down: { '--name': 'value' },
@@ -119,7 +124,9 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (!/^\d+$/.test(raw) || nodes < 1 || nodes > 9) {
         throw new LabUsageError('--nodes', `"${raw}" is not a whole number from 1 to 9`);
       }
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only') };
+      const routingMode = (values.get('--routing-mode') as string | undefined) ?? 'native';
+      if (routingMode !== 'native' && routingMode !== 'tunnel') throw new LabUsageError('--routing-mode', `"${routingMode}" is not one of native, tunnel`);
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode };
     }
     case 'bench': {
       const nodes = wholeNumber(values, '--nodes', '4', 1, 9);

@@ -140,7 +140,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
   const layout = new LabLayout(o.name);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   let t0 = Date.now();
-  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false }, { summary: false });
+  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native' }, { summary: false });
   const labUpSeconds = (Date.now() - t0) / 1000;
   const state = readState(layout.stateFile)!;
   const pods: PodRecord[] = [];

@@ -93,7 +93,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   });
 
-  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6)) {
+  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(label, async () => {
       const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
@@ -155,7 +155,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
 function printSummary(layout: LabLayout, o: UpOptions): void {
   const lines = [
     '',
-    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, run dir ${layout.runDir}).`,
+    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress}`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
     `  logs:    ${layout.logDir}/`,

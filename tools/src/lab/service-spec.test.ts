@@ -36,6 +36,8 @@ test('agent command line follows the agent contract', () => {
   assert.equal(flag(dual, '--node-ipv6'), 'fd00:192:168:200::2');
   assert.ok(dual.includes('--enable-ipv6'));
   assert.equal(flag(dual, '--pod-cidr-v6'), undefined, 'the IPv6 pod CIDR comes from the operator');
+  assert.equal(flag(agentSpec(layout, 1, false, 'tunnel').argv, '--routing-mode'), 'tunnel');
+  assert.deepEqual(daemonSpecs(layout, 2, false, 'tunnel').filter((d) => d.role === 'agent').map((d) => flag(d.argv, '--routing-mode')), ['tunnel', 'tunnel']);
   assert.deepEqual(s.ready, { kind: 'agent-status', socket: '/run/cilium-ts/lab/n1/agent.sock' });
 });
 

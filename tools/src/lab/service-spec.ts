@@ -95,7 +95,7 @@ export function operatorSpec(layout: LabLayout): ServiceSpec {
  * Dual-stack (`ipv6`): it publishes its IPv6 node address and takes an IPv6 pod CIDR from
  * the operator's IPv6 pool.
  */
-export function agentSpec(layout: LabLayout, i: number, ipv6 = false): ServiceSpec {
+export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native'): ServiceSpec {
   const node = layout.nodeName(i);
   return {
     name: `agent-${node}`,
@@ -108,8 +108,9 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false): ServiceSp
       '--node-netns', `/run/netns/${layout.nodeNetns(i)}`,
       '--node-ip', layout.nodeIp(i),
       ...(ipv6 ? ['--node-ipv6', layout.nodeIpv6(i), '--enable-ipv6'] : []),
-      // Pod CIDRs of other nodes are routed over the lab fabric (see node-wiring.ts).
-      '--routing-mode', 'native',
+      // native: pod CIDRs of other nodes are routed over the lab fabric (see node-wiring.ts);
+      // tunnel: VXLAN between the node addresses on that fabric.
+      '--routing-mode', routingMode,
       ...kvstoreArgs(layout),
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),
@@ -168,9 +169,9 @@ export function relaySpec(layout: LabLayout): ServiceSpec {
 }
 
 /** Every service of an N-node lab except etcd, in start order. */
-export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false): ServiceSpec[] {
+export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native'): ServiceSpec[] {
   const specs = [operatorSpec(layout)];
-  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6), hubbleServerSpec(layout, i));
+  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode), hubbleServerSpec(layout, i));
   specs.push(relaySpec(layout));
   return specs;
 }
