@@ -1,5 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, ServerCredentials, credentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { agent, timestampFromNanos } from '@cilium-ts/api';
+import { agentServices, type AgentCore } from './api-services.js';
 import { MonitorHub, type DeliveredEvent, type HubBatch, type HubEvent } from './monitor-hub.js';
 
 const rec = (type: number): HubEvent => ({ kind: 'datapath', timeNs: 1n, record: Buffer.from([type]), type });
@@ -127,3 +133,53 @@ test('a sink that pauses in the middle of a resume keeps the rest queued in orde
     [[0, 1], [2], 'agent', [3, 4], [5]],
   );
 });
+
+test('Monitor.Listen over gRPC: batch subscribers get DatapathBatch messages, the others one message per record', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cts-monitor-'));
+  const server = new Server();
+  const clients: agent.MonitorClient[] = [];
+  t.after(() => {
+    for (const c of clients) c.close();
+    server.forceShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const hub = new MonitorHub(() => 5n, { batchRecords: 3, batchFlushMs: 1 });
+  // Only the monitor handler runs here; it uses nothing of the core but these two fields.
+  const core = { nodeName: 'node-m', monitor: hub } as unknown as AgentCore;
+  for (const s of agentServices(core)) if (s.definition === agent.MonitorService) server.addService(s.definition, s.implementation as UntypedServiceImplementation);
+  const address = `unix://${join(dir, 'agent.sock')}`;
+  await new Promise<void>((resolve, reject) => server.bindAsync(address, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  const listen = (batch: boolean) => {
+    const client = new agent.MonitorClient(address, credentials.createInsecure());
+    clients.push(client);
+    const got: agent.MonitorEvent[] = [];
+    const call = client.listen(agent.MonitorRequest.fromPartial({ agentEvents: true, batch }));
+    call.on('data', (e: agent.MonitorEvent) => got.push(e));
+    call.on('error', () => {});
+    t.after(() => call.cancel());
+    return got;
+  };
+  const batched = listen(true);
+  const plain = listen(false);
+  await waitFor(() => hub.size === 2);
+  for (let i = 0; i < 4; i++) hub.publish(stamped(i));
+  hub.publishAgent(7, { id: 1 });
+  await waitFor(() => batched.length === 3 && plain.length === 5);
+  assert.deepEqual(batched.map((e) => e.batch?.records.map(indexOf) ?? e.agent?.type), [[0, 1, 2], [3], 7]);
+  assert.deepEqual(batched[0]!.batch?.timeNs, [1000n, 1001n, 1002n]);
+  assert.deepEqual(batched[0]!.time, timestampFromNanos(1000n));
+  assert.equal(batched[0]!.nodeName, 'node-m');
+  assert.equal(batched[0]!.datapath, undefined);
+  assert.deepEqual(plain.map((e) => (e.datapath ? indexOf(e.datapath) : e.agent?.type)), [0, 1, 2, 3, 7]);
+  assert.ok(plain.every((e) => e.batch === undefined));
+  assert.deepEqual(plain[3]!.time, timestampFromNanos(1003n));
+  // A lone record goes out after batchFlushMs.
+  hub.publish(stamped(9));
+  await waitFor(() => batched.length === 4);
+  assert.deepEqual(batched[3]!.batch?.records.map(indexOf), [9]);
+});
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition not met within 5 s');
+}
