@@ -1,0 +1,98 @@
+// End to end in tunnel mode: a two-node dual-stack lab with `--routing-mode tunnel`. The
+// connectivity check must pass over IPv4 and IPv6 with no routes between the nodes' pod
+// CIDRs, and the relay must show cross-node traffic leaving through the overlay
+// (to-overlay) and arriving from it (from-overlay) with the sender's identity.
+// Skipped (with the reason) when not root or an app is not built, except under CI=true.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { requiredApps } from './cmd-up.js';
+import type { LabStatus } from './cmd-status.js';
+import { run, type RunResult } from './exec.js';
+import { appMain, LabLayout, repoRoot } from './layout.js';
+import { inNetns } from './netns.js';
+
+const name = `tun${process.pid}`;
+const layout = new LabLayout(name);
+const labTool = join(repoRoot, 'tools', 'lab');
+const apps = [...requiredApps, 'hubble-cli'];
+const missing = apps.filter((a) => !existsSync(appMain(a)));
+const skip =
+  process.env.CI === 'true'
+    ? false
+    : process.getuid?.() !== 0
+      ? 'needs root'
+      : missing.length > 0
+        ? `not built yet: ${missing.map((a) => `apps/${a}/dist/main.js`).join(', ')}`
+        : false;
+
+const lab = (...args: string[]): Promise<RunResult> =>
+  run([labTool, ...args], { env: { ...process.env, LAB_NO_SETUP: '1' }, timeoutMs: 240_000 });
+
+/** The parts of a flow (`hubble observe -o json`) this test reads. */
+interface JsonFlow {
+  node_name?: string;
+  verdict?: string;
+  trace_observation_point?: string;
+  source?: { identity?: number; labels?: string[] };
+  IP?: { source?: string; destination?: string };
+}
+
+describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => {
+  let status: LabStatus;
+  const podOf = (pod: string, node: number): LabStatus['pods'][number] => status.pods.find((p) => p.name === pod && p.node === node)!;
+
+  before(async () => {
+    const up = await lab('up', '--nodes', '2', '--name', name, '--routing-mode', 'tunnel', '--no-traffic');
+    assert.equal(up.code, 0, `tools/lab up failed:\n${up.stderr}\n${up.stdout}`);
+    const st = await lab('status', '--name', name, '--json');
+    assert.equal(st.code, 0, st.stderr);
+    status = JSON.parse(st.stdout) as LabStatus;
+  });
+  after(async () => {
+    await lab('down', '--name', name);
+  });
+
+  test('each node has cilium_vxlan (external, port 8472) and no route to the other node\'s pods', async () => {
+    for (const i of [1, 2]) {
+      const link = await run(inNetns(layout.nodeNetns(i), ['ip', '-d', 'link', 'show', 'cilium_vxlan']));
+      assert.equal(link.code, 0, link.stderr);
+      assert.match(link.stdout, /vxlan external .*dstport 8472/);
+      const other = podOf('web', 3 - i);
+      for (const ip of [other.ip!, other.ipv6!]) {
+        const r = await run(inNetns(layout.nodeNetns(i), ['ip', 'route', 'get', ip]));
+        assert.doesNotMatch(r.stdout, new RegExp(`via ${layout.nodeIp(3 - i).replaceAll('.', '\\.')}`), `n${i} routes ${ip} natively: ${r.stdout}`);
+      }
+    }
+  });
+
+  test('lab check agrees with the policy on every node pair, over IPv4 and IPv6', async () => {
+    const r = await lab('check', '--name', name);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^cross-node allowed\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^cross-node denied by policy\s+4\s+4\s+ok$/m);
+    assert.match(r.stdout, /^cross-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^cross-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
+  });
+
+  test('the relay shows client n1 -> web n2 leaving through the overlay and arriving from it with the client\'s identity', async () => {
+    const r = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '2000', '-o', 'json'], { timeoutMs: 20_000 });
+    assert.equal(r.code, 0, `hubble observe failed: ${r.stderr}`);
+    const flows = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => {
+      const o = JSON.parse(l) as { flow?: JsonFlow } & JsonFlow;
+      return o.flow ?? o;
+    });
+    const client = podOf('client', 1).ip!;
+    const web = podOf('web', 2).ip!;
+    const of = (point: string): JsonFlow | undefined =>
+      flows.find((f) => f.trace_observation_point === point && f.IP?.source === client && f.IP?.destination === web);
+    const out = of('TO_OVERLAY');
+    const into = of('FROM_OVERLAY');
+    assert.ok(out, 'a to-overlay flow client n1 -> web n2');
+    assert.ok(into, 'a from-overlay flow client n1 -> web n2');
+    assert.equal(into.node_name?.endsWith('n2'), true, `from-overlay seen on ${into.node_name}`);
+    assert.ok(into.source?.labels?.includes('k8s:app=client'), `labels at n2: ${JSON.stringify(into.source?.labels)}`);
+    assert.equal(into.source?.identity, out.source?.identity);
+  });
+});
