@@ -214,4 +214,21 @@ describe('BPF_PROG_RUN of the endpoint programs', needsRoot, () => {
     arp.writeUInt16BE(0x0806, 12);
     assert.equal(dp.testRun(EP, 'to-container', arp).retval, TC_ACT_OK);
   });
+  test('tunnel mode: a packet to a remote node\'s pod is encapsulated and redirected (to-overlay trace); others stay native', async () => {
+    load([], { ingress: false, egress: false });
+    dp.setTunnel({ ifindex: 1, localIpv4: '192.168.0.1' });
+    try {
+      assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 40100, dport: 80, tcpFlags: TcpFlags.syn }), TC_ACT_REDIRECT);
+      const trace = await events.waitFor('to-overlay trace', (r) => r.type === EventType.trace && r.subType === TracePoint.toOverlay);
+      assert.equal(trace.srcIdentity, EP_IDENTITY);
+      assert.equal(trace.dstIdentity, 300);
+      assert.equal(out({ src: EP_IP6, dst: PEER6, protocol: 'tcp', sport: 40101, dport: 80 }), TC_ACT_OK, 'no host IP in the ipcache: native');
+      assert.equal(out({ src: EP_IP, dst: STRANGER, protocol: 'tcp', sport: 40102, dport: 80 }), TC_ACT_OK, 'not in the ipcache: native');
+      dp.setTunnel({ ifindex: 1, localIpv4: '192.168.0.2' });
+      assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 40103, dport: 80 }), TC_ACT_OK, 'hosted by this node: native');
+    } finally {
+      dp.setTunnel(undefined);
+    }
+    assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 40104, dport: 80 }), TC_ACT_OK, 'tunnel off: native');
+  });
 });
