@@ -20,6 +20,14 @@ import { newState, upsertPod, upsertService, writeState } from './state-file.js'
 /** Apps whose dist/main.js the lab runs. */
 export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
 
+/** VXLAN overhead (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes). */
+export const VXLAN_OVERHEAD = 50;
+
+/** MTU of pods' veths: in tunnel mode the fabric's 1500 less the VXLAN overhead, so nothing is fragmented; else the default. */
+export function podMtu(o: Pick<UpOptions, 'routingMode'>): number {
+  return o.routingMode === 'tunnel' ? 1500 - VXLAN_OVERHEAD : 0;
+}
+
 /** Number of progress steps of an "up". */
 export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'>): number {
   // namespaces, etcd, operator, 2 per node, relay, pods per node, policy
@@ -113,13 +121,13 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
 
   for (let i = 1; i <= o.nodes; i++) {
     await progress.run(`pods on ${layout.nodeName(i)}`, async () => {
-      const web = await createPod(layout, i, 'web', demoPods[0]!.labels);
+      const web = await createPod(layout, i, 'web', demoPods[0]!.labels, podMtu(o));
       upsertPod(state, web);
       startWebServer(layout, web);
       save();
       // One after the other, so pod addresses are the same in every run (web .2, client .3, other .4).
       for (const d of demoPods.slice(1)) {
-        const pod = await createPod(layout, i, d.name, d.labels);
+        const pod = await createPod(layout, i, d.name, d.labels, podMtu(o));
         upsertPod(state, pod);
         save();
       }

@@ -19,6 +19,7 @@ test('CNI environment and stdin config for a pod', () => {
     'agent-socket': 'unix:///run/cilium-ts/lab/n2/agent.sock',
     runtimeConfig: { labels: { app: 'web' } },
   });
+  assert.equal(cniConfig(layout, 2, { app: 'web' }, 1450).mtu, 1450);
 });
 
 test('pod IP comes from ips[0].address; errors and empty results are rejected', () => {

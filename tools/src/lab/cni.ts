@@ -5,13 +5,14 @@ import { run } from './exec.js';
 import { appMain, type LabLayout, repoRoot } from './layout.js';
 import { inNetns } from './netns.js';
 
-/** The network configuration a runtime would pass on stdin for a pod. */
-export function cniConfig(layout: LabLayout, node: number, labels: Record<string, string>): Record<string, unknown> {
+/** The network configuration a runtime would pass on stdin for a pod; mtu 0 = the kernel default. */
+export function cniConfig(layout: LabLayout, node: number, labels: Record<string, string>, mtu = 0): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
     name: 'cilium-ts',
     type: 'cilium-cni',
     'agent-socket': `unix://${layout.agentSocket(node)}`,
+    ...(mtu > 0 ? { mtu } : {}),
     runtimeConfig: { labels },
   };
 }
@@ -56,20 +57,20 @@ export function podIpsFromResult(stdout: string): PodIps {
   return { ip: address.split('/')[0]!, ...(v6 ? { ipv6: v6.split('/')[0]! } : {}) };
 }
 
-async function invoke(layout: LabLayout, node: number, pod: string, command: 'ADD' | 'DEL', labels: Record<string, string>) {
+async function invoke(layout: LabLayout, node: number, pod: string, command: 'ADD' | 'DEL', labels: Record<string, string>, mtu = 0) {
   const argv = inNetns(layout.nodeNetns(node), [process.execPath, appMain('cni')]);
   const r = await run(argv, {
     env: { ...process.env, ...cniEnv(layout, node, pod, command) },
-    input: JSON.stringify(cniConfig(layout, node, labels)),
+    input: JSON.stringify(cniConfig(layout, node, labels, mtu)),
     // ADD waits for the endpoint's policy to reach the kernel; DEL must not hold up "down".
     timeoutMs: command === 'ADD' ? 60_000 : 15_000,
   });
   return { argv: [...Object.entries(cniEnv(layout, node, pod, command)).map(([k, v]) => `${k}=${v}`), ...argv], r };
 }
 
-/** CNI ADD for a pod whose namespace exists; returns the pod's addresses. */
-export async function cniAdd(layout: LabLayout, node: number, pod: string, labels: Record<string, string>): Promise<PodIps> {
-  const { argv, r } = await invoke(layout, node, pod, 'ADD', labels);
+/** CNI ADD for a pod whose namespace exists (mtu of its veth, 0 = default); returns the pod's addresses. */
+export async function cniAdd(layout: LabLayout, node: number, pod: string, labels: Record<string, string>, mtu = 0): Promise<PodIps> {
+  const { argv, r } = await invoke(layout, node, pod, 'ADD', labels, mtu);
   if (r.code !== 0) throw new CommandFailedError(argv, r.code, `${r.stdout}\n${r.stderr}`);
   return podIpsFromResult(r.stdout);
 }

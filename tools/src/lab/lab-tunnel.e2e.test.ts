@@ -54,11 +54,13 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
     await lab('down', '--name', name);
   });
 
-  test('each node has cilium_vxlan (external, port 8472) and no route to the other node\'s pods', async () => {
+  test('each node has cilium_vxlan (external, port 8472), pods MTU 1450, and no route to the other node\'s pods', async () => {
     for (const i of [1, 2]) {
       const link = await run(inNetns(layout.nodeNetns(i), ['ip', '-d', 'link', 'show', 'cilium_vxlan']));
       assert.equal(link.code, 0, link.stderr);
       assert.match(link.stdout, /vxlan external .*dstport 8472/);
+      const eth0 = await run(inNetns(podOf('web', i).netns, ['ip', '-j', 'link', 'show', 'eth0']));
+      assert.equal((JSON.parse(eth0.stdout) as Array<{ mtu: number }>)[0]?.mtu, 1450, 'pod MTU leaves room for the VXLAN header');
       const other = podOf('web', 3 - i);
       for (const ip of [other.ip!, other.ipv6!]) {
         const r = await run(inNetns(layout.nodeNetns(i), ['ip', 'route', 'get', ip]));

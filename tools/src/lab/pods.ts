@@ -6,13 +6,13 @@ import { createNetns, deleteNetns, inNetns } from './netns.js';
 import { spawnDetached } from './process.js';
 import type { PodProcessRecord, PodRecord } from './state-file.js';
 
-/** Creates the pod's namespace and runs CNI ADD; returns the pod without processes. */
-export async function createPod(layout: LabLayout, node: number, name: string, labels: Record<string, string>): Promise<PodRecord> {
+/** Creates the pod's namespace and runs CNI ADD (mtu of its veth, 0 = default); returns the pod without processes. */
+export async function createPod(layout: LabLayout, node: number, name: string, labels: Record<string, string>, mtu = 0): Promise<PodRecord> {
   const netns = layout.podNetns(node, name);
   await createNetns(netns);
   let ips: { ip: string; ipv6?: string };
   try {
-    ips = await cniAdd(layout, node, name, labels);
+    ips = await cniAdd(layout, node, name, labels, mtu);
   } catch (err) {
     await deleteNetns(netns).catch(() => undefined);
     throw err;

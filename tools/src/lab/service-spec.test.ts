@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LabLayout, parseNetnsName, repoRoot } from './layout.js';
 import { agentSpec, daemonSpecs, etcdSpec, etcdWrapperArgv, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
-import { labTcpPorts, trafficTargets, upStepCount } from './cmd-up.js';
+import { labTcpPorts, podMtu, trafficTargets, upStepCount } from './cmd-up.js';
 import { wrapperPid } from './etcd.js';
 
 const layout = new LabLayout('lab');
@@ -37,6 +37,8 @@ test('agent command line follows the agent contract', () => {
   assert.ok(dual.includes('--enable-ipv6'));
   assert.equal(flag(dual, '--pod-cidr-v6'), undefined, 'the IPv6 pod CIDR comes from the operator');
   assert.equal(flag(agentSpec(layout, 1, false, 'tunnel').argv, '--routing-mode'), 'tunnel');
+  assert.equal(podMtu({ routingMode: 'tunnel' }), 1450, 'pods leave room for the VXLAN header');
+  assert.equal(podMtu({ routingMode: 'native' }), 0);
   assert.deepEqual(daemonSpecs(layout, 2, false, 'tunnel').filter((d) => d.role === 'agent').map((d) => flag(d.argv, '--routing-mode')), ['tunnel', 'tunnel']);
   assert.deepEqual(s.ready, { kind: 'agent-status', socket: '/run/cilium-ts/lab/n1/agent.sock' });
 });
