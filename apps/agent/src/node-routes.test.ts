@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { NodeNetns } from './netns.js';
 import { NodeRoutes, parseRoutingMode, RoutingModeError, ROUTE_PROTO } from './node-routes.js';
+import { removeVxlan, setupVxlan, VXLAN_IFNAME } from './node-setup.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
 
@@ -58,6 +59,25 @@ describe('NodeRoutes in a network namespace', { skip }, () => {
     assert.equal(await r.pruneStale(), 1);
     assert.deepEqual(await r.installed(), ['10.9.33.0/24']);
     assert.match(ip('route', 'show', '10.9.60.0/24'), /via 192\.168\.77\.60/);
+  });
+
+  test('tunnel mode installs no routes to other nodes and prunes those of an earlier native run', async () => {
+    ip('route', 'replace', '10.9.70.0/24', 'via', '192.168.77.70', 'proto', String(ROUTE_PROTO));
+    const r = new NodeRoutes(ns, 'n1', '10.9.1.0/24', () => undefined, 'tunnel');
+    await r.upsert({ name: 'n7', ipv4: '192.168.77.7', podCIDR: '10.9.7.0/24' });
+    assert.deepEqual(r.list(), []);
+    await r.pruneStale();
+    assert.deepEqual((await r.installed()).filter((d) => d.startsWith('10.9.7') || d.startsWith('10.9.70')), []);
+  });
+
+  test('setupVxlan creates cilium_vxlan in collect-metadata mode (idempotent); removeVxlan deletes it', async () => {
+    const ifindex = await setupVxlan(ns);
+    assert.equal(await setupVxlan(ns), ifindex);
+    const d = ip('-d', 'link', 'show', VXLAN_IFNAME);
+    assert.match(d, /vxlan external .*dstport 8472/);
+    assert.match(d, /state UNKNOWN|,UP/);
+    await removeVxlan(ns);
+    assert.equal(await ns.link(VXLAN_IFNAME), undefined);
   });
 
   test('dual-stack nodes get an IPv6 route via their IPv6 address, moved and removed with the node', async () => {
