@@ -7,8 +7,8 @@
 // counting until it catches up: it loses flows, as upstream, instead of stalling everyone.
 import type { HubbleEvent, RingBuffer, RingReader } from '@cilium-ts/flow';
 
-/** Default lag (entries) above which ingest pauses. */
-export const DEFAULT_MAX_READER_LAG = 2048;
+/** Default lag (entries) above which ingest pauses (512 measured lower latency than 2048 at the same rate: two batches in flight). */
+export const DEFAULT_MAX_READER_LAG = 512;
 /** Default time a lagging reader may hold ingest back before it is left to lose flows. */
 export const DEFAULT_MAX_STALL_MS = 250;
 
