@@ -378,6 +378,14 @@ int from_overlay(struct __sk_buff *skb)
 		m.type = EVENT_TYPE_TRACE;
 		m.sub_type = TRACE_FROM_OVERLAY;
 		m.flags = p.family == FAMILY_V6 ? EVENT_F_IPV6 : 0;
+		if (v) {
+			struct ct_key rk = {};
+
+			/* A reply to a connection the local endpoint opened (its egress entry). */
+			ct_key_reverse(&rk, &p, v->endpoint_id, DIR_EGRESS);
+			if (bpf_map_lookup_elem(&ct, &rk))
+				m.flags |= EVENT_F_REPLY;
+		}
 		m.src_identity = identity;
 		m.dst_identity = v ? v->identity : WORLD_IDENTITY;
 		m.dst_endpoint = v ? v->endpoint_id : 0;

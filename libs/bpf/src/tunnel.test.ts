@@ -46,7 +46,9 @@ describe('tunnel mode: VXLAN between two nodes carries the source identity in th
   const dps: Partial<Record<'a' | 'b', Datapath>> = {};
   const specs: Partial<Record<'a' | 'b', EndpointDatapathSpec>> = {};
   let reader: EventReader | undefined;
+  let readerA: EventReader | undefined;
   let eventsB: EventCollector;
+  let eventsA: EventCollector;
   let server: ChildProcess | undefined;
   const pinDir = (k: string): string => `/sys/fs/bpf/${base}-${k}`;
 
@@ -106,11 +108,15 @@ describe('tunnel mode: VXLAN between two nodes carries the source identity in th
     reader = dps.b!.events({ pollMs: 50 });
     eventsB = new EventCollector(reader);
     await reader.ready();
+    readerA = dps.a!.events({ pollMs: 50 });
+    eventsA = new EventCollector(readerA);
+    await readerA.ready();
   });
 
   after(async () => {
     server?.kill('SIGKILL');
     await reader?.close();
+    await readerA?.close();
     for (const k of ['a', 'b'] as const) {
       const dp = dps[k];
       if (!dp) continue;
@@ -130,10 +136,17 @@ describe('tunnel mode: VXLAN between two nodes carries the source identity in th
 
   test('cross-node TCP to the allowed port connects although B\'s ipcache has another identity for a', async () => {
     eventsB.clear();
+    eventsA.clear();
     assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, 8080), 'connected');
     const fromOverlay = await eventsB.waitFor('from-overlay trace at B', (r) => r.type === EventType.trace && r.subType === TracePoint.fromOverlay);
     assert.equal(fromOverlay.srcIdentity, pods.a.identity, 'the VNI carries a\'s identity');
     assert.equal(fromOverlay.dstEndpoint, pods.b.id);
+    assert.equal(fromOverlay.isReply, false);
+    const toOverlay = await eventsA.waitFor('to-overlay trace at A', (r) => r.type === EventType.trace && r.subType === TracePoint.toOverlay && !r.isReply);
+    assert.equal(toOverlay.srcIdentity, pods.a.identity);
+    const back = await eventsA.waitFor('from-overlay reply at A', (r) => r.type === EventType.trace && r.subType === TracePoint.fromOverlay);
+    assert.equal(back.srcIdentity, pods.b.identity, 'b\'s identity came back in the VNI');
+    assert.equal(back.isReply, true, 'the SYN-ACK is a reply to a\'s connection');
     const verdict = await eventsB.waitFor('allow verdict at b', (r) => r.type === EventType.policyVerdict && r.source === pods.b.id);
     assert.equal(verdict.srcIdentity, pods.a.identity);
   });
