@@ -1,11 +1,9 @@
 // `hubble observe agent-events`: GetAgentEvents with upstream's selectors and output formats.
-import { status as Status } from '@grpc/grpc-js';
 import { flow, observer } from '@cilium-ts/api';
 import { agentEventDetails, agentEventTypeName } from './agent-event-text.js';
 import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
-import { dial, resolveTarget } from './connect.js';
-import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from '@cilium-ts/grpc';
+import { GLOBAL_FLAGS, type Io } from './global-flags.js';
+import { runObserverStream } from './observer-stream.js';
 import { ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
@@ -111,47 +109,5 @@ export async function runObserveAgentEvents(argv: string[], io: Io): Promise<num
   const req = buildAgentEventsRequest(flags);
   if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
   const printer = new AgentEventPrinter({ output, timeFormat, printNodeName: flags.bool('print-node-name'), out: io.out });
-  const conn = connectOptions(flags);
-  const target = resolveTarget(conn);
-  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
-  try {
-    await dial(client, target, conn.timeoutMs);
-    return await new Promise<number>((resolve) => {
-      const call = client.getAgentEvents(req);
-      let interrupted = false;
-      const off = io.onInterrupt(() => {
-        interrupted = true;
-        call.cancel();
-      });
-      call.on('data', (r: observer.GetAgentEventsResponse) => printer.response(r));
-      call.on('error', () => {
-        // Reported through 'status'.
-      });
-      let st: { code: number; details: string } | undefined;
-      let ended = false;
-      let done = false;
-      const maybeDone = (): void => {
-        if (done || st === undefined || (st.code === Status.OK && !ended)) return;
-        done = true;
-        off();
-        printer.finish();
-        if (st.code === Status.OK || st.code === Status.CANCELLED || interrupted) {
-          resolve(0);
-          return;
-        }
-        io.err(`${statusText(st.code, st.details)}\n`);
-        resolve(1);
-      };
-      call.on('end', () => {
-        ended = true;
-        maybeDone();
-      });
-      call.on('status', (x: { code: number; details: string }) => {
-        st = x;
-        maybeDone();
-      });
-    });
-  } finally {
-    client.close();
-  }
+  return runObserverStream(flags, io, (client) => client.getAgentEvents(req), printer);
 }

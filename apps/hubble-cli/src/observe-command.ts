@@ -1,10 +1,8 @@
-import { status as Status } from '@grpc/grpc-js';
-import { flow, observer } from '@cilium-ts/api';
+import { flow } from '@cilium-ts/api';
 import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
 import { Colorer, type ColorMode } from './colorer.js';
-import { dial, resolveTarget } from './connect.js';
-import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from '@cilium-ts/grpc';
+import { GLOBAL_FLAGS, type Io } from './global-flags.js';
+import { runObserverStream } from './observer-stream.js';
 import { buildGetFlowsRequest } from './observe-request.js';
 import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
 import { goJson, toProtoJson } from './proto-json.js';
@@ -88,48 +86,6 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
     out: io.out,
     err: io.err,
   });
-  const conn = connectOptions(flags);
-  const target = resolveTarget(conn);
-  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
-  try {
-    await dial(client, target, conn.timeoutMs);
-    return await new Promise<number>((resolve) => {
-      const call = client.getFlows(req);
-      let interrupted = false;
-      const off = io.onInterrupt(() => {
-        interrupted = true;
-        call.cancel();
-      });
-      call.on('data', (resp: observer.GetFlowsResponse) => printer.response(resp));
-      call.on('error', () => {
-        // Reported through 'status'.
-      });
-      let status: { code: number; details: string } | undefined;
-      let ended = false;
-      let done = false;
-      const maybeDone = (): void => {
-        if (done || status === undefined || (status.code === Status.OK && !ended)) return;
-        done = true;
-        off();
-        printer.finish();
-        if (status.code === Status.OK || status.code === Status.CANCELLED || interrupted) {
-          resolve(0);
-          return;
-        }
-        io.err(`${statusText(status.code, status.details)}\n`);
-        resolve(1);
-      };
-      call.on('end', () => {
-        ended = true;
-        maybeDone();
-      });
-      call.on('status', (st: { code: number; details: string }) => {
-        status = st;
-        maybeDone();
-      });
-    });
-  } finally {
-    client.close();
-  }
+  return runObserverStream(flags, io, (client) => client.getFlows(req), printer);
 }
 
