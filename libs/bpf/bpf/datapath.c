@@ -260,7 +260,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
 	__u32 tunnel_peer = egress ? 0 : take_identity_mark(skb);
-	__u32 flags;
+	__u32 flags, enforced;
 	__u8 traced;
 	int ret, state;
 
@@ -296,7 +296,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	set_peer(&m, peer, egress);
 
 	flags = ep_flags_of(ep);
-	if (flags & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED)) {
+	enforced = flags & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED);
+	if (enforced) {
 		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir,
 			     flags & (egress ? EP_F_EGRESS_DENY : EP_F_INGRESS_DENY));
 	} else {
@@ -304,7 +305,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		v.match_type = MATCH_NONE;
 	}
 
-	if (state == CT_NEW || !v.allowed) {
+	/* Policy verdicts only where policy is enforced, as Cilium's verdict log filter does. */
+	if (enforced && (state == CT_NEW || !v.allowed)) {
 		struct event_meta pv = m;
 
 		pv.type = EVENT_TYPE_POLICY_VERDICT;
