@@ -165,6 +165,8 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     await startAgent();
     const list = await unary(ipam, 'list', agent.IpamListRequest.fromPartial({}), { deadline: 10_000 });
     assert.ok(list.allocations.some((a) => a.ip === 'fd00:212::2' && a.owner === podNs), JSON.stringify(list.allocations));
+    assert.equal(list.podCidrV6, 'fd00:212::/120');
+    assert.equal(list.availableV6, 256 - 2 - 1, 'the /120 less the subnet-router anycast address, the router and the pod');
     const next = await unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: 'another', family: 'ipv6' }), { deadline: 10_000 });
     assert.equal(next.ip, 'fd00:212::3');
     const released = await unary(ipam, 'release', agent.IpamReleaseRequest.fromPartial({ owner: podNs }), { deadline: 10_000 });

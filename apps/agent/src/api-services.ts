@@ -88,6 +88,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         endpointCount: core.endpoints.list().length,
         policyRevision: BigInt(core.policy.revision),
         podCidr: core.ipam()?.cidr.text ?? '',
+        podCidrV6: core.ipam6()?.cidr.text ?? '',
         startedAt: timestampFromNanos(core.startedAtNs),
         kernelFeatures: s.kernelFeatures,
         bpfPinPath: core.bpfPinDir,
@@ -170,6 +171,8 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         podCidr: a?.cidr.text ?? '',
         allocations: [...(a?.list() ?? []), ...(a6?.list() ?? [])],
         available: a?.available ?? 0,
+        podCidrV6: a6?.cidr.text ?? '',
+        availableV6: Math.min(a6?.available ?? 0, 0xffffffff),
       });
     },
   };

@@ -18,6 +18,7 @@ export const ipamListCommand = defineCommand({
       return 0;
     }
     ctx.stdout.write(`Pod CIDR: ${res.podCidr || '-'}   allocated: ${res.allocations.length}   available: ${res.available}\n`);
+    if (res.podCidrV6) ctx.stdout.write(`IPv6 pod CIDR: ${res.podCidrV6}   available: ${res.availableV6}\n`);
     const rows = res.allocations.map((a) => [a.ip, a.owner]);
     ctx.stdout.write(formatTable(['IP', 'OWNER'], rows));
     return 0;

@@ -11,7 +11,7 @@ export function formatStatus(st: agent.StatusResponse, verbose: boolean): string
     ['Node', `${st.nodeName}${st.clusterName ? ` (cluster ${st.clusterName})` : ''}`],
     ['Version', st.version],
     ['State', st.state],
-    ['Pod CIDR', st.podCidr || '-'],
+    ['Pod CIDR', st.podCidrV6 ? `${st.podCidr || '-'}, ${st.podCidrV6}` : st.podCidr || '-'],
     ['Endpoints', String(st.endpointCount)],
     ['Policy revision', st.policyRevision.toString()],
   ];

@@ -59,7 +59,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
 
   const daemon: agent.DaemonServer = {
     status: (_call, cb) =>
-      cb(null, {
+      cb(null, agent.StatusResponse.fromPartial({
         nodeName: 'node-1',
         clusterName: 'default',
         version: '0.1.0-fake',
@@ -77,7 +77,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
           { name: 'geneve', available: false, detail: 'not built in' },
         ],
         bpfPinPath: '/sys/fs/bpf/cilium-ts',
-      }),
+      })),
   };
   const endpoints: agent.EndpointsServer = {
     createEndpoint: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
@@ -92,7 +92,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   const ipam: agent.IpamServer = {
     allocate: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
     release: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
-    list: (_call, cb) => cb(null, { podCidr: '10.0.1.0/24', allocations: [{ ip: '10.0.1.12', owner: 'c12' }], available: 251 }),
+    list: (_call, cb) => cb(null, agent.IpamListResponse.fromPartial({ podCidr: '10.0.1.0/24', allocations: [{ ip: '10.0.1.12', owner: 'c12' }], available: 251 })),
   };
   const policy: agent.PolicyServer = {
     import: (call, cb) => {

@@ -49,7 +49,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   const daemon: agent.DaemonServer = {
     status: (call, cb) => {
       state.lastTraceparent = call.metadata.get('traceparent')[0]?.toString();
-      cb(null, {
+      cb(null, agent.StatusResponse.fromPartial({
         nodeName: 'fake-node',
         clusterName: 'default',
         version: 'fake',
@@ -61,7 +61,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
         startedAt: undefined,
         kernelFeatures: [],
         bpfPinPath: '',
-      });
+      }));
     },
   };
   const ipam: agent.IpamServer = {
@@ -95,11 +95,11 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       cb(null, { released });
     },
     list: (_call, cb) =>
-      cb(null, {
+      cb(null, agent.IpamListResponse.fromPartial({
         podCidr: '10.200.0.0/24',
         allocations: [...state.allocations].map(([ip, owner]) => ({ ip, owner })),
         available: 253 - [...state.allocations.keys()].filter((ip) => !ip.includes(':')).length,
-      }),
+      })),
   };
   const endpoints: agent.EndpointsServer = {
     createEndpoint: (call, cb) => {
