@@ -5,9 +5,7 @@
  * address itself is never handed out. Pure state; persistence is the caller's.
  */
 import { formatPrefix, parseIP } from '@cilium-ts/policy';
-import { IpamError } from './ipam.js';
-
-const MAX_128 = (1n << 128n) - 1n;
+import { AddressPool, IpamError } from './address-pool.js';
 
 /** Parses an IPv6 address (RFC 4291 text, `::` compression, no zone) into a 128-bit bigint; throws IpamError. */
 export function ipv6ToBigInt(ip: string): bigint {
@@ -43,81 +41,16 @@ export function parseIpv6Cidr(cidr: string): Ipv6Cidr {
   return { base, prefixLength, size, text: `${bigIntToIpv6(base)}/${prefixLength}` };
 }
 
+/** IPv6 for the shared pool: the subnet-router anycast address (the base) is never handed out. */
+const IPV6 = { label: 'IPv6 pod CIDR', parse: ipv6ToBigInt, format: bigIntToIpv6, reservedAtEnd: 0n };
+
 /** Allocates IPv6 addresses of one pod CIDR to owners (container ids). */
-export class Ipv6Allocator {
+export class Ipv6Allocator extends AddressPool {
   readonly cidr: Ipv6Cidr;
-  /** address -> owner */
-  private readonly used = new Map<bigint, string>();
-  private next: bigint;
 
   constructor(cidr: string) {
-    this.cidr = parseIpv6Cidr(cidr);
-    this.next = this.cidr.base + 2n;
-  }
-
-  /** The router address pods use as gateway (first address after the subnet-router anycast). */
-  get router(): string {
-    return bigIntToIpv6(this.cidr.base + 1n);
-  }
-
-  /** Number of addresses still free, capped at 2^32-1 (a /64 has far more). */
-  get available(): number {
-    const free = this.cidr.size - 2n - BigInt(this.used.size);
-    return free > 0xffffffffn ? 0xffffffff : Number(free);
-  }
-
-  /** Allocates the next free address, or `ip` when given. */
-  allocate(owner: string, ip?: string): string {
-    if (!owner) throw new IpamError('an owner is required to allocate an address', 'invalid');
-    if (ip) {
-      const n = ipv6ToBigInt(ip);
-      this.checkInRange(n, ip);
-      const cur = this.used.get(n);
-      if (cur !== undefined && cur !== owner) throw new IpamError(`${ip} is already allocated to ${cur}`, 'in-use');
-      this.used.set(n, owner);
-      return bigIntToIpv6(n);
-    }
-    const first = this.cidr.base + 2n;
-    const last = this.cidr.base + this.cidr.size - 1n;
-    const span = last - first + 1n;
-    // At most used.size + 1 probes find a free address when one exists.
-    const probes = BigInt(this.used.size) + 1n < span ? BigInt(this.used.size) + 1n : span;
-    for (let i = 0n; i < probes; i++) {
-      const n = first + ((this.next - first + i) % span);
-      if (!this.used.has(n)) {
-        this.used.set(n, owner);
-        this.next = n + 1n > last ? first : n + 1n;
-        return bigIntToIpv6(n);
-      }
-    }
-    throw new IpamError(`IPv6 pod CIDR ${this.cidr.text} is exhausted (${this.used.size} addresses in use)`, 'exhausted');
-  }
-
-  /** Releases one address; returns whether it was allocated. */
-  release(ip: string): boolean {
-    return this.used.delete(ipv6ToBigInt(ip));
-  }
-
-  /** Releases every address of an owner; returns how many. */
-  releaseOwner(owner: string): number {
-    let n = 0;
-    for (const [addr, o] of this.used) {
-      if (o === owner) {
-        this.used.delete(addr);
-        n++;
-      }
-    }
-    return n;
-  }
-
-  /** Current allocations, sorted by address. */
-  list(): Array<{ ip: string; owner: string }> {
-    return [...this.used.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([n, owner]) => ({ ip: bigIntToIpv6(n), owner }));
-  }
-
-  private checkInRange(n: bigint, ip: string): void {
-    if (n <= this.cidr.base + 1n || n > this.cidr.base + this.cidr.size - 1n || n > MAX_128) {
-      throw new IpamError(`${ip} is not an allocatable address of IPv6 pod CIDR ${this.cidr.text}`, 'out-of-range');
-    }
+    const c = parseIpv6Cidr(cidr);
+    super(c, IPV6);
+    this.cidr = c;
   }
 }
