@@ -4,40 +4,17 @@
 // (to-overlay) and arriving from it (from-overlay) with the sender's identity.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { requiredApps } from './cmd-up.js';
 import type { LabStatus } from './cmd-status.js';
-import { run, type RunResult } from './exec.js';
-import { appMain, LabLayout, repoRoot } from './layout.js';
+import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
+import { run } from './exec.js';
+import { LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
 
 const name = `tun${process.pid}`;
 const layout = new LabLayout(name);
-const labTool = join(repoRoot, 'tools', 'lab');
-const apps = [...requiredApps, 'hubble-cli'];
-const missing = apps.filter((a) => !existsSync(appMain(a)));
-const skip =
-  process.env.CI === 'true'
-    ? false
-    : process.getuid?.() !== 0
-      ? 'needs root'
-      : missing.length > 0
-        ? `not built yet: ${missing.map((a) => `apps/${a}/dist/main.js`).join(', ')}`
-        : false;
-
-const lab = (...args: string[]): Promise<RunResult> =>
-  run([labTool, ...args], { env: { ...process.env, LAB_NO_SETUP: '1' }, timeoutMs: 240_000 });
-
-/** The parts of a flow (`hubble observe -o json`) this test reads. */
-interface JsonFlow {
-  node_name?: string;
-  verdict?: string;
-  trace_observation_point?: string;
-  source?: { identity?: number; labels?: string[] };
-  IP?: { source?: string; destination?: string };
-}
+const skip = e2eSkip();
+const lab = labCommand;
 
 describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => {
   let status: LabStatus;
@@ -79,12 +56,7 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
   });
 
   test('the relay shows client n1 -> web n2 leaving through the overlay and arriving from it with the client\'s identity', async () => {
-    const r = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '2000', '-o', 'json'], { timeoutMs: 20_000 });
-    assert.equal(r.code, 0, `hubble observe failed: ${r.stderr}`);
-    const flows = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => {
-      const o = JSON.parse(l) as { flow?: JsonFlow } & JsonFlow;
-      return o.flow ?? o;
-    });
+    const flows = await observeFlows(layout);
     const client = podOf('client', 1).ip!;
     const web = podOf('web', 2).ip!;
     const of = (point: string): JsonFlow | undefined =>

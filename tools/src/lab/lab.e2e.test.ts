@@ -5,56 +5,19 @@
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ciliumArgv } from './cilium-cli.js';
-import { requiredApps } from './cmd-up.js';
 import type { LabStatus } from './cmd-status.js';
-import { run, type RunResult } from './exec.js';
-import { appMain, bpfRoot, demoProgram, LabLayout, repoRoot } from './layout.js';
+import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
+import { run } from './exec.js';
+import { bpfRoot, demoProgram, LabLayout } from './layout.js';
 import { inNetns, listNetns } from './netns.js';
 
 const name = `e2e${process.pid}`;
 const layout = new LabLayout(name);
-const labTool = join(repoRoot, 'tools', 'lab');
-const apps = [...requiredApps, 'hubble-cli'];
-const missing = apps.filter((a) => !existsSync(appMain(a)));
-const skip =
-  process.env.CI === 'true'
-    ? false
-    : process.getuid?.() !== 0
-      ? 'needs root'
-      : missing.length > 0
-        ? `not built yet: ${missing.map((a) => `apps/${a}/dist/main.js`).join(', ')}`
-        : false;
-
-const lab = (...args: string[]): Promise<RunResult> =>
-  run([labTool, ...args], { env: { ...process.env, LAB_NO_SETUP: '1' }, timeoutMs: 240_000 });
-
-/** A flow as printed by `hubble observe -o json` (proto field names). */
-interface JsonFlow {
-  node_name?: string;
-  verdict?: string;
-  source?: { identity?: number; labels?: string[] };
-  drop_reason?: number;
-  drop_reason_desc?: string;
-  IP?: { source?: string; destination?: string; ipVersion?: string };
-  l4?: { TCP?: { destination_port?: number } };
-}
-
-async function observe(): Promise<JsonFlow[]> {
-  const r = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '2000', '-o', 'json'], {
-    timeoutMs: 20_000,
-  });
-  assert.equal(r.code, 0, `hubble observe failed: ${r.stderr}`);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => {
-      const o = JSON.parse(l) as { flow?: JsonFlow } & JsonFlow;
-      return o.flow ?? o;
-    });
-}
+const skip = e2eSkip();
+const lab = labCommand;
+const observe = (): Promise<JsonFlow[]> => observeFlows(layout);
 
 const matches = (f: JsonFlow, src: string, dst: string, port: number): boolean =>
   f.IP?.source === src && f.IP?.destination === dst && f.l4?.TCP?.destination_port === port;
