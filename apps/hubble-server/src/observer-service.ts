@@ -5,7 +5,7 @@ import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc
 import { observer, type Timestamp } from '@cilium-ts/api';
 import { compileFlowFilters, encodeFlowResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
-import { callSignal, pump } from './stream-pump.js';
+import { callSignal, callSink, encodedSink, pump, type MessageSink } from './stream-pump.js';
 
 /**
  * observer.Observer with GetFlows responses written as bytes already encoded
@@ -78,7 +78,7 @@ export class ObserverService {
     // Responses go out pre-encoded (see OBSERVER_WIRE_SERVICE): a flow is encoded once, by
     // the first stream that sends it, and the bytes are kept on the ring entry for the others.
     const wire = call as unknown as ServerWritableStream<observer.GetFlowsRequest, Uint8Array>;
-    return this.stream(wire, req, 'flow', matches, (e) => {
+    return this.stream(wire, encodedSink(wire), req, 'flow', matches, (e) => {
       if (e.kind === 'flow') return (e.wire ??= encodeFlowResponse(e.flow, e.nodeName, e.time));
       if (e.kind === 'lost') return observer.GetFlowsResponse.encode({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time }).finish();
       return undefined;
@@ -86,12 +86,12 @@ export class ObserverService {
   };
 
   getAgentEvents = (call: ServerWritableStream<observer.GetAgentEventsRequest, observer.GetAgentEventsResponse>): Promise<void> =>
-    this.stream(call, call.request, 'agent', undefined, (e) =>
+    this.stream(call, callSink(call), call.request, 'agent', undefined, (e) =>
       e.kind === 'agent' ? observer.GetAgentEventsResponse.fromPartial({ agentEvent: e.agent, nodeName: e.nodeName, time: e.time }) : undefined,
     );
 
   getDebugEvents = (call: ServerWritableStream<observer.GetDebugEventsRequest, observer.GetDebugEventsResponse>): Promise<void> =>
-    this.stream(call, call.request, 'debug', undefined, (e) =>
+    this.stream(call, callSink(call), call.request, 'debug', undefined, (e) =>
       e.kind === 'debug' ? observer.GetDebugEventsResponse.fromPartial({ debugEvent: e.debug, nodeName: e.nodeName, time: e.time }) : undefined,
     );
 
@@ -118,6 +118,7 @@ export class ObserverService {
 
   private async stream<M>(
     call: ServerWritableStream<unknown, M>,
+    sink: MessageSink<M>,
     req: { number: bigint; follow: boolean; first: boolean; since?: Timestamp; until?: Timestamp },
     kind: 'flow' | 'agent' | 'debug',
     matches: ((e: HubbleEvent) => boolean) | undefined,
@@ -142,7 +143,7 @@ export class ObserverService {
       });
       this.state.readers?.add(reader);
       try {
-        await pump(call, reader, toMessage, ac.signal, () => this.waits++);
+        await pump(call, sink, reader, toMessage, ac.signal, () => this.waits++);
       } finally {
         this.state.readers?.delete(reader);
       }
