@@ -2,6 +2,9 @@
 /* Per-endpoint tc programs on the node side of an endpoint's veth.
  *   from-container (tc ingress of the host veth): traffic leaving the pod, egress policy.
  *   to-container   (tc egress of the host veth):  traffic entering the pod, ingress policy.
+ *   to-container-local (tail call, never attached): the ingress side of traffic that a
+ *                  local endpoint's from-container delivers straight into this pod's
+ *                  namespace (bpf_redirect_peer), skipping the node's stack.
  * Each endpoint loads its own copy with its constants in .rodata (CONFIG) and its own
  * `policy` map; ipcache, ct, endpoints, metrics and events are shared and pinned. */
 #include <linux/bpf.h>
@@ -84,6 +87,7 @@ struct event_meta {
 	__u16 dst_endpoint;
 	__u32 src_identity;
 	__u32 dst_identity;
+	__u32 ifindex; /* 0: the skb's interface */
 };
 
 static __always_inline void emit(struct __sk_buff *skb, const struct event_meta *m)
@@ -114,7 +118,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct event_meta 
 	e->matched_proto = m->proto;
 	e->match_type = m->match_type;
 	e->reserved1 = 0;
-	e->ifindex = skb->ifindex;
+	e->ifindex = m->ifindex ? m->ifindex : skb->ifindex;
 	e->reserved2 = 0;
 	e->ktime_ns = bpf_ktime_get_ns();
 	if (len >= EVENT_CAP_LEN) {
@@ -212,26 +216,39 @@ static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
 	return bpf_redirect(t->ifindex, 0);
 }
 
-/* Local delivery: a packet from this endpoint to another endpoint of the node is
- * redirected straight to that endpoint's host veth (its to-container program still runs
- * on that veth's tc egress), skipping the node's routing. The kernel fills in the
- * Ethernet header from its neighbour table (bpf_redirect_neigh). In tunnel mode a
+/* Hand-off from a sender's from-container to the destination's to-container-local
+ * (tail call) in skb->cb: cb[0] LOCAL_MAGIC, cb[1] the sender's identity. */
+#define LOCAL_MAGIC 0x6c6f636cU
+
+/* Local delivery: a packet from this endpoint to another endpoint of the node tail-calls
+ * that endpoint's to-container-local program (policy_calls), which applies its ingress
+ * side and puts the packet into the pod's namespace with bpf_redirect_peer: no node
+ * routing, no second veth hop. When the destination has no program there (older
+ * build, or peer redirect turned off), the packet is redirected to its host veth with
+ * bpf_redirect_neigh (the kernel fills in the Ethernet header from its neighbour table)
+ * and the destination's to-container runs on that veth's tc egress. In tunnel mode a
  * packet to another node's pod is encapsulated (encap), with a to-overlay trace when
- * traced is set; anything else goes to the node's stack. */
+ * traced is set; anything else goes to the node's stack. The destination side
+ * (local set) finishes with bpf_redirect_peer into its own pod. */
 static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 egress,
-				   __u8 traced)
+				   __u8 traced, __u8 local)
 {
 	struct endpoint_key k = {};
 	struct endpoint_value *v;
 	int ret;
 
 	if (!egress)
-		return TC_ACT_OK;
+		return local ? bpf_redirect_peer(CONFIG.ifindex, 0) : TC_ACT_OK;
 	k.family = p->family;
 	__builtin_memcpy(k.addr, p->daddr, 16);
 	v = bpf_map_lookup_elem(&endpoints, &k);
-	if (v && v->ifindex)
+	if (v && v->ifindex) {
+		skb->cb[0] = LOCAL_MAGIC;
+		skb->cb[1] = CONFIG.identity;
+		bpf_tail_call(skb, &policy_calls, v->endpoint_id);
+		skb->cb[0] = 0;
 		return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
+	}
 	if (v)
 		return TC_ACT_OK;
 	ret = encap(skb, p);
@@ -248,8 +265,10 @@ static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, 
 /* Per packet: parse; conntrack (replies and related ICMP pass; established
  * connections reuse the peer identity recorded at creation); otherwise resolve the peer
  * in the ipcache and check the policy; count; emit events only for drops, verdicts of
- * new connections and TCP SYN/FIN/RST, so a long connection costs a bounded number. */
-static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+ * new connections and TCP SYN/FIN/RST, so a long connection costs a bounded number.
+ * local: ingress side of a packet handed over by a local sender's from-container (the
+ * sender's identity in skb->cb, events on this endpoint's host veth). */
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 {
 	struct event_meta m = {};
 	struct pkt p = {};
@@ -259,7 +278,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	__u8 egress = dir == DIR_EGRESS;
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
-	__u32 tunnel_peer = egress ? 0 : take_identity_mark(skb);
+	__u32 tunnel_peer = local ? (skb->cb[0] == LOCAL_MAGIC ? skb->cb[1] : 0) : egress ? 0 : take_identity_mark(skb);
 	__u32 flags, enforced;
 	__u8 traced;
 	int ret, state;
@@ -268,6 +287,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	m.src_identity = egress ? CONFIG.identity : WORLD_IDENTITY;
 	m.dst_identity = egress ? WORLD_IDENTITY : CONFIG.identity;
 	m.dst_endpoint = egress ? 0 : ep;
+	m.ifindex = local ? CONFIG.ifindex : 0;
 
 	ret = parse_packet(skb, &p);
 	if (ret == PARSE_NOT_IP)
@@ -289,7 +309,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			emit_for(skb, &m, &p, egress);
 		}
 		count(0, dir, len);
-		return deliver(skb, &m, &p, egress, p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
+		return deliver(skb, &m, &p, egress, p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST), local);
 	}
 	if (state == CT_NEW)
 		peer = tunnel_peer ? tunnel_peer : lookup_identity(&p, egress ? p.daddr : p.saddr);
@@ -336,19 +356,27 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
-	return deliver(skb, &m, &p, egress, traced);
+	return deliver(skb, &m, &p, egress, traced, local);
 }
 
 SEC("tc")
 int from_container(struct __sk_buff *skb)
 {
-	return handle(skb, DIR_EGRESS);
+	return handle(skb, DIR_EGRESS, 0);
 }
 
 SEC("tc")
 int to_container(struct __sk_buff *skb)
 {
-	return handle(skb, DIR_INGRESS);
+	return handle(skb, DIR_INGRESS, 0);
+}
+
+/* Tail-called (policy_calls[this endpoint]) by a local sender's from-container: this
+ * endpoint's ingress side, then bpf_redirect_peer into its pod (see deliver). */
+SEC("tc")
+int to_container_local(struct __sk_buff *skb)
+{
+	return handle(skb, DIR_INGRESS, 1);
 }
 
 /* tc ingress of cilium_vxlan (tunnel mode): the VNI is the sender's identity. It goes

@@ -161,6 +161,18 @@ struct {
 	__type(value, struct tunnel_config);
 } tunnel SEC(".maps");
 
+/* policy_calls[endpoint id]: the endpoint's to_container_local program, tail-called by
+ * another local endpoint's from_container to apply this endpoint's ingress side (CT,
+ * policy, events) before bpf_redirect_peer puts the packet straight into its namespace.
+ * No entry: the sender falls back to bpf_redirect_neigh to the host veth, where
+ * to_container runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} policy_calls SEC(".maps");
+
 /* events_lost[0]: records that did not fit in the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

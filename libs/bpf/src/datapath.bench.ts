@@ -28,6 +28,7 @@ const RR_SECONDS = Number(process.env.BENCH_RR_SECONDS ?? 2);
 const CPU = process.env.BENCH_CPU ?? '0';
 const pinned = (argv: string[]): string[] => ['taskset', '-c', CPU, ...argv];
 const RULES = (process.env.BENCH_RULES ?? '10,1000,10000').split(',').map(Number);
+const KINDS = (process.env.BENCH_KINDS ?? 'datapath,iptables').split(',');
 const IPERF_PORT = 5201;
 const RR_PORT = 5202;
 const pid = process.pid;
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
       });
     }
     const configs: Config[] = [];
-    for (const n of RULES) configs.push(`datapath-${n}`, `iptables-${n}`);
+    for (const n of RULES) for (const k of KINDS) configs.push(`${k}-${n}` as Config);
     const results = new Map<Config, Array<{ sample: Sample; baseline: Sample }>>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const c of configs) for (let pair = 0; pair < PAIRS; pair++) {

@@ -7,7 +7,7 @@ import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
 import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
 import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
-import { isBpffs } from './features.js';
+import { isBpffs, redirectPeerSupported } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
 import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
 import { readPinnedProgram, type PinnedProgram } from './pinned-program.js';
@@ -33,8 +33,20 @@ export interface EndpointDatapathSpec {
   egressEnforced: boolean;
 }
 
-/** Endpoint programs by their role (pin names under pinDir/ep<id>/). */
-export type EndpointProgram = 'from-container' | 'to-container';
+/**
+ * Endpoint programs by their role (pin names under pinDir/ep<id>/). to-container-local
+ * is never attached: other local endpoints' from-container tail-call it (policy_calls).
+ */
+export type EndpointProgram = 'from-container' | 'to-container' | 'to-container-local';
+
+/**
+ * How a packet between two endpoints of the node is delivered: 'peer' — the sender's
+ * from-container applies the destination's ingress side (tail call into its
+ * to-container-local) and puts the packet into the destination pod's namespace with
+ * bpf_redirect_peer; 'neigh' — it is redirected to the destination's host veth with
+ * bpf_redirect_neigh, where that endpoint's to-container runs.
+ */
+export type LocalDelivery = 'peer' | 'neigh';
 
 /** One connection tracking entry. */
 export type CtEntry = CtKey & CtValue;
@@ -60,6 +72,8 @@ export interface DatapathOptions {
   ctGcIntervalMs?: number;
   /** Told the result (or error) of each periodic ctGc pass. */
   onCtGc?: (result: CtGcResult | Error) => void;
+  /** Local delivery (default 'peer' where the kernel has bpf_redirect_peer, else 'neigh'); applies to endpoints attached from now on. */
+  localDelivery?: LocalDelivery;
 }
 
 /** How an endpoint's programs are attached. */
@@ -81,6 +95,8 @@ export class Datapath {
   replacedMaps: string[] = [];
   /** Attach mode option (see DatapathOptions.attachMode). */
   attachMode: 'auto' | 'tcx' | 'tc' = 'auto';
+  /** Local delivery of endpoints attached or loaded from now on (see DatapathOptions.localDelivery). */
+  localDelivery: LocalDelivery = 'neigh';
 
   private constructor(
     /** bpffs directory of this node's pins. */
@@ -92,6 +108,7 @@ export class Datapath {
     private readonly endpoints: BpfMap<{ family: 4 | 6; bytes: Buffer }, EndpointInfo>,
     private readonly metrics: BpfMap<MetricsKey, MetricsValue>,
     private readonly epFlags: BpfMap<number, number>,
+    private readonly policyCalls: BpfMap<number, number>,
   ) {}
 
   /** Creates (or reuses) the pinned shared maps under pinDir. Compiles nothing. */
@@ -117,7 +134,10 @@ export class Datapath {
       const metrics = BpfMap.openPinned(pin('metrics'), 'metrics', metricsKey, metricsValue, { perCpu: true });
       opened.push(metrics as never);
       const epFlags = BpfMap.openPinned(pin('ep_flags'), 'ep_flags', u32, u32);
-      const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags);
+      opened.push(epFlags as never);
+      const policyCalls = BpfMap.openPinned(pin('policy_calls'), 'policy_calls', u32, u32);
+      const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags, policyCalls);
+      dp.localDelivery = opts.localDelivery ?? (redirectPeerSupported() ? 'peer' : 'neigh');
       dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
       dp.attachMode = opts.attachMode ?? 'auto';
       dp.replacedMaps = replaced;
@@ -148,7 +168,7 @@ export class Datapath {
    * everything under pinDir/ep<id>/ without attaching. Returns the pins of the new
    * programs (suffix "-new" when staged for an attach). On failure leaves nothing new behind.
    */
-  loadEndpoint(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[], opts: { stage?: boolean } = {}): { fromContainer: string; toContainer: string; created: boolean } {
+  loadEndpoint(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[], opts: { stage?: boolean } = {}): { fromContainer: string; toContainer: string; toContainerLocal: string; created: boolean } {
     this.live(`load endpoint ${spec.id}`);
     validateSpec(spec);
     const desired = policyMapEntries(policy);
@@ -156,16 +176,21 @@ export class Datapath {
     const policyPin = this.pinPath(spec.id, 'policy');
     const created = !existsSync(policyPin);
     const suffix = opts.stage ? '-new' : ''; // bpffs refuses names containing '.'
-    const pins = { fromContainer: `${this.pinPath(spec.id, 'from-container')}${suffix}`, toContainer: `${this.pinPath(spec.id, 'to-container')}${suffix}` };
+    const pins = {
+      fromContainer: `${this.pinPath(spec.id, 'from-container')}${suffix}`,
+      toContainer: `${this.pinPath(spec.id, 'to-container')}${suffix}`,
+      toContainerLocal: `${this.pinPath(spec.id, 'to-container-local')}${suffix}`,
+    };
     mkdirSync(dir, { recursive: true });
     let obj;
     try {
       obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, this.endpointConfig(spec));
       this.applyPolicy(spec, desired);
-      for (const [pin, prog] of [[pins.fromContainer, PROGRAMS.fromContainer], [pins.toContainer, PROGRAMS.toContainer]] as const) {
+      for (const [pin, prog] of [[pins.fromContainer, PROGRAMS.fromContainer], [pins.toContainer, PROGRAMS.toContainer], [pins.toContainerLocal, PROGRAMS.toContainerLocal]] as const) {
         if (existsSync(pin)) unlinkSync(pin);
         objPin(obj.programFd(prog), pin, `program ${prog} of endpoint ${spec.id}`);
       }
+      if (!opts.stage) this.registerLocal(spec.id, pins.toContainerLocal);
       return { ...pins, created };
     } catch (err) {
       if (opts.stage) for (const p of Object.values(pins)) rmQuiet(p);
@@ -192,6 +217,7 @@ export class Datapath {
     if (await this.attachedAndCurrent(spec, target)) {
       // Restore after a restart, or a policy change: the running programs stay.
       this.applyPolicy(spec, policyMapEntries(policy));
+      this.registerLocal(spec.id, this.pinPath(spec.id, 'to-container-local'));
       this.upsertEndpointIps(spec);
       return { reattached: false };
     }
@@ -201,11 +227,14 @@ export class Datapath {
       await this.hookAttach(spec, target, 'ingress', staged.fromContainer);
       renameSync(staged.fromContainer, this.pinPath(spec.id, 'from-container'));
       renameSync(staged.toContainer, this.pinPath(spec.id, 'to-container'));
+      renameSync(staged.toContainerLocal, this.pinPath(spec.id, 'to-container-local'));
+      this.registerLocal(spec.id, this.pinPath(spec.id, 'to-container-local'));
       this.upsertEndpointIps(spec);
       return { reattached: true };
     } catch (err) {
       rmQuiet(staged.fromContainer);
       rmQuiet(staged.toContainer);
+      rmQuiet(staged.toContainerLocal);
       if (staged.created) {
         await tcDetach(target, 'ingress').catch(() => undefined);
         await tcDetach(target, 'egress').catch(() => undefined);
@@ -213,6 +242,30 @@ export class Datapath {
       }
       throw err;
     }
+  }
+
+  /**
+   * Puts the endpoint's to-container-local (pinned at pin) into policy_calls, so other
+   * local endpoints deliver to it with bpf_redirect_peer; with localDelivery 'neigh'
+   * removes the entry instead (senders then use bpf_redirect_neigh).
+   */
+  private registerLocal(endpointId: number, pin: string): void {
+    if (this.localDelivery !== 'peer') {
+      this.policyCalls.delete(endpointId);
+      return;
+    }
+    const fd = objGet(pin, `program to-container-local of endpoint ${endpointId}`);
+    try {
+      this.policyCalls.update(endpointId, fd);
+    } finally {
+      closeFd(fd);
+    }
+  }
+
+  /** Kernel id of the endpoint's program in policy_calls (what local senders tail-call); undefined when none. */
+  localDeliveryProgramId(endpointId: number): number | undefined {
+    this.live(`read policy_calls of endpoint ${endpointId}`);
+    return this.policyCalls.lookup(endpointId);
   }
 
   /** How spec's programs are (or would be) attached under this Datapath's attachMode. */
@@ -293,7 +346,7 @@ export class Datapath {
     const tcx = this.attachModeOf(spec) === 'tcx';
     for (const [prog, hook] of [['from-container', 'ingress'], ['to-container', 'egress']] as const) {
       const pin = this.pinPath(spec.id, prog);
-      if (!existsSync(pin) || !existsSync(this.pinPath(spec.id, 'policy'))) return false;
+      if (!existsSync(pin) || !existsSync(this.pinPath(spec.id, 'policy')) || !existsSync(this.pinPath(spec.id, 'to-container-local'))) return false;
       const info = this.pinnedProgram(spec.id, prog);
       if (!info || !info.rodata.subarray(0, want.length).equals(want)) return false;
       const attached = tcx ? tcxLink(this.linkPin(spec.id, hook))?.progId : await tcAttachedProgramId(target, hook);
@@ -349,6 +402,8 @@ export class Datapath {
   async detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void> {
     this.live(`detach endpoint ${spec.id}`);
     const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
+    // Senders stop handing packets to this endpoint's programs before they go.
+    if (Number.isInteger(spec.id) && spec.id >= 0 && spec.id <= MAX_ENDPOINT_ID) this.policyCalls.delete(spec.id);
     if (this.attachModeOf(spec) === 'tcx') {
       for (const hook of ['ingress', 'egress'] as const) rmQuiet(this.linkPin(spec.id, hook)); // frees the tcx links
     } else if (!spec.netns || existsSync(spec.netns)) {
@@ -361,6 +416,7 @@ export class Datapath {
   }
 
   private removeEndpointPins(id: number): void {
+    if (Number.isInteger(id) && id >= 0 && id <= MAX_ENDPOINT_ID) this.policyCalls.delete(id);
     this.policyMaps.get(id)?.close();
     this.policyMaps.delete(id);
     const dir = this.endpointDir(id);
@@ -568,7 +624,7 @@ export class Datapath {
     this.stopGc?.();
     for (const m of this.policyMaps.values()) m.close();
     this.policyMaps.clear();
-    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags] as Array<{ close(): void }>) m.close();
+    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags, this.policyCalls] as Array<{ close(): void }>) m.close();
   }
 
   /** Removes every pin under pinDir (shared maps and all endpoints); attached programs keep running until detached. */

@@ -8,11 +8,11 @@ import { BpfObject, closeFd, mapInfo, objGet } from './libbpf.js';
 import { endpointConfig, type EndpointConfig } from './map-codecs.js';
 
 /** Maps shared by all endpoints, pinned as pinDir/<name>. */
-export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags', 'tunnel'] as const;
+export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags', 'tunnel', 'policy_calls'] as const;
 /** A shared map's name. */
 export type SharedMapName = (typeof SHARED_MAPS)[number];
 /** Program names in the object, and the pin names used under pinDir/ep<id>/. */
-export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_container', fromOverlay: 'from_overlay' } as const;
+export const PROGRAMS = { fromContainer: 'from_container', toContainer: 'to_container', toContainerLocal: 'to_container_local', fromOverlay: 'from_overlay' } as const;
 
 /** The object built by `npm run build` (dist/bpf/datapath.o next to this module's dist). */
 export function defaultObjectPath(): string {
@@ -86,7 +86,7 @@ function setEndpointConfig(obj: BpfObject, cfg: EndpointConfig): void {
 }
 
 /**
- * Loads both endpoint programs with cfg, reusing the shared maps and the endpoint's
+ * Loads the endpoint programs (from-container, to-container, to-container-local) with cfg, reusing the shared maps and the endpoint's
  * policy map at policyPin (created and pinned there when absent). The caller pins the
  * programs it needs and closes the object.
  */
@@ -117,6 +117,7 @@ export function loadOverlayObject(objectPath: string, pinDir: string): BpfObject
     for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
     obj.setAutoload(PROGRAMS.fromContainer, false);
     obj.setAutoload(PROGRAMS.toContainer, false);
+    obj.setAutoload(PROGRAMS.toContainerLocal, false);
     obj.load();
     return obj;
   } catch (err) {

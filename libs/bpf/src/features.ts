@@ -10,6 +10,19 @@ export interface KernelFeature { name: string; available: boolean; detail: strin
 const BPF_FS_MAGIC = 0xcafe4a11;
 const MapType = { percpuHash: 5, percpuArray: 6, lruHash: 9, lpmTrie: 11, ringbuf: 27 } as const;
 const PROG_TYPE_SCHED_CLS = 3;
+const HELPER = { redirectNeigh: 152, redirectPeer: 155 } as const;
+
+/**
+ * Whether tc programs may call bpf_redirect_peer (kernel >= 5.10): local delivery straight
+ * into the destination pod's namespace. Without it the datapath uses bpf_redirect_neigh.
+ */
+export function redirectPeerSupported(): boolean {
+  try {
+    return probes.helper(PROG_TYPE_SCHED_CLS, HELPER.redirectPeer) === 1;
+  } catch {
+    return false;
+  }
+}
 
 function probe(name: string, fn: () => number, what: string): KernelFeature {
   try {
@@ -29,7 +42,7 @@ export function isBpffs(path: string): boolean {
   }
 }
 
-/** Probes BTF, ring buffer, tc/clsact, tcx, LPM trie, LRU hash, per-CPU maps and bpffs. */
+/** Probes BTF, ring buffer, tc/clsact, tcx, bpf_redirect_peer / _neigh, LPM trie, LRU hash, per-CPU maps and bpffs. */
 export function probeKernelFeatures(): KernelFeature[] {
   const [maj, min] = release().split('.').map((x) => parseInt(x, 10));
   const tcx = maj > 6 || (maj === 6 && min >= 6);
@@ -41,6 +54,10 @@ export function probeKernelFeatures(): KernelFeature[] {
     probe('ring buffer', () => probes.mapType(MapType.ringbuf), 'BPF_MAP_TYPE_RINGBUF'),
     schedCls,
     { name: 'tcx', available: tcx, detail: `kernel ${release()} ${tcx ? '>=' : '<'} 6.6 (tcx links for endpoints in the agent's own namespace; tc clsact otherwise)` },
+    probe('redirect peer', () => probes.helper(PROG_TYPE_SCHED_CLS, HELPER.redirectPeer),
+      'bpf_redirect_peer from tc (kernel >= 5.10; local delivery into the pod namespace, veth peers)'),
+    probe('redirect neigh', () => probes.helper(PROG_TYPE_SCHED_CLS, HELPER.redirectNeigh),
+      'bpf_redirect_neigh from tc (kernel >= 5.10; local delivery to the host veth, the fallback)'),
     probe('LPM trie', () => probes.mapType(MapType.lpmTrie), 'BPF_MAP_TYPE_LPM_TRIE'),
     probe('LRU hash', () => probes.mapType(MapType.lruHash), 'BPF_MAP_TYPE_LRU_HASH'),
     probe('per-CPU maps', () => Math.min(probes.mapType(MapType.percpuHash), probes.mapType(MapType.percpuArray)), 'BPF_MAP_TYPE_PERCPU_HASH/ARRAY'),

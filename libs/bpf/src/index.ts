@@ -1,10 +1,10 @@
 // @cilium-ts/bpf: the TypeScript side of the eBPF datapath (libbpf via koffi).
-export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type MetricsEntry } from './datapath.js';
+export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type LocalDelivery, type MetricsEntry } from './datapath.js';
 export type { PolicyEntry, Direction, EndpointInfo, CtKey, CtValue, PolicyKey, PolicyValue, Codec } from './map-codecs.js';
 export { policyMapEntries, POLICY_MAP_MAX_ENTRIES } from './map-codecs.js';
 export { EventReader, type EventReaderOptions } from './event-reader.js';
 export { decodeEventRecord, reasonText, DropReason, EventType, EVENT_HEADER_LEN, MatchType, TracePoint, type EventRecord } from './event-record.js';
-export { probeKernelFeatures, isBpffs, type KernelFeature } from './features.js';
+export { probeKernelFeatures, isBpffs, redirectPeerSupported, type KernelFeature } from './features.js';
 export { BpfError, BpfLoadError, DatapathInputError, TcError, errnoName } from './errors.js';
 export { BpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export { ctExpired, ctLifetimeNs, ctState, DEFAULT_CT_TIMEOUTS, type CtState, type CtTimeouts } from './ct-gc.js';

@@ -47,6 +47,7 @@ interface Raw {
   ringFree(rb: Ptr): void;
   probeMapType(type: number, opts: null): number;
   probeProgType(type: number, opts: null): number;
+  probeHelper(progType: number, helperId: number, opts: null): number;
   numPossibleCpus(): number;
   setPrint(fn: bigint | null): bigint | null;
   close(fd: number): number;
@@ -110,6 +111,7 @@ function lib(): Raw {
     ringFree: f('void ring_buffer__free(void *rb)'),
     probeMapType: f('int libbpf_probe_bpf_map_type(int type, const void *opts)'),
     probeProgType: f('int libbpf_probe_bpf_prog_type(int type, const void *opts)'),
+    probeHelper: f('int libbpf_probe_bpf_helper(int prog_type, int helper_id, const void *opts)'),
     numPossibleCpus: f('int libbpf_num_possible_cpus(void)'),
     setPrint: f('void *libbpf_set_print(void *fn)'),
     close: libc.func('int close(int fd)'),
@@ -444,4 +446,5 @@ export class RingBufferPoller {
 export const probes = {
   mapType: (type: number): number => lib().probeMapType(type, null),
   progType: (type: number): number => lib().probeProgType(type, null),
+  helper: (progType: number, helperId: number): number => lib().probeHelper(progType, helperId, null),
 };

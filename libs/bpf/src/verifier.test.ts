@@ -33,9 +33,10 @@ describe('verifier: the endpoint programs load with varied constants', needsRoot
 
   test('kernel feature probes cover what the datapath uses and find the ones it just used', () => {
     const f = new Map(probeKernelFeatures().map((x) => [x.name, x]));
-    assert.deepEqual([...f.keys()], ['BTF', 'ring buffer', 'tc/clsact', 'tcx', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted']);
+    assert.deepEqual([...f.keys()], ['BTF', 'ring buffer', 'tc/clsact', 'tcx', 'redirect peer', 'redirect neigh', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted']);
     // The Datapath opened above created these maps on bpffs, so the probes must agree.
-    for (const name of ['ring buffer', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted']) assert.equal(f.get(name)?.available, true, `${name}: ${f.get(name)?.detail}`);
+    // The endpoint programs below call bpf_redirect_peer / bpf_redirect_neigh: they load only where the probes say yes.
+    for (const name of ['ring buffer', 'LPM trie', 'LRU hash', 'per-CPU maps', 'bpffs mounted', 'redirect peer', 'redirect neigh']) assert.equal(f.get(name)?.available, true, `${name}: ${f.get(name)?.detail}`);
   });
 
   const variants = [
@@ -51,7 +52,8 @@ describe('verifier: the endpoint programs load with varied constants', needsRoot
         { direction: 'egress', identity: 0, protocol: 0, port: 0, deny: true },
       ]);
       assert.ok(r.created);
-      assert.ok(existsSync(r.fromContainer) && existsSync(r.toContainer));
+      assert.ok(existsSync(r.fromContainer) && existsSync(r.toContainer) && existsSync(r.toContainerLocal));
+      assert.equal(dp.localDeliveryProgramId(v.id), dp.pinnedProgram(v.id, 'to-container-local')?.id, 'local senders tail-call the new program');
       assert.equal(dp.policyList(v.id).length, 4);
       // Reloading the same endpoint reuses its policy map.
       assert.equal(dp.loadEndpoint({ ...v, ipv4: '10.9.0.1' }, []).created, false);
