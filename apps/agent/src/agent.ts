@@ -20,6 +20,7 @@ import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
 import { NodeRoutes, RoutingModeError, type RoutingMode } from './node-routes.js';
+import { ensureOverlay } from './overlay-attach.js';
 import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { StateStore } from './state-store.js';
@@ -92,9 +93,9 @@ export class Agent {
     if (this.cfg.routingMode === 'tunnel') {
       if (!this.cfg.nodeIp) throw new RoutingModeError('tunnel', 'needs --node-ip (the IPv4 underlay address other nodes reach this one at)');
       const ifindex = await setupVxlan(netns);
-      await datapath.attachOverlay(target);
+      const attached = await ensureOverlay(datapath, target);
       datapath.setTunnel({ ifindex, localIpv4: this.cfg.nodeIp });
-      this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT });
+      this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT, fromOverlay: attached ? 'attached' : 'kept (already current)' });
       return;
     }
     datapath.setTunnel(undefined);
@@ -122,19 +123,21 @@ export class Agent {
 
     await setupNode(netns, this.ipam.router, this.ipam6?.router);
     // Native routing: a route to every other node's pod CIDRs via that node's addresses.
-    // Tunnel mode: none (from-container encapsulates; stale native routes are pruned).
+    // Tunnel mode: pods need none (from-container encapsulates; stale native routes are
+    // pruned); the node's own traffic goes through cilium_vxlan (see node-routes.ts).
     const ownCidrs = [this.ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
     const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }), cfg.routingMode);
     this.routes = routes;
+    this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
+    this.closers.push(() => this.datapath?.close());
+    // Tunnel mode's node routes go through cilium_vxlan: it exists before the first one.
+    await this.setupRoutingMode(netns, this.datapath);
     const nodeWatch = this.nodes.watch({
       upsert: (n) => void routes.upsert(n).catch(() => undefined),
       delete: (name) => void routes.delete(name).catch(() => undefined),
       synced: () => void routes.pruneStale().catch(() => undefined),
     });
     this.closers.push(() => nodeWatch.close());
-    this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
-    this.closers.push(() => this.datapath?.close());
-    await this.setupRoutingMode(netns, this.datapath);
 
     const identities = new IdentityCache();
     const policy = new PolicyStore(identities);

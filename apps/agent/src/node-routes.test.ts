@@ -2,10 +2,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { NodeNetns } from './netns.js';
-import { NodeRoutes, parseRoutingMode, RoutingModeError, ROUTE_PROTO } from './node-routes.js';
-import { removeVxlan, setupVxlan, VXLAN_IFNAME } from './node-setup.js';
+import { HOST_TUNNEL_RULE_PREF, HOST_TUNNEL_TABLE, NodeRoutes, parseRoutingMode, RoutingModeError, ROUTE_PROTO, routerOf } from './node-routes.js';
+import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME } from './node-setup.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
+
+test('the router of a pod CIDR is its first address after the base', () => {
+  assert.equal(routerOf('10.200.1.0/24'), '10.200.1.1');
+  assert.equal(routerOf('fd00:10:200::100/120'), 'fd00:10:200::101');
+});
 
 test('routing mode: native and tunnel are accepted; unknown modes fail naming the alternatives', () => {
   assert.equal(parseRoutingMode('native'), 'native');
@@ -61,13 +66,40 @@ describe('NodeRoutes in a network namespace', { skip }, () => {
     assert.match(ip('route', 'show', '10.9.60.0/24'), /via 192\.168\.77\.60/);
   });
 
-  test('tunnel mode installs no routes to other nodes and prunes those of an earlier native run', async () => {
+  test('tunnel mode: pods get no routes (native ones are pruned); the node\'s own traffic goes through cilium_vxlan', async () => {
     ip('route', 'replace', '10.9.70.0/24', 'via', '192.168.77.70', 'proto', String(ROUTE_PROTO));
-    const r = new NodeRoutes(ns, 'n1', '10.9.1.0/24', () => undefined, 'tunnel');
-    await r.upsert({ name: 'n7', ipv4: '192.168.77.7', podCIDR: '10.9.7.0/24' });
-    assert.deepEqual(r.list(), []);
-    await r.pruneStale();
-    assert.deepEqual((await r.installed()).filter((d) => d.startsWith('10.9.7') || d.startsWith('10.9.70')), []);
+    // Our router addresses (the source of the node's own traffic) are on cilium_host.
+    await setupNode(ns, '10.9.1.1', 'fd00:9::101');
+    await setupVxlan(ns);
+    try {
+      const r = new NodeRoutes(ns, 'n1', ['10.9.1.0/24', 'fd00:9::100/120'], () => undefined, 'tunnel');
+      await r.upsert({ name: 'n7', ipv4: '192.168.77.7', podCIDR: '10.9.7.0/24', ipv6: 'fd00:77::7', podCIDRv6: 'fd00:9::700/120' });
+      await r.pruneStale();
+      // Main table: no pod CIDR, only the remote router (cilium_host) for remote pods' replies.
+      assert.deepEqual((await r.installed()).filter((d) => d.startsWith('10.9.') || d.startsWith('fd00:9:')), ['10.9.7.1', 'fd00:9::701']);
+      assert.deepEqual(await r.installedHostTunnel(), ['10.9.7.0/24', 'fd00:9::700/120']);
+      // Kernel VXLAN encapsulation to the node's IPv4 with VNI 6 (remote-node), from our router address.
+      assert.match(ip('route', 'show', 'table', String(HOST_TUNNEL_TABLE)), /^10\.9\.7\.0\/24 +encap ip id 6 src 0\.0\.0\.0 dst 192\.168\.77\.7 .*dev cilium_vxlan proto 193 scope link src 10\.9\.1\.1 mtu 1450/m);
+      assert.match(ip('-6', 'route', 'show', 'table', String(HOST_TUNNEL_TABLE)), /^fd00:9::700\/120 +encap ip id 6 .*dst 192\.168\.77\.7 .*dev cilium_vxlan proto 193 src fd00:9::101 /m);
+      // Only locally generated packets consult table 193 (forwarded pod traffic never does).
+      for (const f of ['-4', '-6']) assert.match(ip(f, 'rule', 'show'), new RegExp(`^${HOST_TUNNEL_RULE_PREF}:\\s+from all iif lo lookup ${HOST_TUNNEL_TABLE}`, 'm'));
+      assert.match(ip('route', 'get', '10.9.7.5'), /encap ip id 6 .*dst 192\.168\.77\.7 .*dev cilium_vxlan table 193 src 10\.9\.1\.1/);
+      assert.throws(() => execFileSync('ip', ['-n', name, 'route', 'get', '10.9.7.5', 'from', '10.9.1.9', 'iif', 'node0'], { stdio: 'pipe' }), /unreachable/i, 'forwarded traffic has no route through cilium_vxlan');
+      // A second manager (a restarted agent) finds everything in place and prunes nothing.
+      const again = new NodeRoutes(ns, 'n1', ['10.9.1.0/24', 'fd00:9::100/120'], () => undefined, 'tunnel');
+      await again.upsert({ name: 'n7', ipv4: '192.168.77.7', podCIDR: '10.9.7.0/24', ipv6: 'fd00:77::7', podCIDRv6: 'fd00:9::700/120' });
+      assert.equal(await again.pruneStale(), 0);
+      assert.equal(ip('-4', 'rule', 'show', 'pref', String(HOST_TUNNEL_RULE_PREF)).trim().split('\n').length, 1, 'the rule is not duplicated');
+      await again.delete('n7');
+      assert.deepEqual(await again.installedHostTunnel(), []);
+      assert.deepEqual((await again.installed()).filter((d) => d.startsWith('10.9.7') || d.startsWith('fd00:9::7')), []);
+      // Native mode removes the rules of an earlier tunnel run.
+      await new NodeRoutes(ns, 'n1', '10.9.1.0/24', () => undefined).pruneStale();
+      assert.equal(ip('-4', 'rule', 'show', 'pref', String(HOST_TUNNEL_RULE_PREF)).trim(), '');
+      assert.equal(ip('-6', 'rule', 'show', 'pref', String(HOST_TUNNEL_RULE_PREF)).trim(), '');
+    } finally {
+      await removeVxlan(ns);
+    }
   });
 
   test('setupVxlan creates cilium_vxlan in collect-metadata mode (idempotent); removeVxlan deletes it', async () => {

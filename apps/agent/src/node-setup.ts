@@ -41,13 +41,15 @@ export const VXLAN_PORT = 8472;
 
 /**
  * Tunnel mode: ensures cilium_vxlan exists in collect-metadata mode (`external`: the
- * datapath sets the remote end and VNI per packet) and is up. Returns its ifindex.
+ * datapath, or a route's `encap ip`, sets the remote end and VNI per packet), without ARP
+ * (the peer's inner MAC does not matter: from-overlay delivers by address; neighbours of
+ * the node's own routes through it need no resolution) and is up. Returns its ifindex.
  */
 export async function setupVxlan(ns: NodeNetns): Promise<number> {
   if (!(await ns.link(VXLAN_IFNAME))) {
     await ns.exec(['ip', 'link', 'add', VXLAN_IFNAME, 'type', 'vxlan', 'external', 'dstport', String(VXLAN_PORT)]);
   }
-  await ns.exec(['ip', 'link', 'set', VXLAN_IFNAME, 'up']);
+  await ns.exec(['ip', 'link', 'set', VXLAN_IFNAME, 'arp', 'off', 'up']);
   const link = await ns.link(VXLAN_IFNAME);
   if (!link) throw new Error(`set up ${VXLAN_IFNAME}: the device is missing right after creating it; check that the kernel has the vxlan module (modprobe vxlan)`);
   return link.ifindex;
