@@ -101,21 +101,43 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const self = { name: nodeName, address: grpc.addresses.find((a) => !a.startsWith('unix:')) ?? grpc.addresses[0] ?? '' };
   peers.upsert(self);
 
+  const dropUndecodable = (err: unknown): void => {
+    if (!(err instanceof ParseError)) throw err;
+    if (parseErrors++ % 1000 === 0) log.warn('dropping undecodable monitor event', { error: err.message, total: parseErrors });
+  };
+  const store = (decoded: HubbleEvent): void => {
+    if (decoded.kind === 'flow') {
+      seenFlows++;
+      metrics?.observe(decoded.flow);
+    }
+    ring.write(decoded);
+  };
   /** Decodes one monitor event (datapath record, agent event or lost count) into the ring. */
   const ingest = (event: agent.MonitorEvent): void => {
     let decoded: HubbleEvent;
     try {
       decoded = parser.decode(event);
     } catch (err) {
-      if (!(err instanceof ParseError)) throw err;
-      if (parseErrors++ % 1000 === 0) log.warn('dropping undecodable monitor event', { error: err.message, total: parseErrors });
+      dropUndecodable(err);
       return;
     }
-    if (decoded.kind === 'flow') {
-      seenFlows++;
-      metrics?.observe(decoded.flow);
+    store(decoded);
+  };
+  /** Decodes the records of one DatapathBatch into the ring, each with its own stamp. */
+  const ingestBatch = (event: agent.MonitorEvent, batch: agent.DatapathBatch): void => {
+    const batchNode = parser.nodeNameOf(event.nodeName);
+    const fallback = event.time ?? timestampNow();
+    for (let i = 0; i < batch.records.length; i++) {
+      const timeNs = batch.timeNs[i];
+      let decoded: HubbleEvent;
+      try {
+        decoded = parser.decodeRecord(batch.records[i]!, timeNs === undefined ? fallback : timestampFromNanos(timeNs), batchNode);
+      } catch (err) {
+        dropUndecodable(err);
+        continue;
+      }
+      store(decoded);
     }
-    ring.write(decoded);
   };
 
   const subscriber = new AgentSubscriber({
@@ -125,22 +147,8 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     mayIngest: () => gate.open(),
     handlers: {
       monitorEvent(event) {
-        const batch = event.batch;
-        if (batch === undefined) {
-          ingest(event);
-          return;
-        }
-        for (let i = 0; i < batch.records.length; i++) {
-          const timeNs = batch.timeNs[i];
-          ingest({
-            time: timeNs === undefined ? event.time : timestampFromNanos(timeNs),
-            nodeName: event.nodeName,
-            datapath: batch.records[i],
-            agent: undefined,
-            lost: undefined,
-            batch: undefined,
-          });
-        }
+        if (event.batch === undefined) ingest(event);
+        else ingestBatch(event, event.batch);
       },
       metadataReset: () => metadata.clear(),
       metadataEvent: (event) => metadata.apply(event),

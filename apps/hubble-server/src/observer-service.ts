@@ -3,7 +3,7 @@
 // as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { observer, type Timestamp } from '@cilium-ts/api';
-import { compileFlowFilters, encodeFlowResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { compileFlowFilters, encodeFlowEventResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
 import { callSignal, callSink, encodedSink, pump, type MessageSink } from './stream-pump.js';
 
@@ -67,10 +67,12 @@ export class ObserverService {
 
   getFlows = (call: ServerWritableStream<observer.GetFlowsRequest, observer.GetFlowsResponse>): Promise<void> => {
     const req = call.request;
-    let matches: (f: HubbleEvent) => boolean;
+    let matches: ((f: HubbleEvent) => boolean) | undefined;
     try {
       const pred = compileFlowFilters(req.whitelist, req.blacklist);
-      matches = (e) => e.kind === 'flow' && pred(e.flow);
+      // Without filters no flow.Flow object is needed: flows go out encoded from their compact form.
+      const unfiltered = req.whitelist.length === 0 && req.blacklist.length === 0;
+      matches = unfiltered ? undefined : (e) => e.kind === 'flow' && pred(e.flow);
     } catch (err) {
       if (err instanceof FilterError) return Promise.reject(new InvalidArgumentError(err.message, { field: err.field, cause: err }));
       return Promise.reject(err);
@@ -79,7 +81,7 @@ export class ObserverService {
     // the first stream that sends it, and the bytes are kept on the ring entry for the others.
     const wire = call as unknown as ServerWritableStream<observer.GetFlowsRequest, Uint8Array>;
     return this.stream(wire, encodedSink(wire), req, 'flow', matches, (e) => {
-      if (e.kind === 'flow') return (e.wire ??= encodeFlowResponse(e.flow, e.nodeName, e.time));
+      if (e.kind === 'flow') return (e.wire ??= encodeFlowEventResponse(e));
       if (e.kind === 'lost') return observer.GetFlowsResponse.encode({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time }).finish();
       return undefined;
     });

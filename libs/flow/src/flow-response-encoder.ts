@@ -5,6 +5,16 @@
 // order, proto3 defaults omitted). Flows with fields the parser never sets (L7, services, DNS
 // names, workloads, negative int32s) or unusually large ones go through ts-proto instead.
 import { flow, observer, type Timestamp } from '@cilium-ts/api';
+import type { HubbleEvent } from './events.js';
+import {
+  DatapathFlowEvent,
+  dropReasonDesc,
+  recordDirection,
+  recordDropReason,
+  recordTracePoint,
+  recordVerdict,
+} from './flow-event.js';
+import { summarize } from './summary.js';
 
 const SCRATCH_SIZE = 1 << 16;
 const scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
@@ -246,5 +256,116 @@ export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timesta
   end(s);
   string(1000, nodeName);
   if (time) timestamp(1001, time);
+  return Buffer.from(scratch.subarray(0, pos));
+}
+
+/** Whether the direct path covers `e` (times ts-proto would write the same way, strings inside the scratch buffer). */
+function eventFastPathable(e: DatapathFlowEvent): boolean {
+  if (!okTime(e.time)) return false;
+  const p = e.packet;
+  let chars = 2 * e.nodeName.length + e.interfaceName.length + 64;
+  if (p.ethernet) chars += 34;
+  if (p.ip) chars += p.ip.source.length + p.ip.destination.length;
+  for (const ep of [e.source, e.destination]) {
+    chars += ep.namespace.length + ep.podName.length + 8 * ep.labels.length;
+    for (const l of ep.labels) chars += l.length;
+  }
+  return chars * 3 + 1024 < SCRATCH_SIZE;
+}
+
+/** Writes the Flow of a DatapathFlowEvent: the same fields, in the same order, as writeFlow(event.flow). */
+function writeEventFlow(e: DatapathFlowEvent): void {
+  const r = e.record;
+  const type = r[0]!;
+  const subType = r[1]!;
+  const flags = r[15]!;
+  const isReply = (flags & 1) !== 0;
+  const p = e.packet;
+  timestamp(1, e.time);
+  uint(2, recordVerdict(type, flags));
+  const dropReason = recordDropReason(type, subType, flags);
+  uint(3, dropReason);
+  if (p.ethernet) {
+    const s = begin(4);
+    string(1, p.ethernet.source);
+    string(2, p.ethernet.destination);
+    end(s);
+  }
+  if (p.ip) {
+    const s = begin(5);
+    string(1, p.ip.source);
+    string(2, p.ip.destination);
+    uint(3, p.ip.version === 4 ? flow.IPVersion.IPv4 : flow.IPVersion.IPv6);
+    end(s);
+  }
+  const l4 = p.l4;
+  if (l4 !== undefined && l4.kind !== 'sctp') {
+    const start = begin(6);
+    if (l4.kind === 'tcp') {
+      const s = begin(1);
+      uint(1, l4.sourcePort);
+      uint(2, l4.destinationPort);
+      const fl = l4.flags;
+      const fs = begin(3);
+      bool(1, fl.FIN);
+      bool(2, fl.SYN);
+      bool(3, fl.RST);
+      bool(4, fl.PSH);
+      bool(5, fl.ACK);
+      bool(6, fl.URG);
+      bool(7, fl.ECE);
+      bool(8, fl.CWR);
+      bool(9, fl.NS);
+      end(fs);
+      end(s);
+    } else if (l4.kind === 'udp') {
+      const s = begin(2);
+      uint(1, l4.sourcePort);
+      uint(2, l4.destinationPort);
+      end(s);
+    } else {
+      const s = begin(l4.kind === 'icmpv4' ? 3 : 4);
+      uint(1, l4.type);
+      uint(2, l4.code);
+      end(s);
+    }
+    end(start);
+  }
+  endpoint(8, e.source);
+  endpoint(9, e.destination);
+  uint(10, flow.FlowType.L3_L4);
+  string(11, e.nodeName);
+  bool(16, isReply);
+  const et = begin(19);
+  uint(1, type);
+  uint(2, subType);
+  end(et);
+  uint(22, recordDirection(flags));
+  uint(23, e.policyMatchType);
+  uint(24, recordTracePoint(type, subType));
+  uint(25, dropReason === 0 ? flow.DropReason.DROP_REASON_UNKNOWN : dropReasonDesc(dropReason));
+  const ir = begin(26);
+  bool(1, isReply);
+  end(ir);
+  const itf = begin(28);
+  uint(1, e.ifindex);
+  string(2, e.interfaceName);
+  end(itf);
+  string(100000, summarize(p));
+}
+
+/**
+ * GetFlowsResponse bytes of a flow event: straight from the compact form for events the
+ * parser made (DatapathFlowEvent; no flow.Flow is built), else encodeFlowResponse(event.flow).
+ * The bytes are the same as ts-proto's encoding of {flow: event.flow, node_name, time}.
+ */
+export function encodeFlowEventResponse(e: Extract<HubbleEvent, { kind: 'flow' }>): Uint8Array {
+  if (!(e instanceof DatapathFlowEvent) || !eventFastPathable(e)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
+  pos = 0;
+  const s = begin(1);
+  writeEventFlow(e);
+  end(s);
+  string(1000, e.nodeName);
+  timestamp(1001, e.time);
   return Buffer.from(scratch.subarray(0, pos));
 }

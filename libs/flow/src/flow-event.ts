@@ -1,0 +1,168 @@
+// A flow as hubble-server keeps it in its ring buffer: the raw datapath record, its decoded
+// packet layers and the resolved (shared) endpoints, instead of a full flow.Flow object graph
+// per event. The encoder writes GetFlowsResponse bytes straight from it
+// (encodeFlowEventResponse); the flow.Flow object is built only when something asks for
+// `flow` (filters, metrics, tests), once, and is the same Flow the encoder's bytes decode to.
+import { flow, type Timestamp } from '@cilium-ts/api';
+import { copyEndpoint } from './endpoint-resolver.js';
+import type { DecodedPacket } from './packet.js';
+import { summarize } from './summary.js';
+
+/** Drop reason code of a policy denial. */
+export const DROP_REASON_POLICY_DENIED = 133;
+
+const RECORD_TYPE_DROP = 1;
+const RECORD_TYPE_TRACE = 4;
+const RECORD_TYPE_POLICY_VERDICT = 5;
+const FLAG_REPLY = 0x01;
+const FLAG_EGRESS = 0x02;
+const FLAG_ALLOWED = 0x08;
+
+/** Flow verdict of a record (type, sub_type, allowed flag). */
+export function recordVerdict(type: number, flags: number): flow.Verdict {
+  switch (type) {
+    case RECORD_TYPE_DROP:
+      return flow.Verdict.DROPPED;
+    case RECORD_TYPE_TRACE:
+      return flow.Verdict.FORWARDED;
+    case RECORD_TYPE_POLICY_VERDICT:
+      return flags & FLAG_ALLOWED ? flow.Verdict.FORWARDED : flow.Verdict.DROPPED;
+    default:
+      return flow.Verdict.VERDICT_UNKNOWN;
+  }
+}
+
+/** drop_reason of a record: the sub_type of drops, 133 for denied policy verdicts, else 0. */
+export function recordDropReason(type: number, subType: number, flags: number): number {
+  if (type === RECORD_TYPE_DROP) return subType;
+  if (type === RECORD_TYPE_POLICY_VERDICT && !(flags & FLAG_ALLOWED)) return DROP_REASON_POLICY_DENIED;
+  return 0;
+}
+
+/** drop_reason_desc: the DropReason enum value of drop_reason, DROP_REASON_UNKNOWN when it has none. */
+export function dropReasonDesc(code: number): flow.DropReason {
+  return code > 0 && flow.DropReason[code] !== undefined ? (code as flow.DropReason) : flow.DropReason.DROP_REASON_UNKNOWN;
+}
+
+/** trace_observation_point of a trace record (sub_type 0 = TO_ENDPOINT, 1..11 as is); others UNKNOWN_POINT. */
+export function recordTracePoint(type: number, subType: number): flow.TraceObservationPoint {
+  if (type !== RECORD_TYPE_TRACE) return flow.TraceObservationPoint.UNKNOWN_POINT;
+  if (subType === 0) return flow.TraceObservationPoint.TO_ENDPOINT;
+  if (subType >= 1 && subType <= 11) return subType as flow.TraceObservationPoint;
+  return flow.TraceObservationPoint.UNKNOWN_POINT;
+}
+
+/** traffic_direction: EGRESS when the egress flag differs from is_reply, else INGRESS. */
+export function recordDirection(flags: number): flow.TrafficDirection {
+  return ((flags & FLAG_EGRESS) !== 0) !== ((flags & FLAG_REPLY) !== 0) ? flow.TrafficDirection.EGRESS : flow.TrafficDirection.INGRESS;
+}
+
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+
+/** flow.Layer4 of a decoded packet (SCTP has no Layer4 field in this API version: undefined). */
+export function layer4Of(packet: DecodedPacket): flow.Layer4 | undefined {
+  const l4 = packet.l4;
+  switch (l4?.kind) {
+    case 'tcp':
+      return { TCP: { sourcePort: l4.sourcePort, destinationPort: l4.destinationPort, flags: { ...l4.flags } } };
+    case 'udp':
+      return { UDP: { sourcePort: l4.sourcePort, destinationPort: l4.destinationPort } };
+    case 'icmpv4':
+      return { ICMPv4: { type: l4.type, code: l4.code } };
+    case 'icmpv6':
+      return { ICMPv6: { type: l4.type, code: l4.code } };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One datapath flow in compact form; satisfies the `flow` variant of HubbleEvent (its `flow`
+ * is built on first access and cached). Immutable once made.
+ */
+export class DatapathFlowEvent {
+  readonly kind = 'flow' as const;
+  /** GetFlowsResponse bytes, kept by the first stream that encodes them for every other one. */
+  wire?: Uint8Array = undefined;
+  private built: flow.Flow | undefined = undefined;
+
+  constructor(
+    readonly time: Timestamp,
+    readonly nodeName: string,
+    /** The whole record (48-byte header + packet), as the agent forwarded it. */
+    readonly record: Uint8Array,
+    readonly packet: DecodedPacket,
+    /** Shared, never mutated (see EndpointResolver). */
+    readonly source: flow.Endpoint,
+    readonly destination: flow.Endpoint,
+    /** Host-side interface name of the local endpoint when the record's ifindex is it, else ''. */
+    readonly interfaceName: string,
+  ) {}
+
+  /** Record type: 1 drop, 4 trace, 5 policy verdict. */
+  get type(): number {
+    return this.record[0]!;
+  }
+
+  /** Record sub_type (drop reason / trace point). */
+  get subType(): number {
+    return this.record[1]!;
+  }
+
+  /** Record flags byte (bit0 reply, bit1 egress, bit2 IPv6, bit3 allowed). */
+  get flags(): number {
+    return this.record[15]!;
+  }
+
+  /** policy_match_type of policy verdicts, 0 for other records. */
+  get policyMatchType(): number {
+    return this.record[0] === RECORD_TYPE_POLICY_VERDICT ? this.record[29]! : 0;
+  }
+
+  /** ifindex of the interface the program ran on. */
+  get ifindex(): number {
+    const r = this.record;
+    return (r[32]! | (r[33]! << 8) | (r[34]! << 16)) + r[35]! * 0x1000000;
+  }
+
+  /** The flow.Flow (built once, on first access). */
+  get flow(): flow.Flow {
+    return (this.built ??= this.build());
+  }
+
+  private build(): flow.Flow {
+    const { type, subType, flags, packet } = this;
+    const isReply = (flags & FLAG_REPLY) !== 0;
+    const dropReason = recordDropReason(type, subType, flags);
+    return {
+      time: this.time,
+      verdict: recordVerdict(type, flags),
+      dropReason,
+      ethernet: packet.ethernet ? { source: packet.ethernet.source, destination: packet.ethernet.destination } : undefined,
+      IP: packet.ip
+        ? { source: packet.ip.source, destination: packet.ip.destination, ipVersion: packet.ip.version === 4 ? flow.IPVersion.IPv4 : flow.IPVersion.IPv6, encrypted: false }
+        : undefined,
+      l4: layer4Of(packet),
+      source: copyEndpoint(this.source),
+      destination: copyEndpoint(this.destination),
+      Type: flow.FlowType.L3_L4,
+      nodeName: this.nodeName,
+      sourceNames: NO_NAMES,
+      destinationNames: NO_NAMES,
+      l7: undefined,
+      reply: isReply,
+      eventType: { type, subType },
+      sourceService: undefined,
+      destinationService: undefined,
+      trafficDirection: recordDirection(flags),
+      policyMatchType: this.policyMatchType,
+      traceObservationPoint: recordTracePoint(type, subType),
+      dropReasonDesc: dropReason === 0 ? flow.DropReason.DROP_REASON_UNKNOWN : dropReasonDesc(dropReason),
+      isReply,
+      debugCapturePoint: flow.DebugCapturePoint.DBG_CAPTURE_POINT_UNKNOWN,
+      interface: { index: this.ifindex, name: this.interfaceName },
+      proxyPort: 0,
+      Summary: summarize(packet),
+    };
+  }
+}
