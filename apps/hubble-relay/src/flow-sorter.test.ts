@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { observer } from '@cilium-ts/api';
 import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
 
-const at = (seconds: number, nanos = 0): observer.GetFlowsResponse =>
-  observer.GetFlowsResponse.fromPartial({ nodeName: `t${seconds}.${nanos}`, time: { seconds: BigInt(seconds), nanos } });
-const names = (rs: observer.GetFlowsResponse[]): string[] => rs.map((r) => r.nodeName);
+interface Entry {
+  sec: number;
+  nsec: number;
+  name: string;
+}
+const at = (sec: number, nsec = 0): Entry => ({ sec, nsec, name: `t${sec}.${nsec}` });
+const names = (rs: Entry[]): string[] => rs.map((r) => r.name);
 
 describe('sortBufferCapacity', () => {
   it('is min(max, number × peers), or max when the product is zero or huge', () => {
@@ -18,8 +21,8 @@ describe('sortBufferCapacity', () => {
 
 describe('FlowSorter', () => {
   it('emits the oldest entry when full and the rest in order on close', () => {
-    const out: observer.GetFlowsResponse[] = [];
-    const s = new FlowSorter({ capacity: 3, drainTimeoutMs: 60_000 }, (r) => out.push(r));
+    const out: Entry[] = [];
+    const s = new FlowSorter<Entry>({ capacity: 3, drainTimeoutMs: 60_000 }, (r) => out.push(r));
     for (const r of [at(5), at(3), at(4, 2), at(4, 1), at(1), at(9)]) s.push(r);
     assert.deepEqual(names(out), ['t3.0', 't4.1', 't1.0', 't4.2']);
     s.close();
@@ -29,8 +32,8 @@ describe('FlowSorter', () => {
   });
 
   it('drains entries older than the drain horizon so a silent node does not hold the others', () => {
-    const out: observer.GetFlowsResponse[] = [];
-    const s = new FlowSorter({ capacity: 100, drainTimeoutMs: 60_000, now: () => 10_000 }, (r) => out.push(r));
+    const out: Entry[] = [];
+    const s = new FlowSorter<Entry>({ capacity: 100, drainTimeoutMs: 60_000, now: () => 10_000 }, (r) => out.push(r));
     s.push(at(12));
     s.push(at(8));
     s.push(at(9, 500));
@@ -41,8 +44,8 @@ describe('FlowSorter', () => {
   });
 
   it('flushes old entries by itself after the drain timeout', async () => {
-    const out: observer.GetFlowsResponse[] = [];
-    const s = new FlowSorter({ capacity: 100, drainTimeoutMs: 20 }, (r) => out.push(r));
+    const out: Entry[] = [];
+    const s = new FlowSorter<Entry>({ capacity: 100, drainTimeoutMs: 20 }, (r) => out.push(r));
     s.push(at(2));
     s.push(at(1));
     await new Promise((r) => setTimeout(r, 200));

@@ -1,6 +1,4 @@
-import type { observer } from '@cilium-ts/api';
-import { MinHeap } from './min-heap.js';
-import { timeBefore, timeFromMs, timeOf, type Time } from './timestamps.js';
+import { earlier, TimeHeap, type Keyed } from './min-heap.js';
 
 /** FlowSorterOptions size the sort buffer and say when idle entries are flushed. */
 export interface FlowSorterOptions {
@@ -23,13 +21,14 @@ export function sortBufferCapacity(max: number, number: bigint, peers: number): 
 }
 
 /**
- * FlowSorter merges responses from several node streams in GetFlowsResponse.time order through a
+ * FlowSorter merges responses from several node streams in GetFlowsResponse.time order (kept as
+ * numbers: `sec`, `nsec`) through a
  * bounded min-heap: when it is full the oldest entry is emitted; when nothing arrives for the
  * drain timeout the entries older than (now − drain timeout) are emitted, so that a silent or dead
  * node never holds back the others; close() emits everything left, oldest first.
  */
-export class FlowSorter<T extends { readonly time?: Time | undefined } = observer.GetFlowsResponse> {
-  private readonly heap = new MinHeap<T>((a, b) => timeBefore(timeOf(a), timeOf(b)));
+export class FlowSorter<T extends Keyed> {
+  private readonly heap = new TimeHeap<T>();
   private timer: NodeJS.Timeout | undefined;
   private lastPush = 0;
   private stopped = false;
@@ -60,10 +59,11 @@ export class FlowSorter<T extends { readonly time?: Time | undefined } = observe
 
   /** drainOlderThan emits every buffered response older than the given time (ms since epoch). */
   drainOlderThan(ms: number): void {
-    const limit = timeFromMs(ms);
+    const sec = Math.floor(ms / 1000);
+    const limit: Keyed = { sec, nsec: Math.round((ms - sec * 1000) * 1e6) };
     for (;;) {
       const top = this.heap.peek();
-      if (top === undefined || this.stopped || !timeBefore(timeOf(top), limit)) return;
+      if (top === undefined || this.stopped || !earlier(top, limit)) return;
       this.emit(this.heap.pop() as T);
     }
   }

@@ -1,11 +1,13 @@
-import { Metadata, status as Status, type ClientReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, status as Status, type ServerWritableStream } from '@grpc/grpc-js';
 import { observer, relay } from '@cilium-ts/api';
 import { ErrorAggregator } from './error-aggregator.js';
 import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
 import { statusText } from '@cilium-ts/grpc';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
-import { getFlowsWire, type RelayedResponse, type WireResponse } from './wire-response.js';
+import { ClientWriter } from './client-writer.js';
+import { openPeerFlows, type PeerFlowStream } from './peer-flow-stream.js';
+import { encodeOwnResponse, scanGetFlowsResponse, type WireResponse } from './wire-response.js';
 
 /** GetFlowsOptions tune the relay's merge of node streams. */
 export interface GetFlowsOptions {
@@ -19,6 +21,8 @@ export interface GetFlowsOptions {
   errorAggregationWindowMs: number;
   /** Counters to keep up to date (calls and peer streams in progress). */
   stats?: RelayFlowStats;
+  /** Write to the caller's HTTP/2 stream in batches when possible (default true; false: grpc-js per message). */
+  batchedWrites?: boolean;
 }
 
 /** Header names that describe the incoming HTTP/2 call and must not be forwarded to peers. */
@@ -42,6 +46,10 @@ export function nodeStatusResponse(nodeName: string, state: relay.NodeState, nod
   });
 }
 
+function nodeStatusWire(nodeName: string, state: relay.NodeState, nodeNames: string[], message = ''): WireResponse {
+  return encodeOwnResponse(nodeStatusResponse(nodeName, state, nodeNames, message));
+}
+
 /** Live counters of the relay's GetFlows work, for tests and health checks. */
 export interface RelayFlowStats {
   /** GetFlows calls in progress. */
@@ -60,6 +68,9 @@ type PeerPhase = 'streaming' | 'ended' | 'unavailable';
  * back-pressure by pausing the peer streams, ends OK when every peer stream has ended
  * (non-follow), and cancels the peer streams when the caller goes away.
  *
+ * Peers' responses stay bytes end to end: each is scanned for its kind and time only, sorted,
+ * and written to the caller unchanged, in batches (ClientWriter).
+ *
  * In follow mode it also watches the peer pool: a peer whose connection drops is announced
  * NODE_UNAVAILABLE; a peer that becomes available (back after a restart, or new) is queried
  * again for new flows only (number 0, no since, as upstream's periodic re-list does, so the
@@ -75,34 +86,35 @@ export function relayGetFlows(
   const peers = source.list();
   const queried = peers.filter((p) => p.available && p.client !== undefined);
   const unavailable = peers.filter((p) => !(p.available && p.client !== undefined));
-  const streams = new Set<ClientReadableStream<WireResponse>>();
+  const streams = new Set<PeerFlowStream>();
   const phase = new Map<string, PeerPhase>();
   const stats = opts.stats;
   let finished = false;
-  let paused = false;
   let running = 0;
   let unwatch: (() => void) | undefined;
   if (stats) stats.calls++;
 
-  const out = call as unknown as ServerWritableStream<observer.GetFlowsRequest, RelayedResponse>;
-  const write = (resp: RelayedResponse): void => {
-    if (finished) return;
-    if (!out.write(resp) && !paused) {
-      paused = true;
-      for (const s of streams) s.pause();
-      call.once('drain', () => {
-        paused = false;
-        if (!finished) for (const s of streams) s.resume();
-      });
-    }
+  const out = new ClientWriter(
+    call as unknown as ServerWritableStream<unknown, WireResponse>,
+    (blocked) => {
+      if (finished) return;
+      for (const s of streams) {
+        if (blocked) s.pause();
+        else s.resume();
+      }
+    },
+    opts.batchedWrites ?? true,
+  );
+  const write = (resp: WireResponse): void => {
+    if (!finished) out.write(resp);
   };
 
-  const sorter = new FlowSorter<RelayedResponse>(
+  const sorter = new FlowSorter<WireResponse>(
     { capacity: sortBufferCapacity(opts.sortBufferLenMax, req.number, queried.length), drainTimeoutMs: opts.sortBufferDrainTimeoutMs },
     write,
   );
   const errors = new ErrorAggregator(opts.errorAggregationWindowMs, (group) =>
-    sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_ERROR, group.nodeNames, group.message)),
+    sorter.push(nodeStatusWire(opts.nodeName, relay.NodeState.NODE_ERROR, group.nodeNames, group.message)),
   );
 
   const release = (): void => {
@@ -117,7 +129,7 @@ export function relayGetFlows(
     sorter.close();
     finished = true;
     release();
-    call.end();
+    out.end();
   };
 
   call.on('cancelled', () => {
@@ -126,55 +138,45 @@ export function relayGetFlows(
     release();
     errors.cancel();
     sorter.cancel();
+    out.close();
     for (const s of streams) s.cancel();
   });
 
   const md = forwardedMetadata(call.metadata);
 
   const open = (p: PeerView, request: observer.GetFlowsRequest): void => {
-    const stream = getFlowsWire(p.client as observer.ObserverClient, request, md);
-    streams.add(stream);
     phase.set(p.name, 'streaming');
     running++;
     if (stats) stats.peerStreams++;
-    if (paused) stream.pause();
-    let gotStatus: { code: number; details: string } | undefined;
-    let ended = false;
     let done = false;
-    const maybeDone = (): void => {
-      if (done || gotStatus === undefined) return;
-      if (gotStatus.code === Status.OK && !ended) return;
-      done = true;
-      streams.delete(stream);
-      if (stats) stats.peerStreams--;
-      running--;
-      if (finished) return;
-      // finished is already true when the caller cancelled; any other non-OK end, a CANCELLED
-      // sent by the peer included (a server shutting down hard), is a node error.
-      if (gotStatus.code !== Status.OK) errors.add(p.name, statusText(gotStatus.code, gotStatus.details));
-      if (phase.get(p.name) === 'streaming') phase.set(p.name, 'ended');
-      if (req.follow) {
-        // The connection may already be gone: look at the pool now rather than at its next change.
-        rejoin();
-        return;
-      }
-      if (running === 0) finish();
-    };
-    stream.on('data', (resp: WireResponse) => {
-      if (finished || resp.kind === undefined) return;
-      sorter.push(resp);
+    const stream: PeerFlowStream = openPeerFlows(p, request, md, {
+      message(bytes) {
+        if (finished) return;
+        const resp = scanGetFlowsResponse(bytes);
+        if (resp.kind !== undefined) sorter.push(resp);
+      },
+      chunkEnd() {},
+      status(st) {
+        if (done) return;
+        done = true;
+        streams.delete(stream);
+        if (stats) stats.peerStreams--;
+        running--;
+        if (finished) return;
+        // finished is already true when the caller cancelled; any other non-OK end, a CANCELLED
+        // sent by the peer included (a server shutting down hard), is a node error.
+        if (st.code !== Status.OK) errors.add(p.name, statusText(st.code, st.details));
+        if (phase.get(p.name) === 'streaming') phase.set(p.name, 'ended');
+        if (req.follow) {
+          // The connection may already be gone: look at the pool now rather than at its next change.
+          rejoin();
+          return;
+        }
+        if (running === 0) finish();
+      },
     });
-    stream.on('end', () => {
-      ended = true;
-      maybeDone();
-    });
-    stream.on('error', () => {
-      // Reported through 'status'.
-    });
-    stream.on('status', (s: { code: number; details: string }) => {
-      gotStatus = s;
-      maybeDone();
-    });
+    if (!done) streams.add(stream);
+    if (out.backedUp) stream.pause();
   };
 
   /** Follow mode: announce peers that became unavailable, query peers that became available. */
@@ -192,15 +194,15 @@ export function relayGetFlows(
         back.push(p);
       }
     }
-    if (lost.length > 0) sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, lost));
+    if (lost.length > 0) sorter.push(nodeStatusWire(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, lost));
     if (back.length === 0) return;
     const fresh = observer.GetFlowsRequest.fromPartial({ ...req, number: 0n, since: undefined, until: undefined, first: false });
     for (const p of back) open(p, fresh);
-    sorter.push(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_CONNECTED, back.map((p) => p.name)));
+    sorter.push(nodeStatusWire(opts.nodeName, relay.NodeState.NODE_CONNECTED, back.map((p) => p.name)));
   };
 
-  if (queried.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_CONNECTED, queried.map((p) => p.name)));
-  if (unavailable.length > 0) write(nodeStatusResponse(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name)));
+  if (queried.length > 0) write(nodeStatusWire(opts.nodeName, relay.NodeState.NODE_CONNECTED, queried.map((p) => p.name)));
+  if (unavailable.length > 0) write(nodeStatusWire(opts.nodeName, relay.NodeState.NODE_UNAVAILABLE, unavailable.map((p) => p.name)));
   for (const p of unavailable) phase.set(p.name, 'unavailable');
   if (queried.length === 0 && !req.follow) {
     finish();

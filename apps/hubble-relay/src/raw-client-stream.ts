@@ -1,0 +1,183 @@
+// A lean gRPC server-streaming client call over node:http2, for the relay's hottest path:
+// GetFlows from every peer, one message per flow. grpc-js spends more per received message
+// (a Readable push, interceptor layers, a promise per message in its decompression filter)
+// than the relay spends merging a flow; this reads the length-prefixed frames of each HTTP/2
+// DATA chunk and hands the messages to a sink synchronously, then says the chunk is done so
+// the sink can write everything the chunk released in one go. Plaintext only (peers that
+// announce TLS are called through grpc-js), no compression (none is requested).
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { status as Status } from '@grpc/grpc-js';
+import { parseAddress } from '@cilium-ts/grpc';
+
+/** The status a call ended with (grpc-status and grpc-message). */
+export interface RawStatus {
+  code: number;
+  details: string;
+}
+
+/** What a raw call reports to: every message, the end of each chunk, and the final status once. */
+export interface RawStreamSink {
+  /** One complete message (a view into the received chunk); throwing ends the call with INTERNAL. */
+  message(bytes: Buffer): void;
+  /** Every message of the chunk just read has been delivered. */
+  chunkEnd(): void;
+  /** The call ended (OK after the whole body was read, or an error); called once, last. */
+  status(s: RawStatus): void;
+}
+
+/** Options of one raw call. */
+export interface RawCallOptions {
+  /** grpc-js style target: `unix:///path`, `host:port`, `[v6]:port`. */
+  target: string;
+  /** Method path, e.g. `/observer.Observer/GetFlows`. */
+  path: string;
+  /** The encoded request message. */
+  request: Uint8Array;
+  /** Extra request headers (forwarded metadata). */
+  headers?: Record<string, string | string[]>;
+}
+
+function decodeGrpcMessage(raw: string | string[] | undefined): string {
+  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function statusOf(headers: IncomingHttpHeaders): RawStatus {
+  const code = Number(headers['grpc-status'] ?? Status.UNKNOWN);
+  return { code: Number.isInteger(code) ? code : Status.UNKNOWN, details: decodeGrpcMessage(headers['grpc-message']) };
+}
+
+/** Largest message accepted from a peer (as grpc-js's max_receive_message_length in peer-connection.ts). */
+export const RAW_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * RawClientStream is one server-streaming call on its own HTTP/2 connection. pause()/resume()
+ * apply HTTP/2 flow control to the peer; cancel() ends the call with CANCELLED.
+ */
+export class RawClientStream {
+  private readonly session: ClientHttp2Session;
+  private readonly stream: ClientHttp2Stream;
+  private pending: Buffer | undefined;
+  private finished = false;
+  private paused = false;
+  /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
+  private trailerStatus: RawStatus | undefined;
+
+  constructor(
+    opts: RawCallOptions,
+    private readonly sink: RawStreamSink,
+  ) {
+    const parsed = parseAddress(opts.target);
+    this.session =
+      parsed.kind === 'unix'
+        ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
+        : connect(`http://${parsed.host}:${parsed.port}`);
+    this.session.on('error', (err) => this.finish({ code: Status.UNAVAILABLE, details: `connection to ${opts.target} failed: ${err.message}` }));
+    const headers: OutgoingHttpHeaders = {
+      ...opts.headers,
+      [constants.HTTP2_HEADER_METHOD]: 'POST',
+      [constants.HTTP2_HEADER_PATH]: opts.path,
+      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+      te: 'trailers',
+    };
+    this.stream = this.session.request(headers);
+    const frame = Buffer.allocUnsafe(5 + opts.request.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(opts.request.length, 1);
+    frame.set(opts.request, 5);
+    this.stream.end(frame);
+    this.stream.on('response', (h) => {
+      // A trailers-only response carries the status in its headers.
+      if (h['grpc-status'] !== undefined) this.trailerStatus = statusOf(h);
+    });
+    this.stream.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    this.stream.on('trailers', (t) => {
+      this.trailerStatus = statusOf(t);
+    });
+    // The status counts only after every DATA frame before it has been delivered.
+    this.stream.on('end', () => this.finish(this.trailerStatus ?? { code: Status.UNAVAILABLE, details: 'the stream ended without a status' }));
+    this.stream.on('error', (err) => this.finish({ code: Status.UNAVAILABLE, details: err.message }));
+    this.stream.on('close', () => {
+      if (this.trailerStatus) {
+        this.finish(this.trailerStatus);
+        return;
+      }
+      const code = this.stream.rstCode;
+      this.finish(
+        code === constants.NGHTTP2_CANCEL
+          ? { code: Status.CANCELLED, details: 'the peer cancelled the call' }
+          : { code: Status.UNAVAILABLE, details: `the stream closed without a status (HTTP/2 code ${code ?? 0})` },
+      );
+    });
+  }
+
+  /** Stops reading: HTTP/2 flow control holds the peer back once its window is used up. */
+  pause(): void {
+    if (this.paused || this.finished) return;
+    this.paused = true;
+    this.stream.pause();
+  }
+
+  /** Reads on after pause(). */
+  resume(): void {
+    if (!this.paused || this.finished) return;
+    this.paused = false;
+    this.stream.resume();
+  }
+
+  /** Cancels the call (RST_STREAM CANCEL) and closes the connection; the sink hears CANCELLED. */
+  cancel(): void {
+    this.finish({ code: Status.CANCELLED, details: 'Cancelled on client' });
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (this.finished) return;
+    let buf = chunk;
+    if (this.pending !== undefined) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let off = 0;
+    const end = buf.length;
+    while (end - off >= 5) {
+      const len = buf.readUInt32BE(off + 1);
+      if (len > RAW_MAX_MESSAGE_BYTES) {
+        this.finish({ code: Status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${len} vs. ${RAW_MAX_MESSAGE_BYTES})` });
+        return;
+      }
+      if (end - off - 5 < len) break;
+      if (buf[off] !== 0) {
+        this.finish({ code: Status.INTERNAL, details: 'the peer sent a compressed message, which the relay never asked for' });
+        return;
+      }
+      const start = off + 5;
+      off = start + len;
+      try {
+        this.sink.message(buf.subarray(start, off));
+      } catch (err) {
+        this.finish({ code: Status.INTERNAL, details: `cannot read a message from the peer: ${(err as Error).message}` });
+        return;
+      }
+      if (this.finished) return;
+    }
+    if (off < end) this.pending = buf.subarray(off);
+    this.sink.chunkEnd();
+  }
+
+  private finish(st: RawStatus): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
+    this.session.close();
+    if (st.code === Status.OK && this.pending !== undefined) {
+      st = { code: Status.INTERNAL, details: 'the stream ended in the middle of a message' };
+    }
+    this.pending = undefined;
+    this.sink.status(st);
+  }
+}
