@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Packet parsing: Ethernet, IPv4 / IPv6 (with common extension headers), and the L4
- * header of TCP, UDP, SCTP, ICMP and ICMPv6, into one flat description. */
+ * header of TCP, UDP, SCTP, ICMP and ICMPv6, into one flat description. Headers are
+ * read in place through skb->data / data_end (no per-field helper call). */
 #ifndef CTS_PARSE_H
 #define CTS_PARSE_H
 
@@ -47,40 +48,88 @@ struct pkt {
 	__u8 inner_proto;
 };
 
+/* Headers are read in place (direct packet access). Offsets beyond this are refused, so
+ * the verifier can bound every packet pointer. */
+#define PARSE_MAX_OFF 2048
+
+/* skb->data / skb->data_end, read with one load from the context register each time
+ * (clang otherwise hoists ctx+offset into a register, which the verifier refuses). */
+static __always_inline __u8 *ctx_data(struct __sk_buff *skb)
+{
+	__u8 *d;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(d) : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, data)));
+	return d;
+}
+
+static __always_inline void *ctx_data_end(struct __sk_buff *skb)
+{
+	void *d;
+
+	asm volatile("%0 = *(u32 *)(%1 + %2)" : "=r"(d) : "r"(skb), "i"(__builtin_offsetof(struct __sk_buff, data_end)));
+	return d;
+}
+
+/* A pointer to len bytes at off in the packet, pulling them into the linear area first
+ * when they are not there (bpf_skb_pull_data; it invalidates earlier pointers, so callers
+ * copy what they need before the next call). NULL when the packet is shorter. */
+#define PKT_PTR(skb, off, len)                                                                   \
+	({                                                                                       \
+		__u32 __off = (off);                                                             \
+		void *__r = 0;                                                                   \
+		if (__off <= PARSE_MAX_OFF) {                                                    \
+			__u8 *__d = ctx_data(skb);                                   \
+			if ((void *)(__d + __off + (len)) > ctx_data_end(skb)) {      \
+				if (bpf_skb_pull_data((skb), __off + (len)) == 0) {              \
+					__d = ctx_data(skb);                         \
+					if ((void *)(__d + __off + (len)) <=                     \
+					    ctx_data_end(skb))                       \
+						__r = __d + __off;                               \
+				}                                                                \
+			} else {                                                                 \
+				__r = __d + __off;                                               \
+			}                                                                        \
+		}                                                                                \
+		__r;                                                                             \
+	})
+
 /* Reads source and destination ports (or ICMP identifiers) at off for proto.
  * Returns 0, or a negative drop reason when the header is truncated. */
 static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off, __u8 proto, __u8 family,
 				       __u16 *sport, __u16 *dport, __u8 *type_out, __u8 *tcp_flags)
 {
-	__u8 hdr[14];
+	__u8 *h;
 
 	switch (proto) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, off, hdr, 14) < 0)
+		h = PKT_PTR(skb, off, 14);
+		if (!h)
 			return -DROP_CT_INVALID_HDR;
-		*sport = ((__u16)hdr[0] << 8) | hdr[1];
-		*dport = ((__u16)hdr[2] << 8) | hdr[3];
+		*sport = ((__u16)h[0] << 8) | h[1];
+		*dport = ((__u16)h[2] << 8) | h[3];
 		if (tcp_flags)
-			*tcp_flags = hdr[13];
+			*tcp_flags = h[13];
 		return 0;
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
-		if (bpf_skb_load_bytes(skb, off, hdr, 4) < 0)
+		h = PKT_PTR(skb, off, 4);
+		if (!h)
 			return -DROP_CT_INVALID_HDR;
-		*sport = ((__u16)hdr[0] << 8) | hdr[1];
-		*dport = ((__u16)hdr[2] << 8) | hdr[3];
+		*sport = ((__u16)h[0] << 8) | h[1];
+		*dport = ((__u16)h[2] << 8) | h[3];
 		return 0;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6_:
-		if (bpf_skb_load_bytes(skb, off, hdr, 8) < 0)
+		h = PKT_PTR(skb, off, 8);
+		if (!h)
 			return -DROP_CT_INVALID_HDR;
 		if (type_out)
-			*type_out = hdr[0];
+			*type_out = h[0];
 		/* echo request/reply: both "ports" carry the identifier so that the
 		 * reversed tuple of a reply matches the request's entry. */
-		if ((family == FAMILY_V4 && (hdr[0] == 8 || hdr[0] == 0)) ||
-		    (family == FAMILY_V6 && (hdr[0] == 128 || hdr[0] == 129))) {
-			*sport = ((__u16)hdr[4] << 8) | hdr[5];
+		if ((family == FAMILY_V4 && (h[0] == 8 || h[0] == 0)) ||
+		    (family == FAMILY_V6 && (h[0] == 128 || h[0] == 129))) {
+			*sport = ((__u16)h[4] << 8) | h[5];
 			*dport = *sport;
 		}
 		return 0;
@@ -92,7 +141,7 @@ static __always_inline int parse_ports(struct __sk_buff *skb, __u32 off, __u8 pr
 /* Parses an IPv6 extension header chain starting with *nexthdr at *off. */
 static __always_inline int skip_ipv6_ext(struct __sk_buff *skb, __u32 *off, __u8 *nexthdr, __u8 *fragment)
 {
-	__u8 ext[8];
+	__u8 *ext;
 	int i;
 
 #pragma unroll
@@ -102,7 +151,8 @@ static __always_inline int skip_ipv6_ext(struct __sk_buff *skb, __u32 *off, __u8
 		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING && nh != NEXTHDR_FRAGMENT &&
 		    nh != NEXTHDR_DEST)
 			return 0;
-		if (bpf_skb_load_bytes(skb, *off, ext, 8) < 0)
+		ext = PKT_PTR(skb, *off, 8);
+		if (!ext)
 			return -DROP_INVALID;
 		*nexthdr = ext[0];
 		if (nh == NEXTHDR_FRAGMENT) {
@@ -120,23 +170,23 @@ static __always_inline int skip_ipv6_ext(struct __sk_buff *skb, __u32 *off, __u8
 static __always_inline int parse_icmp_inner(struct __sk_buff *skb, __u32 off, struct pkt *p)
 {
 	if (p->family == FAMILY_V4) {
-		struct iphdr ip;
+		struct iphdr *ip = PKT_PTR(skb, off, sizeof(struct iphdr));
 
-		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0)
+		if (!ip)
 			return -DROP_INVALID;
-		__builtin_memcpy(p->inner_saddr, &ip.saddr, 4);
-		__builtin_memcpy(p->inner_daddr, &ip.daddr, 4);
-		p->inner_proto = ip.protocol;
-		off += (__u32)(ip.ihl & 0xf) * 4;
+		__builtin_memcpy(p->inner_saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->inner_daddr, &ip->daddr, 4);
+		p->inner_proto = ip->protocol;
+		off += (__u32)(ip->ihl & 0xf) * 4;
 	} else {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6 = PKT_PTR(skb, off, sizeof(struct ipv6hdr));
 
-		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0)
+		if (!ip6)
 			return -DROP_INVALID;
-		__builtin_memcpy(p->inner_saddr, &ip6.saddr, 16);
-		__builtin_memcpy(p->inner_daddr, &ip6.daddr, 16);
-		p->inner_proto = ip6.nexthdr;
-		off += sizeof(ip6);
+		__builtin_memcpy(p->inner_saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->inner_daddr, &ip6->daddr, 16);
+		p->inner_proto = ip6->nexthdr;
+		off += sizeof(struct ipv6hdr);
 	}
 	/* ICMP errors quote at least 8 bytes of L4 header: the ports. */
 	return parse_ports(skb, off, p->inner_proto, p->family, &p->inner_sport, &p->inner_dport, 0, 0);
@@ -146,39 +196,42 @@ static __always_inline int parse_icmp_inner(struct __sk_buff *skb, __u32 off, st
  * negative drop reason. */
 static __always_inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 {
-	struct ethhdr eth;
+	struct ethhdr *eth;
+	__u16 h_proto;
 	__u32 off = sizeof(struct ethhdr);
 	__u8 icmp_type = 0;
 	int ret;
 
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
+	eth = PKT_PTR(skb, 0, sizeof(struct ethhdr));
+	if (!eth)
 		return PARSE_NOT_IP;
+	h_proto = eth->h_proto;
 
-	if (eth.h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+	if (h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = PKT_PTR(skb, off, sizeof(struct iphdr));
 
-		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0)
+		if (!ip)
 			return -DROP_INVALID;
-		if (ip.ihl < 5)
+		if (ip->ihl < 5)
 			return -DROP_INVALID;
 		p->family = FAMILY_V4;
-		p->proto = ip.protocol;
-		__builtin_memcpy(p->saddr, &ip.saddr, 4);
-		__builtin_memcpy(p->daddr, &ip.daddr, 4);
-		if (ip.frag_off & bpf_htons(0x1fff))
+		p->proto = ip->protocol;
+		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->daddr, &ip->daddr, 4);
+		if (ip->frag_off & bpf_htons(0x1fff))
 			p->fragment = 1;
-		off += (__u32)(ip.ihl & 0xf) * 4;
-	} else if (eth.h_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
+		off += (__u32)(ip->ihl & 0xf) * 4;
+	} else if (h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = PKT_PTR(skb, off, sizeof(struct ipv6hdr));
 		__u8 nexthdr;
 
-		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0)
+		if (!ip6)
 			return -DROP_INVALID;
 		p->family = FAMILY_V6;
-		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
-		off += sizeof(ip6);
-		nexthdr = ip6.nexthdr;
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		off += sizeof(struct ipv6hdr);
+		nexthdr = ip6->nexthdr;
 		ret = skip_ipv6_ext(skb, &off, &nexthdr, &p->fragment);
 		if (ret < 0)
 			return ret;

@@ -191,7 +191,8 @@ function printTable(configs: Config[], results: Map<Config, Array<{ sample: Samp
   const rows: string[][] = [['config', 'rules', 'throughput / baseline (each pair)', 'median', 'req/s / baseline (each pair)', 'median']];
   for (const c of configs) {
     const [kind, n] = c.split('-');
-    const r = results.get(c)!;
+    const r = results.get(c);
+    if (!r) continue;
     const t = r.map((x) => x.sample.tput / x.baseline.tput);
     const q = r.map((x) => x.sample.rr / x.baseline.rr);
     rows.push([kind, n, t.map((x) => x.toFixed(3)).join(' '), median(t).toFixed(3), q.map((x) => x.toFixed(3)).join(' '), median(q).toFixed(3)]);
