@@ -149,16 +149,18 @@ export function relayGetFlows(
     running++;
     if (stats) stats.peerStreams++;
     let done = false;
+    const source = sorter.addSource();
     const stream: PeerFlowStream = openPeerFlows(p, request, md, {
       message(bytes) {
         if (finished) return;
         const resp = scanGetFlowsResponse(bytes);
-        if (resp.kind !== undefined) sorter.push(resp);
+        if (resp.kind !== undefined) source.push(resp);
       },
       chunkEnd() {},
       status(st) {
         if (done) return;
         done = true;
+        source.end();
         streams.delete(stream);
         if (stats) stats.peerStreams--;
         running--;

@@ -2,7 +2,7 @@
 // peer.Peer, keeps a connection pool with backoff and serves observer.Observer over all nodes.
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { DEFAULT_HUBBLE_PORT, InvalidPeerAddressError, toDialTarget, toListenTarget } from './peer-address.js';
-export { FlowSorter, sortBufferCapacity, type FlowSorterOptions } from './flow-sorter.js';
+export { FlowSorter, sortBufferCapacity, type FlowSorterOptions, type SortSource } from './flow-sorter.js';
 export { relayGetFlows, nodeStatusResponse, type GetFlowsOptions, type RelayFlowStats } from './get-flows.js';
 export { PeerManager, type PeerManagerOptions, type PeerSource, type PeerView } from './peer-manager.js';
 export { PeerConnection, type PeerSpec, type PeerTLS } from './peer-connection.js';

@@ -6,6 +6,7 @@
 // relay's CPU per flow (/proc, user + system), and flows out of time order (must be 0: the
 // fake nodes' times interleave, so the relay has to merge).
 //   node dist/bench/relay-bench.js [--flows-per-peer 50000] [--rounds 3] [--relay-main dist/main.js]
+// RELAY_BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the relay.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -117,7 +118,8 @@ async function main(): Promise<void> {
     const fakes = spawnNode([here('./fake-peers-main.js'), '--flows-per-peer', String(perPeer), ...sockets.flatMap((s) => ['--socket', s])]);
     await waitLine(fakes, 'ready', 'the fake peers');
     const relaySock = join(dir, 'relay.sock');
-    const relay = spawnNode([relayMain, '--listen-address', `unix://${relaySock}`, '--log-level', 'error',
+    const profile = process.env.RELAY_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RELAY_BENCH_PROFILE_DIR}`] : [];
+    const relay = spawnNode([...profile, relayMain, '--listen-address', `unix://${relaySock}`, '--log-level', 'error',
       '--static-peers', sockets.map((s, i) => `node-${i + 1}=unix://${s}`).join(',')]);
     const relayTarget = `unix://${relaySock}`;
     // Ready once a relayed call returns every flow (the peers are dialled in the background).
@@ -151,7 +153,10 @@ async function main(): Promise<void> {
       'x base: relayed rate / the same client reading the fake servers directly. relay CPU: user + system of the relay process per flow.',
       'out of order: flows whose time is before the previous one on the same stream (relayed: the merged stream; must be 0).',
     ].join('\n'));
-    relay.kill('SIGTERM');
+    await new Promise<void>((res) => {
+      relay.once('exit', () => res());
+      relay.kill('SIGTERM');
+    });
     fakes.kill('SIGTERM');
   } finally {
     rmSync(dir, { recursive: true, force: true });
