@@ -42,18 +42,23 @@ static __always_inline void ct_key_reverse(struct ct_key *k, const struct pkt *p
 
 static __always_inline void ct_touch(struct ct_value *v, const struct pkt *p, __u32 len, __u8 reply)
 {
-	__u64 now = bpf_ktime_get_ns();
+	/* The coarse clock (CLOCK_MONOTONIC at the last tick, so up to a tick behind
+	 * bpf_ktime_get_ns) is far cheaper and plenty for a 100 ms touch interval and
+	 * timeouts of seconds; the signed difference keeps last_seen from going back. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 
 	/* A new SYN on a tuple whose connection was closed (FIN/RST seen) starts over, so
 	 * the agent's GC gives it the established lifetime again. */
 	if (!reply && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && (v->tcp_flags_seen & (TCP_FIN | TCP_RST))) {
+		now = bpf_ktime_get_ns();
 		v->created_ns = now;
+		v->last_seen_ns = now;
 		v->tcp_flags_seen = 0;
 		v->flags = 0;
 	}
 	/* Avoid dirtying the shared cache line on every packet: last_seen is what the GC
 	 * needs, at a resolution far below any timeout. */
-	if (now - v->last_seen_ns > CT_TOUCH_INTERVAL_NS)
+	if ((__s64)(now - v->last_seen_ns) > (__s64)CT_TOUCH_INTERVAL_NS)
 		v->last_seen_ns = now;
 	__sync_fetch_and_add(&v->packets, 1);
 	__sync_fetch_and_add(&v->bytes, len);
@@ -65,27 +70,41 @@ static __always_inline void ct_touch(struct ct_value *v, const struct pkt *p, __
 
 /* Classifies p for endpoint ep running in direction dir. *fwd is filled with the
  * forward key (used to create the entry of a new connection); *peer with the peer
- * identity recorded when the connection was created (when one is found). */
+ * identity recorded when the connection was created (when one is found).
+ * One lookup for most packets of a connection: the side that opens a connection
+ * usually sends from the higher (ephemeral) port, so a packet from a lower port to a
+ * higher one is tried as a reply first. Both keys are tried before a packet is new. */
 static __always_inline int ct_lookup(const struct pkt *p, __u16 ep, __u8 dir, __u32 len, struct ct_key *fwd,
 				     __u32 *peer)
 {
 	struct ct_key k = {};
 	struct ct_value *v;
 	__u8 other = dir == DIR_EGRESS ? DIR_INGRESS : DIR_EGRESS;
+	__u8 reply_first = p->sport < p->dport;
 
 	ct_key_forward(fwd, p, ep, dir);
+	ct_key_reverse(&k, p, ep, other);
+	if (reply_first) {
+		v = bpf_map_lookup_elem(&ct, &k);
+		if (v) {
+			ct_touch(v, p, len, 1);
+			*peer = v->peer_identity;
+			return CT_REPLY;
+		}
+	}
 	v = bpf_map_lookup_elem(&ct, fwd);
 	if (v) {
 		ct_touch(v, p, len, 0);
 		*peer = v->peer_identity;
 		return CT_ESTABLISHED;
 	}
-	ct_key_reverse(&k, p, ep, other);
-	v = bpf_map_lookup_elem(&ct, &k);
-	if (v) {
-		ct_touch(v, p, len, 1);
-		*peer = v->peer_identity;
-		return CT_REPLY;
+	if (!reply_first) {
+		v = bpf_map_lookup_elem(&ct, &k);
+		if (v) {
+			ct_touch(v, p, len, 1);
+			*peer = v->peer_identity;
+			return CT_REPLY;
+		}
 	}
 	if (p->icmp_error) {
 		/* The quoted packet is one the peer received from a connection this
