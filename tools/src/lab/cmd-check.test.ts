@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expectedCases, planChecks, summarize, type CheckResult } from './cmd-check.js';
+import { expectedCases, nodeCases, planChecks, scopeOf, summarize, type CheckResult } from './cmd-check.js';
 import { formatTable } from './cmd-status.js';
 
 test('with the demo policy only client->web:80 is allowed; without it everything is', () => {
@@ -15,14 +15,19 @@ test('tables align columns to the widest cell', () => {
   assert.equal(formatTable(['A', 'BB'], [['xyz', '1'], ['', '22']]), 'A    BB\nxyz  1\n     22');
 });
 
-test('every ordered node pair gets the three cases, same-node pairs first', () => {
+test('every ordered node pair gets the three pod cases, same-node pairs first, then node to remote pod', () => {
   const plan = planChecks([1, 2], true);
-  assert.equal(plan.length, 12);
+  assert.equal(plan.length, 16);
   assert.deepEqual(
-    [...new Set(plan.map((c) => `n${c.srcNode}->n${c.dstNode}`))],
-    ['n1->n1', 'n2->n2', 'n1->n2', 'n2->n1'],
+    [...new Set(plan.map((c) => `${scopeOf(c)} n${c.srcNode}->n${c.dstNode}`))],
+    ['same-node n1->n1', 'same-node n2->n2', 'cross-node n1->n2', 'cross-node n2->n1', 'node-to-remote-pod n1->n2', 'node-to-remote-pod n2->n1'],
   );
-  assert.deepEqual(plan.filter((c) => c.srcNode === 2 && c.dstNode === 1).map((c) => `${c.from}:${c.port} ${c.expect}`), [
+  assert.deepEqual(plan.filter((c) => c.from === 'node' && c.srcNode === 1).map((c) => `${c.to}:${c.proto ?? 'tcp'}:${c.port} ${c.expect}`), [
+    'client:icmp:0 allowed',
+    'web:tcp:80 denied',
+  ]);
+  assert.ok(expectedCases(false, nodeCases).every((c) => c.expect === 'allowed'), 'without the policy the node reaches web too');
+  assert.deepEqual(plan.filter((c) => c.srcNode === 2 && c.dstNode === 1 && c.from !== 'node').map((c) => `${c.from}:${c.port} ${c.expect}`), [
     'client:80 allowed',
     'client:8080 denied',
     'other:80 denied',
@@ -31,9 +36,9 @@ test('every ordered node pair gets the three cases, same-node pairs first', () =
 
 test('a dual-stack plan repeats every case over IPv6 after the IPv4 ones', () => {
   const plan = planChecks([1, 2], true, [4, 6]);
-  assert.equal(plan.length, 24);
-  assert.deepEqual(plan.slice(0, 12).map((c) => c.family), Array(12).fill(4));
-  assert.deepEqual(plan.slice(12).map((c) => c.family), Array(12).fill(6));
+  assert.equal(plan.length, 32);
+  assert.deepEqual(plan.slice(0, 16).map((c) => c.family), Array(16).fill(4));
+  assert.deepEqual(plan.slice(16).map((c) => c.family), Array(16).fill(6));
   const results: CheckResult[] = plan.map((c) => ({ ...c, target: 'x', got: c.expect, reply: c.expect === 'allowed', detail: '', ok: true }));
   assert.deepEqual(
     summarize(results).map((r) => `${r.category} ${r.passed}/${r.total}`),
@@ -42,18 +47,22 @@ test('a dual-stack plan repeats every case over IPv6 after the IPv4 ones', () =>
       'same-node denied by policy 4/4',
       'cross-node allowed 2/2',
       'cross-node denied by policy 4/4',
+      'node-to-remote-pod allowed 2/2',
+      'node-to-remote-pod denied by policy 2/2',
       'same-node allowed (IPv6) 2/2',
       'same-node denied by policy (IPv6) 4/4',
       'cross-node allowed (IPv6) 2/2',
       'cross-node denied by policy (IPv6) 4/4',
-      'reply traffic (allowed flows) 8/8',
+      'node-to-remote-pod allowed (IPv6) 2/2',
+      'node-to-remote-pod denied by policy (IPv6) 2/2',
+      'reply traffic (allowed flows) 12/12',
     ],
   );
 });
 
 test('the summary counts passes per scope and verdict, and replies of allowed flows', () => {
   const results: CheckResult[] = planChecks([1, 2], true).map((c) => {
-    const broken = c.srcNode === 1 && c.dstNode === 2 && c.expect === 'allowed';
+    const broken = c.from !== 'node' && c.srcNode === 1 && c.dstNode === 2 && c.expect === 'allowed';
     const got = broken ? 'denied' : c.expect;
     return { ...c, target: 'x', got, reply: got === 'allowed', detail: '', ok: got === c.expect };
   });
@@ -62,6 +71,8 @@ test('the summary counts passes per scope and verdict, and replies of allowed fl
     { category: 'same-node denied by policy', passed: 4, total: 4 },
     { category: 'cross-node allowed', passed: 1, total: 2 },
     { category: 'cross-node denied by policy', passed: 4, total: 4 },
-    { category: 'reply traffic (allowed flows)', passed: 3, total: 4 },
+    { category: 'node-to-remote-pod allowed', passed: 2, total: 2 },
+    { category: 'node-to-remote-pod denied by policy', passed: 2, total: 2 },
+    { category: 'reply traffic (allowed flows)', passed: 5, total: 6 },
   ]);
 });

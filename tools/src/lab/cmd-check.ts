@@ -1,8 +1,9 @@
 // `lab check`: a connectivity test across every pair of nodes, in the manner of
 // `cilium connectivity test`: from the client and other pods of every node to the web pod
-// of every node (the same node and across nodes), compared with what the demo policy
-// allows. A probe is an HTTP GET, so an allowed probe also proves the reply path. In a
-// dual-stack lab every case is probed over IPv4 and over IPv6.
+// of every node (the same node and across nodes), and from every node's own namespace to
+// the pods of the other nodes (as health checks go), compared with what the demo policy
+// allows. A probe is an HTTP GET or an ICMP echo, so an allowed probe also proves the
+// reply path. In a dual-stack lab every case is probed over IPv4 and over IPv6.
 import type { CheckOptions } from './args.js';
 import { formatTable } from './cmd-status.js';
 import { run } from './exec.js';
@@ -10,24 +11,40 @@ import { demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
 import { readState, type LabState } from './state-file.js';
 
-/** One expected connection of the demo. */
+/** One expected connection of the demo: from a pod (or, `from: 'node'`, the node's own namespace) to a pod. */
 export interface CheckCase {
   from: string;
   to: string;
+  /** TCP port of an HTTP GET; 0 with proto icmp. */
   port: number;
+  /** tcp (HTTP GET, the default) or icmp (one echo request). */
+  proto?: 'tcp' | 'icmp';
   expect: 'allowed' | 'denied';
 }
 
-/** The demo's expectations (with the demo policy imported). */
+/** The source name of the cases probed from a node's own namespace. */
+export const NODE_SOURCE = 'node';
+
+/** The demo's expectations between pods (with the demo policy imported). */
 export const demoCases: readonly CheckCase[] = [
   { from: 'client', to: 'web', port: 80, expect: 'allowed' },
   { from: 'client', to: 'web', port: 8080, expect: 'denied' },
   { from: 'other', to: 'web', port: 80, expect: 'denied' },
 ];
 
+/**
+ * From a node to the pods of other nodes: an echo to a pod no policy selects passes; the
+ * demo policy admits only client pods to web, so web:80 is denied to another node (it
+ * arrives as remote-node in tunnel mode, as world in native routing).
+ */
+export const nodeCases: readonly CheckCase[] = [
+  { from: NODE_SOURCE, to: 'client', port: 0, proto: 'icmp', expect: 'allowed' },
+  { from: NODE_SOURCE, to: 'web', port: 80, expect: 'denied' },
+];
+
 /** The expectations of a lab: the demo's, or everything allowed when no policy was imported. */
-export function expectedCases(policy: boolean): CheckCase[] {
-  return demoCases.map((c) => (policy ? { ...c } : { ...c, expect: 'allowed' }));
+export function expectedCases(policy: boolean, cases: readonly CheckCase[] = demoCases): CheckCase[] {
+  return cases.map((c) => (policy ? { ...c } : { ...c, expect: 'allowed' }));
 }
 
 /** A case between two nodes (equal for the same-node cases) over one address family. */
@@ -37,15 +54,19 @@ export interface PlannedCheck extends CheckCase {
   family: 4 | 6;
 }
 
-/** Every case for every ordered pair of nodes and every family: IPv4 first, same-node pairs first. */
+/**
+ * Every case for every ordered pair of nodes and every family: IPv4 first; per family the
+ * same-node pod pairs, then the cross-node ones, then node-to-remote-pod.
+ */
 export function planChecks(nodes: readonly number[], policy: boolean, families: ReadonlyArray<4 | 6> = [4]): PlannedCheck[] {
   const out: PlannedCheck[] = [];
   for (const family of families) {
-    for (const same of [true, false]) {
+    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod'] as const) {
       for (const srcNode of nodes) {
         for (const dstNode of nodes) {
-          if ((srcNode === dstNode) !== same) continue;
-          for (const c of expectedCases(policy)) out.push({ ...c, srcNode, dstNode, family });
+          if ((srcNode === dstNode) !== (scope === 'same-node')) continue;
+          const cases = scope === 'node-to-remote-pod' ? expectedCases(policy, nodeCases) : expectedCases(policy);
+          for (const c of cases) out.push({ ...c, srcNode, dstNode, family });
         }
       }
     }
@@ -63,8 +84,9 @@ export interface CheckResult extends PlannedCheck {
   ok: boolean;
 }
 
-/** Scope of a check: same node or across nodes. */
-export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' {
+/** Scope of a check: pods on the same node, pods across nodes, or a node to another node's pod. */
+export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' | 'node-to-remote-pod' {
+  if (c.from === NODE_SOURCE) return 'node-to-remote-pod';
   return c.srcNode === c.dstNode ? 'same-node' : 'cross-node';
 }
 
@@ -79,7 +101,7 @@ export interface SummaryRow {
 export function summarize(results: readonly CheckResult[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const family of [4, 6] as const) {
-    for (const scope of ['same-node', 'cross-node'] as const) {
+    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod'] as const) {
       for (const expect of ['allowed', 'denied'] as const) {
         const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect);
         const category = `${scope} ${expect === 'allowed' ? 'allowed' : 'denied by policy'}${family === 6 ? ' (IPv6)' : ''}`;
@@ -106,15 +128,27 @@ async function pool<T>(jobs: ReadonlyArray<() => Promise<T>>, limit: number): Pr
   return out;
 }
 
+/** The namespace a case is probed from: the source pod's, or the source node's. */
+function sourceNetns(state: LabState, c: PlannedCheck): string | undefined {
+  if (c.from === NODE_SOURCE) return state.nodes.find((n) => n.index === c.srcNode)?.netns;
+  return state.pods.find((p) => p.node === c.srcNode && p.name === c.from)?.netns;
+}
+
 async function probe(state: LabState, c: PlannedCheck): Promise<CheckResult> {
   const dst = state.pods.find((p) => p.node === c.dstNode && p.name === c.to);
-  const src = state.pods.find((p) => p.node === c.srcNode && p.name === c.from);
+  const srcNetns = sourceNetns(state, c);
   const dstIp = c.family === 6 ? dst?.ipv6 : dst?.ip;
-  if (!dstIp || !src) {
-    const what = !src ? `pod n${c.srcNode}/${c.from} missing` : `pod n${c.dstNode}/${c.to} ${dst ? `has no IPv${c.family} address` : 'missing'}`;
+  if (!dstIp || !srcNetns) {
+    const what = !srcNetns ? `n${c.srcNode}/${c.from} missing` : `pod n${c.dstNode}/${c.to} ${dst ? `has no IPv${c.family} address` : 'missing'}`;
     return { ...c, target: '-', got: 'denied', reply: false, detail: what, ok: false };
   }
-  const r = await run(inNetns(src.netns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), '--timeout', '2000']), {
+  if (c.proto === 'icmp') {
+    const r = await run(inNetns(srcNetns, ['ping', `-${c.family}`, '-c', '1', '-W', '2', dstIp]), { timeoutMs: 10_000 });
+    const got = r.code === 0 ? 'allowed' : 'denied';
+    const detail = got === 'allowed' ? (/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'echo reply') : 'no echo reply';
+    return { ...c, target: `${dstIp} (icmp)`, got, reply: got === 'allowed', detail, ok: got === c.expect };
+  }
+  const r = await run(inNetns(srcNetns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), '--timeout', '2000']), {
     timeoutMs: 10_000,
   });
   const got = r.code === 0 ? 'allowed' : 'denied';
@@ -152,7 +186,7 @@ export async function labCheck(o: CheckOptions): Promise<number> {
           scopeOf(r),
           `IPv${r.family}`,
           `n${r.srcNode}/${r.from}`,
-          `n${r.dstNode}/${r.to}:${r.port}`,
+          r.proto === 'icmp' ? `n${r.dstNode}/${r.to} icmp` : `n${r.dstNode}/${r.to}:${r.port}`,
           r.target,
           r.expect,
           r.got,

@@ -1,11 +1,17 @@
-// Shared pieces of the lab's end-to-end tests: when to skip, running tools/lab, and
-// reading flows through the relay with the hubble CLI.
+// Shared pieces of the lab's end-to-end tests: when to skip, running tools/lab, reading
+// flows through the relay with the hubble CLI, killing and restarting a node's agent, and
+// reading which programs the kernel runs in a node.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requiredApps } from './cmd-up.js';
-import { run, type RunResult } from './exec.js';
+import { run, runChecked, type RunResult } from './exec.js';
 import { appMain, type LabLayout, repoRoot } from './layout.js';
+import { inNetns } from './netns.js';
+import { isAlive, spawnDetached } from './process.js';
+import { waitReady } from './readiness.js';
+import { agentSpec } from './service-spec.js';
+import { readState, upsertService, writeState } from './state-file.js';
 
 /** node:test skip option: root and every app built, never skipped under CI=true. */
 export function e2eSkip(): string | false {
@@ -22,6 +28,8 @@ export function labCommand(...args: string[]): Promise<RunResult> {
 
 /** The parts of a flow (`hubble observe -o json`, proto field names) the tests read. */
 export interface JsonFlow {
+  /** RFC 3339 time of the flow. */
+  time?: string;
   node_name?: string;
   verdict?: string;
   trace_observation_point?: string;
@@ -45,4 +53,36 @@ export async function observeFlows(layout: LabLayout): Promise<JsonFlow[]> {
       const o = JSON.parse(l) as { flow?: JsonFlow } & JsonFlow;
       return o.flow ?? o;
     });
+}
+
+/** SIGKILLs the agent of node i of a running lab (pid from its state file); resolves once it is gone. */
+export async function killAgent(layout: LabLayout, i: number): Promise<number> {
+  const state = readState(layout.stateFile);
+  const svc = state?.services.find((s) => s.role === 'agent' && s.node === i);
+  assert.ok(svc?.pid && isAlive(svc.pid, svc.cmdlineMatch), `agent of n${i} is not running (state: ${JSON.stringify(svc)})`);
+  process.kill(svc.pid, 'SIGKILL');
+  for (let k = 0; k < 100 && isAlive(svc.pid); k++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(isAlive(svc.pid), false, `agent of n${i} (pid ${svc.pid}) survived SIGKILL`);
+  return svc.pid;
+}
+
+/**
+ * Starts the agent of node i again with the command line "up" used, records it in the
+ * state file (so "down" stops it) and waits until it answers; returns its pid.
+ */
+export async function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel' }): Promise<number> {
+  const spec = agentSpec(layout, i, opts.ipv6, opts.routingMode);
+  const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
+  const state = readState(layout.stateFile)!;
+  upsertService(state, { name: spec.name, role: spec.role, node: i, pid, address: spec.address, logFile: spec.logFile, cmdlineMatch: spec.argv[1] ?? spec.argv[0]! });
+  writeState(layout.stateFile, state);
+  await waitReady(spec, pid);
+  return pid;
+}
+
+/** Kernel ids of the tc programs attached in a namespace, by "<device>/<ingress|egress>" (bpftool net show: kind clsact/ingress, tcx/egress, ...). */
+export async function tcProgramIds(netns: string): Promise<Map<string, number>> {
+  const out = await runChecked(inNetns(netns, ['bpftool', '-j', 'net', 'show']));
+  const rows = (JSON.parse(out) as Array<{ tc?: Array<{ devname: string; kind: string; prog_id?: number; id?: number }> }>).flatMap((e) => e.tc ?? []);
+  return new Map(rows.map((t) => [`${t.devname}/${t.kind.replace(/^.*\//, '')}`, t.prog_id ?? t.id ?? 0]));
 }

@@ -1,7 +1,9 @@
 // End to end in tunnel mode: a two-node dual-stack lab with `--routing-mode tunnel`. The
 // connectivity check must pass over IPv4 and IPv6 with no routes between the nodes' pod
-// CIDRs, and the relay must show cross-node traffic leaving through the overlay
-// (to-overlay) and arriving from it (from-overlay) with the sender's identity.
+// CIDRs, the node namespaces must reach other nodes' pods (through the kernel's VXLAN
+// encapsulation, arriving as remote-node), and the relay must show cross-node traffic
+// leaving through the overlay (to-overlay) and arriving from it (from-overlay) with the
+// sender's identity.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -53,6 +55,26 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
     assert.match(r.stdout, /^cross-node denied by policy\s+4\s+4\s+ok$/m);
     assert.match(r.stdout, /^cross-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
     assert.match(r.stdout, /^cross-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
+    // The node's own namespace reaches the other node's pods: an echo to client passes,
+    // web:80 is denied by the demo policy (the sender is remote-node, not app=client).
+    assert.match(r.stdout, /^node-to-remote-pod allowed\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^node-to-remote-pod denied by policy\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^node-to-remote-pod allowed \(IPv6\)\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^node-to-remote-pod denied by policy \(IPv6\)\s+2\s+2\s+ok$/m);
+  });
+
+  test('a node reaches another node\'s pod through cilium_vxlan, seen there from the overlay as remote-node', async () => {
+    const client2 = podOf('client', 2);
+    const r = await run(inNetns(layout.nodeNetns(1), ['ip', 'route', 'get', client2.ip!]));
+    assert.match(r.stdout, /encap ip id 6 .*dst 192\.168\.200\.2 .*dev cilium_vxlan table 193 src 10\.200\.\d+\.1 /, r.stdout);
+    const ping = await run(inNetns(layout.nodeNetns(1), ['ping', '-c', '1', '-W', '2', client2.ip!]));
+    assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    let seen: JsonFlow | undefined;
+    for (let k = 0; k < 10 && !seen; k++) {
+      if (k > 0) await new Promise((res) => setTimeout(res, 1000));
+      seen = (await observeFlows(layout)).find((f) => f.node_name === 'n2' && f.trace_observation_point === 'FROM_OVERLAY' && f.IP?.destination === client2.ip && f.source?.identity === 6);
+    }
+    assert.ok(seen, 'n2 shows the echo from n1 arriving from the overlay with identity 6 (remote-node)');
   });
 
   test('the relay shows client n1 -> web n2 leaving through the overlay and arriving from it with the client\'s identity', async () => {
