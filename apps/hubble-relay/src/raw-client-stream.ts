@@ -152,11 +152,33 @@ export class RawClientStream {
   private onChunk(chunk: Buffer): void {
     if (this.finished) return;
     let buf = chunk;
-    if (this.pending !== undefined) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = undefined;
-    }
     let off = 0;
+    if (this.pending !== undefined) {
+      // Complete the message split across chunks by copying only its own bytes, then read the
+      // rest of this chunk in place.
+      let head = this.pending;
+      if (head.length < 5) {
+        const take = Math.min(5 - head.length, chunk.length);
+        head = Buffer.concat([head, chunk.subarray(0, take)]);
+        off = take;
+      }
+      if (head.length < 5) {
+        this.pending = head;
+        return;
+      }
+      const need = 5 + head.readUInt32BE(1) - head.length;
+      if (need > chunk.length - off || head.readUInt32BE(1) > RAW_MAX_MESSAGE_BYTES) {
+        // Still incomplete (or oversized: the loop below reports it).
+        buf = Buffer.concat([head, chunk.subarray(off)]);
+        off = 0;
+        this.pending = undefined;
+      } else {
+        const frame = need > 0 ? Buffer.concat([head, chunk.subarray(off, off + need)]) : head;
+        this.pending = undefined;
+        off += need;
+        if (!this.deliver(frame, 0, frame.length)) return;
+      }
+    }
     const end = buf.length;
     while (end - off >= 5) {
       const len = buf.readUInt32BE(off + 1);
@@ -165,22 +187,27 @@ export class RawClientStream {
         return;
       }
       if (end - off - 5 < len) break;
-      if (buf[off] !== 0) {
-        this.finish({ code: Status.INTERNAL, details: 'the peer sent a compressed message, which the relay never asked for' });
-        return;
-      }
-      const start = off + 5;
-      off = start + len;
-      try {
-        this.sink.message(buf.subarray(start, off));
-      } catch (err) {
-        this.finish({ code: Status.INTERNAL, details: `cannot read a message from the peer: ${(err as Error).message}` });
-        return;
-      }
-      if (this.finished) return;
+      const at = off;
+      off += 5 + len;
+      if (!this.deliver(buf, at, off)) return;
     }
     if (off < end) this.pending = buf.subarray(off);
     this.sink.chunkEnd();
+  }
+
+  /** Hands the frame buf[start, end) (5-byte prefix included) to the sink; false when the call ended. */
+  private deliver(buf: Buffer, start: number, end: number): boolean {
+    if (buf[start] !== 0) {
+      this.finish({ code: Status.INTERNAL, details: 'the peer sent a compressed message, which the relay never asked for' });
+      return false;
+    }
+    try {
+      this.sink.message(buf.subarray(start + 5, end));
+    } catch (err) {
+      this.finish({ code: Status.INTERNAL, details: `cannot read a message from the peer: ${(err as Error).message}` });
+      return false;
+    }
+    return !this.finished;
   }
 
   private finish(st: RawStatus): void {

@@ -39,6 +39,8 @@ export interface RelayOptions {
   /** TLS on the relay's TCP listeners; with `ca` and `requireClientCert` it is mutual TLS. */
   tls?: ServerTlsOptions;
   logger?: Logger;
+  /** Write GetFlows responses to callers in batches on their HTTP/2 stream (default true; false: grpc-js, one message at a time). */
+  batchedWrites?: boolean;
   /** Serve gRPC reflection (default true). */
   reflection?: boolean;
 }
@@ -84,6 +86,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     errorAggregationWindowMs: opts.errorAggregationWindowMs ?? 10_000,
     version: RELAY_VERSION,
     peerStatusTimeoutMs: opts.peerStatusTimeoutMs ?? 5000,
+    batchedWrites: opts.batchedWrites ?? true,
   });
   const server = await createServer({
     component: 'hubble-relay',
