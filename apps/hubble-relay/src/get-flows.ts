@@ -6,7 +6,7 @@ import { statusText } from '@cilium-ts/grpc';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
 import { ClientWriter } from './client-writer.js';
-import { openPeerFlows, type PeerFlowStream } from './peer-flow-stream.js';
+import { openPeerFlows, type PeerFlowStream, type PeerTlsMaterial } from './peer-flow-stream.js';
 import { encodeOwnResponse, scanGetFlowsResponse, type WireResponse } from './wire-response.js';
 
 /** GetFlowsOptions tune the relay's merge of node streams. */
@@ -23,6 +23,8 @@ export interface GetFlowsOptions {
   stats?: RelayFlowStats;
   /** Write to the caller's HTTP/2 stream in batches when possible (default true; false: grpc-js per message). */
   batchedWrites?: boolean;
+  /** PEM material to read TLS peers raw; without it they are read through their grpc-js client. */
+  peerTlsMaterial?: PeerTlsMaterial;
 }
 
 /** Header names that describe the incoming HTTP/2 call and must not be forwarded to peers. */
@@ -176,7 +178,7 @@ export function relayGetFlows(
         }
         if (running === 0) finish();
       },
-    });
+    }, opts.peerTlsMaterial);
     if (!done) streams.add(stream);
     if (out.backedUp) stream.pause();
   };

@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     errorAggregationWindowMs: parseDurationMs('error-aggregation-window', values.errorAggregationWindow),
     nodeName: values.nodeName || undefined,
     peerTlsCredentials: () => credentials.createSsl(ca, key, cert),
+    peerTlsMaterial: { ca: ca ?? undefined, key: key ?? undefined, cert: cert ?? undefined },
     peerServiceCredentials: values.peerServiceTlsServerName ? credentials.createSsl(ca, key, cert) : undefined,
     peerServiceTlsServerName: values.peerServiceTlsServerName || undefined,
     tls: serverTls,

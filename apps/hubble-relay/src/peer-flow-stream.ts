@@ -1,11 +1,22 @@
 // One peer's GetFlows stream as the merge sees it: raw message bytes handed to a sink, plus
-// pause/resume/cancel. Plaintext peers are read with RawClientStream (its own HTTP/2
-// connection per call, frames parsed in batches); peers that announced TLS go through their
-// grpc-js client (which holds the credentials), one message at a time.
+// pause/resume/cancel. Peers are read with RawClientStream (its own HTTP/2 connection per
+// call, frames parsed in batches); peers that announced TLS when the relay has no PEM
+// material for raw TLS (only grpc-js credentials) go through their grpc-js client, one
+// message at a time.
 import { status as Status, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
 import type { PeerView } from './peer-manager.js';
 import { RawClientStream, type RawStatus, type RawStreamSink } from './raw-client-stream.js';
+
+/** PEM material for raw TLS calls to peers that announced TLS (each peer's own server name is added). */
+export interface PeerTlsMaterial {
+  /** CA certificates (default: Node's root store). */
+  ca?: Buffer;
+  /** Client certificate chain for mutual TLS. */
+  cert?: Buffer;
+  /** Client private key for mutual TLS. */
+  key?: Buffer;
+}
 
 /** A peer's GetFlows call in progress. */
 export interface PeerFlowStream {
@@ -73,12 +84,20 @@ class GrpcPeerFlowStream implements PeerFlowStream {
 
 /**
  * openPeerFlows calls GetFlows on a peer with `req` and the forwarded metadata `md`, feeding
- * `sink`. The peer must have a client (an address); plaintext peers are read raw.
+ * `sink`. The peer must have a client (an address). Plaintext peers, and TLS peers when
+ * `tlsMaterial` is given, are read raw.
  */
-export function openPeerFlows(peer: PeerView, req: observer.GetFlowsRequest, md: Metadata, sink: RawStreamSink): PeerFlowStream {
-  if (peer.tls === undefined) {
+export function openPeerFlows(
+  peer: PeerView,
+  req: observer.GetFlowsRequest,
+  md: Metadata,
+  sink: RawStreamSink,
+  tlsMaterial?: PeerTlsMaterial,
+): PeerFlowStream {
+  if (peer.tls === undefined || tlsMaterial !== undefined) {
     const headers = md.toHttp2Headers() as Record<string, string | string[]>;
-    return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers }, sink);
+    const tls = peer.tls === undefined ? undefined : { ...tlsMaterial, serverName: peer.tls.serverName };
+    return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls }, sink);
   }
   return new GrpcPeerFlowStream(peer.client as observer.ObserverClient, req, md, sink);
 }

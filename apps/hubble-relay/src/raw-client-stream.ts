@@ -3,10 +3,11 @@
 // (a Readable push, interceptor layers, a promise per message in its decompression filter)
 // than the relay spends merging a flow; this reads the length-prefixed frames of each HTTP/2
 // DATA chunk and hands the messages to a sink synchronously, then says the chunk is done so
-// the sink can write everything the chunk released in one go. Plaintext only (peers that
-// announce TLS are called through grpc-js), no compression (none is requested).
+// the sink can write everything the chunk released in one go. Plaintext or TLS (with PEM
+// material given as bytes), no compression (none is requested).
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
 import { parseAddress } from '@cilium-ts/grpc';
 
@@ -36,6 +37,20 @@ export interface RawCallOptions {
   request: Uint8Array;
   /** Extra request headers (forwarded metadata). */
   headers?: Record<string, string | string[]>;
+  /** TLS toward the peer; plaintext when absent. */
+  tls?: RawTlsOptions;
+}
+
+/** TLS material of a raw call: the name the peer's certificate must match, CA and client certificate (PEM). */
+export interface RawTlsOptions {
+  /** Name to verify the peer's certificate against (and sent as SNI). */
+  serverName: string;
+  /** CA certificates (default: Node's root store). */
+  ca?: Buffer;
+  /** Client certificate chain for mutual TLS. */
+  cert?: Buffer;
+  /** Client private key for mutual TLS. */
+  key?: Buffer;
 }
 
 function decodeGrpcMessage(raw: string | string[] | undefined): string {
@@ -80,10 +95,20 @@ export class RawClientStream {
   ) {
     const parsed = parseAddress(opts.target);
     const settings = { initialWindowSize: RAW_STREAM_WINDOW_BYTES };
-    this.session =
-      parsed.kind === 'unix'
-        ? connect('http://localhost', { settings, createConnection: () => netConnect(parsed.path) })
-        : connect(`http://${parsed.host}:${parsed.port}`, { settings });
+    const tls = opts.tls;
+    if (tls !== undefined) {
+      const where = parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host.replace(/^\[(.*)\]$/, '$1'), port: parsed.port };
+      this.session = connect(`https://${tls.serverName}`, {
+        settings,
+        createConnection: () =>
+          tlsConnect({ ...where, servername: tls.serverName, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'] }),
+      });
+    } else {
+      this.session =
+        parsed.kind === 'unix'
+          ? connect('http://localhost', { settings, createConnection: () => netConnect(parsed.path) })
+          : connect(`http://${parsed.host}:${parsed.port}`, { settings });
+    }
     this.session.once('connect', () => {
       try {
         this.session.setLocalWindowSize(RAW_STREAM_WINDOW_BYTES);

@@ -32,6 +32,7 @@ describe('hubble-relay TLS', () => {
   const peers = new FakeHubble('peer-service', join(tmp.dir, 'peer.sock'));
   let relay: Relay;
   let relayWithoutClientCert: Relay;
+  let relayGrpcReader: Relay;
 
   before(async () => {
     certs = makeTestCerts(['*.default.hubble-grpc.cilium.io', '*.hubble-relay.cilium.io']);
@@ -49,19 +50,27 @@ describe('hubble-relay TLS', () => {
       listenAddresses: ['127.0.0.1:0'],
       tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca, requireClientCert: true },
       peerTlsCredentials: () => credentials.createSsl(certs.ca, certs.client.key, certs.client.cert),
+      peerTlsMaterial: { ca: certs.ca, cert: certs.client.cert, key: certs.client.key },
+    });
+    // Only grpc-js credentials: GetFlows from the TLS node goes through grpc-js.
+    relayGrpcReader = await startRelay({
+      ...common,
+      listenAddresses: [`unix://${join(tmp.dir, 'relay3.sock')}`],
+      peerTlsCredentials: () => credentials.createSsl(certs.ca, certs.client.key, certs.client.cert),
     });
     relayWithoutClientCert = await startRelay({
       ...common,
       listenAddresses: [`unix://${join(tmp.dir, 'relay2.sock')}`],
       peerTlsCredentials: () => credentials.createSsl(certs.ca),
     });
-    await eventually('node-a available through TLS', () => (relay.peers.list()[0]?.available ? true : undefined));
+    await eventually('node-a available through TLS', () => (relay.peers.list()[0]?.available && relayGrpcReader.peers.list()[0]?.available ? true : undefined));
     await eventually('node-a known to the relay without a client certificate', () => (relayWithoutClientCert.peers.list().length === 1 ? true : undefined));
   });
 
   after(async () => {
     await relay?.stop();
     await relayWithoutClientCert?.stop();
+    await relayGrpcReader?.stop();
     node?.kill();
     peers.kill();
     tmp.remove();
@@ -74,6 +83,11 @@ describe('hubble-relay TLS', () => {
     assert.deepEqual(got[0]?.nodeStatus?.nodeNames, ['node-a']);
     assert.deepEqual(got.filter((r) => r.flow).map((r) => r.flow!.Summary), ['node-a-1000']);
     assert.equal(relay.peers.list()[0]?.tls?.serverName, NODE_TLS_NAME);
+  });
+
+  it('reads a TLS node through grpc-js when it has only grpc-js credentials', async () => {
+    const got = await getFlows(`unix://${join(tmp.dir, 'relay3.sock')}`, {});
+    assert.deepEqual(got.filter((r) => r.flow).map((r) => r.flow!.Summary), ['node-a-1000']);
   });
 
   it('rejects relay clients without a client certificate or with one from another CA', async () => {

@@ -6,6 +6,7 @@ import type { RelayFlowStats } from './get-flows.js';
 import { PeerManager } from './peer-manager.js';
 import { createRelayObserver } from './relay-observer.js';
 import { RELAY_OBSERVER_SERVICE } from './wire-response.js';
+import type { PeerTlsMaterial } from './peer-flow-stream.js';
 
 /** RELAY_VERSION is what ServerStatus reports as the relay's version. */
 export const RELAY_VERSION = '1.11.0-cilium-ts';
@@ -32,6 +33,11 @@ export interface RelayOptions {
   nodeName?: string;
   /** Credentials for peers that announced TLS (default: system roots, no client cert). */
   peerTlsCredentials?: (tls: PeerTLS) => ChannelCredentials;
+  /**
+   * The same material as PEM bytes, for GetFlows from TLS peers over the relay's lean HTTP/2
+   * reader; without it those calls go through grpc-js (slower per flow).
+   */
+  peerTlsMaterial?: PeerTlsMaterial;
   /** Credentials for the Peer service connection (default plaintext). */
   peerServiceCredentials?: ChannelCredentials;
   /** TLS name to verify the Peer service's certificate against (with peerServiceCredentials). */
@@ -87,6 +93,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     version: RELAY_VERSION,
     peerStatusTimeoutMs: opts.peerStatusTimeoutMs ?? 5000,
     batchedWrites: opts.batchedWrites ?? true,
+    peerTlsMaterial: opts.peerTlsMaterial,
   });
   const server = await createServer({
     component: 'hubble-relay',
