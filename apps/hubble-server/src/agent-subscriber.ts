@@ -3,12 +3,15 @@
 import type { EventEmitter } from 'node:events';
 import { agent } from '@cilium-ts/api';
 import { createClient, type Logger } from '@cilium-ts/grpc';
+import type { ReadGate } from './ingest-gate.js';
+import { decodeMonitorMessage, type MonitorMessage } from './monitor-batch-decoder.js';
 import { RawServerStream } from './raw-grpc-stream.js';
 
 
 /** What the subscriber delivers. */
 export interface AgentSubscriberHandlers {
-  monitorEvent(event: agent.MonitorEvent): void;
+  /** One Monitor.Listen message: a datapath batch read by hand, or any other MonitorEvent. */
+  monitorMessage(message: MonitorMessage): void;
   /** Called before the first metadata event of every (re)connected Watch stream. */
   metadataReset(): void;
   metadataEvent(event: agent.MetadataEvent): void;
@@ -20,9 +23,9 @@ export interface AgentSubscriberOptions {
   address: string;
   logger: Logger;
   handlers: AgentSubscriberHandlers;
+  /** Asked after each Monitor message: while closed the Monitor stream pauses (back-pressure to the agent). */
+  ingestGate?: ReadGate;
   /** First reconnect delay (default 200 ms), doubled up to maxBackoffMs (default 5 s). */
-  /** Asked after each Monitor message: while false the Monitor stream pauses (back-pressure to the agent). */
-  mayIngest?: () => boolean;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -79,8 +82,8 @@ export class AgentSubscriber {
     // Datapath records come in batches (MonitorEvent.batch): one gRPC message per record cost
     // more than decoding and parsing the record.
     const request = agent.MonitorRequest.encode(agent.MonitorRequest.fromPartial({ agentEvents: true, batch: true })).finish();
-    const call = new RawServerStream(this.options.address, agent.MonitorService.listen.path, request, (b) => agent.MonitorEvent.decode(b), this.options.mayIngest);
-    this.attach(this.monitor, call, (e: agent.MonitorEvent) => this.options.handlers.monitorEvent(e), () => this.openMonitor());
+    const call = new RawServerStream(this.options.address, agent.MonitorService.listen.path, request, decodeMonitorMessage, this.options.ingestGate);
+    this.attach(this.monitor, call, (m: MonitorMessage) => this.options.handlers.monitorMessage(m), () => this.openMonitor());
   }
 
   private openMetadata(): void {

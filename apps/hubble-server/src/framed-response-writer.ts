@@ -38,6 +38,9 @@ export class FramedResponseWriter {
     private readonly batchBytes: number,
   ) {
     this.batch = Buffer.allocUnsafe(batchBytes);
+    // grpc-js listens for one 'error' only; a failed write of ours may emit another. The
+    // 'close' that follows every error ends the call (the pump sees the stream closed).
+    base.stream.on('error', () => undefined);
   }
 
   /** A writer for `call`, or undefined when grpc-js's internals are not what this writer expects. */

@@ -1,7 +1,7 @@
 // The hubble-server of one node: agent subscription -> parser -> ring buffer, served
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
-import { peer, timestampFromNanos, timestampNow, type agent } from '@cilium-ts/api';
+import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
 import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
@@ -9,6 +9,7 @@ import { AgentSubscriber } from './agent-subscriber.js';
 import { IngestGate } from './ingest-gate.js';
 import { FlowMetrics } from './metrics/registry.js';
 import { MetadataCache } from './metadata-cache.js';
+import type { MonitorBatch } from './monitor-batch-decoder.js';
 import { OBSERVER_WIRE_SERVICE, ObserverService } from './observer-service.js';
 import { peerHandlers, PeerList, peerName } from './peer-service.js';
 
@@ -124,14 +125,19 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     store(decoded);
   };
   /** Decodes the records of one DatapathBatch into the ring, each with its own stamp. */
-  const ingestBatch = (event: agent.MonitorEvent, batch: agent.DatapathBatch): void => {
-    const batchNode = parser.nodeNameOf(event.nodeName);
-    const fallback = event.time ?? timestampNow();
+  const ingestBatch = (batch: MonitorBatch): void => {
+    const batchNode = parser.nodeNameOf(batch.nodeName);
+    let fallback: Timestamp | undefined;
+    const stamps = batch.stamps;
     for (let i = 0; i < batch.records.length; i++) {
-      const timeNs = batch.timeNs[i];
       let decoded: HubbleEvent;
       try {
-        decoded = parser.decodeRecord(batch.records[i]!, timeNs === undefined ? fallback : timestampFromNanos(timeNs), batchNode);
+        if (i < batch.stampCount) {
+          decoded = parser.decodeRecordAt(batch.records[i]!, stamps[2 * i]!, stamps[2 * i + 1]!, batchNode);
+        } else {
+          fallback ??= batch.seconds >= 0 ? Timestamp.create({ seconds: BigInt(batch.seconds), nanos: batch.nanos }) : timestampNow();
+          decoded = parser.decodeRecord(batch.records[i]!, fallback, batchNode);
+        }
       } catch (err) {
         dropUndecodable(err);
         continue;
@@ -144,11 +150,11 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     address: options.agentAddress,
     logger: log,
     initialBackoffMs: options.agentBackoffMs,
-    mayIngest: () => gate.open(),
+    ingestGate: gate,
     handlers: {
-      monitorEvent(event) {
-        if (event.batch === undefined) ingest(event);
-        else ingestBatch(event, event.batch);
+      monitorMessage(message) {
+        if (message.kind === 'batch') ingestBatch(message);
+        else ingest(message.event);
       },
       metadataReset: () => metadata.clear(),
       metadataEvent: (event) => metadata.apply(event),

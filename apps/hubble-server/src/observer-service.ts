@@ -34,7 +34,7 @@ export interface ObserverState {
   shutdownSignal?: AbortSignal;
   now?: () => Timestamp;
   /** Told about every ring reader while its stream runs (the ingest gate). */
-  readers?: { add(reader: RingReader): void; delete(reader: RingReader): void };
+  readers?: { add(reader: RingReader): void; delete(reader: RingReader): void; progress?(): void };
 }
 
 /** The Observer service state and handlers; register `handlers()` with createServer. */
@@ -145,7 +145,8 @@ export class ObserverService {
       });
       this.state.readers?.add(reader);
       try {
-        await pump(call, sink, reader, toMessage, ac.signal, () => this.waits++);
+        const readers = this.state.readers;
+        await pump(call, sink, reader, toMessage, ac.signal, { backpressure: () => this.waits++, progress: readers?.progress ? () => readers.progress!() : undefined });
       } finally {
         this.state.readers?.delete(reader);
       }

@@ -9,6 +9,7 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import { connect as netConnect } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { parseAddress } from '@cilium-ts/grpc';
+import type { ReadGate } from './ingest-gate.js';
 
 /**
  * Messages delivered before the reader pauses for one event-loop turn. 1 (after every chunk
@@ -17,6 +18,13 @@ import { parseAddress } from '@cilium-ts/grpc';
  * 64 ~40%, at about the same delivered rate).
  */
 export const YIELD_EVERY = 1;
+
+/**
+ * HTTP/2 receive window (stream and connection). The default 64 KiB holds fewer than two
+ * batches of 256 records, so the agent waited for a WINDOW_UPDATE round trip after nearly
+ * every batch; a larger window keeps it sending while the server works.
+ */
+export const RECEIVE_WINDOW_BYTES = Number(process.env.CTS_RW ?? 256 * 1024);
 
 /** The status a call ended with. */
 export interface RawStatus {
@@ -69,15 +77,17 @@ export class RawServerStream<T> extends EventEmitter {
     readonly path: string,
     request: Uint8Array,
     private readonly decode: (bytes: Uint8Array) => T,
-    /** Asked before reading on after a pause; while false the call stays paused (polled every ms). */
-    private readonly mayRead?: () => boolean,
+    /** Asked before reading on after a pause; while closed the call stays paused until it reopens. */
+    private readonly gate?: ReadGate,
   ) {
     super();
     const parsed = parseAddress(address);
+    const settings = { initialWindowSize: RECEIVE_WINDOW_BYTES };
     this.session =
       parsed.kind === 'unix'
-        ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
-        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`);
+        ? connect('http://localhost', { settings, createConnection: () => netConnect(parsed.path) })
+        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`, { settings });
+    this.session.once('connect', () => this.session.setLocalWindowSize(RECEIVE_WINDOW_BYTES));
     this.session.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: `connection to ${address} failed: ${err.message}` }));
     this.stream = this.session.request({
       [constants.HTTP2_HEADER_METHOD]: 'POST',
@@ -106,8 +116,8 @@ export class RawServerStream<T> extends EventEmitter {
         this.stream.pause();
         const resume = () => {
           if (this.finished) return;
-          if (this.mayRead === undefined || this.mayRead()) this.stream.resume();
-          else setTimeout(resume, 1);
+          if (this.gate === undefined || this.gate.open()) this.stream.resume();
+          else this.gate.whenOpen(resume);
         };
         setImmediate(resume);
       }

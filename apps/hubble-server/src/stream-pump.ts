@@ -60,6 +60,14 @@ export function encodedSink(call: ServerWritableStream<unknown, Uint8Array>): Me
   };
 }
 
+/** What a pump tells its owner. */
+export interface PumpHooks {
+  /** The transport was full: the pump waits for it to drain. */
+  backpressure?(): void;
+  /** The pump handed a batch to the transport (its reader moved on). */
+  progress?(): void;
+}
+
 /** Events sent in one go before the pump yields to the event loop (agent ingest, other streams). */
 export const PUMP_SLICE = 512;
 
@@ -76,12 +84,14 @@ export async function pump<M>(
   reader: RingReader,
   toMessage: (e: HubbleEvent) => M | undefined,
   signal: AbortSignal,
-  onBackpressure?: () => void,
+  hooks: PumpHooks = {},
 ): Promise<void> {
   let slice = 0;
   const settle = async (): Promise<void> => {
-    if (!sink.flush()) {
-      onBackpressure?.();
+    const full = !sink.flush();
+    hooks.progress?.();
+    if (full) {
+      hooks.backpressure?.();
       await sink.drained(signal);
     }
   };

@@ -1,11 +1,14 @@
-// A flow as hubble-server keeps it in its ring buffer: the raw datapath record, its decoded
-// packet layers and the resolved (shared) endpoints, instead of a full flow.Flow object graph
-// per event. The encoder writes GetFlowsResponse bytes straight from it
+// A flow as hubble-server keeps it in its ring buffer: the raw datapath record, its stamp as
+// two numbers and the resolved (shared) endpoints, a handful of objects instead of a full
+// flow.Flow object graph per event (a ring of 65535 entries that each survive into the old
+// generation makes every retained object count for the garbage collector). Packet layers are
+// decoded again when needed (once, to encode), as short-lived garbage. The encoder writes GetFlowsResponse bytes straight from it
 // (encodeFlowEventResponse); the flow.Flow object is built only when something asks for
 // `flow` (filters, metrics, tests), once, and is the same Flow the encoder's bytes decode to.
-import { flow, type Timestamp } from '@cilium-ts/api';
+import { flow, Timestamp } from '@cilium-ts/api';
+import { DATAPATH_RECORD_HEADER_LEN } from './datapath-record.js';
 import { copyEndpoint } from './endpoint-resolver.js';
-import type { DecodedPacket } from './packet.js';
+import { decodePacket, type DecodedPacket } from './packet.js';
 import { summarize } from './summary.js';
 
 /** Drop reason code of a policy denial. */
@@ -87,17 +90,35 @@ export class DatapathFlowEvent {
   private built: flow.Flow | undefined = undefined;
 
   constructor(
-    readonly time: Timestamp,
+    /** Stamp: seconds since the epoch (a safe integer) and nanoseconds (0..999999999). */
+    readonly seconds: number,
+    readonly nanos: number,
     readonly nodeName: string,
     /** The whole record (48-byte header + packet), as the agent forwarded it. */
     readonly record: Uint8Array,
-    readonly packet: DecodedPacket,
     /** Shared, never mutated (see EndpointResolver). */
     readonly source: flow.Endpoint,
     readonly destination: flow.Endpoint,
     /** Host-side interface name of the local endpoint when the record's ifindex is it, else ''. */
     readonly interfaceName: string,
   ) {}
+
+  /** The event's stamp (a new Timestamp on every access). */
+  get time(): Timestamp {
+    return Timestamp.create({ seconds: BigInt(this.seconds), nanos: this.nanos });
+  }
+
+  /** The captured packet bytes (at most cap_len, fewer when the record was cut). */
+  get packetBytes(): Uint8Array {
+    const r = this.record;
+    const capLen = r[12]! | (r[13]! << 8);
+    return r.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(r.length, DATAPATH_RECORD_HEADER_LEN + capLen));
+  }
+
+  /** The packet's layers (decoded on every access). */
+  get packet(): DecodedPacket {
+    return decodePacket(this.packetBytes);
+  }
 
   /** Record type: 1 drop, 4 trace, 5 policy verdict. */
   get type(): number {
@@ -132,10 +153,11 @@ export class DatapathFlowEvent {
 
   private build(): flow.Flow {
     const { type, subType, flags, packet } = this;
+    const time = this.time;
     const isReply = (flags & FLAG_REPLY) !== 0;
     const dropReason = recordDropReason(type, subType, flags);
     return {
-      time: this.time,
+      time,
       verdict: recordVerdict(type, flags),
       dropReason,
       ethernet: packet.ethernet ? { source: packet.ethernet.source, destination: packet.ethernet.destination } : undefined,

@@ -14,6 +14,7 @@ import {
   recordTracePoint,
   recordVerdict,
 } from './flow-event.js';
+import type { DecodedPacket } from './packet.js';
 import { summarize } from './summary.js';
 
 const SCRATCH_SIZE = 1 << 16;
@@ -110,6 +111,17 @@ function timestamp(field: number, t: Timestamp): void {
     varint(Number(t.seconds));
   }
   uint(2, t.nanos);
+  end(start);
+}
+
+/** A Timestamp field from non-negative safe-integer seconds and nanos. */
+function secondsNanos(field: number, seconds: number, nanos: number): void {
+  const start = begin(field);
+  if (seconds !== 0) {
+    scratch[pos++] = 8;
+    varint(seconds);
+  }
+  uint(2, nanos);
   end(start);
 }
 
@@ -260,9 +272,8 @@ export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timesta
 }
 
 /** Whether the direct path covers `e` (times ts-proto would write the same way, strings inside the scratch buffer). */
-function eventFastPathable(e: DatapathFlowEvent): boolean {
-  if (!okTime(e.time)) return false;
-  const p = e.packet;
+function eventFastPathable(e: DatapathFlowEvent, p: DecodedPacket): boolean {
+  if (e.seconds < 0 || e.seconds > Number.MAX_SAFE_INTEGER) return false;
   let chars = 2 * e.nodeName.length + e.interfaceName.length + 64;
   if (p.ethernet) chars += 34;
   if (p.ip) chars += p.ip.source.length + p.ip.destination.length;
@@ -274,14 +285,13 @@ function eventFastPathable(e: DatapathFlowEvent): boolean {
 }
 
 /** Writes the Flow of a DatapathFlowEvent: the same fields, in the same order, as writeFlow(event.flow). */
-function writeEventFlow(e: DatapathFlowEvent): void {
+function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
   const r = e.record;
   const type = r[0]!;
   const subType = r[1]!;
   const flags = r[15]!;
   const isReply = (flags & 1) !== 0;
-  const p = e.packet;
-  timestamp(1, e.time);
+  secondsNanos(1, e.seconds, e.nanos);
   uint(2, recordVerdict(type, flags));
   const dropReason = recordDropReason(type, subType, flags);
   uint(3, dropReason);
@@ -360,12 +370,14 @@ function writeEventFlow(e: DatapathFlowEvent): void {
  * The bytes are the same as ts-proto's encoding of {flow: event.flow, node_name, time}.
  */
 export function encodeFlowEventResponse(e: Extract<HubbleEvent, { kind: 'flow' }>): Uint8Array {
-  if (!(e instanceof DatapathFlowEvent) || !eventFastPathable(e)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
+  if (!(e instanceof DatapathFlowEvent)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
+  const packet = e.packet;
+  if (!eventFastPathable(e, packet)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
   pos = 0;
   const s = begin(1);
-  writeEventFlow(e);
+  writeEventFlow(e, packet);
   end(s);
   string(1000, e.nodeName);
-  timestamp(1001, e.time);
+  secondsNanos(1001, e.seconds, e.nanos);
   return Buffer.from(scratch.subarray(0, pos));
 }

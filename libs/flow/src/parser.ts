@@ -70,6 +70,11 @@ export class Parser {
    * no flow.Flow is built); throws ParseError when the 48-byte header is incomplete.
    */
   decodeRecord(bytes: Uint8Array, time: Timestamp, nodeName: string): DatapathFlowEvent {
+    return this.decodeRecordAt(bytes, Number(time.seconds), time.nanos, nodeName);
+  }
+
+  /** decodeRecord with the stamp as whole seconds since the epoch (a safe integer) and nanoseconds. */
+  decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent {
     if (bytes.length < DATAPATH_RECORD_HEADER_LEN) {
       throw new ParseError(
         `parse monitor event: decode datapath record: got ${bytes.length} bytes, need at least ${DATAPATH_RECORD_HEADER_LEN} for the header ` +
@@ -77,7 +82,7 @@ export class Parser {
       );
     }
     const capLen = bytes[12]! | (bytes[13]! << 8);
-    const packet = decodePacket(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen)));
+    const ip = decodePacket(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen))).ip;
     // from-container (egress) programs run for packets the local endpoint sent, so it is
     // the packet's source; to-container programs deliver to it, so it is the destination.
     // Replies keep the packet's own direction: no swapping.
@@ -86,12 +91,11 @@ export class Parser {
     const srcIdentity = u32(bytes, 16);
     const dstIdentity = u32(bytes, 20);
     const dstEndpoint = bytes[24]! | (bytes[25]! << 8);
-    const ip = packet.ip;
     const source = this.resolver.resolve(ip?.source, srcIdentity, egress ? localId : 0, 0);
     const destination = this.resolver.resolve(ip?.destination, dstIdentity, egress ? 0 : localId, dstEndpoint);
     const local = localId !== 0 ? this.options.endpoints?.getEndpointByID(localId) : undefined;
     const ifname = local !== undefined && local.hostIfindex === u32(bytes, 32) ? (local.hostIfname ?? '') : '';
-    return new DatapathFlowEvent(time, nodeName, bytes, packet, source, destination, ifname);
+    return new DatapathFlowEvent(seconds, nanos, nodeName, bytes, source, destination, ifname);
   }
 }
 

@@ -135,6 +135,9 @@ interface Measure {
   latenciesMs: Float64Array;
   /** CPU time of the serving processes per event handled, in microseconds (steadier than wall time on a shared machine). */
   cpuUsPerFlow?: number;
+  /** The same for the fake agent and for this measuring client (where the rest of the machine goes). */
+  agentCpuUsPerFlow?: number;
+  clientCpuUsPerFlow?: number;
 }
 
 /** CPU time (user + system) a process used so far, in ms (Linux /proc, clock ticks of 10 ms). */
@@ -149,11 +152,20 @@ function cpuMs(pid: number | undefined): number {
 }
 
 /** Measures `run`, adding the CPU the `pids` used per event they handled (`events`: what the agents sent, delivered or lost). */
-async function withCpu(pids: (number | undefined)[], events: number, run: () => Promise<Measure>): Promise<Measure> {
+async function withCpu(pids: (number | undefined)[], events: number, run: () => Promise<Measure>, agentPid?: number): Promise<Measure> {
   const before = pids.map(cpuMs);
+  const agentBefore = cpuMs(agentPid);
+  const clientBefore = process.cpuUsage();
   const m = await run();
   const used = pids.map(cpuMs).reduce((sum, after, i) => sum + after - before[i]!, 0);
-  return { ...m, cpuUsPerFlow: events > 0 ? (used * 1000) / events : NaN };
+  const client = process.cpuUsage(clientBefore);
+  const per = (ms: number): number => (events > 0 ? (ms * 1000) / events : NaN);
+  return {
+    ...m,
+    cpuUsPerFlow: per(used),
+    agentCpuUsPerFlow: agentPid === undefined ? undefined : per(cpuMs(agentPid) - agentBefore),
+    clientCpuUsPerFlow: per((client.user + client.system) / 1000),
+  };
 }
 
 /** Reads flows from `stream` until `expected` flows (or lost events) arrived or `idleMs` passes without any. */
@@ -282,7 +294,7 @@ async function measurePipeline(
       const measured = consume(stream, perAgent * metricsPorts.length, true);
       await agent.command(`blast ${perAgent}`, 'blasted ');
       return measured;
-    });
+    }, agent.child.pid);
     s.cancel();
     const pacedTotal = Math.max(metricsPorts.length, Math.floor(pacedRate * 2));
     const pacedPerAgent = Math.floor(pacedTotal / metricsPorts.length);
@@ -366,6 +378,9 @@ function printTable(rows: Row[], options: Options): void {
   const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
+  const others = rows.filter((r) => r.full.clientCpuUsPerFlow !== undefined)
+    .map((r) => `  ${r.name}: client ${f(r.full.clientCpuUsPerFlow, 1)}${r.full.agentCpuUsPerFlow !== undefined ? `, fake agent ${f(r.full.agentCpuUsPerFlow, 1)}` : ''}`);
+  console.log(['', 'CPU us/event of the other processes of each run (full load):', ...others].join('\n'));
   console.log([
     '',
     `${options.flows} flows per scenario, every component its own process, on ${process.platform}/${process.arch} (${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)}), node ${process.version}.`,
