@@ -184,15 +184,18 @@ static __always_inline __u32 take_identity_mark(struct __sk_buff *skb)
 	return (mark >> 16) | ((mark & 0xFF) << 16);
 }
 
-/* Tunnel mode: a packet to an address whose ipcache entry names another node's IPv4
- * address is sent through the VXLAN device with that node as the remote end and this
- * endpoint's identity as the VNI. Returns -1 when the packet is not for the tunnel. */
+/* Tunnel mode: a packet to an address whose ipcache entry names another node (its IPv4
+ * or IPv6 underlay address) is sent through the VXLAN device with that node as the
+ * remote end and this endpoint's identity as the VNI. IPv4 underlay: zero UDP checksum
+ * (as Cilium); IPv6 underlay: the checksum is computed (receivers drop zero-checksum
+ * UDP over IPv6 by default). Returns -1 when the packet is not for the tunnel. */
 static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
 {
 	struct bpf_tunnel_key key = {};
 	struct ipcache_key k = {};
 	struct ipcache_value *v;
 	struct tunnel_config *t;
+	__u64 flags = BPF_F_ZERO_CSUM_TX;
 	__u32 zero = 0;
 	__u32 remote;
 
@@ -203,15 +206,30 @@ static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
 	k.prefixlen = 32 + (p->family == FAMILY_V4 ? 32 : 128);
 	__builtin_memcpy(k.addr, p->daddr, 16);
 	v = bpf_map_lookup_elem(&ipcache, &k);
-	if (!v || v->host_family != FAMILY_V4)
+	if (!v)
 		return -1;
-	__builtin_memcpy(&remote, v->host_ip, 4);
-	if (!remote || __builtin_memcmp(v->host_ip, t->local_ipv4, 4) == 0)
+	if (v->host_family == FAMILY_V4) {
+		__builtin_memcpy(&remote, v->host_ip, 4);
+		if (!remote || __builtin_memcmp(v->host_ip, t->local_ipv4, 4) == 0)
+			return -1;
+		key.remote_ipv4 = __builtin_bswap32(remote);
+	} else if (v->host_family == FAMILY_V6) {
+		__u64 hi, lo, own_hi, own_lo;
+
+		__builtin_memcpy(&hi, v->host_ip, 8);
+		__builtin_memcpy(&lo, v->host_ip + 8, 8);
+		__builtin_memcpy(&own_hi, t->local_ipv6, 8);
+		__builtin_memcpy(&own_lo, t->local_ipv6 + 8, 8);
+		if ((!hi && !lo) || (hi == own_hi && lo == own_lo))
+			return -1;
+		__builtin_memcpy(key.remote_ipv6, v->host_ip, 16);
+		flags = BPF_F_TUNINFO_IPV6;
+	} else {
 		return -1;
-	key.remote_ipv4 = __builtin_bswap32(remote);
+	}
 	key.tunnel_id = CONFIG.identity & 0xFFFFFF;
 	key.tunnel_ttl = 64;
-	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), BPF_F_ZERO_CSUM_TX) < 0)
+	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), flags) < 0)
 		return TC_ACT_SHOT;
 	return bpf_redirect(t->ifindex, 0);
 }
@@ -394,7 +412,9 @@ int from_overlay(struct __sk_buff *skb)
 	__u32 identity;
 	int ret;
 
-	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0)
+	/* IPv4 underlay, else IPv6 (the helper refuses the other family's layout). */
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0 &&
+	    bpf_skb_get_tunnel_key(skb, &key, sizeof(key), BPF_F_TUNINFO_IPV6) < 0)
 		return TC_ACT_OK;
 	identity = key.tunnel_id & 0xFFFFFF;
 	ret = parse_packet(skb, &p);

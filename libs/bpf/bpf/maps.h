@@ -148,11 +148,13 @@ struct {
 } ep_flags SEC(".maps");
 
 /* tunnel[0]: VXLAN tunnel mode. ifindex 0 = native routing (no encapsulation);
- * otherwise the cilium_vxlan device from-container redirects remote traffic to, and
- * local_ipv4 (as on the wire) this node's underlay address, never a tunnel endpoint. */
+ * otherwise the cilium_vxlan device from-container redirects remote traffic to, and this
+ * node's underlay addresses (as on the wire, zero when absent), never tunnel endpoints:
+ * a remote node is reached over IPv4 or IPv6 as its ipcache host address says. */
 struct tunnel_config {
 	__u32 ifindex;
 	__u8 local_ipv4[4];
+	__u8 local_ipv6[16];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

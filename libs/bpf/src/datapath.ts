@@ -442,9 +442,10 @@ export class Datapath {
 
   /**
    * Tunnel mode on (cfg) or off (undefined = native routing): from-container sends
-   * packets to addresses whose ipcache entry names another node's IPv4 address through
-   * the VXLAN device cfg.ifindex, with the endpoint's identity as the VNI. Takes effect
-   * for the next packet; no reload.
+   * packets to addresses whose ipcache entry names another node's address (IPv4 or
+   * IPv6 underlay, as the entry's hostIp says; cfg.localIpv4 / localIpv6 are this node's
+   * own, never a tunnel end) through the VXLAN device cfg.ifindex, with the endpoint's
+   * identity as the VNI. Takes effect for the next packet; no reload.
    */
   setTunnel(cfg: TunnelConfig | undefined): void {
     this.live('set tunnel mode');

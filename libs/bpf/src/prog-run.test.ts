@@ -231,4 +231,23 @@ describe('BPF_PROG_RUN of the endpoint programs', needsRoot, () => {
     }
     assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 40104, dport: 80 }), TC_ACT_OK, 'tunnel off: native');
   });
+
+  test('tunnel mode over an IPv6 underlay: a pod whose node has an IPv6 host address is encapsulated to it', async () => {
+    load([], { ingress: false, egress: false });
+    const remote = '10.2.9.0/24';
+    dp.ipcacheUpsert(remote, 302, 'fd00:192:168:200::2');
+    dp.setTunnel({ ifindex: 1, localIpv6: 'fd00:192:168:200::1' });
+    try {
+      assert.equal(out({ src: EP_IP, dst: '10.2.9.5', protocol: 'tcp', sport: 40110, dport: 80 }), TC_ACT_REDIRECT);
+      const trace = await events.waitFor('to-overlay trace', (r) => r.type === EventType.trace && r.subType === TracePoint.toOverlay);
+      assert.equal(trace.dstIdentity, 302);
+      assert.equal(out({ src: EP_IP6, dst: PEER6, protocol: 'tcp', sport: 40111, dport: 80 }), TC_ACT_OK, 'no host address: native');
+      dp.setTunnel({ ifindex: 1, localIpv4: '192.168.0.1', localIpv6: 'fd00:192:168:200::2' });
+      assert.equal(out({ src: EP_IP, dst: '10.2.9.5', protocol: 'tcp', sport: 40112, dport: 80 }), TC_ACT_OK, 'hosted by this node: native');
+      assert.equal(out({ src: EP_IP, dst: PEER, protocol: 'tcp', sport: 40113, dport: 80 }), TC_ACT_REDIRECT, 'IPv4 host address, same dual-stack config: IPv4 underlay');
+    } finally {
+      dp.setTunnel(undefined);
+      dp.ipcacheDelete(remote);
+    }
+  });
 });
