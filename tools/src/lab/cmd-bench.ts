@@ -1,17 +1,19 @@
 // `lab bench`: a lab of N nodes with P extra pods per node, measured: time until every pod
 // is ready (CNI ADD returns once the endpoint's policy is in the kernel), CNI ADD latency,
 // identity allocations per second against the lab's etcd, memory per agent, and
-// cross-node TCP throughput with the endpoint programs vs the same path without them.
+// cross-node TCP throughput with the endpoint programs vs the same path without them, in
+// native routing (in that lab) and in tunnel mode (in a small two-node lab of its own,
+// run first).
 import { readFileSync } from 'node:fs';
 import { IdentityAllocator, KvStore } from '@cilium-ts/kvstore';
 import type { BenchOptions } from './args.js';
+import { benchThroughput, type ThroughputRow } from './bench-throughput.js';
 import { cniDel } from './cni.js';
 import { labDown } from './cmd-down.js';
 import { formatTable } from './cmd-status.js';
-import { labUp } from './cmd-up.js';
-import { run, runChecked } from './exec.js';
+import { labUp, podMtu } from './cmd-up.js';
 import { LabLayout } from './layout.js';
-import { deleteNetns, inNetns } from './netns.js';
+import { deleteNetns } from './netns.js';
 import { createPod } from './pods.js';
 import type { PodRecord } from './state-file.js';
 import { readState } from './state-file.js';
@@ -25,7 +27,40 @@ export interface BenchReport {
   cniAddMs: { p50: number; p99: number; max: number; count: number };
   identity: { nodes: number; labelSets: number; allocations: number; seconds: number; perSecond: number; distinctIds: number };
   agentRssMiB: Array<{ node: string; rssMiB: number }>;
-  throughput?: { withProgramsGbps: number; withoutProgramsGbps: number; ratio: number; rounds: number };
+  /** Cross-node TCP throughput per routing mode (none with a single node). */
+  throughput: ThroughputRow[];
+}
+
+/** Interleaved iperf3 rounds per routing mode. */
+const THROUGHPUT_ROUNDS = 3;
+
+/** Name of the tunnel-mode lab of a bench named `name` (a valid lab name too). */
+export function tunnelLabName(name: string): string {
+  return `${name.slice(0, 13)}tun`;
+}
+
+/**
+ * Tunnel mode: a two-node lab in tunnel mode with two pod pairs across the nodes (MTU
+ * 1450, as its pods get), measured as benchThroughput does, then removed.
+ */
+async function benchTunnelThroughput(o: BenchOptions, log: (line: string) => void): Promise<ThroughputRow | undefined> {
+  const name = tunnelLabName(o.name);
+  const layout = new LabLayout(name);
+  log(`tunnel mode: a two-node lab "${name}" (VXLAN) for cross-node throughput ...`);
+  const up = { command: 'up', name, nodes: 2, traffic: false, policy: true, ipv6: false, routingMode: 'tunnel' } as const;
+  try {
+    await labUp(up, { summary: false });
+    const pod = (node: number, k: number): Promise<PodRecord> => createPod(layout, node, `b${k}`, { app: `bench${k}` }, podMtu(up));
+    const a = [await pod(1, 0), await pod(2, 0)] as const;
+    const b = [await pod(1, 1), await pod(2, 1)] as const;
+    log('  cross-node TCP throughput in tunnel mode (iperf3, with the programs vs kernel VXLAN without them) ...');
+    return await benchThroughput(layout, 'tunnel', a, b, THROUGHPUT_ROUNDS);
+  } catch (err) {
+    log(`  tunnel-mode throughput skipped: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    await labDown(name);
+  }
 }
 
 /** Nearest-rank percentile of ascending values (p in 0..100); 0 for no values. */
@@ -33,11 +68,6 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
-}
-
-/** The median of some values. */
-function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
 }
 
 /** Runs at most `limit` jobs at a time, keeping result order. */
@@ -91,54 +121,12 @@ export async function benchIdentityAllocation(endpoint: string, nodes: number, s
   }
 }
 
-/** The host-side interface of a pod's address in its node namespace (from the /32 route). */
-async function hostIfname(nodeNs: string, podIp: string): Promise<string> {
-  const out = await runChecked(['ip', '-n', nodeNs, '-j', 'route', 'show', `${podIp}/32`]);
-  const dev = (JSON.parse(out) as Array<{ dev?: string }>)[0]?.dev;
-  if (!dev) throw new Error(`no route to ${podIp} in ${nodeNs}`);
-  return dev;
-}
-
-/** One iperf3 run from pod `from` to pod `to` (its server started here); Gbit/s received. */
-async function iperf(from: PodRecord, to: PodRecord, seconds: number): Promise<number> {
-  const server = run(inNetns(to.netns, ['iperf3', '-s', '-1', '-p', '5201']), { timeoutMs: (seconds + 15) * 1000 });
-  await new Promise((r) => setTimeout(r, 300));
-  const r = await run(inNetns(from.netns, ['iperf3', '-c', to.ip!, '-p', '5201', '-t', String(seconds), '-J']), { timeoutMs: (seconds + 15) * 1000 });
-  await server;
-  if (r.code !== 0) throw new Error(`iperf3 ${from.netns} -> ${to.ip} failed: ${r.stdout.slice(-300)} ${r.stderr}`);
-  const res = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
-  return (res.end?.sum_received?.bits_per_second ?? 0) / 1e9;
-}
-
-/**
- * Cross-node TCP throughput: pair A keeps its endpoint programs, pair B (same nodes) has
- * them removed from both host veths; runs alternate A, B for `rounds` rounds.
- */
-async function benchThroughput(layout: LabLayout, a: [PodRecord, PodRecord], b: [PodRecord, PodRecord], rounds: number): Promise<BenchReport['throughput']> {
-  for (const p of b) {
-    const ns = layout.nodeNetns(p.node);
-    const dev = await hostIfname(ns, p.ip!);
-    await run(['tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'clsact']);
-    // Programs attached through tcx links would survive that: make sure nothing is left.
-    const left = JSON.parse(await runChecked(inNetns(ns, ['bpftool', '-j', 'net', 'show', 'dev', dev]))) as Array<{ tc?: Array<{ kind?: string }> }>;
-    const kinds = left.flatMap((e) => e.tc ?? []).map((t) => t.kind ?? '?');
-    if (kinds.length > 0) throw new Error(`cannot detach the endpoint programs of ${dev} in ${ns} for the baseline (still attached: ${kinds.join(', ')})`);
-  }
-  const withP: number[] = [];
-  const without: number[] = [];
-  for (let k = 0; k < rounds; k++) {
-    withP.push(await iperf(a[0], a[1], 2));
-    without.push(await iperf(b[0], b[1], 2));
-  }
-  const w = median(withP);
-  const wo = median(without);
-  return { withProgramsGbps: w, withoutProgramsGbps: wo, ratio: wo > 0 ? w / wo : 0, rounds };
-}
-
 /** Runs the benchmark; prints progress to stderr and the table (or JSON) to stdout. */
 export async function labBench(o: BenchOptions): Promise<number> {
   const layout = new LabLayout(o.name);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  // First, so that a lab kept with --keep is the main one (labs share fixed ports).
+  const tunnel = o.nodes >= 2 ? await benchTunnelThroughput(o, log) : undefined;
   let t0 = Date.now();
   await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native' }, { summary: false });
   const labUpSeconds = (Date.now() - t0) / 1000;
@@ -168,16 +156,18 @@ export async function labBench(o: BenchOptions): Promise<number> {
     const identity = await benchIdentityAllocation(layout.etcdEndpoint, o.nodes, 200);
     const agentRssMiB = state.services.filter((s) => s.role === 'agent' && s.pid).map((s) => ({ node: `n${s.node}`, rssMiB: rssMiB(s.pid!) }));
 
-    let throughput: BenchReport['throughput'];
+    const throughput: ThroughputRow[] = [];
     const find = (node: number, name: string) => pods.find((p) => p.node === node && p.name === name);
     const [a0, a1, b0, b1] = [find(1, 'b0'), find(2, 'b0'), find(1, 'b1'), find(2, 'b1')];
     if (o.nodes >= 2 && a0 && a1 && b0 && b1) {
-      log('cross-node TCP throughput (iperf3, with and without the endpoint programs) ...');
-      throughput = await benchThroughput(layout, [a0, a1], [b0, b1], 3).catch((err: Error) => {
-        log(`  throughput skipped: ${err.message}`);
+      log('cross-node TCP throughput in native routing (iperf3, with and without the endpoint programs) ...');
+      const native = await benchThroughput(layout, 'native', [a0, a1], [b0, b1], THROUGHPUT_ROUNDS).catch((err: Error) => {
+        log(`  native throughput skipped: ${err.message}`);
         return undefined;
       });
+      if (native) throughput.push(native);
     }
+    if (tunnel) throughput.push(tunnel);
 
     const report: BenchReport = {
       nodes: o.nodes,
@@ -187,7 +177,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
       cniAddMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? 0, count: latencies.length },
       identity,
       agentRssMiB,
-      ...(throughput ? { throughput } : {}),
+      throughput,
     };
     process.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : formatBenchReport(report) + '\n');
     return 0;
@@ -206,7 +196,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
   }
 }
 
-/** The report as a two-column table. */
+/** The report as a two-column table, then the throughput per routing mode as a table of its own. */
 export function formatBenchReport(r: BenchReport): string {
   const rows: string[][] = [
     ['nodes x pods', `${r.nodes} x ${r.podsPerNode} (plus 3 demo pods per node)`],
@@ -219,11 +209,18 @@ export function formatBenchReport(r: BenchReport): string {
     ],
     ...r.agentRssMiB.map((a) => [`agent ${a.node} memory (RSS)`, `${a.rssMiB} MiB`]),
   ];
-  if (r.throughput) {
-    rows.push([
-      'cross-node TCP throughput',
-      `${r.throughput.withProgramsGbps.toFixed(2)} Gbit/s with programs, ${r.throughput.withoutProgramsGbps.toFixed(2)} without: ratio ${r.throughput.ratio.toFixed(2)} (median of ${r.throughput.rounds} interleaved runs)`,
-    ]);
-  }
-  return formatTable(['METRIC', 'VALUE'], rows);
+  const main = formatTable(['METRIC', 'VALUE'], rows);
+  if (r.throughput.length === 0) return main;
+  const rounds = r.throughput[0]!.rounds;
+  const tp = formatTable(
+    ['CROSS-NODE TCP (iperf3)', 'WITH PROGRAMS', 'WITHOUT', 'RATIO', 'BASELINE (WITHOUT)'],
+    r.throughput.map((t) => [
+      t.mode === 'native' ? 'native routing' : 'tunnel (VXLAN)',
+      `${t.withProgramsGbps.toFixed(2)} Gbit/s`,
+      `${t.withoutProgramsGbps.toFixed(2)} Gbit/s`,
+      t.ratio.toFixed(2),
+      t.baseline,
+    ]),
+  );
+  return `${main}\n\n${tp}\n(median of ${rounds} interleaved 2 s runs per column; ratio = with / without, measured in this run)`;
 }
