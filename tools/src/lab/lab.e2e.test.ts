@@ -92,6 +92,10 @@ describe('lab e2e (two nodes)', { skip }, () => {
     assert.match(r.stdout, /^same-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
     assert.match(r.stdout, /^cross-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
     assert.match(r.stdout, /^cross-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
+    // Each node namespace reaches the other node's pods over the native routes (web:80 denied: not app=client).
+    assert.match(r.stdout, /^node-to-remote-pod allowed\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^node-to-remote-pod denied by policy\s+2\s+2\s+ok$/m);
+    assert.match(r.stdout, /^node-to-remote-pod allowed \(IPv6\)\s+2\s+2\s+ok$/m);
   });
 
   test('the relay shows IPv6 flows (after the check probed them), allowed and denied, same-node and cross-node', async () => {
