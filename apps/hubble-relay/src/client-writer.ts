@@ -14,6 +14,9 @@ import type { WireResponse } from './wire-response.js';
 /** A batch is written once it holds this many bytes, even within one event-loop turn. */
 export const BATCH_BYTES = 256 * 1024;
 
+/** Size of the buffers frames are copied into; batches are consecutive slices of one. */
+export const SLAB_BYTES = 1024 * 1024;
+
 /** Bytes queued on the HTTP/2 stream above which the writer reports back-pressure. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -36,7 +39,9 @@ export function http2StreamOf(call: ServerWritableStream<unknown, unknown>): Ser
 /** ClientWriter sends WireResponses to one GetFlows caller, batched, and tracks back-pressure. */
 export class ClientWriter {
   private readonly h2: ServerHttp2Stream | undefined;
+  /** Slab the frames are written into; [start, used) is the batch not yet written. */
   private batch: Buffer;
+  private start = 0;
   private used = 0;
   private scheduled = false;
   private blocked = false;
@@ -51,7 +56,7 @@ export class ClientWriter {
     direct = true,
   ) {
     this.h2 = direct ? http2StreamOf(call as ServerWritableStream<unknown, unknown>) : undefined;
-    this.batch = this.h2 ? Buffer.allocUnsafe(BATCH_BYTES + 64 * 1024) : Buffer.alloc(0);
+    this.batch = this.h2 ? Buffer.allocUnsafe(SLAB_BYTES) : Buffer.alloc(0);
     // grpc-js sends the response headers before the first message it writes; frames written
     // past it need them sent first.
     if (this.h2) call.sendMetadata(new Metadata());
@@ -79,8 +84,11 @@ export class ClientWriter {
     const bytes = resp.wire;
     const need = bytes.length + 5;
     if (this.used + need > this.batch.length) {
+      // The slab is full: write what it holds and continue in a fresh one.
       this.flush();
-      if (need > this.batch.length) this.batch = Buffer.allocUnsafe(need);
+      this.batch = Buffer.allocUnsafe(Math.max(SLAB_BYTES, need));
+      this.start = 0;
+      this.used = 0;
     }
     const b = this.batch;
     const at = this.used;
@@ -88,7 +96,7 @@ export class ClientWriter {
     b.writeUInt32BE(bytes.length, at + 1);
     b.set(bytes, at + 5);
     this.used = at + need;
-    if (this.used >= BATCH_BYTES) this.flush();
+    if (this.used - this.start >= BATCH_BYTES) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushLater);
@@ -103,10 +111,10 @@ export class ClientWriter {
   /** flush writes the current batch now. */
   flush(): void {
     const h2 = this.h2;
-    if (h2 === undefined || this.used === 0 || this.closed) return;
-    const out = this.batch.subarray(0, this.used);
-    this.batch = Buffer.allocUnsafe(BATCH_BYTES + 64 * 1024);
-    this.used = 0;
+    if (h2 === undefined || this.used === this.start || this.closed) return;
+    // The bytes written stay untouched: the next batch goes after them in the same slab.
+    const out = this.batch.subarray(this.start, this.used);
+    this.start = this.used;
     if (h2.destroyed || h2.closed) return;
     h2.write(out);
     if (!this.blocked && h2.writableLength >= HIGH_WATER_BYTES) this.block(() => h2.once('drain', () => this.unblock()));
@@ -123,7 +131,7 @@ export class ClientWriter {
   /** close drops what is queued (the call was cancelled). */
   close(): void {
     this.closed = true;
-    this.used = 0;
+    this.start = this.used;
   }
 
   private block(waitForDrain: () => void): void {
