@@ -154,7 +154,7 @@ export class NodeRoutes {
     const usable = via && podCIDR && !this.own.has(podCIDR) && (this.mode === 'native' || this.ownRouter[family] !== undefined);
     const want: NodeRoute | undefined = usable ? { node: name, podCIDR, via, family } : undefined;
     if (cur && want && cur.podCIDR === want.podCIDR && cur.via === want.via) return;
-    if (cur) await this.remove(cur);
+    if (cur && (!want || cur.podCIDR !== want.podCIDR)) await this.remove(cur);
     if (!want) return;
     if (this.mode === 'tunnel') await this.ensureRule(family);
     for (const argv of this.installArgv(want)) await this.ns.exec(argv);

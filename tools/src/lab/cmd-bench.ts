@@ -8,12 +8,10 @@ import { readFileSync } from 'node:fs';
 import { IdentityAllocator, KvStore } from '@cilium-ts/kvstore';
 import type { BenchOptions } from './args.js';
 import { benchThroughput, type ThroughputRow } from './bench-throughput.js';
-import { cniDel } from './cni.js';
 import { labDown } from './cmd-down.js';
 import { formatTable } from './cmd-status.js';
 import { labUp, podMtu } from './cmd-up.js';
 import { LabLayout } from './layout.js';
-import { deleteNetns } from './netns.js';
 import { createPod } from './pods.js';
 import type { PodRecord } from './state-file.js';
 import { readState } from './state-file.js';
@@ -183,14 +181,9 @@ export async function labBench(o: BenchOptions): Promise<number> {
     return 0;
   } finally {
     if (!o.keep) {
-      log(`removing ${pods.length} bench pods and the lab ...`);
-      await pool(
-        pods.map((p) => async () => {
-          await cniDel(layout, p.node, p.name, p.labels);
-          await deleteNetns(p.netns).catch(() => undefined);
-        }),
-        4,
-      );
+      // No CNI DEL per pod: "down" removes every namespace of the lab (bench pods included),
+      // the agents, their pins and etcd's data, which is all the pods' state.
+      log(`removing the lab with its ${pods.length} bench pods ...`);
       await labDown(o.name);
     }
   }

@@ -13,7 +13,7 @@ import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
 import { e2eSkip, killAgent, labCommand, observeFlows, restartAgent, tcProgramIds, type JsonFlow } from './e2e-support.js';
 import { run, runChecked } from './exec.js';
-import { demoProgram, LabLayout } from './layout.js';
+import { demoProgram, LabLayout, labEnvVar } from './layout.js';
 import { inNetns } from './netns.js';
 
 const name = `rst${process.pid}`;
@@ -100,7 +100,7 @@ describe('lab e2e: agent SIGKILL and restart on the destination node while traff
   });
   after(async () => {
     rmSync(streamPolicyFile, { force: true });
-    // Also ends the iperf3 server (the pod namespaces go).
+    // Also stops the iperf3 processes (they carry the lab's marker).
     await lab('down', '--name', name);
     await iperfServer;
   });
@@ -117,11 +117,13 @@ describe('lab e2e: agent SIGKILL and restart on the destination node while traff
   test('a cross-node stream survives SIGKILL of n2\'s agent and its restart; policy holds across nodes meanwhile', async () => {
     const web2 = podOf('web', 2);
     const dropsBefore = [await dropCounters(1), await dropCounters(2)];
-    iperfServer = run(inNetns(web2.netns, ['iperf3', '-s', '-1', '-p', String(STREAM_PORT)]), { timeoutMs: (STREAM_SECONDS + 40) * 1000 });
+    // With the lab's marker in their environment, "down" stops them too when a test fails.
+    const env = { ...process.env, [labEnvVar]: name };
+    iperfServer = run(inNetns(web2.netns, ['iperf3', '-s', '-1', '-p', String(STREAM_PORT)]), { timeoutMs: (STREAM_SECONDS + 40) * 1000, env });
     await new Promise((r) => setTimeout(r, 300));
     const stream = run(
       inNetns(podOf('client', 1).netns, ['iperf3', '-c', web2.ip!, '-p', String(STREAM_PORT), '-t', String(STREAM_SECONDS), '-i', '1', '-J']),
-      { timeoutMs: (STREAM_SECONDS + 30) * 1000 },
+      { timeoutMs: (STREAM_SECONDS + 30) * 1000, env },
     );
     await new Promise((r) => setTimeout(r, 2000));
     await killAgent(layout, 2);

@@ -33,7 +33,7 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
     await lab('down', '--name', name);
   });
 
-  test('each node has cilium_vxlan (external, port 8472), pods MTU 1450, and no route to the other node\'s pods', async () => {
+  test('each node has cilium_vxlan (external, port 8472), pods MTU 1450, and no native route to the other node\'s pods', async () => {
     for (const i of [1, 2]) {
       const link = await run(inNetns(layout.nodeNetns(i), ['ip', '-d', 'link', 'show', 'cilium_vxlan']));
       assert.equal(link.code, 0, link.stderr);
