@@ -60,12 +60,17 @@ export class FramedResponseWriter {
     return s.destroyed || s.closed;
   }
 
-  /** Appends one message as a gRPC frame; returns false when the batch is full and should be flushed. */
+  /**
+   * Appends one message as a gRPC frame. Returns false once the batch holds FRAMED_BATCH_BYTES
+   * or more: the caller flushes then (and honours flush()'s back-pressure). Never writes itself.
+   */
   push(message: Uint8Array): boolean {
     const need = 5 + message.length;
     if (this.used + need > this.batch.length) {
-      if (this.used > 0) this.flush();
-      if (need > this.batch.length) this.batch = Buffer.allocUnsafe(need);
+      // Only a message larger than the room left gets here (callers flush full batches).
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.batch.length, this.used + need));
+      this.batch.copy(grown, 0, 0, this.used);
+      this.batch = grown;
     }
     const b = this.batch;
     const at = this.used;
@@ -81,7 +86,7 @@ export class FramedResponseWriter {
     if (this.used === 0) return this.base.stream.writableNeedDrain !== true;
     const out = this.batch.subarray(0, this.used);
     // The stream keeps `out` until written: the next batch gets a fresh buffer.
-    this.batch = Buffer.allocUnsafe(Math.max(this.batchBytes, this.batch.length));
+    this.batch = Buffer.allocUnsafe(this.batchBytes);
     this.used = 0;
     if (this.closed) return true;
     this.base.maybeSendMetadata();

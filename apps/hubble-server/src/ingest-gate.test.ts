@@ -65,3 +65,40 @@ test('maxLag never exceeds half the ring', () => {
   write(ring, 1);
   assert.equal(gate.open(), false);
 });
+
+test('whenOpen: resumes at once when open, else on the progress that reopens it, once', () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  const gate = new IngestGate(ring, 10, 1000, () => 1);
+  let resumed = 0;
+  gate.whenOpen(() => resumed++);
+  assert.equal(resumed, 1, 'open: at once');
+  const reader = follower(ring);
+  gate.add(reader);
+  write(ring, 20);
+  gate.whenOpen(() => resumed++);
+  assert.equal(resumed, 1, 'closed: waits');
+  for (let i = 0; i < 5; i++) reader.next();
+  gate.progress();
+  assert.equal(resumed, 1, 'still 15 behind');
+  for (let i = 0; i < 15; i++) reader.next();
+  gate.progress();
+  assert.equal(resumed, 2, 'caught up: resumed');
+  gate.progress();
+  assert.equal(resumed, 2, 'only once');
+  write(ring, 20);
+  gate.whenOpen(() => resumed++);
+  gate.delete(reader);
+  assert.equal(resumed, 3, 'the lagging reader left: resumed');
+});
+
+test('whenOpen: a reader stalled past maxStallMs stops holding ingest back without any progress', async () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  const gate = new IngestGate(ring, 10, 20);
+  const stuck = follower(ring);
+  gate.add(stuck);
+  write(ring, 20);
+  assert.equal(gate.open(), false);
+  await new Promise<void>((resolve) => gate.whenOpen(resolve));
+  assert.equal(gate.open(), true);
+  gate.delete(stuck);
+});

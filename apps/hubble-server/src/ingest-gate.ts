@@ -87,7 +87,6 @@ export class IngestGate implements ReadGate {
       this.progress();
       if (this.resumes.length > 0) this.armStallTimer();
     }, delay);
-    this.stallTimer.unref();
   }
 
   /** Whether ingest may go on: no reader lags more than maxLag, except ones stalled for longer than maxStallMs. */

@@ -19,13 +19,6 @@ import type { ReadGate } from './ingest-gate.js';
  */
 export const YIELD_EVERY = 1;
 
-/**
- * HTTP/2 receive window (stream and connection). The default 64 KiB holds fewer than two
- * batches of 256 records, so the agent waited for a WINDOW_UPDATE round trip after nearly
- * every batch; a larger window keeps it sending while the server works.
- */
-export const RECEIVE_WINDOW_BYTES = Number(process.env.CTS_RW ?? 256 * 1024);
-
 /** The status a call ended with. */
 export interface RawStatus {
   code: number;
@@ -82,12 +75,10 @@ export class RawServerStream<T> extends EventEmitter {
   ) {
     super();
     const parsed = parseAddress(address);
-    const settings = { initialWindowSize: RECEIVE_WINDOW_BYTES };
     this.session =
       parsed.kind === 'unix'
-        ? connect('http://localhost', { settings, createConnection: () => netConnect(parsed.path) })
-        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`, { settings });
-    this.session.once('connect', () => this.session.setLocalWindowSize(RECEIVE_WINDOW_BYTES));
+        ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
+        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`);
     this.session.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: `connection to ${address} failed: ${err.message}` }));
     this.stream = this.session.request({
       [constants.HTTP2_HEADER_METHOD]: 'POST',
