@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status as Status } from '@grpc/grpc-js';
@@ -140,5 +141,30 @@ describe('RawClientStream', () => {
     });
     assert.equal(st.code, Status.CANCELLED);
     await closed;
+  });
+
+  it('ends the call UNAVAILABLE when the peer stops answering keepalive pings', async () => {
+    // A peer that accepts the connection and then says nothing at all (a hung host).
+    const silentPath = join(tmp.dir, 'silent.sock');
+    const sockets: Socket[] = [];
+    const silent = createNetServer((sock) => {
+      sockets.push(sock);
+      sock.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(silentPath, resolve));
+    try {
+      const st = await new Promise<RawStatus>((resolve) => {
+        new RawClientStream({ target: `unix://${silentPath}`, path: '/test.Svc/Stream', request: Buffer.alloc(0), keepaliveMs: 150 }, {
+          message: () => undefined,
+          chunkEnd: () => undefined,
+          status: resolve,
+        });
+      });
+      assert.equal(st.code, Status.UNAVAILABLE);
+      assert.match(st.details, /keepalive/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

@@ -39,7 +39,12 @@ export interface RawCallOptions {
   headers?: Record<string, string | string[]>;
   /** TLS toward the peer; plaintext when absent. */
   tls?: RawTlsOptions;
+  /** HTTP/2 PING interval (default RAW_KEEPALIVE_MS; 0 disables); no answer within a third of it ends the call. */
+  keepaliveMs?: number;
 }
+
+/** Default keepalive interval of a raw call (grpc-js's peer channels: 30 s, 10 s timeout). */
+export const RAW_KEEPALIVE_MS = 30_000;
 
 /** TLS material of a raw call: the name the peer's certificate must match, CA and client certificate (PEM). */
 export interface RawTlsOptions {
@@ -88,6 +93,8 @@ export class RawClientStream {
   private paused = false;
   /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
   private trailerStatus: RawStatus | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
+  private pinging = false;
 
   constructor(
     opts: RawCallOptions,
@@ -116,6 +123,30 @@ export class RawClientStream {
         // Only a larger window is lost; the call works with the default one.
       }
     });
+    // Keepalive, as grpc-js's channel to the peer does: a peer that stops answering HTTP/2
+    // PINGs (host gone, network cut) ends the call instead of leaving it open forever.
+    const keepaliveMs = opts.keepaliveMs ?? RAW_KEEPALIVE_MS;
+    if (keepaliveMs > 0) {
+      this.keepalive = setInterval(() => {
+        if (this.finished || this.pinging) return;
+        this.pinging = true;
+        const timeout = setTimeout(
+          () => this.finish({ code: Status.UNAVAILABLE, details: `keepalive: ${opts.target} did not answer a ping within ${keepaliveMs / 3} ms` }),
+          keepaliveMs / 3,
+        );
+        timeout.unref();
+        try {
+          this.session.ping(() => {
+            this.pinging = false;
+            clearTimeout(timeout);
+          });
+        } catch {
+          clearTimeout(timeout);
+          this.pinging = false;
+        }
+      }, keepaliveMs);
+      this.keepalive.unref();
+    }
     this.session.on('error', (err) => this.finish({ code: Status.UNAVAILABLE, details: `connection to ${opts.target} failed: ${err.message}` }));
     const headers: OutgoingHttpHeaders = {
       ...opts.headers,
@@ -238,6 +269,7 @@ export class RawClientStream {
   private finish(st: RawStatus): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.keepalive !== undefined) clearInterval(this.keepalive);
     if (!this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
     this.session.close();
     if (st.code === Status.OK && this.pending !== undefined) {
