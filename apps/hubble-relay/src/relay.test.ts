@@ -9,8 +9,8 @@ import { eventually, FakeHubble, tempDir } from './testing/fake-hubble.js';
 
 const quiet = createLogger('hubble-relay-test', { level: 'error' });
 
-function collect(client: observer.ObserverClient, req: Partial<observer.GetFlowsRequest>) {
-  const stream = client.getFlows(observer.GetFlowsRequest.fromPartial(req as never));
+function collect(client: observer.ObserverClient, req: Partial<observer.GetFlowsRequest>, md = new Metadata()) {
+  const stream = client.getFlows(observer.GetFlowsRequest.fromPartial(req as never), md);
   const got: observer.GetFlowsResponse[] = [];
   const done = new Promise<{ code: number; details: string }>((resolve) => {
     let status: { code: number; details: string } | undefined;
@@ -104,12 +104,18 @@ describe('hubble-relay against fake hubble-servers', () => {
     for (const f of [a, b, c]) assert.equal(f.requests.at(-1)?.number, 3n, 'the identical request is forwarded');
   });
 
-  it('forwards filters unchanged', async () => {
-    const { done } = collect(client, { number: 1n, whitelist: [{ sourcePod: ['default/xwing'] }] as never, since: { seconds: 5n, nanos: 7 } });
+  it('forwards filters and custom metadata unchanged', async () => {
+    const md = new Metadata();
+    md.set('x-request-id', 'abc-123');
+    md.set('x-trace-bin', Buffer.from([0, 1, 2, 255]));
+    const { done } = collect(client, { number: 1n, whitelist: [{ sourcePod: ['default/xwing'] }] as never, since: { seconds: 5n, nanos: 7 } }, md);
     await done;
     const req = b.requests.at(-1);
     assert.deepEqual(req?.whitelist.map((f) => f.sourcePod), [['default/xwing']]);
     assert.deepEqual(req?.since, { seconds: 5n, nanos: 7 });
+    const seen = b.requestMetadata.at(-1);
+    assert.equal(seen?.['x-request-id'], 'abc-123');
+    assert.deepEqual(seen?.['x-trace-bin'], Buffer.from([0, 1, 2, 255]));
   });
 
   it('aggregates ServerStatus with wrappers set', async () => {

@@ -10,6 +10,8 @@ import { flow, observer, peer } from '@cilium-ts/api';
 export class FakeHubble {
   readonly flows: observer.GetFlowsResponse[] = [];
   readonly requests: observer.GetFlowsRequest[] = [];
+  /** Metadata of each GetFlows call, in the order of `requests`. */
+  readonly requestMetadata: Record<string, unknown>[] = [];
   private readonly followers = new Set<ServerWritableStream<observer.GetFlowsRequest, observer.GetFlowsResponse>>();
   private readonly notifiers = new Set<ServerWritableStream<peer.NotifyRequest, peer.ChangeNotification>>();
   peers: peer.ChangeNotification[] = [];
@@ -58,6 +60,7 @@ export class FakeHubble {
     const impl: observer.ObserverServer = {
       getFlows: (call) => {
         this.requests.push(call.request);
+        this.requestMetadata.push(call.metadata.getMap());
         const n = Number(call.request.number > 1000000n ? 1000000n : call.request.number);
         const initial = n > 0 ? this.flows.slice(-n) : call.request.follow ? [] : this.flows;
         for (const r of initial) call.write(r);
