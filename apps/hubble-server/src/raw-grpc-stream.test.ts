@@ -73,6 +73,7 @@ describe('RawServerStream against a grpc-js server', () => {
     r.got.forEach((e, i) => {
       assert.equal(e.nodeName, `n${i}`);
       assert.equal(e.datapath?.length, (i * 97) % 20000);
+      assert.ok(e.datapath.every((b) => b === (i & 0xff)), `message ${i} bytes intact`);
     });
   });
 

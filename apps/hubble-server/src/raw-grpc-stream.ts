@@ -59,7 +59,10 @@ function statusOf(headers: IncomingHttpHeaders): RawStatus {
 export class RawServerStream<T> extends EventEmitter {
   private readonly session: ClientHttp2Session;
   private readonly stream: ClientHttp2Stream;
-  private pending: Buffer | undefined;
+  /** Received bytes of an incomplete message, and how many bytes it needs in all (header included). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private needed = 5;
   private finished = false;
   private sinceYield = 0;
   /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
@@ -139,11 +142,25 @@ export class RawServerStream<T> extends EventEmitter {
   }
 
   private onChunk(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    // A message spanning several chunks (DATA frames carry at most 16 KiB) is joined once,
+    // when all of it is there, not re-copied with every chunk.
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.needed) return;
+      buf = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
     let off = 0;
+    this.needed = 5;
     while (buf.length - off >= 5) {
       const len = buf.readUInt32BE(off + 1);
-      if (buf.length - off - 5 < len) break;
+      if (buf.length - off - 5 < len) {
+        this.needed = 5 + len;
+        break;
+      }
       if (buf[off] !== 0) {
         this.finish({ code: status.INTERNAL, details: 'the server sent a compressed message, which this client never asked for' });
         return;
@@ -160,8 +177,10 @@ export class RawServerStream<T> extends EventEmitter {
       this.emit('data', message);
       if (this.finished) return;
     }
-    buf = buf.subarray(off);
-    this.pending = buf.length > 0 ? buf : undefined;
+    if (off < buf.length) {
+      this.pending = [buf.subarray(off)];
+      this.pendingBytes = buf.length - off;
+    }
   }
 
   private finish(st: RawStatus): void {
