@@ -397,10 +397,11 @@ int to_container_local(struct __sk_buff *skb)
 	return handle(skb, DIR_INGRESS, 1);
 }
 
-/* tc ingress of cilium_vxlan (tunnel mode): the VNI is the sender's identity. It goes
- * to to-container in skb->mark; a packet for a local endpoint is redirected to that
- * endpoint's host veth (to-container runs on its egress), anything else goes to the
- * stack as a packet for this host. */
+/* tc ingress of cilium_vxlan (tunnel mode): the VNI is the sender's identity. A packet
+ * for a local endpoint goes to that endpoint's to-container-local (tail call, identity in
+ * skb->cb) and into its pod by bpf_redirect_peer; when the endpoint has no program there,
+ * it is redirected to its host veth with the identity in skb->mark for to-container.
+ * Anything else goes to the stack as a packet for this host (identity in the mark). */
 SEC("tc")
 int from_overlay(struct __sk_buff *skb)
 {
@@ -420,7 +421,6 @@ int from_overlay(struct __sk_buff *skb)
 	ret = parse_packet(skb, &p);
 	if (ret == PARSE_NOT_IP || ret < 0)
 		return TC_ACT_OK;
-	skb->mark = identity_mark(identity);
 	k.family = p.family;
 	__builtin_memcpy(k.addr, p.daddr, 16);
 	v = bpf_map_lookup_elem(&endpoints, &k);
@@ -441,8 +441,17 @@ int from_overlay(struct __sk_buff *skb)
 		m.dst_endpoint = v ? v->endpoint_id : 0;
 		emit(skb, &m);
 	}
-	if (v && v->ifindex)
+	if (v && v->ifindex) {
+		/* As local delivery: the endpoint's ingress side with the VNI's identity, then
+		 * bpf_redirect_peer into its pod; without its program, via its host veth. */
+		skb->cb[0] = LOCAL_MAGIC;
+		skb->cb[1] = identity;
+		bpf_tail_call(skb, &policy_calls, v->endpoint_id);
+		skb->cb[0] = 0;
+		skb->mark = identity_mark(identity);
 		return bpf_redirect_neigh(v->ifindex, NULL, 0, 0);
+	}
+	skb->mark = identity_mark(identity);
 	bpf_skb_change_type(skb, PACKET_HOST);
 	return TC_ACT_OK;
 }

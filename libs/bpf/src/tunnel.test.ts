@@ -172,6 +172,25 @@ function tunnelSuite(family: 4 | 6): void {
       assert.equal(drop.srcIdentity, pods.a.identity);
     });
 
+    test('packets from the overlay enter b\'s pod by peer redirect (b\'s host veth does not send them)', () => {
+      const bNs = nodes.b.ns;
+      const txToB = (): number => {
+        const out = execFileSync('ip', ['-n', bNs, '-s', '-j', 'link', 'show', pods.b.host], { encoding: 'utf8' });
+        return (JSON.parse(out) as Array<{ stats64: { tx: { packets: number } } }>)[0].stats64.tx.packets;
+      };
+      const allowTcp = { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: 8080, deny: false } as const;
+      dps.b!.updatePolicy(pods.b.id, [allowTcp, { direction: 'ingress', identity: pods.a.identity, protocol: 1, port: 0, deny: false }]);
+      try {
+        const ping = (n: number): void => sh('ip', 'netns', 'exec', pods.a.ns, 'ping', '-q', '-c', String(n), '-i', '0.01', '-W', '1', pods.b.ip);
+        ping(3);
+        const before = txToB();
+        ping(40);
+        assert.ok(txToB() - before < 10, `${txToB() - before} packets left through ${pods.b.host}`);
+      } finally {
+        dps.b!.updatePolicy(pods.b.id, [allowTcp]);
+      }
+    });
+
     test('tunnel off (native routing): A has no route to b\'s pod, so nothing connects', async () => {
       dps.a!.setTunnel(undefined);
       try {
