@@ -271,6 +271,26 @@ export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timesta
   return Buffer.from(scratch.subarray(0, pos));
 }
 
+/**
+ * Encoded endpoint fields (tag, length, payload) of the shared, immutable endpoints of
+ * DatapathFlowEvents (EndpointResolver memoizes them), by field number.
+ */
+const encodedEndpoints = [new WeakMap<flow.Endpoint, Uint8Array>(), new WeakMap<flow.Endpoint, Uint8Array>()];
+
+/** endpoint(field, e) for a shared endpoint: encoded once, copied after that. */
+function sharedEndpoint(field: 8 | 9, e: flow.Endpoint): void {
+  const cache = encodedEndpoints[field - 8]!;
+  const bytes = cache.get(e);
+  if (bytes !== undefined) {
+    scratch.set(bytes, pos);
+    pos += bytes.length;
+    return;
+  }
+  const start = pos;
+  endpoint(field, e);
+  cache.set(e, Uint8Array.prototype.slice.call(scratch, start, pos));
+}
+
 /** Whether the direct path covers `e` (times ts-proto would write the same way, strings inside the scratch buffer). */
 function eventFastPathable(e: DatapathFlowEvent, p: DecodedPacket): boolean {
   if (e.seconds < 0 || e.seconds > Number.MAX_SAFE_INTEGER) return false;
@@ -341,8 +361,8 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
     }
     end(start);
   }
-  endpoint(8, e.source);
-  endpoint(9, e.destination);
+  sharedEndpoint(8, e.source);
+  sharedEndpoint(9, e.destination);
   uint(10, flow.FlowType.L3_L4);
   string(11, e.nodeName);
   bool(16, isReply);

@@ -43,8 +43,48 @@ const ETH_P_8021Q = 0x8100;
 
 const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
+/**
+ * Formatted MAC and IPv4 addresses by numeric value: a node sees the same few addresses in
+ * packet after packet, so each string is made once (and flows share it) instead of per packet.
+ * Bounded: a cache is emptied when it reaches ADDRESS_CACHE_MAX entries.
+ */
+const ADDRESS_CACHE_MAX = 65536;
+const macCache = new Map<number, string>();
+const ipv4Cache = new Map<number, string>();
+
 function mac(buf: Uint8Array, off: number): string {
-  return `${HEX_BYTE[buf[off]!]}:${HEX_BYTE[buf[off + 1]!]}:${HEX_BYTE[buf[off + 2]!]}:${HEX_BYTE[buf[off + 3]!]}:${HEX_BYTE[buf[off + 4]!]}:${HEX_BYTE[buf[off + 5]!]}`;
+  const key = (buf[off]! * 0x10000 + ((buf[off + 1]! << 8) | buf[off + 2]!)) * 0x1000000 + ((buf[off + 3]! << 16) | (buf[off + 4]! << 8) | buf[off + 5]!);
+  let text = macCache.get(key);
+  if (text === undefined) {
+    text = `${HEX_BYTE[buf[off]!]}:${HEX_BYTE[buf[off + 1]!]}:${HEX_BYTE[buf[off + 2]!]}:${HEX_BYTE[buf[off + 3]!]}:${HEX_BYTE[buf[off + 4]!]}:${HEX_BYTE[buf[off + 5]!]}`;
+    if (macCache.size >= ADDRESS_CACHE_MAX) macCache.clear();
+    macCache.set(key, text);
+  }
+  return text;
+}
+
+/** formatIPv4 through the address cache. */
+function ipv4(buf: Uint8Array, off: number): string {
+  const key = buf[off]! * 0x1000000 + ((buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!);
+  let text = ipv4Cache.get(key);
+  if (text === undefined) {
+    text = formatIPv4(buf, off);
+    if (ipv4Cache.size >= ADDRESS_CACHE_MAX) ipv4Cache.clear();
+    ipv4Cache.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * The source and destination address strings decodePacket would report (`ip.source`,
+ * `ip.destination`), without decoding the rest: Ethernet + IPv4 is read directly, anything
+ * else through decodePacket.
+ */
+export function packetAddresses(bytes: Uint8Array): { source: string; destination: string } | undefined {
+  if (bytes.length >= 34 && bytes[12] === 0x08 && bytes[13] === 0x00 && bytes[14]! >> 4 === 4) {
+    return { source: ipv4(bytes, 26), destination: ipv4(bytes, 30) };
+  }
+  return decodePacket(bytes).ip;
 }
 
 function u16(buf: Uint8Array, off: number): number {
@@ -95,7 +135,7 @@ function decodeIPv4(bytes: Uint8Array, off: number, out: DecodedPacket): void {
   }
   const ihl = (bytes[off]! & 0x0f) * 4;
   const protocol = bytes[off + 9]!;
-  out.ip = { version: 4, source: formatIPv4(bytes, off + 12), destination: formatIPv4(bytes, off + 16), protocol };
+  out.ip = { version: 4, source: ipv4(bytes, off + 12), destination: ipv4(bytes, off + 16), protocol };
   out.layers.push('IPv4');
   if (ihl < 20) return;
   const fragOffset = u16(bytes, off + 6) & 0x1fff;

@@ -7,7 +7,7 @@ import { EndpointResolver } from './endpoint-resolver.js';
 import type { HubbleEvent } from './events.js';
 import { DatapathFlowEvent } from './flow-event.js';
 import type { EndpointGetter, IdentityGetter, IPCacheGetter } from './getters.js';
-import { decodePacket } from './packet.js';
+import { packetAddresses } from './packet.js';
 
 /** What the parser needs from its surroundings. */
 export interface ParserOptions {
@@ -82,7 +82,7 @@ export class Parser {
       );
     }
     const capLen = bytes[12]! | (bytes[13]! << 8);
-    const ip = decodePacket(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen))).ip;
+    const ip = packetAddresses(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen)));
     // from-container (egress) programs run for packets the local endpoint sent, so it is
     // the packet's source; to-container programs deliver to it, so it is the destination.
     // Replies keep the packet's own direction: no swapping.
