@@ -112,7 +112,9 @@ export class Agent {
     this.features = probeKernelFeatures();
 
     this.kv = await this.connectKvstore();
-    this.closers.push(() => this.kv?.close());
+    // The session's keys (node registration, ipcache entries, identity references) outlive a
+    // stop until their TTL: a restart must not take this node's pods out of the cluster.
+    this.closers.push(() => this.kv?.close({ keepSession: true }));
     this.nodes = new NodeRegistry(this.kv, cfg.clusterName);
     await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined, cfg.podCidrV6 || undefined));
     const podCidr = cfg.podCidr || (await this.waitForPodCidr('ipv4'));
@@ -282,7 +284,9 @@ export class Agent {
 
   /**
    * Stops the API and background work. The datapath stays in the kernel (programs and
-   * maps are pinned), so pods keep their connectivity and policy while the agent is down.
+   * maps are pinned), so pods keep their connectivity and policy while the agent is down,
+   * and the kvstore keys of this node stay until the session lease's TTL, so other nodes
+   * keep reaching its pods.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     await this.server?.shutdown({ timeoutMs });

@@ -111,6 +111,19 @@ describe('KvStore against a real etcd', () => {
     }
   });
 
+  it('close revokes the session (its keys go at once); close with keepSession leaves them to the TTL', async () => {
+    const observer = await connect();
+    const revoking = await connect({ sessionTtlSeconds: 30 });
+    await revoking.put('cts/close/revoked', 'r', { lease: await revoking.session() });
+    await revoking.close();
+    assert.equal(await observer.get('cts/close/revoked'), undefined, 'revoked with the session');
+    const keeping = await connect({ sessionTtlSeconds: 3 });
+    await keeping.put('cts/close/kept', 'k', { lease: await keeping.session() });
+    await keeping.close({ keepSession: true });
+    assert.equal(await observer.get('cts/close/kept'), 'k', 'still there right after close');
+    await waitFor('TTL expiry', async () => (await observer.get('cts/close/kept')) === undefined);
+  });
+
   it('drops a node registration when its lease expires', async () => {
     const agent = await connect({ sessionTtlSeconds: 2 });
     const observer = await connect();

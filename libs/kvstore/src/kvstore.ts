@@ -242,8 +242,14 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
     return new Election(this.client.namespace(`${this.prefix}/`), name, ttlSeconds);
   }
 
-  /** Stops watches, revokes the session lease and closes the connection. */
-  async close(): Promise<void> {
+  /**
+   * Stops watches, ends the session lease and closes the connection. The lease is revoked
+   * (every key bound to it goes now) unless `keepSession`: then only its keepalive stops
+   * and the keys live until its TTL runs out, long enough for a restarted process to write
+   * them again under a new session (an agent restart must not take its node out of the
+   * cluster).
+   */
+  async close(opts: { keepSession?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
@@ -254,8 +260,8 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
     if (session) {
       try {
         const lease = await session;
-        await Promise.race([lease.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-        lease.release(); // stops the keepalive if the revoke did not get through
+        if (!opts.keepSession) await Promise.race([lease.revoke().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+        lease.release(); // stops the keepalive (if the revoke did not get through, or was not wanted)
       } catch {
         // the lease expires on its own
       }

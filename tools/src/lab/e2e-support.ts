@@ -55,14 +55,17 @@ export async function observeFlows(layout: LabLayout): Promise<JsonFlow[]> {
     });
 }
 
-/** SIGKILLs the agent of node i of a running lab (pid from its state file); resolves once it is gone. */
-export async function killAgent(layout: LabLayout, i: number): Promise<number> {
+/**
+ * Stops the agent of node i of a running lab (pid from its state file) with SIGKILL, or
+ * with SIGTERM (a graceful stop); resolves once it is gone.
+ */
+export async function killAgent(layout: LabLayout, i: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number> {
   const state = readState(layout.stateFile);
   const svc = state?.services.find((s) => s.role === 'agent' && s.node === i);
   assert.ok(svc?.pid && isAlive(svc.pid, svc.cmdlineMatch), `agent of n${i} is not running (state: ${JSON.stringify(svc)})`);
-  process.kill(svc.pid, 'SIGKILL');
-  for (let k = 0; k < 100 && isAlive(svc.pid); k++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(isAlive(svc.pid), false, `agent of n${i} (pid ${svc.pid}) survived SIGKILL`);
+  process.kill(svc.pid, signal);
+  for (let k = 0; k < 300 && isAlive(svc.pid); k++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(isAlive(svc.pid), false, `agent of n${i} (pid ${svc.pid}) survived ${signal}`);
   return svc.pid;
 }
 

@@ -4,7 +4,8 @@
 // hold across nodes while the agent is down, and the restarted agent must restore its
 // endpoints (same ids, addresses, identities) without re-attaching any program (kernel
 // program ids compared with bpftool), so that connectivity works in both directions and
-// the relay shows flows of the restarted node again.
+// the relay shows flows of the restarted node again. A graceful stop (SIGTERM) must not take
+// the node out of the cluster either: the other node keeps reaching its pods meanwhile.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -156,6 +157,20 @@ describe('lab e2e: agent SIGKILL and restart on the destination node while traff
     assert.deepEqual([...(await tcProgramIds(layout.nodeNetns(2)))].sort(), [...programsBefore].sort(), 'the same kernel programs at every hook');
     const st = await runChecked(ciliumArgv(layout.agentSocket(2), 'status', '-o', 'json'), { timeoutMs: 15_000 });
     assert.equal((JSON.parse(st) as { state?: string }).state?.toLowerCase(), 'ok', st);
+  });
+
+  test('a graceful stop (SIGTERM) keeps n2 in the cluster: cross-node traffic works both ways until the agent is back', async () => {
+    await killAgent(layout, 2, 'SIGTERM');
+    // n1 still knows n2 (registration, its pods' ipcache entries): new connections both ways.
+    const down = {
+      n1ToN2: await probe('client', 1, podOf('web', 2).ip!, 80),
+      n2ToN1: await probe('client', 2, podOf('web', 1).ip!, 80),
+      n1ToN2Denied: await probe('other', 1, podOf('web', 2).ip!, 80),
+    };
+    await restartAgent(layout, 2, { ipv6: true, routingMode: 'tunnel' });
+    restartedAt = Date.now();
+    assert.deepEqual(down, { n1ToN2: true, n2ToN1: true, n1ToN2Denied: false });
+    assert.deepEqual(await endpointsOf(2), endpointsBefore);
   });
 
   test('after the restart lab check passes in both directions, over IPv4 and IPv6', async () => {
