@@ -63,7 +63,12 @@ export class ClientWriter {
     this.batch = this.h2 ? Buffer.allocUnsafe(SLAB_BYTES) : Buffer.alloc(0);
     // grpc-js sends the response headers before the first message it writes; frames written
     // past it need them sent first.
-    if (this.h2) call.sendMetadata(new Metadata());
+    if (this.h2) {
+      call.sendMetadata(new Metadata());
+      // grpc-js listens for no errors on the HTTP/2 stream itself; the call's end is seen
+      // through grpc-js ('cancelled', 'close'), so errors of writes racing it are dropped here.
+      this.h2.on('error', () => undefined);
+    }
   }
 
   /** True when writes bypass grpc-js's per-message path. */
@@ -81,6 +86,7 @@ export class ClientWriter {
     if (this.closed) return;
     this.written++;
     if (this.h2 === undefined) {
+      if (this.call.writableEnded) return;
       this.call.write(resp);
       if (!this.blocked && this.call.writableLength >= HIGH_WATER_MESSAGES) this.block(() => this.call.once('drain', () => this.unblock()));
       return;
@@ -119,7 +125,7 @@ export class ClientWriter {
     // The bytes written stay untouched: the next batch goes after them in the same slab.
     const out = this.batch.subarray(this.start, this.used);
     this.start = this.used;
-    if (h2.destroyed || h2.closed) return;
+    if (h2.destroyed || h2.closed || h2.writableEnded) return;
     h2.write(out);
     if (!this.blocked && h2.writableLength >= HIGH_WATER_BYTES) this.block(() => h2.once('drain', () => this.unblock()));
   }

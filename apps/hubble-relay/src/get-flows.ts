@@ -134,7 +134,7 @@ export function relayGetFlows(
     out.end();
   };
 
-  call.on('cancelled', () => {
+  const abandon = (): void => {
     if (finished) return;
     finished = true;
     release();
@@ -142,7 +142,12 @@ export function relayGetFlows(
     sorter.cancel();
     out.close();
     for (const s of streams) s.cancel();
-  });
+  };
+  call.on('cancelled', abandon);
+  // The call can also be ended from outside (the server shutting down ends open streams OK):
+  // stop reading the peers then too.
+  call.on('close', abandon);
+  call.on('finish', abandon);
 
   const md = forwardedMetadata(call.metadata);
 
