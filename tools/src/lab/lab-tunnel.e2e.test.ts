@@ -6,14 +6,34 @@
 // sender's identity.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
 import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
 import { run } from './exec.js';
-import { LabLayout } from './layout.js';
+import { demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
 
 const name = `tun${process.pid}`;
+// Admits the nodes of the cluster (remote-node) to web on 8080: health-check-like traffic.
+const REMOTE_NODE_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: web-from-remote-node-8080
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: web
+  ingress:
+    - fromEntities:
+        - remote-node
+      toPorts:
+        - ports:
+            - port: "8080"
+              protocol: TCP
+`;
 const layout = new LabLayout(name);
 const skip = e2eSkip();
 const lab = labCommand;
@@ -75,6 +95,27 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
       seen = (await observeFlows(layout)).find((f) => f.node_name === 'n2' && f.trace_observation_point === 'FROM_OVERLAY' && f.IP?.destination === client2.ip && f.source?.identity === 6);
     }
     assert.ok(seen, 'n2 shows the echo from n1 arriving from the overlay with identity 6 (remote-node)');
+  });
+
+  test('TCP from a node to another node\'s pod (a health-check-like GET) passes where policy admits remote-node', async () => {
+    const file = `/tmp/cts-${name}-remote-node.yaml`;
+    writeFileSync(file, REMOTE_NODE_POLICY);
+    try {
+      for (const i of [1, 2]) {
+        const imp = await run(ciliumArgv(layout.agentSocket(i), 'policy', 'import', file), { timeoutMs: 30_000 });
+        assert.equal(imp.code, 0, imp.stderr);
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const get = async (node: number, ip: string, port: number): Promise<string> =>
+      (await run(inNetns(layout.nodeNetns(node), [process.execPath, demoProgram('probe'), ip, String(port), '--timeout', '2000']), { timeoutMs: 10_000 })).stdout.trim();
+    for (const [from, to] of [[1, 2], [2, 1]] as const) {
+      const web = podOf('web', to);
+      assert.match(await get(from, web.ip!, 8080), /^ok \d+/, `n${from} -> web n${to}:8080 (IPv4)`);
+      assert.match(await get(from, web.ipv6!, 8080), /^ok \d+/, `n${from} -> web n${to}:8080 (IPv6)`);
+      assert.match(await get(from, web.ip!, 80), /^fail/, `n${from} -> web n${to}:80 stays denied`);
+    }
   });
 
   test('the relay shows client n1 -> web n2 leaving through the overlay and arriving from it with the client\'s identity', async () => {
