@@ -163,7 +163,6 @@ export function relayGetFlows(
         const resp = scanGetFlowsResponse(bytes);
         if (resp.kind !== undefined) source.push(resp);
       },
-      chunkEnd() {},
       status(st) {
         if (done) return;
         done = true;

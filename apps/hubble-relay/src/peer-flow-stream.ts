@@ -54,7 +54,6 @@ class GrpcPeerFlowStream implements PeerFlowStream {
         maybeDone();
         return;
       }
-      sink.chunkEnd();
     });
     this.call.on('end', () => {
       ended = true;

@@ -2,8 +2,7 @@
 // GetFlows from every peer, one message per flow. grpc-js spends more per received message
 // (a Readable push, interceptor layers, a promise per message in its decompression filter)
 // than the relay spends merging a flow; this reads the length-prefixed frames of each HTTP/2
-// DATA chunk and hands the messages to a sink synchronously, then says the chunk is done so
-// the sink can write everything the chunk released in one go. Plaintext or TLS (with PEM
+// DATA chunk in place and hands the messages to a sink synchronously. Plaintext or TLS (with PEM
 // material given as bytes), no compression (none is requested).
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -17,12 +16,10 @@ export interface RawStatus {
   details: string;
 }
 
-/** What a raw call reports to: every message, the end of each chunk, and the final status once. */
+/** What a raw call reports to: every message, and the final status once. */
 export interface RawStreamSink {
   /** One complete message (a view into the received chunk); throwing ends the call with INTERNAL. */
   message(bytes: Buffer): void;
-  /** Every message of the chunk just read has been delivered. */
-  chunkEnd(): void;
   /** The call ended (OK after the whole body was read, or an error); called once, last. */
   status(s: RawStatus): void;
 }
@@ -248,7 +245,6 @@ export class RawClientStream {
       if (!this.deliver(buf, at, off)) return;
     }
     if (off < end) this.pending = buf.subarray(off);
-    this.sink.chunkEnd();
   }
 
   /** Hands the frame buf[start, end) (5-byte prefix included) to the sink; false when the call ended. */

@@ -81,7 +81,6 @@ function readAll(targets: string[], perPeer: number, relayPid: number | undefine
           lastS = r.sec;
           lastN = r.nsec;
         },
-        chunkEnd() {},
         status(s: RawStatus) {
           if (s.code !== 0) {
             rej(new Error(`relay-bench: GetFlows from ${target} failed: ${s.code} ${s.details}`));
