@@ -15,3 +15,4 @@ export {
 } from './relay-observer.js';
 export { RELAY_VERSION, HEALTH_SERVICES, startRelay, type Relay, type RelayOptions } from './relay.js';
 export { parseDurationMs, InvalidDurationError } from './duration.js';
+export type { PeerTlsMaterial } from './peer-flow-stream.js';
