@@ -96,7 +96,16 @@ export function openPeerFlows(
   if (peer.tls === undefined || tlsMaterial !== undefined) {
     const headers = md.toHttp2Headers() as Record<string, string | string[]>;
     const tls = peer.tls === undefined ? undefined : { ...tlsMaterial, serverName: peer.tls.serverName };
-    return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls }, sink);
+    try {
+      return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls }, sink);
+    } catch (err) {
+      // A target the raw reader cannot dial (e.g. a relative unix socket path): the call
+      // fails like an unreachable peer, after the caller has the stream in hand.
+      const details = `cannot call GetFlows on ${peer.address}: ${(err as Error).message}`;
+      let cancelled = false;
+      queueMicrotask(() => sink.status(cancelled ? { code: Status.CANCELLED, details: 'Cancelled on client' } : { code: Status.UNAVAILABLE, details }));
+      return { pause: () => undefined, resume: () => undefined, cancel: () => (cancelled = true) };
+    }
   }
   return new GrpcPeerFlowStream(peer.client as observer.ObserverClient, req, md, sink);
 }
