@@ -98,7 +98,7 @@ describe('agent with a real etcd', { skip }, () => {
       mainJs,
       '--node-name', 'n1', '--cluster-name', 'c1',
       '--node-netns', `/run/netns/${nodeNs}`, '--node-ip', '192.168.201.1', '--pod-cidr', podCidr,
-      '--kvstore-endpoints', etcd.endpoint, '--kvstore-prefix', prefix,
+      '--kvstore-endpoints', etcd.endpoint, '--kvstore-prefix', prefix, '--kvstore-lease-ttl', '15s',
       '--state-dir', join(dir, 'state'), '--bpf-pin-dir', pinDir,
       '--listen', `unix://${socket}`, '--log-level', 'info',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });

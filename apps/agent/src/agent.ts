@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
-import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
 import { agentServices, type AgentCore } from './api-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
@@ -44,6 +44,8 @@ export interface AgentConfig {
   kvstoreEndpoints: string[];
   kvstorePrefix: string;
   kvstoreConnectTimeout: number;
+  /** TTL of the session lease this node's keys are bound to (--kvstore-lease-ttl; default 15 min). */
+  kvstoreLeaseTtlSeconds?: number;
   stateDir: string;
   bpfPinDir: string;
   listen: string[];
@@ -325,6 +327,7 @@ export class Agent {
         return await KvStore.connect({
           endpoints: this.cfg.kvstoreEndpoints,
           prefix: this.cfg.kvstorePrefix,
+          sessionTtlSeconds: this.cfg.kvstoreLeaseTtlSeconds ?? DefaultKvstoreLeaseTtlSeconds,
           // Notice an outage and the return of etcd within a second or two.
           healthIntervalMs: 1000,
           log: (level, msg, fields) => this.log[level](msg, { subsys: 'kvstore', ...fields }),

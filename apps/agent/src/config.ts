@@ -23,6 +23,12 @@ export const agentFlags = defineFlags(
     kvstoreEndpoints: { type: 'string[]', default: ['http://127.0.0.1:2379'], env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd client URLs, comma separated' },
     kvstorePrefix: { type: 'string', default: 'cilium', description: 'Prefix of every key this agent reads or writes in etcd' },
     kvstoreConnectTimeout: { type: 'number', default: 30, description: 'Seconds to wait for etcd at start-up before giving up' },
+    kvstoreLeaseTtl: {
+      type: 'string',
+      default: '15m',
+      description:
+        'Time-to-live of the kvstore session lease that this node\'s registration, its pods\' ipcache entries and identity references are bound to (5s to 24h); after a crash the node stays known to the others for up to this long',
+    },
     stateDir: { type: 'string', default: '/run/cilium-ts/state', description: 'Directory holding endpoint state files (restored after a restart)' },
     bpfPinDir: { type: 'string', default: '/sys/fs/bpf/cilium-ts', description: 'bpffs directory where this node\'s BPF programs and maps are pinned' },
     listen: {

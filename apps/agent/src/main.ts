@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
+import { DurationError, LeaseTtlError, parseLeaseTtl } from '@cilium-ts/kvstore';
 import { createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
@@ -15,6 +16,12 @@ if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of de
 if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
 if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
 if (f.nodeIpv6 && !/^[0-9a-fA-F:]+$/.test(f.nodeIpv6)) fail(`--node-ipv6: "${f.nodeIpv6}" is not an IPv6 address`);
+let kvstoreLeaseTtlSeconds = 0;
+try {
+  kvstoreLeaseTtlSeconds = parseLeaseTtl(f.kvstoreLeaseTtl, 'kvstore-lease-ttl');
+} catch (err) {
+  fail(err instanceof DurationError || err instanceof LeaseTtlError ? err.message : String(err));
+}
 let routingMode: RoutingMode = 'native';
 try {
   routingMode = parseRoutingMode(f.routingMode);
@@ -40,6 +47,7 @@ const agentInstance = new Agent(
     kvstoreEndpoints: f.kvstoreEndpoints,
     kvstorePrefix: f.kvstorePrefix,
     kvstoreConnectTimeout: f.kvstoreConnectTimeout,
+    kvstoreLeaseTtlSeconds,
     stateDir: f.stateDir,
     bpfPinDir: f.bpfPinDir,
     listen: f.listen,

@@ -1,6 +1,5 @@
 // @cilium-ts/operator: the operator's parts, for tests and for embedding in the lab.
 export * from './cidr-pool.js';
-export * from './duration.js';
 export * from './heartbeat.js';
 export * from './identity-gc.js';
 export * from './ipam-controller.js';

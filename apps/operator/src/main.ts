@@ -2,9 +2,8 @@
 // cilium-operator: one per cluster. Config, wiring and lifecycle live here.
 import { readFileSync } from 'node:fs';
 import { createLogger, defineFlags, isLogLevel, onShutdown, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
-import { KvStore, type KvLogger } from '@cilium-ts/kvstore';
+import { DurationError, KvStore, parseDuration, type KvLogger } from '@cilium-ts/kvstore';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
-import { DurationError, parseDuration } from './duration.js';
 import { Operator } from './operator.js';
 import { registerOperatorMetrics } from './metrics.js';
 import { operatorService } from './status-service.js';

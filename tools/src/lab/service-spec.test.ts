@@ -24,6 +24,7 @@ test('agent command line follows the agent contract', () => {
     '--routing-mode', 'native',
     '--kvstore-endpoints', 'http://127.0.0.1:2379',
     '--kvstore-prefix', 'cilium',
+    '--kvstore-lease-ttl', '15s',
     '--state-dir', '/run/cilium-ts/lab/n1/state',
     '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
     '--listen', 'unix:///run/cilium-ts/lab/n1/agent.sock',

@@ -112,6 +112,7 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
       // tunnel: VXLAN between the node addresses on that fabric.
       '--routing-mode', routingMode,
       ...kvstoreArgs(layout),
+      '--kvstore-lease-ttl', cluster.kvstoreLeaseTtl,
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),
       '--listen', `unix://${layout.agentSocket(i)}`,
