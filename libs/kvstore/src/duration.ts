@@ -1,4 +1,5 @@
-// Go-style durations on the command line ("500ms", "15s", "1m30s", "2h").
+// Go-style durations of kvstore settings on the command line ("500ms", "15s", "1m30s",
+// "2h"): lease TTLs, GC and heartbeat intervals of the agent and the operator.
 
 /** A duration flag that does not parse. */
 export class DurationError extends Error {
@@ -21,9 +22,43 @@ export function parseDuration(value: string, flag: string): number {
   let total = 0;
   let matched = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {
-    total += Number(m[1]) * Units[m[2]];
+    total += Number(m[1]) * Units[m[2]!]!;
     matched = re.lastIndex;
   }
   if (s === '' || matched !== s.length) throw new DurationError(flag, value);
   return Math.round(total);
+}
+
+/** Default TTL of an agent's kvstore session lease, as upstream's --kvstore-lease-ttl (15m). */
+export const DefaultKvstoreLeaseTtlSeconds = 15 * 60;
+/**
+ * Smallest session lease TTL accepted. Upstream's floor is 25 s (its lock lease); ours is
+ * lower so that a lab can show a node leaving quickly. Below it a keepalive (every third
+ * of the TTL) delayed by a busy event loop could let the lease lapse.
+ */
+export const MinKvstoreLeaseTtlSeconds = 5;
+/** Largest session lease TTL accepted (one day, upstream's bound). */
+export const MaxKvstoreLeaseTtlSeconds = 86_400;
+
+/** A lease TTL that etcd cannot take or that is outside the accepted range. */
+export class LeaseTtlError extends Error {
+  override readonly name = 'LeaseTtlError';
+  constructor(
+    readonly flag: string,
+    readonly value: string,
+    readonly seconds: number,
+  ) {
+    const why = Number.isInteger(seconds) ? `(${seconds}s) is not between ${MinKvstoreLeaseTtlSeconds}s and ${MaxKvstoreLeaseTtlSeconds}s` : 'is not a whole number of seconds (etcd leases count in seconds)';
+    super(`--${flag}: "${value}" ${why}; pick a TTL from ${MinKvstoreLeaseTtlSeconds}s to 24h (shorter: a dead node leaves the cluster sooner; longer: its pods stay reachable across a longer outage)`);
+  }
+}
+
+/**
+ * Parses a session lease TTL flag (a duration such as 15m or 30s) into whole seconds;
+ * throws DurationError or LeaseTtlError naming the flag.
+ */
+export function parseLeaseTtl(value: string, flag: string): number {
+  const seconds = parseDuration(value, flag) / 1000;
+  if (!Number.isInteger(seconds) || seconds < MinKvstoreLeaseTtlSeconds || seconds > MaxKvstoreLeaseTtlSeconds) throw new LeaseTtlError(flag, value, seconds);
+  return seconds;
 }
