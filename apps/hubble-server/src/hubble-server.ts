@@ -2,7 +2,7 @@
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
-import { ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
+import { DatapathFlowEvent, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
@@ -109,7 +109,8 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const store = (decoded: HubbleEvent): void => {
     if (decoded.kind === 'flow') {
       seenFlows++;
-      metrics?.observe(decoded.flow);
+      // A Flow object for the metrics only, not kept on the ring entry.
+      if (metrics) metrics.observe(decoded instanceof DatapathFlowEvent ? decoded.toFlow() : decoded.flow);
     }
     ring.write(decoded);
   };

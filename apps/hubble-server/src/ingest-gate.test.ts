@@ -102,3 +102,22 @@ test('whenOpen: a reader stalled past maxStallMs stops holding ingest back witho
   assert.equal(gate.open(), true);
   gate.delete(stuck);
 });
+
+test('a reader that lags but keeps moving holds ingest back past maxStallMs; once it stops moving it is let go', () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  let now = 1;
+  const gate = new IngestGate(ring, 10, 100, () => now);
+  const slow = follower(ring);
+  gate.add(slow);
+  write(ring, 30);
+  assert.equal(gate.open(), false);
+  for (let step = 0; step < 5; step++) {
+    now += 90;
+    slow.next();
+    assert.equal(gate.open(), false, `moving at ${now} ms: still held`);
+  }
+  now += 99;
+  assert.equal(gate.open(), false, 'no progress for 99 ms: held');
+  now += 1;
+  assert.equal(gate.open(), true, 'no progress for 100 ms: let go');
+});

@@ -3,8 +3,10 @@
 // the writer overtakes its own followers and they lose flows (HUBBLE_RING_BUFFER) while
 // the agent could have waited. The gate closes while a reader lags more than `maxLag`
 // entries, so the agent stream pauses (and the agent queues, then counts its own losses).
-// A reader that stays behind longer than `maxStallMs` (a stuck or slow client) stops
-// counting until it catches up: it loses flows, as upstream, instead of stalling everyone.
+// A lagging reader that makes no progress for `maxStallMs` (a stuck client) stops counting
+// until it catches up: it loses flows, as upstream, instead of stalling everyone. A reader
+// that lags but keeps moving (a slower consumer such as a busy relay) keeps the brake on, so
+// it is slowed down rather than overrun.
 // The gate reopens on events, not on a polling timer: the streams report progress after
 // every batch they send, and a timer fires only when a lagging reader's stall time runs out.
 import type { HubbleEvent, RingBuffer, RingReader } from '@cilium-ts/flow';
@@ -23,8 +25,8 @@ export interface ReadGate {
 
 /** Decides whether the server may ingest more monitor events. */
 export class IngestGate implements ReadGate {
-  /** Reader -> when it started lagging (ms), 0 while it keeps up. */
-  private readonly readers = new Map<RingReader, number>();
+  /** Reader -> when it last lagged without progress (ms, 0 while it keeps up) and its position then. */
+  private readonly readers = new Map<RingReader, { since: number; position: number }>();
   private readonly maxLag: number;
   private resumes: (() => void)[] = [];
   private stallTimer: NodeJS.Timeout | undefined;
@@ -46,7 +48,7 @@ export class IngestGate implements ReadGate {
 
   /** Starts counting a reader (a GetFlows / GetAgentEvents stream). */
   add(reader: RingReader): void {
-    this.readers.set(reader, 0);
+    this.readers.set(reader, { since: 0, position: reader.position });
   }
 
   /** Stops counting a reader (its stream ended). */
@@ -79,7 +81,7 @@ export class IngestGate implements ReadGate {
   private armStallTimer(): void {
     if (this.stallTimer !== undefined) return;
     let earliest = Infinity;
-    for (const since of this.readers.values()) if (since !== 0 && since < earliest) earliest = since;
+    for (const { since } of this.readers.values()) if (since !== 0 && since < earliest) earliest = since;
     if (earliest === Infinity) return;
     const delay = Math.max(1, Math.ceil(earliest + this.maxStallMs - this.nowMs()) + 1);
     this.stallTimer = setTimeout(() => {
@@ -89,22 +91,25 @@ export class IngestGate implements ReadGate {
     }, delay);
   }
 
-  /** Whether ingest may go on: no reader lags more than maxLag, except ones stalled for longer than maxStallMs. */
+  /** Whether ingest may go on: no reader lags more than maxLag, except ones without progress for maxStallMs. */
   open(): boolean {
     if (this.readers.size === 0) return true;
     const head = this.ring.head;
     let open = true;
     let now: number | undefined;
-    for (const [reader, since] of this.readers) {
-      if (head - reader.position <= this.maxLag) {
-        if (since !== 0) this.readers.set(reader, 0);
+    for (const [reader, state] of this.readers) {
+      const position = reader.position;
+      if (head - position <= this.maxLag) {
+        state.since = 0;
         continue;
       }
       now ??= this.nowMs();
-      if (since === 0) {
-        this.readers.set(reader, now);
+      if (state.since === 0 || position !== state.position) {
+        // Started lagging, or lagging but moving: the stall clock (re)starts.
+        state.since = now;
+        state.position = position;
         open = false;
-      } else if (now - since < this.maxStallMs) {
+      } else if (now - state.since < this.maxStallMs) {
         open = false;
       }
     }

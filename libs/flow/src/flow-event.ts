@@ -146,12 +146,14 @@ export class DatapathFlowEvent {
     return (r[32]! | (r[33]! << 8) | (r[34]! << 16)) + r[35]! * 0x1000000;
   }
 
-  /** The flow.Flow (built once, on first access). */
+  /** The flow.Flow (built once, on first access, and kept). */
   get flow(): flow.Flow {
-    return (this.built ??= this.build());
+    return (this.built ??= this.toFlow());
   }
 
-  private build(): flow.Flow {
+  /** A new flow.Flow of this event, not kept (for one-off readers such as metrics: no garbage retained in the ring). */
+  toFlow(): flow.Flow {
+    if (this.built !== undefined) return this.built;
     const { type, subType, flags, packet } = this;
     const time = this.time;
     const isReply = (flags & FLAG_REPLY) !== 0;
