@@ -168,7 +168,13 @@ export class Agent {
       ipcache: this.ipcacheSync,
       policy: { compute: (labels) => this.applyMode(policy.compute(labels)) },
       store,
-      learnIdentity: (id, labels) => identities.upsert(id, labels),
+      // An identity this node allocated first: the kvstore watch will report no change, so
+      // subscribers (hubble-server resolving remote sources with it) hear of it here.
+      learnIdentity: (id, labels) => {
+        const changed = identities.upsert(id, labels);
+        if (changed) metadata.publish('upsert', { identity: identityToApi(id, labels, 0) });
+        return changed;
+      },
       events: {
         created: (ep) => {
           monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });

@@ -55,6 +55,13 @@ export async function observeFlows(layout: LabLayout): Promise<JsonFlow[]> {
     });
 }
 
+/** The nodes the lab's relay knows (`hubble list nodes -o json`): name and state (NODE_CONNECTED, ...), by name. */
+export async function listRelayNodes(layout: LabLayout): Promise<Array<{ name: string; state: string }>> {
+  const r = await run([process.execPath, appMain('hubble-cli'), 'list', 'nodes', '--server', layout.relayAddress, '-o', 'json'], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, `hubble list nodes failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as Array<{ name: string; state: string }>).map((n) => ({ name: n.name, state: n.state })).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
 /**
  * Stops the agent of node i of a running lab (pid from its state file) with SIGKILL, or
  * with SIGTERM (a graceful stop); resolves once it is gone.

@@ -1,16 +1,21 @@
-// End to end against the real binaries: a two-node dual-stack lab, flows of both nodes and
-// across nodes through the relay with the hubble CLI (IPv4 and IPv6), the connectivity
-// check over every node pair and both families, our programs in the kernel, cilium
-// status, and a clean "down".
+// End to end against the real binaries: a three-node dual-stack lab in native routing,
+// flows of every node and across nodes through the relay with the hubble CLI (IPv4 and
+// IPv6), policy by identity across nodes (a denied connection from each other node is
+// dropped at the destination with the source's cluster identity), the connectivity check
+// over every node pair and both families, our programs in the kernel, cilium status, the
+// removal of a node (its agent killed: once its session lease expires the operator releases
+// its pod CIDRs, its identity references go, and the other nodes drop its routes and
+// ipcache entries while keeping their own traffic), and a clean "down".
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { KvStore } from '@cilium-ts/kvstore';
 import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
-import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
-import { run } from './exec.js';
-import { bpfRoot, demoProgram, LabLayout } from './layout.js';
+import { e2eSkip, killAgent, labCommand, listRelayNodes, observeFlows, type JsonFlow } from './e2e-support.js';
+import { run, runChecked } from './exec.js';
+import { bpfRoot, cluster, demoProgram, LabLayout } from './layout.js';
 import { inNetns, listNetns } from './netns.js';
 
 const name = `e2e${process.pid}`;
@@ -22,13 +27,23 @@ const observe = (): Promise<JsonFlow[]> => observeFlows(layout);
 const matches = (f: JsonFlow, src: string, dst: string, port: number): boolean =>
   f.IP?.source === src && f.IP?.destination === dst && f.l4?.TCP?.destination_port === port;
 
-describe('lab e2e (two nodes)', { skip }, () => {
+const NODES = [1, 2, 3] as const;
+
+/** The identity of the endpoint with IPv4 address `ip` on node i, as its agent reports it. */
+async function endpointIdentity(node: number, ip: string): Promise<number> {
+  const out = await runChecked(ciliumArgv(layout.agentSocket(node), 'endpoint', 'list', '-o', 'json'), { timeoutMs: 15_000 });
+  const ep = (JSON.parse(out) as Array<{ identity: number; ipv4: string }>).find((e) => e.ipv4 === ip);
+  assert.ok(ep, `n${node}: no endpoint with address ${ip}: ${out}`);
+  return ep.identity;
+}
+
+describe('lab e2e (three nodes, native routing)', { skip }, () => {
   let status: LabStatus;
   const ipOf = (pod: string, node: number): string => status.pods.find((p) => p.name === pod && p.node === node)!.ip!;
   const ip6Of = (pod: string, node: number): string => status.pods.find((p) => p.name === pod && p.node === node)!.ipv6!;
 
   before(async () => {
-    const up = await lab('up', '--nodes', '2', '--name', name);
+    const up = await lab('up', '--nodes', '3', '--name', name);
     assert.equal(up.code, 0, `tools/lab up failed:\n${up.stderr}\n${up.stdout}`);
     const st = await lab('status', '--name', name, '--json');
     assert.equal(st.code, 0, st.stderr);
@@ -40,16 +55,19 @@ describe('lab e2e (two nodes)', { skip }, () => {
 
   test('every service is alive and reachable; pods have addresses in their node\'s pod CIDR', () => {
     for (const s of status.services) assert.ok(s.alive && s.reachable, `${s.name} alive=${s.alive} reachable=${s.reachable}`);
-    assert.deepEqual(status.pods.map((p) => `n${p.node}/${p.name}`).sort(), ['n1/client', 'n1/other', 'n1/web', 'n2/client', 'n2/other', 'n2/web']);
+    assert.deepEqual(
+      status.pods.map((p) => `n${p.node}/${p.name}`).sort(),
+      NODES.flatMap((i) => [`n${i}/client`, `n${i}/other`, `n${i}/web`]),
+    );
     for (const p of status.pods) assert.match(p.ip ?? '', /^10\.200\.\d+\.\d+$/);
-    assert.notEqual(ipOf('web', 1).split('.')[2], ipOf('web', 2).split('.')[2], 'nodes have distinct pod CIDRs');
+    assert.equal(new Set(NODES.map((i) => ipOf('web', i).split('.')[2])).size, 3, 'nodes have distinct pod CIDRs');
     // Dual-stack: IPv6 from the operator's pool, one /120 per node.
     for (const p of status.pods) assert.match(p.ipv6 ?? '', /^fd00:10:200::[0-9a-f]{1,4}$/);
     const block = (ip: string): string => ip.split(':').at(-1)!.padStart(4, '0').slice(0, 2);
-    assert.notEqual(block(ip6Of('web', 1)), block(ip6Of('web', 2)), 'nodes have distinct IPv6 pod CIDRs');
+    assert.equal(new Set(NODES.map((i) => block(ip6Of('web', i)))).size, 3, 'nodes have distinct IPv6 pod CIDRs');
   });
 
-  test('the relay shows same-node and cross-node flows, allowed and denied, from both nodes', async () => {
+  test('the relay shows same-node and cross-node flows, allowed and denied, from every node', async () => {
     // [what, source pod, destination pod, port, verdict, node that reports it]
     const want: Array<[string, string, string, number, 'FORWARDED' | 'DROPPED', string]> = [
       ['n1 client -> n1 web:80', ipOf('client', 1), ipOf('web', 1), 80, 'FORWARDED', 'n1'],
@@ -61,6 +79,9 @@ describe('lab e2e (two nodes)', { skip }, () => {
       ['n1 other -> n2 web:80 at n2', ipOf('other', 1), ipOf('web', 2), 80, 'DROPPED', 'n2'],
       ['n2 client -> n1 web:80 at n1', ipOf('client', 2), ipOf('web', 1), 80, 'FORWARDED', 'n1'],
       ['n2 other -> n1 web:80 at n1', ipOf('other', 2), ipOf('web', 1), 80, 'DROPPED', 'n1'],
+      ['n3 client -> n3 web:80', ipOf('client', 3), ipOf('web', 3), 80, 'FORWARDED', 'n3'],
+      ['n3 client -> n1 web:80 at n1', ipOf('client', 3), ipOf('web', 1), 80, 'FORWARDED', 'n1'],
+      ['n2 client -> n3 web:80 at n3', ipOf('client', 2), ipOf('web', 3), 80, 'FORWARDED', 'n3'],
     ];
     let flows: JsonFlow[] = [];
     const missingNow = (): string[] =>
@@ -75,6 +96,7 @@ describe('lab e2e (two nodes)', { skip }, () => {
       await new Promise((r) => setTimeout(r, 2000));
     }
     assert.deepEqual(missingNow(), [], `nodes seen: ${[...new Set(flows.map((f) => f.node_name))].join(',')}`);
+    assert.deepEqual([...new Set(flows.map((f) => f.node_name))].sort(), ['n1', 'n2', 'n3'], 'flows of all three nodes through the relay');
     // The destination node knows the remote client by its cluster identity (through the ipcache), not as world.
     const atN2 = flows.find((f) => matches(f, ipOf('client', 1), ipOf('web', 2), 80) && f.node_name === 'n2' && f.verdict === 'FORWARDED');
     const atN1 = flows.find((f) => matches(f, ipOf('client', 1), ipOf('web', 2), 80) && f.node_name === 'n1');
@@ -83,19 +105,52 @@ describe('lab e2e (two nodes)', { skip }, () => {
     assert.ok(atN2?.source?.labels?.includes('k8s:app=client'), `labels at n2: ${JSON.stringify(atN2?.source?.labels)}`);
   });
 
+  test('policy by identity across nodes: at each node, other pods of both other nodes are dropped with their cluster identity', async () => {
+    // The identity of app=other, as the agent of each node allocated it (the same everywhere).
+    const otherId = await endpointIdentity(1, ipOf('other', 1));
+    for (const i of NODES) assert.equal(await endpointIdentity(i, ipOf('other', i)), otherId, `n${i} allocated the same identity for app=other`);
+    assert.ok(otherId >= 256, `a cluster identity: ${otherId}`);
+    const pairs = NODES.flatMap((dst) => NODES.filter((src) => src !== dst).map((src) => [src, dst] as const));
+    let flows: JsonFlow[] = [];
+    const dropAt = (src: number, dst: number): JsonFlow | undefined =>
+      flows.find((f) => matches(f, ipOf('other', src), ipOf('web', dst), 80) && f.node_name === `n${dst}` && f.verdict === 'DROPPED' && f.drop_reason === 133);
+    const missing = (): string[] => pairs.filter(([src, dst]) => !dropAt(src, dst)).map(([src, dst]) => `n${src} other -> n${dst} web:80`);
+    for (let k = 0; k < 15; k++) {
+      flows = await observe();
+      if (missing().length === 0) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    assert.deepEqual(missing(), [], 'a policy drop at the destination for every ordered pair of nodes');
+    for (const [src, dst] of pairs) {
+      const f = dropAt(src, dst)!;
+      assert.equal(f.source?.identity, otherId, `n${src} other -> n${dst} web dropped with the source's cluster identity: ${JSON.stringify(f.source)}`);
+      assert.ok(f.source?.labels?.includes('k8s:app=other'), `labels at n${dst}: ${JSON.stringify(f)}`);
+    }
+  });
+
+  test('hubble list nodes through the relay shows three connected nodes', async () => {
+    let nodes: Array<{ name: string; state: string }> = [];
+    for (let k = 0; k < 10; k++) {
+      nodes = await listRelayNodes(layout);
+      if (nodes.length === 3 && nodes.every((n) => n.state === 'NODE_CONNECTED')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.deepEqual(nodes.map((n) => `${n.name} ${n.state}`), ['n1 NODE_CONNECTED', 'n2 NODE_CONNECTED', 'n3 NODE_CONNECTED']);
+  });
+
   test('lab check agrees with the policy on every node pair, over IPv4 and IPv6', async () => {
     const r = await lab('check', '--name', name);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /^cross-node allowed\s+2\s+2\s+ok$/m);
-    assert.match(r.stdout, /^cross-node denied by policy\s+4\s+4\s+ok$/m);
-    assert.match(r.stdout, /^same-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
-    assert.match(r.stdout, /^same-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
-    assert.match(r.stdout, /^cross-node allowed \(IPv6\)\s+2\s+2\s+ok$/m);
-    assert.match(r.stdout, /^cross-node denied by policy \(IPv6\)\s+4\s+4\s+ok$/m);
-    // Each node namespace reaches the other node's pods over the native routes (web:80 denied: not app=client).
-    assert.match(r.stdout, /^node-to-remote-pod allowed\s+2\s+2\s+ok$/m);
-    assert.match(r.stdout, /^node-to-remote-pod denied by policy\s+2\s+2\s+ok$/m);
-    assert.match(r.stdout, /^node-to-remote-pod allowed \(IPv6\)\s+2\s+2\s+ok$/m);
+    // Three nodes: 3 same-node pairs, 6 ordered cross-node pairs, per family.
+    for (const fam of ['', ' \\(IPv6\\)']) {
+      assert.match(r.stdout, new RegExp(`^same-node allowed${fam}\\s+3\\s+3\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^same-node denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^cross-node allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^cross-node denied by policy${fam}\\s+12\\s+12\\s+ok$`, 'm'));
+      // Each node namespace reaches the other nodes' pods over the native routes (web:80 denied: not app=client).
+      assert.match(r.stdout, new RegExp(`^node-to-remote-pod allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^node-to-remote-pod denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+    }
   });
 
   test('the relay shows IPv6 flows (after the check probed them), allowed and denied, same-node and cross-node', async () => {
@@ -144,7 +199,7 @@ describe('lab e2e (two nodes)', { skip }, () => {
   });
 
   test('the kernel counts the policy drops (cilium bpf metrics list)', async () => {
-    for (const i of [1, 2]) {
+    for (const i of NODES) {
       const r = await run(ciliumArgv(layout.agentSocket(i), 'bpf', 'metrics', 'list', '-o', 'json'));
       assert.equal(r.code, 0, r.stderr);
       const entries = JSON.parse(r.stdout) as Array<{ reason?: number; direction?: string; packets?: string | number }>;
@@ -155,12 +210,81 @@ describe('lab e2e (two nodes)', { skip }, () => {
     }
   });
 
-  test('cilium status answers with state ok on both nodes', async () => {
-    for (const i of [1, 2]) {
+  test('cilium status answers with state ok on every node', async () => {
+    for (const i of NODES) {
       const r = await run(ciliumArgv(layout.agentSocket(i), 'status', '-o', 'json'));
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { state?: string }).state?.toLowerCase(), 'ok', `n${i}: ${r.stdout}`);
     }
+  });
+
+  test('removing n3 (agent killed): after its lease TTL its CIDRs are released, its references and ipcache entries go, the others drop its routes and keep working', async () => {
+    const kv = await KvStore.connect({ endpoints: [layout.etcdEndpoint], prefix: cluster.kvstorePrefix });
+    try {
+      const k = kv.keys;
+      const n3Ips = status.pods.filter((p) => p.node === 3).flatMap((p) => [p.ip!, p.ipv6!]);
+      const cidr4 = await kv.get(k.ipamNode('n3'));
+      const cidr6 = await kv.get(k.ipamNodeV6('n3'));
+      assert.ok(cidr4 && cidr6, `n3 has pod CIDRs before: ${cidr4} ${cidr6}`);
+      const refsOfN3 = async (): Promise<number> => [...(await kv.getPrefix(k.identityValuePrefix())).keys()].filter((key) => k.parseIdentityValue(key)?.node === 'n3').length;
+      assert.equal(await refsOfN3(), 3, 'n3 references the identities of its three pods');
+      const routes = async (i: number): Promise<string> =>
+        (await runChecked(inNetns(layout.nodeNetns(i), ['ip', '-4', 'route', 'show', 'proto', '193']))) + (await runChecked(inNetns(layout.nodeNetns(i), ['ip', '-6', 'route', 'show', 'proto', '193'])));
+      for (const i of [1, 2]) {
+        const r = await routes(i);
+        assert.ok(r.includes(`${cidr4} via`) && r.includes(`${cidr6} via`), `n${i} routes to n3's pod CIDRs before: ${r}`);
+      }
+
+      await killAgent(layout, 3);
+      const gone = async (): Promise<string[]> => {
+        const left: string[] = [];
+        if ((await kv.get(k.node(cluster.name, 'n3'))) !== undefined) left.push('n3 registration');
+        if ((await kv.get(k.ipamNode('n3'))) !== undefined) left.push('IPv4 pod CIDR assignment');
+        if ((await kv.get(k.ipamNodeV6('n3'))) !== undefined) left.push('IPv6 pod CIDR assignment');
+        if ((await refsOfN3()) > 0) left.push('identity references');
+        for (const ip of n3Ips) if ((await kv.get(k.ip(cluster.name, ip))) !== undefined) left.push(`ipcache ${ip}`);
+        for (const i of [1, 2]) {
+          const r = await routes(i);
+          for (const c of [cidr4, cidr6]) if (r.includes(`${c} via`)) left.push(`n${i} route to ${c}`);
+          const ipcache = await runChecked(ciliumArgv(layout.agentSocket(i), 'bpf', 'ipcache', 'list', '-o', 'json'), { timeoutMs: 15_000 });
+          for (const ip of n3Ips) if (ipcache.includes(`"${ip}/`)) left.push(`n${i} datapath ipcache ${ip}`);
+        }
+        return left;
+      };
+      // The lab's lease TTL is 15 s; the last keepalive was up to 5 s before the kill.
+      let left = await gone();
+      for (let t = 0; t < 40 && left.length > 0; t++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        left = await gone();
+      }
+      assert.deepEqual(left, [], 'everything n3 held is gone once its lease expired');
+      // The identities stay: n1 and n2 still reference every label set (the operator test
+      // "a removed node loses its CIDR, references and identities" covers the identity GC).
+      for (const pod of ['web', 'client', 'other']) {
+        const id = await endpointIdentity(1, ipOf(pod, 1));
+        assert.ok((await kv.get(k.identityId(id))) !== undefined, `identity ${id} stays`);
+      }
+    } finally {
+      await kv.close();
+    }
+    // The relay forgets n3; the remaining nodes keep their traffic and policy.
+    let nodes: Array<{ name: string; state: string }> = [];
+    for (let t = 0; t < 15; t++) {
+      nodes = await listRelayNodes(layout);
+      if (!nodes.some((n) => n.name === 'n3')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.deepEqual(nodes.map((n) => `${n.name} ${n.state}`), ['n1 NODE_CONNECTED', 'n2 NODE_CONNECTED']);
+    const probe = async (pod: string, node: number, ip: string, port: number): Promise<boolean> =>
+      (await run(inNetns(layout.podNetns(node, pod), [process.execPath, demoProgram('probe'), ip, String(port), '--timeout', '1500']), { timeoutMs: 10_000 })).code === 0;
+    assert.deepEqual(
+      {
+        n1ToN2: await probe('client', 1, ipOf('web', 2), 80),
+        n2ToN1v6: await probe('client', 2, ip6Of('web', 1), 80),
+        n2OtherToN1: await probe('other', 2, ipOf('web', 1), 80),
+      },
+      { n1ToN2: true, n2ToN1v6: true, n2OtherToN1: false },
+    );
   });
 
   test('down leaves no namespace, pin or run dir behind', async () => {
