@@ -136,6 +136,28 @@ describe('agent with a real etcd', { skip }, () => {
     );
   });
 
+  test('a metadata subscriber hears of an identity this node allocates first (hubble-server labels remote sources with it)', async () => {
+    const metadata = createClient(agent.MetadataClient, endpoints.getChannel().getTarget());
+    clients.push(metadata);
+    const call = metadata.watch(agent.MetadataWatchRequest.fromPartial({}));
+    const seen: agent.Identity[] = [];
+    let synced = false;
+    call.on('data', (e: agent.MetadataEvent) => {
+      if (e.kind === agent.MetadataEvent_Kind.SYNCED) synced = true;
+      if (e.identity && e.kind === agent.MetadataEvent_Kind.UPSERT) seen.push(e.identity);
+    });
+    call.on('error', () => undefined);
+    try {
+      await waitFor('the metadata snapshot', () => synced, 10_000);
+      const p = await pod('meta', ['k8s:app=meta-first']);
+      await waitFor('an identity upsert for the new label set', () => seen.some((i) => i.id === p.ep.identity), 10_000);
+      assert.ok(seen.find((i) => i.id === p.ep.identity)?.labels.includes('k8s:app=meta-first'));
+      await deletePod(p.ns);
+    } finally {
+      call.cancel();
+    }
+  });
+
   test('the node reference of a label set goes when the last endpoint with those labels goes', async () => {
     const a = await pod('rela', ['k8s:app=rel']);
     const b = await pod('relb', ['k8s:app=rel']);
