@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
-import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentServices, type AgentCore } from './api-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
@@ -74,6 +74,8 @@ export class Agent {
   private readonly closers: Array<() => void | Promise<void>> = [];
   private features: KernelFeature[] = [];
   private readonly remoteIpcache = new Map<string, agent.IPCacheEntry>();
+  /** Nodes registered in the kvstore, by name, as the node watch reports them. */
+  private readonly clusterNodes = new Map<string, NodeInfo>();
   private readonly clock = new MonotonicClock();
   /** Persists the policy repository; set once the state directory is known. */
   private savePolicy: () => Promise<void> = async () => undefined;
@@ -137,8 +139,14 @@ export class Agent {
     // Tunnel mode's node routes go through cilium_vxlan: it exists before the first one.
     await this.setupRoutingMode(netns, this.datapath);
     const nodeWatch = this.nodes.watch({
-      upsert: (n) => void routes.upsert(n).catch(() => undefined),
-      delete: (name) => void routes.delete(name).catch(() => undefined),
+      upsert: (n) => {
+        this.clusterNodes.set(n.name, n);
+        void routes.upsert(n).catch(() => undefined);
+      },
+      delete: (name) => {
+        this.clusterNodes.delete(name);
+        void routes.delete(name).catch(() => undefined);
+      },
       synced: () => void routes.pruneStale().catch(() => undefined),
     });
     this.closers.push(() => nodeWatch.close());
@@ -278,6 +286,10 @@ export class Agent {
       saveIpam: () => this.saveIpam(),
       savePolicy: () => this.savePolicy(),
       status: () => this.status(),
+      nodes: {
+        localNode: () => this.nodeInfo(this.ipam?.cidr.text, this.ipam6?.cidr.text),
+        clusterNodes: () => this.clusterNodes.values(),
+      },
       identityReferences: () => {
         const m = new Map<number, number>();
         for (const ep of endpoints.list()) m.set(ep.identity, (m.get(ep.identity) ?? 0) + 1);
@@ -313,7 +325,7 @@ export class Agent {
     return p;
   }
 
-  private nodeInfo(podCIDR: string | undefined, podCIDRv6: string | undefined) {
+  private nodeInfo(podCIDR: string | undefined, podCIDRv6: string | undefined): NodeInfo {
     return {
       name: this.cfg.nodeName,
       cluster: this.cfg.clusterName,

@@ -6,6 +6,7 @@ import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { bpfService } from './api-bpf.js';
+import { nodesService, type NodesServiceDeps } from './api-nodes.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
 import type { IdentityCache } from './identity-cache.js';
@@ -38,6 +39,8 @@ export interface AgentCore {
   status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] };
   /** References of local endpoints per identity. */
   identityReferences(): Map<number, number>;
+  /** This node and the other nodes of the cluster (cilium node list). */
+  nodes: NodesServiceDeps;
 }
 
 type Unary<Req> = ServerUnaryCall<Req, unknown>;
@@ -272,5 +275,6 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
     { definition: agent.MonitorService, implementation: monitor },
     { definition: agent.MetadataService, implementation: metadata },
     bpfService(core),
+    nodesService(core.nodes),
   ];
 }

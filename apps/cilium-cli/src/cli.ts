@@ -10,6 +10,7 @@ import { endpointGetCommand, endpointListCommand } from './commands/endpoint.js'
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
 import { monitorCommand } from './commands/monitor.js';
+import { nodeListCommand } from './commands/node.js';
 import { policyDeleteCommand, policyGetCommand, policyImportCommand, policyValidateCommand } from './commands/policy.js';
 import { policyTraceCommand } from './commands/policy-trace.js';
 import { statusCommand } from './commands/status.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly CliCommand[] = [
   policyValidateCommand,
   policyTraceCommand,
   ipamListCommand,
+  nodeListCommand,
   ...BPF_COMMANDS,
   monitorCommand,
   versionCommand,
