@@ -29,6 +29,11 @@ const matches = (f: JsonFlow, src: string, dst: string, port: number): boolean =
 
 const NODES = [1, 2, 3] as const;
 
+/** The nodes the agent of node i knows (`cilium node list -o json`). */
+async function ciliumNodes(i: number): Promise<Array<{ name: string; local?: boolean; ipv4?: string; ipv6?: string; podCidr?: string; podCidrV6?: string }>> {
+  return JSON.parse(await runChecked(ciliumArgv(layout.agentSocket(i), 'node', 'list', '-o', 'json'), { timeoutMs: 15_000 })) as Array<{ name: string }>;
+}
+
 /** The identity of the endpoint with IPv4 address `ip` on node i, as its agent reports it. */
 async function endpointIdentity(node: number, ip: string): Promise<number> {
   const out = await runChecked(ciliumArgv(layout.agentSocket(node), 'endpoint', 'list', '-o', 'json'), { timeoutMs: 15_000 });
@@ -125,6 +130,23 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       const f = dropAt(src, dst)!;
       assert.equal(f.source?.identity, otherId, `n${src} other -> n${dst} web dropped with the source's cluster identity: ${JSON.stringify(f.source)}`);
       assert.ok(f.source?.labels?.includes('k8s:app=other'), `labels at n${dst}: ${JSON.stringify(f)}`);
+    }
+  });
+
+  test('cilium node list on each node shows the three nodes, itself as local', async () => {
+    for (const i of NODES) {
+      const nodes = await ciliumNodes(i);
+      assert.deepEqual(
+        nodes.map((n) => [n.name, n.local ?? false, n.ipv4, n.ipv6]),
+        NODES.map((j) => [`n${j}`, j === i, layout.nodeIp(j), layout.nodeIpv6(j)]),
+        `n${i}: ${JSON.stringify(nodes)}`,
+      );
+      // Each node's pod CIDRs hold its pods' addresses.
+      for (const j of NODES) {
+        const n = nodes.find((x) => x.name === `n${j}`)!;
+        assert.equal(n.podCidr?.split('.').slice(0, 3).join('.'), ipOf('web', j).split('.').slice(0, 3).join('.'), `n${j} pod CIDR ${n.podCidr}`);
+        assert.match(n.podCidrV6 ?? '', /^fd00:10:200::[0-9a-f]*\/120$/);
+      }
     }
   });
 
@@ -248,6 +270,7 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
           for (const c of [cidr4, cidr6]) if (r.includes(`${c} via`)) left.push(`n${i} route to ${c}`);
           const ipcache = await runChecked(ciliumArgv(layout.agentSocket(i), 'bpf', 'ipcache', 'list', '-o', 'json'), { timeoutMs: 15_000 });
           for (const ip of n3Ips) if (ipcache.includes(`"${ip}/`)) left.push(`n${i} datapath ipcache ${ip}`);
+          if ((await ciliumNodes(i)).some((n) => n.name === 'n3')) left.push(`n${i} cilium node list`);
         }
         return left;
       };
