@@ -20,6 +20,7 @@ import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
 import { NodeRoutes, RoutingModeError, type RoutingMode } from './node-routes.js';
+import { underlayAddress, UnderlayProtocolError, type UnderlayProtocol } from './underlay-protocol.js';
 import { ensureOverlay } from './overlay-attach.js';
 import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
@@ -53,6 +54,8 @@ export interface AgentConfig {
   enablePolicy: 'default' | 'always' | 'never';
   /** How pod traffic crosses nodes: native routes, or VXLAN with the identity in the VNI. */
   routingMode: RoutingMode;
+  /** Tunnel mode: the family of the VXLAN outer header (--underlay-protocol; default ipv4). */
+  underlayProtocol?: UnderlayProtocol;
 }
 
 /** AgentEventType numbers of flow.AgentEventType. */
@@ -86,6 +89,11 @@ export class Agent {
     private readonly log: Logger,
   ) {}
 
+  /** Tunnel mode's underlay family. */
+  private get underlay(): UnderlayProtocol {
+    return this.cfg.underlayProtocol ?? 'ipv4';
+  }
+
   /** Bound API addresses. */
   get addresses(): string[] {
     return this.server?.addresses ?? [];
@@ -95,11 +103,16 @@ export class Agent {
   private async setupRoutingMode(netns: NodeNetns, datapath: Datapath): Promise<void> {
     const target = { ifname: VXLAN_IFNAME, netns: netns.path };
     if (this.cfg.routingMode === 'tunnel') {
-      if (!this.cfg.nodeIp) throw new RoutingModeError('tunnel', 'needs --node-ip (the IPv4 underlay address other nodes reach this one at)');
+      const underlay = this.underlay;
+      if (underlay === 'ipv4' && !this.cfg.nodeIp) throw new RoutingModeError('tunnel', 'needs --node-ip (the IPv4 underlay address other nodes reach this one at)');
+      if (underlay === 'ipv6' && !this.cfg.nodeIpv6) {
+        throw new UnderlayProtocolError('ipv6', 'tunnel mode over IPv6 needs --node-ipv6 (the IPv6 underlay address other nodes reach this one at)');
+      }
       const ifindex = await setupVxlan(netns);
       const attached = await ensureOverlay(datapath, target);
-      datapath.setTunnel({ ifindex, localIpv4: this.cfg.nodeIp });
-      this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT, fromOverlay: attached ? 'attached' : 'kept (already current)' });
+      // Both of the node's addresses: a packet toward either is this node's own (delivered natively).
+      datapath.setTunnel({ ifindex, ...(this.cfg.nodeIp ? { localIpv4: this.cfg.nodeIp } : {}), ...(this.cfg.nodeIpv6 ? { localIpv6: this.cfg.nodeIpv6 } : {}) });
+      this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT, underlay, fromOverlay: attached ? 'attached' : 'kept (already current)' });
       return;
     }
     datapath.setTunnel(undefined);
@@ -132,7 +145,7 @@ export class Agent {
     // Tunnel mode: pods need none (from-container encapsulates; stale native routes are
     // pruned); the node's own traffic goes through cilium_vxlan (see node-routes.ts).
     const ownCidrs = [this.ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
-    const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }), cfg.routingMode);
+    const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }), cfg.routingMode, this.underlay);
     this.routes = routes;
     this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
     this.closers.push(() => this.datapath?.close());
@@ -170,6 +183,7 @@ export class Agent {
     const endpoints: EndpointManager = new EndpointManager({
       nodeName: cfg.nodeName,
       nodeIp: cfg.nodeIp,
+      nodeIpv6: cfg.nodeIpv6,
       netns,
       datapath,
       identities: this.allocator,
@@ -224,7 +238,9 @@ export class Agent {
       upsert: (e) => {
         if (e.node === cfg.nodeName) return;
         const cidr = e.ip.includes('/') ? e.ip : `${e.ip}/${e.ip.includes(':') ? 128 : 32}`;
-        datapath.ipcacheUpsert(cidr, e.identity, e.hostIP);
+        // The host address is the tunnel's remote end: the node's address of the underlay's family.
+        const hostIp = cfg.routingMode === 'tunnel' ? underlayAddress(this.underlay, { ipv4: e.hostIP, ipv6: e.hostIPv6 }) : e.hostIP;
+        datapath.ipcacheUpsert(cidr, e.identity, hostIp);
         const entry = agent.IPCacheEntry.fromPartial({ cidr, identity: e.identity, hostIp: e.hostIP ?? '', nodeName: e.node ?? '', namespace: e.namespace ?? '', podName: e.pod ?? '' });
         this.remoteIpcache.set(e.ip, entry);
         metadata.publish('upsert', { ipcache: entry });
@@ -317,6 +333,11 @@ export class Agent {
         this.log.warn('shutdown step failed', { error: (err as Error).message });
       }
     }
+  }
+
+  /** "native", or "tunnel (IPv4 underlay)" / "tunnel (IPv6 underlay)". */
+  private routingDescription(): string {
+    return this.cfg.routingMode === 'tunnel' ? `tunnel (${this.underlay === 'ipv6' ? 'IPv6' : 'IPv4'} underlay)` : this.cfg.routingMode;
   }
 
   private applyMode<T extends { ingressEnforced: boolean; egressEnforced: boolean }>(p: T): T {
@@ -460,7 +481,7 @@ export class Agent {
     const subsystems = [
       { name: 'kvstore', state: kv?.connected ? 'ok' : 'degraded', message: this.kvstoreMessage() },
       { name: 'datapath', state: this.datapath ? 'ok' : 'failure', message: this.datapath ? `pinned at ${this.cfg.bpfPinDir}` : 'not loaded' },
-      { name: 'routing', state: this.routes ? 'ok' : 'degraded', message: this.routes ? `${this.cfg.routingMode}: ${this.routes.list().length} route(s) to other nodes` : 'not set up yet' },
+      { name: 'routing', state: this.routes ? 'ok' : 'degraded', message: this.routes ? `${this.routingDescription()}: ${this.routes.list().length} route(s) to other nodes` : 'not set up yet' },
       { name: 'ipam', state: this.ipam ? 'ok' : 'degraded', message: this.ipamMessage() },
     ].map((s) => agent.SubsystemStatus.fromPartial(s));
     const rank = { ok: 0, degraded: 1, failure: 2 } as Record<string, number>;

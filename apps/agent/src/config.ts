@@ -49,6 +49,11 @@ export const agentFlags = defineFlags(
       default: 'native',
       description: 'How pod traffic crosses nodes: native (a route per remote pod CIDR via the node address) or tunnel (VXLAN on cilium_vxlan, UDP 8472, the source identity in the VNI)',
     },
+    underlayProtocol: {
+      type: 'string',
+      default: 'ipv4',
+      description: 'Tunnel mode: address family of the VXLAN outer header between nodes, ipv4 (to --node-ip) or ipv6 (to --node-ipv6, which it needs)',
+    },
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'Log level: debug, info, warn, error' },
   },
   {

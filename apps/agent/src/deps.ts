@@ -25,7 +25,7 @@ export interface IdentityPort {
 
 /** Publication of this node's endpoints into the cluster ipcache (libs/kvstore IPCacheSync). */
 export interface IPCachePublisher {
-  upsert(entry: { ip: string; identity: number; hostIP: string; node: string; namespace: string; pod: string }): Promise<void>;
+  upsert(entry: { ip: string; identity: number; hostIP: string; hostIPv6?: string; node: string; namespace: string; pod: string }): Promise<void>;
   delete(ip: string): Promise<void>;
 }
 

@@ -57,6 +57,8 @@ export interface EndpointEvents {
 export interface EndpointManagerDeps {
   nodeName: string;
   nodeIp: string;
+  /** This node's IPv6 address, published beside nodeIp in the cluster ipcache (empty: none). */
+  nodeIpv6?: string;
   netns: NodeNetns;
   datapath: DatapathPort;
   identities: IdentityPort;
@@ -273,7 +275,7 @@ export class EndpointManager {
   private publishIpcache(ep: Endpoint): void {
     for (const ip of endpointIps(ep)) {
       this.d.ipcache
-        .upsert({ ip, identity: ep.identity, hostIP: this.d.nodeIp, node: this.d.nodeName, namespace: ep.namespace, pod: ep.podName })
+        .upsert({ ip, identity: ep.identity, hostIP: this.d.nodeIp, ...(this.d.nodeIpv6 ? { hostIPv6: this.d.nodeIpv6 } : {}), node: this.d.nodeName, namespace: ep.namespace, pod: ep.podName })
         .catch((e: Error) => this.d.log('warn', 'ipcache publish failed; will retry on kvstore reconnect', { endpointID: ep.id, error: e.message }));
     }
   }

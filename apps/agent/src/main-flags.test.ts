@@ -29,4 +29,14 @@ describe('cilium-agent flags', () => {
       assert.match(r.stderr, why);
     });
   }
+
+  test('--underlay-protocol is documented; a bad value, or ipv6 without --node-ipv6 in tunnel mode, is refused naming the flag', () => {
+    assert.match(agent('--help').stdout, /--underlay-protocol/);
+    const bad = agent('--node-name', 'n1', '--underlay-protocol', 'ip6');
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--underlay-protocol ip6: is not one of ipv4, ipv6/);
+    const noAddress = agent('--node-name', 'n1', '--routing-mode', 'tunnel', '--underlay-protocol', 'ipv6', '--node-ip', '192.168.0.1');
+    assert.equal(noAddress.status, 2, noAddress.stderr);
+    assert.match(noAddress.stderr, /--underlay-protocol ipv6: tunnel mode over IPv6 needs --node-ipv6/);
+  });
 });

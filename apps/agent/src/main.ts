@@ -5,6 +5,7 @@ import { createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelem
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
 import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';
+import { parseUnderlayProtocol, UnderlayProtocolError, type UnderlayProtocol } from './underlay-protocol.js';
 
 const { values: f } = agentFlags.parseOrExit();
 const fail = (msg: string): never => {
@@ -28,6 +29,13 @@ try {
 } catch (err) {
   fail(err instanceof RoutingModeError ? err.message : String(err));
 }
+let underlayProtocol: UnderlayProtocol = 'ipv4';
+try {
+  underlayProtocol = parseUnderlayProtocol(f.underlayProtocol);
+} catch (err) {
+  fail(err instanceof UnderlayProtocolError ? err.message : String(err));
+}
+if (routingMode === 'tunnel' && underlayProtocol === 'ipv6' && !f.nodeIpv6) fail('--underlay-protocol ipv6: tunnel mode over IPv6 needs --node-ipv6 (the address other nodes reach this one at)');
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
 const log = createLogger('agent', { level: f.logLevel as 'info' });
@@ -54,6 +62,7 @@ const agentInstance = new Agent(
     hubbleAddress: f.hubbleAddress,
     enablePolicy: f.enablePolicy as 'default',
     routingMode,
+    underlayProtocol,
   },
   log,
 );

@@ -12,7 +12,8 @@
  * the pod's identity as VNI); the native routes are removed. Traffic the node itself
  * sends (ping, health checks) rides the kernel's own VXLAN encapsulation instead: per
  * remote node and family, a route `<pod CIDR> dev cilium_vxlan encap ip id 6 dst <node
- * ip> src <our router>` in table 193, which only locally generated packets consult (rule
+ * ip> src <our router>` (`encap ip6 ... dst <node IPv6>` over an IPv6 underlay, see
+ * underlay-protocol.ts) in table 193, which only locally generated packets consult (rule
  * `iif lo lookup 193`, so a pod can never send with the remote-node identity 6 as VNI),
  * and a route to the remote router address (cilium_host) in the main table for the
  * replies of remote pods. The receiving node's from-overlay program delivers them like
@@ -25,6 +26,7 @@ import { ReservedIdentity } from '@cilium-ts/policy';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
 import type { NodeNetns } from './netns.js';
+import { tunnelMtu, underlayAddress, type UnderlayProtocol } from './underlay-protocol.js';
 
 /** Routing protocol number of the routes this agent installs (`ip route ... proto 193`). */
 export const ROUTE_PROTO = 193;
@@ -34,9 +36,6 @@ export const HOST_TUNNEL_TABLE = 193;
 
 /** Tunnel mode: priority of the rule `iif lo lookup 193` (before the main table's 32766). */
 export const HOST_TUNNEL_RULE_PREF = 193;
-
-/** Tunnel mode: MTU of the node's routes through cilium_vxlan (1500 less the 50-byte VXLAN overhead). */
-export const TUNNEL_ROUTE_MTU = 1450;
 
 /** Tunnel mode: the device the node's own traffic to other nodes' pods leaves by. */
 const TUNNEL_DEV = 'cilium_vxlan';
@@ -77,7 +76,7 @@ export interface RemoteNode {
 export interface NodeRoute {
   node: string;
   podCIDR: string;
-  /** Native: the next hop (the node's address of the family). Tunnel: the node's IPv4 (the VXLAN remote end). */
+  /** Native: the next hop (the node's address of the family). Tunnel: the node's underlay address (the VXLAN remote end). */
   via: string;
   /** Address family of the route. */
   family: 4 | 6;
@@ -115,6 +114,8 @@ export class NodeRoutes {
     private readonly log: RouteLog,
     /** tunnel: only the node's own traffic is routed, through cilium_vxlan (native routes of an earlier run are removed). */
     private readonly mode: RoutingMode = 'native',
+    /** tunnel: the family of the VXLAN outer header, so which of a node's addresses is the remote end. */
+    private readonly underlay: UnderlayProtocol = 'ipv4',
   ) {
     this.own = new Set(typeof ownPodCidrs === 'string' ? [ownPodCidrs] : ownPodCidrs);
     for (const cidr of this.own) this.ownRouter[cidr.includes(':') ? 6 : 4] = routerOf(cidr);
@@ -130,8 +131,9 @@ export class NodeRoutes {
     return this.serial(async () => {
       if (node.name === this.self) return;
       if (this.mode === 'tunnel') {
-        await this.reconcile(node.name, 4, node.ipv4, node.podCIDR);
-        await this.reconcile(node.name, 6, node.ipv4, node.podCIDRv6);
+        const remote = underlayAddress(this.underlay, node);
+        await this.reconcile(node.name, 4, remote, node.podCIDR);
+        await this.reconcile(node.name, 6, remote, node.podCIDRv6);
       } else {
         await this.reconcile(node.name, 4, node.ipv4, node.podCIDR);
         await this.reconcile(node.name, 6, node.ipv6, node.podCIDRv6);
@@ -167,8 +169,13 @@ export class NodeRoutes {
     const f = `-${r.family}`;
     const proto = ['proto', String(ROUTE_PROTO)];
     if (this.mode === 'native') return [['ip', f, 'route', 'replace', r.podCIDR, 'via', r.via, ...proto]];
-    // encap ip: the kernel's collect-metadata VXLAN sends it to r.via with VNI 6 (remote-node).
-    const tail = ['encap', 'ip', 'id', String(ReservedIdentity['remote-node']), 'dst', r.via, 'dev', TUNNEL_DEV, 'src', this.ownRouter[r.family]!, 'mtu', String(TUNNEL_ROUTE_MTU), ...proto];
+    // encap ip / ip6: the kernel's collect-metadata VXLAN sends it to r.via with VNI 6
+    // (remote-node), under an outer header of r.via's family.
+    const outer: UnderlayProtocol = r.via.includes(':') ? 'ipv6' : 'ipv4';
+    const tail = [
+      'encap', outer === 'ipv6' ? 'ip6' : 'ip', 'id', String(ReservedIdentity['remote-node']), 'dst', r.via,
+      'dev', TUNNEL_DEV, 'src', this.ownRouter[r.family]!, 'mtu', String(tunnelMtu(outer)), ...proto,
+    ];
     return [
       ['ip', f, 'route', 'replace', r.podCIDR, ...tail, 'table', String(HOST_TUNNEL_TABLE)],
       ['ip', f, 'route', 'replace', routerOf(r.podCIDR), ...tail],

@@ -8,7 +8,10 @@ import type { WatchCloser } from './prefix-watch.js';
 export interface IPCacheEntry {
   ip: string;
   identity: number;
+  /** The hosting node's IPv4 address. */
   hostIP?: string;
+  /** The hosting node's IPv6 address, when it has one (the tunnel's remote end over an IPv6 underlay). */
+  hostIPv6?: string;
   node?: string;
   namespace?: string;
   pod?: string;
