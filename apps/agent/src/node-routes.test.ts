@@ -109,7 +109,7 @@ describe('NodeRoutes in a network namespace', { skip }, () => {
       const r = new NodeRoutes(ns, 'n1', ['10.9.1.0/24', 'fd00:9::100/120'], () => undefined, 'tunnel', 'ipv6');
       await r.upsert({ name: 'n8', ipv4: '192.168.77.8', podCIDR: '10.9.8.0/24', ipv6: 'fd00:77::8', podCIDRv6: 'fd00:9::800/120' });
       assert.deepEqual(r.list().map((x) => `${x.family} ${x.via}`), ['4 fd00:77::8', '6 fd00:77::8']);
-      assert.match(ip('route', 'show', 'table', String(HOST_TUNNEL_TABLE)), /^10\.9\.8\.0\/24 +encap ip6 id 6 src :: dst fd00:77::8 .*dev cilium_vxlan proto 193 scope link src 10\.9\.1\.1 mtu 1430/m);
+      assert.match(ip('route', 'show', 'table', String(HOST_TUNNEL_TABLE)), /^10\.9\.8\.0\/24 +encap ip6 id 6 src :: dst fd00:77::8 .* csum dev cilium_vxlan proto 193 scope link src 10\.9\.1\.1 mtu 1430/m);
       assert.match(ip('-6', 'route', 'show', 'table', String(HOST_TUNNEL_TABLE)), /^fd00:9::800\/120 +encap ip6 id 6 .*dst fd00:77::8 .*dev cilium_vxlan proto 193 src fd00:9::101 .*mtu 1430/m);
       assert.match(ip('route', 'show', '10.9.8.1'), /encap ip6 id 6 .*dst fd00:77::8 /, 'the replies\' route to the remote router too');
       // A node with no IPv6 address is reached over IPv4 (its cilium_vxlan listens on both).

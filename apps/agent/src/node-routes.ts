@@ -170,10 +170,11 @@ export class NodeRoutes {
     const proto = ['proto', String(ROUTE_PROTO)];
     if (this.mode === 'native') return [['ip', f, 'route', 'replace', r.podCIDR, 'via', r.via, ...proto]];
     // encap ip / ip6: the kernel's collect-metadata VXLAN sends it to r.via with VNI 6
-    // (remote-node), under an outer header of r.via's family.
+    // (remote-node), under an outer header of r.via's family. Over IPv6 with a UDP
+    // checksum (csum): the receiver drops zero-checksum UDP over IPv6 (Udp6InCsumErrors).
     const outer: UnderlayProtocol = r.via.includes(':') ? 'ipv6' : 'ipv4';
     const tail = [
-      'encap', outer === 'ipv6' ? 'ip6' : 'ip', 'id', String(ReservedIdentity['remote-node']), 'dst', r.via,
+      'encap', outer === 'ipv6' ? 'ip6' : 'ip', 'id', String(ReservedIdentity['remote-node']), 'dst', r.via, ...(outer === 'ipv6' ? ['csum'] : []),
       'dev', TUNNEL_DEV, 'src', this.ownRouter[r.family]!, 'mtu', String(tunnelMtu(outer)), ...proto,
     ];
     return [

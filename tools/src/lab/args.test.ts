@@ -4,7 +4,7 @@ import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
 test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native' });
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4' });
 });
 
 test('up --ipv4-only turns IPv6 off', () => {
@@ -20,6 +20,7 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     policy: false,
     ipv6: true,
     routingMode: 'native',
+    underlay: 'ipv4',
   });
 });
 
@@ -27,6 +28,15 @@ test('up --routing-mode takes native or tunnel', () => {
   assert.equal((parseArgs(['up', '--routing-mode', 'tunnel']) as { routingMode: string }).routingMode, 'tunnel');
   assert.equal((parseArgs(['up', '--routing-mode=native']) as { routingMode: string }).routingMode, 'native');
   assert.throws(() => parseArgs(['up', '--routing-mode', 'geneve']), (e: unknown) => e instanceof LabUsageError && /not one of native, tunnel/.test(e.message));
+});
+
+test('up --underlay ipv6 needs tunnel mode and the nodes\' IPv6 addresses; other values are refused naming the flag', () => {
+  assert.equal((parseArgs(['up', '--routing-mode', 'tunnel', '--underlay', 'ipv6']) as { underlay: string }).underlay, 'ipv6');
+  assert.equal((parseArgs(['up', '--routing-mode', 'tunnel', '--underlay=ipv4']) as { underlay: string }).underlay, 'ipv4');
+  const refused = (argv: string[], why: RegExp): void => assert.throws(() => parseArgs(argv), (e: unknown) => e instanceof LabUsageError && /--underlay/.test(e.message) && why.test(e.message));
+  refused(['up', '--routing-mode', 'tunnel', '--underlay', 'v6'], /not one of ipv4, ipv6/);
+  refused(['up', '--underlay', 'ipv6'], /add --routing-mode tunnel/);
+  refused(['up', '--routing-mode', 'tunnel', '--underlay', 'ipv6', '--ipv4-only'], /drop --ipv4-only/);
 });
 
 test('status, check and down take --name; status and check take --json', () => {

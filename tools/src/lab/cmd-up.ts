@@ -20,12 +20,16 @@ import { newState, upsertPod, upsertService, writeState } from './state-file.js'
 /** Apps whose dist/main.js the lab runs. */
 export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
 
-/** VXLAN overhead (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes). */
+/** VXLAN overhead over an IPv4 underlay (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes). */
 export const VXLAN_OVERHEAD = 50;
 
-/** MTU of pods' veths: in tunnel mode the fabric's 1500 less the VXLAN overhead, so nothing is fragmented; else the default. */
-export function podMtu(o: Pick<UpOptions, 'routingMode'>): number {
-  return o.routingMode === 'tunnel' ? 1500 - VXLAN_OVERHEAD : 0;
+/** VXLAN overhead over an IPv6 underlay (the outer IPv6 header is 40 bytes). */
+export const VXLAN_OVERHEAD_IPV6 = 70;
+
+/** MTU of pods' veths: in tunnel mode the fabric's 1500 less the VXLAN overhead of the underlay, so nothing is fragmented; else the default. */
+export function podMtu(o: Pick<UpOptions, 'routingMode'> & Partial<Pick<UpOptions, 'underlay'>>): number {
+  if (o.routingMode !== 'tunnel') return 0;
+  return 1500 - (o.underlay === 'ipv6' ? VXLAN_OVERHEAD_IPV6 : VXLAN_OVERHEAD);
 }
 
 /** Number of progress steps of an "up". */
@@ -101,7 +105,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   });
 
-  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode)) {
+  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(label, async () => {
       const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
@@ -163,7 +167,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
 function printSummary(layout: LabLayout, o: UpOptions): void {
   const lines = [
     '',
-    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing, run dir ${layout.runDir}).`,
+    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress}`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
     `  logs:    ${layout.logDir}/`,

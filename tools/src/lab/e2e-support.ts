@@ -80,8 +80,8 @@ export async function killAgent(layout: LabLayout, i: number, signal: 'SIGKILL' 
  * Starts the agent of node i again with the command line "up" used, records it in the
  * state file (so "down" stops it) and waits until it answers; returns its pid.
  */
-export async function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel' }): Promise<number> {
-  const spec = agentSpec(layout, i, opts.ipv6, opts.routingMode);
+export async function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel'; underlay?: 'ipv4' | 'ipv6' }): Promise<number> {
+  const spec = agentSpec(layout, i, opts.ipv6, opts.routingMode, opts.underlay);
   const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
   const state = readState(layout.stateFile)!;
   upsertService(state, { name: spec.name, role: spec.role, node: i, pid, address: spec.address, logFile: spec.logFile, cmdlineMatch: spec.argv[1] ?? spec.argv[0]! });

@@ -1,9 +1,11 @@
-// End to end in tunnel mode: a two-node dual-stack lab with `--routing-mode tunnel`. The
-// connectivity check must pass over IPv4 and IPv6 with no routes between the nodes' pod
-// CIDRs, the node namespaces must reach other nodes' pods (through the kernel's VXLAN
-// encapsulation, arriving as remote-node), and the relay must show cross-node traffic
-// leaving through the overlay (to-overlay) and arriving from it (from-overlay) with the
-// sender's identity.
+// End to end in tunnel mode over an IPv6 underlay: a two-node dual-stack lab with
+// `--routing-mode tunnel --underlay ipv6` (VXLAN between the nodes' fd00:192:168:200::<i>;
+// the IPv4 underlay is the agent restart e2e's). The connectivity check must pass over
+// IPv4 and IPv6 with no routes between the nodes' pod CIDRs, the tunnel's packets must
+// arrive as UDP over IPv6 (the node namespaces' UDP counters), the node namespaces must
+// reach other nodes' pods (through the kernel's VXLAN encapsulation, arriving as
+// remote-node), and the relay must show cross-node traffic leaving through the overlay
+// (to-overlay) and arriving from it (from-overlay) with the sender's identity.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -38,12 +40,20 @@ const layout = new LabLayout(name);
 const skip = e2eSkip();
 const lab = labCommand;
 
-describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => {
+/** A node namespace's count of UDP datagrams received over IPv4 and over IPv6 (nstat's absolute counters). */
+async function udpReceived(netns: string): Promise<{ v4: number; v6: number }> {
+  const out = await run(inNetns(netns, ['nstat', '-asz', 'UdpInDatagrams', 'Udp6InDatagrams']));
+  assert.equal(out.code, 0, out.stderr);
+  const counter = (nameOf: string): number => Number(new RegExp(`^${nameOf}\\s+(\\d+)`, 'm').exec(out.stdout)?.[1] ?? NaN);
+  return { v4: counter('UdpInDatagrams'), v6: counter('Udp6InDatagrams') };
+}
+
+describe('lab e2e in tunnel mode over an IPv6 underlay (VXLAN, identity in the VNI)', { skip }, () => {
   let status: LabStatus;
   const podOf = (pod: string, node: number): LabStatus['pods'][number] => status.pods.find((p) => p.name === pod && p.node === node)!;
 
   before(async () => {
-    const up = await lab('up', '--nodes', '2', '--name', name, '--routing-mode', 'tunnel', '--no-traffic');
+    const up = await lab('up', '--nodes', '2', '--name', name, '--routing-mode', 'tunnel', '--underlay', 'ipv6', '--no-traffic');
     assert.equal(up.code, 0, `tools/lab up failed:\n${up.stderr}\n${up.stdout}`);
     const st = await lab('status', '--name', name, '--json');
     assert.equal(st.code, 0, st.stderr);
@@ -53,18 +63,33 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
     await lab('down', '--name', name);
   });
 
-  test('each node has cilium_vxlan (external, port 8472), pods MTU 1450, and no native route to the other node\'s pods', async () => {
+  test('each node has cilium_vxlan (external, port 8472), pods MTU 1430, and no native route to the other node\'s pods', async () => {
     for (const i of [1, 2]) {
       const link = await run(inNetns(layout.nodeNetns(i), ['ip', '-d', 'link', 'show', 'cilium_vxlan']));
       assert.equal(link.code, 0, link.stderr);
       assert.match(link.stdout, /vxlan external .*dstport 8472/);
       const eth0 = await run(inNetns(podOf('web', i).netns, ['ip', '-j', 'link', 'show', 'eth0']));
-      assert.equal((JSON.parse(eth0.stdout) as Array<{ mtu: number }>)[0]?.mtu, 1450, 'pod MTU leaves room for the VXLAN header');
+      assert.equal((JSON.parse(eth0.stdout) as Array<{ mtu: number }>)[0]?.mtu, 1430, 'pod MTU leaves room for VXLAN over IPv6');
       const other = podOf('web', 3 - i);
       for (const ip of [other.ip!, other.ipv6!]) {
         const r = await run(inNetns(layout.nodeNetns(i), ['ip', 'route', 'get', ip]));
         assert.doesNotMatch(r.stdout, new RegExp(`via ${layout.nodeIp(3 - i).replaceAll('.', '\\.')}`), `n${i} routes ${ip} natively: ${r.stdout}`);
       }
+    }
+  });
+
+  test('pod traffic between the nodes travels as UDP over IPv6 (VXLAN outer header), none over IPv4', async () => {
+    const PINGS = 20;
+    const before = [await udpReceived(layout.nodeNetns(1)), await udpReceived(layout.nodeNetns(2))];
+    for (const target of [podOf('client', 2).ip!, podOf('client', 2).ipv6!]) {
+      const ping = await run(inNetns(podOf('client', 1).netns, ['ping', '-q', '-c', String(PINGS), '-i', '0.02', '-W', '2', target]), { timeoutMs: 20_000 });
+      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+    }
+    const after = [await udpReceived(layout.nodeNetns(1)), await udpReceived(layout.nodeNetns(2))];
+    // Requests arrive at n2, replies at n1: at least one UDP/IPv6 datagram per echo each way.
+    for (const k of [0, 1]) {
+      assert.ok(after[k]!.v6 - before[k]!.v6 >= 2 * PINGS, `n${k + 1} received ${after[k]!.v6 - before[k]!.v6} UDP datagrams over IPv6 for ${2 * PINGS} echoes`);
+      assert.equal(after[k]!.v4 - before[k]!.v4, 0, `n${k + 1} received UDP over IPv4`);
     }
   });
 
@@ -86,7 +111,7 @@ describe('lab e2e in tunnel mode (VXLAN, identity in the VNI)', { skip }, () => 
   test('a node reaches another node\'s pod through cilium_vxlan, seen there from the overlay as remote-node', async () => {
     const client2 = podOf('client', 2);
     const r = await run(inNetns(layout.nodeNetns(1), ['ip', 'route', 'get', client2.ip!]));
-    assert.match(r.stdout, /encap ip id 6 .*dst 192\.168\.200\.2 .*dev cilium_vxlan table 193 src 10\.200\.\d+\.1 /, r.stdout);
+    assert.match(r.stdout, /encap ip6 id 6 .*dst fd00:192:168:200::2 .*dev cilium_vxlan table 193 src 10\.200\.\d+\.1 /, r.stdout);
     const ping = await run(inNetns(layout.nodeNetns(1), ['ping', '-c', '1', '-W', '2', client2.ip!]));
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
     let seen: JsonFlow | undefined;

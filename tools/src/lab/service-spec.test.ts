@@ -38,7 +38,10 @@ test('agent command line follows the agent contract', () => {
   assert.ok(dual.includes('--enable-ipv6'));
   assert.equal(flag(dual, '--pod-cidr-v6'), undefined, 'the IPv6 pod CIDR comes from the operator');
   assert.equal(flag(agentSpec(layout, 1, false, 'tunnel').argv, '--routing-mode'), 'tunnel');
+  assert.equal(flag(agentSpec(layout, 1, true, 'tunnel', 'ipv6').argv, '--underlay-protocol'), 'ipv6');
+  assert.equal(agentSpec(layout, 1, true, 'tunnel').argv.includes('--underlay-protocol'), false, 'IPv4 underlay is the agent\'s default');
   assert.equal(podMtu({ routingMode: 'tunnel' }), 1450, 'pods leave room for the VXLAN header');
+  assert.equal(podMtu({ routingMode: 'tunnel', underlay: 'ipv6' }), 1430, 'the outer IPv6 header is 20 bytes longer');
   assert.equal(podMtu({ routingMode: 'native' }), 0);
   assert.deepEqual(daemonSpecs(layout, 2, false, 'tunnel').filter((d) => d.role === 'agent').map((d) => flag(d.argv, '--routing-mode')), ['tunnel', 'tunnel']);
   assert.deepEqual(s.ready, { kind: 'agent-status', socket: '/run/cilium-ts/lab/n1/agent.sock' });

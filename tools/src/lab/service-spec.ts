@@ -95,7 +95,7 @@ export function operatorSpec(layout: LabLayout): ServiceSpec {
  * Dual-stack (`ipv6`): it publishes its IPv6 node address and takes an IPv6 pod CIDR from
  * the operator's IPv6 pool.
  */
-export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native'): ServiceSpec {
+export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native', underlay: 'ipv4' | 'ipv6' = 'ipv4'): ServiceSpec {
   const node = layout.nodeName(i);
   return {
     name: `agent-${node}`,
@@ -111,6 +111,8 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
       // native: pod CIDRs of other nodes are routed over the lab fabric (see node-wiring.ts);
       // tunnel: VXLAN between the node addresses on that fabric.
       '--routing-mode', routingMode,
+      // tunnel over IPv6: the VXLAN outer header goes between the nodes' fd00:192:168:200::<i>.
+      ...(routingMode === 'tunnel' && underlay === 'ipv6' ? ['--underlay-protocol', 'ipv6'] : []),
       ...kvstoreArgs(layout),
       '--kvstore-lease-ttl', cluster.kvstoreLeaseTtl,
       '--state-dir', `${layout.nodeDir(i)}/state`,
@@ -170,9 +172,9 @@ export function relaySpec(layout: LabLayout): ServiceSpec {
 }
 
 /** Every service of an N-node lab except etcd, in start order. */
-export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native'): ServiceSpec[] {
+export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native', underlay: 'ipv4' | 'ipv6' = 'ipv4'): ServiceSpec[] {
   const specs = [operatorSpec(layout)];
-  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode), hubbleServerSpec(layout, i));
+  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode, underlay), hubbleServerSpec(layout, i));
   specs.push(relaySpec(layout));
   return specs;
 }
