@@ -3,13 +3,13 @@
 // as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { observer, type Timestamp } from '@cilium-ts/api';
-import { compileFlowFilters, encodeFlowEventResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
+import { compileFlowFilters, DatapathFlowEvent, encodeFlowEventResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
 import { callSignal, callSink, encodedSink, pump, type MessageSink } from './stream-pump.js';
 
 /**
  * observer.Observer with GetFlows responses written as bytes already encoded
- * (encodeFlowResponse); every other method as generated. Register this definition with
+ * (encodeFlowEventResponse, written in batches by FramedResponseWriter); every other method as generated. Register this definition with
  * ObserverService.handlers().
  */
 export const OBSERVER_WIRE_SERVICE = {
@@ -70,9 +70,11 @@ export class ObserverService {
     let matches: ((f: HubbleEvent) => boolean) | undefined;
     try {
       const pred = compileFlowFilters(req.whitelist, req.blacklist);
-      // Without filters no flow.Flow object is needed: flows go out encoded from their compact form.
+      // Without filters no flow.Flow object is needed: flows go out encoded from their compact
+      // form. With filters each stream builds the Flow it tests and lets it go (keeping it on the
+      // ring entry cost more in garbage collection than rebuilding: libs/flow's bench).
       const unfiltered = req.whitelist.length === 0 && req.blacklist.length === 0;
-      matches = unfiltered ? undefined : (e) => e.kind === 'flow' && pred(e.flow);
+      matches = unfiltered ? undefined : (e) => e.kind === 'flow' && pred(e instanceof DatapathFlowEvent ? e.toFlow() : e.flow);
     } catch (err) {
       if (err instanceof FilterError) return Promise.reject(new InvalidArgumentError(err.message, { field: err.field, cause: err }));
       return Promise.reject(err);

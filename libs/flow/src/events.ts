@@ -2,7 +2,9 @@
 import type { flow, Timestamp } from '@cilium-ts/api';
 
 /**
- * One buffered event with the time and node it belongs to. A flow event may carry `wire`:
+ * One buffered event with the time and node it belongs to. Flow events the Parser makes are
+ * DatapathFlowEvent instances (compact; `flow` built on first access), others plain objects.
+ * A flow event may carry `wire`:
  * its GetFlowsResponse encoded once by the first server stream that sends it and reused by
  * every other (entries are immutable once written to the ring).
  */
