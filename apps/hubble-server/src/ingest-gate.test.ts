@@ -106,7 +106,7 @@ test('whenOpen: a reader stalled past maxStallMs stops holding ingest back witho
 test('a reader that lags but keeps moving holds ingest back past maxStallMs; once it stops moving it is let go', () => {
   const ring = new RingBuffer<HubbleEvent>(63);
   let now = 1;
-  const gate = new IngestGate(ring, 10, 100, () => now);
+  const gate = new IngestGate(ring, 10, 100, () => now, 1000);
   const slow = follower(ring);
   gate.add(slow);
   write(ring, 30);
@@ -120,4 +120,30 @@ test('a reader that lags but keeps moving holds ingest back past maxStallMs; onc
   assert.equal(gate.open(), false, 'no progress for 99 ms: held');
   now += 1;
   assert.equal(gate.open(), true, 'no progress for 100 ms: let go');
+});
+
+test('a reader that keeps moving but stays behind is let go after maxHoldMs of lagging', () => {
+  const ring = new RingBuffer<HubbleEvent>(63);
+  let now = 1;
+  const gate = new IngestGate(ring, 10, 100, () => now, 300);
+  const slow = follower(ring);
+  gate.add(slow);
+  write(ring, 30);
+  assert.equal(gate.open(), false);
+  now += 90;
+  slow.next();
+  assert.equal(gate.open(), false);
+  now += 90;
+  slow.next();
+  assert.equal(gate.open(), false, 'lagging for 180 ms');
+  now += 90;
+  slow.next();
+  assert.equal(gate.open(), false, 'lagging for 270 ms');
+  now += 30;
+  slow.next();
+  assert.equal(gate.open(), true, 'lagging for 300 ms: let go although it moves');
+  for (let i = 0; i < 30; i++) slow.next();
+  assert.equal(gate.open(), true);
+  write(ring, 11);
+  assert.equal(gate.open(), false, 'caught up once: it counts again');
 });

@@ -6,7 +6,7 @@
 // A lagging reader that makes no progress for `maxStallMs` (a stuck client) stops counting
 // until it catches up: it loses flows, as upstream, instead of stalling everyone. A reader
 // that lags but keeps moving (a slower consumer such as a busy relay) keeps the brake on, so
-// it is slowed down rather than overrun.
+// it is slowed down rather than overrun, for at most `maxHoldMs` of lagging in a row.
 // The gate reopens on events, not on a polling timer: the streams report progress after
 // every batch they send, and a timer fires only when a lagging reader's stall time runs out.
 import type { HubbleEvent, RingBuffer, RingReader } from '@cilium-ts/flow';
@@ -15,6 +15,8 @@ import type { HubbleEvent, RingBuffer, RingReader } from '@cilium-ts/flow';
 export const DEFAULT_MAX_READER_LAG = 512;
 /** Default time a lagging reader may hold ingest back before it is left to lose flows. */
 export const DEFAULT_MAX_STALL_MS = 250;
+/** Default time a lagging reader that keeps moving may hold ingest back before it is left to lose flows. */
+export const DEFAULT_MAX_HOLD_MS = 1000;
 
 /** What a paused reader of the agent stream needs: whether it may read on, and a call when it may. */
 export interface ReadGate {
@@ -25,8 +27,11 @@ export interface ReadGate {
 
 /** Decides whether the server may ingest more monitor events. */
 export class IngestGate implements ReadGate {
-  /** Reader -> when it last lagged without progress (ms, 0 while it keeps up) and its position then. */
-  private readonly readers = new Map<RingReader, { since: number; position: number }>();
+  /**
+   * Reader -> when it started lagging (ms, 0 while it keeps up), when it last moved while
+   * lagging, and its position then.
+   */
+  private readonly readers = new Map<RingReader, { lagging: number; since: number; position: number }>();
   private readonly maxLag: number;
   private resumes: (() => void)[] = [];
   private stallTimer: NodeJS.Timeout | undefined;
@@ -36,6 +41,7 @@ export class IngestGate implements ReadGate {
     maxLag = DEFAULT_MAX_READER_LAG,
     private readonly maxStallMs = DEFAULT_MAX_STALL_MS,
     private readonly nowMs: () => number = () => performance.now(),
+    private readonly maxHoldMs = DEFAULT_MAX_HOLD_MS,
   ) {
     // Never more than half the ring: the brake must act before readers are overtaken.
     this.maxLag = Math.max(1, Math.min(maxLag, Math.floor(ring.capacity / 2)));
@@ -48,7 +54,7 @@ export class IngestGate implements ReadGate {
 
   /** Starts counting a reader (a GetFlows / GetAgentEvents stream). */
   add(reader: RingReader): void {
-    this.readers.set(reader, { since: 0, position: reader.position });
+    this.readers.set(reader, { lagging: 0, since: 0, position: reader.position });
   }
 
   /** Stops counting a reader (its stream ended). */
@@ -81,9 +87,11 @@ export class IngestGate implements ReadGate {
   private armStallTimer(): void {
     if (this.stallTimer !== undefined) return;
     let earliest = Infinity;
-    for (const { since } of this.readers.values()) if (since !== 0 && since < earliest) earliest = since;
+    for (const { lagging, since } of this.readers.values()) {
+      if (lagging !== 0) earliest = Math.min(earliest, since + this.maxStallMs, lagging + this.maxHoldMs);
+    }
     if (earliest === Infinity) return;
-    const delay = Math.max(1, Math.ceil(earliest + this.maxStallMs - this.nowMs()) + 1);
+    const delay = Math.max(1, Math.ceil(earliest - this.nowMs()) + 1);
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
       this.progress();
@@ -91,7 +99,10 @@ export class IngestGate implements ReadGate {
     }, delay);
   }
 
-  /** Whether ingest may go on: no reader lags more than maxLag, except ones without progress for maxStallMs. */
+  /**
+   * Whether ingest may go on: no reader lags more than maxLag, except ones without progress for
+   * maxStallMs or lagging for maxHoldMs in a row.
+   */
   open(): boolean {
     if (this.readers.size === 0) return true;
     const head = this.ring.head;
@@ -100,18 +111,23 @@ export class IngestGate implements ReadGate {
     for (const [reader, state] of this.readers) {
       const position = reader.position;
       if (head - position <= this.maxLag) {
-        state.since = 0;
+        state.lagging = 0;
         continue;
       }
       now ??= this.nowMs();
-      if (state.since === 0 || position !== state.position) {
-        // Started lagging, or lagging but moving: the stall clock (re)starts.
+      if (state.lagging === 0) {
+        state.lagging = now;
         state.since = now;
         state.position = position;
         open = false;
-      } else if (now - state.since < this.maxStallMs) {
-        open = false;
+        continue;
       }
+      if (position !== state.position) {
+        // Lagging but moving: the stall clock restarts.
+        state.since = now;
+        state.position = position;
+      }
+      if (now - state.since < this.maxStallMs && now - state.lagging < this.maxHoldMs) open = false;
     }
     return open;
   }
