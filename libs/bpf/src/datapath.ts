@@ -5,11 +5,11 @@ import { BpfMap } from './bpf-map.js';
 import { ctExpired, DEFAULT_CT_TIMEOUTS, type CtTimeouts } from './ct-gc.js';
 import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
-import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, PROGRAMS } from './endpoint-loader.js';
+import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, overlayConfig, PROGRAMS, SHARED_MAPS, type SharedMapName } from './endpoint-loader.js';
 import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 import { isBpffs, redirectPeerSupported } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
-import { objGet, objPin, closeFd, progTestRun, type TestRunResult } from './libbpf.js';
+import { objGet, objPin, closeFd, mapInfo, progTestRun, type TestRunResult } from './libbpf.js';
 import { readPinnedProgram, type PinnedProgram } from './pinned-program.js';
 import {
   ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
@@ -78,6 +78,13 @@ export interface DatapathOptions {
 
 /** How an endpoint's programs are attached. */
 export type AttachMode = 'tcx' | 'tc';
+
+/**
+ * Result of attachOverlay: reattached false when the attached program was current and
+ * nothing was loaded. (`& void` keeps callers typed against the old `Promise<void>`
+ * compiling; drop it once they expect this result.)
+ */
+export type OverlayAttachResult = { reattached: boolean } & void;
 
 /** Result of one CT garbage collection pass. */
 export interface CtGcResult { scanned: number; deleted: number }
@@ -339,16 +346,17 @@ export class Datapath {
 
   /**
    * Whether the endpoint's pinned programs are the ones attached at both tc hooks and
-   * were loaded from this build with spec's constants (then nothing needs reloading).
+   * were loaded from this build with spec's constants and today's shared maps (then
+   * nothing needs reloading).
    */
   private async attachedAndCurrent(spec: EndpointDatapathSpec, target: TcTarget): Promise<boolean> {
-    const want = endpointConfig.encode(this.endpointConfig(spec));
+    const cfg = this.endpointConfig(spec);
     const tcx = this.attachModeOf(spec) === 'tcx';
     for (const [prog, hook] of [['from-container', 'ingress'], ['to-container', 'egress']] as const) {
       const pin = this.pinPath(spec.id, prog);
       if (!existsSync(pin) || !existsSync(this.pinPath(spec.id, 'policy')) || !existsSync(this.pinPath(spec.id, 'to-container-local'))) return false;
       const info = this.pinnedProgram(spec.id, prog);
-      if (!info || !info.rodata.subarray(0, want.length).equals(want)) return false;
+      if (!info || !this.loadedFromThisBuild(info, cfg)) return false;
       const attached = tcx ? tcxLink(this.linkPin(spec.id, hook))?.progId : await tcAttachedProgramId(target, hook);
       if (attached !== info.id) return false;
     }
@@ -476,11 +484,18 @@ export class Datapath {
   /**
    * Loads, pins (pinDir/overlay/from-overlay) and attaches the from-overlay program on
    * tc ingress of the VXLAN device (target.ifname, in target.netns when given). It hands
-   * the VNI (the sender's identity) to to-container. Replaces an attached one.
+   * the VNI (the sender's identity) to to-container. Like attachEndpoint on a restart:
+   * when the pinned program is the one attached there, carries this object's build id
+   * and uses the shared maps pinned now, nothing is loaded (`{ reattached: false }`);
+   * otherwise a new program replaces the attached one atomically (`{ reattached: true }`).
    */
-  async attachOverlay(target: TcTarget): Promise<void> {
+  async attachOverlay(target: TcTarget): Promise<OverlayAttachResult> {
     this.live(`attach from-overlay to ${target.ifname}`);
     const pin = this.overlayPin();
+    const current = readPinnedProgram(pin, 'program from-overlay');
+    if (current && this.loadedFromThisBuild(current, overlayConfig(this.objectPath)) && (await tcAttachedProgramId(target, 'ingress')) === current.id) {
+      return { reattached: false } as OverlayAttachResult;
+    }
     mkdirSync(`${this.pinDir}/overlay`, { recursive: true });
     const obj = loadOverlayObject(this.objectPath, this.pinDir);
     try {
@@ -492,9 +507,37 @@ export class Datapath {
     try {
       await tcAttach(target, 'ingress', `${pin}-new`);
       renameSync(`${pin}-new`, pin);
+      return { reattached: true } as OverlayAttachResult;
     } catch (err) {
       rmQuiet(`${pin}-new`);
       throw err;
+    }
+  }
+
+  /**
+   * Whether a pinned program was loaded from this object with constants cfg (its .rodata
+   * starts with them) and uses the shared maps pinned under pinDir now (none of them was
+   * replaced since it was loaded).
+   */
+  private loadedFromThisBuild(prog: PinnedProgram, cfg: EndpointConfig): boolean {
+    const want = endpointConfig.encode(cfg);
+    if (!prog.rodata.subarray(0, want.length).equals(want)) return false;
+    for (const name of SHARED_MAPS) {
+      const used = prog.maps.get(name);
+      if (used !== undefined && used !== this.sharedMapId(name)) return false;
+    }
+    return true;
+  }
+
+  /** Kernel id of the shared map pinned as pinDir/<name>; undefined when not pinned. */
+  private sharedMapId(name: SharedMapName): number | undefined {
+    const pin = `${this.pinDir}/${name}`;
+    if (!existsSync(pin)) return undefined;
+    const fd = objGet(pin, `shared map ${name}`);
+    try {
+      return mapInfo(fd, `shared map ${name}`).id;
+    } finally {
+      closeFd(fd);
     }
   }
 

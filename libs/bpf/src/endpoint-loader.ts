@@ -105,6 +105,11 @@ export function loadEndpointObject(objectPath: string, pinDir: string, policyPin
   }
 }
 
+/** The constants of the from-overlay program: endpoint id 0 and the object's build id. */
+export function overlayConfig(objectPath: string): EndpointConfig {
+  return { endpointId: 0, identity: 0, ifindex: 0, buildId: objectBuildId(objectPath) };
+}
+
 /**
  * Loads only the from-overlay program (tunnel mode, tc ingress of the VXLAN device),
  * reusing the shared maps; its constants carry endpoint id 0. The caller pins the
@@ -113,7 +118,7 @@ export function loadEndpointObject(objectPath: string, pinDir: string, policyPin
 export function loadOverlayObject(objectPath: string, pinDir: string): BpfObject {
   const obj = BpfObject.open(objectPath);
   try {
-    setEndpointConfig(obj, { endpointId: 0, identity: 0, ifindex: 0, buildId: objectBuildId(objectPath) });
+    setEndpointConfig(obj, overlayConfig(objectPath));
     for (const m of SHARED_MAPS) obj.setPinPath(m, `${pinDir}/${m}`);
     obj.setAutoload(PROGRAMS.fromContainer, false);
     obj.setAutoload(PROGRAMS.toContainer, false);

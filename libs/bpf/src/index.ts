@@ -1,5 +1,5 @@
 // @cilium-ts/bpf: the TypeScript side of the eBPF datapath (libbpf via koffi).
-export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type LocalDelivery, type MetricsEntry } from './datapath.js';
+export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type LocalDelivery, type MetricsEntry, type OverlayAttachResult } from './datapath.js';
 export type { PolicyEntry, Direction, EndpointInfo, CtKey, CtValue, PolicyKey, PolicyValue, Codec } from './map-codecs.js';
 export { policyMapEntries, POLICY_MAP_MAX_ENTRIES } from './map-codecs.js';
 export { EventReader, type EventReaderOptions } from './event-reader.js';

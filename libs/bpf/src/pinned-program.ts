@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { closeFd, mapFdById, mapInfo, mapOps, objGet, progInfo } from './libbpf.js';
 
 /** A pinned program as the kernel reports it. */
-export interface PinnedProgram { id: number; tag: string; rodata: Buffer }
+export interface PinnedProgram { id: number; tag: string; rodata: Buffer; /** Maps the program uses, by name (kernel map names) -> id. */ maps: Map<string, number> }
 
 /** Kernel id, tag and .rodata of the program pinned at path; undefined when nothing is pinned there. */
 export function readPinnedProgram(path: string, what: string): PinnedProgram | undefined {
@@ -14,10 +14,12 @@ export function readPinnedProgram(path: string, what: string): PinnedProgram | u
   try {
     const info = progInfo(fd, what);
     let rodata = Buffer.alloc(0);
+    const maps = new Map<string, number>();
     for (const id of info.mapIds) {
       const mfd = mapFdById(id);
       try {
         const mi = mapInfo(mfd, `map id ${id} of ${what}`);
+        maps.set(mi.name, id);
         if (!mi.name.endsWith('.rodata')) continue;
         const value = Buffer.alloc(mi.valueSize);
         if (mapOps.lookup(mfd, Buffer.alloc(4), value) === 0) rodata = value;
@@ -25,7 +27,7 @@ export function readPinnedProgram(path: string, what: string): PinnedProgram | u
         closeFd(mfd);
       }
     }
-    return { id: info.id, tag: info.tag, rodata };
+    return { id: info.id, tag: info.tag, rodata, maps };
   } finally {
     closeFd(fd);
   }
