@@ -70,6 +70,30 @@ describe('cilium against an agent', () => {
     assert.match(missing.stderr, /endpoint 99 not found/);
   });
 
+  it('endpoint config lists options, sets Debug, and refuses unknown options and values with the agent\'s reason', async () => {
+    const list = await cli(['endpoint', 'config', '12'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout, 'Debug   Disabled\n');
+    assert.match((await cli(['endpoint', 'config', '12', '--list-options'], env)).stdout, /^Debug +Emit datapath debug records/);
+    const set = await cli(['endpoint', 'config', '12', 'Debug=true'], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'Endpoint 12 configuration updated successfully\n');
+    assert.deepEqual(JSON.parse((await cli(['endpoint', 'config', '12', '-o', 'json'], env)).stdout), { Debug: 'Enabled' });
+    assert.deepEqual((JSON.parse((await cli(['endpoint', 'get', '12'], env)).stdout) as { options: unknown }).options, { Debug: 'Enabled' }, 'endpoint get shows the option');
+    const unknown = await cli(['endpoint', 'config', '12', 'Colour=blue'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /endpoint option Colour: unknown option; known options: Debug/);
+    const badValue = await cli(['endpoint', 'config', '12', 'Debug=maybe'], env);
+    assert.equal(badValue.code, 1);
+    assert.match(badValue.stderr, /Debug=maybe: not a valid value/);
+    const noEquals = await cli(['endpoint', 'config', '12', 'Debug'], env);
+    assert.equal(noEquals.code, 2);
+    assert.match(noEquals.stderr, /"Debug" is not Option=value/);
+    assert.equal((await cli(['endpoint', 'config'], env)).code, 2);
+    assert.match((await cli(['endpoint', 'config', '99'], env)).stderr, /endpoint 99 not found/);
+    assert.equal((await cli(['endpoint', 'config', '12', 'Debug=false'], env)).code, 0);
+  });
+
   it('identity list and get', async () => {
     const list = await cli(['identity', 'list'], env);
     assert.match(list.stdout, /^ID +LABELS\n1 +reserved:host\n256 +k8s:app=web\n +k8s:io\.kubernetes\.pod\.namespace=default\n$/);

@@ -6,7 +6,7 @@ import { CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';
 import { BPF_COMMANDS } from './commands/bpf.js';
 import { makeCompletionCommand } from './commands/completion.js';
-import { endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
+import { endpointConfigCommand, endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
 import { monitorCommand } from './commands/monitor.js';
@@ -21,6 +21,7 @@ export const COMMANDS: readonly CliCommand[] = [
   statusCommand,
   endpointListCommand,
   endpointGetCommand,
+  endpointConfigCommand,
   identityListCommand,
   identityGetCommand,
   policyImportCommand,

@@ -1,4 +1,4 @@
-// cilium endpoint list | get <id>.
+// cilium endpoint list | get <id> | config <id> [Option=value ...].
 import { agent } from '@cilium-ts/api';
 import { unary } from '@cilium-ts/grpc';
 import { CliError, formatTable, printJson } from '../cli-context.js';
@@ -56,6 +56,52 @@ export const endpointGetCommand = defineCommand({
     const conn = ctx.connect(values.host);
     const ep = await conn.call('Endpoints.GetEndpoint', (deadline) => unary(conn.endpoints, 'getEndpoint', req, { deadline }));
     printJson(ctx.stdout, ep);
+    return 0;
+  },
+});
+
+/** Parses `Option=value` arguments into a map; a usage error (exit 2) names an argument without "=". */
+export function parseOptionArgs(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0 || eq === arg.length - 1) throw new CliError(`"${arg}" is not Option=value (e.g. Debug=true); see cilium endpoint config --list-options`, 2);
+    out[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Renders an endpoint's options as upstream does: one aligned `Option   Value` line each. */
+export function formatEndpointConfig(cfg: agent.EndpointConfig, column: 'value' | 'description' = 'value'): string {
+  const width = Math.max(0, ...cfg.options.map((o) => o.name.length)) + 3;
+  return cfg.options.map((o) => `${o.name.padEnd(width)}${column === 'value' ? o.value : o.description}\n`).join('');
+}
+
+/** `cilium endpoint config <id> [Option=value ...] [--list-options] [-o json]`. */
+export const endpointConfigCommand = defineCommand({
+  path: ['endpoint', 'config'],
+  summary: 'view or change an endpoint\'s options, e.g. Debug=true',
+  positionals: 'ID [Option=value ...]',
+  flags: {
+    ...hostFlag,
+    ...outputFlag,
+    listOptions: { type: 'boolean', default: false, description: 'list the available options with what they do' },
+  },
+  async run(ctx, { values, positionals }) {
+    const json = wantsJson(values.output);
+    if (positionals.length === 0) throw new CliError('expected an endpoint ID (see cilium endpoint list), then optional Option=value arguments; see --help', 2);
+    const id = parseId(positionals[0], 'endpoint ID');
+    const changes = parseOptionArgs(positionals.slice(1));
+    const conn = ctx.connect(values.host);
+    if (Object.keys(changes).length === 0) {
+      const cfg = await conn.call('Endpoints.GetEndpointConfig', (deadline) => unary(conn.endpoints, 'getEndpointConfig', { id }, { deadline }));
+      if (json) printJson(ctx.stdout, Object.fromEntries(cfg.options.map((o) => [o.name, o.value])));
+      else ctx.stdout.write(formatEndpointConfig(cfg, values.listOptions ? 'description' : 'value'));
+      return 0;
+    }
+    const cfg = await conn.call('Endpoints.PatchEndpointConfig', (deadline) => unary(conn.endpoints, 'patchEndpointConfig', { id, options: changes }, { deadline }));
+    if (json) printJson(ctx.stdout, Object.fromEntries(cfg.options.map((o) => [o.name, o.value])));
+    else ctx.stdout.write(`Endpoint ${id} configuration updated successfully\n`);
     return 0;
   },
 });

@@ -24,6 +24,10 @@ function fail(code: status, details: string): ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: undefined as never });
 }
 
+function configOf(ep: agent.Endpoint): agent.EndpointConfig {
+  return { id: ep.id, options: Object.entries(ep.options).map(([name, value]) => ({ name, value, description: 'Emit datapath debug records for this endpoint' })) };
+}
+
 /** Starts the fake agent on the unix socket `socketPath`. */
 export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   const server = new Server();
@@ -45,6 +49,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
         state: 'ready',
         policyRevision: 2n,
         ingressEnforced: true,
+        options: { Debug: 'Disabled' },
       },
     ],
     identities: [
@@ -88,6 +93,22 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       else cb(fail(status.NOT_FOUND, `endpoint ${call.request.id} not found`));
     },
     listEndpoints: (_call, cb) => cb(null, { endpoints: state.endpoints }),
+    // Options as the agent keeps them: Debug only, true/false, all or nothing.
+    getEndpointConfig: (call, cb) => {
+      const ep = state.endpoints.find((e) => e.id === call.request.id);
+      if (ep) cb(null, configOf(ep));
+      else cb(fail(status.NOT_FOUND, `endpoint ${call.request.id} not found`));
+    },
+    patchEndpointConfig: (call, cb) => {
+      const ep = state.endpoints.find((e) => e.id === call.request.id);
+      if (!ep) return cb(fail(status.NOT_FOUND, `endpoint ${call.request.id} not found`));
+      for (const [name, value] of Object.entries(call.request.options)) {
+        if (name !== 'Debug') return cb(fail(status.INVALID_ARGUMENT, `endpoint option ${name}: unknown option; known options: Debug`));
+        if (value !== 'true' && value !== 'false') return cb(fail(status.INVALID_ARGUMENT, `endpoint option ${name}=${value}: not a valid value; use true or false`));
+      }
+      for (const [name, value] of Object.entries(call.request.options)) ep.options[name] = value === 'true' ? 'Enabled' : 'Disabled';
+      cb(null, configOf(ep));
+    },
   };
   const ipam: agent.IpamServer = {
     allocate: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
