@@ -7,6 +7,7 @@ export const FILTER_FLAGS = [
   'from-fqdn', 'to-fqdn', 'fqdn', 'from-label', 'to-label', 'label', 'from-service', 'to-service', 'service',
   'from-port', 'to-port', 'port', 'from-identity', 'to-identity', 'identity', 'verdict', 'type', 'http-status',
   'http-method', 'http-path', 'protocol', 'tcp-flags', 'node-name', 'ipv4', 'ipv6', 'ip-version',
+  'from-workload', 'to-workload', 'workload', 'traffic-direction', 'uuid', 'trace-id',
 ] as const;
 
 /** Groups of flags that cannot be combined in one filter (hubble v0.9.0). */
@@ -21,6 +22,8 @@ const CONFLICTS: string[][] = [
   ['port', 'to-port'],
   ['identity', 'from-identity'],
   ['identity', 'to-identity'],
+  ['workload', 'from-workload'],
+  ['workload', 'to-workload'],
 ];
 
 /** MESSAGE_TYPES maps --type names to monitor message types. */
@@ -123,6 +126,23 @@ function parseTcpFlags(v: string): flow.TCPFlags {
   return flags;
 }
 
+/** parseWorkload reads `[kind/]name` (either part may be empty, as in `Deployment/`). */
+function parseWorkload(flag: string, v: string): flow.Workload {
+  const slash = v.indexOf('/');
+  const kind = slash < 0 ? '' : v.slice(0, slash);
+  const name = slash < 0 ? v : v.slice(slash + 1);
+  if (kind === '' && name === '') throw new UsageError(`invalid --${flag} value "${v}": use [kind/]name, e.g. Deployment/frontend`);
+  return flow.Workload.fromPartial({ kind, name });
+}
+
+function parseTrafficDirection(v: string): flow.TrafficDirection {
+  switch (v.toLowerCase()) {
+    case 'ingress': return flow.TrafficDirection.INGRESS;
+    case 'egress': return flow.TrafficDirection.EGRESS;
+    default: throw new UsageError(`invalid --traffic-direction value "${v}": use ingress or egress`);
+  }
+}
+
 function parseIpVersion(v: string): flow.IPVersion {
   switch (v.toLowerCase()) {
     case 'none': return flow.IPVersion.IP_NOT_USED;
@@ -190,7 +210,7 @@ export class FlowFilterBuilder {
       case 'verdict': {
         const v = (flow.Verdict as unknown as Record<string, number>)[value];
         if (v === undefined || value === 'UNRECOGNIZED') {
-          throw new UsageError(`invalid --verdict value: ${value} (use FORWARDED, DROPPED, ERROR, AUDIT or REDIRECTED)`);
+          throw new UsageError(`invalid --verdict value: ${value} (use FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED or TRANSLATED)`);
         }
         return both('verdict', v);
       }
@@ -204,6 +224,12 @@ export class FlowFilterBuilder {
       case 'ipv4': return value === 'true' ? both('ipVersion', flow.IPVersion.IPv4) : undefined;
       case 'ipv6': return value === 'true' ? both('ipVersion', flow.IPVersion.IPv6) : undefined;
       case 'ip-version': return both('ipVersion', parseIpVersion(value));
+      case 'from-workload': return both('sourceWorkload', parseWorkload(name, value));
+      case 'to-workload': return both('destinationWorkload', parseWorkload(name, value));
+      case 'workload': return split('sourceWorkload', 'destinationWorkload', parseWorkload(name, value));
+      case 'traffic-direction': return both('trafficDirection', parseTrafficDirection(value));
+      case 'uuid': return both('uuid', value);
+      case 'trace-id': return both('traceId', value);
       default: throw new UsageError(`--${name} is not a filter flag`);
     }
   }

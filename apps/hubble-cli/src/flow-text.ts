@@ -50,6 +50,7 @@ function ports(f: flow.Flow): [string, string] {
   const l4 = f.l4;
   if (l4?.TCP) return [String(l4.TCP.sourcePort), String(l4.TCP.destinationPort)];
   if (l4?.UDP) return [String(l4.UDP.sourcePort), String(l4.UDP.destinationPort)];
+  if (l4?.SCTP) return [String(l4.SCTP.sourcePort), String(l4.SCTP.destinationPort)];
   return ['', ''];
 }
 

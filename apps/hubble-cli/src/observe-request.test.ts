@@ -70,6 +70,19 @@ describe('observe filters (HUBBLE-API.md §1.1 verified examples)', () => {
     assert.throws(() => request('--tcp-flags syn,foo'), /unknown TCP flag/);
     assert.throws(() => request('--type bogus'), /unable to parse type/);
     assert.throws(() => request('--allowlist {nope'), /invalid --allowlist/);
+    assert.throws(() => request('--traffic-direction sideways'), /invalid --traffic-direction value "sideways"/);
+    assert.throws(() => request('--workload /'), /invalid --workload value/);
+    assert.throws(() => request('--workload a --from-workload b'), /--workload and --from-workload cannot be combined/);
+  });
+
+  it('maps the newer upstream filters: workloads, traffic direction, uuid, trace id', () => {
+    const r = request('--from-workload Deployment/frontend --traffic-direction ingress --uuid 0b5f --trace-id 4bf9');
+    assert.deepEqual(json(r.whitelist), [
+      '{"source_workload":[{"name":"frontend","kind":"Deployment"}],"trace_id":["4bf9"],"uuid":["0b5f"],"traffic_direction":["INGRESS"]}',
+    ]);
+    const w = request('--workload backend --not --traffic-direction egress');
+    assert.deepEqual(json(w.whitelist), ['{"source_workload":[{"name":"backend"}]}', '{"destination_workload":[{"name":"backend"}]}']);
+    assert.deepEqual(json(w.blacklist), ['{"traffic_direction":["EGRESS"]}']);
   });
 });
 

@@ -62,7 +62,7 @@ export function recordDirection(flags: number): flow.TrafficDirection {
 
 const NO_NAMES = Object.freeze([]) as unknown as string[];
 
-/** flow.Layer4 of a decoded packet (SCTP has no Layer4 field in this API version: undefined). */
+/** flow.Layer4 of a decoded packet. */
 export function layer4Of(packet: DecodedPacket): flow.Layer4 | undefined {
   const l4 = packet.l4;
   switch (l4?.kind) {
@@ -70,6 +70,8 @@ export function layer4Of(packet: DecodedPacket): flow.Layer4 | undefined {
       return { TCP: { sourcePort: l4.sourcePort, destinationPort: l4.destinationPort, flags: { ...l4.flags } } };
     case 'udp':
       return { UDP: { sourcePort: l4.sourcePort, destinationPort: l4.destinationPort } };
+    case 'sctp':
+      return { SCTP: { sourcePort: l4.sourcePort, destinationPort: l4.destinationPort } };
     case 'icmpv4':
       return { ICMPv4: { type: l4.type, code: l4.code } };
     case 'icmpv6':
@@ -186,6 +188,12 @@ export class DatapathFlowEvent {
       debugCapturePoint: flow.DebugCapturePoint.DBG_CAPTURE_POINT_UNKNOWN,
       interface: { index: this.ifindex, name: this.interfaceName },
       proxyPort: 0,
+      traceContext: undefined,
+      sockXlatePoint: flow.SocketTranslationPoint.SOCK_XLATE_POINT_UNKNOWN,
+      socketCookie: 0n,
+      cgroupId: 0n,
+      uuid: '',
+      authType: flow.AuthType.DISABLED,
       Summary: summarize(packet),
     };
   }

@@ -329,7 +329,7 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
     end(s);
   }
   const l4 = p.l4;
-  if (l4 !== undefined && l4.kind !== 'sctp') {
+  if (l4 !== undefined) {
     const start = begin(6);
     if (l4.kind === 'tcp') {
       const s = begin(1);
@@ -348,8 +348,8 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
       bool(9, fl.NS);
       end(fs);
       end(s);
-    } else if (l4.kind === 'udp') {
-      const s = begin(2);
+    } else if (l4.kind === 'udp' || l4.kind === 'sctp') {
+      const s = begin(l4.kind === 'udp' ? 2 : 5);
       uint(1, l4.sourcePort);
       uint(2, l4.destinationPort);
       end(s);

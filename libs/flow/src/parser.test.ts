@@ -135,3 +135,14 @@ test('parser: never throws on garbage packets behind a valid header', async () =
     { numRuns: 1000 },
   );
 });
+
+test('parser: SCTP ports land in l4.SCTP (upstream Layer4 field 5), and the port and protocol filters see them', () => {
+  const parser = new Parser({ nodeName: 'node-1' });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'sctp', sourcePort: 36412, destinationPort: 38412 } });
+  const ev = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
+  assert.ok(ev.kind === 'flow');
+  assert.deepEqual(ev.flow.l4, { SCTP: { sourcePort: 36412, destinationPort: 38412 } });
+  assert.equal(ev.flow.Summary, 'SCTP');
+  const bytes = flow.Flow.encode(ev.flow).finish();
+  assert.deepEqual(flow.Flow.decode(bytes).l4, flow.Layer4.fromPartial({ SCTP: { sourcePort: 36412, destinationPort: 38412 } }));
+});

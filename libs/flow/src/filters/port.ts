@@ -1,8 +1,8 @@
-// source_port / destination_port: TCP or UDP ports (ICMP never matches).
+// source_port / destination_port: TCP, UDP or SCTP ports (ICMP never matches).
 import type { flow } from '@cilium-ts/api';
 import { FilterError, type FlowFilterKind, type FlowPredicate } from './filter.js';
 
-function compile(field: string, entries: string[], pick: (l4: flow.TCP | flow.UDP) => number): FlowPredicate {
+function compile(field: string, entries: string[], pick: (l4: flow.TCP | flow.UDP | flow.SCTP) => number): FlowPredicate {
   const ports = new Set(
     entries.map((e) => {
       if (!/^\d{1,5}$/.test(e) || Number(e) > 65535) throw new FilterError(field, e, 'not a port number; use 0-65535');
@@ -10,7 +10,7 @@ function compile(field: string, entries: string[], pick: (l4: flow.TCP | flow.UD
     }),
   );
   return (f) => {
-    const l4 = f.l4?.TCP ?? f.l4?.UDP;
+    const l4 = f.l4?.TCP ?? f.l4?.UDP ?? f.l4?.SCTP;
     return l4 !== undefined && ports.has(pick(l4));
   };
 }

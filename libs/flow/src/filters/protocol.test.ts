@@ -10,6 +10,10 @@ test('protocol filter', () => {
     ['icmpv6 is icmp', icmp6, true],
     ['udp', { l4: { UDP: { sourcePort: 1, destinationPort: 2 } } }, false],
   ]);
+  assertMatches(protocolFilter, { protocol: ['sctp'] }, [
+    ['sctp', { l4: { SCTP: { sourcePort: 1, destinationPort: 2 } } }, true],
+    ['tcp is not sctp', tcp, false],
+  ]);
   assertMatches(protocolFilter, { protocol: ['dns'] }, [
     ['dns record', { l7: { dns: { query: 'x.' } } }, true],
     ['no l7', tcp, false],

@@ -1,10 +1,11 @@
-// protocol: L4 (tcp, udp, icmp, icmpv4, icmpv6) or L7 (dns, http, kafka) protocol names.
+// protocol: L4 (tcp, udp, sctp, icmp, icmpv4, icmpv6) or L7 (dns, http, kafka) protocol names.
 import type { flow } from '@cilium-ts/api';
 import { FilterError, type FlowFilterKind, type FlowPredicate } from './filter.js';
 
 const TESTS: Record<string, FlowPredicate> = {
   tcp: (f) => f.l4?.TCP !== undefined,
   udp: (f) => f.l4?.UDP !== undefined,
+  sctp: (f) => f.l4?.SCTP !== undefined,
   icmp: (f) => f.l4?.ICMPv4 !== undefined || f.l4?.ICMPv6 !== undefined,
   icmpv4: (f) => f.l4?.ICMPv4 !== undefined,
   icmpv6: (f) => f.l4?.ICMPv6 !== undefined,

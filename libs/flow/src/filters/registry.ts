@@ -16,7 +16,10 @@ import { protocolFilter } from './protocol.js';
 import { replyFilter } from './reply.js';
 import { serviceFilter } from './service.js';
 import { tcpFlagsFilter } from './tcp-flags.js';
+import { trafficDirectionFilter } from './traffic-direction.js';
 import { verdictFilter } from './verdict.js';
+import { workloadFilter } from './workload.js';
+import { flowIdFilter } from './flow-id.js';
 
 /** Every filter kind hubble-server applies, in evaluation order. */
 export const DEFAULT_FILTER_KINDS: readonly FlowFilterKind[] = [
@@ -36,6 +39,9 @@ export const DEFAULT_FILTER_KINDS: readonly FlowFilterKind[] = [
   tcpFlagsFilter,
   nodeNameFilter,
   ipVersionFilter,
+  workloadFilter,
+  trafficDirectionFilter,
+  flowIdFilter,
 ];
 
 /** Compiles one FlowFilter: all its set fields must hold (an empty filter matches everything). */
