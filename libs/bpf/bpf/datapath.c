@@ -135,6 +135,66 @@ static __always_inline void emit(struct __sk_buff *skb, const struct event_meta 
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* An address as a number (a.b.c.d = a << 24 | ... | d): IPv4, or the last 32 bits of
+ * IPv6, as Cilium's debug messages carry them. */
+static __always_inline __u32 addr32(const __u8 *addr, __u8 family)
+{
+	__u32 w;
+
+	__builtin_memcpy(&w, addr + (family == FAMILY_V6 ? 12 : 0), 4);
+	return __builtin_bswap32(w);
+}
+
+/* A debug message (EVENT_TYPE_DEBUG, Cilium's cilium_dbg) with the direction / family /
+ * reply bits of m. Only for endpoints with EP_F_DEBUG: callers test that bit of the
+ * ep_flags word they read anyway, so other endpoints pay nothing. */
+static __always_inline void emit_debug(struct __sk_buff *skb, const struct event_meta *m, __u8 code, __u32 arg1,
+				       __u32 arg2, __u32 arg3)
+{
+	struct debug_record *e;
+	__u32 zero = 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+
+		if (lost)
+			*lost += 1;
+		return;
+	}
+	e->type = EVENT_TYPE_DEBUG;
+	e->sub_type = code;
+	e->source = (__u16)CONFIG.endpoint_id;
+	e->hash = bpf_get_hash_recalc(skb);
+	e->orig_len = skb->len;
+	e->cap_len = 0;
+	e->version = EVENT_VERSION;
+	e->flags = m->flags & (EVENT_F_REPLY | EVENT_F_EGRESS | EVENT_F_IPV6);
+	e->arg1 = arg1;
+	e->arg2 = arg2;
+	e->arg3 = arg3;
+	e->reserved0 = 0;
+	e->ifindex = m->ifindex ? m->ifindex : skb->ifindex;
+	e->reserved2 = 0;
+	e->ktime_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Debug messages of a CT lookup: the tuple (LOOKUP_1: saddr, daddr, sport << 16 | dport),
+ * protocol / direction / result (LOOKUP_2: proto, dir, CT_* state), and for a hit
+ * DBG_CT_MATCH (state, the peer identity recorded in the entry). */
+static __always_inline void debug_ct(struct __sk_buff *skb, const struct event_meta *m, const struct pkt *p, __u8 dir,
+				     int state, __u32 peer)
+{
+	__u8 v6 = p->family == FAMILY_V6;
+
+	emit_debug(skb, m, v6 ? DBG_CT_LOOKUP6_1 : DBG_CT_LOOKUP4_1, addr32(p->saddr, p->family),
+		   addr32(p->daddr, p->family), ((__u32)p->sport << 16) | p->dport);
+	emit_debug(skb, m, v6 ? DBG_CT_LOOKUP6_2 : DBG_CT_LOOKUP4_2, p->proto, dir, state);
+	if (state != CT_NEW)
+		emit_debug(skb, m, DBG_CT_MATCH, state, peer, 0);
+}
+
 /* Emits m; egress events name the destination's local endpoint, looked up only here
  * so that packets without an event skip the lookup. */
 static __always_inline void emit_for(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 egress)
@@ -189,7 +249,7 @@ static __always_inline __u32 take_identity_mark(struct __sk_buff *skb)
  * remote end and this endpoint's identity as the VNI. IPv4 underlay: zero UDP checksum
  * (as Cilium); IPv6 underlay: the checksum is computed (receivers drop zero-checksum
  * UDP over IPv6 by default). Returns -1 when the packet is not for the tunnel. */
-static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
+static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p, const struct event_meta *m, __u32 dbg)
 {
 	struct bpf_tunnel_key key = {};
 	struct ipcache_key k = {};
@@ -231,12 +291,16 @@ static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
 	key.tunnel_ttl = 64;
 	if (bpf_skb_set_tunnel_key(skb, &key, sizeof(key), flags) < 0)
 		return TC_ACT_SHOT;
+	if (dbg)
+		emit_debug(skb, m, DBG_ENCAP, addr32(v->host_ip, v->host_family), key.tunnel_id, t->ifindex);
 	return bpf_redirect(t->ifindex, 0);
 }
 
-/* Hand-off from a sender's from-container to the destination's to-container-local
- * (tail call) in skb->cb: cb[0] LOCAL_MAGIC, cb[1] the sender's identity. */
+/* Hand-off from a sender's from-container (or from-overlay) to the destination's
+ * to-container-local (tail call) in skb->cb: cb[0] LOCAL_MAGIC (OVERLAY_MAGIC), cb[1] the
+ * sender's identity (the VNI), cb[2] from the overlay: the remote node's address (addr32). */
 #define LOCAL_MAGIC 0x6c6f636cU
+#define OVERLAY_MAGIC 0x6f766c79U
 
 /* Local delivery: a packet from this endpoint to another endpoint of the node tail-calls
  * that endpoint's to-container-local program (policy_calls), which applies its ingress
@@ -249,7 +313,7 @@ static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p)
  * traced is set; anything else goes to the node's stack. The destination side
  * (local set) finishes with bpf_redirect_peer into its own pod. */
 static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, const struct pkt *p, __u8 egress,
-				   __u8 traced, __u8 local)
+				   __u8 traced, __u8 local, __u32 dbg)
 {
 	struct endpoint_key k = {};
 	struct endpoint_value *v;
@@ -261,6 +325,8 @@ static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, 
 	__builtin_memcpy(k.addr, p->daddr, 16);
 	v = bpf_map_lookup_elem(&endpoints, &k);
 	if (v && v->ifindex) {
+		if (dbg)
+			emit_debug(skb, m, DBG_LOCAL_DELIVERY, v->endpoint_id, CONFIG.identity, v->ifindex);
 		skb->cb[0] = LOCAL_MAGIC;
 		skb->cb[1] = CONFIG.identity;
 		bpf_tail_call(skb, &policy_calls, v->endpoint_id);
@@ -269,7 +335,7 @@ static __always_inline int deliver(struct __sk_buff *skb, struct event_meta *m, 
 	}
 	if (v)
 		return TC_ACT_OK;
-	ret = encap(skb, p);
+	ret = encap(skb, p, m, dbg);
 	if (ret < 0)
 		return TC_ACT_OK;
 	if (traced && ret != TC_ACT_SHOT) {
@@ -296,8 +362,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	__u8 egress = dir == DIR_EGRESS;
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
-	__u32 tunnel_peer = local ? (skb->cb[0] == LOCAL_MAGIC ? skb->cb[1] : 0) : egress ? 0 : take_identity_mark(skb);
-	__u32 flags, enforced;
+	__u32 handoff = local ? skb->cb[0] : 0;
+	__u32 tunnel_peer = local ? (handoff == LOCAL_MAGIC || handoff == OVERLAY_MAGIC ? skb->cb[1] : 0)
+				  : egress ? 0 : take_identity_mark(skb);
+	__u32 flags = ep_flags_of(ep);
+	__u32 dbg = flags & EP_F_DEBUG;
+	__u32 enforced;
 	__u8 traced;
 	int ret, state;
 
@@ -316,10 +386,15 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		return drop(skb, &m, &p, (__u8)-ret, dir);
 	if (p.ndp)
 		return TC_ACT_OK;
+	if (dbg && tunnel_peer && (!local || handoff == OVERLAY_MAGIC))
+		emit_debug(skb, &m, DBG_DECAP, tunnel_peer, local ? skb->cb[2] : 0, 0);
 
 	state = ct_lookup(&p, ep, dir, len, &fwd, &peer);
-	if (state == CT_REPLY || state == CT_RELATED) {
+	if (state == CT_REPLY || state == CT_RELATED)
 		m.flags |= EVENT_F_REPLY;
+	if (dbg)
+		debug_ct(skb, &m, &p, dir, state, peer);
+	if (state == CT_REPLY || state == CT_RELATED) {
 		if (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) {
 			set_peer(&m, peer, egress);
 			m.type = EVENT_TYPE_TRACE;
@@ -327,13 +402,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 			emit_for(skb, &m, &p, egress);
 		}
 		count(0, dir, len);
-		return deliver(skb, &m, &p, egress, p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST), local);
+		return deliver(skb, &m, &p, egress, p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST), local, dbg);
 	}
 	if (state == CT_NEW)
 		peer = tunnel_peer ? tunnel_peer : lookup_identity(&p, egress ? p.daddr : p.saddr);
 	set_peer(&m, peer, egress);
 
-	flags = ep_flags_of(ep);
 	enforced = flags & (egress ? EP_F_EGRESS_ENFORCED : EP_F_INGRESS_ENFORCED);
 	if (enforced) {
 		policy_check(&v, peer, p.proto, p.fragment ? 0 : p.policy_port, dir,
@@ -358,14 +432,21 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		m.dst_endpoint = pv.dst_endpoint;
 	}
 
+	if (dbg && enforced)
+		emit_debug(skb, &m, v.allowed ? DBG_L4_POLICY : DBG_POLICY_DENIED, m.src_identity, m.dst_identity,
+			   ((__u32)p.policy_port << 16) | p.proto);
+
 	if (!v.allowed) {
 		if (state == CT_ESTABLISHED)
 			bpf_map_delete_elem(&ct, &fwd);
 		return drop(skb, &m, &p, v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY, dir);
 	}
 
-	if (state == CT_NEW && !p.fragment)
+	if (state == CT_NEW && !p.fragment) {
 		ct_create(&fwd, &p, len, peer, v.proxy_port);
+		if (dbg)
+			emit_debug(skb, &m, p.family == FAMILY_V6 ? DBG_CT_CREATED6 : DBG_CT_CREATED4, peer, v.proxy_port, dir);
+	}
 
 	traced = state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
 	if (traced) {
@@ -374,7 +455,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
-	return deliver(skb, &m, &p, egress, traced, local);
+	return deliver(skb, &m, &p, egress, traced, local, dbg);
 }
 
 SEC("tc")
@@ -410,13 +491,17 @@ int from_overlay(struct __sk_buff *skb)
 	struct endpoint_key k = {};
 	struct endpoint_value *v;
 	struct pkt p = {};
-	__u32 identity;
+	__u32 identity, remote;
 	int ret;
 
 	/* IPv4 underlay, else IPv6 (the helper refuses the other family's layout). */
-	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) < 0 &&
-	    bpf_skb_get_tunnel_key(skb, &key, sizeof(key), BPF_F_TUNINFO_IPV6) < 0)
+	if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), 0) == 0) {
+		remote = key.remote_ipv4;
+	} else if (bpf_skb_get_tunnel_key(skb, &key, sizeof(key), BPF_F_TUNINFO_IPV6) == 0) {
+		remote = __builtin_bswap32(key.remote_ipv6[3]);
+	} else {
 		return TC_ACT_OK;
+	}
 	identity = key.tunnel_id & 0xFFFFFF;
 	ret = parse_packet(skb, &p);
 	if (ret == PARSE_NOT_IP || ret < 0)
@@ -444,8 +529,9 @@ int from_overlay(struct __sk_buff *skb)
 	if (v && v->ifindex) {
 		/* As local delivery: the endpoint's ingress side with the VNI's identity, then
 		 * bpf_redirect_peer into its pod; without its program, via its host veth. */
-		skb->cb[0] = LOCAL_MAGIC;
+		skb->cb[0] = OVERLAY_MAGIC;
 		skb->cb[1] = identity;
+		skb->cb[2] = remote;
 		bpf_tail_call(skb, &policy_calls, v->endpoint_id);
 		skb->cb[0] = 0;
 		skb->mark = identity_mark(identity);

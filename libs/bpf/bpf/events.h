@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #define EVENT_TYPE_DROP 1
+#define EVENT_TYPE_DEBUG 2
 #define EVENT_TYPE_TRACE 4
 #define EVENT_TYPE_POLICY_VERDICT 5
 
@@ -23,6 +24,21 @@
 #define DROP_CT_INVALID_HDR 135
 #define DROP_UNKNOWN_L3 139
 #define DROP_POLICY_DENY 181
+
+/* Debug message codes (sub_type of EVENT_TYPE_DEBUG), Cilium's DBG_* numbering
+ * (flow.proto DebugEventType). Emitted only for endpoints with EP_F_DEBUG. */
+#define DBG_LOCAL_DELIVERY 2
+#define DBG_ENCAP 3
+#define DBG_POLICY_DENIED 5
+#define DBG_CT_MATCH 8
+#define DBG_DECAP 16
+#define DBG_L4_POLICY 45
+#define DBG_CT_LOOKUP4_1 48
+#define DBG_CT_LOOKUP4_2 49
+#define DBG_CT_CREATED4 50
+#define DBG_CT_LOOKUP6_1 51
+#define DBG_CT_LOOKUP6_2 52
+#define DBG_CT_CREATED6 53
 
 /* flags */
 #define EVENT_F_REPLY (1 << 0)
@@ -65,5 +81,27 @@ struct event_record {
 
 _Static_assert(__builtin_offsetof(struct event_record, data) == EVENT_HEADER_LEN,
 	       "event header must be 48 bytes");
+
+/* A debug message (type EVENT_TYPE_DEBUG): the same 48-byte header with the identity /
+ * endpoint / port block (bytes 16-31) holding arg1..arg3, and no packet (cap_len 0). */
+struct debug_record {
+	__u8 type;             /* 0: EVENT_TYPE_DEBUG */
+	__u8 sub_type;         /* 1: DBG_* */
+	__u16 source;          /* 2 */
+	__u32 hash;            /* 4: the skb's flow hash */
+	__u32 orig_len;        /* 8 */
+	__u16 cap_len;         /* 12: 0 */
+	__u8 version;          /* 14 */
+	__u8 flags;            /* 15 */
+	__u32 arg1;            /* 16 */
+	__u32 arg2;            /* 20 */
+	__u32 arg3;            /* 24 */
+	__u32 reserved0;       /* 28 */
+	__u32 ifindex;         /* 32 */
+	__u32 reserved2;       /* 36 */
+	__u64 ktime_ns;        /* 40 */
+};
+
+_Static_assert(sizeof(struct debug_record) == EVENT_HEADER_LEN, "debug record must be the 48-byte header");
 
 #endif

@@ -133,13 +133,15 @@ struct {
 	__uint(max_entries, 512 * 1024);
 } events SEC(".maps");
 
-/* ep_flags[endpoint id]: enforcement per direction, and whether the direction's policy
- * has deny entries (without, the first matching allow decides), written by the agent
- * before it attaches the endpoint and around every policy change. */
+/* ep_flags[endpoint id]: enforcement per direction, whether the direction's policy
+ * has deny entries (without, the first matching allow decides), and debug messages on,
+ * written by the agent before it attaches the endpoint and around every policy change. */
 #define EP_F_INGRESS_ENFORCED (1 << 0)
 #define EP_F_EGRESS_ENFORCED (1 << 1)
 #define EP_F_INGRESS_DENY (1 << 2)
 #define EP_F_EGRESS_DENY (1 << 3)
+/* Debug messages (EVENT_TYPE_DEBUG) for this endpoint's packets (Cilium's Debug option). */
+#define EP_F_DEBUG (1 << 4)
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 65536);

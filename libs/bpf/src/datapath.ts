@@ -9,7 +9,7 @@ import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObj
 import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 import { isBpffs, redirectPeerSupported } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
-import { objGet, objPin, closeFd, mapInfo, progTestRun, type TestRunResult } from './libbpf.js';
+import { objGet, objPin, closeFd, mapInfo, progTestRun, type TestRunContext, type TestRunResult } from './libbpf.js';
 import { readPinnedProgram, type PinnedProgram } from './pinned-program.js';
 import {
   ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
@@ -334,7 +334,26 @@ export class Datapath {
     const enf = enforce ?? (current & ENFORCE);
     this.epFlags.update(endpointId, (current & enf & ENFORCE) | (current & ~ENFORCE) | deny);
     this.syncPolicy(endpointId, desired);
-    this.epFlags.update(endpointId, enf | deny);
+    this.epFlags.update(endpointId, enf | deny | (current & EndpointFlags.debug));
+  }
+
+  /**
+   * Turns the endpoint's datapath debug messages on or off (Cilium's endpoint Debug
+   * option): its programs emit EventType.debug records (CT lookups, policy decisions,
+   * local delivery, encap / decap) into the events ring. Takes effect for the next
+   * packet; kept across policy changes and attach, cleared by detachEndpoint.
+   */
+  setEndpointDebug(endpointId: number, on: boolean): void {
+    this.live(`set debug of endpoint ${endpointId}`);
+    if (!Number.isInteger(endpointId) || endpointId < 1 || endpointId > MAX_ENDPOINT_ID) throw new DatapathInputError('endpointId', endpointId, `must be an integer 1..${MAX_ENDPOINT_ID}`);
+    const current = this.epFlags.lookup(endpointId) ?? 0;
+    this.epFlags.update(endpointId, on ? current | EndpointFlags.debug : current & ~EndpointFlags.debug);
+  }
+
+  /** Whether the endpoint's datapath debug messages are on. */
+  endpointDebug(endpointId: number): boolean {
+    this.live(`read debug of endpoint ${endpointId}`);
+    return ((this.epFlags.lookup(endpointId) ?? 0) & EndpointFlags.debug) !== 0;
   }
 
   /** Enforcement flags of an endpoint as the programs see them. */
@@ -437,12 +456,12 @@ export class Datapath {
     }
   }
 
-  /** Runs one endpoint program on packet (BPF_PROG_TEST_RUN, repeat times); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
-  testRun(endpointId: number, program: EndpointProgram, packet: Buffer, opts: { repeat?: number } = {}): TestRunResult {
+  /** Runs one endpoint program on packet (BPF_PROG_TEST_RUN, repeat times, starting from ctx's skb mark / cb); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
+  testRun(endpointId: number, program: EndpointProgram, packet: Buffer, opts: { repeat?: number; ctx?: TestRunContext } = {}): TestRunResult {
     this.live(`test-run ${program} of endpoint ${endpointId}`);
     const fd = objGet(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
     try {
-      return progTestRun(fd, packet, opts.repeat ?? 1);
+      return progTestRun(fd, packet, opts.repeat ?? 1, opts.ctx);
     } finally {
       closeFd(fd);
     }

@@ -1,7 +1,7 @@
 // Decoding of the datapath event record (docs/CONTRACTS.md, bpf/events.h).
 
 /** Event types. */
-export const EventType = { drop: 1, trace: 4, policyVerdict: 5 } as const;
+export const EventType = { drop: 1, debug: 2, trace: 4, policyVerdict: 5 } as const;
 /** Trace observation points used by the endpoint programs. */
 export const TracePoint = { toEndpoint: 0, toOverlay: 4, fromEndpoint: 5, fromOverlay: 9 } as const;
 /** Drop reasons the programs emit (Cilium numbering). */
@@ -21,12 +21,17 @@ export const MatchType = { none: 0, l3Only: 1, l3l4: 2, l4Only: 3, all: 4 } as c
 /** Bytes before the packet in a record. */
 export const EVENT_HEADER_LEN = 48;
 
-/** A decoded event record header plus the captured packet bytes. */
+/**
+ * A decoded event record header plus the captured packet bytes. Debug records (type 2)
+ * carry args (arg1..arg3, bytes 16-27) instead of identities, endpoint and port, which
+ * decode as 0; other records have args [0, 0, 0].
+ */
 export interface EventRecord {
   type: number; subType: number; source: number; hash: number; origLen: number; capLen: number; version: number;
   isReply: boolean; egress: boolean; ipv6: boolean; allowed: boolean;
   srcIdentity: number; dstIdentity: number; dstEndpoint: number; matchedPort: number; matchedProtocol: number;
   matchType: number; ifindex: number; ktimeNs: bigint; packet: Buffer;
+  args: [number, number, number];
 }
 
 /** Decodes one record; throws RangeError when it is shorter than its header says. */
@@ -35,11 +40,23 @@ export function decodeEventRecord(b: Buffer): EventRecord {
   const capLen = b.readUInt16LE(12);
   if (b.length < EVENT_HEADER_LEN + capLen) throw new RangeError(`event record is ${b.length} bytes but cap_len says ${EVENT_HEADER_LEN + capLen}`);
   const flags = b[15];
+  const common = {
+    type: b[0], subType: b[1], source: b.readUInt16LE(2), hash: b.readUInt32LE(4), origLen: b.readUInt32LE(8), capLen,
+    version: b[14], isReply: (flags & 1) !== 0, egress: (flags & 2) !== 0, ipv6: (flags & 4) !== 0, allowed: (flags & 8) !== 0,
+    ifindex: b.readUInt32LE(32), ktimeNs: b.readBigUInt64LE(40), packet: b.subarray(EVENT_HEADER_LEN, EVENT_HEADER_LEN + capLen),
+  };
+  if (b[0] === EventType.debug) {
+    return {
+      ...common, srcIdentity: 0, dstIdentity: 0, dstEndpoint: 0, matchedPort: 0, matchedProtocol: 0, matchType: 0,
+      args: [b.readUInt32LE(16), b.readUInt32LE(20), b.readUInt32LE(24)],
+    };
+  }
   return {
     type: b[0], subType: b[1], source: b.readUInt16LE(2), hash: b.readUInt32LE(4), origLen: b.readUInt32LE(8), capLen,
     version: b[14], isReply: (flags & 1) !== 0, egress: (flags & 2) !== 0, ipv6: (flags & 4) !== 0, allowed: (flags & 8) !== 0,
     srcIdentity: b.readUInt32LE(16), dstIdentity: b.readUInt32LE(20), dstEndpoint: b.readUInt16LE(24),
     matchedPort: b.readUInt16LE(26), matchedProtocol: b[28], matchType: b[29], ifindex: b.readUInt32LE(32),
     ktimeNs: b.readBigUInt64LE(40), packet: b.subarray(EVENT_HEADER_LEN, EVENT_HEADER_LEN + capLen),
+    args: [0, 0, 0],
   };
 }

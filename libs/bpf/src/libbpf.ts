@@ -381,14 +381,21 @@ export class BpfObject {
 export interface TestRunResult { retval: number; dataOut: Buffer; /** Mean run time in ns as the kernel measured it. */ durationNs: number }
 
 /** Runs a program on a packet repeat times (bpf_prog_test_run_opts); the result is the last run's. */
-export function progTestRun(progFd: number, packet: Buffer, repeat = 1): TestRunResult {
+export function progTestRun(progFd: number, packet: Buffer, repeat = 1, ctx?: TestRunContext): TestRunResult {
   const l = lib();
   const outLen = packet.length + 256;
   const inPtr = koffi.alloc('uint8_t', Math.max(packet.length, 1)) as unknown as bigint;
   const outPtr = koffi.alloc('uint8_t', outLen) as unknown as bigint;
+  const skb = ctx ? skbContext(ctx) : undefined;
+  const ctxPtr = skb ? koffi.alloc('uint8_t', skb.length) as unknown as bigint : undefined;
   try {
     new Uint8Array(koffi.view(inPtr, packet.length)).set(packet);
     const opts = Buffer.alloc(80);
+    if (skb && ctxPtr !== undefined) {
+      new Uint8Array(koffi.view(ctxPtr, skb.length)).set(skb);
+      opts.writeBigUInt64LE(ctxPtr, 32); // ctx_in
+      opts.writeUInt32LE(skb.length, 48); // ctx_size_in
+    }
     opts.writeBigUInt64LE(80n, 0); // sz
     opts.writeBigUInt64LE(inPtr, 8); // data_in
     opts.writeBigUInt64LE(outPtr, 16); // data_out
@@ -402,7 +409,19 @@ export function progTestRun(progFd: number, packet: Buffer, repeat = 1): TestRun
   } finally {
     koffi.free(inPtr);
     koffi.free(outPtr);
+    if (ctxPtr !== undefined) koffi.free(ctxPtr);
   }
+}
+
+/** Fields of struct __sk_buff a test run may start with (the kernel refuses others). */
+export interface TestRunContext { mark?: number; cb?: readonly number[] }
+
+/** struct __sk_buff up to cb[4]: len, pkt_type zero, mark at 8, cb[0..4] at 48. */
+function skbContext(ctx: TestRunContext): Buffer {
+  const b = Buffer.alloc(68);
+  b.writeUInt32LE((ctx.mark ?? 0) >>> 0, 8);
+  (ctx.cb ?? []).slice(0, 5).forEach((v, i) => b.writeUInt32LE(v >>> 0, 48 + 4 * i));
+  return b;
 }
 
 /** libbpf ring buffer consumer; the callback runs on the polling thread. */

@@ -305,4 +305,4 @@ export const endpointConfig: Codec<EndpointConfig> = {
 };
 
 /** ep_flags value bits: enforcement per direction, and whether a direction has deny entries. */
-export const EndpointFlags = { ingressEnforced: 1, egressEnforced: 2, ingressDeny: 4, egressDeny: 8 } as const;
+export const EndpointFlags = { ingressEnforced: 1, egressEnforced: 2, ingressDeny: 4, egressDeny: 8, debug: 16 } as const;
