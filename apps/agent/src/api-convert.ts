@@ -1,5 +1,6 @@
 /** Conversions from the agent's internal objects to its API messages. */
 import { agent, timestampFromNanos } from '@cilium-ts/api';
+import { endpointOptionsToApi } from './api-endpoint-config.js';
 import type { Endpoint } from './endpoint-manager.js';
 
 /** An endpoint as the API shows it. */
@@ -24,6 +25,7 @@ export function endpointToApi(ep: Endpoint): agent.Endpoint {
     ingressEnforced: ep.policy.ingressEnforced,
     egressEnforced: ep.policy.egressEnforced,
     createdAt: timestampFromNanos(BigInt(ep.createdAtNs)),
+    options: endpointOptionsToApi(ep),
   });
 }
 

@@ -6,6 +6,7 @@ import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { bpfService } from './api-bpf.js';
+import { endpointConfigHandlers } from './api-endpoint-config.js';
 import { nodesService, type NodesServiceDeps } from './api-nodes.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
@@ -139,6 +140,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
     async listEndpoints(_call: Unary<agent.ListEndpointsRequest>) {
       return agent.ListEndpointsResponse.fromPartial({ endpoints: core.endpoints.list().map(endpointToApi) });
     },
+    ...endpointConfigHandlers(core.endpoints),
   };
 
   const ipam = {

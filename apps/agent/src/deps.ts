@@ -15,6 +15,8 @@ export interface DatapathPort {
   detachEndpoint(spec: { id: number; hostIfname: string; netns?: string }): Promise<void>;
   ipcacheUpsert(cidr: string, identity: number, hostIp?: string): void;
   ipcacheDelete(cidr: string): void;
+  /** Turns the datapath's debug records (monitor type 2) for one endpoint on or off. */
+  setEndpointDebug(endpointId: number, on: boolean): void;
 }
 
 /** Cluster-wide identity allocation (libs/kvstore IdentityAllocator). */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EndpointManager, EndpointRequestError, type CreateEndpointInput } from './endpoint-manager.js';
+import { EndpointManager, EndpointNotFoundError, EndpointRequestError, type CreateEndpointInput } from './endpoint-manager.js';
+import { EndpointOptionError } from './endpoint-options.js';
 import type { DatapathPort, MapEntry } from './deps.js';
 import { NodeNetns } from './netns.js';
 import { StateStore } from './state-store.js';
@@ -34,6 +35,7 @@ function harness(opts: { failAttach?: boolean } = {}) {
     },
     ipcacheUpsert: (cidr, id) => void ipcache.set(cidr, id),
     ipcacheDelete: (cidr) => void ipcache.delete(cidr),
+    setEndpointDebug: (id, on) => void calls.push(`debug ${id} ${on}`),
   };
   let nextId = 256;
   const ids = new Map<string, number>();
@@ -141,4 +143,46 @@ test('restore re-attaches endpoints whose interface exists and drops the others'
   const m2 = new EndpointManager(harness().deps(store));
   assert.equal(await m2.restore(saved), 2);
   assert.deepEqual(m2.list().map((e) => e.id), [1, 2]);
+});
+
+test('endpoint options: Debug set in the datapath and the state file, all or nothing, restored after a restart', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const h = harness();
+  const m = new EndpointManager(h.deps(store));
+  const ep = await m.create(input(1));
+  assert.deepEqual(ep.options, { Debug: false });
+  assert.ok(h.calls.includes('debug 1 false'), 'a new endpoint\'s datapath starts with its options');
+  h.calls.length = 0;
+  assert.deepEqual((await m.configure(1, { Debug: 'true' })).options, { Debug: true });
+  assert.deepEqual(h.calls, ['debug 1 true']);
+  assert.deepEqual((await store.loadAll(() => undefined))[0]!.options, { Debug: true });
+  await m.configure(1, { Debug: 'enabled' });
+  assert.deepEqual(h.calls, ['debug 1 true'], 'no datapath write when nothing changes');
+  await assert.rejects(m.configure(1, { Debug: 'false', Bogus: 'on' }), (e: unknown) => e instanceof EndpointOptionError && e.option === 'Bogus');
+  await assert.rejects(m.configure(1, { Debug: 'maybe' }), (e: unknown) => e instanceof EndpointOptionError && e.value === 'maybe');
+  assert.deepEqual(m.get({ id: 1 })!.options, { Debug: true }, 'a refused change changes nothing');
+  await assert.rejects(m.configure(7, { Debug: 'true' }), EndpointNotFoundError);
+  // A restarted agent puts Debug back into the datapath from the state file.
+  const h2 = harness();
+  const m2 = new EndpointManager(h2.deps(store));
+  assert.equal(await m2.restore(await store.loadAll(() => undefined)), 1);
+  assert.deepEqual(m2.get({ id: 1 })!.options, { Debug: true });
+  assert.ok(h2.calls.includes('debug 1 true'), h2.calls.join(', '));
+});
+
+test('a state file of an earlier version (no options) restores with the defaults', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const m = new EndpointManager(harness().deps(store));
+  await m.create(input(1));
+  const [st] = await store.loadAll(() => undefined);
+  delete st!.options;
+  const m2 = new EndpointManager(harness().deps(store));
+  assert.equal(await m2.restore([st!]), 1);
+  assert.deepEqual(m2.get({ id: 1 })!.options, { Debug: false });
 });

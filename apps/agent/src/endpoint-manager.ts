@@ -4,6 +4,7 @@
  * restart, and regeneration when policy or identities change.
  */
 import type { DatapathPort, EndpointPolicy, IdentityPort, IPCachePublisher, PolicyComputer } from './deps.js';
+import { applyEndpointOptionChanges, defaultEndpointOptions, restoreEndpointOptions, type EndpointOptions } from './endpoint-options.js';
 import type { NodeNetns } from './netns.js';
 import type { EndpointState, StateStore } from './state-store.js';
 
@@ -30,6 +31,7 @@ export class EndpointNotFoundError extends Error {
 export interface Endpoint extends EndpointState {
   state: 'waiting-for-identity' | 'regenerating' | 'ready' | 'disconnecting';
   policy: EndpointPolicy;
+  options: EndpointOptions;
 }
 
 /** What CreateEndpoint receives. */
@@ -151,6 +153,7 @@ export class EndpointManager {
         createdAtNs: this.d.now().toString(),
         state: 'regenerating',
         policy: this.d.policy.compute(labels),
+        options: defaultEndpointOptions(),
       };
       // The endpoint's own address must resolve to its identity before its programs run.
       for (const cidr of endpointCidrs(ep)) {
@@ -159,6 +162,7 @@ export class EndpointManager {
       }
       await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
       undo.push(() => this.d.datapath.detachEndpoint({ id, hostIfname: ep.hostIfname, netns: this.d.netns.path }));
+      this.applyOptions(ep);
       await this.d.store.save(toState(ep));
       undo.push(() => this.d.store.remove(id));
       ep.state = 'ready';
@@ -214,9 +218,11 @@ export class EndpointManager {
         try {
           const { id: identity } = await this.d.identities.allocate(st.labels);
           this.d.learnIdentity(identity, st.labels);
-          const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels) };
+          const options = restoreEndpointOptions(st.options);
+          const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels), options };
           for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
           await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+          this.applyOptions(ep);
           ep.state = 'ready';
           this.byId.set(ep.id, ep);
           if (identity !== st.identity) await this.d.store.save(toState(ep));
@@ -254,6 +260,7 @@ export class EndpointManager {
           if (enforcementChanged) {
             ep.policy = next;
             await this.d.datapath.attachEndpoint(this.datapathSpec(ep), next.entries);
+            this.applyOptions(ep);
           } else {
             this.d.datapath.updatePolicy(ep.id, next.entries);
             ep.policy = next;
@@ -265,6 +272,40 @@ export class EndpointManager {
         }
       }
     }
+  }
+
+  /**
+   * Sets endpoint options (`cilium endpoint config ID Option=value`): all of `changes` or
+   * none (EndpointOptionError names an unknown option or value). Returns once the datapath
+   * has them and the state file keeps them; a failed save puts the datapath back.
+   */
+  configure(id: number, changes: Readonly<Record<string, string>>): Promise<Endpoint> {
+    return this.serial(async () => {
+      const ep = this.byId.get(id);
+      if (!ep) throw new EndpointNotFoundError(String(id));
+      const before = ep.options;
+      const next = applyEndpointOptionChanges(before, changes);
+      ep.options = next;
+      try {
+        if (next.Debug !== before.Debug) this.d.datapath.setEndpointDebug(ep.id, next.Debug);
+        await this.d.store.save(toState(ep));
+      } catch (err) {
+        ep.options = before;
+        try {
+          this.applyOptions(ep);
+        } catch (e) {
+          this.d.log('warn', 'restoring endpoint options failed', { endpointID: ep.id, error: (e as Error).message });
+        }
+        throw err;
+      }
+      if (next.Debug !== before.Debug) this.d.log('info', 'endpoint option changed', { endpointID: ep.id, option: 'Debug', value: next.Debug });
+      return ep;
+    });
+  }
+
+  /** Puts an endpoint's options into the datapath (after its programs are attached). */
+  private applyOptions(ep: Endpoint): void {
+    this.d.datapath.setEndpointDebug(ep.id, ep.options.Debug);
   }
 
   /** Re-publishes every endpoint into the cluster ipcache (after a kvstore reconnect). */

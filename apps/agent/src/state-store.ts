@@ -5,6 +5,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EndpointOptions } from './endpoint-options.js';
 
 /** What the agent keeps of an endpoint across restarts. */
 export interface EndpointState {
@@ -23,6 +24,8 @@ export interface EndpointState {
   podName: string;
   namespace: string;
   createdAtNs: string;
+  /** Endpoint options (cilium endpoint config); absent in files of earlier versions (defaults). */
+  options?: EndpointOptions;
 }
 
 /** Reads and writes endpoint state files under `<dir>/endpoints/`. */

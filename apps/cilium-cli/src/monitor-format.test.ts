@@ -13,6 +13,18 @@ function dropEvent(): agent.MonitorEvent {
   return { time, nodeName: 'node-1', datapath };
 }
 
+/** A debug record (type 2): the 48-byte header with arg1..arg3 at bytes 16-27 and no packet. */
+function debugEvent(subType: number, source: number, args: [number, number, number]): agent.MonitorEvent {
+  const b = Buffer.alloc(48);
+  b[0] = 2;
+  b[1] = subType;
+  b.writeUInt16LE(source, 2);
+  b[14] = 1;
+  args.forEach((v, k) => b.writeUInt32LE(v, 16 + 4 * k));
+  b.writeUInt32LE(9, 32);
+  return { time, nodeName: 'node-1', datapath: b };
+}
+
 describe('monitor-format', () => {
   it('summarizes a policy drop on one line', () => {
     assert.equal(
@@ -41,5 +53,16 @@ describe('monitor-format', () => {
     assert.match(formatMonitorEvent({ time, nodeName: '', lost: 7n }), /lost 7 events$/);
     assert.match(formatMonitorEvent({ time, nodeName: '', agent: { type: 3, json: '{"revision":2}' } }), /agent event 3: \{"revision":2\}$/);
     assert.match(formatMonitorEvent({ time, nodeName: '', datapath: Buffer.alloc(10) }), /undecodable datapath record/);
+  });
+
+  it('prints a debug record as Cilium does: FROM <endpoint> DEBUG: <message>, and decodes it into JSON', () => {
+    // DBG_CT_LOOKUP4_2: nexthdr 6 (TCP), direction egress, result new.
+    const ev = debugEvent(49, 12, [6, 1, 0]);
+    assert.equal(formatMonitorEvent(ev), '2023-11-14T22:13:20.000Z [node-1] FROM 12 DEBUG: Conntrack lookup 2/2: nexthdr=6 dir=egress result=new');
+    const j = monitorEventJson(ev);
+    assert.deepEqual(
+      { type: j.type, debugType: j.debugType, endpoint: j.endpoint, args: j.args, message: j.message },
+      { type: 'debug', debugType: 'DBG_CT_LOOKUP4_2', endpoint: 12, args: [6, 1, 0], message: 'Conntrack lookup 2/2: nexthdr=6 dir=egress result=new' },
+    );
   });
 });

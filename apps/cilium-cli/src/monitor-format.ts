@@ -1,13 +1,15 @@
 // One readable line (or one JSON object) per monitor event: the 48-byte datapath header
 // of docs/CONTRACTS.md and the addresses and ports of the captured packet, decoded with
-// @cilium-ts/flow.
+// @cilium-ts/flow; debug records (type 2, no packet) as Cilium's `DEBUG:` lines, with
+// @cilium-ts/bpf's message texts.
 import { agent } from '@cilium-ts/api';
+import { DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, EventType } from '@cilium-ts/bpf';
 import { DatapathRecordError, decodeDatapathRecord, decodePacket, summarize, type DatapathRecord, type DecodedPacket } from '@cilium-ts/flow';
 
 /** Datapath event type numbers by `--type` name. */
-export const MONITOR_TYPES: Readonly<Record<string, number>> = { drop: 1, trace: 4, 'policy-verdict': 5 };
+export const MONITOR_TYPES: Readonly<Record<string, number>> = { drop: 1, debug: 2, trace: 4, 'policy-verdict': 5 };
 
-const TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'drop', 4: 'trace', 5: 'policy-verdict' };
+const TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'drop', 2: 'debug', 4: 'trace', 5: 'policy-verdict' };
 
 /** Trace observation points (sub_type of trace events). */
 const TRACE_POINTS: readonly string[] = [
@@ -59,6 +61,10 @@ export function formatMonitorEvent(ev: agent.MonitorEvent): string {
   if (ev.lost !== undefined) return `${head} lost ${ev.lost} events`;
   if (ev.agent !== undefined) return `${head} agent event ${ev.agent.type}: ${ev.agent.json}`;
   if (ev.datapath === undefined) return `${head} empty event`;
+  if (ev.datapath[0] === EventType.debug && ev.datapath.length >= 48) {
+    // As Cilium prints it: "FROM <endpoint> DEBUG: <message>".
+    return `${head} FROM ${ev.datapath.readUInt16LE(2)} DEBUG: ${debugMessage(decodeEventRecord(Buffer.from(ev.datapath)))}`;
+  }
   let rec: DatapathRecord;
   try {
     rec = decodeDatapathRecord(ev.datapath);
@@ -85,6 +91,19 @@ export function monitorEventJson(ev: agent.MonitorEvent): Record<string, unknown
     return { ...base, type: 'agent', agentEventType: ev.agent.type, details };
   }
   if (ev.datapath === undefined) return { ...base, type: 'empty' };
+  if (ev.datapath[0] === EventType.debug && ev.datapath.length >= 48) {
+    const d = decodeEventRecord(Buffer.from(ev.datapath));
+    return {
+      ...base,
+      type: 'debug',
+      subType: d.subType,
+      debugType: DEBUG_TYPE_NAMES[d.subType] ?? String(d.subType),
+      message: debugMessage(d),
+      endpoint: d.source,
+      args: d.args,
+      ifindex: d.ifindex,
+    };
+  }
   const rec = decodeDatapathRecord(ev.datapath);
   const pkt = decodePacket(rec.packet);
   const l4 = pkt.l4;
