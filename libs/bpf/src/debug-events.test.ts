@@ -28,10 +28,12 @@ describe('BPF_PROG_RUN: debug messages of endpoints with the debug flag', needsR
   let events: EventCollector;
   const send = (from: typeof A, spec: PacketSpec): number => dp.testRun(from.id, 'from-container', buildPacket(spec)).retval;
   const debugOf = (ep: typeof A): EventRecord[] => events.records.filter((r) => r.type === EventType.debug && r.source === ep.id);
-  /** Waits for B's policy drop of a packet to port 81: every record emitted before it has arrived too. */
+  /** Sends A -> B:81 from sport and waits for B's policy drop of it: every record emitted before it has arrived too. */
   const sentinel = async (sport: number): Promise<void> => {
     send(A, { src: A.ip, dst: B.ip, protocol: 'tcp', sport, dport: 81 });
-    await events.waitFor('sentinel drop at B', (r) => r.type === EventType.drop && r.source === B.id && r.subType === DropReason.policy);
+    // The drop of exactly this packet (IPv4 TCP from sport), not an earlier drop at B.
+    await events.waitFor('sentinel drop at B', (r) => r.type === EventType.drop && r.source === B.id && r.subType === DropReason.policy &&
+      r.packet.length >= 38 && r.packet[23] === 6 && r.packet.readUInt16BE(34) === sport);
   };
 
   before(async () => {
@@ -174,7 +176,7 @@ describe('BPF_PROG_RUN: debug messages of endpoints with the debug flag', needsR
     dp.testRun(B.id, 'to-container', buildPacket({ src: A.ip, dst: B.ip, protocol: 'udp', sport: 5001, dport: 53 })); // no mark: no decap
     await sentinel(45001);
     const decap = debugOf(B).filter((r) => r.subType === DebugType.decap);
-    assert.deepEqual(decap.map((r) => r.args), [[REMOTE.identity, REMOTE.nodeNum, 0], [REMOTE.identity, 0, 0]]);
+    assert.deepEqual(decap.map((r) => r.args), [[REMOTE.identity, REMOTE.nodeNum, 0], [REMOTE.identity, 0, 0]], debugOf(B).map((r) => debugMessage(r)).join('; '));
     assert.equal(debugMessage(decap[0]), `Tunnel decap: id ${REMOTE.identity} from node ${REMOTE.node}`);
   });
 });
