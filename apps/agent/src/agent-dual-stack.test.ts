@@ -2,7 +2,9 @@
 // namespace) against a real etcd: the IPv6 router on cilium_host and forwarding, the
 // node registration with its IPv6 address and pod CIDR, Ipam.Allocate for both families,
 // an endpoint's IPv6 address in the cluster ipcache, the IPv6 route to a remote node's
-// pod CIDR, and the IPv6 allocations surviving a restart.
+// pod CIDR, and the IPv6 allocations surviving a restart. The endpoint's Debug option:
+// on, the datapath's debug records reach the agent's monitor stream; off, they stop; the
+// option survives the restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
@@ -35,6 +37,8 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
   let clients: Array<{ close(): void }> = [];
   let ipam: agent.IpamClient;
   let endpoints: agent.EndpointsClient;
+  let monitor: agent.MonitorClient;
+  let endpointId = 0;
 
   async function startAgent(): Promise<void> {
     output = '';
@@ -55,7 +59,8 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     assert.ok(existsSync(socket), `the agent did not start:\n${output}`);
     ipam = createClient(agent.IpamClient, `unix://${socket}`);
     endpoints = createClient(agent.EndpointsClient, `unix://${socket}`);
-    clients = [ipam, endpoints];
+    monitor = createClient(agent.MonitorClient, `unix://${socket}`);
+    clients = [ipam, endpoints, monitor];
   }
 
   async function stopAgent(): Promise<void> {
@@ -134,9 +139,59 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     );
     assert.equal(ep.ipv6, 'fd00:212::2');
     await waitFor('the IPv6 ipcache entry in etcd', async () => (await kv.get(kv.keys.ip('c1', 'fd00:212::2'))) !== undefined, 10_000);
-    const entry = JSON.parse((await kv.get(kv.keys.ip('c1', 'fd00:212::2')))!) as { identity: number; node: string };
+    const entry = JSON.parse((await kv.get(kv.keys.ip('c1', 'fd00:212::2')))!) as { identity: number; node: string; hostIP: string; hostIPv6: string };
     assert.equal(entry.identity, ep.identity);
     assert.equal(entry.node, 'n1');
+    assert.deepEqual([entry.hostIP, entry.hostIPv6], ['192.168.212.1', 'fd00:192:212::1'], 'both node addresses (the tunnel end over either underlay)');
+    endpointId = ep.id;
+    assert.deepEqual(ep.options, { Debug: 'Disabled' });
+  });
+
+  test('Debug=true on the endpoint puts its debug records on the monitor stream; Debug=false stops them', async () => {
+    // The pod sends IPv4 to its router through eth0 (a static neighbour: no ARP needed).
+    const mac = (JSON.parse(ip('-n', nodeNs, '-j', 'link', 'show', 'lxcds')) as Array<{ address: string }>)[0]!.address;
+    ip('-n', podNs, 'addr', 'add', '10.212.0.2/32', 'dev', 'eth0');
+    ip('-n', podNs, 'link', 'set', 'eth0', 'up');
+    ip('-n', podNs, 'route', 'add', '10.212.0.1', 'dev', 'eth0', 'scope', 'link');
+    ip('-n', podNs, 'route', 'add', 'default', 'via', '10.212.0.1');
+    ip('-n', podNs, 'neigh', 'replace', '10.212.0.1', 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent');
+    const ping = (dst: string): void => void spawnSync('ip', ['netns', 'exec', podNs, 'ping', '-q', '-c', '2', '-i', '0.05', '-W', '1', dst]);
+    // The destination of a "Conntrack lookup 1/2" record (arg2, the IPv4 address as a number), by endpoint.
+    const records: Array<{ source: number; subType: number; arg2: number }> = [];
+    const stream = monitor.listen(agent.MonitorRequest.fromPartial({ types: [2] }));
+    stream.on('data', (ev: agent.MonitorEvent) => {
+      if (ev.datapath && ev.datapath[0] === 2) records.push({ source: ev.datapath.readUInt16LE(2), subType: ev.datapath[1]!, arg2: ev.datapath.readUInt32LE(20) });
+    });
+    stream.on('error', () => undefined);
+    const u32 = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+    const ctLookupTo = (dst: string) => (r: { source: number; subType: number; arg2: number }) => r.source === endpointId && r.subType === 48 && r.arg2 === u32(dst);
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // the subscription is registered
+      ping('10.212.0.1');
+      const on = await unary(endpoints, 'patchEndpointConfig', agent.PatchEndpointConfigRequest.fromPartial({ id: endpointId, options: { Debug: 'true' } }), { deadline: 10_000 });
+      assert.deepEqual(on.options.map((o) => [o.name, o.value]), [['Debug', 'Enabled']]);
+      assert.equal(records.length, 0, 'no debug records before Debug was turned on');
+      ping('10.212.0.1');
+      await waitFor('a debug record of the endpoint', () => records.some(ctLookupTo('10.212.0.1')), 10_000);
+      const got = await unary(endpoints, 'getEndpoint', agent.GetEndpointRequest.fromPartial({ id: endpointId }), { deadline: 10_000 });
+      assert.deepEqual(got.options, { Debug: 'Enabled' });
+      await assert.rejects(
+        unary(endpoints, 'patchEndpointConfig', agent.PatchEndpointConfigRequest.fromPartial({ id: endpointId, options: { Debug: 'sometimes' } }), { deadline: 10_000 }),
+        /Debug=sometimes: not a valid value/,
+      );
+
+      await unary(endpoints, 'patchEndpointConfig', agent.PatchEndpointConfigRequest.fromPartial({ id: endpointId, options: { Debug: 'false' } }), { deadline: 10_000 });
+      records.length = 0;
+      ping('10.212.0.1');
+      // A barrier: Debug on again for pings to another address; records come in ring order,
+      // so once the barrier's record is here, any record of the pings with Debug off would be too.
+      await unary(endpoints, 'patchEndpointConfig', agent.PatchEndpointConfigRequest.fromPartial({ id: endpointId, options: { Debug: 'true' } }), { deadline: 10_000 });
+      ping('10.212.0.99');
+      await waitFor('the barrier\'s debug record', () => records.some(ctLookupTo('10.212.0.99')), 10_000);
+      assert.equal(records.filter(ctLookupTo('10.212.0.1')).length, 0, 'no debug record of the pings sent with Debug off');
+    } finally {
+      stream.cancel();
+    }
   });
 
   test('a remote dual-stack node gets an IPv6 route via its IPv6 address', async () => {
@@ -166,6 +221,8 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     const list = await unary(ipam, 'list', agent.IpamListRequest.fromPartial({}), { deadline: 10_000 });
     assert.ok(list.allocations.some((a) => a.ip === 'fd00:212::2' && a.owner === podNs), JSON.stringify(list.allocations));
     assert.equal(list.podCidrV6, 'fd00:212::/120');
+    const cfg = await unary(endpoints, 'getEndpointConfig', agent.GetEndpointConfigRequest.fromPartial({ id: endpointId }), { deadline: 10_000 });
+    assert.deepEqual(cfg.options.map((o) => [o.name, o.value]), [['Debug', 'Enabled']], 'Debug survives the restart (state file)');
     assert.equal(list.availableV6, 256 - 2 - 1, 'the /120 less the subnet-router anycast address, the router and the pod');
     const next = await unary(ipam, 'allocate', agent.IpamAllocateRequest.fromPartial({ owner: 'another', family: 'ipv6' }), { deadline: 10_000 });
     assert.equal(next.ip, 'fd00:212::3');
