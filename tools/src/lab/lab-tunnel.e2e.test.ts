@@ -5,15 +5,18 @@
 // arrive as UDP over IPv6 (the node namespaces' UDP counters), the node namespaces must
 // reach other nodes' pods (through the kernel's VXLAN encapsulation, arriving as
 // remote-node), and the relay must show cross-node traffic leaving through the overlay
-// (to-overlay) and arriving from it (from-overlay) with the sender's identity.
+// (to-overlay) and arriving from it (from-overlay) with the sender's identity. With
+// `cilium endpoint config ID Debug=true` on a pod, `cilium monitor --type debug` shows its
+// datapath's DEBUG lines (the encapsulation toward the other node among them).
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
 import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
-import { run } from './exec.js';
+import { run, runChecked } from './exec.js';
 import { demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
 
@@ -141,6 +144,37 @@ describe('lab e2e in tunnel mode over an IPv6 underlay (VXLAN, identity in the V
       assert.match(await get(from, web.ipv6!, 8080), /^ok \d+/, `n${from} -> web n${to}:8080 (IPv6)`);
       assert.match(await get(from, web.ip!, 80), /^fail/, `n${from} -> web n${to}:80 stays denied`);
     }
+  });
+
+  test('cilium endpoint config Debug=true: cilium monitor --type debug shows the pod\'s DEBUG lines; Debug=false turns it off', async () => {
+    const socket = layout.agentSocket(1);
+    const client1 = podOf('client', 1);
+    const list = await runChecked(ciliumArgv(socket, 'endpoint', 'list', '-o', 'json'), { timeoutMs: 15_000 });
+    const id = (JSON.parse(list) as Array<{ id: number; ipv4: string }>).find((e) => e.ipv4 === client1.ip)?.id;
+    assert.ok(id, `client n1 (${client1.ip}) among n1's endpoints: ${list}`);
+    const set = await run(ciliumArgv(socket, 'endpoint', 'config', String(id), 'Debug=true'), { timeoutMs: 15_000 });
+    assert.equal(set.code, 0, set.stderr);
+    const argv = ciliumArgv(socket, 'monitor', '--type', 'debug');
+    const mon = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    mon.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const encap = new RegExp(`FROM ${id} DEBUG: Encapsulating to node`);
+    try {
+      // Traffic until the line shows (the monitor subscribes asynchronously).
+      for (let k = 0; k < 20 && !encap.test(out); k++) {
+        await run(inNetns(client1.netns, ['ping', '-c', '1', '-W', '1', podOf('client', 2).ip!]), { timeoutMs: 10_000 });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(out, encap, `cilium monitor --type debug printed:\n${out.slice(0, 2000)}`);
+      assert.match(out, new RegExp(`FROM ${id} DEBUG: Conntrack lookup 1/2: src=${client1.ip!.replaceAll('.', '\\.')}`));
+      assert.doesNotMatch(out, / -> (to|from)-|xx drop|policy-verdict/, 'only debug records');
+    } finally {
+      mon.kill('SIGINT');
+    }
+    const get = JSON.parse(await runChecked(ciliumArgv(socket, 'endpoint', 'get', String(id)), { timeoutMs: 15_000 })) as { options: Record<string, string> };
+    assert.deepEqual(get.options, { Debug: 'Enabled' });
+    assert.equal((await run(ciliumArgv(socket, 'endpoint', 'config', String(id), 'Debug=false'), { timeoutMs: 15_000 })).code, 0);
+    assert.equal((await runChecked(ciliumArgv(socket, 'endpoint', 'config', String(id)), { timeoutMs: 15_000 })).trim(), 'Debug   Disabled');
   });
 
   test('the relay shows client n1 -> web n2 leaving through the overlay and arriving from it with the client\'s identity', async () => {
