@@ -6,10 +6,10 @@ import { CliError } from '../cli-context.js';
 import { defineCommand, hostFlag, outputFlag, wantsJson } from '../command.js';
 import { MONITOR_TYPES, formatMonitorEvent, monitorEventJson } from '../monitor-format.js';
 
-/** `cilium monitor [--type drop|trace|policy-verdict|agent]... [-o json]`; runs until the stream ends or Ctrl-C. */
+/** `cilium monitor [--type drop|debug|trace|policy-verdict|agent]... [-o json]`; runs until the stream ends or Ctrl-C. */
 export const monitorCommand = defineCommand({
   path: ['monitor'],
-  summary: 'print datapath events (drop, trace, policy verdict) and agent events as they happen',
+  summary: 'print datapath events (drop, debug, trace, policy verdict) and agent events as they happen',
   flags: {
     ...hostFlag,
     ...outputFlag,
