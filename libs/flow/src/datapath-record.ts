@@ -7,6 +7,7 @@ export const DATAPATH_RECORD_HEADER_LEN = 48;
 /** Datapath record types (the monitor message type). */
 export const enum DatapathEventType {
   Drop = 1,
+  Debug = 2,
   Trace = 4,
   PolicyVerdict = 5,
 }

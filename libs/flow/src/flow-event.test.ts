@@ -9,6 +9,13 @@ import type { EndpointInfo, IdentityInfo, IPCacheInfo } from './getters.js';
 import { buildPacket, type PacketSpec } from './packet-builder.js';
 import { Parser, type ParserOptions } from './parser.js';
 
+/** Decodes a record that must be a flow (none of these tests sends debug records). */
+function decodeFlow(parser: Parser, ...args: Parameters<Parser['decodeRecord']>): DatapathFlowEvent {
+  const e = parser.decodeRecord(...args);
+  assert.ok(e instanceof DatapathFlowEvent, 'a flow event');
+  return e;
+}
+
 const XWING: EndpointInfo = {
   id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:io.kubernetes.pod.namespace=default', 'k8s:app=xwing'],
   hostIfindex: 7, hostIfname: 'lxcxwing',
@@ -92,7 +99,7 @@ test('encodeFlowEventResponse writes the bytes ts-proto writes for the event\'s 
     const parser = new Parser(options);
     for (const [i, rec] of recs.entries()) {
       const time = TIMES[i % TIMES.length]!;
-      const e = parser.decodeRecord(rec, time, options.nodeName);
+      const e = decodeFlow(parser, rec, time, options.nodeName);
       assert.ok(e instanceof DatapathFlowEvent);
       const direct = Buffer.from(encodeFlowEventResponse(e));
       assert.deepEqual(direct, reference(e), `${what}, record ${i}`);
@@ -108,8 +115,8 @@ test('DatapathFlowEvent.flow: built once, the parser\'s Flow, with endpoints the
   const parser = new Parser(PARSERS[2]![1]);
   const rec = encodeDatapathRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 300, ifindex: 7,
     packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 443, flags: { SYN: true } } }) });
-  const a = parser.decodeRecord(rec, TIMES[0]!, 'node-1');
-  const b = parser.decodeRecord(rec, TIMES[0]!, 'node-1');
+  const a = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
+  const b = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
   assert.equal(a.flow, a.flow, 'cached');
   assert.equal(a.source, b.source, 'endpoints are shared between events');
   assert.notEqual(a.flow.source, b.flow.source, 'but each Flow gets its own copy');
@@ -127,9 +134,9 @@ test('the endpoint memo follows metadata changes (a new object for a changed ent
   let ep: EndpointInfo = { ...XWING };
   const parser = new Parser({ nodeName: 'n', endpoints: { getEndpointByID: (id) => (id === 101 ? ep : undefined), getEndpointByIP: () => undefined } });
   const rec = encodeDatapathRecord({ type: 4, source: 101, egress: true, packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
-  assert.equal(parser.decodeRecord(rec, TIMES[0]!, 'n').source.podName, 'xwing');
+  assert.equal(decodeFlow(parser, rec, TIMES[0]!, 'n').source.podName, 'xwing');
   ep = { ...XWING, podName: 'xwing-2', labels: ['k8s:app=xwing2'] };
-  const after = parser.decodeRecord(rec, TIMES[0]!, 'n').source;
+  const after = decodeFlow(parser, rec, TIMES[0]!, 'n').source;
   assert.equal(after.podName, 'xwing-2');
   assert.deepEqual(after.labels, ['k8s:app=xwing2']);
 });
@@ -144,7 +151,7 @@ test('encodeFlowEventResponse: random record headers and packets match ts-proto'
   fc.assert(
     fc.property(header, fc.uint8Array({ maxLength: 140 }), fc.constantFrom(...ADDRS), fc.constantFrom(...L4S), fc.boolean(), (h, junk, [src, dst], l4, useJunk) => {
       const packet = useJunk ? junk : buildPacket({ src, dst, l4: l4.kind === 'icmp' && src.includes(':') ? { ...l4, type: 129 } : l4 });
-      const e = parser.decodeRecord(encodeDatapathRecord({ ...h, packet }), TIMES[0]!, 'node-1');
+      const e = decodeFlow(parser, encodeDatapathRecord({ ...h, packet }), TIMES[0]!, 'node-1');
       assert.deepEqual(Buffer.from(encodeFlowEventResponse(e)), reference(e));
     }),
     { numRuns: 400 },

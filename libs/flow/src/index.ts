@@ -1,4 +1,4 @@
-// @cilium-ts/flow: datapath event decoding into Hubble flows, flow filters and the flow ring buffer.
+// @cilium-ts/flow: datapath event decoding into Hubble flows and debug events, flow filters and the flow ring buffer.
 export { decodeAgentEvent } from './agent-event.js';
 export {
   DATAPATH_RECORD_HEADER_LEN,
@@ -9,6 +9,7 @@ export {
   type DatapathRecord,
   type DatapathRecordInit,
 } from './datapath-record.js';
+export { DEBUG_RECORD_LEN, DEBUG_RECORD_TYPE, DebugRecordError, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
 export type { HubbleEvent, HubbleEventKind } from './events.js';
 export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo } from './getters.js';
 export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';

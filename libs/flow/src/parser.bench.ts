@@ -8,6 +8,7 @@
 import { flow } from '@cilium-ts/api';
 import { encodeDatapathRecord } from './datapath-record.js';
 import type { HubbleEvent } from './events.js';
+import type { DatapathFlowEvent } from './flow-event.js';
 import { compileFlowFilters } from './filters/registry.js';
 import { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 import { buildPacket } from './packet-builder.js';
@@ -32,24 +33,31 @@ const filter = compileFlowFilters(
 const ring = new RingBuffer<HubbleEvent>(65535);
 let bytes = 0;
 
+/** The i-th sample decoded (every sample is a flow record). */
+function flowAt(i: number): DatapathFlowEvent {
+  const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
+  if (e.kind !== 'flow') throw new Error('bench sample is not a flow record');
+  return e;
+}
+
 const paths: Record<string, (i: number) => void> = {
   compact: (i) => {
-    const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
+    const e = flowAt(i);
     ring.write(e);
     bytes += (e.wire = encodeFlowEventResponse(e)).length;
   },
   filtered: (i) => {
-    const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
+    const e = flowAt(i);
     ring.write(e);
     if (filter(e.flow)) bytes += (e.wire = encodeFlowEventResponse(e)).length;
   },
   'filtered, Flow not kept': (i) => {
-    const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
+    const e = flowAt(i);
     ring.write(e);
     if (filter(e.toFlow())) bytes += (e.wire = encodeFlowEventResponse(e)).length;
   },
   flow: (i) => {
-    const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
+    const e = flowAt(i);
     const f = e.toFlow();
     ring.write({ kind: 'flow', time: f.time!, nodeName: e.nodeName, flow: f });
     bytes += encodeFlowResponse(f, e.nodeName, f.time).length;

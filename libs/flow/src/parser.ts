@@ -1,8 +1,10 @@
 // The flow parser: turns the agent's MonitorEvents into HubbleEvents, decoding datapath
-// records into L3/L4 flows enriched with endpoint, identity and ipcache metadata.
-import { agent, flow, timestampNow, type Timestamp } from '@cilium-ts/api';
+// records into L3/L4 flows enriched with endpoint, identity and ipcache metadata, and
+// debug records (type 2) into debug events.
+import { agent, flow, Timestamp, timestampNow } from '@cilium-ts/api';
 import { decodeAgentEvent } from './agent-event.js';
 import { DATAPATH_RECORD_HEADER_LEN } from './datapath-record.js';
+import { DEBUG_RECORD_TYPE, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
 import { EndpointResolver } from './endpoint-resolver.js';
 import type { HubbleEvent } from './events.js';
 import { DatapathFlowEvent } from './flow-event.js';
@@ -60,26 +62,33 @@ export class Parser {
     return cluster === '' || cluster === 'default' || fromEvent.includes('/') ? fromEvent : `${cluster}/${fromEvent}`;
   }
 
-  /** Decodes one raw datapath record into a Flow. */
+  /** Decodes one raw datapath record into a Flow; throws ParseError for a debug record (it is no flow). */
   decodeDatapath(bytes: Uint8Array, time: Timestamp, nodeName: string): flow.Flow {
-    return this.decodeRecord(bytes, time, nodeName).flow;
+    const e = this.decodeRecord(bytes, time, nodeName);
+    if (e.kind !== 'flow') throw new ParseError(`parse monitor event: the record is a debug message (type ${DEBUG_RECORD_TYPE}), not a flow; use decodeRecord`);
+    return e.flow;
   }
 
   /**
    * Decodes one raw datapath record into the compact flow event the ring keeps (the hot path:
-   * no flow.Flow is built); throws ParseError when the 48-byte header is incomplete.
+   * no flow.Flow is built), or a debug record into a debug event; throws ParseError when the
+   * 48-byte header is incomplete.
    */
-  decodeRecord(bytes: Uint8Array, time: Timestamp, nodeName: string): DatapathFlowEvent {
+  decodeRecord(bytes: Uint8Array, time: Timestamp, nodeName: string): DatapathFlowEvent | DebugHubbleEvent {
     return this.decodeRecordAt(bytes, Number(time.seconds), time.nanos, nodeName);
   }
 
   /** decodeRecord with the stamp as whole seconds since the epoch (a safe integer) and nanoseconds. */
-  decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent {
+  decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent | DebugHubbleEvent {
     if (bytes.length < DATAPATH_RECORD_HEADER_LEN) {
       throw new ParseError(
         `parse monitor event: decode datapath record: got ${bytes.length} bytes, need at least ${DATAPATH_RECORD_HEADER_LEN} for the header ` +
           '(is the agent forwarding records unchanged, as docs/CONTRACTS.md requires?)',
       );
+    }
+    if (bytes[0] === DEBUG_RECORD_TYPE) {
+      const time = Timestamp.create({ seconds: BigInt(seconds), nanos });
+      return { kind: 'debug', time, nodeName, debug: decodeDebugRecord(bytes, this.options.endpoints) };
     }
     const capLen = bytes[12]! | (bytes[13]! << 8);
     const ip = packetAddresses(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen)));

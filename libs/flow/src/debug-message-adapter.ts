@@ -1,0 +1,16 @@
+// The text of a datapath debug record, from @cilium-ts/bpf (the one source of truth that
+// `cilium monitor` prints too). Temporary seam: when the message table moves into a pure
+// library of its own, only this file changes.
+import { debugMessage } from '@cilium-ts/bpf';
+
+/** The fields of a debug record the message text depends on. */
+export interface DebugMessageFields {
+  subType: number;
+  args: [number, number, number];
+  ipv6: boolean;
+}
+
+/** The message `cilium monitor` prints for a debug record (unknown codes name their number and args). */
+export function debugRecordMessage(fields: DebugMessageFields): string {
+  return debugMessage(fields);
+}
