@@ -1,8 +1,9 @@
-// The hubble-server of one node: agent subscription -> parser -> ring buffer, served
+// The hubble-server of one node: agent subscription -> parser -> ring buffers (flows,
+// agent and lost events on one; datapath debug events on their own), served
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
-import { DatapathFlowEvent, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
+import { DatapathFlowEvent, DEFAULT_RING_CAPACITY, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
@@ -27,6 +28,8 @@ export interface HubbleServerOptions {
   clusterName: string;
   /** Ring buffer capacity (2^n-1). */
   bufferCapacity: number;
+  /** Capacity of the separate ring of datapath debug events (2^n-1; default 4095). */
+  debugBufferCapacity?: number;
   /** etcd for peer discovery; without it Peer lists only this node. */
   kvstore?: { endpoints: string[]; prefix: string };
   logger: Logger;
@@ -47,6 +50,8 @@ export interface RunningHubbleServer {
   /** Bound addresses (ports resolved). */
   readonly addresses: string[];
   readonly ring: RingBuffer<HubbleEvent>;
+  /** Debug events (GetDebugEvents); flows, agent and lost events stay on `ring`. */
+  readonly debugRing: RingBuffer<HubbleEvent>;
   readonly observer: ObserverService;
   readonly peers: PeerList;
   readonly metadata: MetadataCache;
@@ -62,6 +67,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const startedAt = process.hrtime.bigint();
   const shutdown = new AbortController();
   const ring = new RingBuffer<HubbleEvent>(options.bufferCapacity);
+  const debugRing = new RingBuffer<HubbleEvent>(options.debugBufferCapacity ?? DEFAULT_RING_CAPACITY);
   const metadata = new MetadataCache();
   const parser = new Parser({ nodeName, clusterName: options.clusterName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
   const metrics = options.metrics && options.metrics.length > 0 ? new FlowMetrics(options.metrics) : undefined;
@@ -71,6 +77,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const gate = new IngestGate(ring);
   const obs = new ObserverService({
     ring,
+    debugRing,
     readers: gate,
     nodeName,
     version: HUBBLE_SERVER_VERSION,
@@ -83,7 +90,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const streamsGauge = meter.createObservableGauge('hubble_server_observer_streams', { description: 'Open GetFlows/GetAgentEvents/GetDebugEvents streams' });
   const followersGauge = meter.createObservableGauge('hubble_server_ring_followers', { description: 'Readers waiting for new ring buffer entries' });
   const observeStreams: ObservableCallback = (r) => r.observe(obs.activeStreams);
-  const observeFollowers: ObservableCallback = (r) => r.observe(ring.waiting);
+  const observeFollowers: ObservableCallback = (r) => r.observe(ring.waiting + debugRing.waiting);
   streamsGauge.addCallback(observeStreams);
   followersGauge.addCallback(observeFollowers);
   const peers = new PeerList({ tls: options.tls !== undefined });
@@ -111,6 +118,9 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
       seenFlows++;
       // A Flow object for the metrics only, not kept on the ring entry.
       if (metrics) metrics.observe(decoded instanceof DatapathFlowEvent ? decoded.toFlow() : decoded.flow);
+    } else if (decoded.kind === 'debug') {
+      debugRing.write(decoded);
+      return;
     }
     ring.write(decoded);
   };
@@ -196,6 +206,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     grpc,
     addresses: grpc.addresses,
     ring,
+    debugRing,
     observer: obs,
     peers,
     metadata,

@@ -16,6 +16,7 @@ const flags = defineFlags(
     nodeName: { type: 'string', env: 'CILIUM_NODE_NAME', description: "this node's name (default: the host name)" },
     clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: "the cluster's name; outside \"default\" node names become cluster/node" },
     bufferCapacity: { type: 'number', default: 4095, description: 'flow ring buffer capacity, 2^n-1' },
+    debugBufferCapacity: { type: 'number', default: 4095, description: 'ring buffer capacity for datapath debug events (GetDebugEvents), 2^n-1' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
     metrics: { type: 'string[]', default: DEFAULT_METRICS, env: 'HUBBLE_SERVER_METRICS', description: `Hubble metrics to export, upstream syntax name[:option=value;...]: ${METRIC_HANDLERS.map((h) => h.name).join(', ')} (options sourceContext/destinationContext=namespace|pod|pod-short|dns|ip|identity|reserved-identity|workload-name|app; dns: query, ignoreAAAA); empty: none` },
     kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   };
   if (!isLogLevel(v.logLevel)) fail(`invalid --log-level "${v.logLevel}"; use debug, info, warn or error`);
   if (!isValidRingCapacity(v.bufferCapacity)) fail(`invalid --buffer-capacity ${v.bufferCapacity}; use 2^n-1, e.g. 4095 or 65535`);
+  if (!isValidRingCapacity(v.debugBufferCapacity)) fail(`invalid --debug-buffer-capacity ${v.debugBufferCapacity}; use 2^n-1, e.g. 1023 or 4095`);
   if (v.listenAddress.length === 0) fail('--listen-address needs at least one address');
   try {
     new FlowMetrics(v.metrics, noopMeter);
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     nodeName: v.nodeName || hostname(),
     clusterName: v.clusterName,
     bufferCapacity: v.bufferCapacity,
+    debugBufferCapacity: v.debugBufferCapacity,
     kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix } : undefined,
     logger,
     metrics: v.metricsPort > 0 ? v.metrics : [],

@@ -1,6 +1,6 @@
-// observer.Observer for one node: GetFlows, GetAgentEvents, GetDebugEvents and
-// ServerStatus over the flow ring buffer (HUBBLE-API.md §5); GetNodes is UNIMPLEMENTED
-// as on upstream per-node servers.
+// observer.Observer for one node: GetFlows, GetAgentEvents and ServerStatus over the flow
+// ring buffer, GetDebugEvents over the debug ring (HUBBLE-API.md §5); GetNodes is
+// UNIMPLEMENTED as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { observer, type Timestamp } from '@cilium-ts/api';
 import { compileFlowFilters, DatapathFlowEvent, encodeFlowEventResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
@@ -24,6 +24,11 @@ export const OBSERVER_WIRE_SERVICE = {
 /** What the observer reads from. */
 export interface ObserverState {
   ring: RingBuffer<HubbleEvent>;
+  /**
+   * Datapath debug events, kept apart so that they never evict flows nor count in
+   * ServerStatus; GetDebugEvents reads it (unset: the flow ring, where there are none).
+   */
+  debugRing?: RingBuffer<HubbleEvent>;
   nodeName: string;
   version: string;
   /** Flows observed since start. */
@@ -82,7 +87,7 @@ export class ObserverService {
     // Responses go out pre-encoded (see OBSERVER_WIRE_SERVICE): a flow is encoded once, by
     // the first stream that sends it, and the bytes are kept on the ring entry for the others.
     const wire = call as unknown as ServerWritableStream<observer.GetFlowsRequest, Uint8Array>;
-    return this.stream(wire, encodedSink(wire), req, 'flow', matches, (e) => {
+    return this.stream(wire, encodedSink(wire), req, this.state.ring, 'flow', matches, (e) => {
       if (e.kind === 'flow') return (e.wire ??= encodeFlowEventResponse(e));
       if (e.kind === 'lost') return observer.GetFlowsResponse.encode({ lostEvents: e.lost, nodeName: e.nodeName, time: e.time }).finish();
       return undefined;
@@ -90,12 +95,12 @@ export class ObserverService {
   };
 
   getAgentEvents = (call: ServerWritableStream<observer.GetAgentEventsRequest, observer.GetAgentEventsResponse>): Promise<void> =>
-    this.stream(call, callSink(call), call.request, 'agent', undefined, (e) =>
+    this.stream(call, callSink(call), call.request, this.state.ring, 'agent', undefined, (e) =>
       e.kind === 'agent' ? observer.GetAgentEventsResponse.fromPartial({ agentEvent: e.agent, nodeName: e.nodeName, time: e.time }) : undefined,
     );
 
   getDebugEvents = (call: ServerWritableStream<observer.GetDebugEventsRequest, observer.GetDebugEventsResponse>): Promise<void> =>
-    this.stream(call, callSink(call), call.request, 'debug', undefined, (e) =>
+    this.stream(call, callSink(call), call.request, this.state.debugRing ?? this.state.ring, 'debug', undefined, (e) =>
       e.kind === 'debug' ? observer.GetDebugEventsResponse.fromPartial({ debugEvent: e.debug, nodeName: e.nodeName, time: e.time }) : undefined,
     );
 
@@ -124,6 +129,7 @@ export class ObserverService {
     call: ServerWritableStream<unknown, M>,
     sink: MessageSink<M>,
     req: { number: bigint; follow: boolean; first: boolean; since?: Timestamp; until?: Timestamp },
+    ring: RingBuffer<HubbleEvent>,
     kind: 'flow' | 'agent' | 'debug',
     matches: ((e: HubbleEvent) => boolean) | undefined,
     toMessage: (e: HubbleEvent) => M | undefined,
@@ -137,7 +143,7 @@ export class ObserverService {
     const ac = callSignal(call as ServerWritableStream<unknown, unknown>, this.state.shutdownSignal);
     this.open++;
     try {
-      const reader = new RingReader(this.state.ring, req, {
+      const reader = new RingReader(ring, req, {
         kind,
         matches,
         includeLost: kind === 'flow',
@@ -145,12 +151,14 @@ export class ObserverService {
         nodeName: this.state.nodeName,
         now: this.state.now,
       });
-      this.state.readers?.add(reader);
+      // The ingest gate measures lag on the flow ring: readers of another ring (debug) are
+      // not counted; they lose entries when they fall behind a full ring, never slow ingest.
+      const readers = ring === this.state.ring ? this.state.readers : undefined;
+      readers?.add(reader);
       try {
-        const readers = this.state.readers;
         await pump(call, sink, reader, toMessage, ac.signal, { backpressure: () => this.waits++, progress: readers?.progress ? () => readers.progress!() : undefined });
       } finally {
-        this.state.readers?.delete(reader);
+        readers?.delete(reader);
       }
     } finally {
       this.open--;
