@@ -95,7 +95,8 @@ export function nodesFromStatus(results: PeerStatus[]): observer.GetNodesRespons
 }
 
 function unimplemented(method: string): ServiceError {
-  const err = new Error(`${method} is not implemented by hubble-relay; query a hubble-server directly`) as ServiceError;
+  // As upstream's relay (UNIMPLEMENTED); the events are served per node.
+  const err = new Error(`${method} is not implemented by hubble-relay (as upstream); ask the node's hubble-server directly, e.g. --server <node address>:4244`) as ServiceError;
   err.code = Status.UNIMPLEMENTED;
   err.details = err.message;
   err.metadata = new Metadata();

@@ -142,14 +142,19 @@ describe('hubble-relay against fake hubble-servers', () => {
     assert.equal(byName.get('node-z')?.state, relayApi.NodeState.NODE_UNAVAILABLE);
   });
 
-  it('answers UNIMPLEMENTED for GetAgentEvents', async () => {
-    const s = client.getAgentEvents(observer.GetAgentEventsRequest.fromPartial({}), new Metadata());
-    const st = await new Promise<{ code: number }>((resolve) => {
-      s.on('error', () => {});
-      s.on('data', () => {});
-      s.on('status', resolve);
-    });
-    assert.equal(st.code, Status.UNIMPLEMENTED);
+  it('answers UNIMPLEMENTED for GetAgentEvents and GetDebugEvents (as upstream), naming the per-node server', async () => {
+    for (const [method, s] of [
+      ['GetAgentEvents', client.getAgentEvents(observer.GetAgentEventsRequest.fromPartial({}), new Metadata())],
+      ['GetDebugEvents', client.getDebugEvents(observer.GetDebugEventsRequest.fromPartial({ number: 20n }), new Metadata())],
+    ] as const) {
+      const st = await new Promise<{ code: number; details: string }>((resolve) => {
+        s.on('error', () => {});
+        s.on('data', () => {});
+        s.on('status', resolve);
+      });
+      assert.equal(st.code, Status.UNIMPLEMENTED, method);
+      assert.match(st.details, new RegExp(`^${method} is not implemented by hubble-relay .*hubble-server directly`), method);
+    }
   });
 
   it('keeps streaming from the others when a node dies mid-stream in follow mode', async () => {
