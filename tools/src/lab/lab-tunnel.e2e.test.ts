@@ -17,7 +17,7 @@ import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
 import { e2eSkip, labCommand, observeFlows, type JsonFlow } from './e2e-support.js';
 import { run, runChecked } from './exec.js';
-import { demoProgram, LabLayout } from './layout.js';
+import { demoProgram, LabLayout, labEnvVar } from './layout.js';
 import { inNetns } from './netns.js';
 
 const name = `tun${process.pid}`;
@@ -155,7 +155,8 @@ describe('lab e2e in tunnel mode over an IPv6 underlay (VXLAN, identity in the V
     const set = await run(ciliumArgv(socket, 'endpoint', 'config', String(id), 'Debug=true'), { timeoutMs: 15_000 });
     assert.equal(set.code, 0, set.stderr);
     const argv = ciliumArgv(socket, 'monitor', '--type', 'debug');
-    const mon = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With the lab's marker in its environment, "down" stops it too if it outlives the test.
+    const mon = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [labEnvVar]: name } });
     let out = '';
     mon.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const encap = new RegExp(`FROM ${id} DEBUG: Encapsulating to node`);
