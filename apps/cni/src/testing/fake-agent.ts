@@ -132,6 +132,9 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       else cb(err(status.NOT_FOUND, `no endpoint for container ${call.request.containerId}`));
     },
     listEndpoints: (_call, cb) => cb(null, { endpoints: [...state.endpoints.values()] }),
+    // Endpoint options are not the CNI plugin's business.
+    getEndpointConfig: (_call, cb) => cb(err(status.UNIMPLEMENTED, 'not in the fake')),
+    patchEndpointConfig: (_call, cb) => cb(err(status.UNIMPLEMENTED, 'not in the fake')),
   };
   server.addService(agent.DaemonService, daemon);
   server.addService(agent.IpamService, ipam);
