@@ -15,6 +15,7 @@ describe('hubble CLI end to end against a fake Observer', () => {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir };
   const requests: observer.GetFlowsRequest[] = [];
   const agentRequests: observer.GetAgentEventsRequest[] = [];
+  const debugRequests: observer.GetDebugEventsRequest[] = [];
   let server: GrpcServer;
 
   before(async () => {
@@ -42,7 +43,18 @@ describe('hubble CLI end to end against a fake Observer', () => {
         }));
         call.end();
       },
-      getDebugEvents: (call) => call.end(),
+      getDebugEvents: (call) => {
+        debugRequests.push(call.request);
+        call.write(observer.GetDebugEventsResponse.fromPartial({
+          time: at(10), nodeName: 'node-1',
+          debugEvent: {
+            type: flow.DebugEventType.DBG_CT_MATCH, hash: 0xbeef, arg1: 1, arg2: 257, arg3: 0,
+            source: { ID: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing'] },
+            message: 'CT entry found: established, peer identity 257',
+          },
+        }));
+        call.end();
+      },
       getNodes: (_call, cb) =>
         cb(null, observer.GetNodesResponse.fromPartial({
           nodes: [
@@ -125,6 +137,20 @@ describe('hubble CLI end to end against a fake Observer', () => {
     const bad = await runHubble(['observe', '--server', socket, '--time-format', 'Kitchen'], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid --time-format "Kitchen"/);
+  });
+
+  it('observe debug-events prints debug events as upstream; selectors go into the request', async () => {
+    const r = await runHubble(['observe', 'debug-events', '--server', socket, '--first', '5', '--print-node-name', '--time-format', 'RFC3339Milli'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '2021-12-01T10:00:10.123Z [node-1]: default/xwing (ID: 101) DBG_CT_MATCH MARK: 0xbeef CPU: N/A (CT entry found: established, peer identity 257)\n');
+    assert.deepEqual([debugRequests.at(-1)?.number, debugRequests.at(-1)?.first, debugRequests.at(-1)?.follow], [5n, true, false]);
+    const json = await runHubble(['observe', 'debug-events', '--server', socket, '-o', 'json'], env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).type, 'DBG_CT_MATCH');
+    assert.equal(debugRequests.at(-1)?.number, 20n);
+    const bad = await runHubble(['observe', 'debug-events', '--server', socket, '-f', '-o', 'table'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /table is not compatible with follow mode/);
   });
 
   it('status -o table and -o dict', async () => {

@@ -14,7 +14,7 @@ Usage:
   hubble [command]
 
 Available Commands:
-  observe     Observe flows (observe agent-events: agent events) of a Hubble server
+  observe     Observe flows (observe agent-events / debug-events: agent or debug events) of a Hubble server
   status      Display status of Hubble server
   list nodes  List Hubble nodes (needs a Hubble relay)
   version     Display detailed version information

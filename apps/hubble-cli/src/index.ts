@@ -12,6 +12,7 @@ export { parseTimeArg, parseGoDuration } from './time-parse.js';
 export { formatStampMilli, formatGoDuration, formatTimestamp, isTimeFormat, TIME_FORMATS, type TimeFormat } from './timestamp-format.js';
 export { formatServerStatus, formatServerStatusDict, formatServerStatusTable } from './status-command.js';
 export { AgentEventPrinter, buildAgentEventsRequest } from './agent-events-command.js';
+export { buildDebugEventsRequest, DebugEventPrinter } from './debug-events-command.js';
 export { agentEventDetails, agentEventTypeName } from './agent-event-text.js';
 export { formatNodesTable } from './list-nodes-command.js';
 export type { Io } from './global-flags.js';

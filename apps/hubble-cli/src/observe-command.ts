@@ -7,6 +7,7 @@ import { buildGetFlowsRequest } from './observe-request.js';
 import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { runObserveAgentEvents } from './agent-events-command.js';
+import { runObserveDebugEvents } from './debug-events-command.js';
 import { isTimeFormat, TIME_FORMATS } from './timestamp-format.js';
 
 const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
@@ -46,11 +47,16 @@ export const OBSERVE_FLAGS: FlagSpec[] = [
   b('print-raw-filters', 'Print the allowlist and denylist that would be sent, and exit'),
 ];
 
-const HELP = formatHelp('hubble observe [agent-events] [flags]', 'Observe flows (or, with agent-events, agent events) of a Hubble server or relay.', [...OBSERVE_FLAGS, ...GLOBAL_FLAGS]);
+const HELP = formatHelp(
+  'hubble observe [agent-events | debug-events] [flags]',
+  'Observe flows (or, with agent-events, agent events; with debug-events, datapath debug events) of a Hubble server or relay.',
+  [...OBSERVE_FLAGS, ...GLOBAL_FLAGS],
+);
 
 /** runObserve implements `hubble observe`; resolves to the exit status. */
 export async function runObserve(argv: string[], io: Io): Promise<number> {
   if (argv[0] === 'agent-events') return runObserveAgentEvents(argv.slice(1), io);
+  if (argv[0] === 'debug-events') return runObserveDebugEvents(argv.slice(1), io);
   const specs = [...OBSERVE_FLAGS, ...GLOBAL_FLAGS];
   const parsed = parseArgs(argv, specs);
   const flags = new FlagValues(parsed, specs, io.env);
@@ -59,9 +65,6 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length > 0) {
-    if (parsed.positionals[0] === 'debug-events') {
-      throw new UsageError('hubble observe debug-events is not supported by this CLI (the datapath emits no debug events yet; hubble-relay answers UNIMPLEMENTED too)');
-    }
     throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe`);
   }
   const output = flags.string('output') as OutputFormat;
