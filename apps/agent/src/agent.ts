@@ -21,7 +21,6 @@ import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
 import { NodeRoutes, RoutingModeError, type RoutingMode } from './node-routes.js';
 import { underlayAddress, UnderlayProtocolError, type UnderlayProtocol } from './underlay-protocol.js';
-import { ensureOverlay } from './overlay-attach.js';
 import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { StateStore } from './state-store.js';
@@ -109,7 +108,8 @@ export class Agent {
         throw new UnderlayProtocolError('ipv6', 'tunnel mode over IPv6 needs --node-ipv6 (the IPv6 underlay address other nodes reach this one at)');
       }
       const ifindex = await setupVxlan(netns);
-      const attached = await ensureOverlay(datapath, target);
+      // Restart safety: libs/bpf keeps the attached from-overlay when it is the pinned program of this build with the current shared maps.
+      const { reattached: attached } = await datapath.attachOverlay(target);
       // Both of the node's addresses: a packet toward either is this node's own (delivered natively).
       datapath.setTunnel({ ifindex, ...(this.cfg.nodeIp ? { localIpv4: this.cfg.nodeIp } : {}), ...(this.cfg.nodeIpv6 ? { localIpv6: this.cfg.nodeIpv6 } : {}) });
       this.log.info('tunnel mode', { device: VXLAN_IFNAME, ifindex, port: VXLAN_PORT, underlay, fromOverlay: attached ? 'attached' : 'kept (already current)' });

@@ -79,12 +79,8 @@ export interface DatapathOptions {
 /** How an endpoint's programs are attached. */
 export type AttachMode = 'tcx' | 'tc';
 
-/**
- * Result of attachOverlay: reattached false when the attached program was current and
- * nothing was loaded. (`& void` keeps callers typed against the old `Promise<void>`
- * compiling; drop it once they expect this result.)
- */
-export type OverlayAttachResult = { reattached: boolean } & void;
+/** Result of attachOverlay: reattached false when the attached program was current and nothing was loaded. */
+export interface OverlayAttachResult { reattached: boolean }
 
 /** Result of one CT garbage collection pass. */
 export interface CtGcResult { scanned: number; deleted: number }
