@@ -1,5 +1,6 @@
 // The events hubble-server keeps in its ring buffer: flows, lost events, agent and debug events.
 import type { flow, Timestamp } from '@cilium-ts/api';
+import type { DebugHubbleEvent } from './debug-event.js';
 
 /**
  * One buffered event with the time and node it belongs to. Flow events the Parser makes are
@@ -12,7 +13,7 @@ export type HubbleEvent =
   | { kind: 'flow'; time: Timestamp; nodeName: string; flow: flow.Flow; wire?: Uint8Array }
   | { kind: 'lost'; time: Timestamp; nodeName: string; lost: flow.LostEvent }
   | { kind: 'agent'; time: Timestamp; nodeName: string; agent: flow.AgentEvent }
-  | { kind: 'debug'; time: Timestamp; nodeName: string; debug: flow.DebugEvent };
+  | DebugHubbleEvent;
 
 /** The kind of a HubbleEvent. */
 export type HubbleEventKind = HubbleEvent['kind'];
