@@ -3,7 +3,7 @@
 // @cilium-ts/flow; debug records (type 2, no packet) as Cilium's `DEBUG:` lines, with
 // @cilium-ts/bpf's message texts.
 import { agent } from '@cilium-ts/api';
-import { DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, EventType } from '@cilium-ts/bpf';
+import { DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, EventType } from '@cilium-ts/bpf/events';
 import { DatapathRecordError, decodeDatapathRecord, decodePacket, summarize, type DatapathRecord, type DecodedPacket } from '@cilium-ts/flow';
 
 /** Datapath event type numbers by `--type` name. */

@@ -1,7 +1,6 @@
-// The text of a datapath debug record, from @cilium-ts/bpf (the one source of truth that
-// `cilium monitor` prints too). Temporary seam: when the message table moves into a pure
-// library of its own, only this file changes.
-import { debugMessage } from '@cilium-ts/bpf';
+// The text of a datapath debug record, from @cilium-ts/bpf/events (the one source of truth
+// that `cilium monitor` prints too; that entry point does not load libbpf's FFI).
+import { debugMessage } from '@cilium-ts/bpf/events';
 
 /** The fields of a debug record the message text depends on. */
 export interface DebugMessageFields {
