@@ -1,14 +1,13 @@
 // `hubble observe agent-events`: GetAgentEvents with upstream's selectors and output formats.
 import { flow, observer } from '@cilium-ts/api';
 import { agentEventDetails, agentEventTypeName } from './agent-event-text.js';
-import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { formatHelp, type FlagSpec, type FlagValues } from './args.js';
+import { EventPrinterBase, eventWindow, parseEventCommand } from './event-command.js';
 import { GLOBAL_FLAGS, type Io } from './global-flags.js';
 import { runObserverStream } from './observer-stream.js';
 import { ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
 import { goJson, toProtoJson } from './proto-json.js';
-import { formatTable } from './tab-writer.js';
-import { parseTimeArg } from './time-parse.js';
-import { formatTimestamp, isTimeFormat, TIME_FORMATS, type TimeFormat } from './timestamp-format.js';
+import { formatTimestamp, TIME_FORMATS } from './timestamp-format.js';
 
 const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
 const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
@@ -28,30 +27,18 @@ const HELP = formatHelp('hubble observe agent-events [flags]', 'Observe Cilium a
   ...GLOBAL_FLAGS,
 ]);
 
-const OUTPUTS = ['compact', 'dict', 'json', 'jsonpb', 'table'];
-
 /**
  * buildAgentEventsRequest turns the selector flags into the request hubble sends: number 20 by
  * default (also with -f), --last N, --all = 2^64−1, since/until as for flows.
  */
 export function buildAgentEventsRequest(flags: FlagValues, nowNanos?: bigint): observer.GetAgentEventsRequest {
-  const follow = flags.bool('follow');
   let number = flags.has('last') ? flags.uint('last') : DEFAULT_FLOW_COUNT;
   if (flags.bool('all')) number = ALL_FLOWS;
-  const sinceArg = flags.string('since');
-  const untilArg = flags.string('until');
-  const since = sinceArg !== '' ? parseTimeArg(sinceArg, nowNanos) : undefined;
-  const until = untilArg !== '' && !follow ? parseTimeArg(untilArg, nowNanos) : undefined;
-  return observer.GetAgentEventsRequest.fromPartial({ number, follow, since, until });
+  return observer.GetAgentEventsRequest.fromPartial({ number, ...eventWindow(flags, nowNanos) });
 }
 
 /** AgentEventPrinter renders GetAgentEventsResponses like upstream's WriteProtoAgentEvent. */
-export class AgentEventPrinter {
-  private line = 0;
-  private readonly rows: string[][] = [];
-
-  constructor(private readonly opts: { output: string; timeFormat: TimeFormat; printNodeName: boolean; out: (s: string) => void }) {}
-
+export class AgentEventPrinter extends EventPrinterBase {
   /** response renders one response (responses without an agent event are skipped). */
   response(r: observer.GetAgentEventsResponse): void {
     const e = r.agentEvent;
@@ -69,7 +56,7 @@ export class AgentEventPrinter {
         break;
       case 'dict':
         o.out(
-          (this.line !== 0 ? '------------\n' : '') +
+          this.dictSeparator() +
             `  TIMESTAMP: ${time}\n` +
             (o.printNodeName ? `       NODE: ${r.nodeName}\n` : '') +
             `       TYPE: ${type}\n` +
@@ -78,36 +65,19 @@ export class AgentEventPrinter {
         break;
       case 'table':
         if (this.line === 0) this.rows.push(['TIMESTAMP', ...(o.printNodeName ? ['NODE'] : []), 'TYPE', 'DETAILS']);
-        this.rows.push([time, ...(o.printNodeName ? [r.nodeName] : []), type, details]);
+        this.rows.push([time, ...this.nodeCells(r.nodeName), type, details]);
         break;
       default:
         o.out(`${time}${o.printNodeName ? ` [${r.nodeName}]` : ''}: ${type} (${details})\n`);
     }
     this.line++;
   }
-
-  /** finish writes the table, if any. */
-  finish(): void {
-    if (this.rows.length > 0) this.opts.out(formatTable(this.rows));
-  }
 }
 
 /** runObserveAgentEvents implements `hubble observe agent-events`; resolves to the exit status. */
 export async function runObserveAgentEvents(argv: string[], io: Io): Promise<number> {
-  const specs = [...AGENT_EVENTS_FLAGS, ...GLOBAL_FLAGS];
-  const parsed = parseArgs(argv, specs);
-  const flags = new FlagValues(parsed, specs, io.env);
-  if (flags.bool('help')) {
-    io.out(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe agent-events`);
-  const output = flags.string('output');
-  if (!OUTPUTS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUTS.join(', ')}`);
-  const timeFormat = flags.string('time-format');
-  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
-  const req = buildAgentEventsRequest(flags);
-  if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
-  const printer = new AgentEventPrinter({ output, timeFormat, printNodeName: flags.bool('print-node-name'), out: io.out });
-  return runObserverStream(flags, io, (client) => client.getAgentEvents(req), printer);
+  const cmd = parseEventCommand(argv, io, AGENT_EVENTS_FLAGS, 'agent-events', HELP);
+  if (!cmd) return 0;
+  const req = buildAgentEventsRequest(cmd.flags);
+  return runObserverStream(cmd.flags, io, (client) => client.getAgentEvents(req), new AgentEventPrinter(cmd.printer));
 }

@@ -1,14 +1,13 @@
 // `hubble observe debug-events`: GetDebugEvents with upstream's selectors and output formats.
 import { flow, observer } from '@cilium-ts/api';
-import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
+import { UsageError, formatHelp, type FlagSpec, type FlagValues } from './args.js';
 import { cpuText, debugEventTypeName, endpointShort, hexUint32 } from './debug-event-text.js';
+import { EventPrinterBase, eventWindow, parseEventCommand } from './event-command.js';
 import { GLOBAL_FLAGS, type Io } from './global-flags.js';
 import { runObserverStream } from './observer-stream.js';
 import { ALL_FLOWS, DEFAULT_FLOW_COUNT } from './observe-request.js';
 import { goJson, toProtoJson } from './proto-json.js';
-import { formatTable } from './tab-writer.js';
-import { parseTimeArg } from './time-parse.js';
-import { formatTimestamp, isTimeFormat, TIME_FORMATS, type TimeFormat } from './timestamp-format.js';
+import { formatTimestamp, TIME_FORMATS } from './timestamp-format.js';
 
 const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
 const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
@@ -30,8 +29,6 @@ const HELP = formatHelp(
   [...DEBUG_EVENTS_FLAGS, ...GLOBAL_FLAGS],
 );
 
-const OUTPUTS = ['compact', 'dict', 'json', 'jsonpb', 'table'];
-
 /**
  * buildDebugEventsRequest turns the selector flags into the request: number 20 by default (also
  * with -f), --last N, --all = 2^64−1, --first N (the oldest N; not with --last, --all or -f),
@@ -47,20 +44,11 @@ export function buildDebugEventsRequest(flags: FlagValues, nowNanos?: bigint): o
   if (first && all) throw new UsageError('cannot set both --first and --all');
   let number = first ? firstN : flags.has('last') ? flags.uint('last') : DEFAULT_FLOW_COUNT;
   if (all) number = ALL_FLOWS;
-  const sinceArg = flags.string('since');
-  const untilArg = flags.string('until');
-  const since = sinceArg !== '' ? parseTimeArg(sinceArg, nowNanos) : undefined;
-  const until = untilArg !== '' && !follow ? parseTimeArg(untilArg, nowNanos) : undefined;
-  return observer.GetDebugEventsRequest.fromPartial({ number, first, follow, since, until });
+  return observer.GetDebugEventsRequest.fromPartial({ number, first, ...eventWindow(flags, nowNanos) });
 }
 
 /** DebugEventPrinter renders GetDebugEventsResponses like upstream's WriteProtoDebugEvent. */
-export class DebugEventPrinter {
-  private line = 0;
-  private readonly rows: string[][] = [];
-
-  constructor(private readonly opts: { output: string; timeFormat: TimeFormat; printNodeName: boolean; out: (s: string) => void }) {}
-
+export class DebugEventPrinter extends EventPrinterBase {
   /** response renders one response (responses without a debug event are skipped). */
   response(r: observer.GetDebugEventsResponse): void {
     const e = r.debugEvent;
@@ -80,7 +68,7 @@ export class DebugEventPrinter {
         break;
       case 'dict':
         o.out(
-          (this.line !== 0 ? '------------\n' : '') +
+          this.dictSeparator() +
             `  TIMESTAMP: ${time}\n` +
             (o.printNodeName ? `       NODE: ${r.nodeName}\n` : '') +
             `       TYPE: ${type}\n` +
@@ -93,36 +81,19 @@ export class DebugEventPrinter {
       case 'table':
         // Upstream's header has an empty column after FROM (two tabs).
         if (this.line === 0) this.rows.push(['TIMESTAMP', ...(o.printNodeName ? ['NODE'] : []), 'FROM', '', 'TYPE', 'CPU/MARK', 'MESSAGE']);
-        this.rows.push([time, ...(o.printNodeName ? [r.nodeName] : []), from, '', type, `${cpu} ${mark}`, e.message]);
+        this.rows.push([time, ...this.nodeCells(r.nodeName), from, '', type, `${cpu} ${mark}`, e.message]);
         break;
       default:
         o.out(`${time}${o.printNodeName ? ` [${r.nodeName}]` : ''}: ${from} ${type} MARK: ${mark} CPU: ${cpu} (${e.message})\n`);
     }
     this.line++;
   }
-
-  /** finish writes the table, if any. */
-  finish(): void {
-    if (this.rows.length > 0) this.opts.out(formatTable(this.rows));
-  }
 }
 
 /** runObserveDebugEvents implements `hubble observe debug-events`; resolves to the exit status. */
 export async function runObserveDebugEvents(argv: string[], io: Io): Promise<number> {
-  const specs = [...DEBUG_EVENTS_FLAGS, ...GLOBAL_FLAGS];
-  const parsed = parseArgs(argv, specs);
-  const flags = new FlagValues(parsed, specs, io.env);
-  if (flags.bool('help')) {
-    io.out(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe debug-events`);
-  const output = flags.string('output');
-  if (!OUTPUTS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUTS.join(', ')}`);
-  const timeFormat = flags.string('time-format');
-  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
-  const req = buildDebugEventsRequest(flags);
-  if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
-  const printer = new DebugEventPrinter({ output, timeFormat, printNodeName: flags.bool('print-node-name'), out: io.out });
-  return runObserverStream(flags, io, (client) => client.getDebugEvents(req), printer);
+  const cmd = parseEventCommand(argv, io, DEBUG_EVENTS_FLAGS, 'debug-events', HELP);
+  if (!cmd) return 0;
+  const req = buildDebugEventsRequest(cmd.flags);
+  return runObserverStream(cmd.flags, io, (client) => client.getDebugEvents(req), new DebugEventPrinter(cmd.printer));
 }
