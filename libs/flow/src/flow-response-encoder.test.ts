@@ -37,6 +37,15 @@ test('encodeFlowResponse: same bytes as ts-proto for parser-made flows', () => {
   }
 });
 
+test('encodeFlowResponse: SCTP ports and the later upstream fields (uuid, trace context, auth type, socket fields) are encoded as ts-proto does', () => {
+  const time = { seconds: 1_700_000_000n, nanos: 5 };
+  const base = { time, nodeName: 'node-1', IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: flow.IPVersion.IPv4 } };
+  assertSame(flow.Flow.fromPartial({ ...base, l4: { SCTP: { sourcePort: 36412, destinationPort: 38412 } } }), 'node-1', time, 'SCTP');
+  assertSame(flow.Flow.fromPartial({ ...base, uuid: '6f1d3c2a-0000-4000-8000-000000000001' }), 'node-1', time, 'uuid');
+  assertSame(flow.Flow.fromPartial({ ...base, traceContext: { parent: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736' } } }), 'node-1', time, 'trace context');
+  assertSame(flow.Flow.fromPartial({ ...base, authType: flow.AuthType.SPIRE, socketCookie: 7n, cgroupId: 9n }), 'node-1', time, 'auth and socket fields');
+});
+
 test('encodeFlowResponse: same bytes as ts-proto for arbitrary flows (fast path and fallback)', () => {
   const str = fc.string({ maxLength: 12 });
   const u32 = fc.nat({ max: 0xffffffff });

@@ -165,10 +165,11 @@ function layer4(l4: flow.Layer4): void {
       end(fs);
     }
     end(s);
-  } else if (l4.UDP) {
-    const s = begin(2);
-    uint(1, l4.UDP.sourcePort);
-    uint(2, l4.UDP.destinationPort);
+  } else if (l4.UDP || l4.SCTP) {
+    const ports = (l4.UDP ?? l4.SCTP)!;
+    const s = begin(l4.UDP ? 2 : 5);
+    uint(1, ports.sourcePort);
+    uint(2, ports.destinationPort);
     end(s);
   } else if (l4.ICMPv4 || l4.ICMPv6) {
     const icmp = (l4.ICMPv4 ?? l4.ICMPv6)!;
@@ -188,6 +189,7 @@ function fastPathable(f: flow.Flow, nodeName: string, time: Timestamp | undefine
   if (
     f.l7 !== undefined || f.sourceService !== undefined || f.destinationService !== undefined ||
     f.sourceNames.length !== 0 || f.destinationNames.length !== 0 || !okTime(f.time) || !okTime(time) ||
+    f.uuid !== '' || f.traceContext !== undefined || f.authType !== 0 || f.sockXlatePoint !== 0 || f.socketCookie !== 0n || f.cgroupId !== 0n ||
     f.verdict < 0 || f.Type < 0 || f.trafficDirection < 0 || f.traceObservationPoint < 0 || f.dropReasonDesc < 0 || f.debugCapturePoint < 0 ||
     (f.eventType !== undefined && (f.eventType.type < 0 || f.eventType.subType < 0)) || (f.IP !== undefined && f.IP.ipVersion < 0)
   ) {
