@@ -10,6 +10,7 @@ import { DATAPATH_RECORD_HEADER_LEN } from './datapath-record.js';
 import { copyEndpoint } from './endpoint-resolver.js';
 import { decodePacket, type DecodedPacket } from './packet.js';
 import { summarize } from './summary.js';
+import { flowUuid } from './flow-uuid.js';
 
 /** Drop reason code of a policy denial. */
 export const DROP_REASON_POLICY_DENIED = 133;
@@ -103,7 +104,14 @@ export class DatapathFlowEvent {
     readonly destination: flow.Endpoint,
     /** Host-side interface name of the local endpoint when the record's ifindex is it, else ''. */
     readonly interfaceName: string,
+    /** Sequence number behind the flow's UUID (flow-uuid.ts), assigned when the record is decoded; 0 = no UUID. */
+    readonly uuidSeq: number = 0,
   ) {}
+
+  /** The flow's UUID (Flow.uuid; '' when uuidSeq is 0), as upstream Hubble gives every flow one. */
+  get uuid(): string {
+    return this.uuidSeq === 0 ? '' : flowUuid(this.uuidSeq);
+  }
 
   /** The event's stamp (a new Timestamp on every access). */
   get time(): Timestamp {
@@ -192,7 +200,7 @@ export class DatapathFlowEvent {
       sockXlatePoint: flow.SocketTranslationPoint.SOCK_XLATE_POINT_UNKNOWN,
       socketCookie: 0n,
       cgroupId: 0n,
-      uuid: '',
+      uuid: this.uuid,
       authType: flow.AuthType.DISABLED,
       Summary: summarize(packet),
     };

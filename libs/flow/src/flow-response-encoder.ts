@@ -189,13 +189,13 @@ function fastPathable(f: flow.Flow, nodeName: string, time: Timestamp | undefine
   if (
     f.l7 !== undefined || f.sourceService !== undefined || f.destinationService !== undefined ||
     f.sourceNames.length !== 0 || f.destinationNames.length !== 0 || !okTime(f.time) || !okTime(time) ||
-    f.uuid !== '' || f.traceContext !== undefined || f.authType !== 0 || f.sockXlatePoint !== 0 || f.socketCookie !== 0n || f.cgroupId !== 0n ||
+    f.traceContext !== undefined || f.authType !== 0 || f.sockXlatePoint !== 0 || f.socketCookie !== 0n || f.cgroupId !== 0n ||
     f.verdict < 0 || f.Type < 0 || f.trafficDirection < 0 || f.traceObservationPoint < 0 || f.dropReasonDesc < 0 || f.debugCapturePoint < 0 ||
     (f.eventType !== undefined && (f.eventType.type < 0 || f.eventType.subType < 0)) || (f.IP !== undefined && f.IP.ipVersion < 0)
   ) {
     return false;
   }
-  let chars = nodeName.length + f.nodeName.length + f.Summary.length + (f.interface?.name.length ?? 0);
+  let chars = nodeName.length + f.nodeName.length + f.Summary.length + f.uuid.length + (f.interface?.name.length ?? 0);
   if (f.ethernet) chars += f.ethernet.source.length + f.ethernet.destination.length;
   if (f.IP) chars += f.IP.source.length + f.IP.destination.length;
   for (const e of [f.source, f.destination]) {
@@ -254,6 +254,7 @@ function writeFlow(f: flow.Flow): void {
     end(s);
   }
   uint(29, f.proxyPort);
+  string(34, f.uuid);
   string(100000, f.Summary);
 }
 
@@ -296,7 +297,7 @@ function sharedEndpoint(field: 8 | 9, e: flow.Endpoint): void {
 /** Whether the direct path covers `e` (times ts-proto would write the same way, strings inside the scratch buffer). */
 function eventFastPathable(e: DatapathFlowEvent, p: DecodedPacket): boolean {
   if (e.seconds < 0 || e.seconds > Number.MAX_SAFE_INTEGER) return false;
-  let chars = 2 * e.nodeName.length + e.interfaceName.length + 64;
+  let chars = 2 * e.nodeName.length + e.interfaceName.length + 36 + 64;
   if (p.ethernet) chars += 34;
   if (p.ip) chars += p.ip.source.length + p.ip.destination.length;
   for (const ep of [e.source, e.destination]) {
@@ -383,6 +384,7 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
   uint(1, e.ifindex);
   string(2, e.interfaceName);
   end(itf);
+  string(34, e.uuid);
   string(100000, summarize(p));
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agent, flow, Timestamp } from '@cilium-ts/api';
+import { agent, flow, observer, Timestamp } from '@cilium-ts/api';
 import { encodeDatapathRecord } from './datapath-record.js';
+import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
 import { buildPacket } from './packet-builder.js';
 import { ParseError, Parser } from './parser.js';
@@ -145,4 +146,17 @@ test('parser: SCTP ports land in l4.SCTP (upstream Layer4 field 5), and the port
   assert.equal(ev.flow.Summary, 'SCTP');
   const bytes = flow.Flow.encode(ev.flow).finish();
   assert.deepEqual(flow.Flow.decode(bytes).l4, flow.Layer4.fromPartial({ SCTP: { sourcePort: 36412, destinationPort: 38412 } }));
+});
+
+test('parser: every datapath flow gets its own UUID, kept by the event and written on the wire (Flow field 34)', () => {
+  const parser = new Parser({ nodeName: 'node-1' });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 5000, destinationPort: 53 } });
+  const a = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
+  const b = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
+  assert.ok(a.kind === 'flow' && b.kind === 'flow');
+  assert.match(a.flow.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "RFC 9562 version 8 with the RFC 4122 variant");
+  assert.notEqual(a.flow.uuid, b.flow.uuid);
+  assert.equal(a.flow.uuid, a.flow.uuid, 'stable across reads');
+  const wire = observer.GetFlowsResponse.decode(encodeFlowEventResponse(a));
+  assert.equal(wire.flow?.uuid, a.flow.uuid);
 });

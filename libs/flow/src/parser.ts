@@ -8,6 +8,7 @@ import { DEBUG_RECORD_TYPE, decodeDebugRecord, type DebugHubbleEvent } from './d
 import { EndpointResolver } from './endpoint-resolver.js';
 import type { HubbleEvent } from './events.js';
 import { DatapathFlowEvent } from './flow-event.js';
+import { nextFlowSeq } from './flow-uuid.js';
 import type { EndpointGetter, IdentityGetter, IPCacheGetter } from './getters.js';
 import { packetAddresses } from './packet.js';
 
@@ -104,7 +105,7 @@ export class Parser {
     const destination = this.resolver.resolve(ip?.destination, dstIdentity, egress ? 0 : localId, dstEndpoint);
     const local = localId !== 0 ? this.options.endpoints?.getEndpointByID(localId) : undefined;
     const ifname = local !== undefined && local.hostIfindex === u32(bytes, 32) ? (local.hostIfname ?? '') : '';
-    return new DatapathFlowEvent(seconds, nanos, nodeName, bytes, source, destination, ifname);
+    return new DatapathFlowEvent(seconds, nanos, nodeName, bytes, source, destination, ifname, nextFlowSeq());
   }
 }
 
