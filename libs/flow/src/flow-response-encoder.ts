@@ -14,7 +14,7 @@ import {
   recordTracePoint,
   recordVerdict,
 } from './flow-event.js';
-import type { DecodedPacket } from './packet.js';
+import type { DecodedPacket, TcpFlagBits } from './packet.js';
 import { summarize } from './summary.js';
 
 const SCRATCH_SIZE = 1 << 16;
@@ -143,6 +143,21 @@ function endpoint(field: number, e: flow.Endpoint): void {
   end(start);
 }
 
+/** TCP.flags (field 3 of flow.TCP), from a flow.TCPFlags or a decoded packet (same nine booleans). */
+function tcpFlags(fl: TcpFlagBits): void {
+  const fs = begin(3);
+  bool(1, fl.FIN);
+  bool(2, fl.SYN);
+  bool(3, fl.RST);
+  bool(4, fl.PSH);
+  bool(5, fl.ACK);
+  bool(6, fl.URG);
+  bool(7, fl.ECE);
+  bool(8, fl.CWR);
+  bool(9, fl.NS);
+  end(fs);
+}
+
 function layer4(l4: flow.Layer4): void {
   const start = begin(6);
   if (l4.TCP) {
@@ -150,20 +165,7 @@ function layer4(l4: flow.Layer4): void {
     const s = begin(1);
     uint(1, t.sourcePort);
     uint(2, t.destinationPort);
-    if (t.flags) {
-      const fl = t.flags;
-      const fs = begin(3);
-      bool(1, fl.FIN);
-      bool(2, fl.SYN);
-      bool(3, fl.RST);
-      bool(4, fl.PSH);
-      bool(5, fl.ACK);
-      bool(6, fl.URG);
-      bool(7, fl.ECE);
-      bool(8, fl.CWR);
-      bool(9, fl.NS);
-      end(fs);
-    }
+    if (t.flags) tcpFlags(t.flags);
     end(s);
   } else if (l4.UDP || l4.SCTP) {
     const ports = (l4.UDP ?? l4.SCTP)!;
@@ -338,18 +340,7 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
       const s = begin(1);
       uint(1, l4.sourcePort);
       uint(2, l4.destinationPort);
-      const fl = l4.flags;
-      const fs = begin(3);
-      bool(1, fl.FIN);
-      bool(2, fl.SYN);
-      bool(3, fl.RST);
-      bool(4, fl.PSH);
-      bool(5, fl.ACK);
-      bool(6, fl.URG);
-      bool(7, fl.ECE);
-      bool(8, fl.CWR);
-      bool(9, fl.NS);
-      end(fs);
+      tcpFlags(l4.flags);
       end(s);
     } else if (l4.kind === 'udp' || l4.kind === 'sctp') {
       const s = begin(l4.kind === 'udp' ? 2 : 5);
