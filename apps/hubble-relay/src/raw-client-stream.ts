@@ -4,17 +4,13 @@
 // than the relay spends merging a flow; this reads the length-prefixed frames of each HTTP/2
 // DATA chunk in place and hands the messages to a sink synchronously. Plaintext or TLS (with PEM
 // material given as bytes), no compression (none is requested).
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
-import { parseAddress } from '@cilium-ts/grpc';
+import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, parseAddress, type RawStatus } from '@cilium-ts/grpc';
 
-/** The status a call ended with (grpc-status and grpc-message). */
-export interface RawStatus {
-  code: number;
-  details: string;
-}
+export type { RawStatus };
 
 /** What a raw call reports to: every message, and the final status once. */
 export interface RawStreamSink {
@@ -53,20 +49,6 @@ export interface RawTlsOptions {
   cert?: Buffer;
   /** Client private key for mutual TLS. */
   key?: Buffer;
-}
-
-function decodeGrpcMessage(raw: string | string[] | undefined): string {
-  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function statusOf(headers: IncomingHttpHeaders): RawStatus {
-  const code = Number(headers['grpc-status'] ?? Status.UNKNOWN);
-  return { code: Number.isInteger(code) ? code : Status.UNKNOWN, details: decodeGrpcMessage(headers['grpc-message']) };
 }
 
 /**
@@ -145,19 +127,8 @@ export class RawClientStream {
       this.keepalive.unref();
     }
     this.session.on('error', (err) => this.finish({ code: Status.UNAVAILABLE, details: `connection to ${opts.target} failed: ${err.message}` }));
-    const headers: OutgoingHttpHeaders = {
-      ...opts.headers,
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: opts.path,
-      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-      te: 'trailers',
-    };
-    this.stream = this.session.request(headers);
-    const frame = Buffer.allocUnsafe(5 + opts.request.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(opts.request.length, 1);
-    frame.set(opts.request, 5);
-    this.stream.end(frame);
+    this.stream = this.session.request(grpcCallHeaders(opts.path, opts.headers));
+    this.stream.end(grpcMessageFrame(opts.request));
     this.stream.on('response', (h) => {
       // A trailers-only response carries the status in its headers.
       if (h['grpc-status'] !== undefined) this.trailerStatus = statusOf(h);

@@ -5,10 +5,10 @@
 // HTTP/2 body directly. Plaintext only (the agent socket is a unix socket, mode 0660), no
 // compression (none is requested), no retries (AgentSubscriber reconnects).
 import { EventEmitter } from 'node:events';
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { status } from '@grpc/grpc-js';
-import { parseAddress } from '@cilium-ts/grpc';
+import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, parseAddress, type RawStatus } from '@cilium-ts/grpc';
 import type { ReadGate } from './ingest-gate.js';
 
 /**
@@ -19,11 +19,7 @@ import type { ReadGate } from './ingest-gate.js';
  */
 export const YIELD_EVERY = 1;
 
-/** The status a call ended with. */
-export interface RawStatus {
-  code: number;
-  details: string;
-}
+export type { RawStatus };
 
 /** Raised (emitted as 'error') when a call ends with a status other than OK. */
 export class RawStreamError extends Error {
@@ -35,20 +31,6 @@ export class RawStreamError extends Error {
   ) {
     super(`${path}: ${status[code] ?? code}: ${details}`);
   }
-}
-
-function decodeGrpcMessage(raw: string | string[] | undefined): string {
-  const text = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function statusOf(headers: IncomingHttpHeaders): RawStatus {
-  const code = Number(headers['grpc-status'] ?? status.UNKNOWN);
-  return { code: Number.isInteger(code) ? code : status.UNKNOWN, details: decodeGrpcMessage(headers['grpc-message']) };
 }
 
 /**
@@ -83,17 +65,8 @@ export class RawServerStream<T> extends EventEmitter {
         ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
         : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`);
     this.session.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: `connection to ${address} failed: ${err.message}` }));
-    this.stream = this.session.request({
-      [constants.HTTP2_HEADER_METHOD]: 'POST',
-      [constants.HTTP2_HEADER_PATH]: path,
-      [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-      te: 'trailers',
-    });
-    const frame = Buffer.allocUnsafe(5 + request.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(request.length, 1);
-    frame.set(request, 5);
-    this.stream.end(frame);
+    this.stream = this.session.request(grpcCallHeaders(path));
+    this.stream.end(grpcMessageFrame(request));
     this.stream.on('response', (headers) => {
       this.emit('metadata', headers);
       // A trailers-only response carries the status in its headers.

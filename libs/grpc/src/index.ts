@@ -6,6 +6,7 @@ export * from './flags.js';
 export * from './health.js';
 export * from './listen-address.js';
 export * from './logger.js';
+export * from './raw-grpc.js';
 export * from './reflection.js';
 export * from './rpc-instrumentation.js';
 export * from './server.js';
