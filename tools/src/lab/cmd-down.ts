@@ -1,11 +1,11 @@
 // `lab down`: stop and remove everything of a lab. Idempotent; works from state.json when it
 // exists and from the `cts-<name>-` netns prefix, the CTS_LAB process marker and the
 // /sys/fs/bpf/cilium-ts/<name>-* pin names when it does not.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cniDel } from './cni.js';
 import { findEtcdPid, stopEtcd } from './etcd.js';
-import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName } from './layout.js';
+import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName, runRoot } from './layout.js';
 import { deleteNetns, listNetns } from './netns.js';
 import { cmdlineOf, findLabProcesses, isAlive, stopProcess } from './process.js';
 import { stopOrder } from './service-spec.js';
@@ -133,5 +133,19 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     rmSync(layout.runDir, { recursive: true, force: true });
     log(`removed ${layout.runDir}`);
   }
+
+  // 7. The parents every lab shares, once no lab (nor anything else) uses them.
+  for (const dir of [runRoot, bpfRoot]) if (removeIfEmpty(dir)) log(`removed ${dir} (empty)`);
   return report;
+}
+
+/** Removes dir when it exists and is empty; true if it did. Anything else (entries, gone) leaves it. */
+export function removeIfEmpty(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    // ENOENT, ENOTEMPTY (another lab or tool uses it), EBUSY (a mount point): leave it
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 // `lab up`: remove a previous lab of the same name, then start etcd, operator, per node an
 // agent and a hubble-server, the relay, the demo pods and the demo policy.
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import type { UpOptions } from './args.js';
 import { labDown } from './cmd-down.js';
 import { ciliumArgv } from './cilium-cli.js';
@@ -11,7 +11,7 @@ import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, por
 import { createNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
 import { createPod, startTraffic, startWebServer } from './pods.js';
-import { spawnDetached } from './process.js';
+import { logDirMode, spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
 import { daemonSpecs } from './service-spec.js';
@@ -79,7 +79,8 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   await labDown(o.name, (l) => process.stderr.write(`  cleanup: ${l}\n`));
   await checkPreconditions(o);
   const progress = new Progress(upStepCount(o));
-  mkdirSync(layout.logDir, { recursive: true });
+  mkdirSync(layout.logDir, { recursive: true, mode: logDirMode });
+  chmodSync(layout.logDir, logDirMode);
   mkdirSync(bpfRoot, { recursive: true });
   const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic, ipv6: o.ipv6 });
   const save = (): void => writeState(layout.stateFile, state);

@@ -1,11 +1,11 @@
 // Root: leftovers of a lab without a state file (fabric, node and pod namespaces, a demo server in a
 // pod, a pinned map, a run dir) are all found by name and removed by labDown, twice safely.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { labDown } from './cmd-down.js';
 import { run, runChecked } from './exec.js';
-import { bpfRoot, demoProgram, LabLayout } from './layout.js';
+import { bpfRoot, demoProgram, LabLayout, runRoot } from './layout.js';
 import { createNetns, inNetns, listNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
 import { startWebServer } from './pods.js';
@@ -42,6 +42,11 @@ test('labDown removes processes, namespaces, pins and the run dir without state.
   await runChecked(['bpftool', 'map', 'create', `${pinDir}/m`, 'type', 'hash', 'key', '4', 'value', '4', 'entries', '1', 'name', 'ctslabtest']);
   mkdirSync(layout.logDir, { recursive: true });
 
+  // Entries of other labs or tools in the shared parents (none when the test runs alone).
+  const others = (dir: string): string[] => readdirSync(dir).filter((e) => !e.startsWith(name));
+  const otherRuns = others(runRoot);
+  const otherPins = others(bpfRoot);
+
   const report = await labDown(name);
   assert.equal(report.processes, 1);
   assert.equal(report.netns, 3);
@@ -50,7 +55,9 @@ test('labDown removes processes, namespaces, pins and the run dir without state.
   assert.deepEqual(listNetns(layout.netnsPrefix), []);
   assert.equal(existsSync(pinDir), false);
   assert.equal(existsSync(layout.runDir), false);
-  assert.ok(existsSync(bpfRoot), 'other labs\u2019 pin root stays');
+  // The shared parents go with the last lab, and stay while something else is in them.
+  assert.equal(existsSync(runRoot), otherRuns.length > 0, `${runRoot} (other entries: ${otherRuns.join(', ') || 'none'})`);
+  assert.equal(existsSync(bpfRoot), otherPins.length > 0, `${bpfRoot} (other entries: ${otherPins.join(', ') || 'none'})`);
 
   const again = await labDown(name);
   assert.deepEqual({ ...again, warnings: [] }, { processes: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] });

@@ -2,15 +2,20 @@
 // to a log file, found again by pid (checked against the command line) or by the lab's
 // environment marker, and stopped with SIGTERM, then SIGKILL after a timeout.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { labEnvVar } from './layout.js';
 
-/** Starts argv detached (setsid) with stdout/stderr appended to logFile; returns its pid. */
+/** Mode of log files (daemons log addresses, identities and flows: owner only) and of new log folders. */
+export const logFileMode = 0o600;
+export const logDirMode = 0o700;
+
+/** Starts argv detached (setsid) with stdout/stderr appended to logFile (mode 0600); returns its pid. */
 export function spawnDetached(argv: readonly string[], logFile: string, labName: string, env: NodeJS.ProcessEnv = {}): number {
-  mkdirSync(dirname(logFile), { recursive: true });
-  const fd = openSync(logFile, 'a');
+  mkdirSync(dirname(logFile), { recursive: true, mode: logDirMode });
+  const fd = openSync(logFile, 'a', logFileMode);
   try {
+    fchmodSync(fd, logFileMode);
     const [cmd, ...args] = argv;
     const child = spawn(cmd!, args, {
       detached: true,

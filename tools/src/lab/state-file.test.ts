@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -20,6 +20,7 @@ test('a written state reads back equal, and the write leaves no temporary file',
   assert.equal(s.services.length, 1);
   assert.equal(s.services[0]!.pid, 43);
   assert.deepEqual(readdirSync(join(dir, 'sub')), ['state.json']);
+  assert.equal((statSync(path).mode & 0o777).toString(8), '600', 'only its owner reads the state file');
 });
 
 test('a missing state is undefined; a corrupt one is a StateFileError naming the file', () => {

@@ -86,11 +86,14 @@ export function newState(
   };
 }
 
-/** Writes the state atomically (write to a temporary file, then rename). */
+/** Mode of the state file: it names every process, socket and log of the lab, so only root reads it. */
+export const stateFileMode = 0o600;
+
+/** Writes the state atomically (write to a temporary file, then rename), readable by its owner only. */
 export function writeState(path: string, state: LabState): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o644 });
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: stateFileMode });
   renameSync(tmp, path);
 }
 
