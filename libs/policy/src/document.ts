@@ -1,6 +1,7 @@
 // parsePolicyDocument: JSON / YAML text -> validated rules (plain rules or Kubernetes CNP / CCNP objects).
 
 import { parseAllDocuments } from 'yaml';
+import { checkDocumentSize, nestingMessage, PolicyDocumentTooLargeError, valueNestingViolation, yamlNestingViolation } from './document-limits.js';
 import { KindNetworkPolicy, NetworkingApiVersion, networkPolicyToRules } from './k8s-network-policy.js';
 import { scopeRuleToNamespace } from './namespace.js';
 import { objectRuleLabels, validateObjectMetadata } from './object-metadata.js';
@@ -16,8 +17,6 @@ export const KindCNP = 'CiliumNetworkPolicy';
 export const KindCCNP = 'CiliumClusterwideNetworkPolicy';
 export { DefaultNamespace, PolicyLabel } from './object-metadata.js';
 
-/** Documents larger than this are refused before parsing. */
-export const MaxDocumentBytes = 8 * 1024 * 1024;
 
 /**
  * Parses a policy document (JSON or YAML, several YAML documents allowed): a single rule,
@@ -32,8 +31,11 @@ export function parsePolicyDocument(text: string, source?: string): Rule[] {
     issues.add('', `document must be text, got ${describeType(text)}`);
     issues.throwIfAny(source);
   }
-  if (text.length > MaxDocumentBytes) {
-    issues.add('', `document is ${text.length} bytes, more than the ${MaxDocumentBytes} allowed; split it`);
+  try {
+    checkDocumentSize(text);
+  } catch (e) {
+    if (!(e instanceof PolicyDocumentTooLargeError)) throw e;
+    issues.add('', e.message);
     issues.throwIfAny(source);
   }
   const values = decode(text, issues);
@@ -52,11 +54,25 @@ export function parsePolicyDocument(text: string, source?: string): Rule[] {
 function decode(text: string, issues: IssueCollector): unknown[] {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let value: unknown;
+    let isJson = true;
     try {
-      return [JSON.parse(text) as unknown];
+      value = JSON.parse(text) as unknown;
     } catch {
       // Not JSON: YAML flow syntax may still parse it; YAML reports the error otherwise.
+      isJson = false;
     }
+    if (isJson) {
+      const deep = valueNestingViolation(value);
+      if (deep) issues.add(deep.path, nestingMessage(deep));
+      return deep ? [] : [value];
+    }
+  }
+  // The YAML composer recurses per level: refuse deep documents before composing them.
+  const deep = yamlNestingViolation(text);
+  if (deep) {
+    issues.add('', nestingMessage(deep));
+    return [];
   }
   let docs;
   try {

@@ -18,6 +18,7 @@ export * from './rule.js';
 export * from './rule-validate.js';
 export * from './namespace.js';
 export * from './document.js';
+export * from './document-limits.js';
 export * from './k8s-network-policy.js';
 export * from './repository.js';
 export * from './policy-entry.js';

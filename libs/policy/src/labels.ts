@@ -20,6 +20,20 @@ export const PodNamespaceLabel = 'io.kubernetes.pod.namespace';
  */
 export const NamespaceLabelPrefix = 'io.cilium.k8s.namespace.labels.';
 
+/**
+ * Length limits of a label's parts, in characters. Kubernetes allows 63 characters in a
+ * label value, but Cilium's labels carry more than Kubernetes label values: rules are
+ * labelled with their policy's name (a DNS subdomain, up to 253), endpoints with their
+ * service account (up to 253), and namespace labels become keys
+ * `io.cilium.k8s.namespace.labels.<key>` (31 + a qualified key of up to 317). So: value
+ * 253, key 512, source 63 (a DNS label).
+ */
+export const MaxLabelSourceLength = 63;
+/** Longest label key (see MaxLabelSourceLength). */
+export const MaxLabelKeyLength = 512;
+/** Longest label value (see MaxLabelSourceLength). */
+export const MaxLabelValueLength = 253;
+
 /** One parsed label. `value` is '' for labels without `=` (e.g. `reserved:host`). */
 export interface Label {
   source: string;
@@ -30,6 +44,7 @@ export interface Label {
 /** Thrown when a label string cannot be parsed. */
 export class LabelParseError extends Error {
   override readonly name = 'LabelParseError';
+  /** `input` is the label as written (shortened when long); `reason` says what is wrong with it. */
   constructor(
     readonly input: string,
     readonly reason: string,
@@ -57,6 +72,11 @@ export function parseLabel(s: string): Label {
     if (source === '') throw new LabelParseError(s, 'empty source before ":"');
   }
   if (key === '') throw new LabelParseError(s, 'empty key');
+  const shown = s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  if (value.includes('=')) throw new LabelParseError(shown, 'more than one "=" (a value cannot contain "=")');
+  if (source.length > MaxLabelSourceLength) throw new LabelParseError(shown, `source is ${source.length} characters, limit ${MaxLabelSourceLength}`);
+  if (key.length > MaxLabelKeyLength) throw new LabelParseError(shown, `key is ${key.length} characters, limit ${MaxLabelKeyLength}`);
+  if (value.length > MaxLabelValueLength) throw new LabelParseError(shown, `value is ${value.length} characters, limit ${MaxLabelValueLength}`);
   return { source, key, value };
 }
 

@@ -12,6 +12,9 @@ import { IssueCollector, checkFields, describeType, isObject, joinPath } from '.
 /** At most this many ports in one toPorts entry (as in Cilium). */
 export const MaxPortsPerPortRule = 40;
 
+/** Longest rule description, in characters: a paragraph or two of prose (Cilium sets none; ours bounds what the agent stores and shows). */
+export const MaxRuleDescriptionLength = 4096;
+
 const RULE_FIELDS = ['endpointSelector', 'ingress', 'ingressDeny', 'egress', 'egressDeny', 'labels', 'description', 'enableDefaultDeny'];
 const RULE_UNSUPPORTED = ['nodeSelector', 'log'];
 const INGRESS_FIELDS = ['fromEndpoints', 'fromEntities', 'fromCIDR', 'fromCIDRSet', 'toPorts', 'icmps'];
@@ -52,7 +55,9 @@ export function validateRule(raw: unknown, path: string, issues: IssueCollector)
   }
   if (raw.description !== undefined && raw.description !== null) {
     if (typeof raw.description !== 'string') issues.add(joinPath(path, 'description'), `must be a string, got ${describeType(raw.description)}`);
-    else rule.description = raw.description;
+    else if (raw.description.length > MaxRuleDescriptionLength) {
+      issues.add(joinPath(path, 'description'), `is ${raw.description.length} characters, limit ${MaxRuleDescriptionLength}`);
+    } else rule.description = raw.description;
   }
   if (raw.enableDefaultDeny !== undefined && raw.enableDefaultDeny !== null) {
     const p = joinPath(path, 'enableDefaultDeny');
@@ -85,7 +90,7 @@ export function validateRuleLabels(raw: unknown, path: string, issues: IssueColl
       try {
         out.push(formatLabel(parseLabel(l)));
       } catch (e) {
-        issues.add(p, e instanceof LabelParseError ? `${JSON.stringify(l)} is not a label: ${e.reason}` : String(e));
+        issues.add(p, e instanceof LabelParseError ? `${JSON.stringify(e.input)} is not a label: ${e.reason}` : String(e));
       }
       return;
     }
@@ -102,7 +107,11 @@ export function validateRuleLabels(raw: unknown, path: string, issues: IssueColl
     if (typeof value !== 'string') issues.add(joinPath(p, 'value'), `must be a string, got ${describeType(value)}`);
     if (typeof source !== 'string' || source === '' || source.includes(':')) issues.add(joinPath(p, 'source'), `${describeType(source)} is not a label source`);
     if (typeof key === 'string' && key !== '' && !key.includes('=') && typeof value === 'string' && typeof source === 'string' && source !== '' && !source.includes(':')) {
-      out.push(formatLabel({ source, key, value }));
+      try {
+        out.push(formatLabel(parseLabel(formatLabel({ source, key, value }))));
+      } catch (e) {
+        issues.add(p, e instanceof LabelParseError ? `${JSON.stringify(e.input)} is not a label: ${e.reason}` : String(e));
+      }
     }
   });
   return [...new Set(out)];
