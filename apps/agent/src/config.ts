@@ -1,5 +1,5 @@
 /** The agent's command-line flags (every one documented in --help). */
-import { defineFlags } from '@cilium-ts/grpc';
+import { defineFlags, metricsHostFlag } from '@cilium-ts/grpc';
 
 /** Flag definitions of cilium-agent. */
 export const agentFlags = defineFlags(
@@ -39,6 +39,7 @@ export const agentFlags = defineFlags(
     },
     hubbleAddress: { type: 'string', default: '', description: 'host:port of this node\'s hubble-server, published in the node registration for hubble-relay discovery' },
     metricsPort: { type: 'number', default: 0, description: 'Port of the Prometheus metrics endpoint (0 = disabled)' },
+    ...metricsHostFlag,
     enablePolicy: {
       type: 'string',
       default: 'default',

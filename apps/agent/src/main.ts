@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
 import { DurationError, LeaseTtlError, parseLeaseTtl } from '@cilium-ts/kvstore';
-import { createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
+import { checkMetricsHost, createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
 import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';
@@ -17,6 +17,11 @@ if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of de
 if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
 if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
 if (f.nodeIpv6 && !/^[0-9a-fA-F:]+$/.test(f.nodeIpv6)) fail(`--node-ipv6: "${f.nodeIpv6}" is not an IPv6 address`);
+try {
+  checkMetricsHost(f.metricsHost);
+} catch (err) {
+  fail((err as Error).message);
+}
 let kvstoreLeaseTtlSeconds = 0;
 try {
   kvstoreLeaseTtlSeconds = parseLeaseTtl(f.kvstoreLeaseTtl, 'kvstore-lease-ttl');
@@ -39,7 +44,7 @@ if (routingMode === 'tunnel' && underlayProtocol === 'ipv6' && !f.nodeIpv6) fail
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
 const log = createLogger('agent', { level: f.logLevel as 'info' });
-const telemetry = await startTelemetry({ serviceName: 'cilium-agent', metricsPort: f.metricsPort || undefined, metricsHost: '127.0.0.1', logger: log });
+const telemetry = await startTelemetry({ serviceName: 'cilium-agent', metricsPort: f.metricsPort || undefined, metricsHost: f.metricsHost, logger: log });
 onShutdown(() => telemetry.shutdown());
 
 const agentInstance = new Agent(

@@ -2,7 +2,7 @@
 // hubble-relay: one per cluster. Discovers hubble-servers through peer.Peer (or a static
 // list), keeps a connection pool with backoff and serves observer.Observer for the whole
 // cluster, merging node streams in time order.
-import { createLogger, defineFlags, FlagError, installSignalHandlers, isLogLevel, startTelemetry } from '@cilium-ts/grpc';
+import { checkMetricsHost, createLogger, defineFlags, FlagError, installSignalHandlers, isLogLevel, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
 import { InvalidDurationError, parseDurationMs } from './duration.js';
 import { InvalidPeerAddressError, toListenTarget } from './peer-address.js';
 import { startRelay } from './relay.js';
@@ -21,6 +21,7 @@ const flags = defineFlags(
     errorAggregationWindow: { type: 'string', default: '10s', description: 'Node errors with the same message within this window become one NODE_ERROR event' },
     nodeName: { type: 'string', env: 'HUBBLE_RELAY_NODE_NAME', description: 'Name put on node_status events (default the host name)' },
     metricsPort: { type: 'number', default: -1, description: 'Serve Prometheus metrics on this port (-1 disables)' },
+    ...metricsHostFlag,
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'Log level: debug, info, warn, error' },
     tlsHubbleServerCaFiles: { type: 'string[]', description: 'PEM CA files to verify peers that announce TLS (default system roots)' },
     tlsClientCertFile: { type: 'string', description: 'PEM client certificate presented to TLS peers' },
@@ -36,6 +37,7 @@ const flags = defineFlags(
 async function main(): Promise<void> {
   const { values } = flags.parseOrExit();
   if (!isLogLevel(values.logLevel)) throw new FlagError('--log-level', `invalid --log-level "${values.logLevel}": use debug, info, warn or error`);
+  checkMetricsHost(values.metricsHost);
   const logger = createLogger('hubble-relay', { level: values.logLevel });
   const staticPeers = values.staticPeers.map((entry) => {
     const eq = entry.indexOf('=');
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     : null;
   const key = values.tlsClientKeyFile ? readPem('--tls-client-key-file', values.tlsClientKeyFile) : null;
   const cert = values.tlsClientCertFile ? readPem('--tls-client-cert-file', values.tlsClientCertFile) : null;
-  if (values.metricsPort >= 0) await startTelemetry({ serviceName: 'hubble-relay', metricsPort: values.metricsPort, logger });
+  if (values.metricsPort >= 0) await startTelemetry({ serviceName: 'hubble-relay', metricsPort: values.metricsPort, metricsHost: values.metricsHost, logger });
   const relay = await startRelay({
     listenAddresses: values.listenAddress.map(toListenTarget),
     peerService: values.peerService || undefined,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createNoopMeter } from '@opentelemetry/api';
 import { isValidRingCapacity } from '@cilium-ts/flow';
-import { createLogger, defineFlags, installSignalHandlers, isLogLevel, startTelemetry } from '@cilium-ts/grpc';
+import { checkMetricsHost, createLogger, defineFlags, installSignalHandlers, isLogLevel, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
 import { startHubbleServer } from './hubble-server.js';
 import { DEFAULT_METRICS, FlowMetrics, METRIC_HANDLERS } from './metrics/registry.js';
 import { MetricSpecError } from './metrics/metric-spec.js';
@@ -18,6 +18,7 @@ const flags = defineFlags(
     bufferCapacity: { type: 'number', default: 4095, description: 'flow ring buffer capacity, 2^n-1' },
     debugBufferCapacity: { type: 'number', default: 4095, description: 'ring buffer capacity for datapath debug events (GetDebugEvents), 2^n-1' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
+    ...metricsHostFlag,
     metrics: { type: 'string[]', default: DEFAULT_METRICS, env: 'HUBBLE_SERVER_METRICS', description: `Hubble metrics to export, upstream syntax name[:option=value;...]: ${METRIC_HANDLERS.map((h) => h.name).join(', ')} (options sourceContext/destinationContext=namespace|pod|pod-short|dns|ip|identity|reserved-identity|workload-name|app; dns: query, ignoreAAAA); empty: none` },
     kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
     kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   if (!isValidRingCapacity(v.debugBufferCapacity)) fail(`invalid --debug-buffer-capacity ${v.debugBufferCapacity}; use 2^n-1, e.g. 1023 or 4095`);
   if (v.listenAddress.length === 0) fail('--listen-address needs at least one address');
   try {
+    checkMetricsHost(v.metricsHost);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  try {
     new FlowMetrics(v.metrics, noopMeter);
   } catch (err) {
     if (err instanceof MetricSpecError) fail(err.message);
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
       }
     : undefined;
   const logger = createLogger('hubble-server', { level: v.logLevel as 'info' });
-  if (v.metricsPort > 0) await startTelemetry({ serviceName: 'hubble-server', metricsPort: v.metricsPort, logger });
+  if (v.metricsPort > 0) await startTelemetry({ serviceName: 'hubble-server', metricsPort: v.metricsPort, metricsHost: v.metricsHost, logger });
   else await startTelemetry({ serviceName: 'hubble-server', logger });
   const server = await startHubbleServer({
     agentAddress: v.agentSocket,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // cilium-operator: one per cluster. Config, wiring and lifecycle live here.
 import { readFileSync } from 'node:fs';
-import { createLogger, defineFlags, isLogLevel, onShutdown, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
+import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
 import { DurationError, KvStore, parseDuration, type KvLogger } from '@cilium-ts/kvstore';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
 import { Operator } from './operator.js';
@@ -23,6 +23,7 @@ const flags = defineFlags(
     clusterPoolIpv6MaskSize: { type: 'number', default: 120, description: 'prefix length of each node\'s IPv6 pod CIDR (/64 to /126; 120 = 256 addresses)' },
     listen: { type: 'string[]', default: ['unix:///run/cilium-ts/operator.sock'], description: 'gRPC listen addresses: unix:///path or host:port' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port (0: off)' },
+    ...metricsHostFlag,
     identityGcInterval: { type: 'string', default: '15m', description: 'how often unused identities are garbage-collected' },
     identityGcGrace: { type: 'string', default: '30m', description: 'how long an identity must be unreferenced before it is deleted' },
     heartbeatInterval: { type: 'string', default: '15s', description: 'how often <prefix>/.heartbeat is written' },
@@ -48,6 +49,11 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   const { values } = flags.parseOrExit();
   if (!isLogLevel(values.logLevel)) fail(`--log-level: "${values.logLevel}" is not one of debug, info, warn, error`);
+  try {
+    checkMetricsHost(values.metricsHost);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   let gcInterval = 0;
   let gcGrace = 0;
   let heartbeat = 0;
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
 
   const logger = createLogger('operator', { level: values.logLevel as LogLevel });
   const kvLog: KvLogger = (level, msg, fields) => logger[level](msg, fields);
-  await startTelemetry({ serviceName: 'cilium-operator', metricsPort: values.metricsPort > 0 ? values.metricsPort : undefined, logger });
+  await startTelemetry({ serviceName: 'cilium-operator', metricsPort: values.metricsPort > 0 ? values.metricsPort : undefined, metricsHost: values.metricsHost, logger });
 
   // The operator may start before etcd: keep trying, saying why.
   let kv: KvStore | undefined;

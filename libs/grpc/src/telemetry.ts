@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 // 0.4 s of CPU, which short-lived processes (CLIs, the CNI plugin) should not pay.
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { NodeSDKConfiguration, tracing } from '@opentelemetry/sdk-node';
+import { isIP } from 'node:net';
+import { FlagError } from './flags.js';
 import { createLogger, type Logger } from './logger.js';
 import { onShutdown } from './shutdown.js';
 
@@ -16,7 +18,7 @@ export interface TelemetryOptions {
   serviceName: string;
   /** Serve Prometheus metrics at http://<metricsHost>:<metricsPort>/metrics; 0 picks a free port. */
   metricsPort?: number;
-  /** Address the metrics endpoint binds; default all interfaces. */
+  /** Address the metrics endpoint binds; default loopback (127.0.0.1), as the `--metrics-host` flag. */
   metricsHost?: string;
   /** Extra span processors (e.g. an in-memory exporter in tests). */
   spanProcessors?: tracing.SpanProcessor[];
@@ -39,6 +41,25 @@ export class TelemetryError extends Error {
   }
 }
 
+/** Where a metrics endpoint binds unless told otherwise: loopback, so nothing beyond this machine reads it. */
+export const defaultMetricsHost = '127.0.0.1';
+
+/** The `--metrics-host` flag every service defines (spread it into defineFlags' specs). */
+export const metricsHostFlag = {
+  metricsHost: {
+    type: 'string',
+    default: defaultMetricsHost,
+    description: 'Address the Prometheus metrics endpoint binds: loopback by default; 0.0.0.0 or :: (or one interface\'s address) exposes it beyond this machine',
+  },
+} as const;
+
+/** Checks a `--metrics-host` value; throws FlagError naming the flag when it is not an IP address. */
+export function checkMetricsHost(host: string): void {
+  if (isIP(host) === 0) {
+    throw new FlagError('--metrics-host', `--metrics-host: "${host}" is not an IP address; use 127.0.0.1 (default), ::1, 0.0.0.0 or :: (every interface), or an interface's address`);
+  }
+}
+
 /** Whether the environment names an OTLP collector for traces. */
 export function otlpTracesConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
@@ -50,7 +71,7 @@ export function otlpTracesConfigured(env: NodeJS.ProcessEnv = process.env): bool
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const logger = options.logger ?? createLogger('telemetry');
-  const { NodeSDK, tracing: sdkTracing } = await import('@opentelemetry/sdk-node');
+  const { NodeSDK, resources, tracing: sdkTracing } = await import('@opentelemetry/sdk-node');
   let prometheus: PrometheusExporter | undefined;
   let httpServer: Server | undefined;
   let metricsAddress: Telemetry['metricsAddress'];
@@ -70,7 +91,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
         reject(new TelemetryError(`cannot serve metrics on port ${options.metricsPort}: ${err.message}; choose another --metrics-port`, { cause: err })));
-      server.listen({ port: options.metricsPort, host: options.metricsHost }, () => resolve());
+      server.listen({ port: options.metricsPort, host: options.metricsHost ?? defaultMetricsHost }, () => resolve());
     });
     server.unref();
     const addr = server.address() as AddressInfo;
@@ -88,6 +109,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const config: Partial<NodeSDKConfiguration> = {
     serviceName: options.serviceName,
+    // The resource becomes Prometheus' target_info: no process detector, whose attributes
+    // carry the whole command line (process.command_args) and the executable's path.
+    resourceDetectors: [resources.envDetector, resources.hostDetector],
     // Explicit (possibly empty) lists: never fall back to the SDK's OTLP defaults.
     metricReaders: (prometheus ? [prometheus] : []) as unknown as NodeSDKConfiguration['metricReaders'],
     spanProcessors,
