@@ -45,22 +45,32 @@ const udpEcho = (host: string, port: number, count = 1): Promise<number> => inPo
   `const s=require('dgram').createSocket(process.argv[1].includes(':')?'udp6':'udp4');let n=0;s.on('message',()=>n++);` +
   `for(let i=0;i<+process.argv[3];i++)s.send('x',+process.argv[2],process.argv[1]);setTimeout(()=>{console.log(String(n));s.close()},800)`, [host, port, count]).then(Number);
 
-/** Sends one raw SCTP INIT from pod a to b:port; resolves what b's raw socket saw. */
+/**
+ * Sends one raw SCTP INIT from pod a to b:port; resolves what b's raw socket saw. The
+ * receiver's socket is open before the INIT is sent (it prints "ready"), so a slow start of
+ * the receiver on a loaded machine cannot turn a delivered packet into a timeout.
+ */
 const sctpProbe = async (port: number): Promise<string> => {
-  const recv = inPod(pods.b.ns, `import socket,sys
-s=socket.socket(socket.AF_INET,socket.SOCK_RAW,132);s.settimeout(1.5)
+  const child = spawn('ip', ['netns', 'exec', pods.b.ns, 'python3', '-u', '-c', `import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_RAW,132);s.settimeout(3)
+print('ready',flush=True)
 try:
   while True:
     d=s.recv(2048);p=int.from_bytes(d[22:24],'big')
     if p==int(sys.argv[1]):print('got');break
-except socket.timeout:print('timeout')`, [port], 'python3', '-c');
-  await new Promise((r) => setTimeout(r, 300));
+except socket.timeout:print('timeout')`, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const done = new Promise<string>((resolve) => child.on('close', () => resolve(out.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'ready').join(''))));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('ready')) resolve(); });
+    child.on('close', (code) => reject(new Error(`SCTP receiver in ${pods.b.ns} exited (${code}) before it was ready: ${out}`)));
+  });
   await inPod(pods.a.ns, `import socket,sys
 s=socket.socket(socket.AF_INET,socket.SOCK_RAW,132)
 hdr=(40000).to_bytes(2,'big')+int(sys.argv[2]).to_bytes(2,'big')+bytes(8)
 chunk=bytes([1,0,0,20])+bytes(16)
 s.sendto(hdr+chunk,(sys.argv[1],0))`, [pods.b.ip, port], 'python3', '-c');
-  return recv;
+  return done;
 };
 
 const ping = (ip: string): boolean =>
