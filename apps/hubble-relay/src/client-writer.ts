@@ -14,8 +14,16 @@ import type { WireResponse } from './wire-response.js';
 /** A batch is written once it holds this many bytes, even within one event-loop turn. */
 export const BATCH_BYTES = 256 * 1024;
 
-/** Size of the buffers frames are copied into; batches are consecutive slices of one. */
+/** Largest buffer frames are copied into; batches are consecutive slices of one. */
 export const SLAB_BYTES = 1024 * 1024;
+
+/**
+ * Size of a call's first buffer. Each buffer that fills up is followed by one twice its size,
+ * up to SLAB_BYTES, so a busy stream soon writes from 1 MiB buffers while an idle follow
+ * call (most of them) holds 16 KiB: with a 1 MiB buffer each, 200 idle `hubble observe -f`
+ * callers held 200 MiB, and the process kept that memory after they left.
+ */
+export const FIRST_SLAB_BYTES = 16 * 1024;
 
 /**
  * Bytes queued on the HTTP/2 stream above which the writer reports back-pressure (and the
@@ -60,7 +68,7 @@ export class ClientWriter {
     direct = true,
   ) {
     this.h2 = direct ? http2StreamOf(call as ServerWritableStream<unknown, unknown>) : undefined;
-    this.batch = this.h2 ? Buffer.allocUnsafe(SLAB_BYTES) : Buffer.alloc(0);
+    this.batch = this.h2 ? Buffer.allocUnsafe(FIRST_SLAB_BYTES) : Buffer.alloc(0);
     // grpc-js sends the response headers before the first message it writes; frames written
     // past it need them sent first.
     if (this.h2) {
@@ -94,9 +102,9 @@ export class ClientWriter {
     const bytes = resp.wire;
     const need = bytes.length + 5;
     if (this.used + need > this.batch.length) {
-      // The slab is full: write what it holds and continue in a fresh one.
+      // The slab is full: write what it holds and continue in a fresh one, twice as large.
       this.flush();
-      this.batch = Buffer.allocUnsafe(Math.max(SLAB_BYTES, need));
+      this.batch = Buffer.allocUnsafe(Math.max(need, Math.min(SLAB_BYTES, this.batch.length * 2)));
       this.start = 0;
       this.used = 0;
     }

@@ -1,8 +1,9 @@
 import { Metadata, status as Status, type ServerWritableStream } from '@grpc/grpc-js';
 import { observer, relay } from '@cilium-ts/api';
+import { compileFlowFilters, FilterError, ReadRequestError, validateReadRequest } from '@cilium-ts/flow';
 import { ErrorAggregator } from './error-aggregator.js';
 import { FlowSorter, sortBufferCapacity } from './flow-sorter.js';
-import { statusText } from '@cilium-ts/grpc';
+import { InvalidArgumentError, statusText } from '@cilium-ts/grpc';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
 import { ClientWriter } from './client-writer.js';
@@ -52,6 +53,22 @@ function nodeStatusWire(nodeName: string, state: relay.NodeState, nodeNames: str
   return encodeOwnResponse(nodeStatusResponse(nodeName, state, nodeNames, message));
 }
 
+/**
+ * checkGetFlowsRequest rejects, with INVALID_ARGUMENT, a request every node would reject: a
+ * filter that does not compile (the same filters as hubble-server's) or contradictory
+ * number / first / follow / since / until. Checked before anything is fanned out, so the
+ * caller gets the status the servers give rather than one NODE_ERROR per node and an OK end.
+ */
+export function checkGetFlowsRequest(req: observer.GetFlowsRequest): void {
+  try {
+    compileFlowFilters(req.whitelist, req.blacklist);
+    validateReadRequest(req);
+  } catch (err) {
+    if (err instanceof FilterError || err instanceof ReadRequestError) throw new InvalidArgumentError(err.message, { field: err.field, cause: err });
+    throw err;
+  }
+}
+
 /** Live counters of the relay's GetFlows work, for tests and health checks. */
 export interface RelayFlowStats {
   /** GetFlows calls in progress. */
@@ -64,7 +81,8 @@ export interface RelayFlowStats {
 type PeerPhase = 'streaming' | 'ended' | 'unavailable';
 
 /**
- * relayGetFlows serves one GetFlows call: it forwards the identical request to every available
+ * relayGetFlows serves one GetFlows call: it checks the request (checkGetFlowsRequest throws
+ * InvalidArgumentError), forwards the identical request to every available
  * peer, announces NODE_CONNECTED / NODE_UNAVAILABLE, merges the peer streams by time through a
  * bounded sort buffer, turns failed peer streams into NODE_ERROR events, honours the caller's
  * back-pressure by pausing the peer streams, ends OK when every peer stream has ended
@@ -85,6 +103,10 @@ export function relayGetFlows(
   opts: GetFlowsOptions,
 ): void {
   const req = call.request;
+  // A caller gone before the handler ran gets no 'cancelled' event any more: starting would
+  // leave its peer streams (and, following, its pool watcher) open for good.
+  if (call.cancelled || call.destroyed) return;
+  checkGetFlowsRequest(req);
   const peers = source.list();
   const queried = peers.filter((p) => p.available && p.client !== undefined);
   const unavailable = peers.filter((p) => !(p.available && p.client !== undefined));

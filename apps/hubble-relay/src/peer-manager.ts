@@ -44,10 +44,13 @@ export interface PeerManagerOptions extends ConnectionOptions {
  * PeerManager keeps the relay's peer pool: it follows peer.Peer/Notify (upsert on
  * PEER_ADDED/PEER_UPDATED, remove on PEER_DELETED), keeps the known peers when the stream fails
  * and re-subscribes with backoff, and holds one connection per peer. It emits 'change' whenever
- * a peer or the peer service connection changes.
+ * a peer or the peer service connection changes, and then calls its watchers (follow-mode
+ * calls, one each: kept in a set rather than as 'change' listeners, which would be counted
+ * against the emitter's listener limit and warned about as a leak once 11 calls follow).
  */
 export class PeerManager extends EventEmitter implements PeerSource {
   private readonly peers = new Map<string, PeerConnection>();
+  private readonly watchers = new Set<() => void>();
   private notifyClient: peer.PeerClient | undefined;
   private notifyStream: ClientReadableStream<peer.ChangeNotification> | undefined;
   private notifyTimer: NodeJS.Timeout | undefined;
@@ -64,7 +67,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
   start(): void {
     for (const spec of this.opts.staticPeers ?? []) this.upsert(spec);
     if (this.opts.peerService !== undefined) this.subscribe();
-    this.emit('change');
+    this.changed();
   }
 
   /** stop closes every connection and the Notify stream. */
@@ -87,10 +90,27 @@ export class PeerManager extends EventEmitter implements PeerSource {
     return this.peerServiceConnected && [...this.peers.values()].some((p) => p.available);
   }
 
-  /** watch subscribes to 'change'; the returned function unsubscribes. */
+  /** watch calls `listener` after every 'change'; the returned function unsubscribes. */
   watch(listener: () => void): () => void {
-    this.on('change', listener);
-    return () => this.off('change', listener);
+    // A function object of its own, so that a listener watching twice is called twice and each
+    // unsubscriber removes only its own subscription.
+    const entry = (): void => listener();
+    this.watchers.add(entry);
+    return () => {
+      this.watchers.delete(entry);
+    };
+  }
+
+  /** Number of watchers subscribed (one per follow-mode GetFlows call in progress). */
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** changed emits 'change' and calls the watchers (a snapshot: those added meanwhile wait for the next change). */
+  private changed(): void {
+    this.emit('change');
+    if (this.watchers.size === 0) return;
+    for (const w of [...this.watchers]) w();
   }
 
   /** list returns every known peer, sorted by name. */
@@ -112,10 +132,10 @@ export class PeerManager extends EventEmitter implements PeerSource {
     const old = this.peers.get(spec.name);
     if (old && old.spec.address === spec.address && old.spec.tls?.serverName === spec.tls?.serverName) return;
     old?.close();
-    const conn = new PeerConnection(spec, this.opts, () => this.emit('change'));
+    const conn = new PeerConnection(spec, this.opts, () => this.changed());
     this.peers.set(spec.name, conn);
     this.opts.log?.('info', 'peer added or updated', { peer: spec.name, address: spec.address, target: conn.target, error: conn.addressError });
-    this.emit('change');
+    this.changed();
   }
 
   /** remove forgets a peer and closes its connection. */
@@ -125,7 +145,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
     old.close();
     this.peers.delete(name);
     this.opts.log?.('info', 'peer removed', { peer: name });
-    this.emit('change');
+    this.changed();
   }
 
   private subscribe(): void {
@@ -144,7 +164,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
       this.connected = true;
       this.notifyBackoff.reset();
       this.opts.log?.('info', 'connected to the peer service', { target });
-      this.emit('change');
+      this.changed();
     };
     stream.on('metadata', markConnected);
     stream.on('data', (cn: peer.ChangeNotification) => {
@@ -164,7 +184,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
       this.opts.log?.('warn', 'peer service stream ended; keeping known peers and retrying', {
         target, code: s.code, details: s.details, retryInMs: delay,
       });
-      if (wasConnected) this.emit('change');
+      if (wasConnected) this.changed();
       this.notifyTimer = setTimeout(() => {
         this.notifyTimer = undefined;
         this.subscribe();

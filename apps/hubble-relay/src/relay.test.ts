@@ -118,6 +118,27 @@ describe('hubble-relay against fake hubble-servers', () => {
     assert.deepEqual(seen?.['x-trace-bin'], Buffer.from([0, 1, 2, 255]));
   });
 
+  it('answers INVALID_ARGUMENT for an invalid filter or time range without asking any node', async () => {
+    const asked = [a, b, c].map((f) => f.requests.length);
+    const cases: [Partial<observer.GetFlowsRequest>, RegExp][] = [
+      [{ number: 5n, whitelist: [{ sourceIp: ['10.0.0.0/40'] }] as never }, /^invalid source_ip filter "10\.0\.0\.0\/40"/],
+      [{ follow: true, blacklist: [{ httpPath: ['(['] }] as never }, /^invalid http_path filter "\(\["/],
+      [{ follow: true, whitelist: [{ verdict: [1] }, { destinationPort: ['abc'] }] as never }, /^invalid destination_port filter "abc"/],
+      [{ number: 5n, first: true, follow: true }, /"first" cannot be combined with "follow"/],
+      [{ number: 5n, since: { seconds: 10n, nanos: 0 }, until: { seconds: 5n, nanos: 0 } }, /"until" is before "since"/],
+    ];
+    for (const [req, message] of cases) {
+      const { got, done } = collect(client, req);
+      const st = await done;
+      assert.equal(st.code, Status.INVALID_ARGUMENT, `${JSON.stringify(req, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}: ${st.details}`);
+      assert.match(st.details, message);
+      assert.deepEqual(got, [], 'no node_status or flow before the error');
+    }
+    assert.deepEqual([a, b, c].map((f) => f.requests.length), asked, 'no node was asked');
+    assert.equal(relay.stats.calls, 0);
+    assert.equal(relay.stats.peerStreams, 0);
+  });
+
   it('aggregates ServerStatus with wrappers set', async () => {
     const res = await unary<observer.ServerStatusResponse>((cb) => client.serverStatus(observer.ServerStatusRequest.fromPartial({}), cb));
     assert.equal(res.numFlows, 60n);
