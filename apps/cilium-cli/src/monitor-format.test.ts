@@ -33,6 +33,14 @@ describe('monitor-format', () => {
     );
   });
 
+  it('names the L7 fail-closed drop (165) as Cilium does, and an unknown code by number', () => {
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+    const line = (subType: number): string => formatMonitorEvent({ time, nodeName: 'n', datapath: encodeDatapathRecord({ type: 1, subType, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) });
+    assert.match(line(165), /xx drop \(No configuration available to perform policy decision\) ingress endpoint 12 /);
+    assert.equal(monitorEventJson({ time, nodeName: 'n', datapath: encodeDatapathRecord({ type: 1, subType: 165, packet }) }).dropReason, 'No configuration available to perform policy decision');
+    assert.match(line(250), /xx drop \(reason 250\) /);
+  });
+
   it('decodes a policy verdict into JSON', () => {
     const packet = buildPacket({ src: 'fd00::1', dst: 'fd00::2', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } });
     const datapath = encodeDatapathRecord({ type: 5, source: 7, egress: true, allowed: true, matchedPort: 53, matchedProto: 17, policyMatchType: 2, packet });

@@ -3,7 +3,7 @@
 // @cilium-ts/flow; debug records (type 2, no packet) as Cilium's `DEBUG:` lines, with
 // @cilium-ts/bpf's message texts.
 import { agent } from '@cilium-ts/api';
-import { DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, EventType } from '@cilium-ts/bpf/events';
+import { DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, EventType, reasonText } from '@cilium-ts/bpf/events';
 import { DatapathRecordError, decodeDatapathRecord, decodePacket, summarize, type DatapathRecord, type DecodedPacket } from '@cilium-ts/flow';
 
 /** Datapath event type numbers by `--type` name. */
@@ -21,9 +21,10 @@ const MATCH_TYPES: readonly string[] = ['none', 'L3-Only', 'L3-L4', 'L4-Only', '
 
 const PROTOCOLS: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
 
-/** The text of a drop reason code. */
+/** The text of a drop reason code, as Cilium names it (the datapath's own table; unknown codes as `reason N`). */
 export function dropReasonText(code: number): string {
-  return code === 133 ? 'Policy denied' : `reason ${code}`;
+  const text = reasonText(code);
+  return text === String(code) ? `reason ${code}` : text;
 }
 
 function endpoints(p: DecodedPacket): string {

@@ -85,6 +85,7 @@ struct event_meta {
 	__u8 match_type;
 	__u16 port;
 	__u16 dst_endpoint;
+	__u16 drop_reason; /* policy verdicts: the drop reason when denied */
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u32 ifindex; /* 0: the skb's interface */
@@ -117,7 +118,7 @@ static __always_inline void emit(struct __sk_buff *skb, const struct event_meta 
 	e->matched_port = m->port;
 	e->matched_proto = m->proto;
 	e->match_type = m->match_type;
-	e->reserved1 = 0;
+	e->drop_reason = m->drop_reason;
 	e->ifindex = m->ifindex ? m->ifindex : skb->ifindex;
 	e->reserved2 = 0;
 	e->ktime_ns = bpf_ktime_get_ns();
@@ -296,6 +297,24 @@ static __always_inline int encap(struct __sk_buff *skb, const struct pkt *p, con
 	return bpf_redirect(t->ifindex, 0);
 }
 
+/* skb->mark of a packet redirected to the L7 proxy, Cilium's MARK_MAGIC_TO_PROXY layout:
+ * the magic in bits 8-11, the proxy listener port (host order) in bits 16-31. */
+#define MARK_MAGIC_TO_PROXY 0x0200
+
+/* Where a packet that the policy redirects to proxy_port goes: the proxy_ready entry's
+ * ifindex (0: the node's stack, egress only), or -1 when no proxy has confirmed that it
+ * holds the endpoint's rules for that listener, or the entry gives no way to reach it
+ * from this side (ingress without an ifindex): the caller drops, fail closed. */
+static __always_inline int proxy_target(__u16 ep, __u16 proxy_port, __u8 egress)
+{
+	struct proxy_ready_key k = { .endpoint_id = ep, .proxy_port = proxy_port };
+	struct proxy_ready_value *r = bpf_map_lookup_elem(&proxy_ready, &k);
+
+	if (!r || (!r->ifindex && !egress))
+		return -1;
+	return (int)r->ifindex;
+}
+
 /* Hand-off from a sender's from-container (or from-overlay) to the destination's
  * to-container-local (tail call) in skb->cb: cb[0] LOCAL_MAGIC (OVERLAY_MAGIC), cb[1] the
  * sender's identity (the VNI), cb[2] from the overlay: the remote node's address (addr32). */
@@ -368,8 +387,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	__u32 flags = ep_flags_of(ep);
 	__u32 dbg = flags & EP_F_DEBUG;
 	__u32 enforced;
-	__u8 traced;
-	int ret, state;
+	__u8 traced, reason;
+	int ret, state, proxy = -1;
 
 	m.flags = egress ? EVENT_F_EGRESS : 0;
 	m.src_identity = egress ? CONFIG.identity : WORLD_IDENTITY;
@@ -416,6 +435,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		v.allowed = 1;
 		v.match_type = MATCH_NONE;
 	}
+	reason = v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY;
+	/* An allow that carries a proxy port is a redirect to the L7 proxy, never an L4 allow:
+	 * while no proxy is ready for it, the traffic is dropped (fail closed). */
+	if (v.allowed && v.proxy_port) {
+		proxy = proxy_target(ep, v.proxy_port, egress);
+		if (proxy < 0) {
+			v.allowed = 0;
+			reason = DROP_NO_CONFIG;
+		}
+	}
 
 	/* Policy verdicts only where policy is enforced, as Cilium's verdict log filter does. */
 	if (enforced && (state == CT_NEW || !v.allowed)) {
@@ -427,7 +456,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		pv.port = p.policy_port;
 		pv.proto = p.proto;
 		if (v.allowed)
-			pv.flags |= EVENT_F_ALLOWED;
+			pv.flags |= EVENT_F_ALLOWED | (proxy >= 0 ? EVENT_F_REDIRECTED : 0);
+		else
+			pv.drop_reason = reason;
 		emit_for(skb, &pv, &p, egress);
 		m.dst_endpoint = pv.dst_endpoint;
 	}
@@ -439,7 +470,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	if (!v.allowed) {
 		if (state == CT_ESTABLISHED)
 			bpf_map_delete_elem(&ct, &fwd);
-		return drop(skb, &m, &p, v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY, dir);
+		return drop(skb, &m, &p, reason, dir);
 	}
 
 	if (state == CT_NEW && !p.fragment) {
@@ -451,10 +482,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	traced = state == CT_NEW || (p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST));
 	if (traced) {
 		m.type = EVENT_TYPE_TRACE;
-		m.sub_type = egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
+		m.sub_type = proxy >= 0 ? TRACE_TO_PROXY : egress ? TRACE_FROM_LXC : TRACE_TO_LXC;
 		emit_for(skb, &m, &p, egress);
 	}
 	count(0, dir, len);
+	if (proxy >= 0) {
+		/* Redirect to the L7 proxy: the listener port in the mark (for the proxy's
+		 * TPROXY rule), to the device of the proxy_ready entry, else the node's stack. */
+		skb->mark = MARK_MAGIC_TO_PROXY | ((__u32)v.proxy_port << 16);
+		return proxy ? bpf_redirect(proxy, 0) : TC_ACT_OK;
+	}
 	return deliver(skb, &m, &p, egress, traced, local, dbg);
 }
 

@@ -14,6 +14,7 @@
 
 /* Trace observation points (sub_type of EVENT_TYPE_TRACE), Cilium numbering. */
 #define TRACE_TO_LXC 0
+#define TRACE_TO_PROXY 1
 #define TRACE_FROM_LXC 5
 #define TRACE_TO_OVERLAY 4
 #define TRACE_FROM_OVERLAY 9
@@ -23,6 +24,11 @@
 #define DROP_POLICY 133
 #define DROP_CT_INVALID_HDR 135
 #define DROP_UNKNOWN_L3 139
+/* L7 fail-closed: the policy redirects the traffic to a proxy (an L7 rule covers it) but
+ * no proxy has confirmed that it holds the rule (no proxy_ready entry). Upstream's
+ * DROP_NO_CONFIG, "No configuration available to perform policy decision": the decision
+ * belongs to the L7 proxy and the configuration it needs is not there. */
+#define DROP_NO_CONFIG 165
 #define DROP_POLICY_DENY 181
 
 /* Debug message codes (sub_type of EVENT_TYPE_DEBUG), Cilium's DBG_* numbering
@@ -45,6 +51,8 @@
 #define EVENT_F_EGRESS (1 << 1)
 #define EVENT_F_IPV6 (1 << 2)
 #define EVENT_F_ALLOWED (1 << 3)
+/* Policy verdict: allowed by a redirect to the L7 proxy (hubble's REDIRECTED). */
+#define EVENT_F_REDIRECTED (1 << 4)
 
 /* policy_match_type */
 #define MATCH_NONE 0
@@ -72,7 +80,7 @@ struct event_record {
 	__u16 matched_port;    /* 26: host order */
 	__u8 matched_proto;    /* 28 */
 	__u8 match_type;       /* 29 */
-	__u16 reserved1;       /* 30 */
+	__u16 drop_reason;     /* 30: policy verdict: the drop reason when denied, else 0 */
 	__u32 ifindex;         /* 32 */
 	__u32 reserved2;       /* 36 */
 	__u64 ktime_ns;        /* 40 */

@@ -177,6 +177,30 @@ struct {
 	__type(value, __u32);
 } policy_calls SEC(".maps");
 
+/* proxy_ready: (endpoint id, proxy port) -> where a redirect to that proxy listener goes.
+ * A policy verdict that carries a proxy port (an L7 rule covers the traffic) is a redirect
+ * only while this entry exists; without it the packet is dropped with DROP_NO_CONFIG
+ * (fail closed). Written only when the L7 proxy has confirmed that it holds the endpoint's
+ * rules for that listener; nothing in the agent writes it yet. ifindex: the device the
+ * packet is redirected to (bpf_redirect, skb->mark = MARK_MAGIC_TO_PROXY | port << 16, as
+ * Cilium's hairpin through cilium_host); 0: to the node's stack (TC_ACT_OK with the mark,
+ * for TPROXY), which only the egress side can do: an ingress redirect with ifindex 0
+ * drops (fail closed). */
+struct proxy_ready_key {
+	__u16 endpoint_id;
+	__u16 proxy_port;
+};
+struct proxy_ready_value {
+	__u32 ifindex;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct proxy_ready_key);
+	__type(value, struct proxy_ready_value);
+} proxy_ready SEC(".maps");
+
 /* events_lost[0]: records that did not fit in the ring buffer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -7,6 +7,7 @@ import { BpfError, DatapathInputError } from './errors.js';
 import { EventReader } from './event-reader.js';
 import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, overlayConfig, PROGRAMS, SHARED_MAPS, type SharedMapName } from './endpoint-loader.js';
 import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
+import { proxyReadyKey, proxyReadyValue, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';
 import { isBpffs, redirectPeerSupported } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
 import { objGet, objPin, closeFd, mapInfo, progTestRun, type TestRunContext, type TestRunResult } from './libbpf.js';
@@ -112,6 +113,7 @@ export class Datapath {
     private readonly metrics: BpfMap<MetricsKey, MetricsValue>,
     private readonly epFlags: BpfMap<number, number>,
     private readonly policyCalls: BpfMap<number, number>,
+    private readonly proxyReady: BpfMap<ProxyReadyKey, ProxyReadyValue>,
   ) {}
 
   /** Creates (or reuses) the pinned shared maps under pinDir. Compiles nothing. */
@@ -139,7 +141,9 @@ export class Datapath {
       const epFlags = BpfMap.openPinned(pin('ep_flags'), 'ep_flags', u32, u32);
       opened.push(epFlags as never);
       const policyCalls = BpfMap.openPinned(pin('policy_calls'), 'policy_calls', u32, u32);
-      const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags, policyCalls);
+      opened.push(policyCalls as never);
+      const proxyReady = BpfMap.openPinned(pin('proxy_ready'), 'proxy_ready', proxyReadyKey, proxyReadyValue);
+      const dp = new Datapath(opts.pinDir, objectPath, ipcache, ct, endpoints, metrics, epFlags, policyCalls, proxyReady);
       dp.localDelivery = opts.localDelivery ?? (redirectPeerSupported() ? 'peer' : 'neigh');
       dp.ctTimeouts = { ...DEFAULT_CT_TIMEOUTS, ...opts.ctTimeouts };
       dp.attachMode = opts.attachMode ?? 'auto';
@@ -185,6 +189,8 @@ export class Datapath {
       toContainerLocal: `${this.pinPath(spec.id, 'to-container-local')}${suffix}`,
     };
     mkdirSync(dir, { recursive: true });
+    // A new endpoint (its id may be a detached one's) starts with no proxy ready: L7 traffic drops.
+    if (created) this.clearProxyReady(spec.id);
     let obj;
     try {
       obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, this.endpointConfig(spec));
@@ -435,6 +441,7 @@ export class Datapath {
     }
     for (const [k, v] of this.endpoints.entries()) if (v.endpointId === spec.id) this.endpoints.delete(k);
     if (Number.isInteger(spec.id) && spec.id >= 0 && spec.id <= MAX_ENDPOINT_ID) this.epFlags.update(spec.id, 0);
+    this.clearProxyReady(spec.id);
     this.removeEndpointPins(spec.id);
   }
 
@@ -450,6 +457,33 @@ export class Datapath {
     } catch {
       // a concurrent pin appeared; leave the directory
     }
+  }
+
+  /**
+   * Marks the L7 proxy listener proxyPort as ready for the endpoint: from the next packet,
+   * traffic its policy redirects to proxyPort goes to target (see ProxyReadyValue) instead
+   * of being dropped with DropReason.noConfig. Only for whoever runs the proxy, once it has
+   * confirmed it holds the endpoint's rules (no agent API writes it yet: no proxy exists).
+   */
+  proxyReadySet(endpointId: number, proxyPort: number, target: ProxyReadyValue): void {
+    this.live(`mark proxy ${proxyPort} ready for endpoint ${endpointId}`);
+    this.proxyReady.update({ endpointId, proxyPort }, target);
+  }
+
+  /** Withdraws a proxy_ready entry (its traffic drops again); false when absent. */
+  proxyReadyDelete(endpointId: number, proxyPort: number): boolean {
+    this.live(`withdraw proxy ${proxyPort} of endpoint ${endpointId}`);
+    return this.proxyReady.delete({ endpointId, proxyPort });
+  }
+
+  /** The proxy_ready entries. */
+  proxyReadyList(): Array<ProxyReadyKey & ProxyReadyValue> {
+    this.live('list proxy_ready');
+    return this.proxyReady.entries().map(([k, v]) => ({ ...k, ...v }));
+  }
+
+  private clearProxyReady(endpointId: number): void {
+    for (const [k] of this.proxyReady.entries()) if (k.endpointId === endpointId) this.proxyReady.delete(k);
   }
 
   /** Runs one endpoint program on packet (BPF_PROG_TEST_RUN, repeat times, starting from ctx's skb mark / cb); retval 0 = TC_ACT_OK, 2 = TC_ACT_SHOT. */
@@ -683,7 +717,7 @@ export class Datapath {
     this.stopGc?.();
     for (const m of this.policyMaps.values()) m.close();
     this.policyMaps.clear();
-    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags, this.policyCalls] as Array<{ close(): void }>) m.close();
+    for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags, this.policyCalls, this.proxyReady] as Array<{ close(): void }>) m.close();
   }
 
   /** Removes every pin under pinDir (shared maps and all endpoints); attached programs keep running until detached. */

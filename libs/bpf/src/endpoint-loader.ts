@@ -8,7 +8,7 @@ import { BpfObject, closeFd, mapInfo, objGet } from './libbpf.js';
 import { endpointConfig, type EndpointConfig } from './map-codecs.js';
 
 /** Maps shared by all endpoints, pinned as pinDir/<name>. */
-export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags', 'tunnel', 'policy_calls'] as const;
+export const SHARED_MAPS = ['ipcache', 'ct', 'events', 'metrics', 'endpoints', 'events_lost', 'ep_flags', 'tunnel', 'policy_calls', 'proxy_ready'] as const;
 /** A shared map's name. */
 export type SharedMapName = (typeof SHARED_MAPS)[number];
 /** Program names in the object, and the pin names used under pinDir/ep<id>/. */

@@ -15,3 +15,4 @@ export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './
 export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';
 export type { PinnedProgram } from './pinned-program.js';
 export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
+export { proxyReadyKey, proxyReadyValue, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';

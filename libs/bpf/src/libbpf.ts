@@ -378,7 +378,11 @@ export class BpfObject {
 }
 
 /** Result of one BPF_PROG_TEST_RUN. */
-export interface TestRunResult { retval: number; dataOut: Buffer; /** Mean run time in ns as the kernel measured it. */ durationNs: number }
+export interface TestRunResult {
+  retval: number; dataOut: Buffer; /** Mean run time in ns as the kernel measured it. */ durationNs: number;
+  /** The skb mark after the run (only when the run started from a ctx). */
+  markOut?: number;
+}
 
 /** Runs a program on a packet repeat times (bpf_prog_test_run_opts); the result is the last run's. */
 export function progTestRun(progFd: number, packet: Buffer, repeat = 1, ctx?: TestRunContext): TestRunResult {
@@ -388,13 +392,16 @@ export function progTestRun(progFd: number, packet: Buffer, repeat = 1, ctx?: Te
   const outPtr = koffi.alloc('uint8_t', outLen) as unknown as bigint;
   const skb = ctx ? skbContext(ctx) : undefined;
   const ctxPtr = skb ? koffi.alloc('uint8_t', skb.length) as unknown as bigint : undefined;
+  const ctxOutPtr = skb ? koffi.alloc('uint8_t', SKB_CTX_OUT_SIZE) as unknown as bigint : undefined;
   try {
     new Uint8Array(koffi.view(inPtr, packet.length)).set(packet);
     const opts = Buffer.alloc(80);
     if (skb && ctxPtr !== undefined) {
       new Uint8Array(koffi.view(ctxPtr, skb.length)).set(skb);
       opts.writeBigUInt64LE(ctxPtr, 32); // ctx_in
+      opts.writeBigUInt64LE(ctxOutPtr!, 40); // ctx_out
       opts.writeUInt32LE(skb.length, 48); // ctx_size_in
+      opts.writeUInt32LE(SKB_CTX_OUT_SIZE, 52); // ctx_size_out
     }
     opts.writeBigUInt64LE(80n, 0); // sz
     opts.writeBigUInt64LE(inPtr, 8); // data_in
@@ -405,13 +412,19 @@ export function progTestRun(progFd: number, packet: Buffer, repeat = 1, ctx?: Te
     check(`BPF_PROG_TEST_RUN on program fd ${progFd}`, l.testRun(progFd, opts),
       'the packet must be at least an Ethernet header (14 bytes) long; needs CAP_BPF');
     const got = opts.readUInt32LE(28);
-    return { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64), dataOut: Buffer.from(koffi.view(outPtr, got).slice(0)) };
+    const result: TestRunResult = { retval: opts.readUInt32LE(56), durationNs: opts.readUInt32LE(64), dataOut: Buffer.from(koffi.view(outPtr, got).slice(0)) };
+    if (ctxOutPtr !== undefined) result.markOut = Buffer.from(koffi.view(ctxOutPtr, SKB_CTX_OUT_SIZE)).readUInt32LE(8);
+    return result;
   } finally {
     koffi.free(inPtr);
     koffi.free(outPtr);
     if (ctxPtr !== undefined) koffi.free(ctxPtr);
+    if (ctxOutPtr !== undefined) koffi.free(ctxOutPtr);
   }
 }
+
+/** sizeof(struct __sk_buff): the kernel copies the whole context out (ENOSPC when the buffer is smaller). */
+const SKB_CTX_OUT_SIZE = 192;
 
 /** Fields of struct __sk_buff a test run may start with (the kernel refuses others). */
 export interface TestRunContext { mark?: number; cb?: readonly number[] }

@@ -64,3 +64,15 @@ test('policy entries expand port ranges, let deny win per key, and reject bad in
     assert.throws(() => policyMapEntries([entry as never]), (e: unknown) => e instanceof DatapathInputError && e.field === field, field);
   }
 });
+
+test('policyMapEntries: a port of an L4 range that an L7 entry also covers keeps the redirect, in either order; a deny still wins', () => {
+  const range = { direction: 'ingress', identity: 300, protocol: 6, port: 70, endPort: 90, deny: false } as const;
+  const l7 = { direction: 'ingress', identity: 300, protocol: 6, port: 80, deny: false, proxyPort: 10001 } as const;
+  for (const policy of [[range, l7], [l7, range]]) {
+    const m = policyMapEntries(policy);
+    assert.equal(m.get('ingress/300/6/80')?.value.proxyPort, 10001);
+    assert.equal(m.get('ingress/300/6/81')?.value.proxyPort, 0);
+  }
+  const denied = policyMapEntries([l7, { ...range, deny: true }]);
+  assert.deepEqual(denied.get('ingress/300/6/80')?.value, { deny: true, proxyPort: 0 });
+});

@@ -191,8 +191,11 @@ export function policyMapEntries(policy: readonly PolicyEntry[]): Map<string, { 
       const key: PolicyKey = { direction: e.direction, identity: e.identity, protocol: e.protocol, port };
       const id = policyKeyId(key);
       const prev = out.get(id);
-      // Deny wins over allow for the same key, as in the datapath.
-      if (!prev || (e.deny && !prev.value.deny)) out.set(id, { key, value: { deny: e.deny, proxyPort: e.deny ? 0 : proxyPort } });
+      // Deny wins over allow for the same key, as in the datapath; of two allows the proxy
+      // redirect wins (a port of an L4 range that an L7 rule covers stays redirected).
+      if (!prev || (e.deny && !prev.value.deny) || (!e.deny && !prev.value.deny && proxyPort > prev.value.proxyPort)) {
+        out.set(id, { key, value: { deny: e.deny, proxyPort: e.deny ? 0 : proxyPort } });
+      }
       if (out.size > POLICY_MAP_MAX_ENTRIES) throw new DatapathInputError(`${at}.endPort`, e.endPort, `the policy expands to more than ${POLICY_MAP_MAX_ENTRIES} map entries`);
     }
   });

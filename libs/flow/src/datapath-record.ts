@@ -30,6 +30,10 @@ export interface DatapathRecord {
   ipv6: boolean;
   /** Policy verdicts: the packet was allowed. */
   allowed: boolean;
+  /** Policy verdicts: allowed by a redirect to the L7 proxy (flags bit 4). */
+  redirected: boolean;
+  /** Policy verdicts: the drop reason when denied (bytes 30-31; 0 = none given, read as 133). */
+  verdictDropReason: number;
   srcIdentity: number;
   dstIdentity: number;
   dstEndpoint: number;
@@ -77,6 +81,8 @@ export function decodeDatapathRecord(record: Buffer): DatapathRecord {
     egress: (flags & 0x02) !== 0,
     ipv6: (flags & 0x04) !== 0,
     allowed: (flags & 0x08) !== 0,
+    redirected: (flags & 0x10) !== 0,
+    verdictDropReason: record.readUInt8(0) === DatapathEventType.PolicyVerdict ? record.readUInt16LE(30) : 0,
     srcIdentity: record.readUInt32LE(16),
     dstIdentity: record.readUInt32LE(20),
     dstEndpoint: record.readUInt16LE(24),
@@ -103,7 +109,7 @@ export function encodeDatapathRecord(init: DatapathRecordInit): Buffer {
   out.writeUInt32LE(init.origLen ?? packet.length, 8);
   out.writeUInt16LE(init.capLen ?? packet.length, 12);
   out.writeUInt8(init.version ?? 1, 14);
-  const flags = (init.isReply ? 1 : 0) | (init.egress ? 2 : 0) | (init.ipv6 ? 4 : 0) | (init.allowed ? 8 : 0);
+  const flags = (init.isReply ? 1 : 0) | (init.egress ? 2 : 0) | (init.ipv6 ? 4 : 0) | (init.allowed ? 8 : 0) | (init.redirected ? 16 : 0);
   out.writeUInt8(flags, 15);
   out.writeUInt32LE(init.srcIdentity ?? 0, 16);
   out.writeUInt32LE(init.dstIdentity ?? 0, 20);
@@ -111,6 +117,7 @@ export function encodeDatapathRecord(init: DatapathRecordInit): Buffer {
   out.writeUInt16LE(init.matchedPort ?? 0, 26);
   out.writeUInt8(init.matchedProto ?? 0, 28);
   out.writeUInt8(init.policyMatchType ?? 0, 29);
+  out.writeUInt16LE(init.verdictDropReason ?? 0, 30);
   out.writeUInt32LE(init.ifindex ?? 0, 32);
   out.writeBigUInt64LE(init.ktimeNs ?? 0n, 40);
   out.set(packet, DATAPATH_RECORD_HEADER_LEN);

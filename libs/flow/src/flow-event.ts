@@ -21,8 +21,9 @@ const RECORD_TYPE_POLICY_VERDICT = 5;
 const FLAG_REPLY = 0x01;
 const FLAG_EGRESS = 0x02;
 const FLAG_ALLOWED = 0x08;
+const FLAG_REDIRECTED = 0x10;
 
-/** Flow verdict of a record (type, sub_type, allowed flag). */
+/** Flow verdict of a record (type, allowed and redirected flags): a policy verdict allowed by a redirect to the L7 proxy is REDIRECTED, as upstream. */
 export function recordVerdict(type: number, flags: number): flow.Verdict {
   switch (type) {
     case RECORD_TYPE_DROP:
@@ -30,16 +31,22 @@ export function recordVerdict(type: number, flags: number): flow.Verdict {
     case RECORD_TYPE_TRACE:
       return flow.Verdict.FORWARDED;
     case RECORD_TYPE_POLICY_VERDICT:
-      return flags & FLAG_ALLOWED ? flow.Verdict.FORWARDED : flow.Verdict.DROPPED;
+      if (!(flags & FLAG_ALLOWED)) return flow.Verdict.DROPPED;
+      return flags & FLAG_REDIRECTED ? flow.Verdict.REDIRECTED : flow.Verdict.FORWARDED;
     default:
       return flow.Verdict.VERDICT_UNKNOWN;
   }
 }
 
-/** drop_reason of a record: the sub_type of drops, 133 for denied policy verdicts, else 0. */
-export function recordDropReason(type: number, subType: number, flags: number): number {
-  if (type === RECORD_TYPE_DROP) return subType;
-  if (type === RECORD_TYPE_POLICY_VERDICT && !(flags & FLAG_ALLOWED)) return DROP_REASON_POLICY_DENIED;
+/**
+ * drop_reason of a record: the sub_type of drops; for denied policy verdicts the reason the
+ * record carries at bytes 30-31 (e.g. 181 for a deny rule, 165 for L7 fail-closed), 133
+ * when it carries none; else 0.
+ */
+export function recordDropReason(record: Uint8Array): number {
+  const type = record[0]!;
+  if (type === RECORD_TYPE_DROP) return record[1]!;
+  if (type === RECORD_TYPE_POLICY_VERDICT && !(record[15]! & FLAG_ALLOWED)) return (record[30]! | (record[31]! << 8)) || DROP_REASON_POLICY_DENIED;
   return 0;
 }
 
@@ -167,7 +174,7 @@ export class DatapathFlowEvent {
     const { type, subType, flags, packet } = this;
     const time = this.time;
     const isReply = (flags & FLAG_REPLY) !== 0;
-    const dropReason = recordDropReason(type, subType, flags);
+    const dropReason = recordDropReason(this.record);
     return {
       time,
       verdict: recordVerdict(type, flags),

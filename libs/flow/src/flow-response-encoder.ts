@@ -318,7 +318,7 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
   const isReply = (flags & 1) !== 0;
   secondsNanos(1, e.seconds, e.nanos);
   uint(2, recordVerdict(type, flags));
-  const dropReason = recordDropReason(type, subType, flags);
+  const dropReason = recordDropReason(r);
   uint(3, dropReason);
   if (p.ethernet) {
     const s = begin(4);

@@ -160,3 +160,30 @@ test('parser: every datapath flow gets its own UUID, kept by the event and writt
   const wire = observer.GetFlowsResponse.decode(encodeFlowEventResponse(a));
   assert.equal(wire.flow?.uuid, a.flow.uuid);
 });
+
+test('parser: L7 fail-closed drop (165) and policy verdicts carrying their reason or a redirect, on both encode paths', () => {
+  const parser = new Parser({ nodeName: 'node-1', endpoints });
+  const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 41000, destinationPort: 80, flags: { SYN: true } } });
+  const decode = (rec: Parameters<typeof encodeDatapathRecord>[0]): [flow.Flow, flow.Flow] => {
+    const ev = parser.decode(event(rec));
+    assert.ok(ev.kind === 'flow');
+    return [ev.flow, observer.GetFlowsResponse.decode(encodeFlowEventResponse(ev)).flow!];
+  };
+  for (const f of decode({ type: 1, subType: 165, source: 101, srcIdentity: 257, dstIdentity: 256, packet })) {
+    assert.equal(f.verdict, flow.Verdict.DROPPED);
+    assert.equal(f.dropReason, 165);
+    assert.equal(f.dropReasonDesc, flow.DropReason.NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION);
+    assert.equal(flow.dropReasonToJSON(f.dropReasonDesc), 'NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION');
+  }
+  for (const [reason, want] of [[165, 165], [181, 181], [0, 133]] as const) {
+    for (const f of decode({ type: 5, source: 101, policyMatchType: 2, verdictDropReason: reason, srcIdentity: 257, dstIdentity: 256, packet })) {
+      assert.equal(f.verdict, flow.Verdict.DROPPED);
+      assert.equal(f.dropReason, want);
+      assert.equal(f.dropReasonDesc, want as flow.DropReason);
+    }
+  }
+  for (const f of decode({ type: 5, source: 101, allowed: true, redirected: true, policyMatchType: 2, srcIdentity: 257, dstIdentity: 256, packet })) {
+    assert.equal(f.verdict, flow.Verdict.REDIRECTED);
+    assert.equal(f.dropReason, 0);
+  }
+});

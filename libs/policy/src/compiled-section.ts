@@ -21,6 +21,10 @@ export interface PortSpec {
   l7?: L7Rules;
 }
 
+function portSpecMatches(p: PortSpec, protocol: number, port: number): boolean {
+  return (p.protocol === 0 || p.protocol === protocol) && (p.port === 0 || (port >= p.port && port <= (p.endPort ?? p.port)));
+}
+
 /** Named ports of the endpoint the policy is computed for (name -> port number). */
 export type NamedPorts = Readonly<Record<string, number>>;
 
@@ -122,7 +126,13 @@ export class CompiledSection {
 
   /** True when the section opens the packet's protocol and port. */
   opensPort(protocol: number, port: number): boolean {
-    return this.ports.some((p) => (p.protocol === 0 || p.protocol === protocol) && (p.port === 0 || (port >= p.port && port <= (p.endPort ?? p.port))));
+    return this.ports.some((p) => portSpecMatches(p, protocol, port));
+  }
+
+  /** The proxy port of an L7 port rule of this section that matches protocol/port, or undefined when none (the traffic is not redirected by it). */
+  redirectFor(protocol: number, port: number): number | undefined {
+    if (this.deny) return undefined;
+    return this.ports.find((p) => p.proxyPort !== undefined && portSpecMatches(p, protocol, port))?.proxyPort;
   }
 
   /** A human description of the peers, e.g. `endpoints {k8s:app=web}`, `entities world`. */

@@ -270,7 +270,7 @@ export class EndpointPolicyHandle implements SelectionUser {
     if (!group) this.raw.set(id, (group = new Map()));
     group.set(st.uid, list);
     this.rawCount[s.direction] += list.length;
-    this.touch(id, s.deny);
+    this.touch(id, s);
   }
 
   private removePeer(st: SectionState, id: number): void {
@@ -281,12 +281,13 @@ export class EndpointPolicyHandle implements SelectionUser {
     group.delete(st.uid);
     if (group.size === 0) this.raw.delete(id);
     this.rawCount[st.section.direction] -= list.length;
-    this.touch(id, st.section.deny);
+    this.touch(id, st.section);
   }
 
-  private touch(id: number, deny: boolean): void {
+  /** Marks group id for re-finalizing; the wildcard group's denies and L7 redirects reach into every group. */
+  private touch(id: number, s: CompiledSection): void {
     this.dirty.add(id);
-    if (id === IdentityAny && deny) this.allDirty = true;
+    if (id === IdentityAny && (s.deny || s.ports.some((p) => p.proxyPort !== undefined))) this.allDirty = true;
   }
 
   /** Engine-internal: re-finalizes the touched identity groups and notifies listeners of the diff. */
@@ -306,11 +307,12 @@ export class EndpointPolicyHandle implements SelectionUser {
     const enforcementChanged = enforced.ingress !== this.enforced.ingress || enforced.egress !== this.enforced.egress;
     this.enforced = enforced;
     const groups = this.allDirty ? new Set([...this.dirty, ...this.final.keys(), ...this.raw.keys()]) : this.dirty;
-    const zeroDenies = groups.size > 0 ? (this.rawOf(IdentityAny) ?? []).filter((e) => e.deny) : [];
+    // The wildcard group's entries that act on other groups: denies, and L7 redirects (which win over a peer's plain allow).
+    const zeroShared = groups.size > 0 ? (this.rawOf(IdentityAny) ?? []).filter((e) => e.deny || e.proxyPort !== undefined) : [];
     const removed: PolicyEntry[] = [];
     const added: PolicyEntry[] = [];
     for (const id of [...groups].sort((a, b) => a - b)) {
-      const next = this.finalizeGroup(id, zeroDenies);
+      const next = this.finalizeGroup(id, zeroShared);
       const prev = this.final.get(id) ?? [];
       const prevIds = new Set(prev.map(entryId));
       const nextIds = new Set(next.map(entryId));
@@ -343,7 +345,7 @@ export class EndpointPolicyHandle implements SelectionUser {
     return out;
   }
 
-  private finalizeGroup(id: number, zeroDenies: readonly PolicyEntry[]): PolicyEntry[] {
+  private finalizeGroup(id: number, zeroShared: readonly PolicyEntry[]): PolicyEntry[] {
     const own = this.rawOf(id) ?? [];
     if (id === IdentityAny) {
       for (const dir of DIRECTIONS) {
@@ -352,9 +354,9 @@ export class EndpointPolicyHandle implements SelectionUser {
       return own.length ? finalizeEntries(own) : [];
     }
     if (own.length === 0) return [];
-    // One entry and no wildcard deny: nothing to merge.
-    if (own.length === 1 && zeroDenies.length === 0) return [entryCopy(own[0]!)];
-    for (const d of zeroDenies) own.push(d);
+    // One entry and no wildcard deny or redirect: nothing to merge.
+    if (own.length === 1 && zeroShared.length === 0) return [entryCopy(own[0]!)];
+    for (const d of zeroShared) own.push(d);
     return finalizeEntries(own).filter((e) => e.identity === id);
   }
 }

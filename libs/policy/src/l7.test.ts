@@ -96,12 +96,13 @@ test('L7 rules become proxy redirects; the rule set is per peer', () => {
   assert.equal(evaluateEntries(h.entries(), { direction: 'egress', identity: 2, protocol: 132, port: 53 }, h.egressEnforced).allowed, false, 'DNS under ANY opens TCP and UDP');
 });
 
-test('trace names the L7 parser and proxy port of a section', () => {
+test('trace names the L7 parser and proxy port of a section, and says the traffic is dropped while the proxy is not ready', () => {
   const engine = new PolicyEngine({ identities: [[300, ['k8s:app=a']]] });
   engine.addRules(parsePolicyDocument(JSON.stringify(doc)));
   const t = tracePolicy(engine.repository, { srcLabels: ['k8s:app=b'], dstLabels: ['k8s:app=web'], dport: 80 }, engine.identities);
-  assert.equal(t.verdict, 'ALLOWED');
-  assert.ok(t.lines.some((l) => l.includes('on 80/TCP (L7 http, proxy 10001): matches')), t.lines.join('\n'));
+  assert.equal(t.verdict, 'DENIED');
+  assert.equal(t.ingress.dropReason, 165);
+  assert.ok(t.lines.some((l) => l.includes('on 80/TCP (L7 http, proxy 10001): redirects to L7 proxy 10001, which is not ready: dropped (fail-closed)')), t.lines.join('\n'));
 });
 
 test('L7 matchers', () => {
@@ -115,4 +116,39 @@ test('L7 matchers', () => {
   const http = { ...kafka, rules: { http: [{ host: 'api\\.example\\.com', headers: ['X-Token: s3cret', 'X-Trace'] }] } };
   assert.equal(httpAllowed(http, { method: 'GET', path: '/', host: 'API.example.com', headers: { 'x-token': 's3cret', 'X-Trace': '1' } }), true);
   assert.equal(httpAllowed(http, { method: 'GET', path: '/', host: 'api.example.com', headers: { 'x-token': 'no', 'X-Trace': '1' } }), false);
+});
+
+test('an L7 redirect wins over a plain L4 allow of the same traffic, incrementally as in a full compute; a deny still wins', () => {
+  const rules = {
+    endpointSelector: { matchLabels: { app: 'web' } },
+    ingress: [
+      { fromEndpoints: [{}], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/public' }] } }] },
+      { fromEndpoints: [{ matchLabels: { app: 'a' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }, { port: '81', protocol: 'TCP' }] }] },
+      { fromEndpoints: [{ matchLabels: { app: 'b' } }], toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }] }] },
+      { fromEndpoints: [{ matchLabels: { app: 'c' } }] },
+    ],
+    ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'c' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }],
+  };
+  const engine = new PolicyEngine({ identities: [[300, ['k8s:app=a']]] });
+  engine.addRules(parsePolicyDocument(JSON.stringify(rules)));
+  const h = engine.endpoint(['k8s:app=web']);
+  engine.setIdentity(301, ['k8s:app=b']);
+  engine.setIdentity(302, ['k8s:app=c']);
+  assert.deepEqual(h.policy(), computeEndpointPolicy(engine.repository, ['k8s:app=web'], engine.identities));
+  const verdict = (identity: number, port: number) => {
+    const v = evaluateEntries(h.entries(), { direction: 'ingress', identity, protocol: 6, port }, true);
+    return v.allowed ? (v.entry?.proxyPort ?? 'L4') : 'denied';
+  };
+  assert.equal(verdict(300, 80), 10001, 'a: the L7 rule on 80 applies although a also has an L4 allow on 80');
+  assert.equal(verdict(300, 81), 'L4');
+  assert.equal(verdict(301, 80), 10001, 'b: its all-TCP-ports allow does not bypass the L7 rule on 80');
+  assert.equal(verdict(301, 443), 'L4');
+  assert.equal(verdict(302, 80), 'denied', 'c: the deny beats both');
+  assert.equal(verdict(302, 22), 'L4');
+  assert.equal(verdict(999, 80), 10001);
+  assert.ok(h.entries().some((e) => e.identity === 301 && e.port === 80 && e.proxyPort === 10001));
+  assert.equal(h.l7Policy('ingress', 300, 6, 80)?.allowAll, true, 'a keeps L7 allow-all on 80 (its own L4 allow of the port)');
+  assert.equal(h.l7Policy('ingress', 301, 6, 80)?.allowAll, false, 'b gets the L7 rules of port 80');
+  engine.deleteAllRules();
+  assert.deepEqual(h.entries(), []);
 });

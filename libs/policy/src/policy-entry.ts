@@ -73,18 +73,59 @@ function denyCovers(d: PolicyEntry, a: PolicyEntry): boolean {
   return d.port <= a.port && (a.endPort ?? a.port) <= (d.endPort ?? d.port);
 }
 
+/** Adds e to byKey: a new key is copied in; on an existing key deny wins, and of two allows the proxy redirect (the highest listener port, deterministic). */
+function mergeEntry(byKey: Map<string, PolicyEntry>, e: PolicyEntry): void {
+  const k = entryKey(e);
+  const prev = byKey.get(k);
+  if (!prev || (e.deny && !prev.deny)) byKey.set(k, entryCopy(e));
+  else if (!e.deny && !prev.deny && (e.proxyPort ?? 0) > (prev.proxyPort ?? 0)) prev.proxyPort = e.proxyPort;
+}
+
+/** Inclusive port range of an entry (port 0: every port). */
+function portRange(e: PolicyEntry): [number, number] {
+  return e.port === 0 ? [0, 65535] : [e.port, e.endPort ?? e.port];
+}
+
+/**
+ * The entry for the traffic that both allow `a` and redirect `r` (of a's peer or of every
+ * peer) match, with r's proxy port; undefined when they share no traffic.
+ */
+function redirectIntersection(a: PolicyEntry, r: PolicyEntry): PolicyEntry | undefined {
+  if (a.direction !== r.direction || (r.identity !== 0 && r.identity !== a.identity)) return undefined;
+  if (a.protocol !== 0 && r.protocol !== 0 && a.protocol !== r.protocol) return undefined;
+  const [alo, ahi] = portRange(a);
+  const [rlo, rhi] = portRange(r);
+  const lo = Math.max(alo, rlo);
+  const hi = Math.min(ahi, rhi);
+  if (lo > hi) return undefined;
+  const out: PolicyEntry = { direction: a.direction, identity: a.identity, protocol: r.protocol || a.protocol, port: lo, deny: false, proxyPort: r.proxyPort };
+  if (lo === 0 && hi === 65535) out.port = 0;
+  else if (hi > lo) out.endPort = hi;
+  return out;
+}
+
 /**
  * Sorts and merges entries: identical keys become one entry (deny wins over allow), and
  * entries fully covered by another deny entry are dropped (deny takes precedence, as in Cilium).
+ * An L7 redirect wins over a plain L4 allow of the same traffic (as Cilium, where the L7
+ * rules of a port apply to that port for every peer they select): where an allow without a
+ * proxy matches traffic that a redirect of the same peer or of every peer (identity 0)
+ * matches, that traffic gets an entry of the allow's peer with the redirect's proxy port,
+ * which the datapath's most-specific-first lookup (and evaluateEntries) then picks over
+ * the plain allow.
  */
 export function finalizeEntries(entries: Iterable<PolicyEntry>): PolicyEntry[] {
   const byKey = new Map<string, PolicyEntry>();
-  for (const e of entries) {
-    const k = entryKey(e);
-    const prev = byKey.get(k);
-    if (!prev || (e.deny && !prev.deny)) byKey.set(k, entryCopy(e));
-    // Two allows of one key: the proxy redirect wins (the highest listener port, deterministic).
-    else if (!e.deny && !prev.deny && (e.proxyPort ?? 0) > (prev.proxyPort ?? 0)) prev.proxyPort = e.proxyPort;
+  for (const e of entries) mergeEntry(byKey, e);
+  const redirects = [...byKey.values()].filter((e) => !e.deny && e.proxyPort !== undefined);
+  if (redirects.length > 0) {
+    const plain = [...byKey.values()].filter((e) => !e.deny && e.proxyPort === undefined);
+    for (const a of plain) {
+      for (const r of redirects) {
+        const x = redirectIntersection(a, r);
+        if (x) mergeEntry(byKey, x);
+      }
+    }
   }
   const all = [...byKey.values()];
   const denies = all.filter((e) => e.deny);

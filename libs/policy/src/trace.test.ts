@@ -91,3 +91,34 @@ test('malformed requests throw TraceRequestError', () => {
   assert.throws(() => tracePolicy(repo, { srcLabels: [], dstLabels: [], protocol: 'GRE' }), TraceRequestError);
   assert.throws(() => tracePolicy(repo, { srcLabels: ['=x'], dstLabels: [] }), (e: unknown) => e instanceof TraceRequestError && e.field === 'srcLabels');
 });
+
+const L7_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-l7, namespace: prod}
+specs:
+- endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}, {port: "81", protocol: TCP}]}]
+- endpointSelector: {matchLabels: {app: client}}
+  egress:
+  - toEndpoints: [{matchLabels: {app: web}}]
+`;
+
+test('an L7 rule whose proxy is not ready: dropped (fail-closed, reason 165), even beside an L4 allow of the same port; the L4-only port is allowed', () => {
+  const repo = repoOf(L7_POLICY);
+  const l7 = tracePolicy(repo, { srcLabels: CLIENT, dstLabels: WEB, dport: 80 });
+  assert.equal(l7.verdict, 'DENIED');
+  assert.equal(l7.ingress.verdict, 'DENIED');
+  assert.equal(l7.ingress.dropReason, 165);
+  assert.equal(l7.ingress.proxyPort, 10001);
+  assert.ok(!l7.lines.some((l) => l.includes('(L7 http, proxy 10001): matches')), 'no longer says the L7 rule matches');
+  assert.ok(l7.lines.some((l) => l.includes('redirects to L7 proxy 10001, which is not ready: dropped (fail-closed)')));
+  assert.ok(l7.lines.includes('Dropped (fail-closed): No configuration available to perform policy decision (drop reason 165)'));
+  assert.equal(l7.lines.at(-1), 'Final verdict: DENIED');
+  const l4 = tracePolicy(repo, { srcLabels: CLIENT, dstLabels: WEB, dport: 81 });
+  assert.equal(l4.verdict, 'ALLOWED');
+  assert.equal(l4.ingress.dropReason, undefined);
+});

@@ -28,7 +28,19 @@ export interface DirectionTrace {
   allowedBy: string[];
   /** Names of the rules whose deny sections match. */
   deniedBy: string[];
+  /**
+   * Set when an L7 rule covers the traffic: the proxy listener port it is redirected to.
+   * No L7 proxy is ready in this version, so such traffic is DENIED (fail-closed, drop
+   * reason 165) even when an L4 rule allows the same port, as the datapath does.
+   */
+  proxyPort?: number;
+  /** The datapath's drop reason when the verdict is DENIED: 133 no rule allows it, 181 a deny rule, 165 L7 proxy not ready. */
+  dropReason?: number;
 }
+
+/** Drop reason of traffic an L7 rule covers while its proxy is not ready (the datapath's fail-closed). */
+export const DROP_REASON_L7_PROXY_NOT_READY = 165;
+const FAIL_CLOSED_TEXT = 'No configuration available to perform policy decision';
 
 /** The result of tracePolicy. */
 export interface TraceResult {
@@ -83,29 +95,46 @@ function traceDirection(
   const sections = compileSections(selected, dir);
   const allowed = sections.filter((s) => !s.deny && matches(s));
   const denied = sections.filter((s) => s.deny && matches(s));
+  const redirecting = allowed.filter((s) => s.redirectFor(protocol, port) !== undefined);
   for (const s of sections) {
     const kind = s.deny ? 'Denies' : 'Allows';
-    const tail = matches(s) ? 'matches' : s.selectsPeer(peerId, peer) ? 'peer matches, port does not' : 'peer does not match';
+    const proxy = matches(s) ? s.redirectFor(protocol, port) : undefined;
+    const tail = proxy !== undefined ? `redirects to L7 proxy ${proxy}, which is not ready: dropped (fail-closed)`
+      : matches(s) ? 'matches' : s.selectsPeer(peerId, peer) ? 'peer matches, port does not' : 'peer does not match';
     lines.push(`    Rule ${ruleName(s.rule, s.ruleIndex)}: ${kind} ${dir === 'ingress' ? 'from' : 'to'} ${s.describePeers()} on ${s.describePorts()}: ${tail}`);
     if (s.unresolvedPorts.length) lines.push(`      named ports not resolved (ignored): ${s.unresolvedPorts.join(', ')}`);
   }
   const names = (list: CompiledSection[]): string[] => [...new Set(list.map((s) => ruleName(s.rule, s.ruleIndex)))];
   let verdict: 'ALLOWED' | 'DENIED';
+  let dropReason: number | undefined;
+  let proxyPort: number | undefined;
   if (denied.length > 0) {
     verdict = 'DENIED';
+    dropReason = 181;
     lines.push(`Found deny rule ${names(denied).join(', ')}`);
+  } else if (redirecting.length > 0) {
+    // The L7 redirect wins over plain L4 allows of the same traffic; no proxy is ready for it.
+    verdict = 'DENIED';
+    dropReason = DROP_REASON_L7_PROXY_NOT_READY;
+    proxyPort = redirecting[0]!.redirectFor(protocol, port);
+    lines.push(`Found L7 rule ${names(redirecting).join(', ')}: redirected to L7 proxy ${proxyPort}, which is not ready`);
+    lines.push(`Dropped (fail-closed): ${FAIL_CLOSED_TEXT} (drop reason ${DROP_REASON_L7_PROXY_NOT_READY})`);
   } else if (allowed.length > 0) {
     verdict = 'ALLOWED';
     lines.push(`Found allow rule ${names(allowed).join(', ')}`);
   } else if (enforced) {
     verdict = 'DENIED';
+    dropReason = 133;
     lines.push(`No rule allows it and ${dir} is enforced (default deny)`);
   } else {
     verdict = 'ALLOWED';
     lines.push(`No rule puts the ${who} in ${dir} default deny: allowed`);
   }
   lines.push(`${dir[0]!.toUpperCase()}${dir.slice(1)} verdict: ${verdict.toLowerCase()}`);
-  return { verdict, enforced, rulesSelected: selected.length, allowedBy: names(allowed), deniedBy: names(denied) };
+  const out: DirectionTrace = { verdict, enforced, rulesSelected: selected.length, allowedBy: names(allowed), deniedBy: names(denied) };
+  if (proxyPort !== undefined) out.proxyPort = proxyPort;
+  if (dropReason !== undefined) out.dropReason = dropReason;
+  return out;
 }
 
 /**
