@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
 import { openPeerFlows } from './peer-flow-stream.js';
-import type { RawStatus } from './raw-client-stream.js';
+import type { RawStatus } from '@cilium-ts/grpc';
 
 test('a peer address the raw reader cannot dial fails the call UNAVAILABLE, asynchronously', async () => {
   let sync = true;

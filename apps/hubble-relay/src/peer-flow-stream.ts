@@ -6,7 +6,7 @@
 import { status as Status, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
 import type { PeerView } from './peer-manager.js';
-import { RawClientStream, type RawStatus, type RawStreamSink } from './raw-client-stream.js';
+import { RawClientStream, type RawStatus, type RawStreamSink } from '@cilium-ts/grpc';
 
 /** PEM material for raw TLS calls to peers that announced TLS (each peer's own server name is added). */
 export interface PeerTlsMaterial {

@@ -9,7 +9,7 @@ import { callSignal, callSink, encodedSink, pump, type MessageSink } from './str
 
 /**
  * observer.Observer with GetFlows responses written as bytes already encoded
- * (encodeFlowEventResponse, written in batches by FramedResponseWriter); every other method as generated. Register this definition with
+ * (encodeFlowEventResponse, written in batches by libs/grpc's FramedWriter); every other method as generated. Register this definition with
  * ObserverService.handlers().
  */
 export const OBSERVER_WIRE_SERVICE = {

@@ -99,6 +99,27 @@ describe('RawServerStream against a grpc-js server', () => {
     assert.ok(held);
   });
 
+  test('an agent on a bracketed IPv6 address ([::1]:port)', async () => {
+    // Issue 16: this reader bracketed the already bracketed host (http://[[::1]]:port), which
+    // node:http2 rejects with ERR_INVALID_URL.
+    mode = 'many';
+    const v6 = new Server();
+    v6.addService(agent.MonitorService, {
+      listen(call: ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>) {
+        call.write(agent.MonitorEvent.fromPartial({ nodeName: 'over-ipv6' }));
+        call.end();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => v6.bindAsync('[::1]:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    try {
+      const r = run(`[::1]:${port}`);
+      assert.equal((await r.done).code, status.OK);
+      assert.deepEqual(r.got.map((e) => e.nodeName), ['over-ipv6']);
+    } finally {
+      v6.forceShutdown();
+    }
+  });
+
   test('nothing listening: UNAVAILABLE', async () => {
     const r = run(`unix://${join(dir, 'nobody.sock')}`);
     assert.equal((await r.done).code, status.UNAVAILABLE);

@@ -1,14 +1,13 @@
-// A lean gRPC server-streaming call over node:http2 for the agent's Monitor.Listen, the
-// hottest stream hubble-server reads: one message per datapath event. grpc-js spends more
-// per received message (interceptor layers, a promise per message in its compression
-// filter) than decoding and parsing the event; this reads the length-prefixed frames of the
-// HTTP/2 body directly. Plaintext only (the agent socket is a unix socket, mode 0660), no
-// compression (none is requested), no retries (AgentSubscriber reconnects).
+// The agent's Monitor.Listen, the hottest stream hubble-server reads (one message per batch
+// of datapath events), as an event emitter over libs/grpc's lean HTTP/2 reader
+// (RawClientStream: frames cut out of each DATA chunk in place). This adds what hubble-server
+// needs on top: each message decoded, and a pause of one event-loop turn after every chunk
+// that carried messages, held while the ingest gate is closed. Plaintext (the agent socket is
+// a unix socket, mode 0660), HTTP/2's default 64 KiB window, no keepalive (a local socket),
+// no retries (AgentSubscriber reconnects).
 import { EventEmitter } from 'node:events';
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { connect as netConnect } from 'node:net';
 import { status } from '@grpc/grpc-js';
-import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, parseAddress, type RawStatus } from '@cilium-ts/grpc';
+import { RawClientStream, type RawStatus } from '@cilium-ts/grpc';
 import type { ReadGate } from './ingest-gate.js';
 
 /**
@@ -18,6 +17,9 @@ import type { ReadGate } from './ingest-gate.js';
  * 64 ~40%, at about the same delivered rate).
  */
 export const YIELD_EVERY = 1;
+
+/** HTTP/2's default window: the agent stream keeps it (measured against in the flow bench). */
+const AGENT_WINDOW_BYTES = 65535;
 
 export type { RawStatus };
 
@@ -39,130 +41,74 @@ export class RawStreamError extends Error {
  * 'status' (RawStatus, always last). `cancel()` ends it with CANCELLED.
  */
 export class RawServerStream<T> extends EventEmitter {
-  private readonly session: ClientHttp2Session;
-  private readonly stream: ClientHttp2Stream;
-  /** Received bytes of an incomplete message, and how many bytes it needs in all (header included). */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private needed = 5;
-  private finished = false;
+  private readonly call: RawClientStream;
   private sinceYield = 0;
-  /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
-  private trailerStatus: RawStatus | undefined;
+  private yielding = false;
+  private finished = false;
 
   constructor(
     address: string,
     readonly path: string,
     request: Uint8Array,
-    private readonly decode: (bytes: Uint8Array) => T,
+    decode: (bytes: Uint8Array) => T,
     /** Asked before reading on after a pause; while closed the call stays paused until it reopens. */
     private readonly gate?: ReadGate,
   ) {
     super();
-    const parsed = parseAddress(address);
-    this.session =
-      parsed.kind === 'unix'
-        ? connect('http://localhost', { createConnection: () => netConnect(parsed.path) })
-        : connect(`http://${parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host}:${parsed.port}`);
-    this.session.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: `connection to ${address} failed: ${err.message}` }));
-    this.stream = this.session.request(grpcCallHeaders(path));
-    this.stream.end(grpcMessageFrame(request));
-    this.stream.on('response', (headers) => {
-      this.emit('metadata', headers);
-      // A trailers-only response carries the status in its headers.
-      if (headers['grpc-status'] !== undefined) this.trailerStatus = statusOf(headers);
-    });
-    this.stream.on('data', (chunk: Buffer) => {
-      this.onChunk(chunk);
-      // After YIELD_EVERY messages, pause for one event-loop turn: what the messages woke
-      // (server streams pulling from the ring in setImmediate slices) runs before more is
-      // read, so a busy process shares its time between taking events in and sending them
-      // out instead of reading ahead and overrunning its own readers.
-      if (this.sinceYield >= YIELD_EVERY && !this.finished) {
-        this.sinceYield = 0;
-        this.stream.pause();
-        const resume = () => {
-          if (this.finished) return;
-          if (this.gate === undefined || this.gate.open()) this.stream.resume();
-          else this.gate.whenOpen(resume);
-        };
-        setImmediate(resume);
-      }
-    });
-    this.stream.on('trailers', (trailers) => {
-      this.trailerStatus = statusOf(trailers);
-    });
-    // The status counts only after every DATA frame before it has been delivered.
-    this.stream.on('end', () => this.finish(this.trailerStatus ?? { code: status.UNAVAILABLE, details: 'the stream ended without a status' }));
-    this.stream.on('error', (err) => this.finish({ code: status.UNAVAILABLE, details: err.message }));
-    this.stream.on('close', () => {
-      if (this.trailerStatus) {
-        this.finish(this.trailerStatus);
-        return;
-      }
-      const code = this.stream.rstCode;
-      this.finish(
-        code === constants.NGHTTP2_CANCEL
-          ? { code: status.CANCELLED, details: 'the call was cancelled' }
-          : { code: status.UNAVAILABLE, details: `the stream closed without a status (HTTP/2 code ${code ?? 0})` },
-      );
-    });
+    let decodeFailure: string | undefined;
+    this.call = new RawClientStream(
+      { target: address, path, request, keepaliveMs: 0, windowBytes: AGENT_WINDOW_BYTES },
+      {
+        headers: (h) => this.emit('metadata', h),
+        message: (bytes) => {
+          let message: T;
+          try {
+            message = decode(bytes);
+          } catch (err) {
+            decodeFailure = `cannot decode a message: ${(err as Error).message}`;
+            throw err;
+          }
+          this.sinceYield++;
+          this.emit('data', message);
+          this.maybeYield();
+        },
+        status: (st) => {
+          this.finished = true;
+          // A throwing decoder ends the call with INTERNAL; name the decoding as the cause.
+          const final = decodeFailure !== undefined && st.code === status.INTERNAL ? { code: st.code, details: decodeFailure } : st;
+          if (final.code === status.OK) this.emit('end');
+          else this.emit('error', new RawStreamError(final.code, final.details, this.path));
+          this.emit('status', final);
+        },
+      },
+    );
   }
 
   /** Cancels the call (RST_STREAM CANCEL) and closes the connection. */
   cancel(): void {
-    this.finish({ code: status.CANCELLED, details: 'cancelled by the client' });
+    this.call.cancel();
   }
 
-  private onChunk(chunk: Buffer): void {
-    // A message spanning several chunks (DATA frames carry at most 16 KiB) is joined once,
-    // when all of it is there, not re-copied with every chunk.
-    let buf = chunk;
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.pendingBytes < this.needed) return;
-      buf = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    let off = 0;
-    this.needed = 5;
-    while (buf.length - off >= 5) {
-      const len = buf.readUInt32BE(off + 1);
-      if (buf.length - off - 5 < len) {
-        this.needed = 5 + len;
-        break;
-      }
-      if (buf[off] !== 0) {
-        this.finish({ code: status.INTERNAL, details: 'the server sent a compressed message, which this client never asked for' });
-        return;
-      }
-      let message: T;
-      try {
-        message = this.decode(buf.subarray(off + 5, off + 5 + len));
-      } catch (err) {
-        this.finish({ code: status.INTERNAL, details: `cannot decode a message: ${(err as Error).message}` });
-        return;
-      }
-      off += 5 + len;
-      this.sinceYield++;
-      this.emit('data', message);
+  /**
+   * After YIELD_EVERY messages, pause for one event-loop turn: what the messages woke (server
+   * streams pulling from the ring in setImmediate slices) runs before more is read, so a busy
+   * process shares its time between taking events in and sending them out instead of reading
+   * ahead and overrunning its own readers. The rest of the chunk at hand is still delivered.
+   */
+  private maybeYield(): void {
+    if (this.sinceYield < YIELD_EVERY || this.yielding || this.finished) return;
+    this.sinceYield = 0;
+    this.yielding = true;
+    this.call.pause();
+    const resume = (): void => {
       if (this.finished) return;
-    }
-    if (off < buf.length) {
-      this.pending = [buf.subarray(off)];
-      this.pendingBytes = buf.length - off;
-    }
-  }
-
-  private finish(st: RawStatus): void {
-    if (this.finished) return;
-    this.finished = true;
-    if (!this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
-    this.session.close();
-    if (st.code === status.OK) this.emit('end');
-    else this.emit('error', new RawStreamError(st.code, st.details, this.path));
-    this.emit('status', st);
+      if (this.gate === undefined || this.gate.open()) {
+        this.yielding = false;
+        this.call.resume();
+      } else {
+        this.gate.whenOpen(resume);
+      }
+    };
+    setImmediate(resume);
   }
 }

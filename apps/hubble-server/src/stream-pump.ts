@@ -2,7 +2,7 @@
 // as soon as the client cancels or the server shuts down.
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { READER_END, READER_WAIT, type HubbleEvent, type RingReader } from '@cilium-ts/flow';
-import { FramedResponseWriter } from './framed-response-writer.js';
+import { FramedWriter } from '@cilium-ts/grpc';
 
 /** An AbortSignal that fires when the call is cancelled or closed, or when `shutdown` aborts. */
 export function callSignal(call: ServerWritableStream<unknown, unknown>, shutdown?: AbortSignal): AbortController {
@@ -49,9 +49,9 @@ export function callSink<M>(call: ServerWritableStream<unknown, M>): MessageSink
   };
 }
 
-/** A sink of pre-encoded messages: FramedResponseWriter batches when grpc-js allows it, else callSink. */
+/** A sink of pre-encoded messages: FramedWriter (libs/grpc) batches when grpc-js allows it, else callSink. */
 export function encodedSink(call: ServerWritableStream<unknown, Uint8Array>): MessageSink<Uint8Array> {
-  const framed = FramedResponseWriter.attach(call as ServerWritableStream<unknown, unknown>);
+  const framed = FramedWriter.attach(call as ServerWritableStream<unknown, unknown>);
   if (framed === undefined) return callSink(call);
   return {
     write: (m) => framed.push(m) || framed.flush(),

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { observer } from '@cilium-ts/api';
-import { RawClientStream, type RawStatus } from '../raw-client-stream.js';
+import { RawClientStream, type RawStatus } from '@cilium-ts/grpc';
 import { scanGetFlowsResponse } from '../wire-response.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

@@ -3,10 +3,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { credentials, Server, ServerCredentials, type ServerWritableStream } from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import { credentials, Server, ServerCredentials, type ClientReadableStream, type ServerWritableStream } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
-import { FramedResponseWriter } from './framed-response-writer.js';
-import { collect, waitUntil } from './testing/grpc-helpers.js';
+import { FramedWriter, grpcCallInternals } from './framed-writer.js';
+
+const GRPC_JS_VERSION = (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
+
+function collect<T>(stream: ClientReadableStream<T>): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    stream.on('data', (m: T) => got.push(m));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(got));
+  });
+}
+
+async function waitUntil(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** The i-th response the test server sends (distinct node names and times, some long). */
 function response(i: number, big: boolean): Uint8Array {
@@ -14,17 +33,23 @@ function response(i: number, big: boolean): Uint8Array {
   return observer.GetFlowsResponse.encode(observer.GetFlowsResponse.fromPartial({ nodeName, time: { seconds: BigInt(i), nanos: i } })).finish();
 }
 
-describe('FramedResponseWriter over a real grpc-js server', () => {
+describe('FramedWriter over a real grpc-js server', () => {
   let dir: string;
   let server: Server;
   let client: observer.ObserverClient;
   /** Per call: how it ended on the server side ('ended' | 'closed'). */
   const outcomes: string[] = [];
+  /** Per call: whether the grpc-js internals the writer needs were there. */
+  const internalsSeen: boolean[] = [];
 
   /** Sends `number` responses (whitelist non-empty: include some of 100 KB) through the writer, honouring back-pressure. */
   async function serve(call: ServerWritableStream<observer.GetFlowsRequest, Uint8Array>): Promise<void> {
-    const writer = FramedResponseWriter.attach(call as ServerWritableStream<unknown, unknown>);
-    assert.ok(writer, 'grpc-js internals found');
+    internalsSeen.push(grpcCallInternals(call as ServerWritableStream<unknown, unknown>) !== undefined);
+    const writer = FramedWriter.attach(call as ServerWritableStream<unknown, unknown>);
+    if (writer === undefined) {
+      call.end();
+      return;
+    }
     const ac = new AbortController();
     call.on('cancelled', () => ac.abort());
     const n = Number(call.request.number);
@@ -57,6 +82,17 @@ describe('FramedResponseWriter over a real grpc-js server', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test(`grpc-js ${GRPC_JS_VERSION} still has the internals FramedWriter reaches into`, async () => {
+    await collect(client.getFlows(observer.GetFlowsRequest.fromPartial({ number: 1n })));
+    assert.deepEqual(
+      internalsSeen,
+      [true],
+      `grpc-js ${GRPC_JS_VERSION} changed its server call internals (call.call.stream, call.call.maybeSendMetadata): ` +
+        'FramedWriter would fall back to one grpc-js write per message (hubble-server and hubble-relay GetFlows several times slower); ' +
+        'adapt libs/grpc/src/framed-writer.ts to the new internals or pin grpc-js',
+    );
+  });
+
   test('many responses (several batches, back-pressure, messages larger than a batch) arrive whole and in order', async () => {
     const n = 3000;
     const got = await collect(client.getFlows(observer.GetFlowsRequest.fromPartial({ number: BigInt(n), whitelist: [{}] })));
@@ -87,7 +123,7 @@ describe('FramedResponseWriter over a real grpc-js server', () => {
   });
 
   test('attach: undefined when the call lacks the grpc-js internals it needs', () => {
-    assert.equal(FramedResponseWriter.attach({} as ServerWritableStream<unknown, unknown>), undefined);
-    assert.equal(FramedResponseWriter.attach({ call: { maybeSendMetadata() {} } } as unknown as ServerWritableStream<unknown, unknown>), undefined);
+    assert.equal(FramedWriter.attach({} as ServerWritableStream<unknown, unknown>), undefined);
+    assert.equal(FramedWriter.attach({ call: { maybeSendMetadata() {} } } as unknown as ServerWritableStream<unknown, unknown>), undefined);
   });
 });

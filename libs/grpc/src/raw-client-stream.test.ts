@@ -4,8 +4,10 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status as Status } from '@grpc/grpc-js';
-import { RawClientStream, type RawStatus } from './raw-client-stream.js';
-import { tempDir } from './testing/fake-hubble.js';
+import { RawClientStream } from './raw-client-stream.js';
+import type { RawStatus } from './raw-grpc.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 /** What a test server does with one call. */
 type Handler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void;
@@ -49,8 +51,8 @@ function call(target: string, headers?: Record<string, string>, throwOn?: string
 }
 
 describe('RawClientStream', () => {
-  const tmp = tempDir('cts-raw-stream-');
-  const socket = join(tmp.dir, 'h2.sock');
+  const dir = mkdtempSync(join(tmpdir(), 'cts-raw-stream-'));
+  const socket = join(dir, 'h2.sock');
   const target = `unix://${socket}`;
   let server: Http2Server;
   let handler: Handler = () => undefined;
@@ -63,7 +65,7 @@ describe('RawClientStream', () => {
 
   after(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    tmp.remove();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('delivers every message intact however the frames are cut into DATA chunks', async () => {
@@ -121,7 +123,7 @@ describe('RawClientStream', () => {
   });
 
   it('reports UNAVAILABLE when nothing listens, and CANCELLED after cancel()', async () => {
-    const r = await call(`unix://${join(tmp.dir, 'nobody.sock')}`);
+    const r = await call(`unix://${join(dir, 'nobody.sock')}`);
     assert.equal(r.status.code, Status.UNAVAILABLE);
     let closed: Promise<void> | undefined;
     handler = (stream) => {
@@ -141,7 +143,7 @@ describe('RawClientStream', () => {
 
   it('ends the call UNAVAILABLE when the peer stops answering keepalive pings', async () => {
     // A peer that accepts the connection and then says nothing at all (a hung host).
-    const silentPath = join(tmp.dir, 'silent.sock');
+    const silentPath = join(dir, 'silent.sock');
     const sockets: Socket[] = [];
     const silent = createNetServer((sock) => {
       sockets.push(sock);

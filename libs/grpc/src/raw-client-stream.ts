@@ -1,19 +1,22 @@
-// A lean gRPC server-streaming client call over node:http2, for the relay's hottest path:
-// GetFlows from every peer, one message per flow. grpc-js spends more per received message
-// (a Readable push, interceptor layers, a promise per message in its decompression filter)
-// than the relay spends merging a flow; this reads the length-prefixed frames of each HTTP/2
-// DATA chunk in place and hands the messages to a sink synchronously. Plaintext or TLS (with PEM
-// material given as bytes), no compression (none is requested).
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+// The one lean gRPC server-streaming client call over node:http2, for the hottest streams read
+// in cilium-ts: hubble-relay's GetFlows from every peer (one message per flow) and
+// hubble-server's Monitor.Listen from its agent (one message per batch of datapath events).
+// grpc-js spends more per received message (a Readable push, interceptor layers, a promise
+// per message in its decompression filter) than the readers spend on the message; this reads
+// the length-prefixed frames of each HTTP/2 DATA chunk in place and hands the messages to a
+// sink synchronously. Plaintext or TLS (with PEM material given as bytes), no compression
+// (none is requested), no retries (callers reconnect).
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { status as Status } from '@grpc/grpc-js';
-import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, parseAddress, type RawStatus } from '@cilium-ts/grpc';
-
-export type { RawStatus };
+import { parseAddress } from './listen-address.js';
+import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, type RawStatus } from './raw-grpc.js';
 
 /** What a raw call reports to: every message, and the final status once. */
 export interface RawStreamSink {
+  /** The response headers arrived (a trailers-only response's too, before its status). */
+  headers?(headers: IncomingHttpHeaders): void;
   /** One complete message (a view into the received chunk); throwing ends the call with INTERNAL. */
   message(bytes: Buffer): void;
   /** The call ended (OK after the whole body was read, or an error); called once, last. */
@@ -34,6 +37,8 @@ export interface RawCallOptions {
   tls?: RawTlsOptions;
   /** HTTP/2 PING interval (default RAW_KEEPALIVE_MS; 0 disables); no answer within a third of it ends the call. */
   keepaliveMs?: number;
+  /** HTTP/2 receive window of the call and its connection (default RAW_STREAM_WINDOW_BYTES; HTTP/2's own default is 65535). */
+  windowBytes?: number;
 }
 
 /** Default keepalive interval of a raw call (grpc-js's peer channels: 30 s, 10 s timeout). */
@@ -52,12 +57,12 @@ export interface RawTlsOptions {
 }
 
 /**
- * HTTP/2 receive window of a peer call (stream and connection): how much a peer may send ahead
- * of the relay's reading. The default 64 KiB stalls a fast peer about every 200 flows.
+ * Default HTTP/2 receive window of a call (stream and connection): how much a server may send
+ * ahead of the reading. HTTP/2's default 64 KiB stalls a fast relay peer about every 200 flows.
  */
 export const RAW_STREAM_WINDOW_BYTES = 1024 * 1024;
 
-/** Largest message accepted from a peer (as grpc-js's max_receive_message_length in peer-connection.ts). */
+/** Largest message accepted (as grpc-js's max_receive_message_length on the relay's peer channels). */
 export const RAW_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -80,7 +85,8 @@ export class RawClientStream {
     private readonly sink: RawStreamSink,
   ) {
     const parsed = parseAddress(opts.target);
-    const settings = { initialWindowSize: RAW_STREAM_WINDOW_BYTES };
+    const windowBytes = opts.windowBytes ?? RAW_STREAM_WINDOW_BYTES;
+    const settings = { initialWindowSize: windowBytes };
     const tls = opts.tls;
     if (tls !== undefined) {
       const where = parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host.replace(/^\[(.*)\]$/, '$1'), port: parsed.port };
@@ -96,8 +102,9 @@ export class RawClientStream {
           : connect(`http://${parsed.host}:${parsed.port}`, { settings });
     }
     this.session.once('connect', () => {
+      if (windowBytes <= 65535) return;
       try {
-        this.session.setLocalWindowSize(RAW_STREAM_WINDOW_BYTES);
+        this.session.setLocalWindowSize(windowBytes);
       } catch {
         // Only a larger window is lost; the call works with the default one.
       }
@@ -130,6 +137,7 @@ export class RawClientStream {
     this.stream = this.session.request(grpcCallHeaders(opts.path, opts.headers));
     this.stream.end(grpcMessageFrame(opts.request));
     this.stream.on('response', (h) => {
+      this.sink.headers?.(h);
       // A trailers-only response carries the status in its headers.
       if (h['grpc-status'] !== undefined) this.trailerStatus = statusOf(h);
     });
