@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
-import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
+import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentServices, type AgentCore } from './api-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
@@ -42,6 +42,8 @@ export interface AgentConfig {
   /** Pods get IPv6 addresses too. */
   enableIpv6?: boolean;
   kvstoreEndpoints: string[];
+  /** TLS to etcd (CA, client certificate and key), from the --kvstore-*-file flags. */
+  kvstoreTls?: KvStoreTls;
   kvstorePrefix: string;
   kvstoreConnectTimeout: number;
   /** TTL of the session lease this node's keys are bound to (--kvstore-lease-ttl; default 15 min). */
@@ -366,6 +368,7 @@ export class Agent {
         return await KvStore.connect({
           endpoints: this.cfg.kvstoreEndpoints,
           prefix: this.cfg.kvstorePrefix,
+          tls: this.cfg.kvstoreTls,
           sessionTtlSeconds: this.cfg.kvstoreLeaseTtlSeconds ?? DefaultKvstoreLeaseTtlSeconds,
           // Notice an outage and the return of etcd within a second or two.
           healthIntervalMs: 1000,

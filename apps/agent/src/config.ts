@@ -1,5 +1,6 @@
 /** The agent's command-line flags (every one documented in --help). */
 import { defineFlags, metricsHostFlag } from '@cilium-ts/grpc';
+import { kvstoreTlsFlags } from '@cilium-ts/kvstore';
 
 /** Flag definitions of cilium-agent. */
 export const agentFlags = defineFlags(
@@ -22,6 +23,7 @@ export const agentFlags = defineFlags(
     enableIpv6: { type: 'boolean', default: false, description: 'Give pods IPv6 addresses too (implied by --pod-cidr-v6); without --pod-cidr-v6 the operator assigns the IPv6 pod CIDR' },
     kvstoreEndpoints: { type: 'string[]', default: ['http://127.0.0.1:2379'], env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd client URLs, comma separated' },
     kvstorePrefix: { type: 'string', default: 'cilium', description: 'Prefix of every key this agent reads or writes in etcd' },
+    ...kvstoreTlsFlags,
     kvstoreConnectTimeout: { type: 'number', default: 30, description: 'Seconds to wait for etcd at start-up before giving up' },
     kvstoreLeaseTtl: {
       type: 'string',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
-import { DurationError, LeaseTtlError, parseLeaseTtl } from '@cilium-ts/kvstore';
+import { DurationError, type KvStoreTls, LeaseTtlError, parseLeaseTtl, readKvStoreTls } from '@cilium-ts/kvstore';
 import { checkMetricsHost, createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
@@ -19,6 +19,12 @@ if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f
 if (f.nodeIpv6 && !/^[0-9a-fA-F:]+$/.test(f.nodeIpv6)) fail(`--node-ipv6: "${f.nodeIpv6}" is not an IPv6 address`);
 try {
   checkMetricsHost(f.metricsHost);
+} catch (err) {
+  fail((err as Error).message);
+}
+let kvstoreTls: KvStoreTls | undefined;
+try {
+  kvstoreTls = readKvStoreTls(f, f.kvstoreEndpoints);
 } catch (err) {
   fail((err as Error).message);
 }
@@ -58,6 +64,7 @@ const agentInstance = new Agent(
     podCidrV6: f.podCidrV6,
     enableIpv6: f.enableIpv6 || f.podCidrV6 !== '',
     kvstoreEndpoints: f.kvstoreEndpoints,
+    kvstoreTls,
     kvstorePrefix: f.kvstorePrefix,
     kvstoreConnectTimeout: f.kvstoreConnectTimeout,
     kvstoreLeaseTtlSeconds,

@@ -30,6 +30,7 @@ const flags = defineFlags(
     tlsRelayServerCertFile: { type: 'string', env: 'HUBBLE_RELAY_TLS_SERVER_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --tls-relay-server-key-file; unix sockets stay plaintext)' },
     tlsRelayServerKeyFile: { type: 'string', env: 'HUBBLE_RELAY_TLS_SERVER_KEY_FILE', description: 'PEM private key of --tls-relay-server-cert-file' },
     tlsRelayClientCaFiles: { type: 'string[]', env: 'HUBBLE_RELAY_TLS_CLIENT_CA_FILES', description: 'PEM CA files; when given, clients must present a certificate they signed (mutual TLS)' },
+    disableServerTls: { type: 'boolean', env: 'HUBBLE_RELAY_DISABLE_SERVER_TLS', description: 'Serve plaintext on the listen addresses, as upstream\'s flag (also the default without --tls-relay-server-cert-file); refused together with it' },
   },
   { program: 'hubble-relay', summary: 'Cluster-wide Hubble API: merges the flows of every hubble-server.' },
 );
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
   });
   if (values.peerService === '' && staticPeers.length === 0) {
     throw new FlagError('--peer-service', 'give --peer-service (a hubble-server Peer service) or --static-peers');
+  }
+  if (values.disableServerTls && (values.tlsRelayServerCertFile !== '' || values.tlsRelayClientCaFiles.length > 0)) {
+    throw new FlagError('--disable-server-tls', '--disable-server-tls contradicts --tls-relay-server-cert-file / --tls-relay-client-ca-files; drop one of them');
   }
   if ((values.tlsRelayServerCertFile === '') !== (values.tlsRelayServerKeyFile === '')) {
     throw new FlagError('--tls-relay-server-cert-file', '--tls-relay-server-cert-file and --tls-relay-server-key-file go together; give both or neither');

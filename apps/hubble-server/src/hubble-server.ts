@@ -5,7 +5,7 @@ import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
 import { DatapathFlowEvent, DEFAULT_RING_CAPACITY, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
-import { KvStore, NodeRegistry, type WatchCloser } from '@cilium-ts/kvstore';
+import { KvStore, NodeRegistry, type KvStoreTls, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
 import { IngestGate } from './ingest-gate.js';
 import { FlowMetrics } from './metrics/registry.js';
@@ -31,7 +31,7 @@ export interface HubbleServerOptions {
   /** Capacity of the separate ring of datapath debug events (2^n-1; default 4095). */
   debugBufferCapacity?: number;
   /** etcd for peer discovery; without it Peer lists only this node. */
-  kvstore?: { endpoints: string[]; prefix: string };
+  kvstore?: { endpoints: string[]; prefix: string; tls?: KvStoreTls };
   logger: Logger;
   /** Enabled Hubble metrics, upstream --metrics syntax (e.g. `['flow', 'dns:query']`); needs startTelemetry first; unset: none. */
   metrics?: readonly string[];
@@ -179,7 +179,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const connectKv = async (): Promise<void> => {
     if (!options.kvstore || shutdown.signal.aborted) return;
     try {
-      const store = await KvStore.connect({ endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix });
+      const store = await KvStore.connect({ endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix, tls: options.kvstore.tls });
       if (shutdown.signal.aborted) {
         await store.close();
         return;

@@ -18,7 +18,7 @@ const T0 = 1_700_000_000_000_000_000n;
 test('main: --help prints the flags; bad flags exit 2', () => {
   const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
-  for (const f of ['--tls-cert-file', '--tls-key-file', '--tls-client-ca-files', '--metrics', '--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--kvstore-endpoints', '--kvstore-prefix', '--log-level']) {
+  for (const f of ['--hubble-tls-cert-file', '--hubble-tls-key-file', '--hubble-tls-client-ca-files', '--metrics', '--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--kvstore-endpoints', '--kvstore-prefix', '--log-level']) {
     assert.ok(help.stdout.includes(f), f);
   }
   const bad = spawnSync(process.execPath, [MAIN, '--buffer-capacity', '1000'], { encoding: 'utf8' });
@@ -27,12 +27,12 @@ test('main: --help prints the flags; bad flags exit 2', () => {
   const badMetrics = spawnSync(process.execPath, [MAIN, '--metrics', 'flow,dns:querry'], { encoding: 'utf8' });
   assert.equal(badMetrics.status, 2);
   assert.match(badMetrics.stderr, /invalid --metrics entry "dns:querry": unknown option "querry" for dns/);
-  const badTls = spawnSync(process.execPath, [MAIN, '--tls-cert-file', '/nonexistent.crt'], { encoding: 'utf8' });
+  const badTls = spawnSync(process.execPath, [MAIN, '--hubble-tls-cert-file', '/nonexistent.crt'], { encoding: 'utf8' });
   assert.equal(badTls.status, 2);
-  assert.match(badTls.stderr, /--tls-cert-file and --tls-key-file go together/);
-  const missing = spawnSync(process.execPath, [MAIN, '--tls-cert-file', '/nonexistent.crt', '--tls-key-file', '/nonexistent.key'], { encoding: 'utf8' });
+  assert.match(badTls.stderr, /--hubble-tls-cert-file and --hubble-tls-key-file go together/);
+  const missing = spawnSync(process.execPath, [MAIN, '--hubble-tls-cert-file', '/nonexistent.crt', '--hubble-tls-key-file', '/nonexistent.key'], { encoding: 'utf8' });
   assert.equal(missing.status, 2);
-  assert.match(missing.stderr, /cannot read --tls-cert-file "\/nonexistent.crt"/);
+  assert.match(missing.stderr, /cannot read --hubble-tls-cert-file "\/nonexistent.crt"/);
 });
 
 describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {

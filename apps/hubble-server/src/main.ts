@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { createNoopMeter } from '@opentelemetry/api';
 import { isValidRingCapacity } from '@cilium-ts/flow';
 import { checkMetricsHost, createLogger, defineFlags, installSignalHandlers, isLogLevel, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
+import { kvstoreTlsFlags, readKvStoreTls, type KvStoreTls } from '@cilium-ts/kvstore';
 import { startHubbleServer } from './hubble-server.js';
 import { DEFAULT_METRICS, FlowMetrics, METRIC_HANDLERS } from './metrics/registry.js';
 import { MetricSpecError } from './metrics/metric-spec.js';
@@ -22,10 +23,11 @@ const flags = defineFlags(
     metrics: { type: 'string[]', default: DEFAULT_METRICS, env: 'HUBBLE_SERVER_METRICS', description: `Hubble metrics to export, upstream syntax name[:option=value;...]: ${METRIC_HANDLERS.map((h) => h.name).join(', ')} (options sourceContext/destinationContext=namespace|pod|pod-short|dns|ip|identity|reserved-identity|workload-name|app; dns: query, ignoreAAAA); empty: none` },
     kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
     kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
+    ...kvstoreTlsFlags,
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
-    tlsCertFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --tls-key-file; unix sockets stay plaintext)' },
-    tlsKeyFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_KEY_FILE', description: 'PEM private key of --tls-cert-file' },
-    tlsClientCaFiles: { type: 'string[]', env: 'HUBBLE_SERVER_TLS_CLIENT_CA_FILES', description: 'PEM CA files; when given, clients must present a certificate they signed (mutual TLS)' },
+    hubbleTlsCertFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --hubble-tls-key-file; unix sockets stay plaintext)' },
+    hubbleTlsKeyFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_KEY_FILE', description: 'PEM private key of --hubble-tls-cert-file' },
+    hubbleTlsClientCaFiles: { type: 'string[]', env: 'HUBBLE_SERVER_TLS_CLIENT_CA_FILES', description: 'PEM CA files; when given, clients must present a certificate they signed (mutual TLS)' },
   },
   { program: 'hubble-server', summary: 'Per-node Hubble: decodes the agent\'s datapath events into flows and serves observer.Observer and peer.Peer.' },
 );
@@ -53,8 +55,14 @@ async function main(): Promise<void> {
     if (err instanceof MetricSpecError) fail(err.message);
     throw err;
   }
-  if ((v.tlsCertFile === '') !== (v.tlsKeyFile === '')) fail('--tls-cert-file and --tls-key-file go together; give both or neither');
-  if (v.tlsClientCaFiles.length > 0 && v.tlsCertFile === '') fail('--tls-client-ca-files needs --tls-cert-file and --tls-key-file (mutual TLS is TLS first)');
+  if ((v.hubbleTlsCertFile === '') !== (v.hubbleTlsKeyFile === '')) fail('--hubble-tls-cert-file and --hubble-tls-key-file go together; give both or neither');
+  if (v.hubbleTlsClientCaFiles.length > 0 && v.hubbleTlsCertFile === '') fail('--hubble-tls-client-ca-files needs --hubble-tls-cert-file and --hubble-tls-key-file (mutual TLS is TLS first)');
+  let kvstoreTls: KvStoreTls | undefined;
+  try {
+    kvstoreTls = readKvStoreTls(v, v.kvstoreEndpoints);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const readPem = (flag: string, file: string): Buffer => {
     try {
       return readFileSync(file);
@@ -62,12 +70,12 @@ async function main(): Promise<void> {
       return fail(`cannot read ${flag} "${file}": ${(err as Error).message}`);
     }
   };
-  const tls = v.tlsCertFile
+  const tls = v.hubbleTlsCertFile
     ? {
-        cert: readPem('--tls-cert-file', v.tlsCertFile),
-        key: readPem('--tls-key-file', v.tlsKeyFile),
-        ca: v.tlsClientCaFiles.length > 0 ? Buffer.concat(v.tlsClientCaFiles.map((f) => readPem('--tls-client-ca-files', f))) : undefined,
-        requireClientCert: v.tlsClientCaFiles.length > 0,
+        cert: readPem('--hubble-tls-cert-file', v.hubbleTlsCertFile),
+        key: readPem('--hubble-tls-key-file', v.hubbleTlsKeyFile),
+        ca: v.hubbleTlsClientCaFiles.length > 0 ? Buffer.concat(v.hubbleTlsClientCaFiles.map((f) => readPem('--hubble-tls-client-ca-files', f))) : undefined,
+        requireClientCert: v.hubbleTlsClientCaFiles.length > 0,
       }
     : undefined;
   const logger = createLogger('hubble-server', { level: v.logLevel as 'info' });
@@ -80,7 +88,7 @@ async function main(): Promise<void> {
     clusterName: v.clusterName,
     bufferCapacity: v.bufferCapacity,
     debugBufferCapacity: v.debugBufferCapacity,
-    kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix } : undefined,
+    kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix, tls: kvstoreTls } : undefined,
     logger,
     metrics: v.metricsPort > 0 ? v.metrics : [],
     tls,

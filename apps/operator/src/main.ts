@@ -2,7 +2,7 @@
 // cilium-operator: one per cluster. Config, wiring and lifecycle live here.
 import { readFileSync } from 'node:fs';
 import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
-import { DurationError, KvStore, parseDuration, type KvLogger } from '@cilium-ts/kvstore';
+import { DurationError, KvStore, kvstoreTlsFlags, parseDuration, readKvStoreTls, type KvLogger, type KvStoreTls } from '@cilium-ts/kvstore';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
 import { Operator } from './operator.js';
 import { registerOperatorMetrics } from './metrics.js';
@@ -12,6 +12,7 @@ const flags = defineFlags(
   {
     kvstoreEndpoints: { type: 'string[]', default: ['http://127.0.0.1:2379'], env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd client URLs (comma-separated or repeated)' },
     kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'prefix of every key in etcd' },
+    ...kvstoreTlsFlags,
     clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: 'name of the cluster whose nodes this operator manages' },
     clusterPoolIpv4Cidr: { type: 'string', default: '10.200.0.0/16', description: 'IPv4 pool that per-node pod CIDRs are cut from' },
     clusterPoolIpv4MaskSize: { type: 'number', default: 24, description: 'prefix length of each node\'s pod CIDR' },
@@ -54,6 +55,12 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
+  let kvstoreTls: KvStoreTls | undefined;
+  try {
+    kvstoreTls = readKvStoreTls(values, values.kvstoreEndpoints);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   let gcInterval = 0;
   let gcGrace = 0;
   let heartbeat = 0;
@@ -82,7 +89,7 @@ async function main(): Promise<void> {
   let kv: KvStore | undefined;
   for (let delay = 500; !kv; delay = Math.min(delay * 2, 10_000)) {
     try {
-      kv = await KvStore.connect({ endpoints: values.kvstoreEndpoints, prefix: values.kvstorePrefix, log: kvLog });
+      kv = await KvStore.connect({ endpoints: values.kvstoreEndpoints, prefix: values.kvstorePrefix, tls: kvstoreTls, log: kvLog });
     } catch (err) {
       logger.warn('kvstore not reachable yet; retrying', { error: (err as Error).message, retryInMs: delay });
       await new Promise((r) => setTimeout(r, delay));

@@ -2,8 +2,11 @@
 // and tools/etcd. Production deployments point --kvstore-endpoints at their own etcd.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { EtcdProcessError } from './errors.js';
+import type { KvStoreTls } from './kvstore-tls.js';
 
 /** Path of Debian's etcd server binary (package etcd-server). */
 export const EtcdBinary = '/usr/bin/etcd';
@@ -22,6 +25,58 @@ export interface StartEtcdOptions {
   log?: string;
   /** How long to wait for etcd to answer /health (default 20 s). */
   readyTimeoutMs?: number;
+  /** Serve clients and peers over TLS and require their certificates (see EtcdTls). */
+  tls?: EtcdTls;
+}
+
+/**
+ * TLS of an etcd server, as Cilium's etcd deployments run it: https:// client and peer
+ * URLs, and every client and peer must present a certificate that `caFile` signed
+ * (--client-cert-auth, --peer-client-cert-auth).
+ */
+export interface EtcdTlsFiles {
+  /** CA bundle that signed the client and peer certificates etcd accepts. */
+  caFile: string;
+  /** etcd's certificate (SAN 127.0.0.1; serverAuth and clientAuth, as it is also the peer certificate) and key. */
+  certFile: string;
+  keyFile: string;
+}
+
+/** EtcdTlsFiles plus what startEtcd's /health probe presents (it needs a client certificate too). */
+export interface EtcdTls extends EtcdTlsFiles {
+  probe: KvStoreTls;
+}
+
+/** The command-line arguments of an etcd on 127.0.0.1 (without the binary) and its client URL. */
+export function etcdCommandLine(
+  opts: Pick<StartEtcdOptions, 'name' | 'dataDir' | 'clientPort' | 'peerPort'> & { tls?: EtcdTlsFiles },
+): { args: string[]; endpoint: string } {
+  const name = opts.name ?? 'cilium-ts';
+  const scheme = opts.tls ? 'https' : 'http';
+  const client = `${scheme}://127.0.0.1:${opts.clientPort}`;
+  const peer = `${scheme}://127.0.0.1:${opts.peerPort}`;
+  const tls = opts.tls
+    ? [
+        '--cert-file', opts.tls.certFile, '--key-file', opts.tls.keyFile,
+        '--trusted-ca-file', opts.tls.caFile, '--client-cert-auth',
+        '--peer-cert-file', opts.tls.certFile, '--peer-key-file', opts.tls.keyFile,
+        '--peer-trusted-ca-file', opts.tls.caFile, '--peer-client-cert-auth',
+      ]
+    : [];
+  const args = [
+    '--name', name,
+    '--data-dir', opts.dataDir,
+    '--listen-client-urls', client,
+    '--advertise-client-urls', client,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `${name}=${peer}`,
+    '--initial-cluster-state', 'new',
+    ...tls,
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+  ];
+  return { args, endpoint: client };
 }
 
 /** A running etcd server. */
@@ -46,15 +101,27 @@ export async function freeTcpPort(): Promise<number> {
   });
 }
 
-/** Asks etcd's /health endpoint; true when it reports healthy. */
-export async function etcdHealthy(endpoint: string, timeoutMs = 1000): Promise<boolean> {
-  try {
-    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { health?: string };
-    return res.ok && body.health === 'true';
-  } catch {
-    return false;
-  }
+/** Asks etcd's /health endpoint (over TLS with `tls`'s CA and client certificate); true when it reports healthy. */
+export async function etcdHealthy(endpoint: string, timeoutMs = 1000, tls?: KvStoreTls): Promise<boolean> {
+  const url = new URL('/health', endpoint);
+  return new Promise((resolve) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { timeout: timeoutMs, ...(tls ?? {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === 'true');
+        } catch {
+          resolve(false);
+        }
+      });
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** Spawns /usr/bin/etcd on 127.0.0.1 and resolves once it answers /health. */
@@ -63,21 +130,7 @@ export async function startEtcd(opts: StartEtcdOptions): Promise<EtcdServer> {
     throw new EtcdProcessError('start', `${EtcdBinary} not found; install it with "apt-get install etcd-server"`);
   }
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const name = opts.name ?? 'cilium-ts';
-  const client = `http://127.0.0.1:${opts.clientPort}`;
-  const peer = `http://127.0.0.1:${opts.peerPort}`;
-  const args = [
-    '--name', name,
-    '--data-dir', opts.dataDir,
-    '--listen-client-urls', client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `${name}=${peer}`,
-    '--initial-cluster-state', 'new',
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
-  ];
+  const { args, endpoint: client } = etcdCommandLine(opts);
   const logFd = opts.log ? openSync(opts.log, 'a') : undefined;
   const child = spawn(EtcdBinary, args, {
     stdio: ['ignore', logFd ?? 'ignore', logFd ?? 'ignore'],
@@ -112,7 +165,7 @@ export async function startEtcd(opts: StartEtcdOptions): Promise<EtcdServer> {
           `is port ${opts.clientPort} or ${opts.peerPort} in use?${opts.log ? ` See ${opts.log}` : ''}`,
       );
     }
-    if (await etcdHealthy(client)) return { endpoint: client, pid: child.pid ?? -1, stop };
+    if (await etcdHealthy(client, 1000, opts.tls?.probe)) return { endpoint: client, pid: child.pid ?? -1, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

@@ -6,6 +6,7 @@ export * from './keys.js';
 export * from './lease.js';
 export type * from './kv-types.js';
 export * from './kvstore.js';
+export * from './kvstore-tls.js';
 export type { PrefixWatchHandlers, WatchCloser } from './prefix-watch.js';
 export * from './identity-allocator.js';
 export * from './node-registry.js';

@@ -5,6 +5,7 @@ import { Election, Etcd3, isRecoverableError } from 'etcd3';
 import type { IOptions, IKeyValue, ITxnRequest, ITxnResponse } from 'etcd3';
 import { KvStoreConnectError, KvStoreOperationError } from './errors.js';
 import { DefaultKvStorePrefix, KeyLayout } from './keys.js';
+import type { KvStoreTls } from './kvstore-tls.js';
 import { KvLease } from './lease.js';
 import type { KvListing, KvLogger } from './kv-types.js';
 import { PrefixWatch, type PrefixWatchHandlers, type WatchCloser } from './prefix-watch.js';
@@ -23,6 +24,8 @@ export interface KvStoreOptions {
   healthIntervalMs?: number;
   /** Structured log sink (default: silent). */
   log?: KvLogger;
+  /** TLS to etcd (https:// endpoints): CA, and the client certificate an etcd with --client-cert-auth requires. */
+  tls?: KvStoreTls;
 }
 
 /** Connectivity of the kvstore as the last operation or probe saw it. */
@@ -88,8 +91,13 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
     this.keys = new KeyLayout(this.prefix);
     this.log = opts.log ?? (() => undefined);
     this.sessionTtl = opts.sessionTtlSeconds ?? 15;
+    const pem = (v: Buffer | string | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v));
     this.client = new Etcd3({
       hosts: endpoints,
+      // rootCertificate undefined: grpc-js verifies against the system roots.
+      ...(opts.tls
+        ? { credentials: { rootCertificate: pem(opts.tls.ca) as Buffer, privateKey: pem(opts.tls.key), certChain: pem(opts.tls.cert) } }
+        : {}),
       dialTimeout: opts.dialTimeoutMs ?? 5000,
       faultHandling: { host: () => passthrough, global: passthrough },
       // Detect a dead etcd under an open watch even without a TCP reset (etcd allows pings every 5 s).

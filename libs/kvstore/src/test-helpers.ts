@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeTcpPort, startEtcd, type EtcdServer } from './etcd-process.js';
+import { type EtcdTls, freeTcpPort, startEtcd, type EtcdServer } from './etcd-process.js';
 
 /** An etcd in a temp dir on free ports; restart() keeps the ports, stop() removes everything. */
 export interface TestEtcd {
@@ -16,15 +16,15 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-/** Starts a throwaway etcd for a test. */
-export async function startTestEtcd(name = 'test'): Promise<TestEtcd> {
+/** Starts a throwaway etcd for a test (plaintext, or TLS with client certificates required when `tls` is given). */
+export async function startTestEtcd(name = 'test', opts: { tls?: EtcdTls } = {}): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), `cts-etcd-${name}-`));
   const clientPort = await freeTcpPort();
   const peerPort = await freeTcpPort();
   let generation = 0;
-  const start = () => startEtcd({ dataDir: join(dir, `data${generation}`), clientPort, peerPort, log: join(dir, 'etcd.log') });
+  const start = () => startEtcd({ dataDir: join(dir, `data${generation}`), clientPort, peerPort, log: join(dir, 'etcd.log'), tls: opts.tls });
   const t: TestEtcd = {
-    endpoint: `http://127.0.0.1:${clientPort}`,
+    endpoint: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`,
     dir,
     clientPort,
     peerPort,
