@@ -3,6 +3,7 @@
 // bytes to its caller, instead of decoding and re-encoding every flow. The sort key is kept as
 // two plain numbers (seconds, nanos) so the merge compares without BigInt.
 import { observer } from '@cilium-ts/api';
+import { ProtoWireError, protoTag, WireReader, WireType } from '@cilium-ts/grpc/wire';
 
 /** Which `response_types` member a GetFlowsResponse carries; undefined for none. */
 export type ResponseKind = 'flow' | 'node_status' | 'lost_events' | undefined;
@@ -29,94 +30,63 @@ export class WireFormatError extends Error {
   }
 }
 
-// The scanner keeps its read position here instead of returning [value, pos] pairs, which
-// would allocate an array per varint.
-let pos = 0;
+/** One reader for every scan (reset per message): nothing is allocated per flow. */
+const reader = new WireReader();
 
-/** Reads an unsigned varint at `pos` as a number (exact below 2^53). */
-function varint(buf: Uint8Array, end: number): number {
-  if (pos >= end) throw new WireFormatError('truncated varint');
-  let b = buf[pos++]!;
-  if (b < 0x80) return b;
-  let value = b & 0x7f;
-  let mul = 128;
-  for (let i = 1; i < 10; i++) {
-    if (pos >= end) throw new WireFormatError('truncated varint');
-    b = buf[pos++]!;
-    value += (b & 0x7f) * mul;
-    if (b < 0x80) return value;
-    mul *= 128;
-  }
-  throw new WireFormatError('varint longer than 10 bytes');
-}
-
-/** Reads an int64 varint at `pos` (two's complement); exact within ±2^53. */
-function varintInt64(buf: Uint8Array, end: number): number {
-  const start = pos;
-  const v = varint(buf, end);
-  if (pos - start < 10) return v;
-  // A 10-byte varint is a negative int64: decode it exactly.
-  let big = 0n;
-  for (let i = 9; i >= 0; i--) big = (big << 7n) | BigInt(buf[start + i]! & 0x7f);
-  return Number(BigInt.asIntN(64, big));
-}
-
-function skip(buf: Uint8Array, end: number, wireType: number): void {
-  switch (wireType) {
-    case 0:
-      varint(buf, end);
-      return;
-    case 1:
-      pos += 8;
-      return;
-    case 2:
-      pos += varint(buf, end);
-      return;
-    case 5:
-      pos += 4;
-      return;
-    default:
-      throw new WireFormatError(`unsupported wire type ${wireType}`);
-  }
-}
+/** Field tags of GetFlowsResponse read by the scanner (observer.proto). */
+const TAG_FLOW = protoTag(1, WireType.DELIMITED);
+const TAG_NODE_STATUS = protoTag(2, WireType.DELIMITED);
+const TAG_LOST_EVENTS = protoTag(3, WireType.DELIMITED);
+const TAG_TIME = protoTag(1001, WireType.DELIMITED);
+/** google.protobuf.Timestamp { int64 seconds = 1; int32 nanos = 2; } */
+const TAG_SECONDS = protoTag(1, WireType.VARINT);
+const TAG_NANOS = protoTag(2, WireType.VARINT);
 
 /** Scans an encoded GetFlowsResponse for its kind and time; throws WireFormatError on malformed bytes. */
 export function scanGetFlowsResponse(buf: Uint8Array): WireResponse {
+  try {
+    return scan(buf);
+  } catch (err) {
+    if (err instanceof ProtoWireError) throw new WireFormatError(err.reason);
+    throw err;
+  }
+}
+
+function scan(buf: Uint8Array): WireResponse {
   let sec = 0;
   let nsec = 0;
   let hasTime = false;
   let kind: ResponseKind;
-  const end = buf.length;
-  pos = 0;
-  while (pos < end) {
-    const tag = varint(buf, end);
+  const r = reader.reset(buf);
+  while (!r.done) {
+    const tag = r.varint();
     const wt = tag & 7;
-    if (wt === 2) {
-      const len = varint(buf, end);
-      const next = pos + len;
-      if (next > end) throw new WireFormatError('field runs past the end');
-      if (tag === 0x0a) kind = 'flow';
-      else if (tag === 0x12) kind = 'node_status';
-      else if (tag === 0x1a) kind = 'lost_events';
-      else if (tag === 8010) {
-        // time (1001): google.protobuf.Timestamp { int64 seconds = 1; int32 nanos = 2; }
-        hasTime = true;
-        sec = 0;
-        nsec = 0;
-        while (pos < next) {
-          const t = varint(buf, next);
-          if (t === 0x08) sec = varintInt64(buf, next);
-          else if (t === 0x10) nsec = varint(buf, next) | 0;
-          else skip(buf, next, t & 7);
-        }
-        if (pos !== next) throw new WireFormatError('time runs past its length');
-      }
-      pos = next;
-    } else {
-      skip(buf, end, wt);
+    if (wt !== WireType.DELIMITED) {
+      r.skip(wt);
+      continue;
     }
+    const next = r.delimited();
+    if (tag === TAG_FLOW) kind = 'flow';
+    else if (tag === TAG_NODE_STATUS) kind = 'node_status';
+    else if (tag === TAG_LOST_EVENTS) kind = 'lost_events';
+    else if (tag === TAG_TIME) {
+      hasTime = true;
+      sec = 0;
+      nsec = 0;
+      const outer = r.end;
+      r.end = next;
+      while (!r.done) {
+        const t = r.varint();
+        if (t === TAG_SECONDS) sec = r.int64();
+        else if (t === TAG_NANOS) nsec = r.varint() | 0;
+        else r.skip(t & 7);
+      }
+      r.end = outer;
+      if (r.pos !== next) throw new WireFormatError('time runs past its length');
+    }
+    r.pos = next;
   }
-  if (pos !== end) throw new WireFormatError('field runs past the end');
+  if (r.pos !== buf.length) throw new WireFormatError('field runs past the end');
   return { wire: buf, sec, nsec, hasTime, kind };
 }
 

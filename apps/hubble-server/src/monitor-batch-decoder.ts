@@ -5,6 +5,7 @@
 // (agent events, lost counts, single records, anything with fields this reader does not know)
 // goes through the generated decoder.
 import { agent } from '@cilium-ts/api';
+import { ProtoWireError, protoTag, WireReader, WireType } from '@cilium-ts/grpc/wire';
 
 /** A DatapathBatch as read off the wire. */
 export interface MonitorBatch {
@@ -26,37 +27,23 @@ export type MonitorMessage = MonitorBatch | { readonly kind: 'event'; event: age
 /** Thrown inside the reader when the bytes are not the simple shape it handles. */
 const NOT_SIMPLE = Symbol('not-simple');
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
+/** Field tags read by hand (agent.proto: MonitorEvent, DatapathBatch; google.protobuf.Timestamp). */
+const TAG = {
+  eventTime: protoTag(1, WireType.DELIMITED),
+  eventNodeName: protoTag(2, WireType.DELIMITED),
+  eventBatch: protoTag(6, WireType.DELIMITED),
+  batchRecord: protoTag(1, WireType.DELIMITED),
+  batchTimePacked: protoTag(2, WireType.DELIMITED),
+  batchTime: protoTag(2, WireType.FIXED64),
+  seconds: protoTag(1, WireType.VARINT),
+  nanos: protoTag(2, WireType.VARINT),
+} as const;
 
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= this.end) throw NOT_SIMPLE;
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    // Values of 2^56 and more are not what this reader expects (lengths, small numbers).
-    throw NOT_SIMPLE;
-  }
-
-  /** The end offset of a length-delimited field whose length comes next. */
-  delimited(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw NOT_SIMPLE;
-    return end;
-  }
+/** A varint this reader expects (lengths, small numbers): larger values go to the generated decoder. */
+function smallVarint(r: WireReader): number {
+  const v = r.varint();
+  if (v > Number.MAX_SAFE_INTEGER) throw NOT_SIMPLE;
+  return v;
 }
 
 /**
@@ -70,26 +57,22 @@ export function splitNanos(lo: number, hi: number): { seconds: number; nanos: nu
   return { seconds: hi * 4 + Math.floor(a / 1000) + Math.floor(rest / 1e9), nanos: rest % 1e9 };
 }
 
-function readTimestamp(r: Reader, end: number, out: MonitorBatch): void {
+function readTimestamp(r: WireReader, out: MonitorBatch): void {
   let seconds = 0;
   let nanos = 0;
-  while (r.pos < end) {
+  while (!r.done) {
     const tag = r.varint();
-    if (tag === 8) seconds = r.varint();
-    else if (tag === 16) nanos = r.varint();
+    if (tag === TAG.seconds) seconds = smallVarint(r);
+    else if (tag === TAG.nanos) nanos = smallVarint(r);
     else throw NOT_SIMPLE;
   }
   out.seconds = seconds;
   out.nanos = nanos;
 }
 
-function fixed64(r: Reader, out: MonitorBatch): void {
-  if (r.pos + 8 > r.end) throw NOT_SIMPLE;
-  const b = r.buf;
-  const p = r.pos;
-  const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
-  const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16)) + b[p + 7]! * 0x1000000;
-  r.pos = p + 8;
+function fixed64(r: WireReader, out: MonitorBatch): void {
+  const lo = r.fixed32();
+  const hi = r.fixed32();
   const { seconds, nanos } = splitNanos(lo, hi);
   if (out.stamps.length < 2 * (out.stampCount + 1)) {
     const grown = new Float64Array(Math.max(64, out.stamps.length * 2));
@@ -101,20 +84,30 @@ function fixed64(r: Reader, out: MonitorBatch): void {
   out.stampCount++;
 }
 
-function readBatch(r: Reader, end: number, out: MonitorBatch): void {
-  while (r.pos < end) {
+/** Runs `read` over the length-delimited field whose length comes next, then moves past it. */
+function within(r: WireReader, read: () => void): number {
+  const end = r.delimited();
+  const outer = r.end;
+  r.end = end;
+  read();
+  r.end = outer;
+  r.pos = end;
+  return end;
+}
+
+function readBatch(r: WireReader, out: MonitorBatch): void {
+  while (!r.done) {
     const tag = r.varint();
-    if (tag === 10) {
+    if (tag === TAG.batchRecord) {
       const e = r.delimited();
       out.records.push(r.buf.subarray(r.pos, e));
       r.pos = e;
-    } else if (tag === 18) {
-      const e = r.delimited();
-      if ((e - r.pos) % 8 !== 0) throw NOT_SIMPLE;
-      const inner = new Reader(r.buf, r.pos, e);
-      while (inner.pos < e) fixed64(inner, out);
-      r.pos = e;
-    } else if (tag === 17) {
+    } else if (tag === TAG.batchTimePacked) {
+      within(r, () => {
+        if ((r.end - r.pos) % 8 !== 0) throw NOT_SIMPLE;
+        while (!r.done) fixed64(r, out);
+      });
+    } else if (tag === TAG.batchTime) {
       fixed64(r, out);
     } else {
       throw NOT_SIMPLE;
@@ -124,33 +117,34 @@ function readBatch(r: Reader, end: number, out: MonitorBatch): void {
 
 const textDecoder = new TextDecoder();
 
+/** One reader for every message (reset per message). */
+const reader = new WireReader();
+
 /** Decodes one Monitor.Listen message (throws like the generated decoder on malformed input). */
 export function decodeMonitorMessage(bytes: Uint8Array): MonitorMessage {
   const out: MonitorBatch = { kind: 'batch', nodeName: '', seconds: -1, nanos: 0, records: [], stamps: new Float64Array(0), stampCount: 0 };
   let sawBatch = false;
   try {
-    const r = new Reader(bytes, 0, bytes.length);
-    while (r.pos < bytes.length) {
+    const r = reader.reset(bytes);
+    while (!r.done) {
       const tag = r.varint();
-      if (tag === 10) {
-        const e = r.delimited();
-        readTimestamp(r, e, out);
-        r.pos = e;
-      } else if (tag === 18) {
+      if (tag === TAG.eventTime) {
+        within(r, () => readTimestamp(r, out));
+      } else if (tag === TAG.eventNodeName) {
         const e = r.delimited();
         out.nodeName = textDecoder.decode(bytes.subarray(r.pos, e));
         r.pos = e;
-      } else if (tag === 50 && !sawBatch) {
+      } else if (tag === TAG.eventBatch && !sawBatch) {
         sawBatch = true;
-        const e = r.delimited();
-        readBatch(r, e, out);
-        r.pos = e;
+        within(r, () => readBatch(r, out));
       } else {
         throw NOT_SIMPLE;
       }
     }
   } catch (err) {
-    if (err !== NOT_SIMPLE) throw err;
+    // Anything unexpected, malformed bytes included, goes to the generated decoder (which
+    // throws its own error for malformed bytes).
+    if (err !== NOT_SIMPLE && !(err instanceof ProtoWireError)) throw err;
     sawBatch = false;
   }
   if (sawBatch) return out;

@@ -5,6 +5,7 @@
 // order, proto3 defaults omitted). Flows with fields the parser never sets (L7, services, DNS
 // names, workloads, negative int32s) or unusually large ones go through ts-proto instead.
 import { flow, observer, type Timestamp } from '@cilium-ts/api';
+import { WireWriter } from '@cilium-ts/grpc/wire';
 import type { HubbleEvent } from './events.js';
 import {
   DatapathFlowEvent,
@@ -18,169 +19,62 @@ import type { DecodedPacket, TcpFlagBits } from './packet.js';
 import { summarize } from './summary.js';
 
 const SCRATCH_SIZE = 1 << 16;
-const scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
-let pos = 0;
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function varint(v: number): void {
-  while (v >= 0x80) {
-    scratch[pos++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  scratch[pos++] = v;
-}
-
-/** Tag of a field (1 byte below field 16, 2 below 2048, 3 for Summary's 100000). */
-function tag(field: number, wireType: number): void {
-  varint(field * 8 + wireType);
-}
-
-/** Starts a length-delimited field: writes its tag and reserves one length byte; returns where the payload starts. */
-function begin(field: number): number {
-  tag(field, 2);
-  pos++;
-  return pos;
-}
-
-/** Ends a length-delimited field started at `start`, widening the length prefix if needed. */
-function end(start: number): void {
-  const len = pos - start;
-  if (len < 0x80) {
-    scratch[start - 1] = len;
-    return;
-  }
-  const extra = varintSize(len) - 1;
-  scratch.copyWithin(start + extra, start, pos);
-  const after = pos + extra;
-  pos = start - 1;
-  varint(len);
-  pos = after;
-}
-
-function string(field: number, s: string): void {
-  if (s === '') return;
-  tag(field, 2);
-  const n = s.length;
-  if (n < 0x80) {
-    const lenAt = pos++;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        pos = lenAt;
-        utf8(s);
-        return;
-      }
-      scratch[pos++] = c;
-    }
-    scratch[lenAt] = n;
-    return;
-  }
-  utf8(s);
-}
-
-function utf8(s: string): void {
-  const len = Buffer.byteLength(s, 'utf8');
-  varint(len);
-  pos += scratch.write(s, pos, len, 'utf8');
-}
-
-function uint(field: number, v: number): void {
-  if (v === 0) return;
-  tag(field, 0);
-  varint(v);
-}
-
-function bool(field: number, v: boolean): void {
-  if (!v) return;
-  tag(field, 0);
-  scratch[pos++] = 1;
-}
+/** The scratch buffer every response is written into (then copied out once). */
+const w = new WireWriter(SCRATCH_SIZE);
 
 function timestamp(field: number, t: Timestamp): void {
-  const start = begin(field);
-  if (t.seconds !== 0n) {
-    scratch[pos++] = 8;
-    varint(Number(t.seconds));
-  }
-  uint(2, t.nanos);
-  end(start);
-}
-
-/** A Timestamp field from non-negative safe-integer seconds and nanos. */
-function secondsNanos(field: number, seconds: number, nanos: number): void {
-  const start = begin(field);
-  if (seconds !== 0) {
-    scratch[pos++] = 8;
-    varint(seconds);
-  }
-  uint(2, nanos);
-  end(start);
+  w.timestamp(field, Number(t.seconds), t.nanos);
 }
 
 function endpoint(field: number, e: flow.Endpoint): void {
-  const start = begin(field);
-  uint(1, e.ID);
-  uint(2, e.identity);
-  string(3, e.namespace);
-  for (const l of e.labels) {
-    if (l !== '') {
-      string(4, l);
-    } else {
-      // Repeated strings keep empty elements.
-      tag(4, 2);
-      scratch[pos++] = 0;
-    }
-  }
-  string(5, e.podName);
-  end(start);
+  const start = w.begin(field);
+  w.uint(1, e.ID);
+  w.uint(2, e.identity);
+  w.string(3, e.namespace);
+  // Repeated strings keep empty elements.
+  for (const l of e.labels) w.stringAlways(4, l);
+  w.string(5, e.podName);
+  w.end(start);
 }
 
 /** TCP.flags (field 3 of flow.TCP), from a flow.TCPFlags or a decoded packet (same nine booleans). */
 function tcpFlags(fl: TcpFlagBits): void {
-  const fs = begin(3);
-  bool(1, fl.FIN);
-  bool(2, fl.SYN);
-  bool(3, fl.RST);
-  bool(4, fl.PSH);
-  bool(5, fl.ACK);
-  bool(6, fl.URG);
-  bool(7, fl.ECE);
-  bool(8, fl.CWR);
-  bool(9, fl.NS);
-  end(fs);
+  const fs = w.begin(3);
+  w.bool(1, fl.FIN);
+  w.bool(2, fl.SYN);
+  w.bool(3, fl.RST);
+  w.bool(4, fl.PSH);
+  w.bool(5, fl.ACK);
+  w.bool(6, fl.URG);
+  w.bool(7, fl.ECE);
+  w.bool(8, fl.CWR);
+  w.bool(9, fl.NS);
+  w.end(fs);
 }
 
 function layer4(l4: flow.Layer4): void {
-  const start = begin(6);
+  const start = w.begin(6);
   if (l4.TCP) {
     const t = l4.TCP;
-    const s = begin(1);
-    uint(1, t.sourcePort);
-    uint(2, t.destinationPort);
+    const s = w.begin(1);
+    w.uint(1, t.sourcePort);
+    w.uint(2, t.destinationPort);
     if (t.flags) tcpFlags(t.flags);
-    end(s);
+    w.end(s);
   } else if (l4.UDP || l4.SCTP) {
     const ports = (l4.UDP ?? l4.SCTP)!;
-    const s = begin(l4.UDP ? 2 : 5);
-    uint(1, ports.sourcePort);
-    uint(2, ports.destinationPort);
-    end(s);
+    const s = w.begin(l4.UDP ? 2 : 5);
+    w.uint(1, ports.sourcePort);
+    w.uint(2, ports.destinationPort);
+    w.end(s);
   } else if (l4.ICMPv4 || l4.ICMPv6) {
     const icmp = (l4.ICMPv4 ?? l4.ICMPv6)!;
-    const s = begin(l4.ICMPv4 ? 3 : 4);
-    uint(1, icmp.type);
-    uint(2, icmp.code);
-    end(s);
+    const s = w.begin(l4.ICMPv4 ? 3 : 4);
+    w.uint(1, icmp.type);
+    w.uint(2, icmp.code);
+    w.end(s);
   }
-  end(start);
+  w.end(start);
 }
 
 const SAFE_SECONDS = BigInt(Number.MAX_SAFE_INTEGER);
@@ -211,53 +105,53 @@ function fastPathable(f: flow.Flow, nodeName: string, time: Timestamp | undefine
 
 function writeFlow(f: flow.Flow): void {
   if (f.time) timestamp(1, f.time);
-  uint(2, f.verdict);
-  uint(3, f.dropReason);
+  w.uint(2, f.verdict);
+  w.uint(3, f.dropReason);
   if (f.ethernet) {
-    const s = begin(4);
-    string(1, f.ethernet.source);
-    string(2, f.ethernet.destination);
-    end(s);
+    const s = w.begin(4);
+    w.string(1, f.ethernet.source);
+    w.string(2, f.ethernet.destination);
+    w.end(s);
   }
   if (f.IP) {
-    const s = begin(5);
-    string(1, f.IP.source);
-    string(2, f.IP.destination);
-    uint(3, f.IP.ipVersion);
-    bool(4, f.IP.encrypted);
-    end(s);
+    const s = w.begin(5);
+    w.string(1, f.IP.source);
+    w.string(2, f.IP.destination);
+    w.uint(3, f.IP.ipVersion);
+    w.bool(4, f.IP.encrypted);
+    w.end(s);
   }
   if (f.l4) layer4(f.l4);
   if (f.source) endpoint(8, f.source);
   if (f.destination) endpoint(9, f.destination);
-  uint(10, f.Type);
-  string(11, f.nodeName);
-  bool(16, f.reply);
+  w.uint(10, f.Type);
+  w.string(11, f.nodeName);
+  w.bool(16, f.reply);
   if (f.eventType) {
-    const s = begin(19);
-    uint(1, f.eventType.type);
-    uint(2, f.eventType.subType);
-    end(s);
+    const s = w.begin(19);
+    w.uint(1, f.eventType.type);
+    w.uint(2, f.eventType.subType);
+    w.end(s);
   }
-  uint(22, f.trafficDirection);
-  uint(23, f.policyMatchType);
-  uint(24, f.traceObservationPoint);
-  uint(25, f.dropReasonDesc);
+  w.uint(22, f.trafficDirection);
+  w.uint(23, f.policyMatchType);
+  w.uint(24, f.traceObservationPoint);
+  w.uint(25, f.dropReasonDesc);
   if (f.isReply !== undefined) {
-    const s = begin(26);
-    bool(1, f.isReply);
-    end(s);
+    const s = w.begin(26);
+    w.bool(1, f.isReply);
+    w.end(s);
   }
-  uint(27, f.debugCapturePoint);
+  w.uint(27, f.debugCapturePoint);
   if (f.interface) {
-    const s = begin(28);
-    uint(1, f.interface.index);
-    string(2, f.interface.name);
-    end(s);
+    const s = w.begin(28);
+    w.uint(1, f.interface.index);
+    w.string(2, f.interface.name);
+    w.end(s);
   }
-  uint(29, f.proxyPort);
-  string(34, f.uuid);
-  string(100000, f.Summary);
+  w.uint(29, f.proxyPort);
+  w.string(34, f.uuid);
+  w.string(100000, f.Summary);
 }
 
 /**
@@ -267,13 +161,13 @@ function writeFlow(f: flow.Flow): void {
  */
 export function encodeFlowResponse(f: flow.Flow, nodeName: string, time: Timestamp | undefined): Uint8Array {
   if (!fastPathable(f, nodeName, time)) return observer.GetFlowsResponse.encode({ flow: f, nodeName, time }).finish();
-  pos = 0;
-  const s = begin(1);
+  w.pos = 0;
+  const s = w.begin(1);
   writeFlow(f);
-  end(s);
-  string(1000, nodeName);
+  w.end(s);
+  w.string(1000, nodeName);
   if (time) timestamp(1001, time);
-  return Buffer.from(scratch.subarray(0, pos));
+  return w.bytes();
 }
 
 /**
@@ -287,13 +181,12 @@ function sharedEndpoint(field: 8 | 9, e: flow.Endpoint): void {
   const cache = encodedEndpoints[field - 8]!;
   const bytes = cache.get(e);
   if (bytes !== undefined) {
-    scratch.set(bytes, pos);
-    pos += bytes.length;
+    w.raw(bytes);
     return;
   }
-  const start = pos;
+  const start = w.pos;
   endpoint(field, e);
-  cache.set(e, Uint8Array.prototype.slice.call(scratch, start, pos));
+  cache.set(e, Uint8Array.prototype.slice.call(w.buf, start, w.pos));
 }
 
 /** Whether the direct path covers `e` (times ts-proto would write the same way, strings inside the scratch buffer). */
@@ -316,67 +209,67 @@ function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
   const subType = r[1]!;
   const flags = r[15]!;
   const isReply = (flags & 1) !== 0;
-  secondsNanos(1, e.seconds, e.nanos);
-  uint(2, recordVerdict(type, flags));
+  w.timestamp(1, e.seconds, e.nanos);
+  w.uint(2, recordVerdict(type, flags));
   const dropReason = recordDropReason(r);
-  uint(3, dropReason);
+  w.uint(3, dropReason);
   if (p.ethernet) {
-    const s = begin(4);
-    string(1, p.ethernet.source);
-    string(2, p.ethernet.destination);
-    end(s);
+    const s = w.begin(4);
+    w.string(1, p.ethernet.source);
+    w.string(2, p.ethernet.destination);
+    w.end(s);
   }
   if (p.ip) {
-    const s = begin(5);
-    string(1, p.ip.source);
-    string(2, p.ip.destination);
-    uint(3, p.ip.version === 4 ? flow.IPVersion.IPv4 : flow.IPVersion.IPv6);
-    end(s);
+    const s = w.begin(5);
+    w.string(1, p.ip.source);
+    w.string(2, p.ip.destination);
+    w.uint(3, p.ip.version === 4 ? flow.IPVersion.IPv4 : flow.IPVersion.IPv6);
+    w.end(s);
   }
   const l4 = p.l4;
   if (l4 !== undefined) {
-    const start = begin(6);
+    const start = w.begin(6);
     if (l4.kind === 'tcp') {
-      const s = begin(1);
-      uint(1, l4.sourcePort);
-      uint(2, l4.destinationPort);
+      const s = w.begin(1);
+      w.uint(1, l4.sourcePort);
+      w.uint(2, l4.destinationPort);
       tcpFlags(l4.flags);
-      end(s);
+      w.end(s);
     } else if (l4.kind === 'udp' || l4.kind === 'sctp') {
-      const s = begin(l4.kind === 'udp' ? 2 : 5);
-      uint(1, l4.sourcePort);
-      uint(2, l4.destinationPort);
-      end(s);
+      const s = w.begin(l4.kind === 'udp' ? 2 : 5);
+      w.uint(1, l4.sourcePort);
+      w.uint(2, l4.destinationPort);
+      w.end(s);
     } else {
-      const s = begin(l4.kind === 'icmpv4' ? 3 : 4);
-      uint(1, l4.type);
-      uint(2, l4.code);
-      end(s);
+      const s = w.begin(l4.kind === 'icmpv4' ? 3 : 4);
+      w.uint(1, l4.type);
+      w.uint(2, l4.code);
+      w.end(s);
     }
-    end(start);
+    w.end(start);
   }
   sharedEndpoint(8, e.source);
   sharedEndpoint(9, e.destination);
-  uint(10, flow.FlowType.L3_L4);
-  string(11, e.nodeName);
-  bool(16, isReply);
-  const et = begin(19);
-  uint(1, type);
-  uint(2, subType);
-  end(et);
-  uint(22, recordDirection(flags));
-  uint(23, e.policyMatchType);
-  uint(24, recordTracePoint(type, subType));
-  uint(25, dropReason === 0 ? flow.DropReason.DROP_REASON_UNKNOWN : dropReasonDesc(dropReason));
-  const ir = begin(26);
-  bool(1, isReply);
-  end(ir);
-  const itf = begin(28);
-  uint(1, e.ifindex);
-  string(2, e.interfaceName);
-  end(itf);
-  string(34, e.uuid);
-  string(100000, summarize(p));
+  w.uint(10, flow.FlowType.L3_L4);
+  w.string(11, e.nodeName);
+  w.bool(16, isReply);
+  const et = w.begin(19);
+  w.uint(1, type);
+  w.uint(2, subType);
+  w.end(et);
+  w.uint(22, recordDirection(flags));
+  w.uint(23, e.policyMatchType);
+  w.uint(24, recordTracePoint(type, subType));
+  w.uint(25, dropReason === 0 ? flow.DropReason.DROP_REASON_UNKNOWN : dropReasonDesc(dropReason));
+  const ir = w.begin(26);
+  w.bool(1, isReply);
+  w.end(ir);
+  const itf = w.begin(28);
+  w.uint(1, e.ifindex);
+  w.string(2, e.interfaceName);
+  w.end(itf);
+  w.string(34, e.uuid);
+  w.string(100000, summarize(p));
 }
 
 /**
@@ -388,11 +281,11 @@ export function encodeFlowEventResponse(e: Extract<HubbleEvent, { kind: 'flow' }
   if (!(e instanceof DatapathFlowEvent)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
   const packet = e.packet;
   if (!eventFastPathable(e, packet)) return encodeFlowResponse(e.flow, e.nodeName, e.time);
-  pos = 0;
-  const s = begin(1);
+  w.pos = 0;
+  const s = w.begin(1);
   writeEventFlow(e, packet);
-  end(s);
-  string(1000, e.nodeName);
-  secondsNanos(1001, e.seconds, e.nanos);
-  return Buffer.from(scratch.subarray(0, pos));
+  w.end(s);
+  w.string(1000, e.nodeName);
+  w.timestamp(1001, e.seconds, e.nanos);
+  return w.bytes();
 }

@@ -8,6 +8,7 @@ export * from './health.js';
 export * from './listen-address.js';
 export * from './logger.js';
 export * from './pki.js';
+export * from './protobuf-wire.js';
 export * from './raw-client-stream.js';
 export * from './raw-grpc.js';
 export * from './reflection.js';

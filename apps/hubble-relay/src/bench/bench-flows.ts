@@ -2,14 +2,10 @@
 // endpoints with labels, event type, summary) per message, the node's name, and `time`
 // stepping so that the nodes' streams interleave (node i of n at t0 + (k·n + i) µs).
 import { flow, observer } from '@cilium-ts/api';
+import { WireWriter } from '@cilium-ts/grpc/wire';
 
-function varint(out: number[], v: number): void {
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
+/** GetFlowsResponse.time (observer.proto). */
+const TIME_FIELD = 1001;
 
 /** The flow every benchmark message carries (about 330 bytes encoded, like a hubble-server trace flow). */
 export function benchFlow(nodeName: string): flow.Flow {
@@ -38,23 +34,17 @@ export function benchFrames(nodeName: string, index: number, nodes: number, coun
   const head = Buffer.from(observer.GetFlowsResponse.encode(observer.GetFlowsResponse.fromPartial({ flow: benchFlow(nodeName), nodeName })).finish());
   const parts: Buffer[] = [];
   const t0 = Number(t0Seconds);
+  const w = new WireWriter(64);
   for (let k = 0; k < count; k++) {
     const us = k * nodes + index;
-    const ts: number[] = [0x08];
-    varint(ts, t0 + Math.floor(us / 1e6));
-    const nanos = (us % 1e6) * 1000;
-    if (nanos > 0) {
-      ts.push(0x10);
-      varint(ts, nanos);
-    }
-    const tail: number[] = [0xca, 0x3e]; // field 1001, length-delimited
-    varint(tail, ts.length);
-    tail.push(...ts);
+    w.pos = 0;
+    w.timestamp(TIME_FIELD, t0 + Math.floor(us / 1e6), (us % 1e6) * 1000);
+    const tail = w.bytes();
     const len = head.length + tail.length;
     const prefix = Buffer.allocUnsafe(5);
     prefix[0] = 0;
     prefix.writeUInt32BE(len, 1);
-    parts.push(prefix, head, Buffer.from(tail));
+    parts.push(prefix, head, tail);
   }
   return Buffer.concat(parts);
 }
