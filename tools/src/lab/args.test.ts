@@ -4,7 +4,7 @@ import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
 test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4' });
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4', relayTls: false });
 });
 
 test('up --ipv4-only turns IPv6 off', () => {
@@ -21,7 +21,9 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     ipv6: true,
     routingMode: 'native',
     underlay: 'ipv4',
+    relayTls: false,
   });
+  assert.equal((parseArgs(['up', '--relay-tls']) as { relayTls: boolean }).relayTls, true);
 });
 
 test('up --routing-mode takes native or tunnel', () => {

@@ -15,6 +15,8 @@ export interface UpOptions {
   routingMode: 'native' | 'tunnel';
   /** Tunnel mode: the family of the VXLAN outer header between nodes (the agents' --underlay-protocol). */
   underlay: 'ipv4' | 'ipv6';
+  /** The relay serves TLS on its port (--relay-tls); default plaintext on loopback, as Cilium's Helm chart. */
+  relayTls: boolean;
 }
 
 /** `lab status`: what is running. */
@@ -60,13 +62,16 @@ export const usage = `Usage: tools/lab <command> [flags]
 
 Commands:
   up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy] [--ipv4-only]
-         [--routing-mode native|tunnel] [--underlay ipv4|ipv6]
+         [--routing-mode native|tunnel] [--underlay ipv4|ipv6] [--relay-tls]
          remove a previous lab of that name, then start etcd, operator, per node an agent
          and a hubble-server, the relay, and demo pods web/client/other on every node;
          dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx);
          --routing-mode tunnel: nodes reach each other's pods through VXLAN (UDP 8472)
          carrying the source identity, instead of routes over the fabric (native);
-         --underlay ipv6 (tunnel mode, dual-stack): VXLAN over the nodes' IPv6 addresses
+         --underlay ipv6 (tunnel mode, dual-stack): VXLAN over the nodes' IPv6 addresses;
+         etcd (TLS, client certificates) and hubble-servers (mTLS) only talk to holders of
+         the lab's certificates (<run dir>/tls); the relay's port 127.0.0.1:4245 is
+         plaintext on loopback unless --relay-tls (then TLS with the lab's Hubble CA)
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
                                   other->web:80 (denied) on every node, over IPv4 and (in a
@@ -81,7 +86,7 @@ Commands:
 Defaults: --nodes 2, --name lab. Run as root.`;
 
 const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value' },
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool' },
   status: { '--name': 'value', '--json': 'bool' },
   check: { '--name': 'value', '--json': 'bool' },
   down: { '--name': 'value' },
@@ -133,7 +138,7 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (underlay !== 'ipv4' && underlay !== 'ipv6') throw new LabUsageError('--underlay', `"${underlay}" is not one of ipv4, ipv6`);
       if (underlay === 'ipv6' && routingMode !== 'tunnel') throw new LabUsageError('--underlay', 'ipv6 applies to tunnel mode: add --routing-mode tunnel');
       if (underlay === 'ipv6' && values.has('--ipv4-only')) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay };
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls') };
     }
     case 'bench': {
       const nodes = wholeNumber(values, '--nodes', '4', 1, 9);

@@ -5,12 +5,13 @@
 // native routing (in that lab) and in tunnel mode (in a small two-node lab of its own,
 // run first).
 import { readFileSync } from 'node:fs';
-import { IdentityAllocator, KvStore } from '@cilium-ts/kvstore';
+import { IdentityAllocator, KvStore, type KvStoreTls } from '@cilium-ts/kvstore';
 import type { BenchOptions } from './args.js';
 import { benchThroughput, type ThroughputRow } from './bench-throughput.js';
 import { labDown } from './cmd-down.js';
 import { formatTable } from './cmd-status.js';
 import { labUp, podMtu } from './cmd-up.js';
+import { labEtcdClientTls } from './lab-certs.js';
 import { LabLayout } from './layout.js';
 import { createPod } from './pods.js';
 import type { PodRecord } from './state-file.js';
@@ -45,7 +46,7 @@ async function benchTunnelThroughput(o: BenchOptions, log: (line: string) => voi
   const name = tunnelLabName(o.name);
   const layout = new LabLayout(name);
   log(`tunnel mode: a two-node lab "${name}" (VXLAN) for cross-node throughput ...`);
-  const up = { command: 'up', name, nodes: 2, traffic: false, policy: true, ipv6: false, routingMode: 'tunnel', underlay: 'ipv4' } as const;
+  const up = { command: 'up', name, nodes: 2, traffic: false, policy: true, ipv6: false, routingMode: 'tunnel', underlay: 'ipv4', relayTls: false } as const;
   try {
     await labUp(up, { summary: false });
     const pod = (node: number, k: number): Promise<PodRecord> => createPod(layout, node, `b${k}`, { app: `bench${k}` }, podMtu(up));
@@ -97,9 +98,9 @@ export function rssMiB(pid: number): number {
  * connection, own node name) allocates the same `sets` label sets at once, under a
  * throwaway prefix that is removed afterwards.
  */
-export async function benchIdentityAllocation(endpoint: string, nodes: number, sets: number): Promise<BenchReport['identity']> {
+export async function benchIdentityAllocation(endpoint: string, tls: KvStoreTls | undefined, nodes: number, sets: number): Promise<BenchReport['identity']> {
   const prefix = `cilium-bench-${process.pid}`;
-  const stores = await Promise.all(Array.from({ length: nodes }, () => KvStore.connect({ endpoints: [endpoint], prefix })));
+  const stores = await Promise.all(Array.from({ length: nodes }, () => KvStore.connect({ endpoints: [endpoint], prefix, tls })));
   const allocators = stores.map((kv, k) => new IdentityAllocator(kv, `bench-n${k + 1}`));
   try {
     await Promise.all(allocators.map((a) => a.ready()));
@@ -126,7 +127,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
   // First, so that a lab kept with --keep is the main one (labs share fixed ports).
   const tunnel = o.nodes >= 2 ? await benchTunnelThroughput(o, log) : undefined;
   let t0 = Date.now();
-  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native', underlay: 'ipv4' }, { summary: false });
+  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native', underlay: 'ipv4', relayTls: false }, { summary: false });
   const labUpSeconds = (Date.now() - t0) / 1000;
   const state = readState(layout.stateFile)!;
   const pods: PodRecord[] = [];
@@ -151,7 +152,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
     latencies.sort((x, y) => x - y);
 
     log('identity allocation against etcd ...');
-    const identity = await benchIdentityAllocation(layout.etcdEndpoint, o.nodes, 200);
+    const identity = await benchIdentityAllocation(layout.etcdEndpoint, labEtcdClientTls(layout), o.nodes, 200);
     const agentRssMiB = state.services.filter((s) => s.role === 'agent' && s.pid).map((s) => ({ node: `n${s.node}`, rssMiB: rssMiB(s.pid!) }));
 
     const throughput: ThroughputRow[] = [];

@@ -6,6 +6,7 @@ import { labDown } from './cmd-down.js';
 import { ciliumArgv } from './cilium-cli.js';
 import { CommandFailedError, LabPreconditionError } from './errors.js';
 import { startEtcd } from './etcd.js';
+import { labCerts, makeLabCerts, relayTlsName } from './lab-certs.js';
 import { run } from './exec.js';
 import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, ports } from './layout.js';
 import { createNetns } from './netns.js';
@@ -98,15 +99,13 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   }, () => state.nodes.map((n) => `${n.netns}=${n.ip}${n.ipv6 ? `,${n.ipv6}` : ''}`).join(' '));
 
-  await progress.run('etcd', async () => {
-    const rec = await startEtcd(layout);
-    state.etcdManagedBy = rec.managedBy;
-    const { managedBy: _m, ...service } = rec;
-    upsertService(state, service);
+  await progress.run('certificates and etcd (TLS, client certificates required)', async () => {
+    makeLabCerts(layout);
+    upsertService(state, await startEtcd(layout));
     save();
   });
 
-  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay)) {
+  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay, o.relayTls)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(label, async () => {
       const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
@@ -169,12 +168,13 @@ function printSummary(layout: LabLayout, o: UpOptions): void {
   const lines = [
     '',
     `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
-    `  relay:   ${layout.relayAddress}`,
+    `  relay:   ${layout.relayAddress} (${o.relayTls ? `TLS: CA ${layout.cert(labCerts.hubbleCa).certFile}, name ${relayTlsName} or 127.0.0.1` : 'plaintext, loopback only'}; it reads the hubble-servers over mTLS)`,
+    `  etcd:    ${layout.etcdEndpoint} (TLS, client certificate ${layout.cert(labCerts.etcdClient).certFile}, CA ${layout.cert(labCerts.etcdCa).certFile})`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
     `  logs:    ${layout.logDir}/`,
     '',
     'Watch the flows:',
-    `  node_modules/.bin/hubble observe --server ${layout.relayAddress} -f`,
+    `  node_modules/.bin/hubble observe --server ${layout.relayAddress}${o.relayTls ? ` --tls --tls-ca-cert-files ${layout.cert(labCerts.hubbleCa).certFile}` : ''} -f`,
     o.policy
       ? '  expected on every node and across nodes: client -> web:80 FORWARDED; client -> web:8080 and other -> web:80 DROPPED (Policy denied)'
       : '  (no policy imported: everything is FORWARDED)',

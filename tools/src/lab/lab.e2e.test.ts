@@ -8,14 +8,18 @@
 // ipcache entries while keeping their own traffic), and a clean "down".
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { KvStore } from '@cilium-ts/kvstore';
+import { KvStore, KvStoreConnectError, type KvStoreOptions } from '@cilium-ts/kvstore';
 import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
 import { e2eSkip, killAgent, labCommand, listRelayNodes, observeFlows, type JsonFlow } from './e2e-support.js';
 import { run, runChecked } from './exec.js';
-import { bpfRoot, cluster, demoProgram, LabLayout } from './layout.js';
+import { isLoopback, listenersOf } from './exposure.js';
+import { hubbleServerTlsName, labCerts, labEtcdClientTls } from './lab-certs.js';
+import { appMain, bpfRoot, cluster, demoProgram, LabLayout, runRoot } from './layout.js';
+import { labTcpPorts } from './cmd-up.js';
+import { findLabProcesses } from './process.js';
 import { inNetns, listNetns } from './netns.js';
 
 const name = `e2e${process.pid}`;
@@ -70,6 +74,44 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
     for (const p of status.pods) assert.match(p.ipv6 ?? '', /^fd00:10:200::[0-9a-f]{1,4}$/);
     const block = (ip: string): string => ip.split(':').at(-1)!.padStart(4, '0').slice(0, 2);
     assert.equal(new Set(NODES.map((i) => block(ip6Of('web', i)))).size, 3, 'nodes have distinct IPv6 pod CIDRs');
+  });
+
+  test('exposure: every lab process listens on loopback (or unix sockets) only, every port of the lab included', async () => {
+    const listeners = await listenersOf(findLabProcesses(name));
+    const beyond = listeners.filter((l) => !isLoopback(l.address)).map((l) => `${l.proto} ${l.address}:${l.port} (pids ${l.pids.join(',')})`);
+    assert.deepEqual(beyond, [], 'listeners reachable beyond this machine');
+    // Not vacuous: etcd, relay, hubble-servers and every metrics endpoint are among them.
+    const ports = new Set(listeners.filter((l) => l.proto === 'tcp').map((l) => l.port));
+    assert.deepEqual(labTcpPorts(3).filter((p) => !ports.has(p)), [], `lab ports not found among the lab's listeners: ${[...ports].join(',')}`);
+  });
+
+  test('exposure: etcd refuses clients without the lab\'s client certificate and plaintext clients', async () => {
+    const http = layout.etcdEndpoint.replace('https://', 'http://');
+    const { ca } = labEtcdClientTls(layout);
+    const attempts: Array<[string, KvStoreOptions]> = [['no client certificate', { endpoints: [layout.etcdEndpoint], tls: { ca } }], ['plaintext', { endpoints: [http] }]];
+    for (const [what, opts] of attempts) {
+      await assert.rejects(KvStore.connect({ ...opts, dialTimeoutMs: 2000 }), (e: unknown) => e instanceof KvStoreConnectError, what);
+    }
+    const kv = await KvStore.connect({ endpoints: [layout.etcdEndpoint], tls: labEtcdClientTls(layout), dialTimeoutMs: 5000 });
+    await kv.close();
+  });
+
+  test('exposure: hubble-servers serve mTLS only (the relay\'s certificate reads flows, plaintext and certificate-less clients do not); state and logs are private', async () => {
+    const hubble = (...args: string[]) => run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.hubbleAddress(1), '--last', '5', '-o', 'json', ...args], { timeoutMs: 20_000 });
+    const tlsArgs = ['--tls', '--tls-ca-cert-files', layout.cert(labCerts.hubbleCa).certFile, '--tls-server-name', hubbleServerTlsName('n1')];
+    const client = layout.cert(labCerts.relayClient);
+    const plain = await hubble();
+    assert.notEqual(plain.code, 0, `a plaintext client read n1's hubble-server: ${plain.stdout.slice(0, 300)}`);
+    const noCert = await hubble(...tlsArgs);
+    assert.notEqual(noCert.code, 0, `a TLS client without a certificate read n1's hubble-server: ${noCert.stdout.slice(0, 300)}`);
+    const withCert = await hubble(...tlsArgs, '--tls-client-cert-file', client.certFile, '--tls-client-key-file', client.keyFile);
+    assert.equal(withCert.code, 0, withCert.stderr);
+    assert.match(withCert.stdout, /"node_name":"n1"/);
+    const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
+    assert.deepEqual(
+      { state: mode(layout.stateFile), logs: mode(layout.logDir), log: mode(layout.logFile('hubble-relay')), key: mode(client.keyFile), runRoot: existsSync(runRoot) },
+      { state: '600', logs: '700', log: '600', key: '600', runRoot: true },
+    );
   });
 
   test('the relay shows same-node and cross-node flows, allowed and denied, from every node', async () => {
@@ -241,7 +283,7 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
   });
 
   test('removing n3 (agent killed): after its lease TTL its CIDRs are released, its references and ipcache entries go, the others drop its routes and keep working', async () => {
-    const kv = await KvStore.connect({ endpoints: [layout.etcdEndpoint], prefix: cluster.kvstorePrefix });
+    const kv = await KvStore.connect({ endpoints: [layout.etcdEndpoint], prefix: cluster.kvstorePrefix, tls: labEtcdClientTls(layout) });
     try {
       const k = kv.keys;
       const n3Ips = status.pods.filter((p) => p.node === 3).flatMap((p) => [p.ip!, p.ipv6!]);
@@ -317,5 +359,8 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
     const pins = existsSync(bpfRoot) ? readdirSync(bpfRoot).filter((d) => d.startsWith(`${name}-`)) : [];
     assert.deepEqual(pins, []);
     assert.equal(existsSync(layout.runDir), false);
+    // The shared parents go with the last lab (none other runs under the kernel lock).
+    assert.equal(existsSync(runRoot) && readdirSync(runRoot).length === 0, false, `${runRoot} left empty`);
+    assert.equal(existsSync(bpfRoot) && readdirSync(bpfRoot).length === 0, false, `${bpfRoot} left empty`);
   });
 });

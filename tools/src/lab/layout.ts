@@ -85,8 +85,17 @@ export class LabLayout {
   get etcdDataDir(): string {
     return join(this.runDir, 'etcd');
   }
+  /** etcd's client URL: TLS, client certificates required (see lab-certs.ts). */
   get etcdEndpoint(): string {
-    return `http://127.0.0.1:${ports.etcdClient}`;
+    return `https://127.0.0.1:${ports.etcdClient}`;
+  }
+  /** Certificates and keys the lab makes at start (lab-certs.ts). */
+  get tlsDir(): string {
+    return join(this.runDir, 'tls');
+  }
+  /** PEM files of certificate `name` in tlsDir: `<name>.crt`, `<name>.key`. */
+  cert(name: string): { certFile: string; keyFile: string } {
+    return { certFile: join(this.tlsDir, `${name}.crt`), keyFile: join(this.tlsDir, `${name}.key`) };
   }
   get operatorSocket(): string {
     return join(this.runDir, 'operator.sock');
@@ -157,5 +166,3 @@ export function demoProgram(name: string): string {
 /** The demo CiliumNetworkPolicy shipped with the sources. */
 export const demoPolicyFile: string = join(repoRoot, 'tools', 'src', 'lab', 'demo-policy.yaml');
 
-/** The kvstore engineer's etcd wrapper, used when present. */
-export const etcdWrapper: string = join(repoRoot, 'tools', 'etcd');

@@ -1,5 +1,6 @@
 // Readiness probes: poll until a daemon answers, fails, or the timeout passes.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { etcdHealthy } from '@cilium-ts/kvstore';
 import { connect } from 'node:net';
 import { ServiceNotReadyError } from './errors.js';
 import { run } from './exec.js';
@@ -51,6 +52,12 @@ export async function probeOnce(probe: ReadyProbe): Promise<ProbeResult> {
       } catch (err) {
         return { ready: false, why: `GET ${probe.url} failed: ${(err as Error).message}` };
       }
+    case 'etcd': {
+      const tls = { ca: readFileSync(probe.caFile), cert: readFileSync(probe.certFile), key: readFileSync(probe.keyFile) };
+      return (await etcdHealthy(probe.endpoint, 1000, tls))
+        ? { ready: true }
+        : { ready: false, why: `GET ${probe.endpoint}/health with the lab's client certificate did not report healthy` };
+    }
     case 'tcp':
       return (await canConnect({ host: probe.host, port: probe.port }))
         ? { ready: true }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LabLayout, parseNetnsName, repoRoot } from './layout.js';
-import { agentSpec, daemonSpecs, etcdSpec, etcdWrapperArgv, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
+import { agentSpec, daemonSpecs, etcdSpec, hubbleServerSpec, operatorSpec, relaySpec } from './service-spec.js';
 import { labTcpPorts, podMtu, trafficTargets, upStepCount } from './cmd-up.js';
-import { wrapperPid } from './etcd.js';
 
 const layout = new LabLayout('lab');
 
@@ -22,8 +21,11 @@ test('agent command line follows the agent contract', () => {
     '--node-netns', '/run/netns/cts-lab-n1',
     '--node-ip', '192.168.200.1',
     '--routing-mode', 'native',
-    '--kvstore-endpoints', 'http://127.0.0.1:2379',
+    '--kvstore-endpoints', 'https://127.0.0.1:2379',
     '--kvstore-prefix', 'cilium',
+    '--kvstore-trusted-ca-file', '/run/cilium-ts/lab/tls/etcd-ca.crt',
+    '--kvstore-cert-file', '/run/cilium-ts/lab/tls/etcd-client.crt',
+    '--kvstore-key-file', '/run/cilium-ts/lab/tls/etcd-client.key',
     '--kvstore-lease-ttl', '15s',
     '--state-dir', '/run/cilium-ts/lab/n1/state',
     '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
@@ -54,7 +56,13 @@ test('operator, hubble-server and relay command lines', () => {
   assert.equal(flag(op, '--cluster-pool-ipv6-cidr'), 'fd00:10:200::/104');
   assert.equal(flag(op, '--cluster-pool-ipv6-mask-size'), '120');
   assert.equal(flag(op, '--listen'), 'unix:///run/cilium-ts/lab/operator.sock');
-  assert.equal(flag(op, '--kvstore-endpoints'), 'http://127.0.0.1:2379');
+  // Every etcd client presents the lab's client certificate over TLS.
+  for (const argv of [op, hubbleServerSpec(layout, 1).argv, agentSpec(layout, 1).argv]) {
+    assert.equal(flag(argv, '--kvstore-endpoints'), 'https://127.0.0.1:2379');
+    assert.equal(flag(argv, '--kvstore-trusted-ca-file'), '/run/cilium-ts/lab/tls/etcd-ca.crt');
+    assert.equal(flag(argv, '--kvstore-cert-file'), '/run/cilium-ts/lab/tls/etcd-client.crt');
+    assert.equal(flag(argv, '--kvstore-key-file'), '/run/cilium-ts/lab/tls/etcd-client.key');
+  }
 
   const hs = hubbleServerSpec(layout, 2);
   assert.equal(flag(hs.argv, '--agent-socket'), 'unix:///run/cilium-ts/lab/n2/agent.sock');
@@ -62,20 +70,43 @@ test('operator, hubble-server and relay command lines', () => {
   assert.equal(flag(hs.argv, '--node-name'), 'n2');
   assert.deepEqual(hs.ready, { kind: 'tcp', host: '127.0.0.1', port: 4252 });
 
+  // hubble-servers: mTLS with the lab's Hubble CA.
+  assert.equal(flag(hs.argv, '--hubble-tls-cert-file'), '/run/cilium-ts/lab/tls/hubble-server.crt');
+  assert.equal(flag(hs.argv, '--hubble-tls-key-file'), '/run/cilium-ts/lab/tls/hubble-server.key');
+  assert.equal(flag(hs.argv, '--hubble-tls-client-ca-files'), '/run/cilium-ts/lab/tls/hubble-ca.crt');
+
   const relay = relaySpec(layout).argv;
   assert.equal(flag(relay, '--listen-address'), '127.0.0.1:4245');
   assert.equal(flag(relay, '--peer-service'), '127.0.0.1:4251');
+  // The relay reads the hubble-servers (and the Peer service) with its client certificate.
+  assert.equal(flag(relay, '--tls-hubble-server-ca-files'), '/run/cilium-ts/lab/tls/hubble-ca.crt');
+  assert.equal(flag(relay, '--tls-client-cert-file'), '/run/cilium-ts/lab/tls/hubble-relay-client.crt');
+  assert.equal(flag(relay, '--tls-client-key-file'), '/run/cilium-ts/lab/tls/hubble-relay-client.key');
+  assert.equal(flag(relay, '--peer-service-tls-server-name'), 'n1.default.hubble-grpc.cilium.io');
+  // Its own port: plaintext on loopback by default, TLS with --relay-tls.
+  assert.equal(flag(relay, '--tls-relay-server-cert-file'), undefined);
+  assert.ok(relay.includes('--disable-server-tls'));
+  const relayTls = daemonSpecs(layout, 1, false, 'native', 'ipv4', true).at(-1)!.argv;
+  assert.equal(flag(relayTls, '--tls-relay-server-cert-file'), '/run/cilium-ts/lab/tls/hubble-relay-server.crt');
+  assert.equal(flag(relayTls, '--tls-relay-server-key-file'), '/run/cilium-ts/lab/tls/hubble-relay-server.key');
+  assert.equal(relayTls.includes('--disable-server-tls'), false);
+  // Every metrics endpoint stays on its default, loopback.
+  for (const d of daemonSpecs(layout, 1)) assert.equal(flag(d.argv, '--metrics-host'), undefined, d.name);
 });
 
-test('etcd listens on 127.0.0.1 only with its data under the run dir', () => {
+test('etcd listens on 127.0.0.1 only, over TLS, requiring client and peer certificates, with its data under the run dir', () => {
   const s = etcdSpec(layout);
   assert.equal(flag(s.argv, '--data-dir'), '/run/cilium-ts/lab/etcd');
   for (const f of ['--listen-client-urls', '--listen-peer-urls', '--advertise-client-urls']) {
-    assert.match(flag(s.argv, f)!, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(flag(s.argv, f)!, /^https:\/\/127\.0\.0\.1:\d+$/);
   }
-  assert.deepEqual(etcdWrapperArgv(layout, 'start').slice(1), [
-    'start', '--data-dir', '/run/cilium-ts/lab/etcd', '--client-port', '2379', '--peer-port', '2380', '--run-dir', '/run/cilium-ts/lab',
-  ]);
+  assert.ok(s.argv.includes('--client-cert-auth') && s.argv.includes('--peer-client-cert-auth'));
+  for (const f of ['--trusted-ca-file', '--peer-trusted-ca-file']) assert.equal(flag(s.argv, f), '/run/cilium-ts/lab/tls/etcd-ca.crt');
+  for (const f of ['--cert-file', '--peer-cert-file']) assert.equal(flag(s.argv, f), '/run/cilium-ts/lab/tls/etcd-server.crt');
+  assert.deepEqual(s.ready, {
+    kind: 'etcd', endpoint: 'https://127.0.0.1:2379', caFile: '/run/cilium-ts/lab/tls/etcd-ca.crt',
+    certFile: '/run/cilium-ts/lab/tls/etcd-client.crt', keyFile: '/run/cilium-ts/lab/tls/etcd-client.key',
+  });
 });
 
 test('daemons start operator first, then agent and hubble-server per node, relay last', () => {
@@ -98,12 +129,6 @@ test('netns names parse back into node and pod, and only for this lab', () => {
   assert.equal(parseNetnsName(layout, 'cts-lab2-n1'), undefined);
   assert.equal(parseNetnsName(layout, 'cts-lab-x'), undefined);
   assert.equal(layout.podNetns(1, 'client'), 'cts-lab-n1-client');
-});
-
-test('the etcd pid comes from the status JSON printed by tools/etcd start', () => {
-  assert.equal(wrapperPid('{"running":true,"healthy":true,"pid":1234,"endpoint":"http://127.0.0.1:2379"}\n'), 1234);
-  assert.equal(wrapperPid('{"running":false,"pid":null}'), null);
-  assert.equal(wrapperPid('nothing'), null);
 });
 
 test('traffic generators hit their own node and up to two others', () => {

@@ -1,10 +1,13 @@
 // What to start for each lab daemon: argv, log file, address and how to tell it is ready.
 // Pure: built from the layout only, so the command lines are unit-tested.
-import { appMain, cluster, etcdWrapper, LabLayout, ports } from './layout.js';
+import { EtcdBinary, etcdCommandLine, kvstoreTlsArgs } from '@cilium-ts/kvstore';
+import { hubbleServerTlsName, labCerts } from './lab-certs.js';
+import { appMain, cluster, LabLayout, ports } from './layout.js';
 
 /** How "up" decides that a daemon is ready. */
 export type ReadyProbe =
   | { kind: 'http'; url: string }
+  | { kind: 'etcd'; endpoint: string; caFile: string; certFile: string; keyFile: string }
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'unix'; path: string }
   | { kind: 'agent-status'; socket: string };
@@ -26,46 +29,37 @@ export interface ServiceSpec {
   readyTimeoutSec: number;
 }
 
-/** The etcd command line passed to the /usr/bin/etcd fallback. */
-export function etcdSpec(layout: LabLayout, etcdBinary = '/usr/bin/etcd'): ServiceSpec {
-  const client = `http://127.0.0.1:${ports.etcdClient}`;
-  const peer = `http://127.0.0.1:${ports.etcdPeer}`;
+/** etcd on 127.0.0.1 with TLS: clients and peers must present a certificate of the lab's etcd CA. */
+export function etcdSpec(layout: LabLayout, etcdBinary = EtcdBinary): ServiceSpec {
+  const ca = layout.cert(labCerts.etcdCa).certFile;
+  const server = layout.cert(labCerts.etcdServer);
+  const client = layout.cert(labCerts.etcdClient);
+  const { args, endpoint } = etcdCommandLine({
+    name: `cts-${layout.name}`,
+    dataDir: layout.etcdDataDir,
+    clientPort: ports.etcdClient,
+    peerPort: ports.etcdPeer,
+    tls: { caFile: ca, certFile: server.certFile, keyFile: server.keyFile },
+  });
   return {
     name: 'etcd',
     role: 'etcd',
-    argv: [
-      etcdBinary,
-      '--name', `cts-${layout.name}`,
-      '--data-dir', layout.etcdDataDir,
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `cts-${layout.name}=${peer}`,
-      '--initial-cluster-state', 'new',
-    ],
+    argv: [etcdBinary, ...args],
     logFile: layout.logFile('etcd'),
     address: `127.0.0.1:${ports.etcdClient}`,
-    ready: { kind: 'http', url: `${client}/health` },
+    ready: { kind: 'etcd', endpoint, caFile: ca, certFile: client.certFile, keyFile: client.keyFile },
     readyTimeoutSec: 20,
   };
 }
 
-/** Arguments of the kvstore engineer's `tools/etcd` wrapper for a subcommand. */
-export function etcdWrapperArgv(layout: LabLayout, sub: 'start' | 'stop' | 'status'): string[] {
+const kvstoreArgs = (layout: LabLayout): string[] => {
+  const client = layout.cert(labCerts.etcdClient);
   return [
-    etcdWrapper, sub,
-    '--data-dir', layout.etcdDataDir,
-    '--client-port', String(ports.etcdClient),
-    '--peer-port', String(ports.etcdPeer),
-    '--run-dir', layout.runDir,
+    '--kvstore-endpoints', layout.etcdEndpoint,
+    '--kvstore-prefix', cluster.kvstorePrefix,
+    ...kvstoreTlsArgs({ caFile: layout.cert(labCerts.etcdCa).certFile, ...client }),
   ];
-}
-
-const kvstoreArgs = (layout: LabLayout): string[] => [
-  '--kvstore-endpoints', layout.etcdEndpoint,
-  '--kvstore-prefix', cluster.kvstorePrefix,
-];
+};
 
 /** cilium-operator. */
 export function operatorSpec(layout: LabLayout): ServiceSpec {
@@ -145,6 +139,10 @@ export function hubbleServerSpec(layout: LabLayout, i: number): ServiceSpec {
       '--cluster-name', cluster.name,
       ...kvstoreArgs(layout),
       '--metrics-port', String(ports.hubbleMetrics(i)),
+      // mTLS: only clients with a certificate of the lab's Hubble CA (the relay) read flows.
+      '--hubble-tls-cert-file', layout.cert(labCerts.hubbleServer).certFile,
+      '--hubble-tls-key-file', layout.cert(labCerts.hubbleServer).keyFile,
+      '--hubble-tls-client-ca-files', layout.cert(labCerts.hubbleCa).certFile,
     ],
     logFile: layout.logFile(`hubble-server-${node}`),
     address: layout.hubbleAddress(i),
@@ -153,8 +151,14 @@ export function hubbleServerSpec(layout: LabLayout, i: number): ServiceSpec {
   };
 }
 
-/** hubble-relay; it discovers every hubble-server through node 1's peer service. */
-export function relaySpec(layout: LabLayout): ServiceSpec {
+/**
+ * hubble-relay; it discovers every hubble-server through node 1's peer service and reads
+ * them over mTLS. Its own port is plaintext on loopback (as Cilium's Helm chart defaults
+ * to), or TLS with `relayTls` (the lab's --relay-tls).
+ */
+export function relaySpec(layout: LabLayout, relayTls = false): ServiceSpec {
+  const client = layout.cert(labCerts.relayClient);
+  const server = layout.cert(labCerts.relayServer);
   return {
     name: 'hubble-relay',
     role: 'hubble-relay',
@@ -163,6 +167,11 @@ export function relaySpec(layout: LabLayout): ServiceSpec {
       '--listen-address', layout.relayAddress,
       '--peer-service', layout.hubbleAddress(1),
       '--metrics-port', String(ports.relayMetrics),
+      '--tls-hubble-server-ca-files', layout.cert(labCerts.hubbleCa).certFile,
+      '--tls-client-cert-file', client.certFile,
+      '--tls-client-key-file', client.keyFile,
+      '--peer-service-tls-server-name', hubbleServerTlsName(layout.nodeName(1)),
+      ...(relayTls ? ['--tls-relay-server-cert-file', server.certFile, '--tls-relay-server-key-file', server.keyFile] : ['--disable-server-tls']),
     ],
     logFile: layout.logFile('hubble-relay'),
     address: layout.relayAddress,
@@ -172,10 +181,12 @@ export function relaySpec(layout: LabLayout): ServiceSpec {
 }
 
 /** Every service of an N-node lab except etcd, in start order. */
-export function daemonSpecs(layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native', underlay: 'ipv4' | 'ipv6' = 'ipv4'): ServiceSpec[] {
+export function daemonSpecs(
+  layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native', underlay: 'ipv4' | 'ipv6' = 'ipv4', relayTls = false,
+): ServiceSpec[] {
   const specs = [operatorSpec(layout)];
   for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode, underlay), hubbleServerSpec(layout, i));
-  specs.push(relaySpec(layout));
+  specs.push(relaySpec(layout, relayTls));
   return specs;
 }
 

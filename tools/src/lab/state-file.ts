@@ -56,7 +56,6 @@ export interface LabState {
   createdAt: string;
   runDir: string;
   relayAddress: string;
-  etcdManagedBy: 'tools/etcd' | 'lab';
   /** Whether the demo policy was imported and traffic generators started, and whether pods are dual-stack. */
   demo: { policy: boolean; traffic: boolean; ipv6?: boolean };
   nodes: NodeRecord[];
@@ -78,7 +77,6 @@ export function newState(
     createdAt: now.toISOString(),
     runDir,
     relayAddress,
-    etcdManagedBy: 'lab',
     demo,
     nodes: [],
     services: [],
