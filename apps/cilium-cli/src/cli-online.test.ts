@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
 import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { MaxDocumentBytes } from '@cilium-ts/policy';
 import { cli } from './testing/capture.js';
 import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
 
@@ -137,6 +138,17 @@ describe('cilium against an agent', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Error: policy document rejected with 2 errors/);
     assert.match(r.stderr, /invalid\.yaml: spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port/);
+    assert.equal(fake.repo.revision, before);
+  });
+
+  it('policy import refuses a document over the size limit before sending it', async () => {
+    const before = fake.repo.revision;
+    const file = join(dir, 'big.yaml');
+    const text = `description: "${'x'.repeat(MaxDocumentBytes)}"\n`;
+    writeFileSync(file, text);
+    const r = await cli(['policy', 'import', file], env);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `Error: ${file}: policy document too large (${Buffer.byteLength(text)} bytes, limit ${MaxDocumentBytes}); split it into several documents\n`);
     assert.equal(fake.repo.revision, before);
   });
 

@@ -68,6 +68,14 @@ describe('cilium-cni input validation', () => {
     assert.equal(r.json?.cniVersion, '0.4.0');
   });
 
+  it('answers an unsupported cniVersion in a version it speaks, not in the unsupported one', async () => {
+    for (const v of ['9.9.9', '0.1.0', '<script>']) {
+      const r = await runPlugin(addEnv, JSON.stringify({ ...goodConf, cniVersion: v }));
+      assert.equal(r.json?.code, 1, r.stdout);
+      assert.equal(r.json?.cniVersion, '1.1.0', r.stdout);
+    }
+  });
+
   it('VERSION reports every supported version', async () => {
     const r = await runPlugin({ CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.1.0' }));
     assert.equal(r.exitCode, 0);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import { parseCniEnv } from './cni-env.js';
 import { runCommand, versionInfo, type CommandDeps } from './commands.js';
-import { LATEST_VERSION, decodeNetConfig, validateNetConfig } from './net-config.js';
+import { LATEST_VERSION, SUPPORTED_VERSIONS, decodeNetConfig, validateNetConfig } from './net-config.js';
 import { createPluginLog } from './plugin-log.js';
 
 function readStdin(): string {
@@ -22,7 +22,9 @@ async function main(): Promise<number> {
   let cniVersion = LATEST_VERSION;
   try {
     const rawVersion = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
-    if (typeof rawVersion === 'string' && rawVersion !== '') cniVersion = rawVersion;
+    // The error object speaks the config's version only when it is one we speak; otherwise
+    // (e.g. the error is that the version is unsupported) our latest one.
+    if (typeof rawVersion === 'string' && (SUPPORTED_VERSIONS as readonly string[]).includes(rawVersion)) cniVersion = rawVersion;
   } catch {
     // Reported below when the command needs the config.
   }

@@ -1,6 +1,6 @@
 // cilium policy import | get | delete | validate.
 import { unary } from '@cilium-ts/grpc';
-import { PolicyValidationError, parsePolicyDocument } from '@cilium-ts/policy';
+import { PolicyDocumentTooLargeError, PolicyValidationError, checkDocumentSize, parsePolicyDocument } from '@cilium-ts/policy';
 import { CliError, printJson } from '../cli-context.js';
 import { defineCommand, expectPositionals, hostFlag, outputFlag, wantsJson } from '../command.js';
 import { readPolicyFile, validationLines } from '../policy-source.js';
@@ -24,6 +24,12 @@ export const policyImportCommand = defineCommand({
     const json = wantsJson(values.output);
     const file = positionals[0]!;
     const document = await readPolicyFile(ctx.cwd, file);
+    try {
+      checkDocumentSize(document); // before sending: the agent refuses it too, after the upload
+    } catch (err) {
+      if (err instanceof PolicyDocumentTooLargeError) throw new CliError(`${file}: ${err.message}`, 1, { cause: err });
+      throw err;
+    }
     const conn = ctx.connect(values.host);
     const res = await conn.call('Policy.Import', (deadline) =>
       unary(conn.policy, 'import', { document, source: file, replaceWithLabels: values.replaceWithLabels }, { deadline }),
