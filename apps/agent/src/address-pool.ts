@@ -88,6 +88,11 @@ export class AddressPool {
     throw new IpamError(`${this.family.label} ${this.pool.text} is exhausted (${this.used.size} addresses in use)`, 'exhausted');
   }
 
+  /** The owner of an address, or undefined when it is free; IpamError when `ip` is not an address of this family. */
+  ownerOf(ip: string): string | undefined {
+    return this.used.get(this.family.parse(ip));
+  }
+
   /** Releases one address; returns whether it was allocated. */
   release(ip: string): boolean {
     return this.used.delete(this.family.parse(ip));

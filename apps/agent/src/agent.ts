@@ -25,6 +25,9 @@ import { removeVxlan, setupNode, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './
 import { PolicyStore } from './policy-store.js';
 import { StateStore } from './state-store.js';
 
+/** Largest API request the agent's gRPC server accepts (grpc-js default: 4 MiB). */
+export const MaxApiRequestBytes = 16 * 1024 * 1024;
+
 /** Version reported by the agent. */
 export const AGENT_VERSION = '0.1.0';
 
@@ -315,7 +318,15 @@ export class Agent {
       },
     };
     this.kv.on('session', () => endpoints.republish());
-    this.server = await createServer({ component: 'agent', services: agentServices(core), addresses: cfg.listen, logger: log });
+    this.server = await createServer({
+      component: 'agent',
+      services: agentServices(core),
+      addresses: cfg.listen,
+      logger: log,
+      // Above the policy document limit, so an oversized import gets Policy.Import's own
+      // "policy document too large (N bytes, limit M)" instead of the transport's wording.
+      grpcOptions: { 'grpc.max_receive_message_length': MaxApiRequestBytes },
+    });
     monitor.publishAgent(AgentEvent.started, { time: new Date().toISOString() });
     log.info('agent ready', { node: cfg.nodeName, addresses: this.server.addresses, endpoints: endpoints.list().length });
   }

@@ -4,12 +4,14 @@
  */
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
+import { EventType } from '@cilium-ts/bpf';
+import { LabelParseError, PolicyDocumentTooLargeError, checkDocumentSize } from '@cilium-ts/policy';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { bpfService } from './api-bpf.js';
 import { endpointConfigHandlers } from './api-endpoint-config.js';
 import { nodesService, type NodesServiceDeps } from './api-nodes.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
-import { EndpointNotFoundError, EndpointRequestError, type EndpointManager } from './endpoint-manager.js';
+import { EndpointNotFoundError, EndpointRequestError, validateCreate, type Endpoint, type EndpointManager } from './endpoint-manager.js';
 import type { IdentityCache } from './identity-cache.js';
 import { IpamError, type Ipv4Allocator } from './ipam.js';
 import type { Ipv6Allocator } from './ipam-v6.js';
@@ -50,6 +52,8 @@ function mapDomainError(err: unknown): unknown {
   if (err instanceof EndpointRequestError) return new InvalidArgumentError(err.message, { field: err.field, cause: err });
   if (err instanceof EndpointNotFoundError) return new NotFoundError(err.message, { cause: err });
   if (err instanceof PolicyValidationError) return new InvalidArgumentError(err.message, { cause: err });
+  if (err instanceof PolicyDocumentTooLargeError) return new InvalidArgumentError(`document: ${err.message}`, { field: 'document', cause: err });
+  if (err instanceof LabelParseError) return new InvalidArgumentError(`labels: ${err.message}`, { field: 'labels', cause: err });
   if (err instanceof IpamError) {
     return err.code === 'exhausted' ? new UnavailableError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
   }
@@ -78,6 +82,23 @@ function requireIpamOf(core: AgentCore, family: string): Ipv4Allocator | Ipv6All
   return ipam6;
 }
 
+/** The datapath event types a monitor subscriber may ask for. */
+const DATAPATH_EVENT_TYPES = new Set<number>(Object.values(EventType));
+const DATAPATH_EVENT_TYPE_NAMES = Object.entries(EventType).map(([name, n]) => `${n} ${name}`).join(', ');
+
+/**
+ * The endpoint a Get/DeleteEndpoint request names: by id, by container id, or by both,
+ * which must then agree (INVALID_ARGUMENT when they name different endpoints).
+ */
+function findEndpoint(core: AgentCore, id: number, containerId: string): Endpoint | undefined {
+  if (!id && !containerId) throw new InvalidArgumentError('id or container_id is required', { field: 'id' });
+  const ep = core.endpoints.get({ id: id || undefined, containerId: containerId || undefined });
+  if (ep && id && containerId && ep.containerId !== containerId) {
+    throw new InvalidArgumentError(`endpoint ${id} belongs to container "${ep.containerId}", not "${containerId}"`, { field: 'container_id' });
+  }
+  return ep;
+}
+
 /** Builds every service registration of the agent API. */
 export function agentServices(core: AgentCore): ServiceRegistration[] {
   const daemon = {
@@ -103,37 +124,50 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
   const endpoints = {
     async createEndpoint(call: Unary<agent.CreateEndpointRequest>) {
       const r = call.request;
+      const input = {
+        containerId: r.containerId,
+        netns: r.netns,
+        ifname: r.ifname,
+        hostIfname: r.hostIfname,
+        ipv4: r.ipv4,
+        ipv6: r.ipv6,
+        labels: r.labels,
+        podName: r.podName,
+        namespace: r.namespace,
+        mac: r.mac,
+      };
       return guarded(async () => {
-        const ipam = requireIpam(core);
-        // The address must come from this node's IPAM; reserve it for the container if it was not.
-        ipam.allocate(r.containerId || 'unknown', r.ipv4 || undefined);
-        if (r.ipv6) requireIpamOf(core, 'ipv6').allocate(r.containerId || 'unknown', r.ipv6);
-        const ep = await core.endpoints.create({
-          containerId: r.containerId,
-          netns: r.netns,
-          ifname: r.ifname,
-          hostIfname: r.hostIfname,
-          ipv4: r.ipv4,
-          ipv6: r.ipv6,
-          labels: r.labels,
-          podName: r.podName,
-          namespace: r.namespace,
-          mac: r.mac,
-        });
-        await core.saveIpam();
-        return endpointToApi(ep);
+        // Validate before reserving anything: a refused request owns no address afterwards.
+        validateCreate(input);
+        const pools: Array<[Ipv4Allocator | Ipv6Allocator, string]> = [[requireIpam(core), r.ipv4]];
+        if (r.ipv6) pools.push([requireIpamOf(core, 'ipv6'), r.ipv6]);
+        // The addresses must come from this node's IPAM; reserve them for the container if they were not.
+        const reserved: Array<[Ipv4Allocator | Ipv6Allocator, string]> = [];
+        try {
+          for (const [pool, ip] of pools) {
+            if (pool.ownerOf(ip) === r.containerId) continue;
+            reserved.push([pool, pool.allocate(r.containerId, ip)]);
+          }
+          const ep = await core.endpoints.create(input);
+          await core.saveIpam();
+          return endpointToApi(ep);
+        } catch (err) {
+          // Undo only what this call reserved; addresses the container held before stay its own.
+          for (const [pool, ip] of reserved) pool.release(ip);
+          throw err;
+        }
       });
     },
     async deleteEndpoint(call: Unary<agent.DeleteEndpointRequest>) {
       const { id, containerId } = call.request;
-      if (!id && !containerId) throw new InvalidArgumentError('id or container_id is required', { field: 'id' });
-      const found = await guarded(() => core.endpoints.delete({ id: id || undefined, containerId: containerId || undefined }));
+      const ep = findEndpoint(core, id, containerId);
+      if (!ep) return agent.DeleteEndpointResponse.fromPartial({ found: false });
+      const found = await guarded(() => core.endpoints.delete({ id: ep.id }));
       return agent.DeleteEndpointResponse.fromPartial({ found });
     },
     async getEndpoint(call: Unary<agent.GetEndpointRequest>) {
       const { id, containerId } = call.request;
-      if (!id && !containerId) throw new InvalidArgumentError('id or container_id is required', { field: 'id' });
-      const ep = core.endpoints.get({ id: id || undefined, containerId: containerId || undefined });
+      const ep = findEndpoint(core, id, containerId);
       if (!ep) throw new NotFoundError(`endpoint ${id || containerId} not found`, { resource: 'endpoint' });
       return endpointToApi(ep);
     },
@@ -157,13 +191,20 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
     },
     async release(call: Unary<agent.IpamReleaseRequest>) {
       const r = call.request;
-      if (!r.ip && !r.owner) throw new InvalidArgumentError('ip or owner is required', { field: 'ip' });
+      if (!r.owner) throw new InvalidArgumentError('owner is required (the owner the addresses were allocated to, e.g. the container id)', { field: 'owner' });
       return guarded(async () => {
+        const pools = [core.ipam(), core.ipam6()].filter((a): a is Ipv4Allocator | Ipv6Allocator => a !== undefined);
         let released = 0;
-        for (const a of [core.ipam(), core.ipam6()]) {
-          if (!a) continue;
-          if (r.ip && a.cidr.text.includes(':') === r.ip.includes(':')) released += a.release(r.ip) ? 1 : 0;
-          if (r.owner) released += a.releaseOwner(r.owner);
+        if (r.ip) {
+          // One address, and only when it is the caller's: never an address another owner holds.
+          const pool = pools.find((a) => a.cidr.text.includes(':') === r.ip.includes(':'));
+          const owner = pool?.ownerOf(r.ip);
+          if (owner !== undefined && owner !== r.owner) {
+            throw new InvalidArgumentError(`${r.ip} is allocated to owner "${owner}", not to "${r.owner}"; nothing was released`, { field: 'owner' });
+          }
+          if (owner !== undefined) released += pool!.release(r.ip) ? 1 : 0;
+        } else {
+          for (const a of pools) released += a.releaseOwner(r.owner);
         }
         if (released > 0) await core.saveIpam();
         return agent.IpamReleaseResponse.fromPartial({ released });
@@ -186,26 +227,33 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
     async import(call: Unary<agent.PolicyImportRequest>) {
       const r = call.request;
       if (!r.document.trim()) throw new InvalidArgumentError('document is empty', { field: 'document' });
-      const res = await guarded(() => core.policy.import(r.document, r.source, r.replaceWithLabels));
+      const res = await guarded(() => {
+        checkDocumentSize(r.document);
+        return core.policy.import(r.document, r.source, r.replaceWithLabels);
+      });
       await core.savePolicy();
       await core.endpoints.regenerateAll('policy import');
       return agent.PolicyImportResponse.fromPartial({ revision: BigInt(res.revision), ruleCount: res.ruleCount });
     },
     async get(call: Unary<agent.PolicyGetRequest>) {
-      const res = core.policy.get(call.request.labels);
+      const res = await guarded(() => core.policy.get(call.request.labels));
       return agent.PolicyGetResponse.fromPartial({ policyJson: res.json, revision: BigInt(core.policy.revision), ruleCount: res.count });
     },
     async delete(call: Unary<agent.PolicyDeleteRequest>) {
       const r = call.request;
       if (!r.all && r.labels.length === 0) throw new InvalidArgumentError('give labels of the rules to delete, or all', { field: 'labels' });
-      const res = core.policy.delete(r.labels, r.all);
+      if (r.all && r.labels.length > 0) throw new InvalidArgumentError('give labels of the rules to delete, or all, not both', { field: 'labels' });
+      const res = await guarded(() => core.policy.delete(r.labels, r.all));
       await core.savePolicy();
       await core.endpoints.regenerateAll('policy delete');
       return agent.PolicyDeleteResponse.fromPartial({ revision: BigInt(res.revision), deleted: res.deleted });
     },
     async validate(call: Unary<agent.PolicyValidateRequest>) {
       const r = call.request;
-      const res = core.policy.validate(r.document, r.source);
+      const res = await guarded(() => {
+        checkDocumentSize(r.document);
+        return core.policy.validate(r.document, r.source);
+      });
       return agent.PolicyValidateResponse.fromPartial(res);
     },
   };
@@ -228,6 +276,11 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
 
   const monitor = {
     listen(call: ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>) {
+      call.request.types.forEach((t, i) => {
+        if (!DATAPATH_EVENT_TYPES.has(t)) {
+          throw new InvalidArgumentError(`types[${i}]: ${t} is not a datapath event type (${DATAPATH_EVENT_TYPE_NAMES})`, { field: 'types' });
+        }
+      });
       const toMsg = (ev: DeliveredEvent): agent.MonitorEvent =>
         ev.kind === 'batch'
           ? // Built directly: fromPartial would copy every record of the batch.

@@ -3,6 +3,7 @@
  * file — in that order, undone in reverse on failure), deletion, restore after a
  * restart, and regeneration when policy or identities change.
  */
+import { LabelParseError, parseLabel } from '@cilium-ts/policy';
 import type { DatapathPort, EndpointPolicy, IdentityPort, IPCachePublisher, PolicyComputer } from './deps.js';
 import { applyEndpointOptionChanges, defaultEndpointOptions, restoreEndpointOptions, type EndpointOptions } from './endpoint-options.js';
 import type { NodeNetns } from './netns.js';
@@ -356,7 +357,12 @@ export function validateCreate(i: CreateEndpointInput): void {
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(i.ipv4)) throw new EndpointRequestError('ipv4', `"${i.ipv4}" is not an IPv4 address`);
   if (i.ipv6 && !/^[0-9a-fA-F:]+$/.test(i.ipv6)) throw new EndpointRequestError('ipv6', `"${i.ipv6}" is not an IPv6 address`);
   i.labels.forEach((l, n) => {
-    if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l}" is not a label of the form source:key=value`);
+    if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l.length > 80 ? `${l.slice(0, 80)}…` : l}" is not a label of the form source:key=value`);
+    try {
+      parseLabel(l);
+    } catch (e) {
+      throw new EndpointRequestError(`labels[${n}]`, e instanceof LabelParseError ? e.reason : String(e));
+    }
   });
 }
 

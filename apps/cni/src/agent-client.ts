@@ -13,8 +13,11 @@ export interface CniAgent {
   allocate(owner: string): Promise<agent.IpamAllocateResponse>;
   /** Allocates an IPv6 address; resolves undefined when the node runs IPv4 only (no IPv6 pod CIDR). */
   allocateIpv6(owner: string): Promise<agent.IpamAllocateResponse | undefined>;
-  /** Releases every address owned by `owner`; resolves with how many were released. */
-  release(owner: string): Promise<number>;
+  /**
+   * Releases every address owned by `owner`, or only `ip` when given (the agent refuses
+   * when `ip` belongs to another owner); resolves with how many were released.
+   */
+  release(owner: string, ip?: string): Promise<number>;
   createEndpoint(req: agent.CreateEndpointRequest): Promise<agent.Endpoint>;
   /** Deletes the endpoint of a container; resolves false when there was none. */
   deleteEndpoint(containerId: string): Promise<boolean>;
@@ -81,7 +84,7 @@ export function connectAgent(target: string, timeoutSeconds: number): CniAgent {
         throw err;
       }
     },
-    release: async (owner) => (await call('Ipam.Release', () => unary(ipam, 'release', { ip: '', owner }, { deadline }))).released,
+    release: async (owner, ip = '') => (await call('Ipam.Release', () => unary(ipam, 'release', { ip, owner }, { deadline }))).released,
     createEndpoint: (req) => call('Endpoints.CreateEndpoint', () => unary(endpoints, 'createEndpoint', req, { deadline })),
     deleteEndpoint: async (containerId) =>
       (await call('Endpoints.DeleteEndpoint', () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, { deadline }))).found,

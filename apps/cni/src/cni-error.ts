@@ -29,6 +29,8 @@ export const CniErrorCode = {
   InterfaceSetupFailed: 101,
   /** Plugin specific: a check (CHECK command) found the attachment broken. */
   CheckFailed: 102,
+  /** Plugin specific: ADD for a container that is already attached (nothing was changed; DEL first). */
+  AlreadyAttached: 103,
   /** Any other internal error. */
   Internal: 999,
 } as const;

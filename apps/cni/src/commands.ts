@@ -34,12 +34,34 @@ async function requireNetns(netns: string): Promise<void> {
   }
 }
 
-/** Undoes a half-done ADD, best effort; returns what could not be undone. */
-async function rollback(env: CniEnv, agentApi: CniAgent, steps: { endpoint: boolean; veth: boolean; ip: boolean }): Promise<string[]> {
+/** What an ADD has created so far, so that its rollback undoes exactly that. */
+interface AddProgress {
+  /** Addresses this ADD allocated (owner: the container id). */
+  ips: string[];
+  /** CreateEndpoint was sent: the endpoint may exist (a timeout does not say it does not). */
+  endpointRequested: boolean;
+  /** setupPodNetwork was started: the veth pair may exist (it deletes what it created on failure). */
+  veth: boolean;
+}
+
+/**
+ * Undoes a half-done ADD, best effort, touching only what this ADD created: the endpoint
+ * only when the agent's endpoint of the container carries this ADD's address, the veth
+ * pair only when this ADD created it, and each address it allocated by address (never
+ * every address of the container). Returns what could not be undone.
+ */
+async function rollback(env: CniEnv, agentApi: CniAgent, done: AddProgress): Promise<string[]> {
   const failed: string[] = [];
-  if (steps.endpoint) await agentApi.deleteEndpoint(env.containerId).catch((e: Error) => failed.push(`delete endpoint: ${e.message}`));
-  if (steps.veth) await teardownPodNetwork(env.containerId).catch((e: Error) => failed.push(`delete veth: ${e.message}`));
-  if (steps.ip) await agentApi.release(env.containerId).catch((e: Error) => failed.push(`release IP: ${e.message}`));
+  if (done.endpointRequested) {
+    try {
+      const ep = await agentApi.getEndpoint(env.containerId);
+      if (ep && done.ips.includes(ep.ipv4)) await agentApi.deleteEndpoint(env.containerId);
+    } catch (e) {
+      failed.push(`delete endpoint: ${(e as Error).message}`);
+    }
+  }
+  if (done.veth) await teardownPodNetwork(env.containerId).catch((e: Error) => failed.push(`delete veth: ${e.message}`));
+  for (const ip of done.ips) await agentApi.release(env.containerId, ip).catch((e: Error) => failed.push(`release ${ip}: ${e.message}`));
   return failed;
 }
 
@@ -48,11 +70,23 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
   await requireNetns(env.netns);
   const labels = podIdentityLabels(env.podNamespace, conf.podLabels);
   const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
-  const done = { endpoint: false, veth: false, ip: false };
+  const done: AddProgress = { ips: [], endpointRequested: false, veth: false };
   try {
     await agentApi.waitReady(conf.agentConnectTimeout);
-    done.ip = true; // a failed Allocate may still have reserved it; Release by owner is idempotent
+    // A second ADD of an attached container fails here and changes nothing: its pod keeps
+    // its endpoint, veth pair and addresses (the runtime must DEL before adding again).
+    const existing = await agentApi.getEndpoint(env.containerId);
+    if (existing) {
+      throw new CniError(
+        CniErrorCode.AlreadyAttached,
+        `container ${env.containerId} is already attached: endpoint ${existing.id} (${existing.hostIfname}, ${[existing.ipv4, existing.ipv6].filter(Boolean).join(', ')}); nothing was changed`,
+        'run DEL for the container before adding it again',
+      );
+    }
+    // An Allocate that fails after the agent reserved an address (a timeout) leaves it to
+    // the container: the runtime's DEL after the failed ADD, or GC, releases it by owner.
     const lease = await agentApi.allocate(env.containerId);
+    done.ips.push(lease.ip);
     if (!IPV4_RE.test(lease.ip) || !IPV4_RE.test(lease.gateway)) {
       throw new CniError(
         CniErrorCode.AgentRequestFailed,
@@ -60,8 +94,9 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
         'is the node pod CIDR assigned yet? see `cilium status`',
       );
     }
-    // Dual-stack when the node has an IPv6 pod CIDR; Release by owner frees both families.
+    // Dual-stack when the node has an IPv6 pod CIDR.
     const lease6 = await agentApi.allocateIpv6(env.containerId);
+    if (lease6) done.ips.push(lease6.ip);
     if (lease6 && (!IPV6_RE.test(lease6.ip) || !IPV6_RE.test(lease6.gateway) || !lease6.ip.includes(':'))) {
       throw new CniError(
         CniErrorCode.AgentRequestFailed,
@@ -83,7 +118,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
     }).catch((err: unknown) => {
       throw asCniError(err, CniErrorCode.InterfaceSetupFailed, `setting up ${env.ifname} in ${env.netns}`);
     });
-    done.endpoint = true;
+    done.endpointRequested = true;
     const ep = await agentApi.createEndpoint({
       containerId: env.containerId,
       netns: env.netns,

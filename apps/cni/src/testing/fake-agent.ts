@@ -84,11 +84,16 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       }
       cb(err(status.RESOURCE_EXHAUSTED, 'pool exhausted'));
     },
+    // As the agent: the owner is required; with an ip only that address, and only when it is the owner's.
     release: (call, cb) => {
+      const { ip, owner } = call.request;
+      if (owner === '') return cb(err(status.INVALID_ARGUMENT, 'owner is required'));
+      const cur = ip !== '' ? state.allocations.get(ip) : undefined;
+      if (cur !== undefined && cur !== owner) return cb(err(status.INVALID_ARGUMENT, `${ip} is allocated to owner "${cur}", not to "${owner}"`));
       let released = 0;
-      for (const [ip, owner] of [...state.allocations]) {
-        if ((call.request.ip !== '' && ip === call.request.ip) || (call.request.owner !== '' && owner === call.request.owner)) {
-          state.allocations.delete(ip);
+      for (const [a, o] of [...state.allocations]) {
+        if (o === owner && (ip === '' || a === ip)) {
+          state.allocations.delete(a);
           released++;
         }
       }
