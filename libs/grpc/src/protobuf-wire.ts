@@ -57,18 +57,38 @@ export class WireReader {
 
   /** An unsigned varint as a number (exact below 2^53; larger values lose precision). */
   varint(): number {
+    // Tags and lengths are mostly one or two bytes: those are read inline, the rest below.
+    const buf = this.buf;
+    const p = this.pos;
+    if (p + 1 < this.end) {
+      const b0 = buf[p]!;
+      if (b0 < 0x80) {
+        this.pos = p + 1;
+        return b0;
+      }
+      const b1 = buf[p + 1]!;
+      if (b1 < 0x80) {
+        this.pos = p + 2;
+        return (b0 & 0x7f) + b1 * 128;
+      }
+    }
+    return this.varintSlow();
+  }
+
+  private varintSlow(): number {
     const buf = this.buf;
     const end = this.end;
-    if (this.pos >= end) throw new ProtoWireError('truncated varint');
-    let b = buf[this.pos++]!;
-    if (b < 0x80) return b;
-    let value = b & 0x7f;
-    let mul = 128;
-    for (let i = 1; i < 10; i++) {
-      if (this.pos >= end) throw new ProtoWireError('truncated varint');
-      b = buf[this.pos++]!;
+    let pos = this.pos;
+    let value = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= end) throw new ProtoWireError('truncated varint');
+      const b = buf[pos++]!;
       value += (b & 0x7f) * mul;
-      if (b < 0x80) return value;
+      if (b < 0x80) {
+        this.pos = pos;
+        return value;
+      }
       mul *= 128;
     }
     throw new ProtoWireError('varint longer than 10 bytes');
