@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agent } from '@cilium-ts/api';
+import { decodeEventRecord, DebugType, EventType } from '@cilium-ts/bpf/events';
 import { createClient, unary } from '@cilium-ts/grpc';
 import { KvStore, NodeRegistry } from '@cilium-ts/kvstore';
 import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
@@ -158,13 +159,14 @@ describe('dual-stack agent with a real etcd', { skip }, () => {
     const ping = (dst: string): void => void spawnSync('ip', ['netns', 'exec', podNs, 'ping', '-q', '-c', '2', '-i', '0.05', '-W', '1', dst]);
     // The destination of a "Conntrack lookup 1/2" record (arg2, the IPv4 address as a number), by endpoint.
     const records: Array<{ source: number; subType: number; arg2: number }> = [];
-    const stream = monitor.listen(agent.MonitorRequest.fromPartial({ types: [2] }));
+    const stream = monitor.listen(agent.MonitorRequest.fromPartial({ types: [EventType.debug] }));
     stream.on('data', (ev: agent.MonitorEvent) => {
-      if (ev.datapath && ev.datapath[0] === 2) records.push({ source: ev.datapath.readUInt16LE(2), subType: ev.datapath[1]!, arg2: ev.datapath.readUInt32LE(20) });
+      const r = ev.datapath && decodeEventRecord(ev.datapath);
+      if (r && r.type === EventType.debug) records.push({ source: r.source, subType: r.subType, arg2: r.args[1] });
     });
     stream.on('error', () => undefined);
     const u32 = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-    const ctLookupTo = (dst: string) => (r: { source: number; subType: number; arg2: number }) => r.source === endpointId && r.subType === 48 && r.arg2 === u32(dst);
+    const ctLookupTo = (dst: string) => (r: { source: number; subType: number; arg2: number }) => r.source === endpointId && r.subType === DebugType.ctLookup4First && r.arg2 === u32(dst);
     try {
       await new Promise((r) => setTimeout(r, 200)); // the subscription is registered
       ping('10.212.0.1');

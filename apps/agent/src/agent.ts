@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
-import { Datapath, probeKernelFeatures, type KernelFeature } from '@cilium-ts/bpf';
+import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
 import { DefaultKvstoreLeaseTtlSeconds, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentServices, type AgentCore } from './api-services.js';
@@ -285,7 +285,7 @@ export class Agent {
     // Datapath events into the monitor hub.
     const reader = datapath.events();
     reader.on('event', (record: Buffer) =>
-      monitor.publish({ kind: 'datapath', timeNs: this.clock.toUnixNs(record.readBigUInt64LE(40)), record, type: record[0]! }),
+      monitor.publish({ kind: 'datapath', timeNs: this.clock.toUnixNs(recordKtimeNs(record)), record, type: recordType(record) }),
     );
     reader.on('lost', (count: number) => monitor.publish({ kind: 'lost', timeNs: this.clock.nowNs(), count }));
     reader.on('error', (err: Error) => log.error('datapath event reader failed', { error: err.message }));

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
-import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket } from '@cilium-ts/flow';
 import { MaxDocumentBytes } from '@cilium-ts/policy';
 import { cli } from './testing/capture.js';
 import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
@@ -156,8 +157,8 @@ describe('cilium against an agent', () => {
     const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.12', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
     const time = { seconds: 1_700_000_000n, nanos: 0 };
     fake.monitorEvents = [
-      { time, nodeName: 'node-1', datapath: encodeDatapathRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) },
-      { time, nodeName: 'node-1', datapath: encodeDatapathRecord({ type: 4, subType: 0, source: 12, packet }) },
+      { time, nodeName: 'node-1', datapath: encodeEventRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) },
+      { time, nodeName: 'node-1', datapath: encodeEventRecord({ type: 4, subType: 0, source: 12, packet }) },
       { time, nodeName: 'node-1', agent: { type: 7, json: '{"id":12}' } },
       { time, nodeName: 'node-1', lost: 3n },
     ] satisfies agent.MonitorEvent[];

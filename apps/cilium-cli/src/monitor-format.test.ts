@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
-import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket } from '@cilium-ts/flow';
 import { formatMonitorEvent, monitorEventJson } from './monitor-format.js';
 
 const time = { seconds: 1_700_000_000n, nanos: 5 };
@@ -9,20 +10,13 @@ const time = { seconds: 1_700_000_000n, nanos: 5 };
 // A drop event of a TCP SYN 10.0.1.5:40000 -> 10.0.1.6:80 denied by policy.
 function dropEvent(): agent.MonitorEvent {
   const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
-  const datapath = encodeDatapathRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, origLen: packet.length, packet });
+  const datapath = encodeEventRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, origLen: packet.length, packet });
   return { time, nodeName: 'node-1', datapath };
 }
 
 /** A debug record (type 2): the 48-byte header with arg1..arg3 at bytes 16-27 and no packet. */
 function debugEvent(subType: number, source: number, args: [number, number, number]): agent.MonitorEvent {
-  const b = Buffer.alloc(48);
-  b[0] = 2;
-  b[1] = subType;
-  b.writeUInt16LE(source, 2);
-  b[14] = 1;
-  args.forEach((v, k) => b.writeUInt32LE(v, 16 + 4 * k));
-  b.writeUInt32LE(9, 32);
-  return { time, nodeName: 'node-1', datapath: b };
+  return { time, nodeName: 'node-1', datapath: encodeEventRecord({ type: 2, subType, source, args, ifindex: 9 }) };
 }
 
 describe('monitor-format', () => {
@@ -35,15 +29,26 @@ describe('monitor-format', () => {
 
   it('names the L7 fail-closed drop (165) as Cilium does, and an unknown code by number', () => {
     const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
-    const line = (subType: number): string => formatMonitorEvent({ time, nodeName: 'n', datapath: encodeDatapathRecord({ type: 1, subType, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) });
+    const line = (subType: number): string => formatMonitorEvent({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) });
     assert.match(line(165), /xx drop \(No configuration available to perform policy decision\) ingress endpoint 12 /);
-    assert.equal(monitorEventJson({ time, nodeName: 'n', datapath: encodeDatapathRecord({ type: 1, subType: 165, packet }) }).dropReason, 'No configuration available to perform policy decision');
+    assert.equal(monitorEventJson({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType: 165, packet }) }).dropReason, 'No configuration available to perform policy decision');
     assert.match(line(250), /xx drop \(reason 250\) /);
+  });
+
+  it('names every drop reason and trace point from the datapath vocabulary (@cilium-ts/bpf/events)', () => {
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } });
+    const deny = encodeEventRecord({ type: 1, subType: 181, source: 12, egress: true, packet });
+    assert.match(formatMonitorEvent({ time, nodeName: '', datapath: deny }), / xx drop \(Policy denied by denylist\) egress endpoint 12 /);
+    assert.equal(monitorEventJson({ time, nodeName: '', datapath: deny }).dropReason, 'Policy denied by denylist');
+    const invalid = encodeEventRecord({ type: 1, subType: 2, source: 12, packet });
+    assert.match(formatMonitorEvent({ time, nodeName: '', datapath: invalid }), / xx drop \(Invalid packet\) ingress endpoint 12 /);
+    const overlay = encodeEventRecord({ type: 4, subType: 9, source: 12, packet });
+    assert.match(formatMonitorEvent({ time, nodeName: '', datapath: overlay }), / -> from-overlay endpoint 12 /);
   });
 
   it('decodes a policy verdict into JSON', () => {
     const packet = buildPacket({ src: 'fd00::1', dst: 'fd00::2', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } });
-    const datapath = encodeDatapathRecord({ type: 5, source: 7, egress: true, allowed: true, matchedPort: 53, matchedProto: 17, policyMatchType: 2, packet });
+    const datapath = encodeEventRecord({ type: 5, source: 7, egress: true, allowed: true, matchedPort: 53, matchedProtocol: 17, matchType: 2, packet });
     const j = monitorEventJson({ time, nodeName: 'n', datapath });
     assert.equal(j.type, 'policy-verdict');
     assert.equal(j.verdict, 'ALLOWED');
@@ -56,7 +61,7 @@ describe('monitor-format', () => {
 
   it('formats trace, lost and agent events, and survives a short record', () => {
     const packet = buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'icmp', type: 8, code: 0 } });
-    const trace = formatMonitorEvent({ time, nodeName: '', datapath: encodeDatapathRecord({ type: 4, subType: 5, source: 3, packet }) });
+    const trace = formatMonitorEvent({ time, nodeName: '', datapath: encodeEventRecord({ type: 4, subType: 5, source: 3, packet }) });
     assert.match(trace, /-> from-endpoint endpoint 3 identity 0->0: 10\.0\.0\.1 -> 10\.0\.0\.2 ICMPv4 EchoRequest$/);
     assert.match(formatMonitorEvent({ time, nodeName: '', lost: 7n }), /lost 7 events$/);
     assert.match(formatMonitorEvent({ time, nodeName: '', agent: { type: 3, json: '{"revision":2}' } }), /agent event 3: \{"revision":2\}$/);

@@ -1,4 +1,5 @@
 import { flow } from '@cilium-ts/api';
+import { EventType, MESSAGE_TYPE_NAMES, TRACE_POINT_NAMES } from '@cilium-ts/bpf/events';
 import { UsageError } from './args.js';
 
 /** FILTER_FLAGS are the observe flags that build FlowFilters (their order matters for --not). */
@@ -27,15 +28,9 @@ const CONFLICTS: string[][] = [
 ];
 
 /** MESSAGE_TYPES maps --type names to monitor message types. */
-export const MESSAGE_TYPES: Record<string, number> = {
-  drop: 1, debug: 2, capture: 3, trace: 4, 'policy-verdict': 5, recorder: 6, l7: 129, agent: 130,
-};
-
-/** TRACE_POINTS maps trace sub-type names to numbers (monitor trace observation points). */
-export const TRACE_POINTS = [
-  'to-endpoint', 'to-proxy', 'to-host', 'to-stack', 'to-overlay', 'from-endpoint', 'from-proxy', 'from-host',
-  'from-stack', 'from-overlay', 'from-network', 'to-network',
-];
+const MESSAGE_TYPES: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(MESSAGE_TYPE_NAMES).map(([type, name]) => [name, Number(type)]),
+);
 
 /** AGENT_NOTIFICATIONS maps agent sub-type names to numbers. */
 const AGENT_NOTIFICATIONS = [
@@ -105,7 +100,7 @@ function parseType(v: string): flow.EventTypeFilter {
   }
   let s = 0;
   if (sub !== '') {
-    const names = t === 4 ? TRACE_POINTS : t === 130 ? AGENT_NOTIFICATIONS : [];
+    const names = t === EventType.trace ? TRACE_POINT_NAMES : t === 130 ? AGENT_NOTIFICATIONS : [];
     const idx = names.indexOf(sub);
     if (idx >= 0) s = idx;
     else if (/^\d+$/.test(sub)) s = Number(sub);

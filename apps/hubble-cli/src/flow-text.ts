@@ -1,9 +1,6 @@
 import { flow } from '@cilium-ts/api';
+import { dropReasonText, MATCH_TYPE_NAMES, tracePointName } from '@cilium-ts/bpf/events';
 import type { Colorer } from './colorer.js';
-import { dropReasonText } from './drop-reasons.js';
-import { TRACE_POINTS } from './filter-builder.js';
-
-const POLICY_MATCH_TYPES = ['none', 'L3-Only', 'L3-L4', 'L4-Only', 'all'];
 
 /** flowTypeText is the TYPE column: L7 kind, trace point, drop reason, policy match or capture point. */
 export function flowTypeText(f: flow.Flow): string {
@@ -16,7 +13,7 @@ export function flowTypeText(f: flow.Flow): string {
   switch (et?.type) {
     case 4: {
       const sub = ((et.subType % 256) + 256) % 256;
-      return TRACE_POINTS[sub] ?? String(sub);
+      return tracePointName(sub);
     }
     case 1:
       return dropReasonText(et.subType);
@@ -25,7 +22,7 @@ export function flowTypeText(f: flow.Flow): string {
         case flow.Verdict.FORWARDED:
         case flow.Verdict.AUDIT:
         case flow.Verdict.REDIRECTED:
-          return POLICY_MATCH_TYPES[f.policyMatchType] ?? 'unknown';
+          return MATCH_TYPE_NAMES[f.policyMatchType] ?? 'unknown';
         case flow.Verdict.DROPPED:
           return dropReasonText(f.dropReason);
         default:

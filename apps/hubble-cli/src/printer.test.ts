@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agent, observer, relay } from '@cilium-ts/api';
-import { buildPacket, encodeDatapathRecord, encodeFlowEventResponse, Parser } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket, encodeFlowEventResponse, Parser } from '@cilium-ts/flow';
 import { Colorer } from './colorer.js';
 import { Printer, joinWithCutOff, type OutputFormat } from './printer.js';
 import { at, httpResponse, icmpFlow, policyVerdictDrop, tcpFlow, udpReplyDrop } from './testing/sample-flows.js';
@@ -41,7 +42,7 @@ describe('compact output', () => {
 
   it('renders the L7 fail-closed drop (reason 165) decoded from a datapath record by its upstream name', () => {
     const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 41000, destinationPort: 80, flags: { SYN: true } } });
-    const ev = new Parser({ nodeName: 'node-1' }).decode(agent.MonitorEvent.fromPartial({ time: at(5), datapath: encodeDatapathRecord({ type: 1, subType: 165, source: 9, srcIdentity: 300, dstIdentity: 1000, packet }) }));
+    const ev = new Parser({ nodeName: 'node-1' }).decode(agent.MonitorEvent.fromPartial({ time: at(5), datapath: encodeEventRecord({ type: 1, subType: 165, source: 9, srcIdentity: 300, dstIdentity: 1000, packet }) }));
     assert.ok(ev.kind === 'flow');
     const { out } = render('compact', [observer.GetFlowsResponse.decode(encodeFlowEventResponse(ev))]);
     assert.equal(out, 'Dec  1 10:00:05.123: 10.0.1.9:41000 -> 10.0.1.5:80 No configuration available to perform policy decision DROPPED (TCP Flags: SYN)\n');

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { flow, observer, timestampFromNanos } from '@cilium-ts/api';
-import { buildPacket, DEBUG_RECORD_LEN, encodeDatapathRecord } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket } from '@cilium-ts/flow';
 import { createClient, createLogger } from '@cilium-ts/grpc';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
 import { FakeAgent } from './testing/fake-agent.js';
@@ -19,19 +20,10 @@ const SEC = 1_000_000_000n;
 
 /** A debug record as the datapath writes it (docs/CONTRACTS.md). */
 function debugRecord(subType: number, source: number, args: [number, number, number], hash = 0): Buffer {
-  const b = Buffer.alloc(DEBUG_RECORD_LEN);
-  b[0] = 2;
-  b[1] = subType;
-  b.writeUInt16LE(source, 2);
-  b.writeUInt32LE(hash, 4);
-  b[14] = 1;
-  b.writeUInt32LE(args[0], 16);
-  b.writeUInt32LE(args[1], 20);
-  b.writeUInt32LE(args[2], 24);
-  return b;
+  return encodeEventRecord({ type: 2, subType, source, hash, args });
 }
 
-const trace = encodeDatapathRecord({
+const trace = encodeEventRecord({
   type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 2,
   packet: buildPacket({ src: '10.0.1.5', dst: '10.0.9.9', l4: { kind: 'udp', sourcePort: 1000, destinationPort: 53 } }),
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { agent, flow, health, observer, peer, timestampFromNanos } from '@cilium-ts/api';
-import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket } from '@cilium-ts/flow';
 import { createClient, createLogger } from '@cilium-ts/grpc';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
 import { FakeAgent } from './testing/fake-agent.js';
@@ -29,23 +30,23 @@ const snapshot = {
 /** The records the tests send, in order, one second apart. */
 const records = [
   // 0: xwing -> deathstar TCP SYN, from-endpoint trace at xwing's program.
-  encodeDatapathRecord({
+  encodeEventRecord({
     type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
     packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true } } }),
   }),
   // 1: deathstar -> xwing SYN-ACK reply, to-endpoint trace at xwing's program.
-  encodeDatapathRecord({
+  encodeEventRecord({
     type: 4, subType: 0, source: 101, isReply: true, srcIdentity: 257, dstIdentity: 256, ifindex: 7,
     packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 80, destinationPort: 43210, flags: { SYN: true, ACK: true } } }),
   }),
   // 2: remote ywing -> xwing UDP 53 dropped by policy at xwing's to-container program.
-  encodeDatapathRecord({
+  encodeEventRecord({
     type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
     packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }),
   }),
   // 3: xwing -> world ICMPv4 echo request, allowed policy verdict.
-  encodeDatapathRecord({
-    type: 5, source: 101, egress: true, allowed: true, policyMatchType: 1, srcIdentity: 256, dstIdentity: 2,
+  encodeEventRecord({
+    type: 5, source: 101, egress: true, allowed: true, matchType: 1, srcIdentity: 256, dstIdentity: 2,
     packet: buildPacket({ src: '10.0.1.5', dst: '8.8.8.8', l4: { kind: 'icmp', type: 8, code: 0 } }),
   }),
 ];

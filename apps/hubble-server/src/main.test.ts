@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { observer, peer } from '@cilium-ts/api';
-import { buildPacket, encodeDatapathRecord } from '@cilium-ts/flow';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { buildPacket } from '@cilium-ts/flow';
 import { createClient } from '@cilium-ts/grpc';
 import { freeTcpPort, KvStore, startEtcd, type EtcdServer } from '@cilium-ts/kvstore';
 import { FakeAgent } from './testing/fake-agent.js';
@@ -79,11 +80,11 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
   });
 
   test('serves flows, peers from the kvstore, and metrics; exits 0 on SIGTERM', async () => {
-    const drop = encodeDatapathRecord({
+    const drop = encodeEventRecord({
       type: 1, subType: 133, source: 1,
       packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }),
     });
-    const syn = encodeDatapathRecord({
+    const syn = encodeEventRecord({
       type: 4, subType: 5, source: 1, egress: true,
       packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 8080, flags: { SYN: true } } }),
     });

@@ -1,6 +1,7 @@
 // Debug messages of the datapath (event type 2, Cilium's cilium_dbg): the codes the
 // programs emit (Cilium's DBG_* numbering, flow.proto DebugEventType) and their text as
 // `cilium monitor` prints it. Layout of the record: docs/CONTRACTS.md.
+import { PROTOCOL_NAMES } from './event-names.js';
 import type { EventRecord } from './event-record.js';
 
 /** Debug message codes (sub_type of a debug record) the programs emit. */
@@ -18,8 +19,6 @@ export const DEBUG_TYPE_NAMES: Readonly<Record<number, string>> = {
 /** CT results in DBG_CT_LOOKUP*_2 arg3 and DBG_CT_MATCH arg1. */
 export const CT_RESULT_NAMES: readonly string[] = ['new', 'established', 'reply', 'related'];
 
-const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
-
 /** An address argument (a.b.c.d = a << 24 | ... | d) as text; for IPv6 the last 32 bits of the address. */
 function addr(v: number, ipv6: boolean): string {
   const dotted = [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff].join('.');
@@ -27,7 +26,7 @@ function addr(v: number, ipv6: boolean): string {
 }
 
 const dir = (d: number): string => (d === 1 ? 'egress' : 'ingress');
-const l4 = (a: number): string => `${PROTO[a & 0xff] ?? `proto ${a & 0xff}`}/${a >>> 16}`;
+const l4 = (a: number): string => `${PROTOCOL_NAMES[a & 0xff] ?? `proto ${a & 0xff}`}/${a >>> 16}`;
 
 /** The text of a debug record (Cilium's wording where Cilium has the message); unknown codes print their number and args. */
 export function debugMessage(r: Pick<EventRecord, 'subType' | 'args' | 'ipv6'>): string {

@@ -2,9 +2,10 @@
 export { Datapath, type AttachMode, type CtEntry, type CtGcResult, type DatapathOptions, type EndpointDatapathSpec, type EndpointProgram, type LocalDelivery, type MetricsEntry, type OverlayAttachResult } from './datapath.js';
 export type { PolicyEntry, Direction, EndpointInfo, CtKey, CtValue, PolicyKey, PolicyValue, Codec } from './map-codecs.js';
 export { policyMapEntries, POLICY_MAP_MAX_ENTRIES } from './map-codecs.js';
-export { debugMessage, DebugType, DEBUG_TYPE_NAMES, CT_RESULT_NAMES } from './debug-message.js';
+export * from './debug-message.js';
 export { EventReader, type EventReaderOptions } from './event-reader.js';
-export { decodeEventRecord, reasonText, DropReason, EventType, EVENT_HEADER_LEN, MatchType, TracePoint, type EventRecord } from './event-record.js';
+export * from './event-record.js';
+export * from './event-names.js';
 export { probeKernelFeatures, isBpffs, redirectPeerSupported, type KernelFeature } from './features.js';
 export { BpfError, BpfLoadError, DatapathInputError, TcError, errnoName } from './errors.js';
 export { BpfMap, MapType, UpdateFlags } from './bpf-map.js';

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BpfMap } from './bpf-map.js';
 import { closeFd, objGet, RingBufferPoller } from './libbpf.js';
+import { EVENT_HEADER_LEN, recordCapLen } from './event-record.js';
 import { u32, u64 } from './map-codecs.js';
 
 /** Data the EventReader hands its worker. */
@@ -15,8 +16,6 @@ export type RingBufferWorkerMessage =
   | { kind: 'records'; records: Uint8Array[] }
   | { kind: 'lost'; count: number }
   | { kind: 'error'; message: string; operation?: string; code?: string };
-
-const HEADER = 48;
 
 function main(): void {
   const data = workerData as RingBufferWorkerData;
@@ -32,8 +31,8 @@ function main(): void {
     let lastLost = sumLost();
     let batch: Uint8Array[] = [];
     poller = new RingBufferPoller(fd, (rec) => {
-      const cap = rec.length >= HEADER ? rec.readUInt16LE(12) : 0;
-      batch.push(new Uint8Array(rec.subarray(0, Math.min(rec.length, HEADER + cap))));
+      const cap = rec.length >= EVENT_HEADER_LEN ? recordCapLen(rec) : 0;
+      batch.push(new Uint8Array(rec.subarray(0, Math.min(rec.length, EVENT_HEADER_LEN + cap))));
     });
     port.postMessage({ kind: 'ready' } satisfies RingBufferWorkerMessage);
     while (Atomics.load(stop, 0) === 0) {

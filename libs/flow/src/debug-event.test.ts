@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { flow, Timestamp } from '@cilium-ts/api';
-import { debugMessage, DebugType } from '@cilium-ts/bpf';
-import { DEBUG_RECORD_LEN, DebugRecordError, decodeDebugRecord } from './debug-event.js';
+import { debugMessage, DebugType, encodeEventRecord } from '@cilium-ts/bpf/events';
+import { DebugRecordError, decodeDebugRecord } from './debug-event.js';
 import { DatapathFlowEvent } from './flow-event.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
-import { encodeDatapathRecord } from './datapath-record.js';
 import { buildPacket } from './packet-builder.js';
 import { ParseError, Parser } from './parser.js';
 
 /** A debug record as the datapath writes it (events.h struct debug_record). */
 function debugRecord(r: { subType: number; source: number; hash?: number; args: [number, number, number]; ipv6?: boolean }): Buffer {
-  const b = Buffer.alloc(DEBUG_RECORD_LEN);
-  b[0] = 2;
-  b[1] = r.subType;
-  b.writeUInt16LE(r.source, 2);
-  b.writeUInt32LE(r.hash ?? 0, 4);
-  b[14] = 1;
-  b[15] = r.ipv6 ? 0x04 : 0;
-  b.writeUInt32LE(r.args[0], 16);
-  b.writeUInt32LE(r.args[1], 20);
-  b.writeUInt32LE(r.args[2], 24);
-  b.writeUInt32LE(7, 32);
-  b.writeBigUInt64LE(123456789n, 40);
-  return b;
+  return encodeEventRecord({ type: 2, ...r, ifindex: 7 });
 }
 
 const XWING: EndpointInfo = { id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:io.kubernetes.pod.namespace=default', 'k8s:app=xwing'] };
@@ -87,7 +74,7 @@ test('unknown code: the number as type, args kept, a message naming it; unknown 
 
 test('decodeDebugRecord refuses other records and short ones', () => {
   assert.throws(() => decodeDebugRecord(debugRecord({ subType: 2, source: 1, args: [0, 0, 0] }).subarray(0, 40)), (e: DebugRecordError) => e.length === 40 && /need 48/.test(e.message));
-  const trace = encodeDatapathRecord({ type: 4, source: 101, packet: buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
+  const trace = encodeEventRecord({ type: 4, source: 101, packet: buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
   assert.throws(() => decodeDebugRecord(trace), (e: DebugRecordError) => e.type === 4 && /not 2 \(debug\)/.test(e.message));
 });
 

@@ -2,14 +2,8 @@
 // upstream Hubble's debug parser: type = sub_type (Cilium's DBG_* code), the emitting
 // endpoint, the skb hash, arg1..arg3 and the message text. Debug records never become flows.
 import { flow, type Timestamp } from '@cilium-ts/api';
-import { debugRecordMessage } from './debug-message-adapter.js';
+import { debugMessage, EVENT_HEADER_LEN, EventType, RecordFlag, recordDebugArgs, recordFlags, recordHash, recordSource, recordSubType, recordType } from '@cilium-ts/bpf/events';
 import type { EndpointGetter } from './getters.js';
-
-/** Monitor message type of a debug record (byte 0 of the record). */
-export const DEBUG_RECORD_TYPE = 2;
-
-/** Header bytes of a debug record (it carries no packet). */
-export const DEBUG_RECORD_LEN = 48;
 
 /** A debug event as hubble-server keeps it on its debug ring. */
 export interface DebugHubbleEvent {
@@ -27,15 +21,11 @@ export class DebugRecordError extends Error {
     readonly type: number | undefined,
   ) {
     super(
-      type !== DEBUG_RECORD_TYPE
-        ? `decode debug record: type is ${type ?? 'missing'}, not ${DEBUG_RECORD_TYPE} (debug); only debug records go to the debug decoder`
-        : `decode debug record: got ${length} bytes, need ${DEBUG_RECORD_LEN} (is the agent forwarding records unchanged, as docs/CONTRACTS.md requires?)`,
+      type !== EventType.debug
+        ? `decode debug record: type is ${type ?? 'missing'}, not ${EventType.debug} (debug); only debug records go to the debug decoder`
+        : `decode debug record: got ${length} bytes, need ${EVENT_HEADER_LEN} (is the agent forwarding records unchanged, as docs/CONTRACTS.md requires?)`,
     );
   }
-}
-
-function u32(b: Uint8Array, off: number): number {
-  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x1000000;
 }
 
 /** The emitting endpoint: its metadata when the getter knows it, else just its id; undefined for id 0 (as upstream). */
@@ -52,16 +42,16 @@ function sourceEndpoint(id: number, endpoints: EndpointGetter | undefined): flow
  * short record.
  */
 export function decodeDebugRecord(bytes: Uint8Array, endpoints?: EndpointGetter): flow.DebugEvent {
-  if (bytes.length < DEBUG_RECORD_LEN || bytes[0] !== DEBUG_RECORD_TYPE) throw new DebugRecordError(bytes.length, bytes[0]);
-  const subType = bytes[1]!;
-  const args: [number, number, number] = [u32(bytes, 16), u32(bytes, 20), u32(bytes, 24)];
+  if (bytes.length < EVENT_HEADER_LEN || recordType(bytes) !== EventType.debug) throw new DebugRecordError(bytes.length, bytes[0]);
+  const subType = recordSubType(bytes);
+  const args = recordDebugArgs(bytes);
   return flow.DebugEvent.fromPartial({
     type: subType,
-    source: sourceEndpoint(bytes[2]! | (bytes[3]! << 8), endpoints),
-    hash: u32(bytes, 4),
+    source: sourceEndpoint(recordSource(bytes), endpoints),
+    hash: recordHash(bytes),
     arg1: args[0],
     arg2: args[1],
     arg3: args[2],
-    message: debugRecordMessage({ subType, args, ipv6: (bytes[15]! & 0x04) !== 0 }),
+    message: debugMessage({ subType, args, ipv6: (recordFlags(bytes) & RecordFlag.ipv6) !== 0 }),
   });
 }

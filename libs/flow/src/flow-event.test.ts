@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { flow, observer, type Timestamp } from '@cilium-ts/api';
-import { encodeDatapathRecord, type DatapathRecordInit } from './datapath-record.js';
+import { encodeEventRecord, type EventRecordInit } from '@cilium-ts/bpf/events';
 import { DatapathFlowEvent } from './flow-event.js';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointInfo, IdentityInfo, IPCacheInfo } from './getters.js';
@@ -58,15 +58,15 @@ const L4S: PacketSpec['l4'][] = [
   { kind: 'icmp', type: 3, code: 3 },
 ];
 const ADDRS: [string, string][] = [['10.0.1.5', '10.0.2.3'], ['10.0.2.3', '10.0.1.5'], ['10.0.1.6', '8.8.8.8'], ['fd00::1:5', 'fd00::2:3'], ['2001:db8::8', 'fd00::1:5']];
-const HEADERS: Omit<DatapathRecordInit, 'packet'>[] = [
+const HEADERS: Omit<EventRecordInit, 'packet'>[] = [
   { type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 300, ifindex: 7 },
   { type: 4, subType: 0, source: 101, isReply: true, srcIdentity: 300, dstIdentity: 256, ifindex: 7 },
   { type: 4, subType: 12, source: 0, srcIdentity: 2, dstIdentity: 1, ifindex: 3 },
   { type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256, ifindex: 9 },
   { type: 1, subType: 0, source: 102, egress: true, dstEndpoint: 101 },
   { type: 1, subType: 250, source: 102, isReply: true, egress: true },
-  { type: 5, source: 101, egress: true, allowed: true, policyMatchType: 2, matchedPort: 80, matchedProto: 6, srcIdentity: 256, dstIdentity: 300 },
-  { type: 5, source: 101, allowed: false, policyMatchType: 4, srcIdentity: 6, dstIdentity: 256, ifindex: 0xfffffffe },
+  { type: 5, source: 101, egress: true, allowed: true, matchType: 2, matchedPort: 80, matchedProtocol: 6, srcIdentity: 256, dstIdentity: 300 },
+  { type: 5, source: 101, allowed: false, matchType: 4, srcIdentity: 6, dstIdentity: 256, ifindex: 0xfffffffe },
   { type: 9, subType: 3, source: 0 },
 ];
 
@@ -76,10 +76,10 @@ function records(): Buffer[] {
     for (const [a, [src, dst]] of ADDRS.entries()) {
       const l4 = L4S[(h + a) % L4S.length]!;
       const full = buildPacket({ src, dst, l4: l4.kind === 'icmp' && src.includes(':') ? { ...l4, type: 128 } : l4 });
-      out.push(encodeDatapathRecord({ ...header, packet: full }));
+      out.push(encodeEventRecord({ ...header, packet: full }));
       // Truncated captures: cut inside the L4 header, inside the IP header, Ethernet only, nothing.
       for (const cut of [full.length - 30, 20, 14, 0]) {
-        if (cut >= 0 && cut < full.length) out.push(encodeDatapathRecord({ ...header, packet: full.subarray(0, cut) }));
+        if (cut >= 0 && cut < full.length) out.push(encodeEventRecord({ ...header, packet: full.subarray(0, cut) }));
       }
     }
   }
@@ -113,7 +113,7 @@ test('encodeFlowEventResponse writes the bytes ts-proto writes for the event\'s 
 
 test('DatapathFlowEvent.flow: built once, the parser\'s Flow, with endpoints the caller may change', () => {
   const parser = new Parser(PARSERS[2]![1]);
-  const rec = encodeDatapathRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 300, ifindex: 7,
+  const rec = encodeEventRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 300, ifindex: 7,
     packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 443, flags: { SYN: true } } }) });
   const a = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
   const b = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
@@ -133,7 +133,7 @@ test('DatapathFlowEvent.flow: built once, the parser\'s Flow, with endpoints the
 test('the endpoint memo follows metadata changes (a new object for a changed entry)', () => {
   let ep: EndpointInfo = { ...XWING };
   const parser = new Parser({ nodeName: 'n', endpoints: { getEndpointByID: (id) => (id === 101 ? ep : undefined), getEndpointByIP: () => undefined } });
-  const rec = encodeDatapathRecord({ type: 4, source: 101, egress: true, packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
+  const rec = encodeEventRecord({ type: 4, source: 101, egress: true, packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
   assert.equal(decodeFlow(parser, rec, TIMES[0]!, 'n').source.podName, 'xwing');
   ep = { ...XWING, podName: 'xwing-2', labels: ['k8s:app=xwing2'] };
   const after = decodeFlow(parser, rec, TIMES[0]!, 'n').source;
@@ -146,12 +146,12 @@ test('encodeFlowEventResponse: random record headers and packets match ts-proto'
   const header = fc.record({
     type: fc.constantFrom(1, 4, 5, 7), subType: fc.nat({ max: 255 }), source: fc.constantFrom(0, 101, 102, 999), isReply: fc.boolean(), egress: fc.boolean(),
     ipv6: fc.boolean(), allowed: fc.boolean(), srcIdentity: fc.nat(), dstIdentity: fc.constantFrom(0, 1, 2, 256, 300, 16777217), dstEndpoint: fc.constantFrom(0, 101, 102),
-    policyMatchType: fc.nat({ max: 255 }), ifindex: fc.nat(),
+    matchType: fc.nat({ max: 255 }), ifindex: fc.nat(),
   });
   fc.assert(
     fc.property(header, fc.uint8Array({ maxLength: 140 }), fc.constantFrom(...ADDRS), fc.constantFrom(...L4S), fc.boolean(), (h, junk, [src, dst], l4, useJunk) => {
       const packet = useJunk ? junk : buildPacket({ src, dst, l4: l4.kind === 'icmp' && src.includes(':') ? { ...l4, type: 129 } : l4 });
-      const e = decodeFlow(parser, encodeDatapathRecord({ ...h, packet }), TIMES[0]!, 'node-1');
+      const e = decodeFlow(parser, encodeEventRecord({ ...h, packet }), TIMES[0]!, 'node-1');
       assert.deepEqual(Buffer.from(encodeFlowEventResponse(e)), reference(e));
     }),
     { numRuns: 400 },

@@ -6,33 +6,24 @@
 // (encodeFlowEventResponse); the flow.Flow object is built only when something asks for
 // `flow` (filters, metrics, tests), once, and is the same Flow the encoder's bytes decode to.
 import { flow, Timestamp } from '@cilium-ts/api';
-import { DATAPATH_RECORD_HEADER_LEN } from './datapath-record.js';
+import {
+  DropReason, EventType, RecordFlag, recordFlags, recordIfindex, recordMatchType, recordPacket, recordSubType, recordType, recordVerdictDropReason,
+} from '@cilium-ts/bpf/events';
 import { copyEndpoint } from './endpoint-resolver.js';
 import { decodePacket, type DecodedPacket } from './packet.js';
 import { summarize } from './summary.js';
 import { flowUuid } from './flow-uuid.js';
 
-/** Drop reason code of a policy denial. */
-export const DROP_REASON_POLICY_DENIED = 133;
-
-const RECORD_TYPE_DROP = 1;
-const RECORD_TYPE_TRACE = 4;
-const RECORD_TYPE_POLICY_VERDICT = 5;
-const FLAG_REPLY = 0x01;
-const FLAG_EGRESS = 0x02;
-const FLAG_ALLOWED = 0x08;
-const FLAG_REDIRECTED = 0x10;
-
 /** Flow verdict of a record (type, allowed and redirected flags): a policy verdict allowed by a redirect to the L7 proxy is REDIRECTED, as upstream. */
 export function recordVerdict(type: number, flags: number): flow.Verdict {
   switch (type) {
-    case RECORD_TYPE_DROP:
+    case EventType.drop:
       return flow.Verdict.DROPPED;
-    case RECORD_TYPE_TRACE:
+    case EventType.trace:
       return flow.Verdict.FORWARDED;
-    case RECORD_TYPE_POLICY_VERDICT:
-      if (!(flags & FLAG_ALLOWED)) return flow.Verdict.DROPPED;
-      return flags & FLAG_REDIRECTED ? flow.Verdict.REDIRECTED : flow.Verdict.FORWARDED;
+    case EventType.policyVerdict:
+      if (!(flags & RecordFlag.allowed)) return flow.Verdict.DROPPED;
+      return flags & RecordFlag.redirected ? flow.Verdict.REDIRECTED : flow.Verdict.FORWARDED;
     default:
       return flow.Verdict.VERDICT_UNKNOWN;
   }
@@ -44,9 +35,9 @@ export function recordVerdict(type: number, flags: number): flow.Verdict {
  * when it carries none; else 0.
  */
 export function recordDropReason(record: Uint8Array): number {
-  const type = record[0]!;
-  if (type === RECORD_TYPE_DROP) return record[1]!;
-  if (type === RECORD_TYPE_POLICY_VERDICT && !(record[15]! & FLAG_ALLOWED)) return (record[30]! | (record[31]! << 8)) || DROP_REASON_POLICY_DENIED;
+  const type = recordType(record);
+  if (type === EventType.drop) return recordSubType(record);
+  if (type === EventType.policyVerdict && !(recordFlags(record) & RecordFlag.allowed)) return recordVerdictDropReason(record) || DropReason.policy;
   return 0;
 }
 
@@ -57,7 +48,7 @@ export function dropReasonDesc(code: number): flow.DropReason {
 
 /** trace_observation_point of a trace record (sub_type 0 = TO_ENDPOINT, 1..11 as is); others UNKNOWN_POINT. */
 export function recordTracePoint(type: number, subType: number): flow.TraceObservationPoint {
-  if (type !== RECORD_TYPE_TRACE) return flow.TraceObservationPoint.UNKNOWN_POINT;
+  if (type !== EventType.trace) return flow.TraceObservationPoint.UNKNOWN_POINT;
   if (subType === 0) return flow.TraceObservationPoint.TO_ENDPOINT;
   if (subType >= 1 && subType <= 11) return subType as flow.TraceObservationPoint;
   return flow.TraceObservationPoint.UNKNOWN_POINT;
@@ -65,7 +56,7 @@ export function recordTracePoint(type: number, subType: number): flow.TraceObser
 
 /** traffic_direction: EGRESS when the egress flag differs from is_reply, else INGRESS. */
 export function recordDirection(flags: number): flow.TrafficDirection {
-  return ((flags & FLAG_EGRESS) !== 0) !== ((flags & FLAG_REPLY) !== 0) ? flow.TrafficDirection.EGRESS : flow.TrafficDirection.INGRESS;
+  return ((flags & RecordFlag.egress) !== 0) !== ((flags & RecordFlag.reply) !== 0) ? flow.TrafficDirection.EGRESS : flow.TrafficDirection.INGRESS;
 }
 
 const NO_NAMES = Object.freeze([]) as unknown as string[];
@@ -127,9 +118,7 @@ export class DatapathFlowEvent {
 
   /** The captured packet bytes (at most cap_len, fewer when the record was cut). */
   get packetBytes(): Uint8Array {
-    const r = this.record;
-    const capLen = r[12]! | (r[13]! << 8);
-    return r.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(r.length, DATAPATH_RECORD_HEADER_LEN + capLen));
+    return recordPacket(this.record);
   }
 
   /** The packet's layers (decoded on every access). */
@@ -139,28 +128,27 @@ export class DatapathFlowEvent {
 
   /** Record type: 1 drop, 4 trace, 5 policy verdict. */
   get type(): number {
-    return this.record[0]!;
+    return recordType(this.record);
   }
 
   /** Record sub_type (drop reason / trace point). */
   get subType(): number {
-    return this.record[1]!;
+    return recordSubType(this.record);
   }
 
   /** Record flags byte (bit0 reply, bit1 egress, bit2 IPv6, bit3 allowed). */
   get flags(): number {
-    return this.record[15]!;
+    return recordFlags(this.record);
   }
 
   /** policy_match_type of policy verdicts, 0 for other records. */
   get policyMatchType(): number {
-    return this.record[0] === RECORD_TYPE_POLICY_VERDICT ? this.record[29]! : 0;
+    return recordType(this.record) === EventType.policyVerdict ? recordMatchType(this.record) : 0;
   }
 
   /** ifindex of the interface the program ran on. */
   get ifindex(): number {
-    const r = this.record;
-    return (r[32]! | (r[33]! << 8) | (r[34]! << 16)) + r[35]! * 0x1000000;
+    return recordIfindex(this.record);
   }
 
   /** The flow.Flow (built once, on first access, and kept). */
@@ -173,7 +161,7 @@ export class DatapathFlowEvent {
     if (this.built !== undefined) return this.built;
     const { type, subType, flags, packet } = this;
     const time = this.time;
-    const isReply = (flags & FLAG_REPLY) !== 0;
+    const isReply = (flags & RecordFlag.reply) !== 0;
     const dropReason = recordDropReason(this.record);
     return {
       time,

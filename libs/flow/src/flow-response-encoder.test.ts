@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { agent, flow, observer, timestampFromNanos } from '@cilium-ts/api';
-import { encodeDatapathRecord } from './datapath-record.js';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowResponse } from './flow-response-encoder.js';
 import { buildPacket } from './packet-builder.js';
 import { Parser } from './parser.js';
@@ -18,14 +18,14 @@ test('encodeFlowResponse: same bytes as ts-proto for parser-made flows', () => {
   const ep = { id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:io.kubernetes.pod.namespace=default'], hostIfindex: 7, hostIfname: 'lxcxwing' };
   const parser = new Parser({ nodeName: 'node-1', endpoints: { getEndpointByID: (id) => (id === 101 ? ep : undefined), getEndpointByIP: (ip) => (ip === '10.0.1.5' ? ep : undefined) } });
   const records = [
-    encodeDatapathRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
+    encodeEventRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
       packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true, ACK: true, NS: true } } }) }),
-    encodeDatapathRecord({ type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
+    encodeEventRecord({ type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
       packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }) }),
-    encodeDatapathRecord({ type: 5, source: 101, egress: true, allowed: true, policyMatchType: 4, srcIdentity: 256, dstIdentity: 2,
+    encodeEventRecord({ type: 5, source: 101, egress: true, allowed: true, matchType: 4, srcIdentity: 256, dstIdentity: 2,
       packet: buildPacket({ src: 'fd00::5', dst: '2001:db8::8', l4: { kind: 'icmp', type: 128, code: 0 } }) }),
-    encodeDatapathRecord({ type: 4, subType: 0, source: 0, isReply: true, packet: buildPacket({ src: '8.8.8.8', dst: '10.0.1.5', l4: { kind: 'icmp', type: 0, code: 0 } }) }),
-    encodeDatapathRecord({ type: 9, subType: 0, source: 0, packet: Buffer.alloc(0) }),
+    encodeEventRecord({ type: 4, subType: 0, source: 0, isReply: true, packet: buildPacket({ src: '8.8.8.8', dst: '10.0.1.5', l4: { kind: 'icmp', type: 0, code: 0 } }) }),
+    encodeEventRecord({ type: 9, subType: 0, source: 0, packet: Buffer.alloc(0) }),
   ];
   for (const [i, record] of records.entries()) {
     for (const seconds of [1_700_000_000n, 0n, -62135596800n]) {

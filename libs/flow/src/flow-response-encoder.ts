@@ -5,6 +5,7 @@
 // order, proto3 defaults omitted). Flows with fields the parser never sets (L7, services, DNS
 // names, workloads, negative int32s) or unusually large ones go through ts-proto instead.
 import { flow, observer, type Timestamp } from '@cilium-ts/api';
+import { RecordFlag, recordFlags, recordSubType, recordType } from '@cilium-ts/bpf/events';
 import { WireWriter } from '@cilium-ts/grpc/wire';
 import type { HubbleEvent } from './events.js';
 import {
@@ -205,10 +206,10 @@ function eventFastPathable(e: DatapathFlowEvent, p: DecodedPacket): boolean {
 /** Writes the Flow of a DatapathFlowEvent: the same fields, in the same order, as writeFlow(event.flow). */
 function writeEventFlow(e: DatapathFlowEvent, p: DecodedPacket): void {
   const r = e.record;
-  const type = r[0]!;
-  const subType = r[1]!;
-  const flags = r[15]!;
-  const isReply = (flags & 1) !== 0;
+  const type = recordType(r);
+  const subType = recordSubType(r);
+  const flags = recordFlags(r);
+  const isReply = (flags & RecordFlag.reply) !== 0;
   w.timestamp(1, e.seconds, e.nanos);
   w.uint(2, recordVerdict(type, flags));
   const dropReason = recordDropReason(r);

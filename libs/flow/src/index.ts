@@ -1,15 +1,6 @@
 // @cilium-ts/flow: datapath event decoding into Hubble flows and debug events, flow filters and the flow ring buffer.
 export { decodeAgentEvent } from './agent-event.js';
-export {
-  DATAPATH_RECORD_HEADER_LEN,
-  DatapathEventType,
-  DatapathRecordError,
-  decodeDatapathRecord,
-  encodeDatapathRecord,
-  type DatapathRecord,
-  type DatapathRecordInit,
-} from './datapath-record.js';
-export { DEBUG_RECORD_LEN, DEBUG_RECORD_TYPE, DebugRecordError, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
+export { DebugRecordError, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
 export type { HubbleEvent, HubbleEventKind } from './events.js';
 export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo } from './getters.js';
 export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';
@@ -18,7 +9,7 @@ export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type 
 export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.js';
 export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 export { copyEndpoint, EndpointResolver, type EndpointSources } from './endpoint-resolver.js';
-export { DatapathFlowEvent, DROP_REASON_POLICY_DENIED } from './flow-event.js';
+export { DatapathFlowEvent } from './flow-event.js';
 export { ParseError, Parser, type ParserOptions } from './parser.js';
 export { reservedIdentityLabels } from './reserved-identities.js';
 export { DEFAULT_RING_CAPACITY, isValidRingCapacity, RingBuffer, RingCapacityError } from './ring-buffer.js';

@@ -6,7 +6,7 @@
 // It prints CPU ns per event and each path's ratio to `flow` (CPU time is steadier than wall
 // time on a shared machine).
 import { flow } from '@cilium-ts/api';
-import { encodeDatapathRecord } from './datapath-record.js';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import type { HubbleEvent } from './events.js';
 import type { DatapathFlowEvent } from './flow-event.js';
 import { compileFlowFilters } from './filters/registry.js';
@@ -21,7 +21,7 @@ const parser = new Parser({
   endpoints: { getEndpointByIP: (ip) => (ip === '10.0.1.5' ? ep : undefined), getEndpointByID: (id) => (id === 1 ? ep : undefined) },
 });
 const records = Array.from({ length: 64 }, (_, i) =>
-  encodeDatapathRecord({
+  encodeEventRecord({
     type: 4, subType: 5, source: 1, egress: true, ifindex: 7,
     packet: buildPacket({ src: '10.0.1.5', dst: `10.0.2.${i}`, l4: { kind: 'tcp', sourcePort: 40000 + i, destinationPort: 80, flags: { SYN: true } } }),
   }),

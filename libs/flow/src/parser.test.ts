@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { agent, flow, observer, Timestamp } from '@cilium-ts/api';
-import { encodeDatapathRecord } from './datapath-record.js';
+import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
 import { buildPacket } from './packet-builder.js';
@@ -15,8 +15,8 @@ const endpoints: EndpointGetter = {
 };
 const time = Timestamp.create({ seconds: 1700000000n, nanos: 123456789 });
 
-function event(rec: Parameters<typeof encodeDatapathRecord>[0]): agent.MonitorEvent {
-  return agent.MonitorEvent.fromPartial({ time, nodeName: '', datapath: encodeDatapathRecord(rec) });
+function event(rec: Parameters<typeof encodeEventRecord>[0]): agent.MonitorEvent {
+  return agent.MonitorEvent.fromPartial({ time, nodeName: '', datapath: encodeEventRecord(rec) });
 }
 
 test('parser: trace from-endpoint TCP SYN between two local pods', () => {
@@ -69,7 +69,7 @@ test('parser: drop with policy denied, remote peer via ipcache and identity gett
 test('parser: policy verdict, reply, unknown peer falls back to datapath identity', () => {
   const parser = new Parser({ nodeName: 'node-1' });
   const packet = buildPacket({ src: 'fd00::5', dst: '2001:db8::1', l4: { kind: 'icmp', type: 129, code: 0 } });
-  const denied = parser.decode(event({ type: 5, source: 9, egress: true, ipv6: true, policyMatchType: 2, srcIdentity: 256, dstIdentity: 2, packet }));
+  const denied = parser.decode(event({ type: 5, source: 9, egress: true, ipv6: true, matchType: 2, srcIdentity: 256, dstIdentity: 2, packet }));
   assert.ok(denied.kind === 'flow');
   assert.equal(denied.flow.verdict, flow.Verdict.DROPPED);
   assert.equal(denied.flow.dropReason, 133);
@@ -97,7 +97,7 @@ test('parser: truncated packet and garbage still give a flow; bad header and emp
 });
 
 test('parser: node name from the event, prefixed with a non-default cluster', () => {
-  const rec = encodeDatapathRecord({ type: 4, packet: Buffer.alloc(0) });
+  const rec = encodeEventRecord({ type: 4, packet: Buffer.alloc(0) });
   const ev = (nodeName: string) => agent.MonitorEvent.fromPartial({ time, nodeName, datapath: rec });
   assert.equal(new Parser({ nodeName: 'c1/self', clusterName: 'c1' }).decode(ev('n2')).nodeName, 'c1/n2');
   assert.equal(new Parser({ nodeName: 'c1/self', clusterName: 'c1' }).decode(ev('')).nodeName, 'c1/self');
@@ -127,7 +127,7 @@ test('parser: never throws on garbage packets behind a valid header', async () =
   const parser = new Parser({ nodeName: 'n', endpoints });
   fc.assert(
     fc.property(fc.constantFrom(1, 4, 5, 7), fc.nat(255), fc.nat(255), fc.uint8Array({ maxLength: 160 }), (type, subType, flags, packet) => {
-      const rec = encodeDatapathRecord({ type, subType, source: 101, packet });
+      const rec = encodeEventRecord({ type, subType, source: 101, packet });
       rec.writeUInt8(flags, 15);
       const ev = parser.decode(agent.MonitorEvent.fromPartial({ time, datapath: rec }));
       assert.equal(ev.kind, 'flow');
@@ -164,7 +164,7 @@ test('parser: every datapath flow gets its own UUID, kept by the event and writt
 test('parser: L7 fail-closed drop (165) and policy verdicts carrying their reason or a redirect, on both encode paths', () => {
   const parser = new Parser({ nodeName: 'node-1', endpoints });
   const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 41000, destinationPort: 80, flags: { SYN: true } } });
-  const decode = (rec: Parameters<typeof encodeDatapathRecord>[0]): [flow.Flow, flow.Flow] => {
+  const decode = (rec: Parameters<typeof encodeEventRecord>[0]): [flow.Flow, flow.Flow] => {
     const ev = parser.decode(event(rec));
     assert.ok(ev.kind === 'flow');
     return [ev.flow, observer.GetFlowsResponse.decode(encodeFlowEventResponse(ev)).flow!];
@@ -176,13 +176,13 @@ test('parser: L7 fail-closed drop (165) and policy verdicts carrying their reaso
     assert.equal(flow.dropReasonToJSON(f.dropReasonDesc), 'NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION');
   }
   for (const [reason, want] of [[165, 165], [181, 181], [0, 133]] as const) {
-    for (const f of decode({ type: 5, source: 101, policyMatchType: 2, verdictDropReason: reason, srcIdentity: 257, dstIdentity: 256, packet })) {
+    for (const f of decode({ type: 5, source: 101, matchType: 2, verdictDropReason: reason, srcIdentity: 257, dstIdentity: 256, packet })) {
       assert.equal(f.verdict, flow.Verdict.DROPPED);
       assert.equal(f.dropReason, want);
       assert.equal(f.dropReasonDesc, want as flow.DropReason);
     }
   }
-  for (const f of decode({ type: 5, source: 101, allowed: true, redirected: true, policyMatchType: 2, srcIdentity: 257, dstIdentity: 256, packet })) {
+  for (const f of decode({ type: 5, source: 101, allowed: true, redirected: true, matchType: 2, srcIdentity: 257, dstIdentity: 256, packet })) {
     assert.equal(f.verdict, flow.Verdict.REDIRECTED);
     assert.equal(f.dropReason, 0);
   }

@@ -2,9 +2,12 @@
 // records into L3/L4 flows enriched with endpoint, identity and ipcache metadata, and
 // debug records (type 2) into debug events.
 import { agent, flow, Timestamp, timestampNow } from '@cilium-ts/api';
+import {
+  EVENT_HEADER_LEN, EventRecordError, EventType, RecordFlag, recordDstEndpoint, recordDstIdentity, recordFlags, recordIfindex,
+  recordPacket, recordSource, recordSrcIdentity, recordType,
+} from '@cilium-ts/bpf/events';
 import { decodeAgentEvent } from './agent-event.js';
-import { DATAPATH_RECORD_HEADER_LEN } from './datapath-record.js';
-import { DEBUG_RECORD_TYPE, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
+import { decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
 import { EndpointResolver } from './endpoint-resolver.js';
 import type { HubbleEvent } from './events.js';
 import { DatapathFlowEvent } from './flow-event.js';
@@ -66,7 +69,7 @@ export class Parser {
   /** Decodes one raw datapath record into a Flow; throws ParseError for a debug record (it is no flow). */
   decodeDatapath(bytes: Uint8Array, time: Timestamp, nodeName: string): flow.Flow {
     const e = this.decodeRecord(bytes, time, nodeName);
-    if (e.kind !== 'flow') throw new ParseError(`parse monitor event: the record is a debug message (type ${DEBUG_RECORD_TYPE}), not a flow; use decodeRecord`);
+    if (e.kind !== 'flow') throw new ParseError(`parse monitor event: the record is a debug message (type ${EventType.debug}), not a flow; use decodeRecord`);
     return e.flow;
   }
 
@@ -81,34 +84,24 @@ export class Parser {
 
   /** decodeRecord with the stamp as whole seconds since the epoch (a safe integer) and nanoseconds. */
   decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent | DebugHubbleEvent {
-    if (bytes.length < DATAPATH_RECORD_HEADER_LEN) {
-      throw new ParseError(
-        `parse monitor event: decode datapath record: got ${bytes.length} bytes, need at least ${DATAPATH_RECORD_HEADER_LEN} for the header ` +
-          '(is the agent forwarding records unchanged, as docs/CONTRACTS.md requires?)',
-      );
+    if (bytes.length < EVENT_HEADER_LEN) {
+      const cause = new EventRecordError(bytes.length);
+      throw new ParseError(`parse monitor event: ${cause.message}`, { cause });
     }
-    if (bytes[0] === DEBUG_RECORD_TYPE) {
+    if (recordType(bytes) === EventType.debug) {
       const time = Timestamp.create({ seconds: BigInt(seconds), nanos });
       return { kind: 'debug', time, nodeName, debug: decodeDebugRecord(bytes, this.options.endpoints) };
     }
-    const capLen = bytes[12]! | (bytes[13]! << 8);
-    const ip = packetAddresses(bytes.subarray(DATAPATH_RECORD_HEADER_LEN, Math.min(bytes.length, DATAPATH_RECORD_HEADER_LEN + capLen)));
+    const ip = packetAddresses(recordPacket(bytes));
     // from-container (egress) programs run for packets the local endpoint sent, so it is
     // the packet's source; to-container programs deliver to it, so it is the destination.
     // Replies keep the packet's own direction: no swapping.
-    const localId = bytes[2]! | (bytes[3]! << 8);
-    const egress = (bytes[15]! & 0x02) !== 0;
-    const srcIdentity = u32(bytes, 16);
-    const dstIdentity = u32(bytes, 20);
-    const dstEndpoint = bytes[24]! | (bytes[25]! << 8);
-    const source = this.resolver.resolve(ip?.source, srcIdentity, egress ? localId : 0, 0);
-    const destination = this.resolver.resolve(ip?.destination, dstIdentity, egress ? 0 : localId, dstEndpoint);
+    const localId = recordSource(bytes);
+    const egress = (recordFlags(bytes) & RecordFlag.egress) !== 0;
+    const source = this.resolver.resolve(ip?.source, recordSrcIdentity(bytes), egress ? localId : 0, 0);
+    const destination = this.resolver.resolve(ip?.destination, recordDstIdentity(bytes), egress ? 0 : localId, recordDstEndpoint(bytes));
     const local = localId !== 0 ? this.options.endpoints?.getEndpointByID(localId) : undefined;
-    const ifname = local !== undefined && local.hostIfindex === u32(bytes, 32) ? (local.hostIfname ?? '') : '';
+    const ifname = local !== undefined && local.hostIfindex === recordIfindex(bytes) ? (local.hostIfname ?? '') : '';
     return new DatapathFlowEvent(seconds, nanos, nodeName, bytes, source, destination, ifname, nextFlowSeq());
   }
-}
-
-function u32(b: Uint8Array, off: number): number {
-  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x1000000;
 }

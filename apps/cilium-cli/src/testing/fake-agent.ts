@@ -3,6 +3,7 @@
 // Repository (so import/get/delete/trace round-trip real rules).
 import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { agent } from '@cilium-ts/api';
+import { recordType } from '@cilium-ts/bpf/events';
 import { PolicyValidationError, Repository, parsePolicyDocument } from '@cilium-ts/policy';
 
 /** The fake agent and what tests may change or inspect. */
@@ -154,7 +155,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       const req = call.request;
       state.lastMonitorRequest = req;
       for (const ev of state.monitorEvents) {
-        if (ev.datapath !== undefined && req.types.length > 0 && !req.types.includes(ev.datapath[0]!)) continue;
+        if (ev.datapath !== undefined && req.types.length > 0 && !req.types.includes(recordType(ev.datapath))) continue;
         if (ev.agent !== undefined && !req.agentEvents) continue;
         call.write(ev);
       }

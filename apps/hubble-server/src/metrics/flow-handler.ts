@@ -1,11 +1,7 @@
 // `flow`: hubble_flows_processed_total{type, subtype, verdict}.
 import { flow } from '@cilium-ts/api';
+import { EventType, tracePointName } from '@cilium-ts/bpf/events';
 import type { MetricHandler } from './handler.js';
-
-const TRACE_POINTS = [
-  'to-endpoint', 'to-proxy', 'to-host', 'to-stack', 'to-overlay', 'from-endpoint',
-  'from-proxy', 'from-host', 'from-stack', 'from-overlay', 'from-network', 'to-network',
-];
 
 const EVENT_TYPE_NAMES: Record<number, string> = { 1: 'Drop', 2: 'Debug', 3: 'Capture', 4: 'Trace', 5: 'PolicyVerdict', 129: 'L7' };
 
@@ -27,7 +23,7 @@ export const flowHandler: MetricHandler = {
       const subType = f.eventType?.subType ?? 0;
       let subtype = '';
       if (f.l7) subtype = l7Subtype(f.l7);
-      else if (type === 4) subtype = TRACE_POINTS[subType] ?? String(subType);
+      else if (type === EventType.trace) subtype = tracePointName(subType);
       processed.add(1, {
         type: f.l7 ? 'L7' : (EVENT_TYPE_NAMES[type] ?? String(type)),
         subtype,

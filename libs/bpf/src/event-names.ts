@@ -1,5 +1,26 @@
-/** DROP_REASON_TEXT is the CLI's own text for datapath drop codes (Cilium pkg/monitor/api). */
-const DROP_REASON_TEXT: Record<number, string> = {
+// Names of the numbers in a datapath event record (event-record.ts), as Cilium's monitor
+// API spells them: message types, trace observation points, drop reasons, policy match
+// types. The one table of each for cilium monitor, hubble observe and hubble-server metrics.
+
+/** Cilium monitor message type names by number (`cilium monitor --type`, `hubble observe --type`). */
+export const MESSAGE_TYPE_NAMES: Readonly<Record<number, string>> = {
+  1: 'drop', 2: 'debug', 3: 'capture', 4: 'trace', 5: 'policy-verdict', 6: 'recorder', 129: 'l7', 130: 'agent',
+};
+
+/** Trace observation point names by sub_type of a trace record (Cilium's TraceObservationPoint order). */
+export const TRACE_POINT_NAMES: readonly string[] = [
+  'to-endpoint', 'to-proxy', 'to-host', 'to-stack', 'to-overlay', 'from-endpoint',
+  'from-proxy', 'from-host', 'from-stack', 'from-overlay', 'from-network', 'to-network',
+];
+
+/** Policy match type names (MatchType numbers), as `cilium monitor` and `hubble observe` print them. */
+export const MATCH_TYPE_NAMES: readonly string[] = ['none', 'L3-Only', 'L3-L4', 'L4-Only', 'all'];
+
+/** IP protocol names of the protocols the programs parse (matched protocol of a policy verdict, debug args). */
+export const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
+
+/** Drop reason texts by code (Cilium pkg/monitor/api); 0 is success. */
+export const DROP_REASON_TEXT: Readonly<Record<number, string>> = {
   0: 'Success',
   2: 'Invalid packet',
   3: 'Interface',
@@ -65,8 +86,23 @@ const DROP_REASON_TEXT: Record<number, string> = {
   182: 'VLAN traffic disallowed by VLAN filter',
 };
 
-/** dropReasonText is the TYPE text for a drop code; codes are taken modulo 256 like the Go CLI's uint8 cast. */
+/** The text of a drop reason code, or the code as a number for codes without one; codes are taken modulo 256 (a u8 on the wire). */
 export function dropReasonText(code: number): string {
   const c = ((code % 256) + 256) % 256;
   return DROP_REASON_TEXT[c] ?? String(c);
+}
+
+/** Text of a metrics reason as the Cilium CLI prints it: 0 is 'Forwarded', others their drop reason text. */
+export function reasonText(reason: number): string {
+  return reason === 0 ? 'Forwarded' : dropReasonText(reason);
+}
+
+/** The name of a trace observation point, or its number for points without one. */
+export function tracePointName(point: number): string {
+  return TRACE_POINT_NAMES[point] ?? String(point);
+}
+
+/** The name of a policy match type, or its number for types without one. */
+export function matchTypeName(type: number): string {
+  return MATCH_TYPE_NAMES[type] ?? String(type);
 }
