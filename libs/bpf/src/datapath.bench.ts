@@ -5,7 +5,7 @@
 //             policy entries of which two allow pod a on the test ports;
 //   iptables  the same policy as N rules in the node namespace's FORWARD path (a chain
 //             for traffic to pod b: N-2 non-matching rules, the two allows, then DROP).
-// BENCH_KINDS=tunnel (alone or with the others) runs tunnel.bench.ts first. N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
+// BENCH_KINDS=tunnel (alone or with the others) runs tunnel.bench.ts first; BENCH_KINDS=policy-sync runs policy-sync.bench.ts. N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
 // measurement taken just before it (BENCH_PAIRS pairs per configuration and round), and
 // rounds interleave all configurations; each figure is the ratio to its paired baseline,
 // summarised by the median (the machine is shared and noisy). Client
@@ -21,6 +21,7 @@ import { buildPacket, TcpFlags } from './packet-builder.js';
 import { PodLab, sh } from './pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
 import { benchTunnel } from './tunnel.bench.js';
+import { benchPolicySync } from './policy-sync.bench.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 3);
@@ -31,7 +32,7 @@ const pinned = (argv: string[]): string[] => ['taskset', '-c', CPU, ...argv];
 const RULES = (process.env.BENCH_RULES ?? '10,1000,10000').split(',').map(Number);
 const ALL_KINDS = (process.env.BENCH_KINDS ?? 'datapath,iptables').split(',');
 /** 'tunnel' runs tunnel.bench.ts (cross-node VXLAN vs kernel VXLAN); the others are configurations here. */
-const KINDS = ALL_KINDS.filter((k) => k !== 'tunnel');
+const KINDS = ALL_KINDS.filter((k) => k !== 'tunnel' && k !== 'policy-sync');
 const IPERF_PORT = 5201;
 const RR_PORT = 5202;
 const pid = process.pid;
@@ -102,6 +103,7 @@ function run(argv: string[], stdio: 'ignore' | Array<'ignore' | 'pipe' | 'inheri
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, BPF, iptables)');
   if (ALL_KINDS.includes('tunnel')) await benchTunnel();
+  if (ALL_KINDS.includes('policy-sync')) await benchPolicySync();
   if (KINDS.length === 0) return;
   const bin = tcpRrBinary();
   const podLab = PodLab.create(lab.node, { v4: '10.203.0.1', v6: 'fd03::1' }, pods);

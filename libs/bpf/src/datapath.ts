@@ -8,14 +8,15 @@ import { EventReader } from './event-reader.js';
 import { ensureSharedMaps, defaultObjectPath, loadEndpointObject, loadOverlayObject, objectBuildId, overlayConfig, PROGRAMS, SHARED_MAPS, type SharedMapName } from './endpoint-loader.js';
 import { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 import { proxyReadyKey, proxyReadyValue, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';
+import { PolicyMapWriter, type PolicyMapDiff, type PolicyMapWrite } from './policy-map-writer.js';
 import { isBpffs, redirectPeerSupported } from './features.js';
 import { formatCidr, parseCidr, parseIp, type Cidr } from './ip-address.js';
 import { objGet, objPin, closeFd, mapInfo, progTestRun, type TestRunContext, type TestRunResult } from './libbpf.js';
 import { readPinnedProgram, type PinnedProgram } from './pinned-program.js';
 import {
-  ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyKeyId,
+  ctKey, ctValue, endpointConfig, EndpointFlags, endpointKey, endpointValue, ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey,
   policyMapEntries, policyValue, u32, u64, type CtKey, type CtValue, type Direction, type EndpointInfo, type IpcacheValue,
-  type EndpointConfig, type MetricsKey, type MetricsValue, type PolicyEntry, type PolicyKey, type PolicyValue,
+  type EndpointConfig, type MetricsKey, type MetricsValue, type PolicyEntry,
 } from './map-codecs.js';
 import { tcAttach, tcAttachedProgramId, tcDetach, type TcHook, type TcTarget } from './tc-attach.js';
 import { tcxAttach, tcxLink, tcxSupported } from './tcx-attach.js';
@@ -90,7 +91,7 @@ const MAX_ENDPOINT_ID = 0xffff;
 
 /** The kernel datapath of one node: shared maps, per-endpoint programs and policy maps. */
 export class Datapath {
-  private readonly policyMaps = new Map<number, BpfMap<PolicyKey, PolicyValue>>();
+  private readonly writers = new Map<number, PolicyMapWriter>();
   private closed = false;
   /** CT lifetimes used by ctGc. */
   ctTimeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
@@ -178,7 +179,7 @@ export class Datapath {
   loadEndpoint(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[], opts: { stage?: boolean } = {}): { fromContainer: string; toContainer: string; toContainerLocal: string; created: boolean } {
     this.live(`load endpoint ${spec.id}`);
     validateSpec(spec);
-    const desired = policyMapEntries(policy);
+    policyMapEntries(policy); // validates before anything is loaded
     const dir = this.endpointDir(spec.id);
     const policyPin = this.pinPath(spec.id, 'policy');
     const created = !existsSync(policyPin);
@@ -190,11 +191,14 @@ export class Datapath {
     };
     mkdirSync(dir, { recursive: true });
     // A new endpoint (its id may be a detached one's) starts with no proxy ready: L7 traffic drops.
-    if (created) this.clearProxyReady(spec.id);
+    if (created) {
+      this.clearProxyReady(spec.id);
+      this.dropWriter(spec.id); // a writer of an earlier map of this id would write into that map
+    }
     let obj;
     try {
       obj = loadEndpointObject(this.objectPath, this.pinDir, policyPin, this.endpointConfig(spec));
-      this.applyPolicy(spec, desired);
+      this.applyPolicy(spec, policy);
       for (const [pin, prog] of [[pins.fromContainer, PROGRAMS.fromContainer], [pins.toContainer, PROGRAMS.toContainer], [pins.toContainerLocal, PROGRAMS.toContainerLocal]] as const) {
         if (existsSync(pin)) unlinkSync(pin);
         objPin(obj.programFd(prog), pin, `program ${prog} of endpoint ${spec.id}`);
@@ -225,7 +229,7 @@ export class Datapath {
     const target: TcTarget = { ifname: spec.hostIfname, netns: spec.netns };
     if (await this.attachedAndCurrent(spec, target)) {
       // Restore after a restart, or a policy change: the running programs stay.
-      this.applyPolicy(spec, policyMapEntries(policy));
+      this.applyPolicy(spec, policy);
       this.registerLocal(spec.id, this.pinPath(spec.id, 'to-container-local'));
       this.upsertEndpointIps(spec);
       return { reattached: false };
@@ -315,9 +319,10 @@ export class Datapath {
    * gap: enforcement is switched on only after the map is complete, and off before
    * the map is emptied.
    */
-  private applyPolicy(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, desired: ReturnType<typeof policyMapEntries>): void {
+  private applyPolicy(spec: Omit<EndpointDatapathSpec, 'hostIfname'>, policy: readonly PolicyEntry[]): void {
     const enforce = (spec.ingressEnforced ? EndpointFlags.ingressEnforced : 0) | (spec.egressEnforced ? EndpointFlags.egressEnforced : 0);
-    this.writePolicy(spec.id, desired, enforce);
+    const writer = this.writer(spec.id, false);
+    this.commitPolicy(spec.id, writer, writer.resync(policy), enforce);
   }
 
   /**
@@ -326,16 +331,21 @@ export class Datapath {
    * checked against a half-written map while enforced, and none skips a deny entry.
    * enforce undefined keeps the current enforcement.
    */
-  private writePolicy(endpointId: number, desired: ReturnType<typeof policyMapEntries>, enforce?: number): void {
+  private commitPolicy(endpointId: number, writer: PolicyMapWriter, write: PolicyMapWrite, enforce?: number): void {
     const ENFORCE = EndpointFlags.ingressEnforced | EndpointFlags.egressEnforced;
     const current = this.epFlags.lookup(endpointId) ?? 0;
-    let deny = 0;
-    for (const { key, value } of desired.values()) {
-      if (value.deny) deny |= key.direction === 'ingress' ? EndpointFlags.ingressDeny : EndpointFlags.egressDeny;
-    }
+    const deny = writer.denyBits;
     const enf = enforce ?? (current & ENFORCE);
-    this.epFlags.update(endpointId, (current & enf & ENFORCE) | (current & ~ENFORCE) | deny);
-    this.syncPolicy(endpointId, desired);
+    try {
+      this.epFlags.update(endpointId, (current & enf & ENFORCE) | (current & ~ENFORCE) | deny);
+      // Additions before removals, so that a narrowing change never denies in between.
+      if (write.updates.length) writer.map.updateBatch(write.updates);
+      if (write.deletes.length) writer.map.deleteBatch(write.deletes);
+    } catch (err) {
+      // The writer's state may no longer be the kernel's: the next write resyncs from the map.
+      this.dropWriter(endpointId);
+      throw err;
+    }
     this.epFlags.update(endpointId, enf | deny | (current & EndpointFlags.debug));
   }
 
@@ -389,39 +399,54 @@ export class Datapath {
     return readPinnedProgram(this.pinPath(endpointId, program), `program ${program} of endpoint ${endpointId}`);
   }
 
-  /** Replaces the endpoint's policy with policy, touching only the entries that differ. */
+  /**
+   * Replaces the endpoint's policy with policy: the safe resync path (reads the kernel map
+   * once and writes only the entries that differ), for restore and full recomputes.
+   */
   updatePolicy(endpointId: number, policy: readonly PolicyEntry[]): void {
     this.live(`update policy of endpoint ${endpointId}`);
-    this.writePolicy(endpointId, policyMapEntries(policy));
+    const writer = this.writer(endpointId, false);
+    this.commitPolicy(endpointId, writer, writer.resync(policy));
   }
 
-  private policyMap(endpointId: number): BpfMap<PolicyKey, PolicyValue> {
-    let m = this.policyMaps.get(endpointId);
-    if (!m) {
-      m = BpfMap.openPinned(this.pinPath(endpointId, 'policy'), `policy of endpoint ${endpointId}`, policyKey, policyValue);
-      this.policyMaps.set(endpointId, m);
-    }
-    return m;
+  /**
+   * Applies a policy diff (libs/policy's PolicyDiff: removed, then added) to the endpoint's
+   * policy map, writing exactly the map keys it changes, without reading the map back.
+   * The endpoint's map state comes from this Datapath's last write for it; when there is
+   * none (a new process, or a failed write), its map is first read once (resync against the
+   * current entries is then the caller's job: pass the full policy to updatePolicy first).
+   */
+  applyPolicyDiff(endpointId: number, diff: PolicyMapDiff): void {
+    this.live(`apply policy diff to endpoint ${endpointId}`);
+    const writer = this.writer(endpointId, true);
+    this.commitPolicy(endpointId, writer, writer.apply(diff));
   }
 
-  private syncPolicy(endpointId: number, desired: ReturnType<typeof policyMapEntries>): void {
-    const map = this.policyMap(endpointId);
-    const current = new Map<string, [PolicyKey, PolicyValue]>();
-    for (const [k, [v]] of map.entriesBatch(1024)) current.set(policyKeyId(k), [k, v]);
-    const changed: Array<[PolicyKey, PolicyValue]> = [];
-    for (const [id, { key, value }] of desired) {
-      const cur = current.get(id)?.[1];
-      if (!cur || cur.deny !== value.deny || cur.proxyPort !== value.proxyPort) changed.push([key, value]);
+  /**
+   * The endpoint's policy-map writer. known: the caller relies on the state of earlier
+   * writes; without a writer one is made from the kernel map as it is (a diff is then
+   * applied to what the map holds).
+   */
+  private writer(endpointId: number, known: boolean): PolicyMapWriter {
+    let w = this.writers.get(endpointId);
+    if (!w) {
+      const map = BpfMap.openPinned(this.pinPath(endpointId, 'policy'), `policy of endpoint ${endpointId}`, policyKey, policyValue);
+      w = new PolicyMapWriter(map);
+      if (known) w.resync(map.entries().map(([k, v]) => ({ direction: k.direction, identity: k.identity, protocol: k.protocol, port: k.port, deny: v.deny, ...(v.proxyPort ? { proxyPort: v.proxyPort } : {}) })));
+      this.writers.set(endpointId, w);
     }
-    // Additions before removals, so that a narrowing change never denies in between.
-    map.updateBatch(changed);
-    map.deleteBatch([...current].filter(([id]) => !desired.has(id)).map(([, [k]]) => k));
+    return w;
+  }
+
+  private dropWriter(endpointId: number): void {
+    this.writers.get(endpointId)?.map.close();
+    this.writers.delete(endpointId);
   }
 
   /** The endpoint's policy map, one entry per map key (port ranges appear per port). */
   policyList(endpointId: number): PolicyEntry[] {
     this.live(`list policy of endpoint ${endpointId}`);
-    return this.policyMap(endpointId).entries().map(([k, v]) => ({
+    return this.writer(endpointId, false).map.entries().map(([k, v]) => ({
       direction: k.direction, identity: k.identity, protocol: k.protocol, port: k.port, deny: v.deny,
       ...(v.proxyPort ? { proxyPort: v.proxyPort } : {}),
     }));
@@ -447,8 +472,7 @@ export class Datapath {
 
   private removeEndpointPins(id: number): void {
     if (Number.isInteger(id) && id >= 0 && id <= MAX_ENDPOINT_ID) this.policyCalls.delete(id);
-    this.policyMaps.get(id)?.close();
-    this.policyMaps.delete(id);
+    this.dropWriter(id);
     const dir = this.endpointDir(id);
     if (!existsSync(dir)) return;
     for (const f of readdirSync(dir)) rmQuiet(`${dir}/${f}`);
@@ -715,8 +739,8 @@ export class Datapath {
     if (this.closed) return;
     this.closed = true;
     this.stopGc?.();
-    for (const m of this.policyMaps.values()) m.close();
-    this.policyMaps.clear();
+    for (const w of this.writers.values()) w.map.close();
+    this.writers.clear();
     for (const m of [this.ipcache, this.ct, this.endpoints, this.metrics, this.epFlags, this.policyCalls, this.proxyReady] as Array<{ close(): void }>) m.close();
   }
 

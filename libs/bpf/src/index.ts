@@ -16,4 +16,5 @@ export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './
 export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';
 export type { PinnedProgram } from './pinned-program.js';
 export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
+export { PolicyMapWriter, type PolicyMapDiff, type PolicyMapWrite } from './policy-map-writer.js';
 export { proxyReadyKey, proxyReadyValue, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';

@@ -11,20 +11,14 @@ export interface Codec<T> {
   decode(buf: Buffer): T;
 }
 
-/** Traffic direction from the endpoint's point of view. */
-export type Direction = 'ingress' | 'egress';
+import type { Direction, PolicyEntry } from '@cilium-ts/policy';
 
-/** One policy map entry; identity 0 = any identity, protocol 0 = any, port 0 = any port. */
-export interface PolicyEntry {
-  direction: Direction;
-  identity: number;
-  protocol: number;
-  port: number;
-  /** Inclusive end of a port range; expanded into one map entry per port. */
-  endPort?: number;
-  deny: boolean;
-  proxyPort?: number;
-}
+/**
+ * One policy map entry (identity 0 = any identity, protocol 0 = any, port 0 = any port; a
+ * port range is expanded into one map entry per port) and the traffic direction: declared
+ * once, by libs/policy, which computes them.
+ */
+export type { Direction, PolicyEntry };
 
 const addr16 = (family: 4 | 6, bytes: Buffer): Buffer => {
   const out = Buffer.alloc(16);
