@@ -193,7 +193,8 @@ export class Agent {
       datapath,
       identities: this.allocator,
       ipcache: this.ipcacheSync,
-      policy: { compute: (labels) => this.applyMode(policy.compute(labels)) },
+      // Diffs carry entries only; enforcement (and the enable-policy mode) comes with compute.
+      policy: { compute: (labels) => this.applyMode(policy.compute(labels)), watch: (labels, fn) => policy.watch(labels, fn) },
       store,
       // An identity this node allocated first: the kvstore watch will report no change, so
       // subscribers (hubble-server resolving remote sources with it) hear of it here.
@@ -227,7 +228,8 @@ export class Agent {
       const changed = labels ? identities.upsert(id, labels) : identities.delete(id);
       if (!changed) return;
       metadata.publish(labels ? 'upsert' : 'delete', { identity: identityToApi(id, labels ?? [], 0) });
-      void endpoints.regenerateAll('identity change');
+      // The policy diffs of the identity change are already in the maps (one-way path).
+      if (!endpoints.followsPolicyDiffs) void endpoints.regenerateAll('identity change');
     });
     // CIDR identities of the policy (toCIDR/fromCIDR prefixes) resolve in the datapath's ipcache.
     const syncPrefixes = (upserted: Array<{ prefix: string; identity: number }>, deleted: Array<{ prefix: string }>) => {

@@ -84,8 +84,61 @@ export class EndpointManager {
   private readonly byId = new Map<number, Endpoint>();
   private queue: Promise<unknown> = Promise.resolve();
   private regenPending = false;
+  /** Per endpoint: stops following its policy diffs. */
+  private readonly unwatch = new Map<number, () => void>();
+  /** Endpoints being (re)attached: true once a diff arrived meanwhile. */
+  private readonly attaching = new Map<number, boolean>();
 
   constructor(private readonly d: EndpointManagerDeps) {}
+
+  /** True when policy diffs flow straight into the policy maps (identity changes then need no regeneration). */
+  get followsPolicyDiffs(): boolean {
+    return this.d.policy.watch !== undefined && this.d.datapath.applyPolicyDiff !== undefined;
+  }
+
+  /**
+   * Attaches ep with ep.policy and from then on writes every diff of its policy straight
+   * into its policy map (the one-way path). A diff that arrives while the attach is under
+   * way (which writes the list computed before it) is caught up right after it with a
+   * resync to the policy as it is then; the enforcement of that catch-up is left to the
+   * next regeneration (which compares with ep.policy's).
+   */
+  private async attachFollowing(ep: Endpoint): Promise<void> {
+    const { watch } = this.d.policy;
+    const apply = this.d.datapath.applyPolicyDiff?.bind(this.d.datapath);
+    if (watch && apply && !this.unwatch.has(ep.id)) {
+      this.unwatch.set(ep.id, watch.call(this.d.policy, ep.labels, (diff) => {
+        if (ep.state === 'disconnecting') return;
+        if (this.attaching.has(ep.id)) {
+          this.attaching.set(ep.id, true);
+          return;
+        }
+        try {
+          apply(ep.id, diff);
+          ep.policy = { ...ep.policy, revision: diff.revision };
+        } catch (err) {
+          this.d.log('error', 'policy diff failed; regenerating', { endpointID: ep.id, error: (err as Error).message });
+          void this.regenerateAll('policy diff failed');
+        }
+      }));
+    }
+    this.attaching.set(ep.id, false);
+    try {
+      await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+      if (this.attaching.get(ep.id)) {
+        const now = this.d.policy.compute(ep.labels);
+        this.d.datapath.updatePolicy(ep.id, now.entries);
+        ep.policy = { ...now, ingressEnforced: ep.policy.ingressEnforced, egressEnforced: ep.policy.egressEnforced };
+      }
+    } finally {
+      this.attaching.delete(ep.id);
+    }
+  }
+
+  private stopFollowing(id: number): void {
+    this.unwatch.get(id)?.();
+    this.unwatch.delete(id);
+  }
 
   /** All endpoints, ordered by id. */
   list(): Endpoint[] {
@@ -135,7 +188,8 @@ export class EndpointManager {
       const { id: identity } = await this.d.identities.allocate(labels);
       undo.push(() => this.d.identities.release(labels));
       // Peers whose policy selects these labels must know the identity before this pod sends.
-      if (this.d.learnIdentity(identity, labels)) await this.regenerateInline('new identity');
+      // With policy diffs flowing into the maps, learning the identity has already updated them.
+      if (this.d.learnIdentity(identity, labels) && !this.followsPolicyDiffs) await this.regenerateInline('new identity');
       const ep: Endpoint = {
         id,
         containerId: input.containerId,
@@ -161,7 +215,8 @@ export class EndpointManager {
         this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
         undo.push(async () => this.d.datapath.ipcacheDelete(cidr));
       }
-      await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+      undo.push(async () => this.stopFollowing(id));
+      await this.attachFollowing(ep);
       undo.push(() => this.d.datapath.detachEndpoint({ id, hostIfname: ep.hostIfname, netns: this.d.netns.path }));
       this.applyOptions(ep);
       await this.d.store.save(toState(ep));
@@ -186,6 +241,7 @@ export class EndpointManager {
       const ep = this.get(q);
       if (!ep) return false;
       ep.state = 'disconnecting';
+      this.stopFollowing(ep.id);
       await this.d.datapath.detachEndpoint({ id: ep.id, hostIfname: ep.hostIfname, netns: this.d.netns.path });
       for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheDelete(cidr);
       for (const ip of endpointIps(ep)) await this.d.ipcache.delete(ip).catch((e: Error) => this.d.log('warn', 'ipcache delete failed', { error: e.message }));
@@ -222,7 +278,7 @@ export class EndpointManager {
           const options = restoreEndpointOptions(st.options);
           const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels), options };
           for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
-          await this.d.datapath.attachEndpoint(this.datapathSpec(ep), ep.policy.entries);
+          await this.attachFollowing(ep); // resyncs the pinned map with the computed policy first
           this.applyOptions(ep);
           ep.state = 'ready';
           this.byId.set(ep.id, ep);
@@ -231,6 +287,7 @@ export class EndpointManager {
           this.d.events.created(ep);
           n++;
         } catch (err) {
+          this.stopFollowing(st.id);
           this.d.log('error', 'endpoint restore failed', { endpointID: st.id, error: (err as Error).message });
         }
       }
@@ -260,7 +317,7 @@ export class EndpointManager {
             next.ingressEnforced !== ep.policy.ingressEnforced || next.egressEnforced !== ep.policy.egressEnforced;
           if (enforcementChanged) {
             ep.policy = next;
-            await this.d.datapath.attachEndpoint(this.datapathSpec(ep), next.entries);
+            await this.attachFollowing(ep);
             this.applyOptions(ep);
           } else {
             this.d.datapath.updatePolicy(ep.id, next.entries);

@@ -31,6 +31,22 @@ test('compute follows identity and rule changes incrementally', () => {
   assert.equal(store.engine.endpointCount, 0);
 });
 
+test('watch delivers the diffs of a label set; a watched handle is never evicted, an unwatched one may be', () => {
+  const ids = new IdentityCache();
+  const store = new PolicyStore(ids);
+  store.import(doc, 'test', false);
+  const seen: string[] = [];
+  const off = store.watch(web, (d) => seen.push(`+${d.added.map((e) => e.identity).join(',')} -${d.removed.map((e) => e.identity).join(',')}`));
+  for (let i = 0; i < PolicyStore.MaxHandles + 5; i++) store.compute([`k8s:app=other${i}`]);
+  ids.upsert(301, ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=default']);
+  assert.deepEqual(seen, ['+301 -'], 'the watched handle survived eviction and reported the new identity');
+  off();
+  off();
+  for (let i = 0; i < PolicyStore.MaxHandles + 5; i++) store.compute([`k8s:app=more${i}`]);
+  ids.delete(301);
+  assert.deepEqual(seen, ['+301 -'], 'nothing after unwatch');
+});
+
 test('save and load carry the policy across a restart; a corrupt file loads nothing', async (t) => {
   const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

@@ -7,12 +7,12 @@
  */
 import {
   type EndpointPolicyHandle,
+  type PolicyDiff,
   PolicyEngine,
   PolicyValidationError,
   Repository,
   canonicalLabels,
   parsePolicyDocument,
-  type PolicyEntry,
   type PrefixChange,
   type PrefixIdentity,
   type Rule,
@@ -42,6 +42,8 @@ export class PolicyStore implements PolicyComputer {
 
   /** At most this many label sets keep a live handle (least recently used ones are closed). */
   static readonly MaxHandles = 1024;
+  /** Watchers per canonical label set: watched handles are never evicted. */
+  private readonly watched = new Map<string, number>();
 
   constructor(identities: IdentityCache) {
     this.engine = new PolicyEngine({ repository: this.repo, identities: identities.all() });
@@ -134,7 +136,7 @@ export class PolicyStore implements PolicyComputer {
   /** One endpoint's current policy (from its incrementally maintained handle). */
   compute(labels: string[]): EndpointPolicy {
     const r = this.handle(labels).policy();
-    return { ingressEnforced: r.ingressEnforced, egressEnforced: r.egressEnforced, entries: r.entries as PolicyEntry[], revision: r.revision };
+    return { ingressEnforced: r.ingressEnforced, egressEnforced: r.egressEnforced, entries: r.entries, revision: r.revision };
   }
 
   /**
@@ -147,12 +149,35 @@ export class PolicyStore implements PolicyComputer {
     if (h && !h.isClosed) this.handles.delete(key);
     else h = this.engine.endpoint(labels);
     this.handles.set(key, h);
-    while (this.handles.size > PolicyStore.MaxHandles) {
-      const [oldest, old] = this.handles.entries().next().value as [string, EndpointPolicyHandle];
-      this.handles.delete(oldest);
-      old.close();
+    if (this.handles.size > PolicyStore.MaxHandles) {
+      for (const [k, old] of this.handles) {
+        if (this.handles.size <= PolicyStore.MaxHandles) break;
+        if (this.watched.has(k)) continue; // a watched handle feeds an endpoint's policy map
+        this.handles.delete(k);
+        old.close();
+      }
     }
     return h;
+  }
+
+  /**
+   * Calls fn with every diff of the policy of endpoints with labels (synchronously, at the
+   * end of the change that caused it), until the returned function is called. The handle
+   * stays open while watched.
+   */
+  watch(labels: string[], fn: (diff: PolicyDiff) => void): () => void {
+    const key = canonicalLabels(labels);
+    const off = this.handle(labels).onChange(fn);
+    this.watched.set(key, (this.watched.get(key) ?? 0) + 1);
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      off();
+      const n = (this.watched.get(key) ?? 1) - 1;
+      if (n > 0) this.watched.set(key, n);
+      else this.watched.delete(key);
+    };
   }
 
   /** The CIDR identities rules currently need (prefix -> node-local identity), for the ipcache. */
