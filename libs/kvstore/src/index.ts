@@ -11,5 +11,6 @@ export type { PrefixWatchHandlers, WatchCloser } from './prefix-watch.js';
 export * from './identity-allocator.js';
 export * from './node-registry.js';
 export * from './ipcache-sync.js';
+export * from './service-store.js';
 export * from './pod-cidr-assignments.js';
 export * from './etcd-process.js';

@@ -61,6 +61,14 @@ export class KeyLayout {
   ip(cluster: string, ip: string): string {
     return `${this.ipPrefix(cluster)}${ip}`;
   }
+  /** `<p>/state/services/v1/<cluster>/` */
+  servicesPrefix(cluster: string): string {
+    return `${this.prefix}/state/services/v1/${cluster}/`;
+  }
+  /** `<p>/state/services/v1/<cluster>/<id>`: one load-balancing service (JSON). */
+  service(cluster: string, id: number): string {
+    return `${this.servicesPrefix(cluster)}${id}`;
+  }
   /** `<p>/state/ipam/v1/nodes/` */
   ipamNodesPrefix(): string {
     return `${this.prefix}/state/ipam/v1/nodes/`;
