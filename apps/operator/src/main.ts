@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // cilium-operator: one per cluster. Config, wiring and lifecycle live here.
-import { readFileSync } from 'node:fs';
-import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
+import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, packageVersion, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
 import { DurationError, KvStore, kvstoreTlsFlags, parseDuration, readKvStoreTls, type KvLogger, type KvStoreTls } from '@cilium-ts/kvstore';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
 import { Operator } from './operator.js';
@@ -33,14 +32,6 @@ const flags = defineFlags(
   },
   { program: 'cilium-operator', summary: 'cilium-ts operator: cluster-pool IPAM, identity GC and the kvstore heartbeat, one per cluster.' },
 );
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function fail(message: string): never {
   process.stderr.write(`cilium-operator: ${message}\n`);
@@ -107,7 +98,7 @@ async function main(): Promise<void> {
     identityGcGraceMs: gcGrace,
     heartbeatIntervalMs: heartbeat,
     electionTtlSeconds: electionTtl,
-    version: version(),
+    version: packageVersion(import.meta.url),
     log: kvLog,
   });
   onShutdown(async () => {

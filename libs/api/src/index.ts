@@ -20,6 +20,8 @@ export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflecti
 export * as agent from './generated/cilium/agent/v1/agent.js';
 /** The cilium-ts operator API (proto package `cilium.operator.v1`). */
 export * as operator from './generated/cilium/operator/v1/operator.js';
+/** The cilium-ts L7 proxy API (proto package `cilium.proxy.v1`). */
+export * as proxy from './generated/cilium/proxy/v1/proxy.js';
 /** google.protobuf wrapper messages (BoolValue, UInt32Value, ...). */
 export * as wrappers from './generated/google/protobuf/wrappers.js';
 /** google.protobuf.Timestamp and helpers between it and nanoseconds. */

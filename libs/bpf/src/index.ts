@@ -17,4 +17,5 @@ export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tc
 export type { PinnedProgram } from './pinned-program.js';
 export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 export { PolicyMapWriter, type PolicyMapDiff, type PolicyMapWrite } from './policy-map-writer.js';
-export { proxyReadyKey, proxyReadyValue, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';
+export { fromProxyMark, MARK_MAGIC_FROM_PROXY, MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY, proxyReadyKey, proxyReadyValue, toProxyMark, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';
+export { IpcacheReader, WORLD_IDENTITY } from './ipcache-reader.js';

@@ -47,3 +47,27 @@ export const proxyReadyValue: Codec<ProxyReadyValue> = {
     return { ifindex: b.readUInt32LE(0) };
   },
 };
+
+/** skb->mark magic of a packet the datapath redirects to the L7 proxy (Cilium's MARK_MAGIC_TO_PROXY, bits 8-11). */
+export const MARK_MAGIC_TO_PROXY = 0x0200;
+/** skb->mark magic of the L7 proxy's upstream connections (Cilium's MARK_MAGIC_PROXY_INGRESS, bits 8-11). */
+export const MARK_MAGIC_FROM_PROXY = 0x0a00;
+/** The bits of a mark that hold its magic. */
+export const MARK_MAGIC_MASK = 0x0f00;
+
+/** The mark of packets redirected to proxy listener `proxyPort`: the magic, the port in bits 16-31 (for the TPROXY rule). */
+export function toProxyMark(proxyPort: number): number {
+  checkU16('proxyPort', proxyPort, 1);
+  return (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
+}
+
+/**
+ * The SO_MARK of the proxy's upstream connection for a request from `identity`: the magic
+ * and the identity in Cilium's layout (low 16 bits in bits 16-31, bits 16-23 in bits 0-7).
+ * The destination's to-container takes the source identity from it and applies its L3/L4
+ * policy (an L7 redirect verdict then means "already decided by the proxy": delivered).
+ */
+export function fromProxyMark(identity: number): number {
+  if (!Number.isInteger(identity) || identity < 1 || identity > 0xffffff) throw new DatapathInputError('identity', identity, 'must be an identity 1..16777215');
+  return (((identity & 0xffff) << 16) | ((identity >>> 16) & 0xff) | MARK_MAGIC_FROM_PROXY) >>> 0;
+}

@@ -7,6 +7,7 @@ export * from './framed-writer.js';
 export * from './health.js';
 export * from './listen-address.js';
 export * from './logger.js';
+export * from './package-version.js';
 export * from './pki.js';
 export * from './protobuf-wire.js';
 export * from './raw-client-stream.js';

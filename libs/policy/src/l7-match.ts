@@ -1,5 +1,6 @@
 // L7 matching for a proxy: does an HTTP request, DNS query or Kafka request pass an L7 policy.
 
+import { RE2JS } from 're2js';
 import type { DNSRule, HTTPRule, KafkaRule } from './l7.js';
 import type { L7Policy } from './proxy-port.js';
 
@@ -20,12 +21,18 @@ export interface KafkaRequest {
   topic?: string;
 }
 
-const regexCache = new Map<string, RegExp>();
-function anchored(re: string, flags = ''): RegExp {
+/** A compiled rule regex that matches whole inputs only (anchored at both ends, as in Cilium). */
+interface Anchored { test(input: string): boolean }
+
+// Rule regexes run on RE2 (re2js): the syntax of Cilium's Go regexp, and matching in time
+// linear in the input, so no rule and no request can make the proxy backtrack.
+const regexCache = new Map<string, Anchored>();
+function anchored(re: string, flags = ''): Anchored {
   const k = `${flags}/${re}`;
   let r = regexCache.get(k);
   if (!r) {
-    r = new RegExp(`^(?:${re})$`, flags);
+    const compiled = RE2JS.compile(re, flags === 'i' ? RE2JS.CASE_INSENSITIVE : 0);
+    r = { test: (input) => compiled.matches(input) };
     regexCache.set(k, r);
   }
   return r;

@@ -37,7 +37,7 @@ test('L7 rules are validated with their paths', () => {
     egressDeny: [{ toPorts: [{ ports: [{ port: '80' }], rules: { http: [{}] } }] }],
   });
   assert.deepEqual(errs, [
-    'ingress[0].toPorts[0].rules.http[0].method: "GET(" is not a valid regular expression: Invalid regular expression: /^(?:GET()$/: Unterminated group',
+    'ingress[0].toPorts[0].rules.http[0].method: "GET(" is not a valid regular expression (RE2 syntax, as Cilium\'s; no backreferences or lookaround): error parsing regexp: missing closing ): `GET(`',
     'ingress[0].toPorts[0].rules.http[0].headers[1]: string "bad header" is not a header ("Name" or "Name: value")',
     'ingress[1].toPorts[0].rules: sets http and dns; one port rule takes one L7 parser, write separate toPorts entries',
     'ingress[2].toPorts[0].rules.kafka[0]: role and apiKey cannot be combined; use one of them',
@@ -116,6 +116,25 @@ test('L7 matchers', () => {
   const http = { ...kafka, rules: { http: [{ host: 'api\\.example\\.com', headers: ['X-Token: s3cret', 'X-Trace'] }] } };
   assert.equal(httpAllowed(http, { method: 'GET', path: '/', host: 'API.example.com', headers: { 'x-token': 's3cret', 'X-Trace': '1' } }), true);
   assert.equal(httpAllowed(http, { method: 'GET', path: '/', host: 'api.example.com', headers: { 'x-token': 'no', 'X-Trace': '1' } }), false);
+  const paths = { ...kafka, rules: { http: [{ method: 'GET', path: '/public(/.*)?' }] } };
+  assert.equal(httpAllowed(paths, { method: 'GET', path: '/public/a' }), true);
+  assert.equal(httpAllowed(paths, { method: 'GET', path: '/x/public' }), false, 'anchored at the start');
+  assert.equal(httpAllowed(paths, { method: 'GET', path: '/publicity' }), false, 'anchored at the end');
+  assert.equal(httpAllowed(paths, { method: 'GETX', path: '/public' }), false);
+});
+
+test('rule regexes are RE2: backtracking constructs are refused at import, and a catastrophic pattern matches in linear time', () => {
+  const errs = errorsOf({
+    endpointSelector: {},
+    ingress: [{ toPorts: [{ ports: [{ port: '80' }], rules: { http: [{ path: '(a)\\1' }, { path: '/(?=admin)' }] } }] }],
+  });
+  assert.equal(errs.length, 2);
+  assert.match(errs[0]!, /^ingress\[0\]\.toPorts\[0\]\.rules\.http\[0\]\.path: .*invalid escape sequence/);
+  assert.match(errs[1]!, /^ingress\[0\]\.toPorts\[0\]\.rules\.http\[1\]\.path: .*Perl syntax/);
+  // (a+)+$ backtracks exponentially in a backtracking engine; RE2 answers at once.
+  const evil = { proxyPort: 10001, entry: { direction: 'ingress' as const, identity: 0, protocol: 6, port: 80, deny: false }, allowAll: false, rules: { http: [{ path: '(a+)+' }] } };
+  assert.equal(httpAllowed(evil, { method: 'GET', path: `${'a'.repeat(100_000)}!` }), false);
+  assert.equal(httpAllowed(evil, { method: 'GET', path: 'aaaa' }), true);
 });
 
 test('an L7 redirect wins over a plain L4 allow of the same traffic, incrementally as in a full compute; a deny still wins', () => {

@@ -1,5 +1,6 @@
 // L7 rules of a port rule (`toPorts[].rules`: http, dns, kafka): model, validation, proxy listener ports.
 
+import { RE2JS } from 're2js';
 import { IssueCollector, checkFields, describeType, isObject, joinPath } from './validation-error.js';
 
 /** An HTTP rule: every field given must match (regexes are anchored, as in Cilium). */
@@ -85,9 +86,10 @@ function regex(raw: Record<string, unknown>, field: string, path: string, issues
   const v = optString(raw, field, path, issues);
   if (v === undefined) return undefined;
   try {
-    new RegExp(`^(?:${v})$`);
+    // RE2 syntax (Cilium's Go regexp): no backreferences or lookaround, linear-time matching.
+    RE2JS.compile(v);
   } catch (e) {
-    issues.add(joinPath(path, field), `${JSON.stringify(v)} is not a valid regular expression: ${(e as Error).message}`);
+    issues.add(joinPath(path, field), `${JSON.stringify(v)} is not a valid regular expression (RE2 syntax, as Cilium's; no backreferences or lookaround): ${(e as Error).message}`);
     return undefined;
   }
   return v;

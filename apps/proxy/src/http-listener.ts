@@ -1,0 +1,210 @@
+// One HTTP/1.1 proxy listener: Node's strict HTTP parser (llhttp, insecureHTTPParser off),
+// every request checked against the L7 policy of its connection, allowed ones forwarded
+// on one keep-alive upstream connection per downstream connection, denied ones answered
+// `403 Forbidden` / `Access denied` on a connection that stays usable. Malformed requests
+// get 400 and the connection is closed.
+import http from 'node:http';
+import net from 'node:net';
+import type { Logger } from '@cilium-ts/grpc';
+import { httpAllowed, type Direction, type L7Policy } from '@cilium-ts/policy';
+
+/** Where a connection came from and goes, and what its peer may do. */
+export interface ConnectionContext {
+  endpointId: number;
+  direction: Direction;
+  source: { address: string; port: number; identity: number };
+  destination: { address: string; port: number; identity: number };
+  /** The peer's L7 policy on this port (undefined: the peer is not allowed at all). */
+  policy: Pick<L7Policy, 'allowAll' | 'rules'> | undefined;
+  /** Where allowed requests go and the socket mark of that connection. */
+  upstream: { address: string; port: number; mark?: number };
+}
+
+/** Resolves a downstream socket to its context; undefined closes the connection (fail closed). */
+export type ContextResolver = (socket: net.Socket) => ConnectionContext | undefined;
+
+/** One access record (request, or response with latency). */
+export interface AccessRecord {
+  time: Date;
+  type: 'request' | 'response';
+  verdict: 'forwarded' | 'denied' | 'error';
+  context: ConnectionContext;
+  method: string;
+  url: string;
+  protocol: string;
+  /** Response status (0 for requests). */
+  code: number;
+  headers: Array<[string, string]>;
+  latencyNs: bigint;
+}
+
+/** Options of HttpListener. */
+export interface HttpListenerOptions {
+  /** Listener port (the proxy port, 10001 ingress http / 10002 egress http). */
+  port: number;
+  /** Bind address; default 127.0.0.1 (use 0.0.0.0 / :: with transparent). */
+  host?: string;
+  /** Called after listen to make the socket transparent (TPROXY). */
+  onListening?: (server: net.Server) => void;
+  resolve: ContextResolver;
+  /** Opens the upstream connection (default: plain net.connect to context.upstream). */
+  connectUpstream?: (ctx: ConnectionContext) => net.Socket;
+  onRecord?: (r: AccessRecord) => void;
+  logger: Logger;
+  /** Largest request head in bytes (default 16 KiB); larger ones get 400. */
+  maxHeaderSize?: number;
+}
+
+/** Counters of one listener. */
+export interface HttpListenerCounters {
+  forwarded: number;
+  denied: number;
+  rejected: number;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+const ACCESS_DENIED = Buffer.from('Access denied');
+
+function forwardHeaders(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+/** An HTTP/1.1 enforcing listener. */
+export class HttpListener {
+  readonly counters: HttpListenerCounters = { forwarded: 0, denied: 0, rejected: 0 };
+  private readonly server: http.Server;
+  private readonly agents = new WeakMap<net.Socket, http.Agent>();
+
+  constructor(private readonly opts: HttpListenerOptions) {
+    this.server = http.createServer({
+      insecureHTTPParser: false,
+      maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+      requireHostHeader: false,
+      joinDuplicateHeaders: false,
+      keepAliveTimeout: 60_000,
+    });
+    this.server.on('request', (req, res) => this.onRequest(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
+    this.server.on('connection', (socket: net.Socket) => {
+      socket.on('close', () => {
+        this.agents.get(socket)?.destroy();
+        this.agents.delete(socket);
+      });
+    });
+    // Upgrades (WebSocket, h2c) are not parsed by this listener: refuse them.
+    this.server.on('upgrade', (_req, socket: net.Socket) => {
+      this.counters.rejected++;
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\nBad Request: upgrade refused');
+    });
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.opts.onListening?.(this.server);
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** The bound address (host:port). */
+  address(): string {
+    const a = this.server.address() as net.AddressInfo | null;
+    return a ? (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : '';
+  }
+
+  /** Stops accepting and closes every connection. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    this.counters.rejected++;
+    const reason = err.code === 'HPE_HEADER_OVERFLOW' ? 'header too large' : err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH' ? 'conflicting Content-Length and Transfer-Encoding' : (err.code ?? 'malformed request');
+    this.opts.logger.debug('malformed request refused', { code: err.code, reason });
+    if (socket.writable) {
+      const body = `Bad Request: ${reason}`;
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    }
+    socket.destroySoon();
+  }
+
+  private record(ctx: ConnectionContext, req: http.IncomingMessage, type: 'request' | 'response', verdict: AccessRecord['verdict'], code: number, headers: Array<[string, string]>, latencyNs: bigint): void {
+    this.opts.onRecord?.({ time: new Date(), type, verdict, context: ctx, method: req.method ?? '', url: req.url ?? '', protocol: `HTTP/${req.httpVersion}`, code, headers, latencyNs });
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = process.hrtime.bigint();
+    const ctx = this.opts.resolve(req.socket);
+    if (!ctx) {
+      // No policy for this connection (unknown endpoint or port): fail closed.
+      this.counters.denied++;
+      req.socket.destroy();
+      return;
+    }
+    const reqHeaders = forwardHeaders(req.rawHeaders);
+    const allowed = ctx.policy !== undefined && httpAllowed(ctx.policy as L7Policy, {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      host: req.headers.host,
+      headers: Object.fromEntries(reqHeaders.map(([k, v]) => [k.toLowerCase(), v])),
+    });
+    if (!allowed) {
+      this.counters.denied++;
+      this.record(ctx, req, 'request', 'denied', 0, reqHeaders, 0n);
+      res.writeHead(403, { 'Content-Type': 'text/plain', 'Content-Length': ACCESS_DENIED.length });
+      res.end(ACCESS_DENIED);
+      this.record(ctx, req, 'response', 'denied', 403, [], process.hrtime.bigint() - started);
+      return;
+    }
+    this.counters.forwarded++;
+    this.record(ctx, req, 'request', 'forwarded', 0, reqHeaders, 0n);
+    const upstream = http.request({
+      host: ctx.upstream.address,
+      port: ctx.upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: reqHeaders.flat(),
+      setHost: false,
+      agent: this.agentFor(req.socket, ctx),
+    });
+    upstream.on('response', (ures) => {
+      const resHeaders = forwardHeaders(ures.rawHeaders);
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, resHeaders.flat());
+      ures.pipe(res);
+      this.record(ctx, req, 'response', 'forwarded', ures.statusCode ?? 0, resHeaders, process.hrtime.bigint() - started);
+    });
+    upstream.on('error', (err) => {
+      this.opts.logger.debug('upstream failed', { error: err.message, upstream: `${ctx.upstream.address}:${ctx.upstream.port}` });
+      this.record(ctx, req, 'response', 'error', 503, [], process.hrtime.bigint() - started);
+      if (!res.headersSent) {
+        res.writeHead(503, { 'Content-Type': 'text/plain', 'Content-Length': 19, Connection: 'close' });
+        res.end('upstream unavailable');
+      } else {
+        res.destroy();
+      }
+    });
+    req.pipe(upstream);
+  }
+
+  /** One keep-alive upstream connection per downstream connection (so requests keep their order and identity). */
+  private agentFor(socket: net.Socket, ctx: ConnectionContext): http.Agent {
+    let agent = this.agents.get(socket);
+    if (!agent) {
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const connect = this.opts.connectUpstream;
+      if (connect) (agent as unknown as { createConnection: () => net.Socket }).createConnection = () => connect(ctx);
+      this.agents.set(socket, agent);
+    }
+    return agent;
+  }
+}

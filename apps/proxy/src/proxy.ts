@@ -1,0 +1,146 @@
+// The node's L7 proxy: the current PolicyTable, one HTTP listener per (direction) proxy
+// port, the identity of peers from the datapath's ipcache, and the access-record feed.
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { fromProxyMark, WORLD_IDENTITY } from '@cilium-ts/bpf';
+import type { Logger } from '@cilium-ts/grpc';
+import { proxyPortFor, type Direction } from '@cilium-ts/policy';
+import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
+import { normalizeAddress, PolicyTable } from './policy-table.js';
+import { markedSocket } from './socket-options.js';
+
+/** The security identity of an address (the datapath's ipcache). */
+export interface IdentitySource {
+  identityOf(ip: string): number;
+}
+
+/** Options of L7Proxy. */
+export interface L7ProxyOptions {
+  identities: IdentitySource;
+  logger: Logger;
+  /** Listener bind address (default 127.0.0.1; TPROXY delivers to it). */
+  listenHost?: string;
+  /** Listener ports by direction (default the fixed proxy ports 10001 / 10002; 0 picks one). */
+  ports?: Partial<Record<Direction, number>>;
+  /** Make listeners transparent (IP_TRANSPARENT) so TPROXY can hand them connections (default true). */
+  transparent?: boolean;
+  /** Mark upstream connections with the source identity (SO_MARK, needs CAP_NET_ADMIN; default true). */
+  markUpstream?: boolean;
+  /** Called with each listener after it listens (tests: make it transparent, etc.). */
+  onListening?: (server: net.Server) => void;
+}
+
+/** One listener as Status reports it. */
+export interface ListenerInfo {
+  proxyPort: number;
+  direction: Direction;
+  parser: 'http';
+  address: string;
+}
+
+/** The L7 proxy of one node. */
+export class L7Proxy {
+  private table = PolicyTable.empty();
+  private readonly listeners = new Map<Direction, { listener: HttpListener; proxyPort: number }>();
+  private readonly feed = new EventEmitter();
+
+  constructor(private readonly opts: L7ProxyOptions) {
+    this.feed.setMaxListeners(0);
+  }
+
+  /** Starts the HTTP listeners (ingress 10001, egress 10002 unless given). */
+  async start(): Promise<ListenerInfo[]> {
+    for (const direction of ['ingress', 'egress'] as const) {
+      const proxyPort = proxyPortFor(direction, 'http');
+      const listener = new HttpListener({
+        port: this.opts.ports?.[direction] ?? proxyPort,
+        host: this.opts.listenHost ?? '127.0.0.1',
+        logger: this.opts.logger,
+        resolve: (socket) => this.resolve(direction, socket),
+        connectUpstream: this.opts.markUpstream === false ? undefined : (ctx) => connectMarked(ctx),
+        onRecord: (r) => this.feed.emit('record', r),
+        onListening: this.opts.onListening,
+      });
+      await listener.listen();
+      this.listeners.set(direction, { listener, proxyPort });
+    }
+    return this.listenerInfo();
+  }
+
+  /** The listeners. */
+  listenerInfo(): ListenerInfo[] {
+    return [...this.listeners].map(([direction, { listener, proxyPort }]) => ({ proxyPort, direction, parser: 'http' as const, address: listener.address() }));
+  }
+
+  /** Request counters over every listener. */
+  counters(): { forwarded: number; denied: number; rejected: number } {
+    const c = { forwarded: 0, denied: 0, rejected: 0 };
+    for (const { listener } of this.listeners.values()) {
+      c.forwarded += listener.counters.forwarded;
+      c.denied += listener.counters.denied;
+      c.rejected += listener.counters.rejected;
+    }
+    return c;
+  }
+
+  /** The table being enforced. */
+  get policy(): PolicyTable {
+    return this.table;
+  }
+
+  /** Enforces `table` from the next request on (existing connections included). */
+  apply(table: PolicyTable): void {
+    this.table = table;
+    this.opts.logger.info('policy applied', { revision: String(table.revision), endpoints: table.endpointIds.length });
+  }
+
+  /** Subscribes to access records; returns the unsubscribe function. */
+  onRecord(fn: (r: AccessRecord) => void): () => void {
+    this.feed.on('record', fn);
+    return () => this.feed.off('record', fn);
+  }
+
+  /** Closes the listeners and their connections. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map(({ listener }) => listener.close()));
+    this.listeners.clear();
+  }
+
+  /**
+   * The context of a redirected connection: its original destination is the socket's
+   * local address (TPROXY keeps it), its source the remote address. Ingress: the
+   * endpoint is the destination, the peer the source; egress the other way round.
+   */
+  resolve(direction: Direction, socket: net.Socket): ConnectionContext | undefined {
+    const local = normalizeAddress(socket.localAddress ?? '');
+    const remote = normalizeAddress(socket.remoteAddress ?? '');
+    const localPort = socket.localPort ?? 0;
+    const remotePort = socket.remotePort ?? 0;
+    if (!local || !remote) return undefined;
+    const endpointAddress = direction === 'ingress' ? local : remote;
+    const rules = this.table.lookup(direction, endpointAddress, localPort);
+    if (!rules) return undefined;
+    const peerAddress = direction === 'ingress' ? remote : local;
+    let peerIdentity = WORLD_IDENTITY;
+    try {
+      peerIdentity = this.opts.identities.identityOf(peerAddress);
+    } catch (err) {
+      this.opts.logger.warn('identity lookup failed; treating the peer as world', { address: peerAddress, error: (err as Error).message });
+    }
+    const peer = rules.peers.get(peerIdentity);
+    const srcIdentity = direction === 'ingress' ? peerIdentity : rules.identity;
+    return {
+      endpointId: rules.endpointId,
+      direction,
+      source: { address: remote, port: remotePort, identity: srcIdentity },
+      destination: { address: local, port: localPort, identity: direction === 'ingress' ? rules.identity : peerIdentity },
+      policy: peer,
+      upstream: { address: local, port: localPort, mark: fromProxyMark(srcIdentity) },
+    };
+  }
+}
+
+function connectMarked(ctx: ConnectionContext): net.Socket {
+  const s = markedSocket(net.isIP(ctx.upstream.address) === 6 ? 6 : 4, ctx.upstream.mark ?? 0);
+  return s.connect(ctx.upstream.port, ctx.upstream.address);
+}
