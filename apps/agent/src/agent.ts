@@ -11,6 +11,8 @@ import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
 import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
+import { lbServices } from './services/api-lb.js';
+import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
 import { EndpointManager } from './endpoint-manager.js';
@@ -258,6 +260,10 @@ export class Agent {
     reader.on('error', (err: Error) => log.error('datapath event reader failed', { error: err.message }));
     this.closers.push(() => reader.close());
 
+    // Load-balancing services: the last known ones first, then the kvstore's (services/).
+    const services = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
+    this.closers.push(() => services.close());
+
     const core: AgentCore = {
       nodeName: cfg.nodeName,
       clusterName: cfg.clusterName,
@@ -287,7 +293,7 @@ export class Agent {
     this.kv.on('session', () => endpoints.republish());
     this.server = await createServer({
       component: 'agent',
-      services: agentServices(core),
+      services: [...agentServices(core), ...lbServices({ services })],
       addresses: cfg.listen,
       logger: log,
       // Above the policy document limit, so an oversized import gets Policy.Import's own
@@ -319,6 +325,13 @@ export class Agent {
     if (this.cfg.enablePolicy === 'never') return { ...p, ingressEnforced: false, egressEnforced: false };
     if (this.cfg.enablePolicy === 'always') return { ...p, ingressEnforced: true, egressEnforced: true };
     return p;
+  }
+
+  /** The cluster's pod CIDRs (this node's and every registered node's): no service VIP may lie inside one. */
+  private podCidrs(): string[] {
+    const own = [this.ipam?.cidr.text, this.ipam6?.cidr.text];
+    const others = [...this.clusterNodes.values()].flatMap((n) => [n.podCIDR, n.podCIDRv6]);
+    return [...new Set([...own, ...others].filter((c): c is string => !!c))];
   }
 
   private nodeInfo(podCIDR: string | undefined, podCIDRv6: string | undefined): NodeInfo {

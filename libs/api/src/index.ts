@@ -18,6 +18,8 @@ export * as reflectionV1 from './generated/grpc/reflection/v1/reflection.js';
 export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflection.js';
 /** The cilium-ts agent API (proto package `cilium.agent.v1`). */
 export * as agent from './generated/cilium/agent/v1/agent.js';
+/** The agent's load-balancing API: services and LB maps (proto package `cilium.agent.v1`, file lb.proto). */
+export * as lb from './generated/cilium/agent/v1/lb.js';
 /** The cilium-ts operator API (proto package `cilium.operator.v1`). */
 export * as operator from './generated/cilium/operator/v1/operator.js';
 /** The cilium-ts L7 proxy API (proto package `cilium.proxy.v1`). */
