@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles libs/bpf/bpf/*.c into libs/bpf/dist/bpf/*.o with Debian's clang (BPF target).
-// Skips objects newer than all their sources and headers.
+// Compiles the datapath objects (OBJECTS, in libs/bpf/bpf) into libs/bpf/dist/bpf/*.o with
+// Debian's clang (BPF target). The other .c files are per-attach-point parts that an object
+// includes (bpf_lxc.c, bpf_overlay.c). Skips objects newer than every source file.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,11 +11,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'bpf');
 const out = join(root, 'dist', 'bpf');
 mkdirSync(out, { recursive: true });
+/** The objects the loader opens; each includes the parts it is made of. */
+const OBJECTS = ['datapath.c'];
 const files = readdirSync(src);
-const newestHeader = Math.max(0, ...files.filter((f) => f.endsWith('.h')).map((f) => statSync(join(src, f)).mtimeMs));
-for (const c of files.filter((f) => f.endsWith('.c'))) {
+const newestSource = Math.max(0, ...files.filter((f) => f.endsWith('.h') || f.endsWith('.c')).map((f) => statSync(join(src, f)).mtimeMs));
+for (const c of OBJECTS) {
   const obj = join(out, c.replace(/\.c$/, '.o'));
-  if (existsSync(obj) && statSync(obj).mtimeMs > Math.max(newestHeader, statSync(join(src, c)).mtimeMs)) continue;
+  if (existsSync(obj) && statSync(obj).mtimeMs > newestSource) continue;
   const args = ['-O2', '-g', '-Wall', '-Werror', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', join(src, c), '-o', obj];
   const r = spawnSync('clang', args, { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
