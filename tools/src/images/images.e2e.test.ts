@@ -1,8 +1,9 @@
 // Root: `tools/images build` makes one image per service; one container of each, started as
 // a node would run it (the agent with only the capabilities and mounts named in
 // deploy/containers/README.md, the others non-root where the image says so), passes its
-// HEALTHCHECK (the gRPC health service; the CNI installer's plugin answering VERSION); and
-// `tools/images clean` removes the images. The containers share the network namespace of
+// HEALTHCHECK (the gRPC health service; the CNI installer's plugin answering VERSION); the
+// lab runs on them (`tools/lab up --runtime podman`, ../lab/lab-podman.e2e.ts: registered
+// here so that CI builds the images once); and `tools/images clean` removes the images. The containers share the network namespace of
 // the first one (etcd, from the machine's etcd binary on the Debian base image; no network
 // of its own, so nothing listens on the machine's ports).
 import assert from 'node:assert/strict';
@@ -11,13 +12,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { repoRoot } from '../lab/layout.js';
+import { agentCapabilities } from '../lab/container-runtime.js';
+import { podmanLabTests } from '../lab/lab-podman.e2e.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
 // Inside the clean-room container (tools/cleanroom) there is no podman: not run there.
 const inside = process.env.CILIUM_TS_CLEANROOM === '1';
 const services = ['agent', 'operator', 'hubble-server', 'hubble-relay', 'cni-installer'] as const;
-/** The agent's capabilities: the image's README names each and why. */
-export const agentCapabilities = ['NET_ADMIN', 'SYS_ADMIN', 'BPF', 'PERFMON'];
 
 function sh(cmd: string, args: string[], opts: { echo?: boolean } = {}): { code: number | null; out: string } {
   const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -64,7 +65,7 @@ if (!inside) {
     assert.match(b.out, /unknown service 'no-such-service'/);
   });
 
-  test('one image per service: built, labelled, each container passes its HEALTHCHECK, clean removes them', { skip }, () => {
+  test('one image per service: built, labelled, each container passes its HEALTHCHECK', { skip }, () => {
     const build = sh(join(repoRoot, 'tools', 'images'), ['build'], { echo: true });
     assert.equal(build.code, 0, 'tools/images build succeeds');
     const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -109,7 +110,12 @@ if (!inside) {
     assert.ok(existsSync(join(host, 'etc/cni/net.d/05-cilium-ts.conflist')), 'its configuration is on the node');
     removeContainers();
     assert.doesNotMatch(podman('ps', '-a', '--format', '{{.Names}}').out, new RegExp(pod), 'the containers are gone');
+  });
 
+  podmanLabTests(skip);
+
+  test('tools/images clean removes the service images', { skip }, () => {
+    const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
     const clean = sh(join(repoRoot, 'tools', 'images'), ['clean'], { echo: true });
     assert.equal(clean.code, 0);
     for (const s of services) assert.notEqual(podman('image', 'exists', `localhost/cilium-ts/${s}:${version}`).code, 0, `${s} image removed`);

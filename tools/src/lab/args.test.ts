@@ -4,7 +4,7 @@ import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
 test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4', relayTls: false });
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4', relayTls: false, runtime: 'process' });
 });
 
 test('up --ipv4-only turns IPv6 off', () => {
@@ -22,6 +22,7 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     routingMode: 'native',
     underlay: 'ipv4',
     relayTls: false,
+    runtime: 'process',
   });
   assert.equal((parseArgs(['up', '--relay-tls']) as { relayTls: boolean }).relayTls, true);
 });
@@ -75,4 +76,10 @@ test('bench defaults to 4 nodes x 50 pods named benchlab; bounds are checked', (
   assert.deepEqual(parseArgs(['bench', '--nodes', '2', '--pods=10', '--keep', '--json']), { command: 'bench', name: 'benchlab', nodes: 2, pods: 10, keep: true, json: true });
   assert.throws(() => parseArgs(['bench', '--pods', '0']), /--pods/);
   assert.throws(() => parseArgs(['bench', '--pods', '251']), /--pods/);
+});
+
+test('up --runtime takes process (default) or podman; anything else is refused naming the flag', () => {
+  assert.equal((parseArgs(['up', '--runtime', 'podman']) as { runtime: string }).runtime, 'podman');
+  assert.equal((parseArgs(['up', '--runtime=process']) as { runtime: string }).runtime, 'process');
+  assert.throws(() => parseArgs(['up', '--runtime', 'docker']), (e: unknown) => e instanceof LabUsageError && /--runtime: "docker" is not one of process, podman/.test(e.message));
 });

@@ -17,6 +17,8 @@ export interface UpOptions {
   underlay: 'ipv4' | 'ipv6';
   /** The relay serves TLS on its port (--relay-tls); default plaintext on loopback, as Cilium's Helm chart. */
   relayTls: boolean;
+  /** How the daemons run: processes (default) or one podman container each (--runtime podman). */
+  runtime: 'process' | 'podman';
 }
 
 /** `lab status`: what is running. */
@@ -63,6 +65,7 @@ export const usage = `Usage: tools/lab <command> [flags]
 Commands:
   up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy] [--ipv4-only]
          [--routing-mode native|tunnel] [--underlay ipv4|ipv6] [--relay-tls]
+         [--runtime process|podman]
          remove a previous lab of that name, then start etcd, operator, per node an agent
          and a hubble-server, the relay, and demo pods web/client/other on every node;
          dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx);
@@ -71,7 +74,10 @@ Commands:
          --underlay ipv6 (tunnel mode, dual-stack): VXLAN over the nodes' IPv6 addresses;
          etcd (TLS, client certificates) and hubble-servers (mTLS) only talk to holders of
          the lab's certificates (<run dir>/tls); the relay's port 127.0.0.1:4245 is
-         plaintext on loopback unless --relay-tls (then TLS with the lab's Hubble CA)
+         plaintext on loopback unless --relay-tls (then TLS with the lab's Hubble CA);
+         --runtime podman: operator, agents, hubble-servers and relay each in its own
+         container from the images of "tools/images build" (missing images: it fails
+         and names them); etcd stays a process
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
                                   other->web:80 (denied) on every node, over IPv4 and (in a
@@ -86,7 +92,7 @@ Commands:
 Defaults: --nodes 2, --name lab. Run as root.`;
 
 const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool' },
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool', '--runtime': 'value' },
   status: { '--name': 'value', '--json': 'bool' },
   check: { '--name': 'value', '--json': 'bool' },
   down: { '--name': 'value' },
@@ -138,7 +144,9 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (underlay !== 'ipv4' && underlay !== 'ipv6') throw new LabUsageError('--underlay', `"${underlay}" is not one of ipv4, ipv6`);
       if (underlay === 'ipv6' && routingMode !== 'tunnel') throw new LabUsageError('--underlay', 'ipv6 applies to tunnel mode: add --routing-mode tunnel');
       if (underlay === 'ipv6' && values.has('--ipv4-only')) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls') };
+      const runtime = (values.get('--runtime') as string | undefined) ?? 'process';
+      if (runtime !== 'process' && runtime !== 'podman') throw new LabUsageError('--runtime', `"${runtime}" is not one of process, podman`);
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls'), runtime };
     }
     case 'bench': {
       const nodes = wholeNumber(values, '--nodes', '4', 1, 9);

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cniDel } from './cni.js';
+import { listLabContainers, removeContainers } from './container-runtime.js';
 import { findEtcdPid, stopEtcd } from './etcd.js';
 import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName, runRoot } from './layout.js';
 import { deleteNetns, listNetns } from './netns.js';
@@ -14,6 +15,8 @@ import { type LabState, readState } from './state-file.js';
 /** What down removed, for the summary line. */
 export interface DownReport {
   processes: number;
+  /** podman containers removed (--runtime podman). */
+  containers: number;
   cniDeletes: number;
   netns: number;
   pins: number;
@@ -30,7 +33,7 @@ const roleApps: Record<string, string> = {
 /** Removes every trace of lab `name`; log receives one line per action. */
 export async function labDown(name: string, log: (line: string) => void = () => undefined): Promise<DownReport> {
   const layout = new LabLayout(name);
-  const report: DownReport = { processes: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] };
+  const report: DownReport = { processes: 0, containers: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] };
   let state: LabState | undefined;
   try {
     state = readState(layout.stateFile);
@@ -77,9 +80,21 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     }),
   );
 
-  // 3. Daemons in stop order: relay, hubble-servers, agents, operator, etcd.
+  // 3. Daemons in stop order: relay, hubble-servers, agents, operator, etcd. Containers
+  // (--runtime podman) are found by the lab's label, so a failed "up" or a lost state file
+  // leaves none behind.
+  const containers = await listLabContainers(name);
   const marked = findLabProcesses(name);
   for (const role of stopOrder) {
+    const mine = containers.filter((c) => c.role === role);
+    if (mine.length > 0) {
+      const err = await removeContainers(mine.map((c) => c.id));
+      if (err) report.warnings.push(`removing containers ${mine.map((c) => c.name).join(' ')} failed: ${err}`);
+      else {
+        report.containers += mine.length;
+        for (const c of mine) log(`removed container ${c.name} (${c.id.slice(0, 12)})`);
+      }
+    }
     if (role === 'etcd') {
       const rec = state?.services.find((s) => s.role === 'etcd');
       const pid = rec?.pid ?? findEtcdPid(layout);

@@ -13,6 +13,9 @@ export interface ServiceStatus {
   role: string;
   node?: number;
   pid: number | null;
+  /** The podman container running it (--runtime podman): full id and name. */
+  containerId?: string;
+  container?: string;
   alive: boolean;
   address: string;
   reachable: boolean;
@@ -23,6 +26,8 @@ export interface ServiceStatus {
 export interface LabStatus {
   name: string;
   runDir: string;
+  /** How the daemons run: process or podman. */
+  runtime: 'process' | 'podman';
   relay: { address: string; reachable: boolean };
   nodes: LabState['nodes'];
   services: ServiceStatus[];
@@ -47,6 +52,7 @@ export async function collectStatus(name: string): Promise<LabStatus | undefined
       role: s.role,
       ...(s.node === undefined ? {} : { node: s.node }),
       pid: s.pid,
+      ...(s.container ? { containerId: s.container.id, container: s.container.name } : {}),
       alive: isAlive(s.pid, s.cmdlineMatch),
       address: s.address,
       reachable: await addressReachable(s.address),
@@ -56,6 +62,7 @@ export async function collectStatus(name: string): Promise<LabStatus | undefined
   return {
     name,
     runDir: state.runDir,
+    runtime: state.runtime ?? 'process',
     relay: { address: state.relayAddress, reachable: await addressReachable(state.relayAddress) },
     nodes: state.nodes,
     services,
@@ -95,11 +102,11 @@ export async function labStatus(o: StatusOptions): Promise<number> {
   }
   const yes = (b: boolean): string => (b ? 'yes' : 'NO');
   const out = [
-    `Lab "${st.name}" (${st.runDir})`,
+    `Lab "${st.name}" (${st.runDir}, daemons as ${st.runtime === 'podman' ? 'podman containers' : 'processes'})`,
     '',
     formatTable(
-      ['SERVICE', 'PID', 'ALIVE', 'ADDRESS', 'REACHABLE'],
-      st.services.map((s) => [s.name, String(s.pid ?? '-'), yes(s.alive), s.address, yes(s.reachable)]),
+      ['SERVICE', 'PID', ...(st.runtime === 'podman' ? ['CONTAINER'] : []), 'ALIVE', 'ADDRESS', 'REACHABLE'],
+      st.services.map((s) => [s.name, String(s.pid ?? '-'), ...(st.runtime === 'podman' ? [s.containerId?.slice(0, 12) ?? '-'] : []), yes(s.alive), s.address, yes(s.reachable)]),
     ),
     '',
     `Relay: ${st.relay.address} (${st.relay.reachable ? 'reachable' : 'NOT reachable'})`,

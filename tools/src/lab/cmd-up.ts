@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import type { UpOptions } from './args.js';
 import { labDown } from './cmd-down.js';
 import { ciliumArgv } from './cilium-cli.js';
-import { CommandFailedError, LabPreconditionError } from './errors.js';
+import { containerLogTail, containerState, imageAppMain, prepareNonRootAccess, requireImages, roleImages, startContainer } from './container-runtime.js';
+import { CommandFailedError, LabPreconditionError, ServiceNotReadyError } from './errors.js';
 import { startEtcd } from './etcd.js';
 import { labCerts, makeLabCerts, relayTlsName } from './lab-certs.js';
 import { run } from './exec.js';
@@ -15,8 +16,8 @@ import { createPod, startTraffic, startWebServer } from './pods.js';
 import { logDirMode, spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
-import { daemonSpecs } from './service-spec.js';
-import { newState, upsertPod, upsertService, writeState } from './state-file.js';
+import { daemonSpecs, type ServiceSpec } from './service-spec.js';
+import { type LabState, newState, type ServiceRecord, upsertPod, upsertService, writeState } from './state-file.js';
 
 /** Apps whose dist/main.js the lab runs. */
 export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
@@ -57,7 +58,38 @@ export function labTcpPorts(nodes: number): number[] {
   return out;
 }
 
+/**
+ * Test hook: CTS_LAB_TEST_EXTRA_ARGS='{"<service>": ["--flag", ...]}' appends flags to a
+ * service's command line (the e2e tests make a daemon exit at start with it).
+ */
+export const testExtraArgsVar = 'CTS_LAB_TEST_EXTRA_ARGS';
+
+/** The extra flags of service `name` from the test hook (none when unset). */
+export function testExtraArgs(name: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env[testExtraArgsVar];
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new LabPreconditionError(`lab up: ${testExtraArgsVar}`, `not JSON: ${raw}`, 'give {"<service>": ["--flag", ...]}');
+  }
+  const args = (parsed as Record<string, unknown>)[name];
+  if (args === undefined) return [];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+    throw new LabPreconditionError(`lab up: ${testExtraArgsVar}`, `"${name}" is not a list of strings`, 'give {"<service>": ["--flag", ...]}');
+  }
+  return args as string[];
+}
+
 async function checkPreconditions(o: UpOptions): Promise<void> {
+  if (o.runtime === 'podman') {
+    // Before anything starts: a missing image fails here, naming it (tools/images build makes them).
+    const images = await requireImages();
+    for (const s of images.stale) {
+      process.stderr.write(`  note: ${s.image} was built from revision ${s.revision || '(none)'}, the checkout is ${images.checkout}; "tools/images build" rebuilds it\n`);
+    }
+  }
   const missing = [...requiredApps.map(appMain), demoProgram('http-server'), demoProgram('traffic')].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new LabPreconditionError('lab up', `not built: ${missing.join(', ')}`, 'run tools/setup (or npm run build) first');
@@ -83,7 +115,9 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   mkdirSync(layout.logDir, { recursive: true, mode: logDirMode });
   chmodSync(layout.logDir, logDirMode);
   mkdirSync(bpfRoot, { recursive: true });
+  mkdirSync(layout.operatorDir, { recursive: true, mode: 0o700 });
   const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic, ipv6: o.ipv6 });
+  state.runtime = o.runtime;
   const save = (): void => writeState(layout.stateFile, state);
   save();
 
@@ -93,7 +127,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     for (let i = 1; i <= o.nodes; i++) {
       await createNetns(layout.nodeNetns(i));
       await addNodeAddress(layout, i, o.ipv6);
-      mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true });
+      mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true, mode: 0o755 });
       state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i), ...(o.ipv6 ? { ipv6: layout.nodeIpv6(i) } : {}) });
     }
     save();
@@ -101,26 +135,18 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
 
   await progress.run('certificates and etcd (TLS, client certificates required)', async () => {
     makeLabCerts(layout);
+    if (o.runtime === 'podman') prepareNonRootAccess(layout);
     upsertService(state, await startEtcd(layout));
     save();
   });
 
   for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay, o.relayTls)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
-    await progress.run(label, async () => {
-      const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
-      upsertService(state, {
-        name: spec.name,
-        role: spec.role,
-        ...(spec.node === undefined ? {} : { node: spec.node }),
-        pid,
-        address: spec.address,
-        logFile: spec.logFile,
-        cmdlineMatch: spec.argv[1] ?? spec.argv[0]!,
-      });
-      save();
-      await waitReady(spec, pid);
-    });
+    await progress.run(
+      o.runtime === 'podman' ? `${label} (container)` : label,
+      () => (o.runtime === 'podman' ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, spec, state, save)),
+      (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}` : 'ready'),
+    );
   }
 
   for (let i = 1; i <= o.nodes; i++) {
@@ -164,10 +190,60 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   if (out.summary !== false) printSummary(layout, o);
 }
 
+/** Starts one daemon as a detached process, records it and waits until it is ready. */
+async function startServiceProcess(layout: LabLayout, spec: ServiceSpec, state: LabState, save: () => void): Promise<ServiceRecord> {
+  const argv = [...spec.argv, ...testExtraArgs(spec.name)];
+  const pid = spawnDetached(argv, spec.logFile, layout.name);
+  const rec: ServiceRecord = {
+    name: spec.name,
+    role: spec.role,
+    ...(spec.node === undefined ? {} : { node: spec.node }),
+    pid,
+    address: spec.address,
+    logFile: spec.logFile,
+    cmdlineMatch: spec.argv[1] ?? spec.argv[0]!,
+  };
+  upsertService(state, rec);
+  save();
+  await waitReady(spec, pid);
+  return rec;
+}
+
+/**
+ * Starts one daemon in its container, records it (container id, and the pid of its main
+ * process on the machine) and waits until it is ready; a container that exits first fails
+ * with its state and the last lines it printed.
+ */
+async function startServiceContainer(layout: LabLayout, spec: ServiceSpec, state: LabState, save: () => void): Promise<ServiceRecord> {
+  const c = await startContainer(layout, spec, testExtraArgs(spec.name));
+  const rec: ServiceRecord = {
+    name: spec.name,
+    role: spec.role,
+    ...(spec.node === undefined ? {} : { node: spec.node }),
+    pid: c.pid || null,
+    address: spec.address,
+    logFile: spec.logFile,
+    cmdlineMatch: imageAppMain(roleImages[spec.role as keyof typeof roleImages]),
+    container: { id: c.id, name: c.name, image: c.image },
+  };
+  upsertService(state, rec);
+  save();
+  try {
+    // pid 0: the container's process is already gone; waitReady then fails at once.
+    await waitReady(spec, c.pid || -1);
+  } catch (err) {
+    if (!(err instanceof ServiceNotReadyError)) throw err;
+    const st = (await containerState(c.id)) ?? 'gone';
+    const why = st === 'running' ? err.reason : `its container ${c.name} (${c.id.slice(0, 12)}) is ${st}; last probe: ${err.reason.replace(/^.*last probe: /, '')}`;
+    throw new ServiceNotReadyError(spec.name, why, `${spec.logFile} (podman logs ${c.name})`, await containerLogTail(c.id));
+  }
+  return rec;
+}
+
 function printSummary(layout: LabLayout, o: UpOptions): void {
   const lines = [
     '',
-    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
+    `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}${o.runtime === 'podman' ? ', every daemon but etcd in its own podman container' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress} (${o.relayTls ? `TLS: CA ${layout.cert(labCerts.hubbleCa).certFile}, name ${relayTlsName} or 127.0.0.1` : 'plaintext, loopback only'}; it reads the hubble-servers over mTLS)`,
     `  etcd:    ${layout.etcdEndpoint} (TLS, client certificate ${layout.cert(labCerts.etcdClient).certFile}, CA ${layout.cert(labCerts.etcdCa).certFile})`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),

@@ -97,8 +97,12 @@ export class LabLayout {
   cert(name: string): { certFile: string; keyFile: string } {
     return { certFile: join(this.tlsDir, `${name}.crt`), keyFile: join(this.tlsDir, `${name}.key`) };
   }
+  /** The operator's own folder (its socket): a non-root operator container owns it. */
+  get operatorDir(): string {
+    return join(this.runDir, 'operator');
+  }
   get operatorSocket(): string {
-    return join(this.runDir, 'operator.sock');
+    return join(this.operatorDir, 'operator.sock');
   }
   nodeName(i: number): string {
     return `n${i}`;

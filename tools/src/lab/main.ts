@@ -5,7 +5,6 @@ import { labCheck } from './cmd-check.js';
 import { labDown } from './cmd-down.js';
 import { labStatus } from './cmd-status.js';
 import { labUp } from './cmd-up.js';
-import { LabLayout } from './layout.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const o = parseArgs(argv);
@@ -22,12 +21,12 @@ async function main(argv: readonly string[]): Promise<number> {
       try {
         await labUp(o);
       } catch (err) {
-        const layout = new LabLayout(o.name);
-        process.stderr.write(
-          `${err instanceof Error ? err.message : String(err)}\n\n` +
-            `The partial lab is left running for inspection (logs in ${layout.logDir}/); ` +
-            `"tools/lab down --name ${o.name}" removes it, "tools/lab up" also starts by removing it.\n`,
-        );
+        // Bad input or a daemon that failed: the error names the service and shows its last
+        // log lines; then everything this "up" started goes (processes, containers,
+        // namespaces, pins, the run directory with its logs).
+        process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\nRemoving what this "up" started:\n`);
+        const r = await labDown(o.name, (l) => process.stderr.write(`  ${l}\n`));
+        for (const w of r.warnings) process.stderr.write(`  warning: ${w}\n`);
         return 1;
       }
       return 0;
@@ -41,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const r = await labDown(o.name, (l) => process.stderr.write(`  ${l}\n`));
       for (const w of r.warnings) process.stderr.write(`  warning: ${w}\n`);
       process.stdout.write(
-        `lab "${o.name}" is down: ${r.processes} process(es) stopped, ${r.cniDeletes} CNI DEL, ${r.netns} netns and ${r.pins} pin dir(s) removed\n`,
+        `lab "${o.name}" is down: ${r.processes} process(es) stopped, ${r.containers} container(s) removed, ${r.cniDeletes} CNI DEL, ${r.netns} netns and ${r.pins} pin dir(s) removed\n`,
       );
       return 0;
     }

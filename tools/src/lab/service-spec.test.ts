@@ -55,7 +55,7 @@ test('operator, hubble-server and relay command lines', () => {
   assert.equal(flag(op, '--cluster-pool-ipv4-mask-size'), '24');
   assert.equal(flag(op, '--cluster-pool-ipv6-cidr'), 'fd00:10:200::/104');
   assert.equal(flag(op, '--cluster-pool-ipv6-mask-size'), '120');
-  assert.equal(flag(op, '--listen'), 'unix:///run/cilium-ts/lab/operator.sock');
+  assert.equal(flag(op, '--listen'), 'unix:///run/cilium-ts/lab/operator/operator.sock');
   // Every etcd client presents the lab's client certificate over TLS.
   for (const argv of [op, hubbleServerSpec(layout, 1).argv, agentSpec(layout, 1).argv]) {
     assert.equal(flag(argv, '--kvstore-endpoints'), 'https://127.0.0.1:2379');

@@ -16,6 +16,8 @@ export interface ServiceRecord {
   logFile: string;
   /** A string that must appear in /proc/<pid>/cmdline, so a reused pid is never signalled. */
   cmdlineMatch: string;
+  /** The podman container that runs it (--runtime podman); pid is then its main process on the machine. */
+  container?: { id: string; name: string; image: string };
 }
 
 /** A process running inside a pod namespace (demo server or traffic generator). */
@@ -56,6 +58,8 @@ export interface LabState {
   createdAt: string;
   runDir: string;
   relayAddress: string;
+  /** How the daemons run (absent in older state files: processes). */
+  runtime?: 'process' | 'podman';
   /** Whether the demo policy was imported and traffic generators started, and whether pods are dual-stack. */
   demo: { policy: boolean; traffic: boolean; ipv6?: boolean };
   nodes: NodeRecord[];
