@@ -9,7 +9,7 @@ import { chownSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabPreconditionError } from './errors.js';
 import { run, runChecked } from './exec.js';
-import { bpfRoot, labEnvVar, type LabLayout, repoRoot } from './layout.js';
+import { labEnvVar, type LabLayout, repoRoot } from './layout.js';
 import { labCerts } from './lab-certs.js';
 import type { ServiceSpec } from './service-spec.js';
 
@@ -70,7 +70,7 @@ const bind = (path: string, opts = 'rw'): string[] => ['-v', `${path}:${path}:${
  * (podman's k8s-file format), labels for "down", and per role only what it needs:
  * - every one: the lab's certificates read-only, no capabilities but the agent's, no new privileges;
  * - agent (root): NET_ADMIN, SYS_ADMIN, BPF, PERFMON; writable /proc/sys; the machine's
- *   bpffs pin root, /run/netns (rslave: pod namespaces made later appear inside) and its
+ *   bpffs, /run/netns (rslave: pod namespaces made later appear inside) and its
  *   node's run directory (socket, state);
  * - hubble-server (65532, group 0): its node's run directory, for the agent's socket;
  * - operator (65532): `<run>/operator`, where it makes its socket;
@@ -86,7 +86,7 @@ export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs
   switch (spec.role) {
     case 'agent':
       caps.push(...agentCapabilities.flatMap((c) => ['--cap-add', c]));
-      roleMounts.push('--security-opt', 'unmask=/proc/sys', ...bind(bpfRoot), ...bind('/run/netns', 'rslave'), ...bind(layout.nodeDir(node!)));
+      roleMounts.push('--security-opt', 'unmask=/proc/sys', ...bind('/sys/fs/bpf'), ...bind('/run/netns', 'rslave'), ...bind(layout.nodeDir(node!)));
       health.push('--health-cmd', JSON.stringify(['node', '/app/tools/dist/images/health-probe.js', `unix://${layout.agentSocket(node!)}`]));
       break;
     case 'hubble-server':
