@@ -60,5 +60,5 @@ test('labDown removes processes, namespaces, pins and the run dir without state.
   assert.equal(existsSync(bpfRoot), otherPins.length > 0, `${bpfRoot} (other entries: ${otherPins.join(', ') || 'none'})`);
 
   const again = await labDown(name);
-  assert.deepEqual({ ...again, warnings: [] }, { processes: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] });
+  assert.deepEqual({ ...again, warnings: [] }, { processes: 0, containers: 0, cniDeletes: 0, netns: 0, pins: 0, warnings: [] });
 });
