@@ -5,7 +5,7 @@
 // machine's network namespace like the process lab's daemons (the agent enters its node
 // namespace with --node-netns itself; the relay and the lab's tools reach every daemon on
 // 127.0.0.1), and only the mounts and capabilities each needs. etcd stays a process.
-import { chownSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabPreconditionError } from './errors.js';
 import { run, runChecked } from './exec.js';
@@ -124,13 +124,17 @@ export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs
 }
 
 /**
- * Gives the non-root services what they read or write: the keys they present (mode 0600
- * stays; owner the images' uid) and the operator's socket directory. Root keeps access.
+ * Gives the non-root services what they read or write: the keys they present (owner the
+ * images' uid, mode 0600; the etcd client key, which the agents present too, group root
+ * and mode 0640: the agent runs as root without CAP_DAC_OVERRIDE) and the operator's socket
+ * folder. Nobody else on the machine gains access.
  */
 export function prepareNonRootAccess(layout: LabLayout): void {
   for (const name of [labCerts.etcdClient, labCerts.hubbleServer, labCerts.relayClient, labCerts.relayServer]) {
     const { keyFile } = layout.cert(name);
-    if (existsSync(keyFile)) chownSync(keyFile, imageUid, imageUid);
+    if (!existsSync(keyFile)) continue;
+    chownSync(keyFile, imageUid, 0);
+    chmodSync(keyFile, name === labCerts.etcdClient ? 0o640 : 0o600);
   }
   chownSync(layout.operatorDir, imageUid, imageUid);
 }
