@@ -23,15 +23,18 @@
 #include "encap.h"
 
 /* Where a packet that the policy redirects to proxy_port goes: the proxy_ready entry's
- * ifindex (0: the node's stack, egress only), or -1 when no proxy has confirmed that it
- * holds the endpoint's rules for that listener, or the entry gives no way to reach it
- * from this side (ingress without an ifindex): the caller drops, fail closed. */
-static __always_inline int proxy_target(__u16 ep, __u16 proxy_port, __u8 egress)
+ * ifindex (0: the node's stack, from a tc ingress hook only: from-container, or
+ * to-container-local tail-called from a sender's from-container or from-overlay), or -1
+ * when no proxy has confirmed that it holds the endpoint's rules for that listener, or
+ * the entry gives no way to reach it from this side (to-container on the host veth's tc
+ * egress without an ifindex: TC_ACT_OK would hand the packet to the pod): the caller
+ * drops, fail closed. */
+static __always_inline int proxy_target(__u16 ep, __u16 proxy_port, __u8 egress, __u8 local)
 {
 	struct proxy_ready_key k = { .endpoint_id = ep, .proxy_port = proxy_port };
 	struct proxy_ready_value *r = bpf_map_lookup_elem(&proxy_ready, &k);
 
-	if (!r || (!r->ifindex && !egress))
+	if (!r || (!r->ifindex && !egress && !local))
 		return -1;
 	return (int)r->ifindex;
 }
@@ -97,8 +100,9 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	__u32 len = skb->len;
 	__u32 peer = WORLD_IDENTITY;
 	__u32 handoff = local ? skb->cb[0] : 0;
+	__u8 from_proxy = 0;
 	__u32 tunnel_peer = local ? (handoff == LOCAL_MAGIC || handoff == OVERLAY_MAGIC ? skb->cb[1] : 0)
-				  : egress ? 0 : take_identity_mark(skb);
+				  : egress ? 0 : take_identity_mark(skb, &from_proxy);
 	__u32 flags = ep_flags_of(ep);
 	__u32 dbg = flags & EP_F_DEBUG;
 	__u32 enforced;
@@ -152,9 +156,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	}
 	reason = v.denied_explicitly ? DROP_POLICY_DENY : DROP_POLICY;
 	/* An allow that carries a proxy port is a redirect to the L7 proxy, never an L4 allow:
-	 * while no proxy is ready for it, the traffic is dropped (fail closed). */
-	if (v.allowed && v.proxy_port) {
-		proxy = proxy_target(ep, v.proxy_port, egress);
+	 * while no proxy is ready for it, the traffic is dropped (fail closed). The proxy's
+	 * own upstream connection (its mark) was decided by the proxy: its L3/L4 verdict for
+	 * the original source's identity stands, without a second redirect. */
+	if (v.allowed && v.proxy_port && !from_proxy) {
+		proxy = proxy_target(ep, v.proxy_port, egress, local);
 		if (proxy < 0) {
 			v.allowed = 0;
 			reason = DROP_NO_CONFIG;
@@ -205,7 +211,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		/* Redirect to the L7 proxy: the listener port in the mark (for the proxy's
 		 * TPROXY rule), to the device of the proxy_ready entry, else the node's stack. */
 		skb->mark = MARK_MAGIC_TO_PROXY | ((__u32)v.proxy_port << 16);
-		return proxy ? bpf_redirect(proxy, 0) : TC_ACT_OK;
+		if (proxy)
+			return bpf_redirect(proxy, 0);
+		/* Into the node's stack from a tc ingress hook: a frame from the overlay may
+		 * carry another host's MAC; the policy route of the mark makes it local. */
+		bpf_skb_change_type(skb, PACKET_HOST);
+		return TC_ACT_OK;
 	}
 	return deliver(skb, &m, &p, egress, traced, local, dbg);
 }

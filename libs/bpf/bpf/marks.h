@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* What one program hands the next: skb->mark layouts (Cilium's MARK_MAGIC_IDENTITY and
- * MARK_MAGIC_TO_PROXY) and the skb->cb hand-off of local delivery and from-overlay. */
+/* What one program hands the next: skb->mark layouts (Cilium's MARK_MAGIC_IDENTITY,
+ * MARK_MAGIC_TO_PROXY and MARK_MAGIC_PROXY_INGRESS) and the skb->cb hand-off of local delivery and from-overlay. */
 #ifndef CTS_MARKS_H
 #define CTS_MARKS_H
 
@@ -18,13 +18,21 @@ static __always_inline __u32 identity_mark(__u32 identity)
 	return ((identity & 0xFFFF) << 16) | ((identity & 0xFF0000) >> 16) | MARK_MAGIC_IDENTITY;
 }
 
-/* The identity from-overlay left in the mark (clearing the mark), or 0 if none. */
-static __always_inline __u32 take_identity_mark(struct __sk_buff *skb)
+/* Upstream connections of the L7 proxy (Cilium's MARK_MAGIC_PROXY_INGRESS): the same
+ * identity layout, with the original source's identity. Only a process of the node's
+ * namespace can set it (a pod's mark is scrubbed when its packet leaves its namespace). */
+#define MARK_MAGIC_FROM_PROXY 0x0A00
+
+/* The identity from-overlay or the L7 proxy left in the mark (clearing the mark), or 0 if
+ * none; *from_proxy says it was the proxy's. */
+static __always_inline __u32 take_identity_mark(struct __sk_buff *skb, __u8 *from_proxy)
 {
 	__u32 mark = skb->mark;
+	__u32 magic = mark & MARK_MAGIC_MASK;
 
-	if ((mark & MARK_MAGIC_MASK) != MARK_MAGIC_IDENTITY)
+	if (magic != MARK_MAGIC_IDENTITY && magic != MARK_MAGIC_FROM_PROXY)
 		return 0;
+	*from_proxy = magic == MARK_MAGIC_FROM_PROXY;
 	skb->mark = 0;
 	return (mark >> 16) | ((mark & 0xFF) << 16);
 }
