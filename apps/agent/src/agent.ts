@@ -6,11 +6,13 @@
  * agent-status.ts, kvstore connection in kvstore-connect.ts, routing mode in routing-mode.ts).
  */
 import { join } from 'node:path';
+import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
 import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
+import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
 import { lbServices } from './services/api-lb.js';
 import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
@@ -140,14 +142,29 @@ export class Agent {
     this.closers.push(() => this.datapath?.close());
     // Tunnel mode's node routes go through cilium_vxlan: it exists before the first one.
     await setupRoutingMode({ ...cfg, underlay: this.underlay }, netns, this.datapath, log);
+    // This node and the others, for Nodes.ListNodes and hubble-server's peers (Metadata.Watch).
+    const nodesView: NodesServiceDeps = {
+      localNode: () => this.nodeInfo(this.ipam?.cidr.text, this.ipam6?.cidr.text),
+      clusterNodes: () => this.clusterNodes.values(),
+    };
+    const metadata: MetadataHub = new MetadataHub({
+      endpoints: () => endpoints.list().map(endpointToApi),
+      identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
+      ipcache: () => [...endpoints.list().flatMap((ep) => localIpcache(ep, cfg)), ...remoteIpcache.list()],
+      nodes: () => listNodes(nodesView).nodes,
+    });
     const nodeWatch = this.nodes.watch({
       upsert: (n) => {
         this.clusterNodes.set(n.name, n);
         void routes.upsert(n).catch(() => undefined);
+        const own = n.name === cfg.nodeName;
+        metadata.publish('upsert', { node: own ? nodeToApi(nodesView.localNode(), true) : nodeToApi(n, false) });
       },
-      delete: (name) => {
+      delete: (name, cluster) => {
         this.clusterNodes.delete(name);
         void routes.delete(name).catch(() => undefined);
+        // This node stays in the list while its registration is away (as in ListNodes).
+        if (name !== cfg.nodeName) metadata.publish('delete', { node: agent.Node.fromPartial({ name, cluster }) });
       },
       synced: () => void routes.pruneStale().catch(() => undefined),
     });
@@ -163,11 +180,6 @@ export class Agent {
     this.ipcacheSync = new IPCacheSync(this.kv, cfg.clusterName);
     this.closers.push(() => this.ipcacheSync?.close());
 
-    const metadata: MetadataHub = new MetadataHub({
-      endpoints: () => endpoints.list().map(endpointToApi),
-      identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
-      ipcache: () => [...endpoints.list().flatMap((ep) => localIpcache(ep, cfg)), ...remoteIpcache.list()],
-    });
     const datapath = this.datapath;
     const remoteIpcache: RemoteIpcache = new RemoteIpcache({ nodeName: cfg.nodeName, routingMode: cfg.routingMode, underlay: this.underlay }, datapath, metadata);
     const endpoints: EndpointManager = new EndpointManager({
@@ -280,10 +292,7 @@ export class Agent {
       saveIpam: () => this.ipamStore.save(),
       savePolicy: () => this.savePolicy(),
       status: () => this.status(),
-      nodes: {
-        localNode: () => this.nodeInfo(this.ipam?.cidr.text, this.ipam6?.cidr.text),
-        clusterNodes: () => this.clusterNodes.values(),
-      },
+      nodes: nodesView,
       identityReferences: () => {
         const m = new Map<number, number>();
         for (const ep of endpoints.list()) m.set(ep.identity, (m.get(ep.identity) ?? 0) + 1);

@@ -1,6 +1,7 @@
 /**
- * The state hubble-server needs to enrich flows (endpoints, identities, ipcache
- * entries), served as a snapshot followed by changes to every Metadata.Watch stream.
+ * The state hubble-server needs (endpoints, identities and ipcache entries to enrich
+ * flows; the cluster's nodes for its Peer service), served as a snapshot followed by
+ * changes to every Metadata.Watch stream.
  */
 import { agent } from '@cilium-ts/api';
 
@@ -11,6 +12,8 @@ export interface MetadataSnapshot {
   endpoints(): agent.Endpoint[];
   identities(): agent.Identity[];
   ipcache(): agent.IPCacheEntry[];
+  /** This node and the other nodes of the cluster (Nodes.ListNodes). */
+  nodes(): agent.Node[];
 }
 
 /** A watcher's sink: returns false when it wants the writer to pause (events are then queued). */
@@ -46,6 +49,7 @@ export class MetadataHub {
     for (const e of this.snapshot.identities()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, identity: e }));
     for (const e of this.snapshot.endpoints()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, endpoint: e }));
     for (const e of this.snapshot.ipcache()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, ipcache: e }));
+    for (const e of this.snapshot.nodes()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, node: e }));
     send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.SYNCED }));
     return {
       resume: () => {
@@ -57,7 +61,7 @@ export class MetadataHub {
   }
 
   /** Publishes an upsert or delete of one item. */
-  publish(kind: 'upsert' | 'delete', item: { endpoint?: agent.Endpoint; identity?: agent.Identity; ipcache?: agent.IPCacheEntry }): void {
+  publish(kind: 'upsert' | 'delete', item: { endpoint?: agent.Endpoint; identity?: agent.Identity; ipcache?: agent.IPCacheEntry; node?: agent.Node }): void {
     const ev = agent.MetadataEvent.fromPartial({
       kind: kind === 'upsert' ? agent.MetadataEvent_Kind.UPSERT : agent.MetadataEvent_Kind.DELETE,
       ...item,

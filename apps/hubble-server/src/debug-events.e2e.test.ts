@@ -2,6 +2,8 @@
 // pod endpoint with the Debug option on; the datapath's debug records reach this
 // hubble-server through the agent's Monitor stream and come out of GetDebugEvents with the
 // endpoint's metadata and the cilium monitor text, while GetFlows carries none of them.
+// The same real agent gives hubble-server its peers (the cluster's nodes, from its kvstore
+// watch, over Metadata.Watch): hubble-server has no kvstore connection of its own.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { agent, flow, observer } from '@cilium-ts/api';
+import { agent, flow, observer, peer } from '@cilium-ts/api';
 import { createClient, createLogger, unary } from '@cilium-ts/grpc';
+import { KvStore } from '@cilium-ts/kvstore';
 import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
 import { collect } from './testing/grpc-helpers.js';
@@ -110,6 +113,23 @@ describe('debug events from a real datapath through hubble-server', { skip }, ()
     rmSync(pinDir, { recursive: true, force: true });
     await etcd?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('peers come from the agent: a node registering in the kvstore is announced, and deleted when it goes', async () => {
+    const notes: string[] = [];
+    server!.peers.on('change', (n) => notes.push(`${peer.ChangeNotificationType[n.type]} ${n.name} ${n.address}`));
+    const kv = await KvStore.connect({ endpoints: [etcd!.endpoint], prefix: tag });
+    try {
+      assert.deepEqual(server!.peers.list().map((p) => p.name), ['n1']);
+      await kv.put(kv.keys.node('default', 'n9'), JSON.stringify({ name: 'n9', cluster: 'default', hubbleAddress: '10.9.9.9:4244' }));
+      await waitFor('n9 announced', () => notes.includes('PEER_ADDED n9 10.9.9.9:4244'), 20_000);
+      assert.deepEqual(server!.peers.list().map((p) => p.name), ['n1', 'n9']);
+      await kv.delete(kv.keys.node('default', 'n9'));
+      await waitFor('n9 deleted', () => notes.includes('PEER_DELETED n9 10.9.9.9:4244'), 20_000);
+      assert.deepEqual(server!.peers.list().map((p) => p.name), ['n1']);
+    } finally {
+      await kv.close();
+    }
   });
 
   test('a ping from the pod yields its debug events in GetDebugEvents, none in GetFlows', async () => {

@@ -5,7 +5,6 @@ import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
 import { DatapathFlowEvent, DEFAULT_RING_CAPACITY, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
-import { KvStore, NodeRegistry, type KvStoreTls, type WatchCloser } from '@cilium-ts/kvstore';
 import { AgentSubscriber } from './agent-subscriber.js';
 import { IngestGate } from './ingest-gate.js';
 import { FlowMetrics } from './metrics/registry.js';
@@ -13,6 +12,7 @@ import { MetadataCache } from './metadata-cache.js';
 import type { MonitorBatch } from './monitor-batch-decoder.js';
 import { OBSERVER_WIRE_SERVICE, ObserverService } from './observer-service.js';
 import { peerHandlers, PeerList, peerName } from './peer-service.js';
+import { AgentPeerSync } from './peer-sync.js';
 
 /** Version reported by ServerStatus. */
 export const HUBBLE_SERVER_VERSION = '0.1.0';
@@ -30,8 +30,6 @@ export interface HubbleServerOptions {
   bufferCapacity: number;
   /** Capacity of the separate ring of datapath debug events (2^n-1; default 4095). */
   debugBufferCapacity?: number;
-  /** etcd for peer discovery; without it Peer lists only this node. */
-  kvstore?: { endpoints: string[]; prefix: string; tls?: KvStoreTls };
   logger: Logger;
   /** Enabled Hubble metrics, upstream --metrics syntax (e.g. `['flow', 'dns:query']`); needs startTelemetry first; unset: none. */
   metrics?: readonly string[];
@@ -56,7 +54,7 @@ export interface RunningHubbleServer {
   readonly peers: PeerList;
   readonly metadata: MetadataCache;
   readonly subscriber: AgentSubscriber;
-  /** Stops the agent subscription, the kvstore watch and the gRPC server. Idempotent. */
+  /** Stops the agent subscription and the gRPC server. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -108,6 +106,8 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
 
   const self = { name: nodeName, address: grpc.addresses.find((a) => !a.startsWith('unix:')) ?? grpc.addresses[0] ?? '' };
   peers.upsert(self);
+  // The other nodes come from the agent (Metadata.Watch), which watches the kvstore for them.
+  const peerSync = new AgentPeerSync(peers, self);
 
   const dropUndecodable = (err: unknown): void => {
     if (!(err instanceof ParseError)) throw err;
@@ -167,39 +167,18 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
         if (message.kind === 'batch') ingestBatch(message);
         else ingest(message.event);
       },
-      metadataReset: () => metadata.clear(),
-      metadataEvent: (event) => metadata.apply(event),
+      metadataReset: () => {
+        metadata.clear();
+        peerSync.reset();
+      },
+      metadataEvent: (event) => {
+        metadata.apply(event);
+        peerSync.apply(event);
+      },
     },
   });
   subscriber.start();
 
-  let kv: KvStore | undefined;
-  let watch: WatchCloser | undefined;
-  let kvTimer: NodeJS.Timeout | undefined;
-  const connectKv = async (): Promise<void> => {
-    if (!options.kvstore || shutdown.signal.aborted) return;
-    try {
-      const store = await KvStore.connect({ endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix, tls: options.kvstore.tls });
-      if (shutdown.signal.aborted) {
-        await store.close();
-        return;
-      }
-      kv = store;
-      watch = new NodeRegistry(store, options.clusterName || 'default').watch({
-        upsert: (n) => peers.upsert({ name: peerName(n.cluster, n.name), address: n.hubbleAddress ?? '' }),
-        delete: (name, cluster) => {
-          const key = peerName(cluster, name);
-          if (key === self.name) peers.upsert(self);
-          else peers.delete(key);
-        },
-      });
-      log.info('watching nodes in the kvstore for peers', { endpoints: options.kvstore.endpoints, prefix: options.kvstore.prefix });
-    } catch (err) {
-      log.warn('kvstore unavailable; Peer lists only this node until it connects', { error: err, retryInMs: 5000 });
-      kvTimer = setTimeout(() => void connectKv(), 5000);
-    }
-  };
-  await connectKv();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -216,10 +195,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
         shutdown.abort();
         streamsGauge.removeCallback(observeStreams);
         followersGauge.removeCallback(observeFollowers);
-        clearTimeout(kvTimer);
         subscriber.stop();
-        watch?.close();
-        await kv?.close().catch(() => undefined);
         await grpc.shutdown({ timeoutMs: 5000 });
       })();
       return stopping;

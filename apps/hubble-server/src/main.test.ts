@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { observer, peer } from '@cilium-ts/api';
+import { agent, observer, peer } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { buildPacket } from '@cilium-ts/flow';
 import { createClient } from '@cilium-ts/grpc';
-import { freeTcpPort, KvStore, startEtcd, type EtcdServer } from '@cilium-ts/kvstore';
+import { freeTcpPort } from '@cilium-ts/kvstore';
 import { FakeAgent } from './testing/fake-agent.js';
 import { getFlows, waitUntil } from './testing/grpc-helpers.js';
 
@@ -19,9 +19,11 @@ const T0 = 1_700_000_000_000_000_000n;
 test('main: --help prints the flags; bad flags exit 2', () => {
   const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
-  for (const f of ['--hubble-tls-cert-file', '--hubble-tls-key-file', '--hubble-tls-client-ca-files', '--metrics', '--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--kvstore-endpoints', '--kvstore-prefix', '--log-level']) {
+  for (const f of ['--hubble-tls-cert-file', '--hubble-tls-key-file', '--hubble-tls-client-ca-files', '--metrics', '--agent-socket', '--listen-address', '--node-name', '--cluster-name', '--buffer-capacity', '--metrics-port', '--log-level']) {
     assert.ok(help.stdout.includes(f), f);
   }
+  // Peers come from the agent: no kvstore connection of its own.
+  assert.ok(!help.stdout.includes('--kvstore'), 'no kvstore flags');
   const bad = spawnSync(process.execPath, [MAIN, '--buffer-capacity', '1000'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--buffer-capacity 1000/);
@@ -36,10 +38,8 @@ test('main: --help prints the flags; bad flags exit 2', () => {
   assert.match(missing.stderr, /cannot read --hubble-tls-cert-file "\/nonexistent.crt"/);
 });
 
-describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
+describe('main as a process: fake agent, peers from the agent, metrics, SIGTERM', () => {
   let dir: string;
-  let etcd: EtcdServer | undefined;
-  let kv: KvStore | undefined;
   let fake: FakeAgent | undefined;
   let child: ChildProcess | undefined;
   let grpcPort: number;
@@ -48,10 +48,7 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-main-'));
-    etcd = await startEtcd({ dataDir: join(dir, 'etcd'), clientPort: await freeTcpPort(), peerPort: await freeTcpPort() });
-    kv = await KvStore.connect({ endpoints: [etcd.endpoint], prefix: 'ctstest' });
-    await kv.put(kv.keys.node('default', 'node-2'), JSON.stringify({ name: 'node-2', cluster: 'default', hubbleAddress: '10.9.9.2:4244' }));
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), {});
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), { nodes: [{ name: 'node-2', cluster: 'default', hubbleAddress: '10.9.9.2:4244' }] });
     grpcPort = await freeTcpPort();
     metricsPort = await freeTcpPort();
     child = spawn(process.execPath, [
@@ -62,8 +59,6 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
       '--buffer-capacity', '255',
       '--metrics-port', String(metricsPort),
       '--metrics', 'flow,drop,tcp,port-distribution:destinationContext=ip,icmp,http,dns:query',
-      '--kvstore-endpoints', etcd.endpoint,
-      '--kvstore-prefix', 'ctstest',
       '--log-level', 'warn',
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     const proc = child;
@@ -74,12 +69,10 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
   after(async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     fake?.stop();
-    await kv?.close();
-    await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('serves flows, peers from the kvstore, and metrics; exits 0 on SIGTERM', async () => {
+  test('serves flows, peers from the agent, and metrics; exits 0 on SIGTERM', async () => {
     const drop = encodeEventRecord({
       type: 1, subType: 133, source: 1,
       packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }),
@@ -110,7 +103,7 @@ describe('main as a process: fake agent, etcd peers, metrics, SIGTERM', () => {
       await waitUntil('both peers', () => notes.some((n) => n.name === 'node-2') && notes.some((n) => n.name === 'node-1'));
       assert.equal(notes.find((n) => n.name === 'node-2')?.address, '10.9.9.2:4244');
       assert.equal(notes.find((n) => n.name === 'node-1')?.address, `127.0.0.1:${grpcPort}`);
-      await kv!.delete(kv!.keys.node('default', 'node-2'));
+      fake!.sendMetadata({ kind: agent.MetadataEvent_Kind.DELETE, node: { name: 'node-2', cluster: 'default' } });
       await waitUntil('node-2 deleted', () => notes.some((n) => n.name === 'node-2' && n.type === peer.ChangeNotificationType.PEER_DELETED));
       stream.cancel();
 

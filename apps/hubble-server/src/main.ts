@@ -5,14 +5,13 @@ import { hostname } from 'node:os';
 import { createNoopMeter } from '@opentelemetry/api';
 import { isValidRingCapacity } from '@cilium-ts/flow';
 import { checkMetricsHost, createLogger, defineFlags, installSignalHandlers, isLogLevel, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
-import { kvstoreTlsFlags, readKvStoreTls, type KvStoreTls } from '@cilium-ts/kvstore';
 import { startHubbleServer } from './hubble-server.js';
 import { DEFAULT_METRICS, FlowMetrics, METRIC_HANDLERS } from './metrics/registry.js';
 import { MetricSpecError } from './metrics/metric-spec.js';
 
 const flags = defineFlags(
   {
-    agentSocket: { type: 'string', default: 'unix:///run/cilium-ts/agent.sock', env: 'HUBBLE_SERVER_AGENT_SOCKET', description: "the agent's gRPC address (Monitor and Metadata streams)" },
+    agentSocket: { type: 'string', default: 'unix:///run/cilium-ts/agent.sock', env: 'HUBBLE_SERVER_AGENT_SOCKET', description: "the agent's gRPC address (Monitor and Metadata streams; Metadata also brings the cluster's nodes for Peer)" },
     listenAddress: { type: 'string[]', default: ['127.0.0.1:4244'], env: 'HUBBLE_SERVER_LISTEN_ADDRESS', description: 'addresses to serve Observer/Peer on, comma-separated: host:port or unix:///path' },
     nodeName: { type: 'string', env: 'CILIUM_NODE_NAME', description: "this node's name (default: the host name)" },
     clusterName: { type: 'string', default: 'default', env: 'CILIUM_CLUSTER_NAME', description: "the cluster's name; outside \"default\" node names become cluster/node" },
@@ -21,9 +20,6 @@ const flags = defineFlags(
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
     ...metricsHostFlag,
     metrics: { type: 'string[]', default: DEFAULT_METRICS, env: 'HUBBLE_SERVER_METRICS', description: `Hubble metrics to export, upstream syntax name[:option=value;...]: ${METRIC_HANDLERS.map((h) => h.name).join(', ')} (options sourceContext/destinationContext=namespace|pod|pod-short|dns|ip|identity|reserved-identity|workload-name|app; dns: query, ignoreAAAA); empty: none` },
-    kvstoreEndpoints: { type: 'string[]', env: 'CILIUM_KVSTORE_ENDPOINTS', description: 'etcd endpoints for peer discovery (none: Peer lists only this node)' },
-    kvstorePrefix: { type: 'string', default: 'cilium', env: 'CILIUM_KVSTORE_PREFIX', description: 'kvstore key prefix' },
-    ...kvstoreTlsFlags,
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
     hubbleTlsCertFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_CERT_FILE', description: 'PEM certificate for TLS on the TCP listen addresses (with --hubble-tls-key-file; unix sockets stay plaintext)' },
     hubbleTlsKeyFile: { type: 'string', env: 'HUBBLE_SERVER_TLS_KEY_FILE', description: 'PEM private key of --hubble-tls-cert-file' },
@@ -57,12 +53,6 @@ async function main(): Promise<void> {
   }
   if ((v.hubbleTlsCertFile === '') !== (v.hubbleTlsKeyFile === '')) fail('--hubble-tls-cert-file and --hubble-tls-key-file go together; give both or neither');
   if (v.hubbleTlsClientCaFiles.length > 0 && v.hubbleTlsCertFile === '') fail('--hubble-tls-client-ca-files needs --hubble-tls-cert-file and --hubble-tls-key-file (mutual TLS is TLS first)');
-  let kvstoreTls: KvStoreTls | undefined;
-  try {
-    kvstoreTls = readKvStoreTls(v, v.kvstoreEndpoints);
-  } catch (err) {
-    fail((err as Error).message);
-  }
   const readPem = (flag: string, file: string): Buffer => {
     try {
       return readFileSync(file);
@@ -88,7 +78,6 @@ async function main(): Promise<void> {
     clusterName: v.clusterName,
     bufferCapacity: v.bufferCapacity,
     debugBufferCapacity: v.debugBufferCapacity,
-    kvstore: v.kvstoreEndpoints.length > 0 ? { endpoints: v.kvstoreEndpoints, prefix: v.kvstorePrefix, tls: kvstoreTls } : undefined,
     logger,
     metrics: v.metricsPort > 0 ? v.metrics : [],
     tls,

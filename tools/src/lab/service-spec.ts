@@ -137,7 +137,7 @@ export function hubbleServerSpec(layout: LabLayout, i: number): ServiceSpec {
       '--listen-address', layout.hubbleAddress(i),
       '--node-name', node,
       '--cluster-name', cluster.name,
-      ...kvstoreArgs(layout),
+      // No kvstore: its peers (the cluster's nodes) come from the agent's Metadata stream.
       '--metrics-port', String(ports.hubbleMetrics(i)),
       // mTLS: only clients with a certificate of the lab's Hubble CA (the relay) read flows.
       '--hubble-tls-cert-file', layout.cert(labCerts.hubbleServer).certFile,

@@ -15,6 +15,8 @@ export interface FakeAgentSnapshot {
   endpoints?: agent.DeepPartial<agent.Endpoint>[];
   identities?: { id: number; labels: string[] }[];
   ipcache?: agent.DeepPartial<agent.IPCacheEntry>[];
+  /** The cluster's nodes (peers of hubble-server). */
+  nodes?: agent.DeepPartial<agent.Node>[];
 }
 
 /** A running fake agent. */
@@ -48,6 +50,7 @@ export class FakeAgent {
         for (const endpoint of snapshot.endpoints ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, endpoint }));
         for (const identity of snapshot.identities ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, identity }));
         for (const ipcache of snapshot.ipcache ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, ipcache }));
+        for (const node of snapshot.nodes ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, node }));
         call.write(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.SYNCED }));
       },
     });
@@ -121,6 +124,11 @@ export class FakeAgent {
         }
       }
     }
+  }
+
+  /** Sends a Metadata event (an upsert or delete of one item) to every Watch subscriber. */
+  sendMetadata(event: agent.DeepPartial<agent.MetadataEvent>): void {
+    for (const call of this.watchers) call.write(agent.MetadataEvent.fromPartial(event));
   }
 
   /** Sends an agent event. */
