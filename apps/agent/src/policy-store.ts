@@ -17,8 +17,8 @@ import {
   type PrefixIdentity,
   type Rule,
 } from '@cilium-ts/policy';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
 import type { EndpointPolicy, PolicyComputer } from './deps.js';
 import type { IdentityCache } from './identity-cache.js';
 
@@ -93,16 +93,7 @@ export class PolicyStore implements PolicyComputer {
    * agent enforces the same policy instead of none.
    */
   async save(file: string): Promise<void> {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(this.repo.toJSON(), null, 2) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(this.repo.toJSON(), null, 2) + '\n');
   }
 
   /**

@@ -3,8 +3,9 @@
  * (write to a temporary file, fsync, rename), so that a restarted agent restores
  * exactly the endpoints it had, even after SIGKILL.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import type { EndpointOptions } from './endpoint-options.js';
 
 /** What the agent keeps of an endpoint across restarts. */
@@ -43,16 +44,7 @@ export class StateStore {
 
   /** Atomically writes one endpoint's state. */
   async save(ep: EndpointState): Promise<void> {
-    const file = join(this.dir, `${ep.id}.json`);
-    const tmp = `${file}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(ep, null, 2) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
+    await writeFileAtomic(join(this.dir, `${ep.id}.json`), JSON.stringify(ep, null, 2) + '\n');
   }
 
   /** Removes one endpoint's state; missing is fine. */

@@ -4,8 +4,8 @@
  * known services in `<state-dir>/services.json`, so that a restarted agent serves them
  * before (and without) etcd.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { checkServiceUpdate, validateService, type Service, type ServiceSpec } from '@cilium-ts/loadbalancer';
 import type { ServiceStore, WatchCloser } from '@cilium-ts/kvstore';
 
@@ -162,16 +162,7 @@ export class ServiceManager {
     const file = this.deps.stateFile;
     this.saves = this.saves
       .then(async () => {
-        await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.tmp-${process.pid}`;
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(body);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, file);
+        await writeFileAtomic(file, body);
       })
       .catch((err: Error) => this.deps.log('error', 'cannot save services', { file, error: err.message }));
   }
