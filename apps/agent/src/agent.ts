@@ -63,6 +63,8 @@ export interface AgentConfig {
   kvstoreLeaseTtlSeconds?: number;
   stateDir: string;
   bpfPinDir: string;
+  /** cgroup v2 directory the socket load balancer attaches to (--cgroup-root); empty = none. */
+  cgroupRoot?: string;
   listen: string[];
   hubbleAddress: string;
   enablePolicy: 'default' | 'always' | 'never';
@@ -273,8 +275,8 @@ export class Agent {
     this.closers.push(() => reader.close());
 
     // Load-balancing services: the last known ones first, then the kvstore's (services/).
-    const services = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
-    this.closers.push(() => services.close());
+    const { services, socketLb } = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
+    this.closers.push(() => services.close(), () => socketLb.close());
 
     const core: AgentCore = {
       nodeName: cfg.nodeName,
@@ -302,7 +304,7 @@ export class Agent {
     this.kv.on('session', () => endpoints.republish());
     this.server = await createServer({
       component: 'agent',
-      services: [...agentServices(core), ...lbServices({ services })],
+      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() })],
       addresses: cfg.listen,
       logger: log,
       // Above the policy document limit, so an oversized import gets Policy.Import's own

@@ -33,6 +33,11 @@ export const agentFlags = defineFlags(
     },
     stateDir: { type: 'string', default: '/run/cilium-ts/state', description: 'Directory holding endpoint state files (restored after a restart)' },
     bpfPinDir: { type: 'string', default: '/sys/fs/bpf/cilium-ts', description: 'bpffs directory where this node\'s BPF programs and maps are pinned' },
+    cgroupRoot: {
+      type: 'string',
+      default: '',
+      description: 'cgroup v2 directory whose processes get east-west load balancing at the socket (connect/sendmsg/recvmsg/getpeername); never the hierarchy root; empty = services are in the maps but no socket is translated',
+    },
     listen: {
       type: 'string[]',
       default: ['unix:///run/cilium-ts/agent.sock'],

@@ -70,6 +70,7 @@ const agentInstance = new Agent(
     kvstoreLeaseTtlSeconds,
     stateDir: f.stateDir,
     bpfPinDir: f.bpfPinDir,
+    cgroupRoot: f.cgroupRoot,
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
     enablePolicy: f.enablePolicy as 'default',

@@ -19,3 +19,5 @@ export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';
 export { PolicyMapWriter, type PolicyMapDiff, type PolicyMapWrite } from './policy-map-writer.js';
 export { fromProxyMark, MARK_MAGIC_FROM_PROXY, MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY, proxyReadyKey, proxyReadyValue, toProxyMark, type ProxyReadyKey, type ProxyReadyValue } from './proxy-ready.js';
 export { IpcacheReader, WORLD_IDENTITY } from './ipcache-reader.js';
+export * from './lb-codecs.js';
+export * from './sock-lb.js';

@@ -3,16 +3,11 @@
  * thin handlers over the ServiceManager and the datapath's LB maps.
  */
 import { lb } from '@cilium-ts/api';
+import type { LbMapsDump } from '@cilium-ts/bpf';
 import { InvalidArgumentError, NotFoundError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { ServiceValidationError, type Service, type ServiceSpec } from '@cilium-ts/loadbalancer';
 import { ServiceNotFoundError, type ServiceManager } from './service-manager.js';
 
-/** A dump of the node's LB maps (libs/bpf's Datapath.lbList). */
-export interface LbMapsDump {
-  services: Array<{ frontend: { ip: string; port: number; protocol: string }; slot: number; backendId: number; count: number; revNatId: number; flags: string }>;
-  backends: Array<{ id: number; address: { ip: string; port: number; protocol: string }; state: string }>;
-  revNat: Array<{ id: number; address: { ip: string; port: number; protocol: string } }>;
-}
 
 /** What the LB services need of the agent. */
 export interface LbApiDeps {

@@ -1,0 +1,108 @@
+// Byte layouts of the load-balancing maps, mirroring libs/bpf/bpf/lb.h (addresses and
+// ports in network order, other integers little-endian host order). One codec set per
+// family: IPv4 maps carry 4-byte addresses, IPv6 maps 16-byte ones.
+import { formatIp, parseIp } from './ip-address.js';
+import type { Codec } from './map-codecs.js';
+
+/** IP protocol numbers of frontends. */
+export const LbProtocolNumbers: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
+/** Protocol names by number. */
+export const LbProtocolNames: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+/** Backend state numbers in the backend map's flags. */
+export const LbBackendStates = ['active', 'terminating', 'quarantined', 'maintenance'] as const;
+
+/** A service map key: frontend and slot (0 = the service itself). */
+export interface LbServiceKey { ip: string; port: number; protocol: number; slot: number }
+/** A service map value: slot 0 holds count and revNat, slots 1..count a backend id. */
+export interface LbServiceValue { backendId: number; count: number; revNat: number; flags: number }
+/** A backend map value. */
+export interface LbBackendValue { ip: string; port: number; protocol: number; state: number }
+/** A reverse-NAT value: the service address of a rev-NAT id. */
+export interface LbRevNatValue { ip: string; port: number }
+
+/** The codecs of one family's LB maps. */
+export interface LbCodecs {
+  serviceKey: Codec<LbServiceKey>;
+  serviceValue: Codec<LbServiceValue>;
+  backendId: Codec<number>;
+  backendValue: Codec<LbBackendValue>;
+  revNatKey: Codec<number>;
+  revNatValue: Codec<LbRevNatValue>;
+}
+
+function addr(family: 4 | 6, ip: string, field: string): Buffer {
+  const p = parseIp(ip, field);
+  if (p.family !== family) throw new TypeError(`${field}: ${ip} is not an IPv${family} address`);
+  return p.bytes;
+}
+
+/** The codecs of the IPv4 (`lb4_*`) or IPv6 (`lb6_*`) maps. */
+export function lbCodecs(family: 4 | 6): LbCodecs {
+  const a = family === 4 ? 4 : 16;
+  return {
+    serviceKey: {
+      size: a + 8,
+      encode(k) {
+        const b = Buffer.alloc(a + 8);
+        addr(family, k.ip, 'frontend').copy(b, 0);
+        b.writeUInt16BE(k.port, a);
+        b.writeUInt16LE(k.slot, a + 2);
+        b[a + 4] = k.protocol;
+        return b;
+      },
+      decode: (b) => ({ ip: formatIp(family, b.subarray(0, a)), port: b.readUInt16BE(a), slot: b.readUInt16LE(a + 2), protocol: b[a + 4]! }),
+    },
+    serviceValue: {
+      size: 12,
+      encode(v) {
+        const b = Buffer.alloc(12);
+        b.writeUInt32LE(v.backendId, 0);
+        b.writeUInt16LE(v.count, 4);
+        b.writeUInt16LE(v.revNat, 6);
+        b[8] = v.flags;
+        return b;
+      },
+      decode: (b) => ({ backendId: b.readUInt32LE(0), count: b.readUInt16LE(4), revNat: b.readUInt16LE(6), flags: b[8]! }),
+    },
+    backendId: {
+      size: 4,
+      encode: (id) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(id, 0);
+        return b;
+      },
+      decode: (b) => b.readUInt32LE(0),
+    },
+    backendValue: {
+      size: a + 4,
+      encode(v) {
+        const b = Buffer.alloc(a + 4);
+        addr(family, v.ip, 'backend').copy(b, 0);
+        b.writeUInt16BE(v.port, a);
+        b[a + 2] = v.protocol;
+        b[a + 3] = v.state;
+        return b;
+      },
+      decode: (b) => ({ ip: formatIp(family, b.subarray(0, a)), port: b.readUInt16BE(a), protocol: b[a + 2]!, state: b[a + 3]! }),
+    },
+    revNatKey: {
+      size: 2,
+      encode: (id) => {
+        const b = Buffer.alloc(2);
+        b.writeUInt16LE(id, 0);
+        return b;
+      },
+      decode: (b) => b.readUInt16LE(0),
+    },
+    revNatValue: {
+      size: a + 4,
+      encode(v) {
+        const b = Buffer.alloc(a + 4);
+        addr(family, v.ip, 'frontend').copy(b, 0);
+        b.writeUInt16BE(v.port, a);
+        return b;
+      },
+      decode: (b) => ({ ip: formatIp(family, b.subarray(0, a)), port: b.readUInt16BE(a) }),
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// East-west load balancing at the socket on the real kernel: a "pod" network namespace
+// whose client processes run in a cgroup v2 made for the test (never the root), TCP and
+// UDP servers on three backend addresses, a ClusterIP in front of them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import type { Service } from '@cilium-ts/loadbalancer';
+import { Datapath } from './datapath.js';
+import type { EventReader } from './event-reader.js';
+import { EventType } from './event-record.js';
+import { SocketLb } from './sock-lb.js';
+import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+
+const name = uniqueName('socklb');
+const ns = name;
+const cgroup = `/sys/fs/cgroup/unified/${name}`;
+const pinDir = `/sys/fs/bpf/${name}`;
+const backends = ['10.244.1.1', '10.244.1.2', '10.244.1.3'];
+const vip = '10.96.0.10';
+const vip6 = 'fd00:96::10';
+const backend6 = 'fd00:244::1';
+
+const svc = (id: number, ip: string, port: number, protocol: 'TCP' | 'UDP', bes: Array<{ ip: string; port: number; state?: Service['backends'][number]['state'] }>): Service => ({
+  id,
+  frontend: { ip, port, protocol },
+  type: 'ClusterIP',
+  trafficPolicy: 'Cluster',
+  backends: bes.map((b) => ({ ip: b.ip, port: b.port, weight: 1, state: b.state ?? 'active' })),
+});
+
+// Client (in the netns; in the test's cgroup when inCgroup): `n` TCP connections to
+// host:port, each reading the backend's greeting and its peer address as getpeername()
+// reports it, or one UDP exchange (reply text and the reply's source address).
+const clientScript = `const [mode,host,port,n]=process.argv.slice(1);const net=require('net');const out=[];
+if(mode==='udp'){const s=require('dgram').createSocket(host.includes(':')?'udp6':'udp4');const t=setTimeout(()=>{console.log(JSON.stringify({error:'timeout'}));process.exit(0)},2000);
+s.on('message',(m,r)=>{clearTimeout(t);console.log(JSON.stringify({reply:String(m),from:r.address+':'+r.port}));s.close()});
+s.send('ping',+port,host,(e)=>{if(e){console.log(JSON.stringify({error:e.code}));process.exit(0)}})}
+else{let i=0;const next=()=>{if(i++>=+n){console.log(JSON.stringify(out));return}
+const c=net.connect({host,port:+port});let d='';const t=setTimeout(()=>{out.push({error:'timeout'});c.destroy();next()},2000);
+c.on('connect',()=>{c.peer=c.remoteAddress+':'+c.remotePort});c.on('data',(x)=>{d+=x});
+c.on('end',()=>{clearTimeout(t);out.push({backend:d,peer:c.peer});next()});
+c.on('error',(e)=>{clearTimeout(t);out.push({error:e.code});next()})};next()}`;
+
+function client(args: string[], inCgroup = true): Promise<unknown> {
+  const cmd = inCgroup
+    ? ['sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec ip netns exec ${ns} "$@"`, 'client', process.execPath, '-e', clientScript, ...args]
+    : ['ip', 'netns', 'exec', ns, process.execPath, '-e', clientScript, ...args];
+  return new Promise((resolve, reject) => {
+    execFile(cmd[0]!, cmd.slice(1), { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${err.message}: ${stderr}`));
+      else resolve(JSON.parse(stdout.trim()));
+    });
+  });
+}
+
+type Conn = { backend?: string; peer?: string; error?: string };
+
+describe('socket load balancing (cgroup connect/sendmsg/recvmsg/getpeername)', needsRoot, () => {
+  let dp: Datapath | undefined;
+  let lb: SocketLb | undefined;
+  let reader: EventReader | undefined;
+  let events: EventCollector;
+  let servers: ChildProcess | undefined;
+
+  before(async () => {
+    Datapath.removePins(pinDir);
+    execFileSync('ip', ['netns', 'add', ns]);
+    const ipn = (...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
+    ipn('link', 'set', 'lo', 'up');
+    for (const b of backends) ipn('addr', 'add', `${b}/32`, 'dev', 'lo');
+    ipn('-6', 'addr', 'add', `${backend6}/128`, 'dev', 'lo', 'nodad');
+    mkdirSync(cgroup);
+    dp = await Datapath.open({ pinDir });
+    reader = dp.events();
+    events = new EventCollector(reader);
+    lb = SocketLb.open({ pinDir });
+    lb.attachCgroup(cgroup);
+    // Servers: outside the cgroup (backends are not load-balanced clients).
+    const serverScript = `const net=require('net'),dgram=require('dgram');let n=0;const up=()=>{if(++n===${backends.length * 2 + 1})console.log('listening')};
+for(const ip of ${JSON.stringify(backends)}){net.createServer((s)=>{s.on('error',()=>{});s.end(ip)}).listen(8080,ip,up);
+const u=dgram.createSocket('udp4');u.on('message',(m,r)=>u.send(ip,r.port,r.address));u.bind(5353,ip,up)}
+net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'${backend6}',up)`;
+    servers = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      servers!.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+      servers!.on('exit', (code) => reject(new Error(`servers exited ${code}`)));
+    });
+  });
+
+  after(async () => {
+    servers?.kill('SIGKILL');
+    await reader?.close();
+    if (lb && existsSync(cgroup)) lb.detachCgroup(cgroup);
+    lb?.close();
+    dp?.close();
+    Datapath.removePins(pinDir);
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    if (existsSync(cgroup)) rmdirSync(cgroup);
+  });
+
+  test('a ClusterIP spreads connections over its backends; getpeername shows the VIP; terminating backends get no new connections', async () => {
+    lb!.upsertService(svc(1, vip, 80, 'TCP', backends.map((ip) => ({ ip, port: 8080 }))));
+    const first = (await client(['tcp', vip, '80', '45'])) as Conn[];
+    assert.deepEqual(first.filter((c) => c.error), [], 'every connection reached a backend');
+    assert.deepEqual([...new Set(first.map((c) => c.backend))].sort(), backends, 'all backends got traffic');
+    assert.ok(first.every((c) => c.peer === `${vip}:80`), `getpeername shows the service: ${first[0]?.peer}`);
+
+    lb!.upsertService(svc(1, vip, 80, 'TCP', backends.map((ip, i) => ({ ip, port: 8080, state: i === 1 ? 'terminating' : 'active' }))));
+    const after = (await client(['tcp', vip, '80', '30'])) as Conn[];
+    assert.deepEqual(after.filter((c) => c.error), []);
+    assert.deepEqual([...new Set(after.map((c) => c.backend))].sort(), [backends[0], backends[2]], 'the terminating backend got none');
+    const dump = lb!.list();
+    assert.equal(dump.services.find((s) => s.slot === 0 && s.revNatId === 1)?.count, 2);
+    assert.equal(dump.backends.find((b) => b.address.ip === backends[1])?.state, 'terminating');
+  });
+
+  test('UDP: sendmsg goes to a backend, the reply comes from the VIP (recvmsg)', async () => {
+    lb!.upsertService(svc(2, vip, 53, 'UDP', [{ ip: backends[2]!, port: 5353 }]));
+    const r = (await client(['udp', vip, '53'])) as { reply?: string; from?: string; error?: string };
+    assert.equal(r.reply, backends[2]);
+    assert.equal(r.from, `${vip}:53`);
+  });
+
+  test('IPv6 frontend to an IPv6 backend', async () => {
+    lb!.upsertService(svc(3, vip6, 80, 'TCP', [{ ip: backend6, port: 8080 }]));
+    const r = (await client(['tcp', vip6, '80', '2'])) as Conn[];
+    assert.deepEqual(r.map((c) => c.backend), [backend6, backend6]);
+    assert.equal(r[0]!.peer, `${vip6}:80`);
+  });
+
+  test('a service without backends refuses connect() (ECONNREFUSED) with a drop record: Service backend not found', async () => {
+    lb!.upsertService(svc(4, '10.96.0.44', 80, 'TCP', []));
+    events.clear();
+    const r = (await client(['tcp', '10.96.0.44', '80', '1'])) as Conn[];
+    assert.deepEqual(r, [{ error: 'ECONNREFUSED' }]);
+    await events.waitFor('DROP_NO_SERVICE', (e) => e.type === EventType.drop && e.subType === 158);
+    // Deleted: the address is not a service any more (no route in the netns).
+    lb!.deleteService(4);
+    const gone = (await client(['tcp', '10.96.0.44', '80', '1'])) as Conn[];
+    assert.deepEqual(gone, [{ error: 'ENETUNREACH' }]);
+  });
+
+  test('processes outside the cgroup are not translated; the root cgroup is refused', async () => {
+    const r = (await client(['tcp', vip, '80', '1'], false)) as Conn[];
+    assert.deepEqual(r, [{ error: 'ENETUNREACH' }]);
+    assert.throws(() => lb!.attachCgroup('/sys/fs/cgroup/unified'), /is the root of a cgroup hierarchy/);
+  });
+});
