@@ -2,7 +2,9 @@
 // when the egress policy of S allows D's identity and the ingress policy of D allows S's,
 // both through computeEndpointPolicy + evaluateEntries (and the PolicyEngine agrees).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { parsePolicyDocument } from '../document.js';
 import { type EndpointPolicy, computeEndpointPolicy } from '../endpoint-policy.js';
 import { StaticIdentityLookup } from '../identity.js';
@@ -11,7 +13,20 @@ import { evaluateEntries } from '../policy-entry.js';
 import { PolicyEngine } from '../policy-engine.js';
 import { Protocol } from '../protocol.js';
 import { Repository } from '../repository.js';
-import { ConformanceCases } from './fixtures.js';
+
+/** One conformance case of cases.yaml (see its header). */
+interface ConformanceCase {
+  name: string;
+  description: string;
+  /** Policy documents (YAML), imported together. */
+  policies: string[];
+  /** 'TCP/80 UDP/81' (or '*') -> 9 lines `<src> <9 cells>`. */
+  reachability: Record<string, string>;
+}
+
+// Data beside this test, read from the source tree (the fixtures are not compiled into dist).
+const casesFile = new URL('../../src/conformance/cases.yaml', import.meta.url);
+const ConformanceCases = parseYaml(readFileSync(casesFile, 'utf8')) as ConformanceCase[];
 
 const NAMESPACES = ['x', 'y', 'z'];
 const PODS = ['a', 'b', 'c'];
