@@ -1,3 +1,4 @@
+import type { OutputFormat } from './output-format.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { flow, observer } from '@cilium-ts/api';
@@ -5,7 +6,7 @@ import { AgentEventPrinter, buildAgentEventsRequest } from './agent-events-comma
 import { FlagValues, parseArgs } from './args.js';
 import { AGENT_EVENTS_FLAGS } from './agent-events-command.js';
 import { GLOBAL_FLAGS } from './global-flags.js';
-import { formatTimestamp, TIME_FORMATS } from './timestamp-format.js';
+import { formatTimestamp, TIME_FORMATS, timeFormatFlag } from './timestamp-format.js';
 
 const T = { seconds: 1638352800n, nanos: 123_456_000 }; // 2021-12-01T10:00:00.123456Z
 
@@ -29,7 +30,7 @@ const events: observer.GetAgentEventsResponse[] = [
   observer.GetAgentEventsResponse.fromPartial({ time: T, nodeName: 'node-1', agentEvent: { type: flow.AgentEventType.AGENT_STARTED, agentStart: { time: T } } }),
 ];
 
-function render(output: string, printNodeName = false, timeFormat: (typeof TIME_FORMATS)[number] = 'StampMilli'): string {
+function render(output: OutputFormat, printNodeName = false, timeFormat: (typeof TIME_FORMATS)[number] = 'StampMilli'): string {
   let out = '';
   const p = new AgentEventPrinter({ output, timeFormat, printNodeName, out: (s) => (out += s) });
   for (const e of events) p.response(e);
@@ -77,6 +78,9 @@ test('agent events request: default 20 also with -f, --last, --all, since/until'
 
 test('--time-format layouts', () => {
   const want: Record<(typeof TIME_FORMATS)[number], string> = {
+    YearMonthDay: '2021-12-01',
+    YearMonthDayHour: '2021-12-01T10Z',
+    YearMonthDayHourMinute: '2021-12-01T10:00Z',
     StampMilli: 'Dec  1 10:00:00.123',
     RFC3339: '2021-12-01T10:00:00Z',
     RFC3339Milli: '2021-12-01T10:00:00.123Z',
@@ -86,5 +90,11 @@ test('--time-format layouts', () => {
   };
   for (const f of TIME_FORMATS) assert.equal(formatTimestamp(f, T), want[f], f);
   assert.equal(formatTimestamp('RFC3339Nano', { seconds: 1638352800n, nanos: 0 }), '2021-12-01T10:00:00Z');
+  // Go's .999 layouts drop trailing zeros, and the dot with them.
+  assert.equal(formatTimestamp('RFC3339Milli', { seconds: 1638352800n, nanos: 940_000_000 }), '2021-12-01T10:00:00.94Z');
+  assert.equal(formatTimestamp('RFC3339Micro', { seconds: 1638352800n, nanos: 100_000 }), '2021-12-01T10:00:00.0001Z');
+  assert.equal(formatTimestamp('RFC3339Milli', { seconds: 1638352800n, nanos: 999_999 }), '2021-12-01T10:00:00Z');
+  assert.equal(timeFormatFlag('rfc3339milli'), 'RFC3339Milli');
+  assert.throws(() => timeFormatFlag('Kitchen'), /invalid --time-format "Kitchen": use YearMonthDay, /);
   assert.equal(formatTimestamp('RFC3339', undefined), 'N/A');
 });

@@ -53,7 +53,7 @@ describe('hubble CLI over TLS', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const summaries = (stdout: string) => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).Summary);
+  const summaries = (stdout: string) => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).flow?.Summary);
 
   it('server TLS: tls:// with the CA and server name from flags', async () => {
     const r = await runHubble(['observe', '-o', 'json', '--server', `tls://${tlsServer.addresses[0]}`,

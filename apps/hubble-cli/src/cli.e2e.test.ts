@@ -83,15 +83,18 @@ describe('hubble CLI end to end against a fake Observer', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('observe -o json prints one proto-JSON flow per line and the node errors on stderr', async () => {
+  it('observe -o json prints one proto-JSON response per line (as jsonpb) and the node errors on stderr', async () => {
     const r = await runHubble(['observe', '--server', socket, '-o', 'json'], env);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.Summary), ['TCP Flags: SYN', 'pv']);
-    assert.equal(lines[0].IP.source, '10.0.0.1');
+    assert.deepEqual(lines.map((l) => l.flow.Summary), ['TCP Flags: SYN', 'pv']);
+    assert.equal(lines[0].flow.IP.source, '10.0.0.1');
     assert.equal(requests.at(-1)?.number, 20n);
     const errLines = r.stderr.trimEnd().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(errLines.map((l) => l.node_status.state_change), ['NODE_UNAVAILABLE']);
+    const legacy = await runHubble(['observe', '--server', socket, '-o', 'json'], { ...env, HUBBLE_COMPAT: 'other,legacy-json-output' });
+    assert.equal(legacy.code, 0, legacy.stderr);
+    assert.deepEqual(legacy.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).Summary), ['TCP Flags: SYN', 'pv'], 'HUBBLE_COMPAT=legacy-json-output prints flows only');
   });
 
   it('observe compact (HUBBLE_SERVER from the environment) prints flows and the unavailable nodes', async () => {
@@ -99,8 +102,8 @@ describe('hubble CLI end to end against a fake Observer', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
-      'Dec  1 10:00:00.123: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n' +
-        'Dec  1 10:00:03.123: 10.0.0.3 <> 10.0.0.4 Policy denied DROPPED (pv)\n',
+      'Dec  1 10:00:00.123: default/xwing:43210 (ID:1234) -> default/deathstar-1:80 (ID:5678) to-endpoint FORWARDED (TCP Flags: SYN)\n' +
+        'Dec  1 10:00:03.123: 10.0.0.3 (unknown) <> 10.0.0.4 (unknown) policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN DENIED (pv)\n',
     );
     assert.equal(r.stderr, 'Dec  1 10:00:08.123 [relay]: 1 nodes are unavailable: n2\n');
     assert.equal(requests.at(-1)?.number, 2n);
@@ -133,7 +136,7 @@ describe('hubble CLI end to end against a fake Observer', () => {
     assert.equal(agentRequests.at(-1)?.number, 3n);
     const flows = await runHubble(['observe', '--server', socket, '--color', 'never', '--time-format', 'RFC3339'], env);
     assert.equal(flows.code, 0, flows.stderr);
-    assert.match(flows.stdout, /^2021-12-01T10:00:00Z: default\/xwing:43210 -> default\/deathstar-1:80 to-endpoint FORWARDED/);
+    assert.match(flows.stdout, /^2021-12-01T10:00:00Z: default\/xwing:43210 \(ID:1234\) -> default\/deathstar-1:80 \(ID:5678\) to-endpoint FORWARDED/);
     const bad = await runHubble(['observe', '--server', socket, '--time-format', 'Kitchen'], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid --time-format "Kitchen"/);
@@ -146,7 +149,7 @@ describe('hubble CLI end to end against a fake Observer', () => {
     assert.deepEqual([debugRequests.at(-1)?.number, debugRequests.at(-1)?.first, debugRequests.at(-1)?.follow], [5n, true, false]);
     const json = await runHubble(['observe', 'debug-events', '--server', socket, '-o', 'json'], env);
     assert.equal(json.code, 0, json.stderr);
-    assert.equal(JSON.parse(json.stdout).type, 'DBG_CT_MATCH');
+    assert.equal(JSON.parse(json.stdout).debug_event.type, 'DBG_CT_MATCH');
     assert.equal(debugRequests.at(-1)?.number, 20n);
     const bad = await runHubble(['observe', 'debug-events', '--server', socket, '-f', '-o', 'table'], env);
     assert.equal(bad.code, 1);

@@ -26,14 +26,28 @@ export class Colorer {
     return this.paint(CODES.yellow, s);
   }
 
-  /** verdict colours a verdict name by meaning. */
+  /** identity colours a security identity, `(ID:256)` or `(world)`. */
+  identity(s: string): string {
+    return this.paint(CODES.magenta, s);
+  }
+
+  /**
+   * verdict colours a verdict text by meaning, as the Go CLI does: forwarded, redirected and
+   * a policy verdict's ALLOWED green; dropped, error and DENIED red; audit, traced and
+   * translated yellow.
+   */
   verdict(s: string): string {
     switch (s) {
-      case 'FORWARDED': case 'REDIRECTED': return this.paint(CODES.green, s);
-      case 'DROPPED': case 'ERROR': return this.paint(CODES.red, s);
-      case 'AUDIT': return this.paint(CODES.yellow, s);
+      case 'FORWARDED': case 'REDIRECTED': case 'ALLOWED': return this.paint(CODES.green, s);
+      case 'DROPPED': case 'ERROR': case 'DENIED': return this.paint(CODES.red, s);
+      case 'AUDIT': case 'AUDITED': case 'TRACED': case 'TRANSLATED': return this.paint(CODES.yellow, s);
       default: return s;
     }
+  }
+
+  /** auth colours a flow's authentication type: TEST_ALWAYS_FAIL red, any other green. */
+  auth(s: string): string {
+    return this.paint(s === 'TEST_ALWAYS_FAIL' ? CODES.red : CODES.green, s);
   }
 
   /** error colours an error line. */

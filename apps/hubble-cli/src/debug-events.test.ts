@@ -1,3 +1,4 @@
+import type { OutputFormat } from './output-format.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { flow, observer } from '@cilium-ts/api';
@@ -28,7 +29,7 @@ const events: observer.GetDebugEventsResponse[] = [
   }),
 ];
 
-function render(output: string, printNodeName = false, timeFormat: TimeFormat = 'StampMilli'): string {
+function render(output: OutputFormat, printNodeName = false, timeFormat: TimeFormat = 'StampMilli'): string {
   let out = '';
   const p = new DebugEventPrinter({ output, timeFormat, printNodeName, out: (s) => (out += s) });
   for (const e of events) p.response(e);

@@ -4,16 +4,14 @@
 import { FlagValues, UsageError, parseArgs, type FlagSpec } from './args.js';
 import { GLOBAL_FLAGS, type Io } from './global-flags.js';
 import { formatTable } from './tab-writer.js';
+import { resolveOutputFormat, type OutputFormat } from './output-format.js';
 import { parseTimeArg } from './time-parse.js';
-import { isTimeFormat, TIME_FORMATS, type TimeFormat } from './timestamp-format.js';
+import { timeFormatFlag, type TimeFormat } from './timestamp-format.js';
 import type { Timestamp } from '@cilium-ts/api';
-
-/** The output formats of the event commands. */
-export const EVENT_OUTPUTS = ['compact', 'dict', 'json', 'jsonpb', 'table'];
 
 /** Printer options of an event command. */
 export interface EventPrinterOptions {
-  output: string;
+  output: OutputFormat;
   timeFormat: TimeFormat;
   printNodeName: boolean;
   out: (s: string) => void;
@@ -38,10 +36,8 @@ export function parseEventCommand(argv: string[], io: Io, commandFlags: FlagSpec
     return undefined;
   }
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe ${command}`);
-  const output = flags.string('output');
-  if (!EVENT_OUTPUTS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${EVENT_OUTPUTS.join(', ')}`);
-  const timeFormat = flags.string('time-format');
-  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
+  const output = resolveOutputFormat(flags.string('output'), io.env);
+  const timeFormat = timeFormatFlag(flags.string('time-format'));
   if (output === 'table' && flags.bool('follow')) throw new UsageError('output format table is not compatible with follow mode');
   return { flags, printer: { output, timeFormat, printNodeName: flags.bool('print-node-name'), out: io.out } };
 }

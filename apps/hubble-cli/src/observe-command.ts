@@ -4,11 +4,12 @@ import { Colorer, type ColorMode } from './colorer.js';
 import { GLOBAL_FLAGS, type Io } from './global-flags.js';
 import { runObserverStream } from './observer-stream.js';
 import { buildGetFlowsRequest } from './observe-request.js';
-import { OUTPUT_FORMATS, Printer, type OutputFormat } from './printer.js';
+import { resolveOutputFormat } from './output-format.js';
+import { Printer } from './printer.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { runObserveAgentEvents } from './agent-events-command.js';
 import { runObserveDebugEvents } from './debug-events-command.js';
-import { isTimeFormat, TIME_FORMATS } from './timestamp-format.js';
+import { TIME_FORMATS, timeFormatFlag } from './timestamp-format.js';
 
 const s = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'string', help, short });
 const b = (name: string, help: string, short?: string): FlagSpec => ({ name, kind: 'bool', help, short });
@@ -67,19 +68,15 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
   if (parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument "${parsed.positionals[0]}" for hubble observe`);
   }
-  const output = flags.string('output') as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(output)) throw new UsageError(`invalid output format "${output}": use ${OUTPUT_FORMATS.join(', ')}`);
+  const output = resolveOutputFormat(flags.string('output'), io.env);
   const color = flags.string('color') as ColorMode;
   if (!['auto', 'always', 'never'].includes(color)) throw new UsageError(`invalid --color "${color}": use auto, always or never`);
-  const timeFormat = flags.string('time-format');
-  if (!isTimeFormat(timeFormat)) throw new UsageError(`invalid --time-format "${timeFormat}": use ${TIME_FORMATS.join(', ')}`);
+  const timeFormat = timeFormatFlag(flags.string('time-format'));
   const req = buildGetFlowsRequest(parsed, flags);
   if (output === 'table' && req.follow) throw new UsageError('output format table is not compatible with follow mode');
 
   if (flags.bool('print-raw-filters')) {
-    const list = (filters: typeof req.whitelist): string =>
-      filters.map((f) => `    - '${goJson(toProtoJson('flow.FlowFilter', flow.FlowFilter, f))}'\n`).join('');
-    io.out(`allowlist:\n${list(req.whitelist)}denylist:\n${list(req.blacklist)}`);
+    io.out(rawFiltersYaml(req.whitelist, req.blacklist));
     return 0;
   }
 
@@ -96,3 +93,19 @@ export async function runObserve(argv: string[], io: Io): Promise<number> {
   return runObserverStream(flags, io, (client) => client.getFlows(req), printer);
 }
 
+/** YAML single-quoted scalar: the text in single quotes, inner single quotes doubled. */
+function yamlQuoted(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * rawFiltersYaml is what --print-raw-filters prints, as upstream's YAML of
+ * `{allowlist, denylist}` with empty lists omitted (`{}` when both are): each filter as a
+ * one-line JSON string in single quotes, list items indented by four spaces.
+ */
+export function rawFiltersYaml(allow: flow.FlowFilter[], deny: flow.FlowFilter[]): string {
+  const list = (name: string, filters: flow.FlowFilter[]): string =>
+    filters.length === 0 ? '' : `${name}:\n${filters.map((f) => `    - ${yamlQuoted(goJson(toProtoJson('flow.FlowFilter', flow.FlowFilter, f)))}\n`).join('')}`;
+  const out = list('allowlist', allow) + list('denylist', deny);
+  return out === '' ? '{}\n' : out;
+}

@@ -103,7 +103,8 @@ describe('observe selectors (HUBBLE-API.md §1.1 table)', () => {
     assert.deepEqual(sel('--since 5m --last 4'), { number: 4n, follow: false, since: true, until: false, first: false });
     assert.deepEqual(sel('--since 5m --until 1m'), { number: 0n, follow: false, since: true, until: true, first: false });
     assert.deepEqual(sel('--since 5m --until 1m -f'), { number: 0n, follow: true, since: true, until: false, first: false });
-    assert.deepEqual(sel('--until 1m'), { number: 20n, follow: false, since: false, until: false, first: false });
+    assert.deepEqual(sel('--until 1m'), { number: 0n, follow: false, since: false, until: true, first: false });
+    assert.deepEqual(sel('--until 1m --first 3'), { number: 3n, follow: false, since: false, until: true, first: true });
     assert.deepEqual(sel('--first 5'), { number: 5n, follow: false, since: false, until: false, first: true });
     assert.throws(() => sel('--first 5 --last 2'), /--first and --last/);
   });
@@ -113,7 +114,11 @@ describe('observe selectors (HUBBLE-API.md §1.1 table)', () => {
     assert.deepEqual(parseTimeArg('2021-12-01T10:00:00.123456789Z'), { seconds: 1638352800n, nanos: 123456789 });
     assert.deepEqual(parseTimeArg('2021-12-01T12:00:00+02:00'), { seconds: 1638352800n, nanos: 0 });
     assert.deepEqual(parseTimeArg('Wed, 01 Dec 2021 10:00:00 +0000'), { seconds: 1638352800n, nanos: 0 });
+    assert.deepEqual(parseTimeArg('2021-12-01'), { seconds: 1638316800n, nanos: 0 });
+    assert.deepEqual(parseTimeArg('2021-12-01T10Z'), { seconds: 1638352800n, nanos: 0 });
+    assert.deepEqual(parseTimeArg('2021-12-01T12:30+02:00'), { seconds: 1638354600n, nanos: 0 });
     assert.throws(() => parseTimeArg('yesterday'), /cannot parse time/);
+    assert.throws(() => parseTimeArg('2021-12-01T10'), /cannot parse time/);
     assert.equal(parseGoDuration('1.5s'), 1_500_000_000n);
     assert.equal(parseGoDuration('5'), undefined);
   });

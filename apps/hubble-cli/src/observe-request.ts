@@ -24,7 +24,7 @@ function parseFilterJson(flag: string, text: string): flow.FlowFilter {
 }
 
 /**
- * buildGetFlowsRequest turns observe's flags into the GetFlowsRequest hubble v0.9.0 sends:
+ * buildGetFlowsRequest turns observe's flags into the GetFlowsRequest hubble v0.12.3 sends:
  * filters from the filter flags (in order, `--not` included) plus --allowlist/--denylist JSON,
  * and number/follow/since/until from the selector flags (see HUBBLE-API.md §1.1).
  */
@@ -48,11 +48,11 @@ export function buildGetFlowsRequest(parsed: ParsedArgs, flags: FlagValues, nowN
   const sinceArg = flags.string('since');
   const untilArg = flags.string('until');
   const since = sinceArg !== '' ? parseTimeArg(sinceArg, nowNanos) : undefined;
-  // hubble v0.9.0 only sends --until together with --since and never in follow mode.
-  const until = untilArg !== '' && since !== undefined && !follow ? parseTimeArg(untilArg, nowNanos) : undefined;
+  // --until is sent unless following (upstream since v0.10; v0.9 sent it only with --since).
+  const until = untilArg !== '' && !follow ? parseTimeArg(untilArg, nowNanos) : undefined;
 
   let number = first ? firstN : last;
-  if (since === undefined && !first) {
+  if (since === undefined && until === undefined && !first) {
     if (all) number = ALL_FLOWS;
     else if (last === 0n && !follow) number = DEFAULT_FLOW_COUNT;
   }

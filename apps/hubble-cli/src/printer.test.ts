@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agent, observer, relay } from '@cilium-ts/api';
+import { agent, flow, observer, relay } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { buildPacket, encodeFlowEventResponse, Parser } from '@cilium-ts/flow';
 import { Colorer } from './colorer.js';
-import { Printer, joinWithCutOff, type OutputFormat } from './printer.js';
+import type { OutputFormat } from './output-format.js';
+import { Printer, joinWithCutOff } from './printer.js';
 import { at, httpResponse, icmpFlow, policyVerdictDrop, tcpFlow, udpReplyDrop } from './testing/sample-flows.js';
 
 function render(output: OutputFormat, responses: observer.GetFlowsResponse[], extra: { printNodeName?: boolean; debug?: boolean; color?: boolean } = {}) {
@@ -29,14 +30,14 @@ const status = (state: relay.NodeState, names: string[], message = ''): observer
   observer.GetFlowsResponse.fromPartial({ nodeStatus: { stateChange: state, nodeNames: names, message }, nodeName: 'relay', time: at(9) });
 
 describe('compact output', () => {
-  it('matches the verified upstream lines', () => {
+  it('matches upstream v0.12.3 (identities after each side, policy verdicts by match type and direction)', () => {
     const { out } = render('compact', [tcpFlow, udpReplyDrop, httpResponse, policyVerdictDrop].map(resp));
     assert.equal(
       out,
-      'Dec  1 10:00:00.123: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n' +
-        'Dec  1 10:00:01.123: api.cilium.io:5353 <- kube-system/coredns-1:53 Policy denied DROPPED (UDP)\n' +
-        'Dec  1 10:00:02.123: [fd00::1]:80 <> empire/deathstar:43210 http-response FORWARDED (HTTP/1.1 200 2ms (GET http://deathstar/v1))\n' +
-        'Dec  1 10:00:03.123: 10.0.0.3 <> 10.0.0.4 Policy denied DROPPED (pv)\n',
+      'Dec  1 10:00:00.123: default/xwing:43210 (ID:1234) -> default/deathstar-1:80 (ID:5678) to-endpoint FORWARDED (TCP Flags: SYN)\n' +
+        'Dec  1 10:00:01.123: api.cilium.io:5353 (unknown) <- kube-system/coredns-1:53 (unknown) Policy denied DROPPED (UDP)\n' +
+        'Dec  1 10:00:02.123: [fd00::1]:80 (unknown) <> empire/deathstar:43210 (unknown) http-response FORWARDED (HTTP/1.1 200 2ms (GET http://deathstar/v1))\n' +
+        'Dec  1 10:00:03.123: 10.0.0.3 (unknown) <> 10.0.0.4 (unknown) policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN DENIED (pv)\n',
     );
   });
 
@@ -45,21 +46,43 @@ describe('compact output', () => {
     const ev = new Parser({ nodeName: 'node-1' }).decode(agent.MonitorEvent.fromPartial({ time: at(5), datapath: encodeEventRecord({ type: 1, subType: 165, source: 9, srcIdentity: 300, dstIdentity: 1000, packet }) }));
     assert.ok(ev.kind === 'flow');
     const { out } = render('compact', [observer.GetFlowsResponse.decode(encodeFlowEventResponse(ev))]);
-    assert.equal(out, 'Dec  1 10:00:05.123: 10.0.1.9:41000 -> 10.0.1.5:80 No configuration available to perform policy decision DROPPED (TCP Flags: SYN)\n');
+    assert.equal(out, 'Dec  1 10:00:05.123: 10.0.1.9:41000 (ID:300) -> 10.0.1.5:80 (ID:1000) No configuration available to perform policy decision DROPPED (TCP Flags: SYN)\n');
   });
 
   it('renders ICMP without ports, services by name, and the node name on request', () => {
     const { out } = render('compact', [resp(icmpFlow), resp(tcpFlow)], { printNodeName: true });
     assert.equal(
       out,
-      'Dec  1 10:00:04.005 []: default/xwing -> default/deathstar from-endpoint FORWARDED (ICMPv4 EchoRequest)\n' +
-        'Dec  1 10:00:00.123 [kind-worker]: default/xwing:43210 -> default/deathstar-1:80 to-endpoint FORWARDED (TCP Flags: SYN)\n',
+      'Dec  1 10:00:04.005 []: default/xwing (unknown) -> default/deathstar (unknown) from-endpoint FORWARDED (ICMPv4 EchoRequest)\n' +
+        'Dec  1 10:00:00.123 [kind-worker]: default/xwing:43210 (ID:1234) -> default/deathstar-1:80 (ID:5678) to-endpoint FORWARDED (TCP Flags: SYN)\n',
     );
   });
 
   it('colours only when asked', () => {
     const { out } = render('compact', [resp(policyVerdictDrop)], { color: true });
-    assert.equal(out, 'Dec  1 10:00:03.123: \x1b[36m10.0.0.3\x1b[0m <> \x1b[36m10.0.0.4\x1b[0m Policy denied \x1b[31mDROPPED\x1b[0m (pv)\n');
+    assert.equal(
+      out,
+      'Dec  1 10:00:03.123: \x1b[36m10.0.0.3\x1b[0m \x1b[35m(unknown)\x1b[0m <> \x1b[36m10.0.0.4\x1b[0m \x1b[35m(unknown)\x1b[0m ' +
+        'policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN \x1b[31mDENIED\x1b[0m (pv)\n',
+    );
+  });
+
+  it('names reserved identities, policy verdicts by direction and audit, authentication and unknown drop reasons as upstream', () => {
+    const pv = (verdict: flow.Verdict, dir: flow.TrafficDirection, match: number) =>
+      flow.Flow.fromPartial({ ...policyVerdictDrop, verdict, trafficDirection: dir, policyMatchType: match, isReply: false,
+        source: { identity: 2 }, destination: { identity: 6 } });
+    const lines = render('compact', [
+      resp(pv(flow.Verdict.AUDIT, flow.TrafficDirection.EGRESS, 5)),
+      resp(pv(flow.Verdict.REDIRECTED, flow.TrafficDirection.INGRESS, 6)),
+      resp(pv(flow.Verdict.FORWARDED, flow.TrafficDirection.INGRESS, 9)),
+      resp(flow.Flow.fromPartial({ ...tcpFlow, authType: flow.AuthType.SPIRE, source: { identity: 1 }, destination: { identity: 8 } })),
+      resp(flow.Flow.fromPartial({ ...tcpFlow, eventType: { type: 1, subType: 199 }, verdict: flow.Verdict.DROPPED, source: { identity: 4 }, destination: { identity: 16777217 } })),
+    ]).out.split('\n');
+    assert.match(lines[0]!, / \(world\) -> 10\.0\.0\.4 \(remote-node\) policy-verdict:L3-Proto EGRESS AUDITED \(pv\)$/);
+    assert.match(lines[1]!, / policy-verdict:Proto-Only INGRESS ALLOWED /);
+    assert.match(lines[2]!, / policy-verdict:unknown INGRESS ALLOWED /);
+    assert.match(lines[3]!, / \(host\) -> .* \(ingress\) to-endpoint FORWARDED \(TCP Flags: SYN; Auth: SPIRE\)$/);
+    assert.match(lines[4]!, / \(health\) -> .* \(ID:16777217\) 199, 0 DROPPED /);
   });
 
   it('writes NODE_ERROR and NODE_UNAVAILABLE to stderr and hides CONNECTED unless debugging', () => {
@@ -95,8 +118,8 @@ describe('dict output', () => {
         '  TIMESTAMP: Dec  1 10:00:03.123\n' +
         '     SOURCE: 10.0.0.3\n' +
         'DESTINATION: 10.0.0.4\n' +
-        '       TYPE: Policy denied\n' +
-        '    VERDICT: DROPPED\n' +
+        '       TYPE: policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN\n' +
+        '    VERDICT: DENIED\n' +
         '    SUMMARY: pv\n',
     );
   });
@@ -119,7 +142,7 @@ describe('table output', () => {
   });
 });
 
-describe('json output', () => {
+describe('json output (legacy: HUBBLE_COMPAT=legacy-json-output)', () => {
   it('prints the flow as proto-JSON with upstream names', () => {
     const { out } = render('json', [resp(tcpFlow)]);
     const line = out.trimEnd();

@@ -1,15 +1,11 @@
 import { flow, observer, relay, type Timestamp } from '@cilium-ts/api';
-import type { Colorer } from './colorer.js';
-import { flowTypeText, hostNames, verdictText } from './flow-text.js';
+import { Colorer } from './colorer.js';
+import { flowTypeText, hostNames, identityText, summaryText, verdictText } from './flow-text.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
 import { formatTimestamp, type TimeFormat } from './timestamp-format.js';
 
-/** OutputFormat is observe's -o value. */
-export type OutputFormat = 'compact' | 'dict' | 'json' | 'jsonpb' | 'table';
-
-/** OUTPUT_FORMATS lists the accepted -o values. */
-export const OUTPUT_FORMATS: OutputFormat[] = ['compact', 'dict', 'json', 'jsonpb', 'table'];
+import type { OutputFormat } from './output-format.js';
 
 /** PrinterOptions mirror the observe display flags. */
 export interface PrinterOptions {
@@ -54,7 +50,12 @@ export class Printer {
   private nodeLine = 0;
   private readonly tableRows: string[][] = [];
 
-  constructor(private readonly opts: PrinterOptions) {}
+  private readonly opts: PrinterOptions;
+
+  /** As upstream, table output is never coloured (the tab writer would count the escapes). */
+  constructor(opts: PrinterOptions) {
+    this.opts = opts.output === 'table' ? { ...opts, colorer: new Colorer(false) } : opts;
+  }
 
   /** response renders one response according to what it carries. */
   response(resp: observer.GetFlowsResponse): void {
@@ -88,7 +89,7 @@ export class Printer {
         const [src, dst] = hostNames(f, o.colorer, o.ipTranslation);
         this.tableRows.push([
           this.time(f.time), ...(o.printNodeName ? [f.nodeName] : []), src, dst, flowTypeText(f),
-          o.colorer.verdict(verdictText(f)), f.Summary,
+          o.colorer.verdict(verdictText(f)), summaryText(o.colorer, f),
         ]);
         break;
       }
@@ -96,18 +97,20 @@ export class Printer {
     this.line++;
   }
 
-  /** compactLine is one `-o compact` line, arrow and swap by is_reply. */
+  /** compactLine is one `-o compact` line: both sides with their identities, arrow and swap by is_reply. */
   compactLine(f: flow.Flow): string {
     const o = this.opts;
     let [src, dst] = hostNames(f, o.colorer, o.ipTranslation);
+    let srcId = identityText(o.colorer, f.source?.identity ?? 0);
+    let dstId = identityText(o.colorer, f.destination?.identity ?? 0);
     let arrow = '->';
     if (f.isReply === undefined) arrow = '<>';
     else if (f.isReply) {
-      [src, dst] = [dst, src];
+      [src, dst, srcId, dstId] = [dst, src, dstId, srcId];
       arrow = '<-';
     }
     const node = o.printNodeName ? ` [${f.nodeName}]` : '';
-    return `${this.time(f.time)}${node}: ${src} ${arrow} ${dst} ${flowTypeText(f)} ${o.colorer.verdict(verdictText(f))} (${f.Summary})\n`;
+    return `${this.time(f.time)}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${flowTypeText(f)} ${o.colorer.verdict(verdictText(f))} (${summaryText(o.colorer, f)})\n`;
   }
 
   /** dictBlock is one `-o dict` block, preceded by a separator after the first. */

@@ -49,7 +49,8 @@ function fromParts(y: number, mo: number, d: number, h: number, mi: number, sec:
 
 /**
  * parseTimeArg turns a --since/--until value into a Timestamp the way hubble does: a Go duration
- * means now minus that duration; otherwise RFC3339 (any fraction up to nanoseconds) or RFC1123Z.
+ * means now minus that duration; otherwise one of upstream's layouts: RFC3339 (any fraction up
+ * to nanoseconds), RFC1123Z, `2006-01-02`, `2006-01-02T15Z07:00` or `2006-01-02T15:04Z07:00`.
  */
 export function parseTimeArg(input: string, nowNanos: bigint = BigInt(Date.now()) * 1_000_000n): Timestamp {
   const d = parseGoDuration(input);
@@ -64,6 +65,13 @@ export function parseTimeArg(input: string, nowNanos: bigint = BigInt(Date.now()
     const nanos = frac ? Number(frac.padEnd(9, '0')) : 0;
     const offset = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
     return fromParts(+y, +mo - 1, +da, +h, +mi, +se, nanos, offset);
+  }
+  // YearMonthDay `2006-01-02`, YearMonthDayHour `2006-01-02T15Z07:00`, YearMonthDayHourMinute `2006-01-02T15:04Z07:00`.
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2})(?::(\d{2}))?(?:([Zz])|([+-])(\d{2}):(\d{2})))?$/.exec(input);
+  if (ymd) {
+    const [, y, mo, da, h, mi, z, sign, oh, om] = ymd;
+    const offset = z || h === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+    return fromParts(+y, +mo - 1, +da, Number(h ?? 0), Number(mi ?? 0), 0, 0, offset);
   }
   const rfc1123z = /^[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(input);
   if (rfc1123z && MONTHS.includes(rfc1123z[2])) {

@@ -14,7 +14,7 @@ export const TRACE_POINT_NAMES: readonly string[] = [
 ];
 
 /** Policy match type names (MatchType numbers), as `cilium monitor` and `hubble observe` print them. */
-export const MATCH_TYPE_NAMES: readonly string[] = ['none', 'L3-Only', 'L3-L4', 'L4-Only', 'all'];
+export const MATCH_TYPE_NAMES: readonly string[] = ['none', 'L3-Only', 'L3-L4', 'L4-Only', 'all', 'L3-Proto', 'Proto-Only'];
 
 /** IP protocol names of the protocols the programs parse (matched protocol of a policy verdict, debug args). */
 export const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
@@ -84,12 +84,30 @@ export const DROP_REASON_TEXT: Readonly<Record<number, string>> = {
   180: 'Proxy redirection not supported for protocol',
   181: 'Policy denied by denylist',
   182: 'VLAN traffic disallowed by VLAN filter',
+  183: 'Incorrect VNI from VTEP',
+  184: 'Failed to update or lookup TC buffer',
+  185: 'No SID was found for the IP address',
+  186: 'SRv6 state was removed during tail call',
+  187: 'L3 translation from IPv4 to IPv6 failed (NAT46)',
+  188: 'L3 translation from IPv6 to IPv4 failed (NAT64)',
+  189: 'Authentication required',
+  190: 'No conntrack map found',
+  191: 'No nat map found',
+  192: 'Invalid ClusterID',
+  193: 'Unsupported packet protocol for DSR encapsulation',
+  194: 'No egress gateway found',
+  196: 'TTL exceeded',
+  197: 'No node ID found',
 };
 
-/** The text of a drop reason code, or the code as a number for codes without one; codes are taken modulo 256 (a u8 on the wire). */
+/**
+ * The text of a drop reason code; codes are taken modulo 256 (a u8 on the wire). A code
+ * without a text reads `<code>, 0` (the code and an extended error of 0), as upstream's
+ * `DropReason` prints it in `cilium monitor`, `cilium bpf metrics list` and `hubble observe`.
+ */
 export function dropReasonText(code: number): string {
   const c = ((code % 256) + 256) % 256;
-  return DROP_REASON_TEXT[c] ?? String(c);
+  return DROP_REASON_TEXT[c] ?? `${c}, 0`;
 }
 
 /** Text of a metrics reason as the Cilium CLI prints it: 0 is 'Forwarded', others their drop reason text. */

@@ -2,6 +2,9 @@
 // A fake agent as a process, for tests and benchmarks that run hubble-server as a process
 // (hubble-server's own, and hubble-relay's, which may not import this app):
 //   node dist/testing/fake-agent-main.js --socket /tmp/a.sock [--socket /tmp/b.sock] [--interval-ms 20]
+//     [--records sample|compat]
+// --records picks the records and metadata: `sample` (default: 192 TCP/UDP records of one
+// endpoint, sample-records.ts) or `compat` (the varied set of compat-records.ts).
 // Prints `ready` once every socket listens. With --interval-ms each socket's agent sends one
 // record per interval, stamped with the wall clock. Commands on stdin, one per line:
 //   `blast <count>`  send <count> records to every subscriber of every socket as fast as they
@@ -9,10 +12,12 @@
 //   `rate <per-second> <count>`  send <count> records to every subscriber at that rate;
 //                    prints `rated <count>` when done
 //   `subscribers`    prints `subscribers <n,n,...>` (Monitor subscribers per socket)
+//   `watchers`       prints `watchers <n,n,...>` (Metadata Watch streams per socket)
 //   `pause` / `resume`  stop / restart the interval ticks
 // Exits when stdin closes or on SIGTERM.
 import { createInterface } from 'node:readline';
 import { FakeAgent } from './fake-agent.js';
+import { COMPAT_SNAPSHOT, compatRecords } from './compat-records.js';
 import { SAMPLE_ENDPOINT, sampleRecords } from './sample-records.js';
 
 /** Wall-clock nanoseconds with hrtime resolution. */
@@ -37,16 +42,18 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const sockets: string[] = [];
   let intervalMs = 0;
+  let set = 'sample';
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--socket') sockets.push(args[++i]!);
     else if (args[i] === '--interval-ms') intervalMs = Number(args[++i]);
-    else throw new Error(`fake-agent: unknown argument "${args[i]}"; use --socket PATH and --interval-ms N`);
+    else if (args[i] === '--records') set = args[++i] ?? '';
+    else throw new Error(`fake-agent: unknown argument "${args[i]}"; use --socket PATH, --interval-ms N and --records sample|compat`);
   }
   if (sockets.length === 0) throw new Error('fake-agent: give at least one --socket PATH');
-  const records = sampleRecords();
-  const agents = await Promise.all(sockets.map((s) => FakeAgent.start(s, {
-    endpoints: [SAMPLE_ENDPOINT],
-  })));
+  if (set !== 'sample' && set !== 'compat') throw new Error(`fake-agent: --records "${set}" is not a record set; use sample or compat`);
+  const records = set === 'compat' ? compatRecords() : sampleRecords();
+  const snapshot = set === 'compat' ? COMPAT_SNAPSHOT : { endpoints: [SAMPLE_ENDPOINT] };
+  const agents = await Promise.all(sockets.map((s) => FakeAgent.start(s, snapshot)));
   let ticking = intervalMs > 0;
   let seq = 0;
   const timer = intervalMs > 0
@@ -74,6 +81,8 @@ async function main(): Promise<void> {
       void paced(agents, records, perSecond, count).then(() => process.stdout.write(`rated ${count}\n`));
     } else if (cmd === 'subscribers') {
       process.stdout.write(`subscribers ${agents.map((a) => a.subscribers).join(',')}\n`);
+    } else if (cmd === 'watchers') {
+      process.stdout.write(`watchers ${agents.map((a) => a.watchers).join(',')}\n`);
     } else if (cmd === 'pause') {
       ticking = false;
     } else if (cmd === 'resume') {

@@ -22,7 +22,7 @@ export interface FakeAgentSnapshot {
 /** A running fake agent. */
 export class FakeAgent {
   private readonly monitors = new Set<ServerWritableStream<agent.MonitorRequest, agent.MonitorEvent>>();
-  private readonly watchers = new Set<ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>>();
+  private readonly metadataWatchers = new Set<ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>>();
 
   private constructor(
     private readonly server: Server,
@@ -44,9 +44,9 @@ export class FakeAgent {
     });
     server.addService(agent.MetadataService, {
       watch(call: ServerWritableStream<agent.MetadataWatchRequest, agent.MetadataEvent>) {
-        fake.watchers.add(call);
-        call.on('cancelled', () => fake.watchers.delete(call));
-        call.on('close', () => fake.watchers.delete(call));
+        fake.metadataWatchers.add(call);
+        call.on('cancelled', () => fake.metadataWatchers.delete(call));
+        call.on('close', () => fake.metadataWatchers.delete(call));
         for (const endpoint of snapshot.endpoints ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, endpoint }));
         for (const identity of snapshot.identities ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, identity }));
         for (const ipcache of snapshot.ipcache ?? []) call.write(agent.MetadataEvent.fromPartial({ kind: 0, ipcache }));
@@ -68,6 +68,11 @@ export class FakeAgent {
   /** Number of Monitor.Listen subscribers. */
   get subscribers(): number {
     return this.monitors.size;
+  }
+
+  /** Metadata Watch streams open now (each got the snapshot). */
+  get watchers(): number {
+    return this.metadataWatchers.size;
   }
 
   /** Sends a datapath record to every Monitor subscriber, stamped with `timeNs` (ns since the epoch). */
@@ -140,6 +145,6 @@ export class FakeAgent {
   stop(): void {
     this.server.forceShutdown();
     this.monitors.clear();
-    this.watchers.clear();
+    this.metadataWatchers.clear();
   }
 }
