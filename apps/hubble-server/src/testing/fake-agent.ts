@@ -133,7 +133,7 @@ export class FakeAgent {
 
   /** Sends a Metadata event (an upsert or delete of one item) to every Watch subscriber. */
   sendMetadata(event: agent.DeepPartial<agent.MetadataEvent>): void {
-    for (const call of this.watchers) call.write(agent.MetadataEvent.fromPartial(event));
+    for (const call of this.metadataWatchers) call.write(agent.MetadataEvent.fromPartial(event));
   }
 
   /** Sends an agent event. */
