@@ -205,12 +205,14 @@ export async function containerLogTail(idOrName: string, n = 15): Promise<string
   return r.code === 0 ? `${r.stdout}${r.stderr}`.trimEnd() : '';
 }
 
-/** State of a container ("running", "exited (1)", ...) or undefined when podman does not know it. */
+/** State of a container ("running", "exited (exit 1)", ...) or undefined when podman does not know it. */
 export async function containerState(idOrName: string): Promise<string | undefined> {
   const r = await run([...podmanArgv, 'inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', idOrName], { timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   const [status, code] = r.stdout.trim().split(' ');
-  return status === 'running' ? 'running' : `${status} (exit ${code})`;
+  if (status === 'running') return 'running';
+  // "stopped" is podman's state between the process's exit and its clean-up: both mean exited.
+  return `${status === 'stopped' ? 'exited' : status} (exit ${code})`;
 }
 
 /** A lab container as podman lists it. */
