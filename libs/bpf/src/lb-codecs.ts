@@ -2,7 +2,7 @@
 // ports in network order, other integers little-endian host order). One codec set per
 // family: IPv4 maps carry 4-byte addresses, IPv6 maps 16-byte ones.
 import { formatIp, parseIp } from './ip-address.js';
-import type { Codec } from './map-codecs.js';
+import { u32, type Codec } from './map-codecs.js';
 
 /** IP protocol numbers of frontends. */
 export const LbProtocolNumbers: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -64,15 +64,7 @@ export function lbCodecs(family: 4 | 6): LbCodecs {
       },
       decode: (b) => ({ backendId: b.readUInt32LE(0), count: b.readUInt16LE(4), revNat: b.readUInt16LE(6), flags: b[8]! }),
     },
-    backendId: {
-      size: 4,
-      encode: (id) => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32LE(id, 0);
-        return b;
-      },
-      decode: (b) => b.readUInt32LE(0),
-    },
+    backendId: u32,
     backendValue: {
       size: a + 4,
       encode(v) {
