@@ -1,5 +1,6 @@
 import { connectivityState, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
+import { RawChannel, type RawTlsOptions } from '@cilium-ts/grpc';
 import { Backoff } from './backoff.js';
 import { toDialTarget } from './peer-address.js';
 
@@ -34,6 +35,7 @@ export class PeerConnection {
   /** Why the address could not be used, if it could not. */
   readonly addressError: string | undefined;
   private client: observer.ObserverClient | undefined;
+  private raw: RawChannel | undefined;
   private ready = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -89,12 +91,24 @@ export class PeerConnection {
     return this.target;
   }
 
-  /** close stops reconnecting and closes the client. */
+  /**
+   * rawChannel is the one HTTP/2 connection that every raw GetFlows call to this peer shares
+   * (opened with the first call; `tls` is the relay's PEM material with this peer's server name,
+   * the same for every call); undefined when the peer has no usable address or was removed.
+   */
+  rawChannel(tls: RawTlsOptions | undefined): RawChannel | undefined {
+    if (this.closed || this.target === undefined) return undefined;
+    this.raw ??= new RawChannel({ target: this.target, tls });
+    return this.raw;
+  }
+
+  /** close stops reconnecting and closes the client and the shared raw connection (open calls end UNAVAILABLE). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.ready = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.raw?.close();
     this.client?.close();
   }
 

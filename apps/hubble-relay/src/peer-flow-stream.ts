@@ -1,6 +1,6 @@
 // One peer's GetFlows stream as the merge sees it: raw message bytes handed to a sink, plus
-// pause/resume/cancel. Peers are read with RawClientStream (its own HTTP/2 connection per
-// call, frames parsed in batches); peers that announced TLS when the relay has no PEM
+// pause/resume/cancel. Peers are read with RawClientStream (every call to a peer on the one
+// HTTP/2 connection the relay keeps to it, frames parsed in batches); peers that announced TLS when the relay has no PEM
 // material for raw TLS (only grpc-js credentials) go through their grpc-js client, one
 // message at a time.
 import { status as Status, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
@@ -97,7 +97,8 @@ export function openPeerFlows(
     const headers = md.toHttp2Headers() as Record<string, string | string[]>;
     const tls = peer.tls === undefined ? undefined : { ...tlsMaterial, serverName: peer.tls.serverName };
     try {
-      return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls }, sink);
+      const channel = peer.rawChannel?.(tls);
+      return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls, channel }, sink);
     } catch (err) {
       // A target the raw reader cannot dial (e.g. a relative unix socket path): the call
       // fails like an unreachable peer, after the caller has the stream in hand.

@@ -14,6 +14,8 @@ export interface PeerView {
   available: boolean;
   /** Observer client; undefined when the peer has no usable address. */
   client: PeerConnection['observer'];
+  /** The peer's shared raw HTTP/2 connection for GetFlows (see PeerConnection.rawChannel); absent: each call dials its own. */
+  rawChannel?: PeerConnection['rawChannel'];
 }
 
 /** PeerSource is the narrow view of the peer pool that the Observer service needs. */
@@ -122,6 +124,7 @@ export class PeerManager extends EventEmitter implements PeerSource {
         tls: c.spec.tls,
         available: c.available,
         client: c.observer,
+        rawChannel: (tls: Parameters<PeerConnection['rawChannel']>[0]) => c.rawChannel(tls),
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

@@ -6,11 +6,9 @@
 // the length-prefixed frames of each HTTP/2 DATA chunk in place and hands the messages to a
 // sink synchronously. Plaintext or TLS (with PEM material given as bytes), no compression
 // (none is requested), no retries (callers reconnect).
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { status as Status } from '@grpc/grpc-js';
-import { parseAddress } from './listen-address.js';
+import { RawChannel, type RawTlsOptions } from './raw-channel.js';
 import { grpcCallHeaders, grpcMessageFrame, grpcStatusOf as statusOf, type RawStatus } from './raw-grpc.js';
 
 /** What a raw call reports to: every message, and the final status once. */
@@ -25,7 +23,7 @@ export interface RawStreamSink {
 
 /** Options of one raw call. */
 export interface RawCallOptions {
-  /** grpc-js style target: `unix:///path`, `host:port`, `[v6]:port`. */
+  /** grpc-js style target: `unix:///path`, `host:port`, `[v6]:port` (ignored with `channel`). */
   target: string;
   /** Method path, e.g. `/observer.Observer/GetFlows`. */
   path: string;
@@ -33,6 +31,11 @@ export interface RawCallOptions {
   request: Uint8Array;
   /** Extra request headers (forwarded metadata). */
   headers?: Record<string, string | string[]>;
+  /**
+   * The shared connection to make the call on (see RawChannel). Without one the call opens a
+   * connection of its own from `target`, `tls`, `keepaliveMs` and `windowBytes`, closed with it.
+   */
+  channel?: RawChannel;
   /** TLS toward the peer; plaintext when absent. */
   tls?: RawTlsOptions;
   /** HTTP/2 PING interval (default RAW_KEEPALIVE_MS; 0 disables); no answer within a third of it ends the call. */
@@ -41,33 +44,13 @@ export interface RawCallOptions {
   windowBytes?: number;
 }
 
-/** Default keepalive interval of a raw call (grpc-js's peer channels: 30 s, 10 s timeout). */
-export const RAW_KEEPALIVE_MS = 30_000;
-
-/** TLS material of a raw call: the name the peer's certificate must match, CA and client certificate (PEM). */
-export interface RawTlsOptions {
-  /** Name to verify the peer's certificate against (and sent as SNI). */
-  serverName: string;
-  /** CA certificates (default: Node's root store). */
-  ca?: Buffer;
-  /** Client certificate chain for mutual TLS. */
-  cert?: Buffer;
-  /** Client private key for mutual TLS. */
-  key?: Buffer;
-}
-
-/**
- * Default HTTP/2 receive window of a call (stream and connection): how much a server may send
- * ahead of the reading. HTTP/2's default 64 KiB stalls a fast relay peer about every 200 flows.
- */
-export const RAW_STREAM_WINDOW_BYTES = 1024 * 1024;
-
 /** Largest message accepted (as grpc-js's max_receive_message_length on the relay's peer channels). */
 export const RAW_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
- * RawClientStream is one server-streaming call on its own HTTP/2 connection. pause()/resume()
- * apply HTTP/2 flow control to the peer; cancel() ends the call with CANCELLED.
+ * RawClientStream is one server-streaming call, on a shared RawChannel or on an HTTP/2
+ * connection of its own. pause()/resume() apply HTTP/2 flow control to the peer; cancel()
+ * ends the call with CANCELLED.
  */
 export class RawClientStream {
   private readonly session: ClientHttp2Session;
@@ -77,63 +60,24 @@ export class RawClientStream {
   private paused = false;
   /** Status from the trailers (or a trailers-only response), applied once the body has been read. */
   private trailerStatus: RawStatus | undefined;
-  private keepalive: NodeJS.Timeout | undefined;
-  private pinging = false;
+  private readonly channel: RawChannel;
+  /** True when the call opened its own connection (no shared channel given): it closes it at the end. */
+  private readonly owned: boolean;
+  private readonly onSessionError: (err: Error) => void;
 
   constructor(
     opts: RawCallOptions,
     private readonly sink: RawStreamSink,
   ) {
-    const parsed = parseAddress(opts.target);
-    const windowBytes = opts.windowBytes ?? RAW_STREAM_WINDOW_BYTES;
-    const settings = { initialWindowSize: windowBytes };
-    const tls = opts.tls;
-    if (tls !== undefined) {
-      const where = parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host.replace(/^\[(.*)\]$/, '$1'), port: parsed.port };
-      this.session = connect(`https://${tls.serverName}`, {
-        settings,
-        createConnection: () =>
-          tlsConnect({ ...where, servername: tls.serverName, ca: tls.ca, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2'] }),
-      });
-    } else {
-      this.session =
-        parsed.kind === 'unix'
-          ? connect('http://localhost', { settings, createConnection: () => netConnect(parsed.path) })
-          : connect(`http://${parsed.host}:${parsed.port}`, { settings });
-    }
-    this.session.once('connect', () => {
-      if (windowBytes <= 65535) return;
-      try {
-        this.session.setLocalWindowSize(windowBytes);
-      } catch {
-        // Only a larger window is lost; the call works with the default one.
-      }
+    const target = opts.channel?.opts.target ?? opts.target;
+    this.owned = opts.channel === undefined;
+    this.channel = opts.channel ?? new RawChannel({
+      target: opts.target, tls: opts.tls, keepaliveMs: opts.keepaliveMs, windowBytes: opts.windowBytes, connectionWindowBytes: opts.windowBytes,
     });
-    // Keepalive, as grpc-js's channel to the peer does: a peer that stops answering HTTP/2
-    // PINGs (host gone, network cut) ends the call instead of leaving it open forever.
-    const keepaliveMs = opts.keepaliveMs ?? RAW_KEEPALIVE_MS;
-    if (keepaliveMs > 0) {
-      this.keepalive = setInterval(() => {
-        if (this.finished || this.pinging) return;
-        this.pinging = true;
-        const timeout = setTimeout(
-          () => this.finish({ code: Status.UNAVAILABLE, details: `keepalive: ${opts.target} did not answer a ping within ${keepaliveMs / 3} ms` }),
-          keepaliveMs / 3,
-        );
-        timeout.unref();
-        try {
-          this.session.ping(() => {
-            this.pinging = false;
-            clearTimeout(timeout);
-          });
-        } catch {
-          clearTimeout(timeout);
-          this.pinging = false;
-        }
-      }, keepaliveMs);
-      this.keepalive.unref();
-    }
-    this.session.on('error', (err) => this.finish({ code: Status.UNAVAILABLE, details: `connection to ${opts.target} failed: ${err.message}` }));
+    this.session = this.channel.session();
+    this.channel.callStarted();
+    this.onSessionError = (err: Error) => this.finish({ code: Status.UNAVAILABLE, details: `connection to ${target} failed: ${err.message}` });
+    this.session.on('error', this.onSessionError);
     this.stream = this.session.request(grpcCallHeaders(opts.path, opts.headers));
     this.stream.end(grpcMessageFrame(opts.request));
     this.stream.on('response', (h) => {
@@ -176,7 +120,7 @@ export class RawClientStream {
     this.stream.resume();
   }
 
-  /** Cancels the call (RST_STREAM CANCEL) and closes the connection; the sink hears CANCELLED. */
+  /** Cancels the call (RST_STREAM CANCEL; its own connection, if it has one, is closed); the sink hears CANCELLED. */
   cancel(): void {
     this.finish({ code: Status.CANCELLED, details: 'Cancelled on client' });
   }
@@ -244,9 +188,10 @@ export class RawClientStream {
   private finish(st: RawStatus): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.keepalive !== undefined) clearInterval(this.keepalive);
+    this.session.off('error', this.onSessionError);
     if (!this.stream.closed) this.stream.close(constants.NGHTTP2_CANCEL);
-    this.session.close();
+    this.channel.callEnded();
+    if (this.owned) this.channel.closeWhenIdle();
     if (st.code === Status.OK && this.pending !== undefined) {
       st = { code: Status.INTERNAL, details: 'the stream ended in the middle of a message' };
     }
