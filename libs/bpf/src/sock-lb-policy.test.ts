@@ -9,13 +9,16 @@ import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType } from './event-record.js';
 import { PodLab } from './pod-lab.js';
+import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
 import { linkIfindex } from './tc-attach.js';
 import { EventCollector, needsRoot, uniqueName } from './test-support.js';
 
 const pid = process.pid;
 const name = uniqueName('socklbpol');
-const cgroup = `/sys/fs/cgroup/unified/${name}`;
+/** The test's own cgroup v2 directory (wherever this machine mounts cgroup v2). */
+const cgroupRoot = needsRoot.skip === false ? cgroup2Root() : '/sys/fs/cgroup';
+const cgroup = `${cgroupRoot}/${name}`;
 const pinDir = `/sys/fs/bpf/${name}`;
 const pods = {
   a: { ns: `${name}-a`, ip: '10.205.0.2', ip6: 'fd05::2', host: `sla${pid}`, id: 61, identity: 6001 },

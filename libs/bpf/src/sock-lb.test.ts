@@ -9,12 +9,15 @@ import type { Service } from '@cilium-ts/loadbalancer';
 import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { EventType } from './event-record.js';
+import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
 import { EventCollector, needsRoot, uniqueName } from './test-support.js';
 
 const name = uniqueName('socklb');
 const ns = name;
-const cgroup = `/sys/fs/cgroup/unified/${name}`;
+/** The test's own cgroup v2 directory (wherever this machine mounts cgroup v2). */
+const cgroupRoot = needsRoot.skip === false ? cgroup2Root() : '/sys/fs/cgroup';
+const cgroup = `${cgroupRoot}/${name}`;
 const pinDir = `/sys/fs/bpf/${name}`;
 const backends = ['10.244.1.1', '10.244.1.2', '10.244.1.3'];
 const vip = '10.96.0.10';
@@ -148,6 +151,6 @@ net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'
   test('processes outside the cgroup are not translated; the root cgroup is refused', async () => {
     const r = (await client(['tcp', vip, '80', '1'], false)) as Conn[];
     assert.deepEqual(r, [{ error: 'ENETUNREACH' }]);
-    assert.throws(() => lb!.attachCgroup('/sys/fs/cgroup/unified'), /is the root of a cgroup hierarchy/);
+    assert.throws(() => lb!.attachCgroup(cgroupRoot), /is the root of a cgroup hierarchy/);
   });
 });

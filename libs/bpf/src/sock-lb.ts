@@ -139,7 +139,7 @@ export class SocketLb {
           }
           continue;
         }
-        const linkFd = check(op, linkOps.create(progFd, cgFd, attachType), 'needs a cgroup v2 directory (e.g. under /sys/fs/cgroup/unified) and CAP_BPF + CAP_NET_ADMIN');
+        const linkFd = check(op, linkOps.create(progFd, cgFd, attachType), 'needs a cgroup v2 directory (below the cgroup2 mount: /sys/fs/cgroup, /sys/fs/cgroup/unified on hybrid systems; see cgroup2Root) and CAP_BPF + CAP_NET_ADMIN');
         try {
           objPin(linkFd, pin, 'cgroup link');
         } finally {
