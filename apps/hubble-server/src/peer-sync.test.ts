@@ -49,6 +49,12 @@ test('peer sync: this node is never deleted; its own registration going away res
   assert.equal(peers.list().find((p) => p.name === 'n1')?.address, '192.168.0.1:4244');
   sync.apply(node(DELETE, 'n1'));
   assert.deepEqual(peers.list(), [{ name: 'n1', address: '127.0.0.1:4244' }]);
+  // A registration of this node without an address keeps the server's own (the relay drops
+  // address-less peers; the images e2e's relay went unhealthy on that).
+  sync.apply(node(UPSERT, 'n1', ''));
+  assert.deepEqual(peers.list(), [{ name: 'n1', address: '127.0.0.1:4244' }]);
+  sync.apply(node(UPSERT, 'n2', ''));
+  assert.equal(peers.list().find((p) => p.name === 'n2')?.address, '', 'other nodes are listed as registered');
   // A snapshot without this node keeps it too.
   sync.reset();
   sync.apply(synced);

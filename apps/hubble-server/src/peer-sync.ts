@@ -38,6 +38,10 @@ export class AgentPeerSync {
       return;
     }
     this.snapshot?.add(name);
-    this.peers.upsert({ name, address: node.hubbleAddress });
+    // This server's own registration without an address (an agent started without
+    // --hubble-address) keeps the address the server serves on: a relay would drop a peer
+    // that announces none.
+    if (name === this.self.name && node.hubbleAddress === '') this.peers.upsert(this.self);
+    else this.peers.upsert({ name, address: node.hubbleAddress });
   }
 }
