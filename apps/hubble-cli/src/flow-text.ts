@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { flow } from '@cilium-ts/api';
+import { reservedIdentityName } from '@cilium-ts/flow';
 import { dropReasonText, MATCH_TYPE_NAMES, tracePointName } from '@cilium-ts/bpf/events';
 import type { Colorer } from './colorer.js';
 
@@ -63,14 +64,13 @@ export function verdictText(f: flow.Flow): string {
   }
 }
 
-/** Names of the reserved identities as upstream hubble v0.12.3 prints them. */
-const RESERVED_IDENTITY_NAMES: Readonly<Record<number, string>> = {
-  0: 'unknown', 1: 'host', 2: 'world', 3: 'unmanaged', 4: 'health', 5: 'init', 6: 'remote-node', 7: 'kube-apiserver', 8: 'ingress',
-};
-
-/** identityText is a security identity as compact output shows it: `(world)` for a reserved one, `(ID:256)` otherwise. */
+/**
+ * identityText is a security identity as compact output shows it: `(world)` for a reserved
+ * one, `(ID:256)` otherwise. Upstream v0.12.3 knows 0 (`unknown`) to 8 (`ingress`) as reserved;
+ * 9 and 10 (world-ipv4/-ipv6) came later and print as numbers there.
+ */
 export function identityText(c: Colorer, id: number): string {
-  const reserved = RESERVED_IDENTITY_NAMES[id];
+  const reserved = id === 0 ? 'unknown' : id <= 8 ? reservedIdentityName(id) : undefined;
   return c.identity(reserved !== undefined ? `(${reserved})` : `(ID:${id})`);
 }
 

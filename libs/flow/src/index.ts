@@ -11,7 +11,7 @@ export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-enc
 export { copyEndpoint, EndpointResolver, type EndpointSources } from './endpoint-resolver.js';
 export { DatapathFlowEvent } from './flow-event.js';
 export { ParseError, Parser, type ParserOptions } from './parser.js';
-export { reservedIdentityLabels } from './reserved-identities.js';
+export { reservedIdentityLabels, reservedIdentityName } from './reserved-identities.js';
 export { DEFAULT_RING_CAPACITY, isValidRingCapacity, RingBuffer, RingCapacityError } from './ring-buffer.js';
 export { READER_END, READER_WAIT, readEvents, ReadRequestError, RingReader, validateReadRequest, type ReadOptions, type ReadRequest } from './ring-reader.js';
 export { summarize, tcpFlagsText } from './summary.js';

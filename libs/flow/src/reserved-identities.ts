@@ -13,6 +13,11 @@ const RESERVED: Record<number, string> = {
   10: 'world-ipv6',
 };
 
+/** The name of a reserved identity (`host`, `world`, ...), or undefined for other ids. */
+export function reservedIdentityName(id: number): string | undefined {
+  return RESERVED[id];
+}
+
 /** `reserved:<name>` labels of a reserved identity, or undefined for other ids. */
 export function reservedIdentityLabels(id: number): string[] | undefined {
   const name = RESERVED[id];
