@@ -26,6 +26,7 @@ export function endpointToApi(ep: Endpoint): agent.Endpoint {
     egressEnforced: ep.policy.egressEnforced,
     createdAt: timestampFromNanos(BigInt(ep.createdAtNs)),
     options: endpointOptionsToApi(ep),
+    runtime: ep.runtime ?? '',
   });
 }
 

@@ -135,6 +135,7 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         podName: r.podName,
         namespace: r.namespace,
         mac: r.mac,
+        runtime: r.runtime,
       };
       return guarded(async () => {
         // Validate before reserving anything: a refused request owns no address afterwards.

@@ -47,6 +47,8 @@ export interface CreateEndpointInput {
   podName: string;
   namespace: string;
   mac: string;
+  /** The container runtime that attaches the endpoint ("podman", "docker"); absent or '' when not known. */
+  runtime?: string;
 }
 
 /** Observers of endpoint lifecycle (monitor and metadata hubs). */
@@ -205,6 +207,7 @@ export class EndpointManager {
         identity,
         podName: input.podName,
         namespace: input.namespace,
+        ...(input.runtime ? { runtime: input.runtime } : {}),
         createdAtNs: this.d.now().toString(),
         state: 'regenerating',
         policy: this.d.policy.compute(labels),
@@ -413,6 +416,9 @@ export function validateCreate(i: CreateEndpointInput): void {
   if (!i.ipv4) throw new EndpointRequestError('ipv4', 'is required (allocate one with Ipam.Allocate)');
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(i.ipv4)) throw new EndpointRequestError('ipv4', `"${i.ipv4}" is not an IPv4 address`);
   if (i.ipv6 && !/^[0-9a-fA-F:]+$/.test(i.ipv6)) throw new EndpointRequestError('ipv6', `"${i.ipv6}" is not an IPv6 address`);
+  if (i.runtime && !/^[a-z0-9][a-z0-9._-]{0,31}$/.test(i.runtime)) {
+    throw new EndpointRequestError('runtime', `"${i.runtime.slice(0, 40)}" must be 1-32 lower-case letters, digits, ".", "_" or "-" (e.g. podman, docker)`);
+  }
   i.labels.forEach((l, n) => {
     if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l.length > 80 ? `${l.slice(0, 80)}…` : l}" is not a label of the form source:key=value`);
     try {

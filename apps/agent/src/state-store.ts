@@ -24,6 +24,8 @@ export interface EndpointState {
   identity: number;
   podName: string;
   namespace: string;
+  /** The container runtime that attached the endpoint ("podman", "docker"); absent when not known. */
+  runtime?: string;
   createdAtNs: string;
   /** Endpoint options (cilium endpoint config); absent in files of earlier versions (defaults). */
   options?: EndpointOptions;

@@ -68,7 +68,7 @@ async function rollback(env: CniEnv, agentApi: CniAgent, done: AddProgress): Pro
 /** ADD: allocate an address, wire the pod, register the endpoint; all or nothing. */
 export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<CniResult> {
   await requireNetns(env.netns);
-  const labels = podIdentityLabels(env.podNamespace, conf.podLabels);
+  const labels = podIdentityLabels(env.podNamespace, [...conf.podLabels, ...env.argLabels]);
   const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
   const done: AddProgress = { ips: [], endpointRequested: false, veth: false };
   try {
@@ -130,6 +130,7 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
       podName: env.podName,
       namespace: env.podNamespace,
       mac: net.podMac,
+      runtime: conf.runtime,
     });
     deps.log.log('info', 'endpoint created', { endpointId: ep.id, identity: ep.identity, hostIfname: net.hostIfname });
     return buildAddResult(conf.cniVersion, {

@@ -6,6 +6,7 @@ import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import { parseCniEnv } from './cni-env.js';
 import { runCommand, versionInfo, type CommandDeps } from './commands.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS, decodeNetConfig, validateNetConfig } from './net-config.js';
+import { reexecInNodeNetns } from './node-netns.js';
 import { createPluginLog } from './plugin-log.js';
 
 function readStdin(): string {
@@ -35,6 +36,8 @@ async function main(): Promise<number> {
       return 0;
     }
     const conf = validateNetConfig(decodeNetConfig(stdin));
+    const reexecCode = reexecInNodeNetns(conf.nodeNetns, stdin);
+    if (reexecCode !== undefined) return reexecCode;
     // Loaded only now: the gRPC stack is most of the plugin's start-up time, and
     // VERSION and invalid input need none of it.
     const { connectAgent } = await import('./agent-client.js');

@@ -21,6 +21,34 @@ describe('net-config', () => {
     assert.deepEqual(podIdentityLabels('', []), []);
   });
 
+  it('reads runtime and node-netns (a name under /run/netns or a path) and rejects bad ones with code 7', () => {
+    const c = validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni', runtime: 'podman', 'node-netns': 'cts-lab-n1' });
+    assert.equal(c.runtime, 'podman');
+    assert.equal(c.nodeNetns, '/run/netns/cts-lab-n1');
+    assert.equal(validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni', 'node-netns': '/proc/1/ns/net' }).nodeNetns, '/proc/1/ns/net');
+    assert.equal(validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni' }).nodeNetns, '');
+    for (const bad of [{ runtime: 'Pod Man' }, { runtime: 3 }, { 'node-netns': '../x' }, { 'node-netns': '' }]) {
+      assert.throws(
+        () => validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni', ...bad }),
+        (e: unknown) => e instanceof CniError && e.code === 7 && new RegExp(Object.keys(bad)[0]!).test(e.message),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
+  it('takes pod labels from CNI_ARGS CILIUM_LABELS (podman passes no labels capability)', () => {
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0' };
+    assert.deepEqual(parseCniEnv({ ...env, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=c1;CILIUM_LABELS=app=web,tier=db' }).argLabels, [
+      ['app', 'web'],
+      ['tier', 'db'],
+    ]);
+    assert.deepEqual(parseCniEnv({ ...env, CNI_ARGS: 'K8S_POD_NAME=c1' }).argLabels, []);
+    assert.throws(
+      () => parseCniEnv({ ...env, CNI_ARGS: 'CILIUM_LABELS=app' }),
+      (e: unknown) => e instanceof CniError && e.code === 4 && /CILIUM_LABELS item "app" is not key=value/.test(e.message),
+    );
+  });
+
   it('rejects label keys with "="', () => {
     assert.throws(
       () => validateNetConfig({ cniVersion: '1.0.0', name: 'n', type: 'cilium-cni', runtimeConfig: { labels: { 'a=b': 'c' } } }),

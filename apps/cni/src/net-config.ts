@@ -33,6 +33,14 @@ export interface NetConfig {
   mtu: number;
   /** Pod labels from runtimeConfig.labels and args.cni.labels, key -> value, before prefixing. */
   podLabels: Array<[string, string]>;
+  /** The container runtime this config is for ("podman"), recorded in the endpoint's metadata; '' when not said. */
+  runtime: string;
+  /**
+   * The network namespace the host side of the veth belongs in (a path, or a name under
+   * /run/netns), when the runtime runs the plugin elsewhere (podman, in the machine's own
+   * namespace); '' keeps the namespace the plugin runs in.
+   */
+  nodeNetns: string;
   /** The previous result (CHECK, DEL), undecoded. */
   prevResult: unknown;
   /** GC only: attachments that must be kept. */
@@ -129,6 +137,19 @@ function parseValidAttachments(raw: Record<string, unknown>): ValidAttachment[] 
   });
 }
 
+function parseRuntime(raw: Record<string, unknown>): string {
+  const v = optionalString(raw, 'runtime', '');
+  if (v !== '' && !/^[a-z0-9][a-z0-9._-]{0,31}$/.test(v)) throw invalid('runtime', `"${v}" must be 1-32 lower-case letters, digits, ".", "_" or "-" (e.g. "podman")`);
+  return v;
+}
+
+function parseNodeNetns(raw: Record<string, unknown>): string {
+  const v = optionalString(raw, 'node-netns', '');
+  if (v === '' || v.startsWith('/')) return v;
+  if (!NAME_RE.test(v)) throw invalid('node-netns', `"${v}" must be an absolute path or a namespace name under /run/netns`);
+  return `/run/netns/${v}`;
+}
+
 /** Decodes the stdin text; code 6 when it is not a JSON object. */
 export function decodeNetConfig(text: string): Record<string, unknown> {
   if (text.trim() === '') {
@@ -178,6 +199,8 @@ export function validateNetConfig(raw: Record<string, unknown>): NetConfig {
     agentTimeout: optionalNumber(raw, 'agent-timeout', 60, 0.1, 3600),
     mtu: optionalNumber(raw, 'mtu', 0, 0, 65535),
     podLabels: parsePodLabels(raw),
+    runtime: parseRuntime(raw),
+    nodeNetns: parseNodeNetns(raw),
     prevResult: raw.prevResult,
     validAttachments: parseValidAttachments(raw),
     raw,

@@ -4,7 +4,7 @@ import { parseArgs } from './args.js';
 import { LabUsageError } from './errors.js';
 
 test('up defaults to 2 dual-stack nodes named lab with traffic and policy', () => {
-  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4', relayTls: false, runtime: 'process' });
+  assert.deepEqual(parseArgs(['up']), { command: 'up', name: 'lab', nodes: 2, traffic: true, policy: true, ipv6: true, routingMode: 'native', underlay: 'ipv4', relayTls: false, runtime: 'process', runtimes: false });
 });
 
 test('up --ipv4-only turns IPv6 off', () => {
@@ -23,7 +23,9 @@ test('up accepts --nodes, --name (also with =), --no-traffic and --no-policy', (
     underlay: 'ipv4',
     relayTls: false,
     runtime: 'process',
+    runtimes: false,
   });
+  assert.equal((parseArgs(['up', '--runtimes']) as { runtimes: boolean }).runtimes, true);
   assert.equal((parseArgs(['up', '--relay-tls']) as { relayTls: boolean }).relayTls, true);
 });
 

@@ -19,6 +19,8 @@ export interface UpOptions {
   relayTls: boolean;
   /** How the daemons run: processes (default) or one podman container each (--runtime podman). */
   runtime: 'process' | 'podman';
+  /** Container runtimes as clients (--runtimes): one podman container per node, networked by cilium-cni. */
+  runtimes: boolean;
 }
 
 /** `lab status`: what is running. */
@@ -65,7 +67,7 @@ export const usage = `Usage: tools/lab <command> [flags]
 Commands:
   up     [--nodes N] [--name NAME] [--no-traffic] [--no-policy] [--ipv4-only]
          [--routing-mode native|tunnel] [--underlay ipv4|ipv6] [--relay-tls]
-         [--runtime process|podman]
+         [--runtime process|podman] [--runtimes]
          remove a previous lab of that name, then start etcd, operator, per node an agent
          and a hubble-server, the relay, and demo pods web/client/other on every node;
          dual-stack unless --ipv4-only (pods get 10.200.<n>.x and fd00:10:200::<n>xx);
@@ -77,7 +79,9 @@ Commands:
          plaintext on loopback unless --relay-tls (then TLS with the lab's Hubble CA);
          --runtime podman: operator, agents, hubble-servers and relay each in its own
          container from the images of "tools/images build" (missing images: it fails
-         and names them); etcd stays a process
+         and names them); etcd stays a process;
+         --runtimes: also one podman container (app=client) per node, attached by podman
+         through cilium-cni; "check" probes from it too
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
                                   other->web:80 (denied) on every node, over IPv4 and (in a
@@ -92,7 +96,7 @@ Commands:
 Defaults: --nodes 2, --name lab. Run as root.`;
 
 const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool', '--runtime': 'value' },
+  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool', '--runtime': 'value', '--runtimes': 'bool' },
   status: { '--name': 'value', '--json': 'bool' },
   check: { '--name': 'value', '--json': 'bool' },
   down: { '--name': 'value' },
@@ -146,7 +150,7 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (underlay === 'ipv6' && values.has('--ipv4-only')) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
       const runtime = (values.get('--runtime') as string | undefined) ?? 'process';
       if (runtime !== 'process' && runtime !== 'podman') throw new LabUsageError('--runtime', `"${runtime}" is not one of process, podman`);
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls'), runtime };
+      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls'), runtime, runtimes: values.has('--runtimes') };
     }
     case 'bench': {
       const nodes = wholeNumber(values, '--nodes', '4', 1, 9);

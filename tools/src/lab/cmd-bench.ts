@@ -46,7 +46,7 @@ async function benchTunnelThroughput(o: BenchOptions, log: (line: string) => voi
   const name = tunnelLabName(o.name);
   const layout = new LabLayout(name);
   log(`tunnel mode: a two-node lab "${name}" (VXLAN) for cross-node throughput ...`);
-  const up = { command: 'up', name, nodes: 2, traffic: false, policy: true, ipv6: false, routingMode: 'tunnel', underlay: 'ipv4', relayTls: false, runtime: 'process' } as const;
+  const up = { command: 'up', name, nodes: 2, traffic: false, policy: true, ipv6: false, routingMode: 'tunnel', underlay: 'ipv4', relayTls: false, runtime: 'process', runtimes: false } as const;
   try {
     await labUp(up, { summary: false });
     const pod = (node: number, k: number): Promise<PodRecord> => createPod(layout, node, `b${k}`, { app: `bench${k}` }, podMtu(up));
@@ -127,7 +127,7 @@ export async function labBench(o: BenchOptions): Promise<number> {
   // First, so that a lab kept with --keep is the main one (labs share fixed ports).
   const tunnel = o.nodes >= 2 ? await benchTunnelThroughput(o, log) : undefined;
   let t0 = Date.now();
-  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native', underlay: 'ipv4', relayTls: false, runtime: 'process' }, { summary: false });
+  await labUp({ command: 'up', name: o.name, nodes: o.nodes, traffic: false, policy: true, ipv6: false, routingMode: 'native', underlay: 'ipv4', relayTls: false, runtime: 'process', runtimes: false }, { summary: false });
   const labUpSeconds = (Date.now() - t0) / 1000;
   const state = readState(layout.stateFile)!;
   const pods: PodRecord[] = [];

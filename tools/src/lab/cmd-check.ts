@@ -22,6 +22,15 @@ export interface CheckCase {
   expect: 'allowed' | 'denied';
 }
 
+/**
+ * What is expected of the runtime containers of `up --runtimes` (runtime-workloads.ts) under
+ * the demo policy: the same as of lab pods with the same labels (the podman one is app=client).
+ */
+export const runtimeCases: readonly CheckCase[] = [
+  { from: 'podman', to: 'web', port: 80, expect: 'allowed' },
+  { from: 'podman', to: 'web', port: 8080, expect: 'denied' },
+];
+
 /** The source name of the cases probed from a node's own namespace. */
 export const NODE_SOURCE = 'node';
 
@@ -58,14 +67,14 @@ export interface PlannedCheck extends CheckCase {
  * Every case for every ordered pair of nodes and every family: IPv4 first; per family the
  * same-node pod pairs, then the cross-node ones, then node-to-remote-pod.
  */
-export function planChecks(nodes: readonly number[], policy: boolean, families: ReadonlyArray<4 | 6> = [4]): PlannedCheck[] {
+export function planChecks(nodes: readonly number[], policy: boolean, families: ReadonlyArray<4 | 6> = [4], podCases: readonly CheckCase[] = demoCases): PlannedCheck[] {
   const out: PlannedCheck[] = [];
   for (const family of families) {
     for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod'] as const) {
       for (const srcNode of nodes) {
         for (const dstNode of nodes) {
           if ((srcNode === dstNode) !== (scope === 'same-node')) continue;
-          const cases = scope === 'node-to-remote-pod' ? expectedCases(policy, nodeCases) : expectedCases(policy);
+          const cases = scope === 'node-to-remote-pod' ? expectedCases(policy, nodeCases) : expectedCases(policy, podCases);
           for (const c of cases) out.push({ ...c, srcNode, dstNode, family });
         }
       }
@@ -166,6 +175,7 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
     state.nodes.map((n) => n.index),
     state.demo?.policy ?? true,
     state.demo?.ipv6 ? [4, 6] : [4],
+    state.pods.some((p) => p.runtime) ? [...demoCases, ...runtimeCases] : demoCases,
   );
   // Each probe is a Node.js process: a few at a time keep a 2-core machine responsive.
   return pool(

@@ -9,6 +9,7 @@ import { findEtcdPid, stopEtcd } from './etcd.js';
 import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName, runRoot } from './layout.js';
 import { deleteNetns, listNetns } from './netns.js';
 import { cmdlineOf, findLabProcesses, isAlive, stopProcess } from './process.js';
+import { removeRuntimeWorkloads } from './runtime-workloads.js';
 import { stopOrder } from './service-spec.js';
 import { type LabState, readState } from './state-file.js';
 
@@ -58,9 +59,11 @@ export async function labDown(name: string, log: (line: string) => void = () => 
     if (cmd.includes('/tools/dist/demo/')) await stop(pid, '/tools/dist/demo/', `demo process ${cmd.split(' ').at(1) ?? ''}`);
   }
 
-  // 2. CNI DEL for every pod (recorded or found by netns name) while the agents still run.
+  // 2. Runtime containers (their runtime runs CNI DEL), then CNI DEL for every lab pod
+  // (recorded or found by netns name), while the agents still run.
+  await removeRuntimeWorkloads(layout, report, log);
   const pods = new Map<string, { node: number; pod: string; labels: Record<string, string> }>();
-  for (const p of state?.pods ?? []) pods.set(p.netns, { node: p.node, pod: p.name, labels: p.labels });
+  for (const p of state?.pods ?? []) if (!p.runtime) pods.set(p.netns, { node: p.node, pod: p.name, labels: p.labels });
   for (const ns of listNetns(layout.netnsPrefix)) {
     const parsed = parseNetnsName(layout, ns);
     if (parsed?.pod && !pods.has(ns)) {

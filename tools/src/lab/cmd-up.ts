@@ -13,6 +13,7 @@ import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, por
 import { createNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
 import { createPod, startTraffic, startWebServer } from './pods.js';
+import { startRuntimeWorkloads } from './runtime-workloads.js';
 import { logDirMode, spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
@@ -35,9 +36,9 @@ export function podMtu(o: Pick<UpOptions, 'routingMode'> & Partial<Pick<UpOption
 }
 
 /** Number of progress steps of an "up". */
-export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'>): number {
+export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'> & Partial<Pick<UpOptions, 'runtimes'>>): number {
   // namespaces, etcd, operator, 2 per node, relay, pods per node, policy
-  return 1 + 1 + 1 + 2 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0);
+  return 1 + 1 + 1 + 2 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0);
 }
 
 /**
@@ -178,6 +179,10 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   }
 
+  if (o.runtimes) {
+    await progress.run('runtime containers (podman through cilium-cni)', () => startRuntimeWorkloads(layout, o.nodes, podMtu(o), state, save),
+      () => state.pods.filter((p) => p.runtime).map((p) => `n${p.node}/${p.name}=${p.ip}`).join(' '));
+  }
   if (o.policy) {
     await progress.run('demo policy', async () => {
       for (let i = 1; i <= o.nodes; i++) {

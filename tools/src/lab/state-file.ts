@@ -39,6 +39,8 @@ export interface PodRecord {
   ipv6?: string | null;
   labels: Record<string, string>;
   processes: PodProcessRecord[];
+  /** A container of a runtime (`up --runtimes`): containerId is the runtime's, netns the one it made. */
+  runtime?: 'podman';
 }
 
 /** A lab node. */
