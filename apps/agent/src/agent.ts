@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
-import { createServer, type GrpcServer, type Logger } from '@cilium-ts/grpc';
+import { createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { type Logger } from '@cilium-ts/process';
 import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';

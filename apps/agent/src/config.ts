@@ -1,5 +1,6 @@
 /** The agent's command-line flags (every one documented in --help). */
-import { defineFlags, metricsHostFlag } from '@cilium-ts/grpc';
+import { metricsHostFlag } from '@cilium-ts/grpc';
+import { defineFlags } from '@cilium-ts/process';
 import { kvstoreTlsFlags } from '@cilium-ts/kvstore';
 
 /** Flag definitions of cilium-agent. */

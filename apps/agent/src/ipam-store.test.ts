@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
 import { IpamStateError, IpamStore } from './ipam-store.js';

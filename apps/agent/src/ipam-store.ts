@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Ipv4Allocator } from './ipam.js';
 import type { Ipv6Allocator } from './ipam-v6.js';

@@ -2,7 +2,7 @@
  * The agent's way into the kvstore: connecting with retries until a deadline, and waiting
  * for the operator to assign this node's pod CIDR.
  */
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { DefaultKvstoreLeaseTtlSeconds, KvStore, type KvStoreTls } from '@cilium-ts/kvstore';
 
 /** What connecting needs of the agent's configuration. */

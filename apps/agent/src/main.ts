@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
-import { DurationError, type KvStoreTls, LeaseTtlError, parseLeaseTtl, readKvStoreTls } from '@cilium-ts/kvstore';
-import { checkMetricsHost, createLogger, installSignalHandlers, isLogLevel, onShutdown, startTelemetry } from '@cilium-ts/grpc';
+import { type KvStoreTls, LeaseTtlError, parseLeaseTtl, readKvStoreTls } from '@cilium-ts/kvstore';
+import { DurationError } from '@cilium-ts/process';
+import { checkMetricsHost, installSignalHandlers, onShutdown, startTelemetry } from '@cilium-ts/grpc';
+import { createLogger, isLogLevel } from '@cilium-ts/process';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
 import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';

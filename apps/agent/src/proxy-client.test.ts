@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxy as api } from '@cilium-ts/api';
 import { Datapath } from '@cilium-ts/bpf';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { ProxyClient } from './proxy-client.js';
 
 // The agent's proxy channel against a real cilium-proxy process and the real proxy_ready

@@ -4,7 +4,8 @@
 // ends (the proxy exited or was killed) every entry is removed at once, so redirected
 // traffic drops (fail closed) until a new proxy acknowledges the policy again.
 import { proxy as api } from '@cilium-ts/api';
-import { createClient, type Logger } from '@cilium-ts/grpc';
+import { createClient } from '@cilium-ts/grpc';
+import { type Logger } from '@cilium-ts/process';
 
 /** What the client writes proxy readiness into (the agent's Datapath). */
 export interface ProxyReadyWriter {

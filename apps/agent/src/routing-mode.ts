@@ -3,7 +3,7 @@
  * and from-overlay. Native: all of that off.
  */
 import type { Datapath } from '@cilium-ts/bpf';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import type { NodeNetns } from './netns.js';
 import { RoutingModeError, type RoutingMode } from './node-routes.js';
 import { removeVxlan, setupVxlan, VXLAN_IFNAME, VXLAN_PORT } from './node-setup.js';

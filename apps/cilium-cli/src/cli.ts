@@ -1,6 +1,6 @@
 // The dispatcher: finds the command named by the leading words of argv, parses its
 // flags, runs it, and turns every failure into a message on stderr and an exit status.
-import { FlagError, HelpRequested, defineFlags } from '@cilium-ts/grpc';
+import { FlagError, HelpRequested, defineFlags } from '@cilium-ts/process';
 import { AgentCallError, AgentConnection } from './agent-connection.js';
 import { CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';

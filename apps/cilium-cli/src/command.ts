@@ -1,6 +1,6 @@
 // A CLI command: its path (`policy import`), its flags (defined with @cilium-ts/grpc's
 // defineFlags, so --help works everywhere) and what it does.
-import type { FlagSpecs, ParsedFlags } from '@cilium-ts/grpc';
+import type { FlagSpecs, ParsedFlags } from '@cilium-ts/process';
 import { DEFAULT_AGENT_HOST } from './agent-connection.js';
 import { CliError, type CliContext } from './cli-context.js';
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { flow, observer, relay } from '@cilium-ts/api';
-import { createLogger, createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { runHubble } from './testing/run-hubble.js';
 import { at, policyVerdictDrop, tcpFlow } from './testing/sample-flows.js';
 

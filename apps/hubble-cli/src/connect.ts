@@ -90,7 +90,7 @@ export function dial(client: Client, target: Target, timeoutMs: number): Promise
   });
 }
 
-/** parseDurationMs parses --timeout values such as 5s, 500ms or 1m. */
+/** parseTimeoutMs parses --timeout values such as 5s, 500ms or 1m. */
 export function parseTimeoutMs(v: string, parse: (s: string) => bigint | undefined): number {
   const ns = parse(v);
   if (ns === undefined || ns < 0n) throw new UsageError(`invalid --timeout "${v}": use a duration such as 5s`);

@@ -1,6 +1,6 @@
 import { FlagValues, type FlagSpec } from './args.js';
 import { parseTimeoutMs, type ConnectOptions } from './connect.js';
-import { parseGoDuration } from './time-parse.js';
+import { parseGoDuration } from '@cilium-ts/process';
 
 /** GLOBAL_FLAGS are accepted by every command (connection, TLS, debug). */
 export const GLOBAL_FLAGS: FlagSpec[] = [

@@ -5,7 +5,7 @@ import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
 import { statusText } from '@cilium-ts/grpc';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
-import { formatGoDuration } from './timestamp-format.js';
+import { formatGoDuration } from '@cilium-ts/process';
 
 const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', kind: 'string', default: 'table', help: 'Output format: table, wide, json' }];
 const HELP = formatHelp('hubble list nodes [flags]', 'List the nodes known to a Hubble relay.', [...FLAGS, ...GLOBAL_FLAGS]);

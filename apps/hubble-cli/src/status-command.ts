@@ -6,7 +6,7 @@ import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
 import { statusText } from '@cilium-ts/grpc';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable, formatThousands } from './tab-writer.js';
-import { formatGoDuration } from './timestamp-format.js';
+import { formatGoDuration } from '@cilium-ts/process';
 
 /** STATUS_DEADLINE_MS is the deadline of the health check and of ServerStatus (as upstream). */
 const STATUS_DEADLINE_MS = 12_000;

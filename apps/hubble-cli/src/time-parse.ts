@@ -1,4 +1,5 @@
 import type { Timestamp } from '@cilium-ts/api';
+import { parseGoDuration } from '@cilium-ts/process';
 
 /** TimeParseError says a --since/--until value is neither a Go duration nor a supported date format. */
 export class TimeParseError extends Error {
@@ -6,38 +7,6 @@ export class TimeParseError extends Error {
   constructor(readonly input: string) {
     super(`cannot parse time "${input}": use a duration such as 5m or 1h30m (meaning that long ago), or RFC3339 such as 2021-12-01T10:00:00Z`);
   }
-}
-
-const UNIT_NANOS: Record<string, bigint> = {
-  ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
-};
-
-/** parseGoDuration parses a Go duration (`300ms`, `-1.5h`, `2h45m`) into nanoseconds, or returns undefined. */
-export function parseGoDuration(input: string): bigint | undefined {
-  let s = input;
-  let sign = 1n;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    if (s[0] === '-') sign = -1n;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') return undefined;
-  let total = 0n;
-  const re = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/;
-  while (s.length > 0) {
-    const m = re.exec(s);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
-    const unit = UNIT_NANOS[m[3]];
-    const whole = m[1] === '' ? 0n : BigInt(m[1]);
-    let frac = 0n;
-    if (m[2]) {
-      const digits = m[2].slice(0, 18);
-      frac = (BigInt(digits) * unit) / 10n ** BigInt(digits.length);
-    }
-    total += whole * unit + frac;
-    s = s.slice(m[0].length);
-  }
-  return sign * total;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

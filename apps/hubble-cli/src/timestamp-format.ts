@@ -85,32 +85,3 @@ export function formatTimestamp(layout: TimeFormat, ts: Timestamp | undefined): 
     case 'RFC3339Nano': return `${day}T${clock}${trimmedFraction(ts.nanos, 9)}Z`;
   }
 }
-
-/** formatGoDuration renders nanoseconds like Go's time.Duration.String() (e.g. `1m40s`, `2h0m0s`, `1.5s`). */
-export function formatGoDuration(ns: bigint): string {
-  if (ns === 0n) return '0s';
-  const neg = ns < 0n;
-  let u = neg ? -ns : ns;
-  let out: string;
-  if (u < 1_000_000_000n) {
-    const units: [bigint, string][] = [[1_000_000n, 'ms'], [1000n, 'µs'], [1n, 'ns']];
-    const [div, unit] = units.find(([d]) => u >= d) as [bigint, string];
-    out = `${fraction(u, div)}${unit}`;
-  } else {
-    const h = u / 3_600_000_000_000n;
-    u -= h * 3_600_000_000_000n;
-    const m = u / 60_000_000_000n;
-    u -= m * 60_000_000_000n;
-    const s = fraction(u, 1_000_000_000n);
-    out = h > 0n ? `${h}h${m}m${s}s` : m > 0n ? `${m}m${s}s` : `${s}s`;
-  }
-  return neg ? `-${out}` : out;
-}
-
-function fraction(v: bigint, div: bigint): string {
-  const whole = v / div;
-  const rest = v % div;
-  if (rest === 0n) return String(whole);
-  const digits = String(div).length - 1;
-  return `${whole}.${String(rest).padStart(digits, '0').replace(/0+$/, '')}`;
-}

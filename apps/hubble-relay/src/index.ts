@@ -14,5 +14,4 @@ export {
   type RelayObserverOptions,
 } from './relay-observer.js';
 export { RELAY_VERSION, HEALTH_SERVICES, startRelay, type Relay, type RelayOptions } from './relay.js';
-export { parseDurationMs, InvalidDurationError } from './duration.js';
 export type { PeerTlsMaterial } from './peer-flow-stream.js';

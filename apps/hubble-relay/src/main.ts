@@ -2,8 +2,8 @@
 // hubble-relay: one per cluster. Discovers hubble-servers through peer.Peer (or a static
 // list), keeps a connection pool with backoff and serves observer.Observer for the whole
 // cluster, merging node streams in time order.
-import { checkMetricsHost, createLogger, defineFlags, FlagError, installSignalHandlers, isLogLevel, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
-import { InvalidDurationError, parseDurationMs } from './duration.js';
+import { checkMetricsHost, installSignalHandlers, metricsHostFlag, startTelemetry } from '@cilium-ts/grpc';
+import { createLogger, defineFlags, DurationError, FlagError, isLogLevel, parseDuration } from '@cilium-ts/process';
 import { InvalidPeerAddressError, toListenTarget } from './peer-address.js';
 import { startRelay } from './relay.js';
 import { credentials } from '@grpc/grpc-js';
@@ -88,10 +88,10 @@ async function main(): Promise<void> {
     peerService: values.peerService || undefined,
     staticPeers,
     sortBufferLenMax: values.sortBufferLenMax,
-    sortBufferDrainTimeoutMs: parseDurationMs('sort-buffer-drain-timeout', values.sortBufferDrainTimeout),
-    dialTimeoutMs: parseDurationMs('dial-timeout', values.dialTimeout),
-    retryTimeoutMs: parseDurationMs('retry-timeout', values.retryTimeout),
-    errorAggregationWindowMs: parseDurationMs('error-aggregation-window', values.errorAggregationWindow),
+    sortBufferDrainTimeoutMs: parseDuration(values.sortBufferDrainTimeout, 'sort-buffer-drain-timeout'),
+    dialTimeoutMs: parseDuration(values.dialTimeout, 'dial-timeout'),
+    retryTimeoutMs: parseDuration(values.retryTimeout, 'retry-timeout'),
+    errorAggregationWindowMs: parseDuration(values.errorAggregationWindow, 'error-aggregation-window'),
     nodeName: values.nodeName || undefined,
     peerTlsCredentials: () => credentials.createSsl(ca, key, cert),
     peerTlsMaterial: { ca: ca ?? undefined, key: key ?? undefined, cert: cert ?? undefined },
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof FlagError || err instanceof InvalidDurationError || err instanceof InvalidPeerAddressError) {
+  if (err instanceof FlagError || err instanceof DurationError || err instanceof InvalidPeerAddressError) {
     process.stderr.write(`hubble-relay: ${err.message}\n`);
     process.exit(2);
   }

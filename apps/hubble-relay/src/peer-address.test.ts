@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Backoff } from './backoff.js';
-import { parseDurationMs } from './duration.js';
 import { InvalidPeerAddressError, toDialTarget, toListenTarget } from './peer-address.js';
 
 describe('toDialTarget', () => {
@@ -39,15 +38,5 @@ describe('Backoff', () => {
   it('keeps jittered delays within the spread', () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, jitter: 0.5 }, () => 0);
     assert.equal(b.next(), 50);
-  });
-});
-
-describe('parseDurationMs', () => {
-  it('parses Go durations', () => {
-    assert.equal(parseDurationMs('x', '1s'), 1000);
-    assert.equal(parseDurationMs('x', '1m30s'), 90_000);
-    assert.equal(parseDurationMs('x', '250ms'), 250);
-    assert.equal(parseDurationMs('x', '0'), 0);
-    assert.throws(() => parseDurationMs('dial-timeout', '5'), /--dial-timeout/);
   });
 });

@@ -6,7 +6,7 @@
 // peer pool, which Node warned about as a leak (MaxListenersExceededWarning) from 11 calls on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { startRelay } from './relay.js';
 import { runFollowSoak, type SoakSample } from './testing/follow-soak.js';
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { createLogger, createServer, ServingStatus, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
+import { createServer, ServingStatus, type GrpcServer, type ServerTlsOptions } from '@cilium-ts/grpc';
+import { createLogger, type Logger } from '@cilium-ts/process';
 import type { PeerSpec, PeerTLS } from './peer-connection.js';
 import type { RelayFlowStats } from './get-flows.js';
 import { PeerManager } from './peer-manager.js';

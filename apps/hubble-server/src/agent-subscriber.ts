@@ -2,7 +2,8 @@
 // reconnecting with exponential backoff when the agent restarts or is not up yet.
 import type { EventEmitter } from 'node:events';
 import { agent } from '@cilium-ts/api';
-import { createClient, type Logger } from '@cilium-ts/grpc';
+import { createClient } from '@cilium-ts/grpc';
+import { type Logger } from '@cilium-ts/process';
 import type { ReadGate } from './ingest-gate.js';
 import { decodeMonitorMessage, type MonitorMessage } from './monitor-batch-decoder.js';
 import { RawServerStream } from './raw-grpc-stream.js';

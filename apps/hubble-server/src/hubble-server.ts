@@ -4,7 +4,8 @@
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
 import { DatapathFlowEvent, DEFAULT_RING_CAPACITY, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
-import { createServer, type GrpcServer, type Logger, type ServerTlsOptions } from '@cilium-ts/grpc';
+import { createServer, type GrpcServer, type ServerTlsOptions } from '@cilium-ts/grpc';
+import { type Logger } from '@cilium-ts/process';
 import { AgentSubscriber } from './agent-subscriber.js';
 import { IngestGate } from './ingest-gate.js';
 import { FlowMetrics } from './metrics/registry.js';

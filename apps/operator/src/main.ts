@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // cilium-operator: one per cluster. Config, wiring and lifecycle live here.
-import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, packageVersion, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
-import { DurationError, KvStore, kvstoreTlsFlags, parseDuration, readKvStoreTls, type KvLogger, type KvStoreTls } from '@cilium-ts/kvstore';
+import { checkMetricsHost, metricsHostFlag, onShutdown, packageVersion, serve, startTelemetry } from '@cilium-ts/grpc';
+import { createLogger, defineFlags, isLogLevel, type LogLevel } from '@cilium-ts/process';
+import { KvStore, kvstoreTlsFlags, readKvStoreTls, type KvLogger, type KvStoreTls } from '@cilium-ts/kvstore';
+import { DurationError, parseDuration } from '@cilium-ts/process';
 import { CidrPool, CidrPoolConfigError } from './cidr-pool.js';
 import { Operator } from './operator.js';
 import { registerOperatorMetrics } from './metrics.js';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
 import { closed, readResponse } from './test-support.js';
 

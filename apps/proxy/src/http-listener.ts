@@ -5,7 +5,7 @@
 // get 400 and the connection is closed.
 import http from 'node:http';
 import net from 'node:net';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { httpAllowed, type Direction, type L7Policy } from '@cilium-ts/policy';
 
 /** Where a connection came from and goes, and what its peer may do. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // cilium-proxy: the per-node L7 proxy. Flags, wiring and lifecycle live here.
 import { IpcacheReader } from '@cilium-ts/bpf';
-import { checkMetricsHost, createLogger, defineFlags, isLogLevel, metricsHostFlag, onShutdown, packageVersion, serve, startTelemetry, type LogLevel } from '@cilium-ts/grpc';
+import { checkMetricsHost, metricsHostFlag, onShutdown, packageVersion, serve, startTelemetry } from '@cilium-ts/grpc';
+import { createLogger, defineFlags, isLogLevel, type LogLevel } from '@cilium-ts/process';
 import { L7Proxy } from './proxy.js';
 import { proxyService } from './proxy-service.js';
 import { makeTransparent } from './socket-options.js';

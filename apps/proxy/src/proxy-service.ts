@@ -2,7 +2,8 @@
 // revision), AccessLog (records as they happen) and Status.
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { proxy as api, timestampFromDate } from '@cilium-ts/api';
-import { InvalidArgumentError, serviceErrorFromStatus, statusFromError, type Logger, type ServiceRegistration } from '@cilium-ts/grpc';
+import { InvalidArgumentError, serviceErrorFromStatus, statusFromError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { type Logger } from '@cilium-ts/process';
 import type { AccessRecord } from './http-listener.js';
 import { PolicyTable } from './policy-table.js';
 import type { L7Proxy } from './proxy.js';

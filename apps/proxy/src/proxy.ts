@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { fromProxyMark, WORLD_IDENTITY } from '@cilium-ts/bpf';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { proxyPortFor, type Direction } from '@cilium-ts/policy';
 import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
 import { normalizeAddress, PolicyTable } from './policy-table.js';

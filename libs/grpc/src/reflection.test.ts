@@ -10,7 +10,8 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { createClient } from './client.js';
 import { splitDescriptorSet } from './descriptor-pool.js';
 import { createServer, type GrpcServer } from './server.js';
-import { memoryLogger, tempDir } from './test-helpers.js';
+import { memoryLogger } from '@cilium-ts/process/testing';
+import { tempDir } from './test-helpers.js';
 
 type Req = reflectionV1.ServerReflectionRequest;
 type Resp = reflectionV1.ServerReflectionResponse;

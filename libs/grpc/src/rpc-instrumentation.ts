@@ -25,7 +25,7 @@ import {
   type TextMapGetter,
 } from '@opentelemetry/api';
 import { serviceErrorFromStatus, statusFromError, UnimplementedError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '@cilium-ts/process';
 import type { StreamTracker } from './stream-tracker.js';
 
 const INSTRUMENTATION_SCOPE = '@cilium-ts/grpc';

@@ -8,7 +8,8 @@ import { createClient, readAll, unary, waitForReady } from './client.js';
 import { InvalidArgumentError, NotFoundError, FailedPreconditionError, UnavailableError } from './errors.js';
 import { createServer, type GrpcServer } from './server.js';
 import { ServingStatus } from './health.js';
-import { memoryLogger, tempDir } from './test-helpers.js';
+import { memoryLogger } from '@cilium-ts/process/testing';
+import { tempDir } from './test-helpers.js';
 
 const dir = tempDir('grpc-server');
 const socket = join(dir.path, 'sub', 'agent.sock');

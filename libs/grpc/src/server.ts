@@ -7,7 +7,7 @@ import { descriptorSetPath, health as healthApi, reflectionV1, reflectionV1alpha
 import { DescriptorPool } from './descriptor-pool.js';
 import { HealthRegistry, ServingStatus } from './health.js';
 import { AddressError, parseAddress, prepareUnixSocket, removeUnixSocket } from './listen-address.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '@cilium-ts/process';
 import { ReflectionResponder } from './reflection.js';
 import { instrumentService, serviceNameOf } from './rpc-instrumentation.js';
 import { installSignalHandlers, type SignalHandlerOptions } from './shutdown.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { agent } from '@cilium-ts/api';
+import { memoryLogger } from '@cilium-ts/process/testing';
 import { status, type StatusObject } from '@grpc/grpc-js';
 import { createClient, unary, waitForReady } from './client.js';
 import { onShutdown, runShutdownHooks } from './shutdown.js';
@@ -112,7 +113,6 @@ test('graceful shutdown lets an in-flight unary call finish; after the timeout i
   const gate = new Promise<void>((resolve) => (release = resolve));
   const stuck = new Promise<never>(() => {});
   const { createServer } = await import('./server.js');
-  const { memoryLogger } = await import('./test-helpers.js');
   const s = await createServer({
     component: 'graceful',
     logger: memoryLogger().logger,

@@ -1,6 +1,6 @@
 // Process shutdown: hooks run once on SIGTERM/SIGINT (telemetry flush, state saves),
 // after the gRPC server has drained, then the process exits 0.
-import type { Logger } from './logger.js';
+import type { Logger } from '@cilium-ts/process';
 
 /** Something a GrpcServer-like object offers for graceful shutdown. */
 export interface Drainable {

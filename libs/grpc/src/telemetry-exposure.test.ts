@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { checkMetricsHost, startTelemetry, type Telemetry } from './telemetry.js';
-import { FlagError } from './flags.js';
-import { memoryLogger } from './test-helpers.js';
+import { FlagError } from '@cilium-ts/process';
+import { memoryLogger } from '@cilium-ts/process/testing';
 
 // A distinctive argument on this process's command line, which must not reach /metrics.
 const marker = `--cts-secret-flag-${process.pid}`;

@@ -8,7 +8,7 @@ import { createClient, unary } from './client.js';
 import { InvalidArgumentError } from './errors.js';
 import { createServer, type GrpcServer } from './server.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
-import { memoryLogger } from './test-helpers.js';
+import { memoryLogger } from '@cilium-ts/process/testing';
 
 const spans = new tracing.InMemorySpanExporter();
 const processor = new tracing.SimpleSpanProcessor(spans);

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { NodeSDKConfiguration, tracing } from '@opentelemetry/sdk-node';
 import { isIP } from 'node:net';
-import { FlagError } from './flags.js';
-import { createLogger, type Logger } from './logger.js';
+import { FlagError } from '@cilium-ts/process';
+import { createLogger, type Logger } from '@cilium-ts/process';
 import { onShutdown } from './shutdown.js';
 
 /** Options of startTelemetry. */

@@ -4,7 +4,7 @@ import { agent } from '@cilium-ts/api';
 import { status } from '@grpc/grpc-js';
 import { createClient, unary } from './client.js';
 import { createServer, type GrpcServer } from './server.js';
-import { memoryLogger } from './test-helpers.js';
+import { memoryLogger } from '@cilium-ts/process/testing';
 import { makeTestCerts } from './testing/test-certs.js';
 
 // A CA and a server certificate for *.hubble-relay.cilium.io, made with openssl.

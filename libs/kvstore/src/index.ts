@@ -1,7 +1,7 @@
 // @cilium-ts/kvstore: etcd access for cilium-ts (connection, key layout, identities,
 // node registrations, ipcache, and a helper that runs Debian's etcd).
 export * from './errors.js';
-export * from './duration.js';
+export * from './lease-ttl.js';
 export * from './keys.js';
 export * from './lease.js';
 export type * from './kv-types.js';

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { SocketLb } from '@cilium-ts/bpf';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { ServiceStore, type KvStore } from '@cilium-ts/kvstore';
 import { DefaultMaxBackendsPerService } from '@cilium-ts/loadbalancer';
 import { ServiceManager } from './service-manager.js';

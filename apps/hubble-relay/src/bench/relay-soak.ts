@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import type { PeerSpec } from '../peer-connection.js';
 import { startRelay } from '../relay.js';
 import { runFollowSoak, type SoakRelay, type SoakSample } from '../testing/follow-soak.js';

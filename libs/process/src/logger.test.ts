@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger, formatRfc3339Nanos } from './logger.js';
-import { memoryLogger } from './test-helpers.js';
+import { memoryLogger } from './testing/memory-logger.js';
 
 test('one JSON object per line: time, level, component, msg, then fields', () => {
   const lines: string[] = [];

@@ -1,6 +1,5 @@
 // Structured JSON logs: one object per line on stderr with time (RFC3339, nanoseconds),
 // level, component, msg, then the caller's fields.
-import { nanosFromTimestamp, timestampNow } from '@cilium-ts/api';
 
 /** Log levels, least to most severe. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -37,6 +36,13 @@ export interface LoggerOptions {
 /** Returns true when `s` names a log level. */
 export function isLogLevel(s: string): s is LogLevel {
   return Object.hasOwn(LEVELS, s);
+}
+
+// Nanoseconds since the epoch, sub-millisecond from the monotonic clock (as @cilium-ts/api's timestampNow).
+function nowNanos(): bigint {
+  const ms = performance.timeOrigin + performance.now();
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.floor((ms - whole) * 1_000_000));
 }
 
 /** Formats nanoseconds since the epoch as RFC3339 UTC with nine fractional digits. */
@@ -105,7 +111,7 @@ class JsonLogger implements Logger {
   private write(level: LogLevel, msg: string, fields?: LogFields): void {
     if (!this.enabled(level)) return;
     const record: Record<string, unknown> = {
-      time: formatRfc3339Nanos(nanosFromTimestamp(timestampNow())),
+      time: formatRfc3339Nanos(nowNanos()),
       level,
       component: this.component,
       msg,
