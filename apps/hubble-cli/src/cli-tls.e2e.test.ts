@@ -21,6 +21,7 @@ const impl: observer.ObserverServer = {
   getAgentEvents: (call) => call.end(),
   getDebugEvents: (call) => call.end(),
   getNodes: (_call, cb) => cb(null, observer.GetNodesResponse.fromPartial({})),
+  getNamespaces: (_call, cb) => cb(null, observer.GetNamespacesResponse.fromPartial({})),
   serverStatus: (_call, cb) => cb(null, observer.ServerStatusResponse.fromPartial({ numFlows: 1n, maxFlows: 15n, seenFlows: 1n, uptimeNs: 1_000_000_000n })),
 };
 

@@ -63,6 +63,10 @@ describe('hubble CLI end to end against a fake Observer', () => {
             { name: 'a', state: relay.NodeState.NODE_UNAVAILABLE, address: '10.0.0.1:4244' },
           ],
         })),
+      getNamespaces: (_call, cb) =>
+        cb(null, observer.GetNamespacesResponse.fromPartial({
+          namespaces: [{ namespace: 'default' }, { cluster: 'c1', namespace: 'kube-system' }, { cluster: 'c2', namespace: 'x' }],
+        })),
       serverStatus: (_call, cb) =>
         cb(null, observer.ServerStatusResponse.fromPartial({
           numFlows: 4095n, maxFlows: 4095n, seenFlows: 123456n, uptimeNs: 100_000_000_000n,
@@ -183,6 +187,19 @@ describe('hubble CLI end to end against a fake Observer', () => {
         'a      Unavailable   N/A     N/A       N/A                  N/A       10.0.0.1:4244   N/A\n' +
         'b      Connected     1m40s   10.00     100/4095 (  2.44%)   v1.11.0   10.0.0.2:4244   Enabled\n',
     );
+  });
+
+  it('list namespaces: table, wide (Go tabwriter blocks: a row without cluster splits the column), json', async () => {
+    const table = await runHubble(['list', 'namespaces', '--server', socket], env);
+    assert.equal(table.code, 0, table.stderr);
+    assert.equal(table.stdout, 'NAMESPACE\ndefault\nkube-system\nx\n');
+    const wide = await runHubble(['list', 'namespaces', '--server', socket, '-o', 'wide'], env);
+    assert.equal(wide.stdout, 'NAMESPACE   CLUSTER\ndefault\nkube-system   c1\nx             c2\n');
+    const json = await runHubble(['list', 'namespaces', '--server', socket, '-o', 'json'], env);
+    assert.equal(json.stdout, '[\n  {\n    "namespace": "default"\n  },\n  {\n    "cluster": "c1",\n    "namespace": "kube-system"\n  },\n  {\n    "cluster": "c2",\n    "namespace": "x"\n  }\n]\n');
+    const bad = await runHubble(['list', 'namespaces', '--server', socket, '-o', 'yaml'], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /invalid output format "yaml"/);
   });
 
   it('fails with a connection error when nothing listens', async () => {

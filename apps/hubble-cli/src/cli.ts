@@ -1,6 +1,7 @@
 import { UsageError } from './args.js';
 import { ConnectError } from './connect.js';
 import type { Io } from './global-flags.js';
+import { runListNamespaces } from './list-namespaces-command.js';
 import { runListNodes } from './list-nodes-command.js';
 import { runObserve } from './observe-command.js';
 import { ProtoJsonError } from './proto-json.js';
@@ -17,6 +18,7 @@ Available Commands:
   observe     Observe flows (observe agent-events / debug-events: agent or debug events) of a Hubble server
   status      Display status of Hubble server
   list nodes  List Hubble nodes (needs a Hubble relay)
+  list namespaces  List namespaces with recent flows
   version     Display detailed version information
 
 Use "hubble [command] --help" for more information about a command.
@@ -40,11 +42,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       case 'list': {
         const [sub, ...more] = rest;
         if (sub === 'nodes' || sub === 'node') return await runListNodes(more, io);
+        if (sub === 'namespaces') return await runListNamespaces(more, io);
         if (sub === undefined || sub === '--help' || sub === '-h') {
-          io.out('List Hubble objects\n\nUsage:\n  hubble list nodes [flags]\n');
+          io.out('List Hubble objects\n\nUsage:\n  hubble list nodes [flags]\n  hubble list namespaces [flags]\n');
           return 0;
         }
-        throw new UsageError(`unknown command "${sub}" for "hubble list": use "hubble list nodes"`);
+        throw new UsageError(`unknown command "${sub}" for "hubble list": use "hubble list nodes" or "hubble list namespaces"`);
       }
       case 'version':
       case '--version':

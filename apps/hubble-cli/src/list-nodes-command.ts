@@ -1,14 +1,12 @@
 import { observer, relay } from '@cilium-ts/api';
-import { FlagValues, UsageError, formatHelp, parseArgs, type FlagSpec } from './args.js';
-import { dial, resolveTarget } from './connect.js';
-import { GLOBAL_FLAGS, connectOptions, type Io } from './global-flags.js';
-import { statusText } from '@cilium-ts/grpc';
+import { formatHelp } from './args.js';
+import { GLOBAL_FLAGS, type Io } from './global-flags.js';
+import { LIST_OUTPUT_FLAG, runListCommand } from './list-command.js';
 import { goJson, toProtoJson } from './proto-json.js';
 import { formatTable } from './tab-writer.js';
 import { formatGoDuration } from '@cilium-ts/process';
 
-const FLAGS: FlagSpec[] = [{ name: 'output', short: 'o', kind: 'string', default: 'table', help: 'Output format: table, wide, json' }];
-const HELP = formatHelp('hubble list nodes [flags]', 'List the nodes known to a Hubble relay.', [...FLAGS, ...GLOBAL_FLAGS]);
+const HELP = formatHelp('hubble list nodes [flags]', 'List the nodes known to a Hubble relay.', [LIST_OUTPUT_FLAG, ...GLOBAL_FLAGS]);
 
 const STATE_TEXT: Record<number, string> = {
   [relay.NodeState.NODE_CONNECTED]: 'Connected',
@@ -39,35 +37,15 @@ function sortNodes(nodes: observer.Node[]): observer.Node[] {
 }
 
 /** runListNodes implements `hubble list nodes`. */
-export async function runListNodes(argv: string[], io: Io): Promise<number> {
-  const specs = [...FLAGS, ...GLOBAL_FLAGS];
-  const parsed = parseArgs(argv, specs);
-  const flags = new FlagValues(parsed, specs, io.env);
-  if (flags.bool('help')) {
-    io.out(HELP);
-    return 0;
-  }
-  const output = flags.string('output');
-  if (!['table', 'wide', 'json'].includes(output)) throw new UsageError(`invalid output format "${output}": use table, wide or json`);
-  const conn = connectOptions(flags);
-  const target = resolveTarget(conn);
-  const client = new observer.ObserverClient(target.address, target.credentials, target.options);
-  try {
-    await dial(client, target, conn.timeoutMs);
-    const res = await new Promise<observer.GetNodesResponse | Error & { code?: number; details?: string }>((resolve) =>
-      client.getNodes(observer.GetNodesRequest.fromPartial({}), (err, r) => resolve(err ?? r)),
-    );
-    if (res instanceof Error) {
-      io.err(`${res.code !== undefined ? statusText(res.code, res.details ?? res.message) : res.message}\n`);
-      return 1;
-    }
-    if (output === 'json') {
-      io.out(`${goJson(sortNodes(res.nodes).map((n) => toProtoJson('observer.Node', observer.Node, n)), '  ')}\n`);
-    } else {
-      io.out(formatNodesTable(res.nodes, output === 'wide'));
-    }
-    return 0;
-  } finally {
-    client.close();
-  }
+export function runListNodes(argv: string[], io: Io): Promise<number> {
+  return runListCommand<observer.GetNodesResponse>(
+    argv,
+    io,
+    HELP,
+    (client, cb) => client.getNodes(observer.GetNodesRequest.fromPartial({}), cb),
+    (res, output) =>
+      output === 'json'
+        ? `${goJson(sortNodes(res.nodes).map((n) => toProtoJson('observer.Node', observer.Node, n)), '  ')}\n`
+        : formatNodesTable(res.nodes, output === 'wide'),
+  );
 }

@@ -4,8 +4,8 @@
 // print the same: compact, dict and table byte for byte (colours, node names, time formats
 // too), json and jsonpb as parsed JSON; every filter flag builds the same filters
 // (--print-raw-filters) and selects the same flows, which are also checked against what
-// the servers hold; the selectors (--first/--last/--all, --since/--until, -f), status and
-// list nodes agree. The upstream binary comes from ../shared/upstream/build-hubble (built
+// the servers hold; the selectors (--first/--last/--all, --since/--until, -f), status,
+// list nodes and list namespaces agree. The upstream binary comes from ../shared/upstream/build-hubble (built
 // offline with Debian's Go, cached in /var/cache/cilium-ts/upstream); without the script
 // the suite is skipped, except under CI=true where it fails.
 import assert from 'node:assert/strict';
@@ -314,5 +314,19 @@ describe('upstream hubble CLI v0.12.3 and ours against the same servers and rela
     const table = await both(['list', 'nodes', '--server', relay]);
     const cols = (s: string): string[] => s.trimEnd().split('\n').map((l) => l.split(/\s{2,}/).filter((_, i) => i !== 2).join('|'));
     assert.deepEqual(cols(table.ours.stdout), cols(table.up.stdout));
+  });
+
+  it('list namespaces prints the same (table, wide, json): the namespaces of the flows the servers hold', async () => {
+    const held = jsonLines((await run('ours', ['observe', '--server', relay, '--all', '-o', 'jsonpb'])).stdout);
+    const want = [...new Set(held.flatMap((f) => [f.flow.source?.namespace, f.flow.destination?.namespace]).filter((n): n is string => !!n))].sort();
+    assert.ok(want.length >= 2, `the compat records span several namespaces: ${want.join(',')}`);
+    for (const server of [relay, server1]) {
+      for (const o of ['table', 'wide', 'json']) {
+        const r = await both(['list', 'namespaces', '--server', server, '-o', o]);
+        assert.equal(r.ours.stdout, r.up.stdout, `list namespaces -o ${o} via ${server}`);
+      }
+      const json = await both(['list', 'namespaces', '--server', server, '-o', 'json']);
+      assert.deepEqual((JSON.parse(json.ours.stdout) as Json[]).map((n) => n.namespace), want);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { Metadata, status as Status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { observer, relay } from '@cilium-ts/api';
+import { sortedNamespaces } from '@cilium-ts/flow';
 import { relayGetFlows, type GetFlowsOptions } from './get-flows.js';
 import type { PeerSource, PeerView } from './peer-manager.js';
 
@@ -94,6 +95,27 @@ export function nodesFromStatus(results: PeerStatus[]): observer.GetNodesRespons
   return observer.GetNodesResponse.fromPartial({ nodes });
 }
 
+/**
+ * collectNamespaces asks every available peer for GetNamespaces in parallel (a deadline each)
+ * and merges the answers, sorted and without duplicates. As upstream's relay, a peer that is
+ * unavailable or fails is left out (the listing is of the namespaces seen, not a guarantee).
+ */
+export async function collectNamespaces(peers: PeerView[], timeoutMs: number): Promise<observer.GetNamespacesResponse> {
+  const lists = await Promise.all(
+    peers.map(
+      (p) =>
+        new Promise<observer.Namespace[]>((resolve) => {
+          const client = p.client;
+          if (!p.available || client === undefined) return resolve([]);
+          client.getNamespaces(observer.GetNamespacesRequest.fromPartial({}), new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+            resolve(err ? [] : res.namespaces),
+          );
+        }),
+    ),
+  );
+  return observer.GetNamespacesResponse.fromPartial({ namespaces: sortedNamespaces(lists.flat()) });
+}
+
 function unimplemented(method: string): ServiceError {
   // As upstream's relay (UNIMPLEMENTED); the events are served per node.
   const err = new Error(`${method} is not implemented by hubble-relay (as upstream); ask the node's hubble-server directly, e.g. --server <node address>:4244`) as ServiceError;
@@ -117,6 +139,9 @@ export function createRelayObserver(peers: PeerSource, opts: RelayObserverOption
     },
     getNodes(_call: ServerUnaryCall<observer.GetNodesRequest, observer.GetNodesResponse>, callback: sendUnaryData<observer.GetNodesResponse>) {
       collectPeerStatus(peers.list(), opts.peerStatusTimeoutMs).then((r) => callback(null, nodesFromStatus(r)), (err: Error) => callback(err));
+    },
+    getNamespaces(_call, callback) {
+      collectNamespaces(peers.list(), opts.peerStatusTimeoutMs).then((r) => callback(null, r), (err: Error) => callback(err));
     },
     serverStatus(_call, callback) {
       collectPeerStatus(peers.list(), opts.peerStatusTimeoutMs).then(

@@ -163,6 +163,17 @@ describe('hubble-relay against fake hubble-servers', () => {
     assert.equal(byName.get('node-z')?.state, relayApi.NodeState.NODE_UNAVAILABLE);
   });
 
+  it('merges the peers\' GetNamespaces sorted by cluster and namespace, without duplicates', async () => {
+    a.namespaces = [{ cluster: '', namespace: 'kube-system' }, { cluster: '', namespace: 'default' }];
+    b.namespaces = [{ cluster: '', namespace: 'default' }, { cluster: 'c2', namespace: 'app' }];
+    c.namespaces = [{ cluster: '', namespace: 'zeta' }, { cluster: 'c1', namespace: 'zeta' }];
+    const res = await unary<observer.GetNamespacesResponse>((cb) => client.getNamespaces(observer.GetNamespacesRequest.fromPartial({}), cb));
+    assert.deepEqual(
+      res.namespaces.map((n) => `${n.cluster}/${n.namespace}`),
+      ['/default', '/kube-system', '/zeta', 'c1/zeta', 'c2/app'],
+    );
+  });
+
   it('answers UNIMPLEMENTED for GetAgentEvents and GetDebugEvents (as upstream), naming the per-node server', async () => {
     for (const [method, s] of [
       ['GetAgentEvents', client.getAgentEvents(observer.GetAgentEventsRequest.fromPartial({}), new Metadata())],

@@ -1,10 +1,11 @@
 // observer.Observer for one node: GetFlows, GetAgentEvents and ServerStatus over the flow
-// ring buffer, GetDebugEvents over the debug ring (HUBBLE-API.md §5); GetNodes is
-// UNIMPLEMENTED as on upstream per-node servers.
+// ring buffer, GetDebugEvents over the debug ring (HUBBLE-API.md §5), GetNamespaces from the
+// flows held (flow-namespaces.ts); GetNodes is UNIMPLEMENTED as on upstream per-node servers.
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { observer, type Timestamp } from '@cilium-ts/api';
 import { compileFlowFilters, DatapathFlowEvent, encodeFlowEventResponse, FilterError, ReadRequestError, RingReader, validateReadRequest, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 import { InvalidArgumentError, UnimplementedError } from '@cilium-ts/grpc';
+import { namespacesOfRing } from './flow-namespaces.js';
 import { callSignal, callSink, encodedSink, pump, type MessageSink } from './stream-pump.js';
 
 /**
@@ -66,6 +67,7 @@ export class ObserverService {
       getAgentEvents: this.getAgentEvents,
       getDebugEvents: this.getDebugEvents,
       getNodes: this.getNodes,
+      getNamespaces: this.getNamespaces,
       serverStatus: this.serverStatus,
     };
   }
@@ -106,6 +108,14 @@ export class ObserverService {
 
   getNodes = (_call: ServerUnaryCall<observer.GetNodesRequest, observer.GetNodesResponse>, cb: sendUnaryData<observer.GetNodesResponse>): void => {
     cb(new UnimplementedError('GetNodes is served by hubble-relay, not by a per-node hubble-server; point the client at the relay'));
+  };
+
+  getNamespaces = (
+    _call: ServerUnaryCall<observer.GetNamespacesRequest, observer.GetNamespacesResponse>,
+    cb: sendUnaryData<observer.GetNamespacesResponse>,
+  ): void => {
+    const nowS = this.state.now ? Number(this.state.now().seconds) : Math.floor(Date.now() / 1000);
+    cb(null, observer.GetNamespacesResponse.fromPartial({ namespaces: namespacesOfRing(this.state.ring, nowS) }));
   };
 
   serverStatus = (

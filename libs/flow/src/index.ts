@@ -18,3 +18,4 @@ export { summarize, tcpFlagsText } from './summary.js';
 export { FilterError, type FlowFilterKind, type FlowPredicate } from './filters/filter.js';
 export { compileFlowFilter, compileFlowFilters, DEFAULT_FILTER_KINDS } from './filters/registry.js';
 export { parseLabelSelector, LabelSelectorError, type LabelMatcher } from './filters/label-selector.js';
+export { compareNamespaces, sortedNamespaces } from './namespace-list.js';

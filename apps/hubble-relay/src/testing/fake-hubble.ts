@@ -1,5 +1,5 @@
-// A small hubble-server stand-in for tests: observer.Observer (GetFlows, ServerStatus) and
-// peer.Peer (Notify) on a unix socket, streaming crafted flows.
+// A small hubble-server stand-in for tests: observer.Observer (GetFlows, ServerStatus,
+// GetNamespaces) and peer.Peer (Notify) on a unix socket, streaming crafted flows.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ export class FakeHubble {
   private readonly followers = new Set<ServerWritableStream<observer.GetFlowsRequest, observer.GetFlowsResponse>>();
   private readonly notifiers = new Set<ServerWritableStream<peer.NotifyRequest, peer.ChangeNotification>>();
   peers: peer.ChangeNotification[] = [];
+  /** What GetNamespaces answers. */
+  namespaces: observer.Namespace[] = [];
   status = { numFlows: 0n, maxFlows: 0n, seenFlows: 0n, uptimeNs: 0n };
   private server: Server | undefined;
   private tcpAddress: string | undefined;
@@ -74,6 +76,7 @@ export class FakeHubble {
       getAgentEvents: (call) => call.end(),
       getDebugEvents: (call) => call.end(),
       getNodes: (_call, cb) => cb(null, observer.GetNodesResponse.fromPartial({})),
+      getNamespaces: (_call, cb) => cb(null, observer.GetNamespacesResponse.fromPartial({ namespaces: this.namespaces })),
       serverStatus: (_call, cb) => cb(null, observer.ServerStatusResponse.fromPartial({ ...this.status, version: `fake-${this.name}` })),
     };
     const peerImpl: peer.PeerServer = {
