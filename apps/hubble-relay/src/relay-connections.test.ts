@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, ServerCredentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { startRelay, type Relay } from './relay.js';
 import { eventually, FakeHubble, tempDir } from './testing/fake-hubble.js';
 
