@@ -23,6 +23,7 @@ import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
 import { IpamStore } from './ipam-store.js';
+import { startL7Redirects } from './l7/start-l7-redirects.js';
 import { connectKvstore, waitForPodCidr } from './kvstore-connect.js';
 import { localIpcache } from './local-ipcache.js';
 import { MetadataHub } from './metadata-hub.js';
@@ -68,6 +69,8 @@ export interface AgentConfig {
   cgroupRoot?: string;
   listen: string[];
   hubbleAddress: string;
+  /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */
+  proxyAddress?: string;
   enablePolicy: 'default' | 'always' | 'never';
   /** How pod traffic crosses nodes: native routes, or VXLAN with the identity in the VNI. */
   routingMode: RoutingMode;
@@ -185,6 +188,9 @@ export class Agent {
 
     const datapath = this.datapath;
     const remoteIpcache: RemoteIpcache = new RemoteIpcache({ nodeName: cfg.nodeName, routingMode: cfg.routingMode, underlay: this.underlay }, datapath, metadata);
+    // The L7 proxy's policy follows endpoints, policy and identities (l7/); started after the restore.
+    const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy, identities, endpoints: () => endpoints.list(), log });
+    this.closers.push(() => l7.stop());
     const endpoints: EndpointManager = new EndpointManager({
       nodeName: cfg.nodeName,
       nodeIp: cfg.nodeIp,
@@ -208,11 +214,13 @@ export class Agent {
           monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
           metadata.publish('upsert', { endpoint: endpointToApi(ep) });
           for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
+          l7.schedule();
         },
         deleted: (ep) => {
           monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
           metadata.publish('delete', { endpoint: endpointToApi(ep) });
           for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
+          l7.rebuild();
         },
         regenerated: (ep, error) =>
           monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' }),
@@ -265,6 +273,7 @@ export class Agent {
     const restored = await endpoints.restore(states);
     if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
     await this.ipamStore.save();
+    l7.start();
 
     // Datapath events into the monitor hub.
     const reader = datapath.events();

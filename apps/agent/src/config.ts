@@ -45,6 +45,13 @@ export const agentFlags = defineFlags(
       env: 'CILIUM_AGENT_LISTEN',
       description: 'API addresses, comma separated: unix:///path (mode 0660) and/or host:port for debugging',
     },
+    proxyAddress: {
+      type: 'string',
+      default: 'unix:///run/cilium-ts/proxy.sock',
+      env: 'CILIUM_PROXY_ADDRESS',
+      description:
+        'gRPC address of this node\'s L7 proxy (cilium-proxy --listen): the agent pushes its endpoints\' L7 rules there and lets the datapath redirect L7-covered traffic only once the proxy has acknowledged them; until then, and while the proxy is down, that traffic is dropped (fail closed, drop reason 165); empty = no proxy (L7 rules always drop)',
+    },
     hubbleAddress: { type: 'string', default: '', description: 'host:port of this node\'s hubble-server, published in the node registration for hubble-relay discovery' },
     metricsPort: { type: 'number', default: 0, description: 'Port of the Prometheus metrics endpoint (0 = disabled)' },
     ...metricsHostFlag,

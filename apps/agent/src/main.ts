@@ -75,6 +75,7 @@ const agentInstance = new Agent(
     cgroupRoot: f.cgroupRoot,
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
+    proxyAddress: f.proxyAddress,
     enablePolicy: f.enablePolicy as 'default',
     routingMode,
     underlayProtocol,

@@ -9,6 +9,9 @@ import { HttpListener, type AccessRecord, type ConnectionContext } from './http-
 import { normalizeAddress, PolicyTable } from './policy-table.js';
 import { markedSocket } from './socket-options.js';
 
+/** The peer identity of PolicyUpdate entries that apply to every peer without an entry of its own. */
+export const ANY_PEER = 0;
+
 /** The security identity of an address (the datapath's ipcache). */
 export interface IdentitySource {
   identityOf(ip: string): number;
@@ -127,7 +130,8 @@ export class L7Proxy {
     } catch (err) {
       this.opts.logger.warn('identity lookup failed; treating the peer as world', { address: peerAddress, error: (err as Error).message });
     }
-    const peer = rules.peers.get(peerIdentity);
+    // A peer without an entry of its own gets the "any peer" entry (identity 0), if any.
+    const peer = rules.peers.get(peerIdentity) ?? rules.peers.get(ANY_PEER);
     const srcIdentity = direction === 'ingress' ? peerIdentity : rules.identity;
     return {
       endpointId: rules.endpointId,

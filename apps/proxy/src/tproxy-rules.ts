@@ -4,6 +4,7 @@
 // local default route) and handed by TPROXY to the listener of P, which keeps the
 // original destination as the accepted socket's local address.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY, toProxyMark } from '@cilium-ts/bpf';
 
 /** The routing table of marked packets (as Cilium's). */
@@ -34,25 +35,54 @@ export function tproxyRule(proxyPort: number, onIp: string): string[] {
     '-j', 'TPROXY', '--on-port', String(proxyPort), '--on-ip', onIp];
 }
 
+/** The address families TPROXY serves for a listener bound to `host`, each with the address its rule hands packets to. */
+export function tproxyFamilies(host: string): Array<{ family: 4 | 6; onIp: string }> {
+  // A listener on :: is dual-stack (IPV6_TRANSPARENT covers both): both families, each to its loopback.
+  if (host === '::') return [{ family: 4, onIp: '127.0.0.1' }, { family: 6, onIp: '::1' }];
+  return [{ family: host.includes(':') ? 6 : 4, onIp: host }];
+}
+
 /**
  * Installs (idempotently) the policy route and one TPROXY rule per listener port in the
- * current network namespace (IPv4). Throws TproxySetupError naming the failing command.
+ * current network namespace, for each family the listener host serves (IPv4 with an IPv4
+ * host; IPv4 and IPv6 with ::). Throws TproxySetupError naming the failing command.
  */
-export function installTproxy(ports: readonly number[], onIp = '127.0.0.1'): void {
+export function installTproxy(ports: readonly number[], host = '127.0.0.1'): void {
+  disableEarlyDemux();
   const fwmark = `${hex(MARK_MAGIC_TO_PROXY)}/${hex(MARK_MAGIC_MASK)}`;
-  if (!run(['ip', 'rule', 'show', 'pref', String(RULE_PREF)]).includes(`lookup ${PROXY_ROUTE_TABLE}`)) {
-    run(['ip', 'rule', 'add', 'pref', String(RULE_PREF), 'fwmark', fwmark, 'lookup', String(PROXY_ROUTE_TABLE)]);
-  }
-  run(['ip', 'route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', String(PROXY_ROUTE_TABLE)]);
-  for (const p of ports) {
-    const rule = tproxyRule(p, onIp);
-    if (!checkRule(rule)) run(['iptables', '-w', '-t', 'mangle', '-A', 'PREROUTING', ...rule]);
+  for (const { family, onIp } of tproxyFamilies(host)) {
+    const ip = ['ip', `-${family}`];
+    const tables = family === 6 ? 'ip6tables' : 'iptables';
+    if (!run([...ip, 'rule', 'show', 'pref', String(RULE_PREF)]).includes(`lookup ${PROXY_ROUTE_TABLE}`)) {
+      run([...ip, 'rule', 'add', 'pref', String(RULE_PREF), 'fwmark', fwmark, 'lookup', String(PROXY_ROUTE_TABLE)]);
+    }
+    run([...ip, 'route', 'replace', 'local', family === 6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', String(PROXY_ROUTE_TABLE)]);
+    for (const p of ports) {
+      const rule = tproxyRule(p, onIp);
+      if (!checkRule(tables, rule)) run([tables, '-w', '-t', 'mangle', '-A', 'PREROUTING', ...rule]);
+    }
   }
 }
 
-function checkRule(rule: string[]): boolean {
+/**
+ * Turns IP early demux off in this namespace (IPv4 and IPv6 TCP/UDP). With it on, a
+ * packet of a proxied connection that the stack has not yet handed to the datapath (an
+ * ACK from another node, on its way to the pod's veth, where the datapath would mark it for
+ * the proxy) is matched to the proxy's socket for that 4-tuple before routing, and then
+ * dropped by forwarding (a forwarded packet must not carry a socket). Cilium turns it off
+ * for the same reason.
+ */
+export function disableEarlyDemux(): void {
   try {
-    execFileSync('iptables', ['-w', '-t', 'mangle', '-C', 'PREROUTING', ...rule], { stdio: 'ignore' });
+    writeFileSync('/proc/sys/net/ipv4/ip_early_demux', '0');
+  } catch (err) {
+    throw new TproxySetupError('sysctl -w net.ipv4.ip_early_demux=0', (err as Error).message);
+  }
+}
+
+function checkRule(tables: string, rule: string[]): boolean {
+  try {
+    execFileSync(tables, ['-w', '-t', 'mangle', '-C', 'PREROUTING', ...rule], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

@@ -23,18 +23,16 @@
 #include "encap.h"
 
 /* Where a packet that the policy redirects to proxy_port goes: the proxy_ready entry's
- * ifindex (0: the node's stack, from a tc ingress hook only: from-container, or
- * to-container-local tail-called from a sender's from-container or from-overlay), or -1
- * when no proxy has confirmed that it holds the endpoint's rules for that listener, or
- * the entry gives no way to reach it from this side (to-container on the host veth's tc
- * egress without an ifindex: TC_ACT_OK would hand the packet to the pod): the caller
+ * ifindex (0: the node's stack: from a tc ingress hook as it is, from to-container on the
+ * host veth's tc egress back in through that veth's ingress, see handle), or -1 when no
+ * proxy has confirmed that it holds the endpoint's rules for that listener: the caller
  * drops, fail closed. */
-static __always_inline int proxy_target(__u16 ep, __u16 proxy_port, __u8 egress, __u8 local)
+static __always_inline int proxy_target(__u16 ep, __u16 proxy_port)
 {
 	struct proxy_ready_key k = { .endpoint_id = ep, .proxy_port = proxy_port };
 	struct proxy_ready_value *r = bpf_map_lookup_elem(&proxy_ready, &k);
 
-	if (!r || (!r->ifindex && !egress && !local))
+	if (!r)
 		return -1;
 	return (int)r->ifindex;
 }
@@ -109,6 +107,12 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	__u8 traced, reason;
 	int ret, state, proxy = -1;
 
+	/* A packet to-container sent back into the node's stack for the L7 proxy (see the
+	 * redirect below); a pod's own packets never carry a mark here (it is scrubbed when
+	 * they leave its namespace). */
+	if (egress && !local && (skb->mark & MARK_MAGIC_MASK) == MARK_MAGIC_TO_PROXY)
+		return TC_ACT_OK;
+
 	m.flags = egress ? EVENT_F_EGRESS : 0;
 	m.src_identity = egress ? CONFIG.identity : WORLD_IDENTITY;
 	m.dst_identity = egress ? WORLD_IDENTITY : CONFIG.identity;
@@ -160,7 +164,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 	 * own upstream connection (its mark) was decided by the proxy: its L3/L4 verdict for
 	 * the original source's identity stands, without a second redirect. */
 	if (v.allowed && v.proxy_port && !from_proxy) {
-		proxy = proxy_target(ep, v.proxy_port, egress, local);
+		proxy = proxy_target(ep, v.proxy_port);
 		if (proxy < 0) {
 			v.allowed = 0;
 			reason = DROP_NO_CONFIG;
@@ -213,6 +217,18 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir, __u8 local)
 		skb->mark = MARK_MAGIC_TO_PROXY | ((__u32)v.proxy_port << 16);
 		if (proxy)
 			return bpf_redirect(proxy, 0);
+		if (!egress && !local) {
+			/* to-container on the host veth's tc egress (traffic the node's stack routed
+			 * to the pod, e.g. from another node): TC_ACT_OK would hand it to the pod, so
+			 * it goes back into the node's stack through the host veth's ingress,
+			 * addressed to the veth itself (the frame's source MAC); from-container lets
+			 * the marked packet pass there (marks never cross from a pod's namespace). */
+			__u8 mac[6];
+
+			if (bpf_skb_load_bytes(skb, 6, mac, sizeof(mac)) < 0 || bpf_skb_store_bytes(skb, 0, mac, sizeof(mac), 0) < 0)
+				return drop(skb, &m, &p, DROP_NO_CONFIG, dir);
+			return bpf_redirect(CONFIG.ifindex, BPF_F_INGRESS);
+		}
 		/* Into the node's stack from a tc ingress hook: a frame from the overlay may
 		 * carry another host's MAC; the policy route of the mark makes it local. */
 		bpf_skb_change_type(skb, PACKET_HOST);

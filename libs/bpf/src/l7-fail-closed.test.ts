@@ -99,8 +99,6 @@ describe('L7 fail-closed: proxy redirects without a ready proxy', needsRoot, () 
   test('with a proxy_ready entry the verdict is a redirect (mark, device, to-proxy trace, CT proxy port); without it drops again', async () => {
     load([l7(80)]);
     const syn = buildPacket({ src: PEER, dst: EP_IP, protocol: 'tcp', sport: 41030, dport: 80, tcpFlags: TcpFlags.syn });
-    dp.proxyReadySet(EP, PROXY, { ifindex: 0 });
-    assert.equal(dp.testRun(EP, 'to-container', syn, { ctx: {} }).retval, TC_ACT_SHOT, 'ingress needs a device to reach the proxy: still closed');
     dp.proxyReadySet(EP, PROXY, { ifindex: 1 });
     assert.deepEqual(dp.proxyReadyList(), [{ endpointId: EP, proxyPort: PROXY, ifindex: 1 }]);
     const run = dp.testRun(EP, 'to-container', syn, { ctx: {} });
@@ -113,6 +111,25 @@ describe('L7 fail-closed: proxy redirects without a ready proxy', needsRoot, () 
     assert.equal(ctOf(80, 41030)?.proxyPort, PROXY);
     assert.equal(dp.proxyReadyDelete(EP, PROXY), true);
     assert.equal(dp.testRun(EP, 'to-container', buildPacket({ src: PEER, dst: EP_IP, protocol: 'tcp', sport: 41030, dport: 80, tcpFlags: TcpFlags.ack })).retval, TC_ACT_SHOT, 'the established redirect drops once the proxy is gone');
+  });
+
+  test('ingress at to-container, a ready proxy without a device: back into the node stack through the host veth\'s ingress, addressed to the veth; from-container lets that marked packet pass', () => {
+    load([l7(80)]);
+    const syn = buildPacket({ src: PEER, dst: EP_IP, protocol: 'tcp', sport: 41035, dport: 80, tcpFlags: TcpFlags.syn });
+    assert.equal(dp.testRun(EP, 'to-container', syn, { ctx: {} }).retval, TC_ACT_SHOT, 'no proxy ready: closed');
+    dp.proxyReadySet(EP, PROXY, { ifindex: 0 });
+    const run = dp.testRun(EP, 'to-container', syn, { ctx: {} });
+    assert.equal(run.retval, TC_ACT_REDIRECT);
+    assert.equal(run.markOut, MARK_TO_PROXY);
+    assert.deepEqual(run.dataOut.subarray(0, 6), syn.subarray(6, 12), 'destination MAC = the frame\'s source (the host veth)');
+    assert.deepEqual(run.dataOut.subarray(6), syn.subarray(6), 'the rest of the frame is unchanged');
+    // Entering from-container (the veth's ingress) with the mark it passes untouched; without
+    // it, it is a packet of the pod, which the pod's enforced egress (nothing allowed) drops.
+    assert.equal(dp.testRun(EP, 'from-container', run.dataOut, { ctx: {} }).retval, TC_ACT_SHOT);
+    const back = dp.testRun(EP, 'from-container', run.dataOut, { ctx: { mark: MARK_TO_PROXY } });
+    assert.equal(back.retval, TC_ACT_OK);
+    assert.equal(back.markOut, MARK_TO_PROXY, 'the mark stays for TPROXY');
+    assert.equal(dp.proxyReadyDelete(EP, PROXY), true);
   });
 
   test('egress: a ready proxy without a device hands the packet to the node stack with the mark', () => {

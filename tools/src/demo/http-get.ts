@@ -4,8 +4,8 @@ import { request } from 'node:http';
 /** Outcome of one GET. */
 export type GetResult = { ok: true; status: number; ms: number; body: string } | { ok: false; error: string; ms: number };
 
-/** GETs http://host:port/ and resolves (never rejects) with the status or the failure. */
-export function httpGet(host: string, port: number, timeoutMs: number): Promise<GetResult> {
+/** GETs http://host:port<path> (default /) and resolves (never rejects) with the status or the failure. */
+export function httpGet(host: string, port: number, timeoutMs: number, path = '/'): Promise<GetResult> {
   const started = Date.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -15,7 +15,7 @@ export function httpGet(host: string, port: number, timeoutMs: number): Promise<
       clearTimeout(timer);
       resolve(r);
     };
-    const req = request({ host, port, path: '/', method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = request({ host, port, path, method: 'GET', agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));

@@ -19,6 +19,11 @@ export interface CheckCase {
   port: number;
   /** tcp (HTTP GET, the default) or icmp (one echo request). */
   proto?: 'tcp' | 'icmp';
+  /**
+   * An L7 case: the GET's path. Allowed means a 2xx answer, denied the L7 proxy's
+   * 403 "Access denied" (a drop or any other answer is neither).
+   */
+  path?: string;
   expect: 'allowed' | 'denied';
 }
 
@@ -37,6 +42,9 @@ export const NODE_SOURCE = 'node';
 /** The demo's expectations between pods (with the demo policy imported). */
 export const demoCases: readonly CheckCase[] = [
   { from: 'client', to: 'web', port: 80, expect: 'allowed' },
+  // The L7 rule on web:80 (GET / and /public only), enforced by the node's cilium-proxy.
+  { from: 'client', to: 'web', port: 80, path: '/public', expect: 'allowed' },
+  { from: 'client', to: 'web', port: 80, path: '/private', expect: 'denied' },
   { from: 'client', to: 'web', port: 8080, expect: 'denied' },
   { from: 'other', to: 'web', port: 80, expect: 'denied' },
 ];
@@ -112,9 +120,12 @@ export function summarize(results: readonly CheckResult[]): SummaryRow[] {
   for (const family of [4, 6] as const) {
     for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod'] as const) {
       for (const expect of ['allowed', 'denied'] as const) {
-        const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect);
-        const category = `${scope} ${expect === 'allowed' ? 'allowed' : 'denied by policy'}${family === 6 ? ' (IPv6)' : ''}`;
-        if (sel.length > 0) rows.push({ category, passed: sel.filter((r) => r.ok).length, total: sel.length });
+        for (const l7 of [false, true]) {
+          const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect && !!r.path === l7);
+          const verdict = l7 ? (expect === 'allowed' ? 'L7 allowed (HTTP 2xx)' : 'L7 denied (HTTP 403 Access denied)') : expect === 'allowed' ? 'allowed' : 'denied by policy';
+          const category = `${scope} ${verdict}${family === 6 ? ' (IPv6)' : ''}`;
+          if (sel.length > 0) rows.push({ category, passed: sel.filter((r) => r.ok).length, total: sel.length });
+        }
       }
     }
   }
@@ -157,13 +168,29 @@ async function probe(state: LabState, c: PlannedCheck): Promise<CheckResult> {
     const detail = got === 'allowed' ? (/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'echo reply') : 'no echo reply';
     return { ...c, target: `${dstIp} (icmp)`, got, reply: got === 'allowed', detail, ok: got === c.expect };
   }
-  const r = await run(inNetns(srcNetns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), '--timeout', '2000']), {
+  const r = await run(inNetns(srcNetns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), ...(c.path ? ['--path', c.path] : []), '--timeout', '2000']), {
     timeoutMs: 10_000,
   });
-  const got = r.code === 0 ? 'allowed' : 'denied';
   const detail = (r.stdout.trim() || r.stderr.trim()).split('\n').at(-1) ?? '';
-  const target = c.family === 6 ? `[${dstIp}]:${c.port}` : `${dstIp}:${c.port}`;
+  const target = `${c.family === 6 ? `[${dstIp}]:${c.port}` : `${dstIp}:${c.port}`}${c.path ?? ''}`;
+  if (c.path) {
+    const got = l7Outcome(r.code ?? -1, detail);
+    return { ...c, target, got: got ?? 'denied', reply: r.code === 0, detail, ok: got === c.expect };
+  }
+  const got = r.code === 0 ? 'allowed' : 'denied';
   return { ...c, target, got, reply: got === 'allowed' && /^ok \d+/.test(detail), detail, ok: got === c.expect };
+}
+
+/**
+ * The outcome of an L7 probe (exit code and last line of probe.js): allowed for a 2xx
+ * answer, denied for the proxy's 403 "Access denied", undefined for anything else (a drop
+ * or another answer is no L7 verdict).
+ */
+export function l7Outcome(code: number, detail: string): 'allowed' | 'denied' | undefined {
+  if (code !== 0) return undefined;
+  if (/^ok 2\d\d\b/.test(detail)) return 'allowed';
+  if (/^ok 403 Access denied$/.test(detail)) return 'denied';
+  return undefined;
 }
 
 /** Probes every case between every pair of nodes of lab `name`. */

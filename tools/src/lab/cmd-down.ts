@@ -28,6 +28,7 @@ const roleApps: Record<string, string> = {
   'hubble-relay': 'hubble-relay',
   'hubble-server': 'hubble-server',
   agent: 'agent',
+  proxy: 'proxy',
   operator: 'operator',
 };
 

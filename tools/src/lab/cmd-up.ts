@@ -21,7 +21,7 @@ import { daemonSpecs, type ServiceSpec } from './service-spec.js';
 import { type LabState, newState, type ServiceRecord, upsertPod, upsertService, writeState } from './state-file.js';
 
 /** Apps whose dist/main.js the lab runs. */
-export const requiredApps = ['operator', 'agent', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
+export const requiredApps = ['operator', 'agent', 'proxy', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
 
 /** VXLAN overhead over an IPv4 underlay (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes). */
 export const VXLAN_OVERHEAD = 50;
@@ -37,8 +37,8 @@ export function podMtu(o: Pick<UpOptions, 'routingMode'> & Partial<Pick<UpOption
 
 /** Number of progress steps of an "up". */
 export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'> & Partial<Pick<UpOptions, 'runtimes'>>): number {
-  // namespaces, etcd, operator, 2 per node, relay, pods per node, policy
-  return 1 + 1 + 1 + 2 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0);
+  // namespaces, etcd, operator, 3 per node (agent, proxy, hubble-server), relay, pods per node, policy
+  return 1 + 1 + 1 + 3 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0);
 }
 
 /**
@@ -144,8 +144,8 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay, o.relayTls)) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(
-      o.runtime === 'podman' ? `${label} (container)` : label,
-      () => (o.runtime === 'podman' ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, spec, state, save)),
+      o.runtime === 'podman' && !spec.processOnly ? `${label} (container)` : label,
+      () => (o.runtime === 'podman' && !spec.processOnly ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, spec, state, save)),
       (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}` : 'ready'),
     );
   }
@@ -206,7 +206,7 @@ async function startServiceProcess(layout: LabLayout, spec: ServiceSpec, state: 
     pid,
     address: spec.address,
     logFile: spec.logFile,
-    cmdlineMatch: spec.argv[1] ?? spec.argv[0]!,
+    cmdlineMatch: spec.cmdlineMatch ?? spec.argv[1] ?? spec.argv[0]!,
   };
   upsertService(state, rec);
   save();

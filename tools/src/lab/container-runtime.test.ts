@@ -5,7 +5,7 @@ import { LabLayout } from './layout.js';
 import { daemonSpecs, etcdSpec } from './service-spec.js';
 
 const layout = new LabLayout('lab');
-const specs = daemonSpecs(layout, 2, false, 'native', 'ipv4', false);
+const specs = daemonSpecs(layout, 2, false, 'native', 'ipv4', false).filter((s) => !s.processOnly);
 const argsOf = (name: string): string[] => containerRunArgs(layout, specs.find((s) => s.name === name)!, [], '9.9.9');
 const values = (args: string[], flag: string): string[] => args.flatMap((a, k) => (a === flag ? [args[k + 1]!] : []));
 

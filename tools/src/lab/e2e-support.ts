@@ -1,5 +1,5 @@
 // Shared pieces of the lab's end-to-end tests: when to skip, running tools/lab, reading
-// flows through the relay with the hubble CLI, killing and restarting a node's agent, and
+// flows through the relay with the hubble CLI, killing and restarting a node's agent or L7 proxy, and
 // reading which programs the kernel runs in a node.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { appMain, type LabLayout, repoRoot } from './layout.js';
 import { inNetns } from './netns.js';
 import { isAlive, spawnDetached } from './process.js';
 import { waitReady } from './readiness.js';
-import { agentSpec } from './service-spec.js';
+import { agentSpec, proxySpec, type ServiceSpec } from './service-spec.js';
 import { readState, upsertService, writeState } from './state-file.js';
 
 /** node:test skip option: root and every app built, never skipped under CI=true. */
@@ -65,31 +65,45 @@ export async function listRelayNodes(layout: LabLayout): Promise<Array<{ name: s
 }
 
 /**
- * Stops the agent of node i of a running lab (pid from its state file) with SIGKILL, or
- * with SIGTERM (a graceful stop); resolves once it is gone.
+ * Stops the `role` daemon of node i of a running lab (pid from its state file) with
+ * SIGKILL, or with SIGTERM (a graceful stop); resolves once it is gone.
  */
-export async function killAgent(layout: LabLayout, i: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number> {
+export async function killService(layout: LabLayout, role: 'agent' | 'proxy', i: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number> {
   const state = readState(layout.stateFile);
-  const svc = state?.services.find((s) => s.role === 'agent' && s.node === i);
-  assert.ok(svc?.pid && isAlive(svc.pid, svc.cmdlineMatch), `agent of n${i} is not running (state: ${JSON.stringify(svc)})`);
+  const svc = state?.services.find((s) => s.role === role && s.node === i);
+  assert.ok(svc?.pid && isAlive(svc.pid, svc.cmdlineMatch), `${role} of n${i} is not running (state: ${JSON.stringify(svc)})`);
   process.kill(svc.pid, signal);
   for (let k = 0; k < 300 && isAlive(svc.pid); k++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(isAlive(svc.pid), false, `agent of n${i} (pid ${svc.pid}) survived ${signal}`);
+  assert.equal(isAlive(svc.pid), false, `${role} of n${i} (pid ${svc.pid}) survived ${signal}`);
   return svc.pid;
+}
+
+/** Stops the agent of node i (see killService). */
+export function killAgent(layout: LabLayout, i: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<number> {
+  return killService(layout, 'agent', i, signal);
+}
+
+/** Starts a daemon of a running lab again as "up" did, records it in the state file (so "down" stops it) and waits until it answers; returns its pid. */
+async function restartService(layout: LabLayout, spec: ServiceSpec): Promise<number> {
+  const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
+  const state = readState(layout.stateFile)!;
+  upsertService(state, { name: spec.name, role: spec.role, node: spec.node, pid, address: spec.address, logFile: spec.logFile, cmdlineMatch: spec.cmdlineMatch ?? spec.argv[1] ?? spec.argv[0]! });
+  writeState(layout.stateFile, state);
+  await waitReady(spec, pid);
+  return pid;
 }
 
 /**
  * Starts the agent of node i again with the command line "up" used, records it in the
  * state file (so "down" stops it) and waits until it answers; returns its pid.
  */
-export async function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel'; underlay?: 'ipv4' | 'ipv6' }): Promise<number> {
-  const spec = agentSpec(layout, i, opts.ipv6, opts.routingMode, opts.underlay);
-  const pid = spawnDetached(spec.argv, spec.logFile, layout.name);
-  const state = readState(layout.stateFile)!;
-  upsertService(state, { name: spec.name, role: spec.role, node: i, pid, address: spec.address, logFile: spec.logFile, cmdlineMatch: spec.argv[1] ?? spec.argv[0]! });
-  writeState(layout.stateFile, state);
-  await waitReady(spec, pid);
-  return pid;
+export function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel'; underlay?: 'ipv4' | 'ipv6' }): Promise<number> {
+  return restartService(layout, agentSpec(layout, i, opts.ipv6, opts.routingMode, opts.underlay));
+}
+
+/** Starts the L7 proxy of node i again (see restartAgent). */
+export function restartProxy(layout: LabLayout, i: number, opts: { ipv6: boolean }): Promise<number> {
+  return restartService(layout, proxySpec(layout, i, opts.ipv6));
 }
 
 /** Kernel ids of the tc programs attached in a namespace, by "<device>/<ingress|egress>" (bpftool net show: kind clsact/ingress, tcx/egress, ...). */

@@ -2,7 +2,9 @@
 // flows of every node and across nodes through the relay with the hubble CLI (IPv4 and
 // IPv6), policy by identity across nodes (a denied connection from each other node is
 // dropped at the destination with the source's cluster identity), the connectivity check
-// over every node pair and both families, our programs in the kernel, cilium status, the
+// over every node pair and both families (the demo's L7 rule included: GET /public 200 and
+// GET /private 403 through each node's cilium-proxy; SIGKILL of a proxy drops the covered
+// traffic with reason 165, its restart enforces the rule again), our programs in the kernel, cilium status, the
 // removal of a node (its agent killed: once its session lease expires the operator releases
 // its pod CIDRs, its identity references go, and the other nodes drop its routes and
 // ipcache entries while keeping their own traffic), and a clean "down".
@@ -13,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { KvStore, KvStoreConnectError, type KvStoreOptions } from '@cilium-ts/kvstore';
 import { ciliumArgv } from './cilium-cli.js';
 import type { LabStatus } from './cmd-status.js';
-import { e2eSkip, killAgent, labCommand, listRelayNodes, observeFlows, type JsonFlow } from './e2e-support.js';
+import { e2eSkip, killAgent, killService, labCommand, listRelayNodes, observeFlows, restartProxy, type JsonFlow } from './e2e-support.js';
 import { run, runChecked } from './exec.js';
 import { isLoopback, listenersOf } from './exposure.js';
 import { hubbleServerTlsName, labCerts, labEtcdClientTls } from './lab-certs.js';
@@ -211,6 +213,11 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       assert.match(r.stdout, new RegExp(`^same-node denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       assert.match(r.stdout, new RegExp(`^cross-node allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       assert.match(r.stdout, new RegExp(`^cross-node denied by policy${fam}\\s+12\\s+12\\s+ok$`, 'm'));
+      // The L7 rule on web:80 (GET / and /public only), enforced by each node's cilium-proxy.
+      assert.match(r.stdout, new RegExp(`^same-node L7 allowed \\(HTTP 2xx\\)${fam}\\s+3\\s+3\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^same-node L7 denied \\(HTTP 403 Access denied\\)${fam}\\s+3\\s+3\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^cross-node L7 allowed \\(HTTP 2xx\\)${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^cross-node L7 denied \\(HTTP 403 Access denied\\)${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       // Each node namespace reaches the other nodes' pods over the native routes (web:80 denied: not app=client).
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
@@ -271,6 +278,41 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       const forwarded = entries.filter((e) => !e.reason && Number(e.packets) > 0);
       assert.ok(denied.length > 0, `n${i}: no policy-denied packets counted: ${r.stdout}`);
       assert.ok(forwarded.length > 0, `n${i}: no forwarded packets counted: ${r.stdout}`);
+    }
+  });
+
+  test('the L7 rule is the proxy\'s: with n1\'s proxy SIGKILLed the covered traffic drops (reason 165, never a 200); restarted, GET /public 200 and /private 403 again', async () => {
+    const get = async (from: number, path: string): Promise<string> => {
+      const r = await run(inNetns(layout.podNetns(from, 'client'), [process.execPath, demoProgram('probe'), ipOf('web', 1), '80', '--path', path, '--timeout', '1000']), { timeoutMs: 10_000 });
+      return (r.stdout.trim() || r.stderr.trim()).split('\n').at(-1) ?? '';
+    };
+    const noConfigDrops = async (): Promise<number> => {
+      const out = await runChecked(ciliumArgv(layout.agentSocket(1), 'bpf', 'metrics', 'list', '-o', 'json'), { timeoutMs: 15_000 });
+      return (JSON.parse(out) as Array<{ reason?: number; packets?: string | number }>).filter((e) => e.reason === 165).reduce((n, e) => n + Number(e.packets), 0);
+    };
+    assert.equal(await get(2, '/public'), 'ok 200 n1-web port 80');
+    const before = await noConfigDrops();
+    await killService(layout, 'proxy', 1, 'SIGKILL');
+    try {
+      // Fail closed from the kill on: TPROXY finds no listener, then the agent withdraws proxy_ready (drop reason 165).
+      let dropsNow = before;
+      for (let k = 0; k < 20 && dropsNow === before; k++) {
+        for (const from of [1, 2]) assert.match(await get(from, '/public'), /^fail /, `n${from} client -> n1 web GET /public with n1's proxy dead`);
+        dropsNow = await noConfigDrops();
+      }
+      assert.ok(dropsNow > before, `n1 counted no drop with reason 165 (${before} -> ${dropsNow})`);
+    } finally {
+      await restartProxy(layout, 1, { ipv6: true });
+    }
+    let got = '';
+    for (let k = 0; k < 40 && got !== 'ok 200 n1-web port 80'; k++) {
+      got = await get(2, '/public');
+      if (got !== 'ok 200 n1-web port 80') await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(got, 'ok 200 n1-web port 80', 'the restarted proxy got the policy again');
+    for (const from of [1, 2]) {
+      assert.equal(await get(from, '/public/x'), 'ok 200 n1-web port 80');
+      assert.equal(await get(from, '/private'), 'ok 403 Access denied');
     }
   });
 

@@ -116,6 +116,11 @@ export class LabLayout {
   agentSocket(i: number): string {
     return join(this.nodeDir(i), 'agent.sock');
   }
+
+  /** The gRPC socket of node i's L7 proxy (cilium-proxy --listen; the agent's --proxy-address). */
+  proxySocket(i: number): string {
+    return join(this.nodeDir(i), 'proxy.sock');
+  }
   /** Namespace of the bridge that connects the nodes (see node-wiring.ts). */
   get fabricNetns(): string {
     return `cts-${this.name}-fabric`;

@@ -30,6 +30,7 @@ test('agent command line follows the agent contract', () => {
     '--state-dir', '/run/cilium-ts/lab/n1/state',
     '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
     '--listen', 'unix:///run/cilium-ts/lab/n1/agent.sock',
+    '--proxy-address', 'unix:///run/cilium-ts/lab/n1/proxy.sock',
     '--hubble-address', '127.0.0.1:4251',
     '--metrics-port', '9701',
     '--log-level', 'info',
@@ -110,13 +111,25 @@ test('etcd listens on 127.0.0.1 only, over TLS, requiring client and peer certif
   });
 });
 
-test('daemons start operator first, then agent and hubble-server per node, relay last', () => {
+test('daemons start operator first, then agent, proxy and hubble-server per node, relay last', () => {
   assert.deepEqual(
     daemonSpecs(layout, 2).map((s) => s.name),
-    ['operator', 'agent-n1', 'hubble-server-n1', 'agent-n2', 'hubble-server-n2', 'hubble-relay'],
+    ['operator', 'agent-n1', 'proxy-n1', 'hubble-server-n1', 'agent-n2', 'proxy-n2', 'hubble-server-n2', 'hubble-relay'],
   );
-  assert.equal(upStepCount({ nodes: 2, policy: true }), 11);
-  assert.equal(upStepCount({ nodes: 1, policy: false }), 7);
+  assert.equal(upStepCount({ nodes: 2, policy: true }), 13);
+  assert.equal(upStepCount({ nodes: 1, policy: false }), 8);
+});
+
+test('the proxy of a node runs in its namespace, on the agent\'s pins, where the agent\'s --proxy-address points', () => {
+  const specs = daemonSpecs(layout, 2, true);
+  const proxy = specs.find((s) => s.name === 'proxy-n2')!;
+  assert.deepEqual(proxy.argv.slice(0, 2), ['nsenter', '--net=/run/netns/cts-lab-n2']);
+  assert.equal(flag(proxy.argv, '--bpf-pin-dir'), flag(specs.find((s) => s.name === 'agent-n2')!.argv, '--bpf-pin-dir'));
+  assert.equal(`unix://${flag(proxy.argv, '--listen')!.slice('unix://'.length)}`, flag(specs.find((s) => s.name === 'agent-n2')!.argv, '--proxy-address'));
+  assert.equal(flag(proxy.argv, '--proxy-listen-host'), '::', 'dual-stack: one listener for both families');
+  assert.equal(flag(daemonSpecs(layout, 1).find((s) => s.role === 'proxy')!.argv, '--proxy-listen-host'), '127.0.0.1');
+  assert.equal(proxy.cmdlineMatch, proxy.argv[3], 'status and down find it by its script, not by nsenter');
+  assert.equal(proxy.processOnly, true);
 });
 
 test('every listening port of a lab is distinct', () => {

@@ -17,7 +17,7 @@ export interface ServiceSpec {
   /** Unique service name, also the log file's base name: etcd, operator, agent-n1, ... */
   name: string;
   /** Role, for ordering in "down" and display. */
-  role: 'etcd' | 'operator' | 'agent' | 'hubble-server' | 'hubble-relay';
+  role: 'etcd' | 'operator' | 'agent' | 'proxy' | 'hubble-server' | 'hubble-relay';
   /** Node index for per-node services. */
   node?: number;
   argv: string[];
@@ -27,6 +27,10 @@ export interface ServiceSpec {
   ready: ReadyProbe;
   /** Seconds to wait for readiness. */
   readyTimeoutSec: number;
+  /** What the running process's command line contains (default argv[1]); for a daemon started through a wrapper (nsenter). */
+  cmdlineMatch?: string;
+  /** Runs as a process even in a container lab (no image of it yet). */
+  processOnly?: boolean;
 }
 
 /** etcd on 127.0.0.1 with TLS: clients and peers must present a certificate of the lab's etcd CA. */
@@ -112,6 +116,8 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),
       '--listen', `unix://${layout.agentSocket(i)}`,
+      // The node's L7 proxy (proxySpec): it gets the L7 rules from here.
+      '--proxy-address', `unix://${layout.proxySocket(i)}`,
       // Published in the node registration: how hubble-relay finds this node's hubble-server.
       '--hubble-address', layout.hubbleAddress(i),
       '--metrics-port', String(ports.agentMetrics(i)),
@@ -121,6 +127,35 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
     address: `unix://${layout.agentSocket(i)}`,
     ready: { kind: 'agent-status', socket: layout.agentSocket(i) },
     readyTimeoutSec: 45,
+  };
+}
+
+/**
+ * cilium-proxy of node i, in the node's network namespace (nsenter --net: `ip netns exec`
+ * would remount /sys and hide the bpffs), reading the identities from the agent's pinned
+ * ipcache. Its listeners bind :: (IPv4 and IPv6 through TPROXY) in a dual-stack lab, else
+ * 127.0.0.1. A process also in a podman lab (no proxy image yet).
+ */
+export function proxySpec(layout: LabLayout, i: number, ipv6 = false): ServiceSpec {
+  const node = layout.nodeName(i);
+  return {
+    name: `proxy-${node}`,
+    role: 'proxy',
+    node: i,
+    argv: [
+      'nsenter', `--net=/run/netns/${layout.nodeNetns(i)}`,
+      process.execPath, appMain('proxy'),
+      '--listen', `unix://${layout.proxySocket(i)}`,
+      '--bpf-pin-dir', layout.bpfPinDir(i),
+      '--proxy-listen-host', ipv6 ? '::' : '127.0.0.1',
+      '--log-level', 'info',
+    ],
+    logFile: layout.logFile(`proxy-${node}`),
+    address: `unix://${layout.proxySocket(i)}`,
+    ready: { kind: 'unix', path: layout.proxySocket(i) },
+    readyTimeoutSec: 20,
+    cmdlineMatch: appMain('proxy'),
+    processOnly: true,
   };
 }
 
@@ -185,10 +220,10 @@ export function daemonSpecs(
   layout: LabLayout, nodes: number, ipv6 = false, routingMode: 'native' | 'tunnel' = 'native', underlay: 'ipv4' | 'ipv6' = 'ipv4', relayTls = false,
 ): ServiceSpec[] {
   const specs = [operatorSpec(layout)];
-  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode, underlay), hubbleServerSpec(layout, i));
+  for (let i = 1; i <= nodes; i++) specs.push(agentSpec(layout, i, ipv6, routingMode, underlay), proxySpec(layout, i, ipv6), hubbleServerSpec(layout, i));
   specs.push(relaySpec(layout, relayTls));
   return specs;
 }
 
 /** Order in which "down" stops services: the reverse of start, etcd last. */
-export const stopOrder: readonly ServiceSpec['role'][] = ['hubble-relay', 'hubble-server', 'agent', 'operator', 'etcd'];
+export const stopOrder: readonly ServiceSpec['role'][] = ['hubble-relay', 'hubble-server', 'proxy', 'agent', 'operator', 'etcd'];

@@ -1,0 +1,55 @@
+// Wiring of the agent's L7 redirects: which changes rebuild the proxy's policy.
+import type { Logger } from '@cilium-ts/grpc';
+import type { IdentityCache } from '../identity-cache.js';
+import type { PolicyStore } from '../policy-store.js';
+import { L7Redirects, type L7RedirectsDeps } from './l7-redirects.js';
+
+/** The agent's handle on its L7 redirects (inert without a proxy address). */
+export interface L7RedirectsHandle {
+  start(): void;
+  schedule(): void;
+  rebuild(): void;
+  stop(): void;
+}
+
+/** Dependencies of startL7Redirects. */
+export interface StartL7RedirectsDeps {
+  /** The proxy's gRPC address; empty or undefined: no proxy (L7-covered traffic stays dropped). */
+  address: string | undefined;
+  datapath: L7RedirectsDeps['datapath'];
+  policy: PolicyStore;
+  identities: IdentityCache;
+  endpoints: () => Array<{ id: number; identity: number; ipv4: string; ipv6?: string; labels: string[] }>;
+  log: Logger;
+}
+
+/**
+ * Creates the L7 redirects of the agent and subscribes them to policy, CIDR identity and
+ * identity changes (endpoint changes are the caller's hooks: schedule on create, rebuild on
+ * delete). Nothing connects before start().
+ */
+export function startL7Redirects(d: StartL7RedirectsDeps): L7RedirectsHandle {
+  if (!d.address) {
+    d.log.info('no L7 proxy address (--proxy-address): traffic covered by L7 rules is dropped');
+    return { start: () => undefined, schedule: () => undefined, rebuild: () => undefined, stop: () => undefined };
+  }
+  const redirects = new L7Redirects({
+    address: d.address,
+    datapath: d.datapath,
+    endpoints: () => d.endpoints().map((ep) => ({ id: ep.id, identity: ep.identity, ipv4: ep.ipv4, ipv6: ep.ipv6 || undefined, handle: d.policy.handle(ep.labels) })),
+    logger: d.log,
+  });
+  d.policy.onChange(() => redirects.schedule());
+  const offPrefix = d.policy.onPrefixChange(() => redirects.schedule());
+  const offIdentities = d.identities.onChange(() => redirects.schedule());
+  return {
+    start: () => redirects.start(),
+    schedule: () => redirects.schedule(),
+    rebuild: () => redirects.rebuild(),
+    stop: () => {
+      offPrefix();
+      offIdentities();
+      redirects.stop();
+    },
+  };
+}
