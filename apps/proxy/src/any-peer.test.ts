@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { proxy as api } from '@cilium-ts/api';
-import { createLogger } from '@cilium-ts/grpc';
+import { createLogger } from '@cilium-ts/process';
 import { ANY_PEER, L7Proxy } from './proxy.js';
 import { PolicyTable } from './policy-table.js';
 

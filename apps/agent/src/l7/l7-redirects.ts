@@ -3,7 +3,7 @@
 // ProxyClient, which writes the datapath's proxy_ready entries only for what the proxy has
 // acknowledged and withdraws them when the proxy goes (fail closed).
 import { proxy as api } from '@cilium-ts/api';
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import { ProxyClient, type ProxyReadyWriter } from '../proxy-client.js';
 import { buildL7Endpoints, type L7Endpoint } from './l7-endpoint-policy.js';
 

@@ -1,5 +1,5 @@
 // Wiring of the agent's L7 redirects: which changes rebuild the proxy's policy.
-import type { Logger } from '@cilium-ts/grpc';
+import type { Logger } from '@cilium-ts/process';
 import type { IdentityCache } from '../identity-cache.js';
 import type { PolicyStore } from '../policy-store.js';
 import { L7Redirects, type L7RedirectsDeps } from './l7-redirects.js';
