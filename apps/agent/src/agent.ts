@@ -10,7 +10,7 @@ import { agent } from '@cilium-ts/api';
 import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
-import { IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
+import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
@@ -18,6 +18,7 @@ import { lbServices } from './services/api-lb.js';
 import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
+import { ClusterPolicy } from './cluster-policy.js';
 import { EndpointManager } from './endpoint-manager.js';
 import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
@@ -63,6 +64,8 @@ export interface AgentConfig {
   kvstoreConnectTimeout: number;
   /** TTL of the session lease this node's keys are bound to (--kvstore-lease-ttl; default 15 min). */
   kvstoreLeaseTtlSeconds?: number;
+  /** The operator's heartbeat interval (--kvstore-heartbeat-interval; default 15 s): stale after three. */
+  kvstoreHeartbeatIntervalMs?: number;
   stateDir: string;
   bpfPinDir: string;
   /** cgroup v2 directory the socket load balancer attaches to (--cgroup-root); empty = none. */
@@ -98,8 +101,8 @@ export class Agent {
   /** Nodes registered in the kvstore, by name, as the node watch reports them. */
   private readonly clusterNodes = new Map<string, NodeInfo>();
   private readonly clock = new MonotonicClock();
-  /** Persists the policy repository; set once the state directory is known. */
-  private savePolicy: () => Promise<void> = async () => undefined;
+  private clusterPolicy?: ClusterPolicy;
+  private heartbeat?: HeartbeatMonitor;
   readonly startedAtNs = this.clock.nowNs();
 
   constructor(
@@ -129,6 +132,9 @@ export class Agent {
     // The session's keys (node registration, ipcache entries, identity references) outlive a
     // stop until their TTL: a restart must not take this node's pods out of the cluster.
     this.closers.push(() => this.kv?.close({ keepSession: true }));
+    const heartbeat = new HeartbeatMonitor(this.kv, { intervalMs: cfg.kvstoreHeartbeatIntervalMs ?? 15_000 }).start();
+    this.heartbeat = heartbeat;
+    this.closers.push(() => heartbeat.close());
     this.nodes = new NodeRegistry(this.kv, cfg.clusterName);
     await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined, cfg.podCidrV6 || undefined));
     const podCidr = cfg.podCidr || (await waitForPodCidr(this.kv, cfg.nodeName, 'ipv4', log));
@@ -252,16 +258,22 @@ export class Agent {
     const ipw = remoteIpcache.watch(this.ipcacheSync);
     this.closers.push(() => ipw.close());
 
-    // Restore the policy of a previous run first: restored endpoints keep enforcing it.
+    // Restore the policy of a previous run first: restored endpoints keep enforcing it
+    // (also while etcd is unreachable); the kvstore's set follows once endpoints are back.
     const policyFile = join(cfg.stateDir, 'policy.json');
+    const clusterPolicy = new ClusterPolicy({
+      policy,
+      file: policyFile,
+      regenerate: (reason) => endpoints.regenerateAll(reason),
+      log: (level, msg, fields) => log[level](msg, { subsys: 'policy', ...fields }),
+    });
+    this.clusterPolicy = clusterPolicy;
     try {
-      const n = await policy.load(policyFile);
-      if (n > 0) log.info('restored policy', { rules: n, revision: policy.revision, file: policyFile });
+      const n = await clusterPolicy.load();
+      if (n > 0) log.info('restored policy', { rules: n, revision: clusterPolicy.revision, file: policyFile });
     } catch (err) {
       throw new Error(`cannot restore the saved policy from ${policyFile}: ${(err as Error).message} (fix or remove the file)`, { cause: err });
     }
-    let policySave: Promise<void> = Promise.resolve();
-    this.savePolicy = () => (policySave = policySave.catch(() => undefined).then(() => policy.save(policyFile)));
 
     // Restore endpoints of a previous run, then their IPAM allocations.
     const states = await store.loadAll((file, err) => log.warn('skipping unreadable endpoint state', { file, error: err.message }));
@@ -274,6 +286,10 @@ export class Agent {
     if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
     await this.ipamStore.save();
     l7.start();
+
+    // Cluster-wide policy: every agent enforces the kvstore's set.
+    clusterPolicy.follow(new ClusterPolicyStore(this.kv, cfg.clusterName));
+    this.closers.push(() => clusterPolicy.close());
 
     // Datapath events into the monitor hub.
     const reader = datapath.events();
@@ -302,7 +318,7 @@ export class Agent {
       ipam: () => this.ipam,
       ipam6: () => this.ipam6,
       saveIpam: () => this.ipamStore.save(),
-      savePolicy: () => this.savePolicy(),
+      clusterPolicy,
       status: () => this.status(),
       nodes: nodesView,
       identityReferences: () => {
@@ -380,6 +396,8 @@ export class Agent {
       routes: this.routes,
       ipam: this.ipam,
       ipam6: this.ipam6,
+      policy: this.clusterPolicy,
+      heartbeat: this.heartbeat,
     });
   }
 }

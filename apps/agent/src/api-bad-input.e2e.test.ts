@@ -210,6 +210,9 @@ describe('bad input against a real agent', { skip }, () => {
       ['Policy.Delete', { labels: ['k8s:a=b'], all: true }, status.INVALID_ARGUMENT, /not both/],
       ['Policy.Validate', { document: bigDoc }, status.INVALID_ARGUMENT, /policy document too large/],
       ['Policy.Validate', { document: 'a: [' }, status.OK],
+      ['Policy.Wait', { revision: 0n }, status.OK],
+      ['Policy.Wait', { revision: 99n, timeoutMs: 50 }, status.DEADLINE_EXCEEDED, /revision 99 is not enforced on this node after 50 ms: it enforces revision 0/],
+      ['Policy.Wait', { revision: 2n ** 60n }, status.INVALID_ARGUMENT, /out of range/],
       ['Identities.ListIdentities', {}, status.OK],
       ['Identities.GetIdentity', {}, status.INVALID_ARGUMENT],
       ['Identities.GetIdentity', { id: 99999 }, status.NOT_FOUND],
@@ -238,7 +241,7 @@ describe('bad input against a real agent', { skip }, () => {
     const wrong: string[] = [];
     for (const [method, request, want, message] of cases) {
       const got = await call(client, method, request);
-      const text = `${method} ${JSON.stringify(request).slice(0, 120)} -> ${status[got.code]} ${got.details.slice(0, 300)}`;
+      const text = `${method} ${JSON.stringify(request, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)).slice(0, 120)} -> ${status[got.code]} ${got.details.slice(0, 300)}`;
       if (got.code === status.INTERNAL || got.code === status.UNKNOWN || got.code !== want || (message && !message.test(got.details))) wrong.push(text);
     }
     assert.deepEqual(wrong, [], wrong.join('\n'));

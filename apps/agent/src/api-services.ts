@@ -6,7 +6,8 @@ import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
 import { EventType } from '@cilium-ts/bpf';
 import { LabelParseError, PolicyDocumentTooLargeError, checkDocumentSize } from '@cilium-ts/policy';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import type { AgentStatus } from './agent-status.js';
 import { bpfService } from './api-bpf.js';
 import { endpointConfigHandlers } from './api-endpoint-config.js';
 import { nodesService, type NodesServiceDeps } from './api-nodes.js';
@@ -18,6 +19,7 @@ import type { Ipv6Allocator } from './ipam-v6.js';
 import type { MetadataHub } from './metadata-hub.js';
 import type { DeliveredEvent, MonitorHub } from './monitor-hub.js';
 import { PolicyValidationError, type PolicyStore } from './policy-store.js';
+import { ClusterPolicyUnavailableError, ClusterPolicyUnusableError, PolicyWaitTimeoutError, type ClusterPolicy } from './cluster-policy.js';
 
 /** What the services need of the running agent. */
 export interface AgentCore {
@@ -35,11 +37,11 @@ export interface AgentCore {
   ipam(): Ipv4Allocator | undefined;
   /** IPv6 IPAM, when the node runs dual-stack and has its IPv6 pod CIDR. */
   ipam6(): Ipv6Allocator | undefined;
-  /** Persists the policy repository (before an import or delete is acknowledged). */
-  savePolicy(): Promise<void>;
+  /** Cluster-wide (kvstore) and node-local policy rules, their revision and persistence. */
+  clusterPolicy: ClusterPolicy;
   /** Saves IPAM allocations after a change. */
   saveIpam(): Promise<void>;
-  status(): { state: string; subsystems: agent.SubsystemStatus[]; kernelFeatures: agent.KernelFeature[] };
+  status(): AgentStatus;
   /** References of local endpoints per identity. */
   identityReferences(): Map<number, number>;
   /** This node and the other nodes of the cluster (cilium node list). */
@@ -54,6 +56,9 @@ function mapDomainError(err: unknown): unknown {
   if (err instanceof PolicyValidationError) return new InvalidArgumentError(err.message, { cause: err });
   if (err instanceof PolicyDocumentTooLargeError) return new InvalidArgumentError(`document: ${err.message}`, { field: 'document', cause: err });
   if (err instanceof LabelParseError) return new InvalidArgumentError(`labels: ${err.message}`, { field: 'labels', cause: err });
+  if (err instanceof ClusterPolicyUnavailableError) return new UnavailableError(err.message, { cause: err });
+  if (err instanceof ClusterPolicyUnusableError) return new FailedPreconditionError(err.message, { cause: err });
+  if (err instanceof PolicyWaitTimeoutError) return new DeadlineExceededError(err.message, { cause: err });
   if (err instanceof IpamError) {
     return err.code === 'exhausted' ? new UnavailableError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
   }
@@ -111,7 +116,9 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         state: s.state,
         subsystems: s.subsystems,
         endpointCount: core.endpoints.list().length,
-        policyRevision: BigInt(core.policy.revision),
+        policyRevision: BigInt(core.clusterPolicy.revision),
+        policyClusterRevision: BigInt(s.policy.latest),
+        policyLagging: s.policy.lagging,
         podCidr: core.ipam()?.cidr.text ?? '',
         podCidrV6: core.ipam6()?.cidr.text ?? '',
         startedAt: timestampFromNanos(core.startedAtNs),
@@ -230,23 +237,19 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
       if (!r.document.trim()) throw new InvalidArgumentError('document is empty', { field: 'document' });
       const res = await guarded(() => {
         checkDocumentSize(r.document);
-        return core.policy.import(r.document, r.source, r.replaceWithLabels);
+        return core.clusterPolicy.import(r.document, r.source, r.replaceWithLabels, r.local);
       });
-      await core.savePolicy();
-      await core.endpoints.regenerateAll('policy import');
       return agent.PolicyImportResponse.fromPartial({ revision: BigInt(res.revision), ruleCount: res.ruleCount });
     },
     async get(call: Unary<agent.PolicyGetRequest>) {
       const res = await guarded(() => core.policy.get(call.request.labels));
-      return agent.PolicyGetResponse.fromPartial({ policyJson: res.json, revision: BigInt(core.policy.revision), ruleCount: res.count });
+      return agent.PolicyGetResponse.fromPartial({ policyJson: res.json, revision: BigInt(core.clusterPolicy.revision), ruleCount: res.count });
     },
     async delete(call: Unary<agent.PolicyDeleteRequest>) {
       const r = call.request;
       if (!r.all && r.labels.length === 0) throw new InvalidArgumentError('give labels of the rules to delete, or all', { field: 'labels' });
       if (r.all && r.labels.length > 0) throw new InvalidArgumentError('give labels of the rules to delete, or all, not both', { field: 'labels' });
-      const res = await guarded(() => core.policy.delete(r.labels, r.all));
-      await core.savePolicy();
-      await core.endpoints.regenerateAll('policy delete');
+      const res = await guarded(() => core.clusterPolicy.delete(r.labels, r.all, r.local));
       return agent.PolicyDeleteResponse.fromPartial({ revision: BigInt(res.revision), deleted: res.deleted });
     },
     async validate(call: Unary<agent.PolicyValidateRequest>) {
@@ -256,6 +259,12 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         return core.policy.validate(r.document, r.source);
       });
       return agent.PolicyValidateResponse.fromPartial(res);
+    },
+    async wait(call: Unary<agent.PolicyWaitRequest>) {
+      const r = call.request;
+      if (r.revision > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidArgumentError(`revision ${r.revision} is out of range`, { field: 'revision' });
+      const revision = await guarded(() => core.clusterPolicy.waitFor(Number(r.revision), r.timeoutMs || 30_000));
+      return agent.PolicyWaitResponse.fromPartial({ revision: BigInt(revision) });
     },
   };
 

@@ -26,6 +26,11 @@ export const agentFlags = defineFlags(
     kvstorePrefix: { type: 'string', default: 'cilium', description: 'Prefix of every key this agent reads or writes in etcd' },
     ...kvstoreTlsFlags,
     kvstoreConnectTimeout: { type: 'number', default: 30, description: 'Seconds to wait for etcd at start-up before giving up' },
+    kvstoreHeartbeatInterval: {
+      type: 'string',
+      default: '15s',
+      description: "The operator's --heartbeat-interval: a kvstore heartbeat older than three of these makes the kvstore unhealthy in the status",
+    },
     kvstoreLeaseTtl: {
       type: 'string',
       default: '15m',

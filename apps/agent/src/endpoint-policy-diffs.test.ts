@@ -10,6 +10,7 @@ import type { DatapathPort } from './deps.js';
 import { IdentityCache } from './identity-cache.js';
 import { NodeNetns } from './netns.js';
 import { PolicyStore } from './policy-store.js';
+import { parsePolicyDocument } from '@cilium-ts/policy';
 import { StateStore } from './state-store.js';
 
 class FakeNetns extends NodeNetns {
@@ -42,7 +43,7 @@ test('identity changes reach the policy maps as diffs; a diff during the attach 
   await store.init();
   const ids = new IdentityCache();
   const policy = new PolicyStore(ids);
-  policy.import(doc, 'test', false);
+  policy.change([], parsePolicyDocument(doc, 'test'), 'test');
   const calls: string[] = [];
   let duringAttach: (() => void) | undefined;
   const datapath: DatapathPort = {

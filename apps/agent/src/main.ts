@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** cilium-agent: parses flags, starts telemetry and the agent, handles SIGTERM. */
 import { type KvStoreTls, LeaseTtlError, parseLeaseTtl, readKvStoreTls } from '@cilium-ts/kvstore';
-import { DurationError } from '@cilium-ts/process';
+import { DurationError, parseDuration } from '@cilium-ts/process';
 import { checkMetricsHost, installSignalHandlers, onShutdown, startTelemetry } from '@cilium-ts/grpc';
 import { createLogger, isLogLevel } from '@cilium-ts/process';
 import { Agent } from './agent.js';
@@ -36,6 +36,13 @@ try {
 } catch (err) {
   fail(err instanceof DurationError || err instanceof LeaseTtlError ? err.message : String(err));
 }
+let kvstoreHeartbeatIntervalMs = 0;
+try {
+  kvstoreHeartbeatIntervalMs = parseDuration(f.kvstoreHeartbeatInterval, 'kvstore-heartbeat-interval');
+} catch (err) {
+  fail(err instanceof DurationError ? err.message : String(err));
+}
+if (kvstoreHeartbeatIntervalMs <= 0) fail('--kvstore-heartbeat-interval must be positive');
 let routingMode: RoutingMode = 'native';
 try {
   routingMode = parseRoutingMode(f.routingMode);
@@ -70,6 +77,7 @@ const agentInstance = new Agent(
     kvstorePrefix: f.kvstorePrefix,
     kvstoreConnectTimeout: f.kvstoreConnectTimeout,
     kvstoreLeaseTtlSeconds,
+    kvstoreHeartbeatIntervalMs,
     stateDir: f.stateDir,
     bpfPinDir: f.bpfPinDir,
     cgroupRoot: f.cgroupRoot,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parsePolicyDocument } from '@cilium-ts/policy';
 import { IdentityCache } from './identity-cache.js';
 import { PolicyStore } from './policy-store.js';
 
@@ -14,7 +15,7 @@ const web = ['k8s:app=web', 'k8s:io.kubernetes.pod.namespace=default'];
 test('compute follows identity and rule changes incrementally', () => {
   const ids = new IdentityCache();
   const store = new PolicyStore(ids);
-  store.import(doc, 'test', false);
+  store.change([], parsePolicyDocument(doc, 'test'), 'test');
   assert.deepEqual(store.compute(web).entries, []);
   const diffs: number[] = [];
   store.handle(web).onChange((d) => diffs.push(d.added.length - d.removed.length));
@@ -25,7 +26,7 @@ test('compute follows identity and rule changes incrementally', () => {
   ids.delete(300);
   assert.deepEqual(store.compute(web).entries, []);
   assert.deepEqual(diffs, [1, -1]);
-  store.delete([], true);
+  store.change(store.repo.ruleRefs().map((r) => r.key), [], 'test');
   assert.equal(store.compute(web).ingressEnforced, false);
   store.release(web);
   assert.equal(store.engine.endpointCount, 0);
@@ -34,7 +35,7 @@ test('compute follows identity and rule changes incrementally', () => {
 test('watch delivers the diffs of a label set; a watched handle is never evicted, an unwatched one may be', () => {
   const ids = new IdentityCache();
   const store = new PolicyStore(ids);
-  store.import(doc, 'test', false);
+  store.change([], parsePolicyDocument(doc, 'test'), 'test');
   const seen: string[] = [];
   const off = store.watch(web, (d) => seen.push(`+${d.added.map((e) => e.identity).join(',')} -${d.removed.map((e) => e.identity).join(',')}`));
   for (let i = 0; i < PolicyStore.MaxHandles + 5; i++) store.compute([`k8s:app=other${i}`]);
@@ -47,36 +48,3 @@ test('watch delivers the diffs of a label set; a watched handle is never evicted
   assert.deepEqual(seen, ['+301 -'], 'nothing after unwatch');
 });
 
-test('save and load carry the policy across a restart; a corrupt file loads nothing', async (t) => {
-  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), 'cts-policy-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'policy.json');
-  const client = ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=default'];
-  const other = ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=other'];
-
-  const before = new IdentityCache();
-  before.upsert(300, client);
-  before.upsert(301, other);
-  const first = new PolicyStore(before);
-  assert.equal(await first.load(file), 0, 'a missing file loads nothing');
-  first.import(doc, 'test', false);
-  await first.save(file);
-
-  const after = new IdentityCache();
-  after.upsert(300, client);
-  after.upsert(301, other);
-  const second = new PolicyStore(after);
-  assert.equal(await second.load(file), 1);
-  const p = second.compute(web);
-  assert.equal(p.ingressEnforced, true);
-  // Namespace scoping survives: only the client of the policy's namespace is allowed.
-  assert.deepEqual(p.entries, [{ direction: 'ingress', identity: 300, protocol: 6, port: 80, deny: false }]);
-
-  await writeFile(file, JSON.stringify({ rules: [{ endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ toPorts: [{ ports: [{ port: '80x' }] }] }] }] }));
-  const third = new PolicyStore(new IdentityCache());
-  await assert.rejects(third.load(file), /80x/);
-  assert.equal(third.repo.size, 0);
-});

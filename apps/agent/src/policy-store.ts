@@ -1,7 +1,7 @@
 /**
- * The agent's policy repository: imports (all or nothing, with path-precise errors),
- * deletes and the per-endpoint computation, over libs/policy. Every change bumps the
- * revision and asks for endpoint regeneration. Endpoint policies are kept current
+ * The agent's policy repository: changes (all or nothing, with path-precise errors; which
+ * rules are cluster-wide and which node-local is ClusterPolicy's business), validation
+ * and the per-endpoint computation, over libs/policy. Every change bumps the revision. Endpoint policies are kept current
  * incrementally by a PolicyEngine that follows the repository and the identity cache;
  * compute() reads the current state of a cached handle instead of recomputing it.
  */
@@ -17,8 +17,6 @@ import {
   type PrefixIdentity,
   type Rule,
 } from '@cilium-ts/policy';
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-file.js';
 import type { EndpointPolicy, PolicyComputer } from './deps.js';
 import type { IdentityCache } from './identity-cache.js';
 
@@ -60,14 +58,6 @@ export class PolicyStore implements PolicyComputer {
     this.listeners.add(fn);
   }
 
-  /** Validates and applies a document; throws PolicyValidationError and changes nothing if invalid. */
-  import(text: string, source: string, replaceWithLabels: boolean): { revision: number; ruleCount: number } {
-    const rules = parsePolicyDocument(text, source);
-    const revision = this.repo.add(rules, { replaceWithLabels });
-    this.emit('policy import');
-    return { revision, ruleCount: rules.length };
-  }
-
   /** Checks a document without applying it. */
   validate(text: string, source: string): ValidationResult {
     try {
@@ -81,41 +71,15 @@ export class PolicyStore implements PolicyComputer {
     }
   }
 
-  /** Deletes rules by labels, or all. */
-  delete(labels: string[], all: boolean): { revision: number; deleted: number } {
-    const r = all ? this.repo.deleteAll() : this.repo.deleteByLabels(labels);
-    if (r.deleted > 0) this.emit('policy delete');
-    return { revision: r.revision, deleted: r.deleted };
-  }
-
   /**
-   * Writes every rule to `file` atomically (write, fsync, rename), so that a restarted
-   * agent enforces the same policy instead of none.
+   * Removes the rules with `removeKeys` and adds `rules` as one repository change
+   * (validated first: throws PolicyValidationError and changes nothing); returns the keys
+   * of the added rules. For ClusterPolicy, which keeps cluster-wide and node-local rules apart.
    */
-  async save(file: string): Promise<void> {
-    await writeFileAtomic(file, JSON.stringify(this.repo.toJSON(), null, 2) + '\n');
-  }
-
-  /**
-   * Loads the rules save() wrote (a missing file loads nothing); returns how many. The
-   * rules are validated again: a corrupt or tampered file throws PolicyValidationError
-   * and loads nothing.
-   */
-  async load(file: string): Promise<number> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    const saved = JSON.parse(text) as { rules?: Rule[] };
-    const rules = saved.rules ?? [];
-    if (rules.length > 0) {
-      this.repo.add(rules); // validates every rule again; all or nothing
-      this.emit('policy restore');
-    }
-    return rules.length;
+  change(removeKeys: readonly number[], rules: Rule[], reason: string): number[] {
+    const r = this.repo.update(removeKeys, rules);
+    if (r.added.length > 0 || removeKeys.length > 0) this.emit(reason);
+    return r.added;
   }
 
   /** Rules carrying all the labels (all rules when empty), as JSON text. */

@@ -133,6 +133,23 @@ describe('cilium against an agent', () => {
     assert.equal((await trace('443/TCP')).verdict, 'ALLOWED'); // no rules: nothing enforced
   });
 
+  it('policy wait returns for an enforced revision, times out naming the enforced one, and refuses a non-number', async () => {
+    const cur = fake.repo.revision;
+    const ok = await cli(['policy', 'wait', String(cur)], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `Policy revision ${cur} is enforced (this node enforces revision ${cur})\n`);
+    assert.deepEqual(JSON.parse((await cli(['policy', 'wait', String(cur), '-o', 'json'], env)).stdout), { revision: String(cur) });
+    const late = await cli(['policy', 'wait', String(cur + 5), '--max-wait-time', '100ms'], env);
+    assert.equal(late.code, 1);
+    assert.match(late.stderr, new RegExp(`revision ${cur + 5} is not enforced .*enforces revision ${cur}`));
+    const bad = await cli(['policy', 'wait', 'next'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /revision "next" is not a number/);
+    const badTime = await cli(['policy', 'wait', '1', '--max-wait-time', 'soon'], env);
+    assert.equal(badTime.code, 2);
+    assert.match(badTime.stderr, /max-wait-time/);
+  });
+
   it('policy import prints the agent error as is and exits 1', async () => {
     const before = fake.repo.revision;
     const r = await cli(['policy', 'import', 'invalid.yaml'], env, fixtures);

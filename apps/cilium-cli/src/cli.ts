@@ -13,6 +13,7 @@ import { monitorCommand } from './commands/monitor.js';
 import { nodeListCommand } from './commands/node.js';
 import { policyDeleteCommand, policyGetCommand, policyImportCommand, policyValidateCommand } from './commands/policy.js';
 import { policyTraceCommand } from './commands/policy-trace.js';
+import { policyWaitCommand } from './commands/policy-wait.js';
 import { SERVICE_COMMANDS } from './commands/service.js';
 import { statusCommand } from './commands/status.js';
 import { versionCommand } from './commands/version.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CliCommand[] = [
   policyGetCommand,
   policyDeleteCommand,
   policyValidateCommand,
+  policyWaitCommand,
   policyTraceCommand,
   ipamListCommand,
   nodeListCommand,

@@ -55,6 +55,14 @@ export class FailedPreconditionError extends GrpcStatusError {
   }
 }
 
+/** What was waited for did not happen in time: DEADLINE_EXCEEDED. */
+export class DeadlineExceededError extends GrpcStatusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(status.DEADLINE_EXCEEDED, message, options);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
 /** A dependency is down or the server is shutting down; retrying may help: UNAVAILABLE. */
 export class UnavailableError extends GrpcStatusError {
   constructor(message: string, options?: { cause?: unknown }) {

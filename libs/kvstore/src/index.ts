@@ -12,5 +12,7 @@ export * from './identity-allocator.js';
 export * from './node-registry.js';
 export * from './ipcache-sync.js';
 export * from './service-store.js';
+export * from './cluster-policy-store.js';
+export * from './heartbeat-monitor.js';
 export * from './pod-cidr-assignments.js';
 export * from './etcd-process.js';

@@ -69,6 +69,14 @@ export class KeyLayout {
   service(cluster: string, id: number): string {
     return `${this.servicesPrefix(cluster)}${id}`;
   }
+  /** `<p>/state/policies/v1/<cluster>/` */
+  policiesPrefix(cluster: string): string {
+    return `${this.prefix}/state/policies/v1/${cluster}/`;
+  }
+  /** `<p>/state/policies/v1/<cluster>/rules`: the cluster-wide policy rules and their revision (JSON). */
+  policyRules(cluster: string): string {
+    return `${this.policiesPrefix(cluster)}rules`;
+  }
   /** `<p>/state/ipam/v1/nodes/` */
   ipamNodesPrefix(): string {
     return `${this.prefix}/state/ipam/v1/nodes/`;

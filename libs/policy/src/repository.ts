@@ -92,13 +92,7 @@ export class Repository {
    * invalid). Returns the new revision.
    */
   add(rules: Rule[], opts: AddOptions = {}): number {
-    const issues = new IssueCollector();
-    const stored: StoredRule[] = [];
-    rules.forEach((r, i) => {
-      const v = validateRule(clone(r) as unknown, joinPath('', i), issues);
-      if (v) stored.push({ key: 0, rule: v, labels: sortedLabels(v.labels ?? []), selector: new Selector(v.endpointSelector) });
-    });
-    issues.throwIfAny('Repository.add');
+    const stored = this.validated(rules, 'Repository.add');
     if (stored.length === 0) return this.rev;
     let removed: StoredRule[] = [];
     if (opts.replaceWithLabels) {
@@ -111,6 +105,53 @@ export class Repository {
     ++this.rev;
     this.emit(stored, removed);
     return this.rev;
+  }
+
+  /**
+   * Removes the rules with the given keys and adds `rules`, as one change (one revision,
+   * one change event). The new rules are validated first: throws PolicyValidationError and
+   * changes nothing when one is invalid. Unknown keys are ignored. Returns the revision and
+   * the keys of the added rules (in order).
+   */
+  update(removeKeys: readonly number[], rules: Rule[]): { revision: number; added: number[] } {
+    const stored = this.validated(rules, 'Repository.update');
+    const gone = new Set(removeKeys);
+    const removed = this.rules.filter((r) => gone.has(r.key));
+    if (stored.length === 0 && removed.length === 0) return { revision: this.rev, added: [] };
+    this.rules = this.rules.filter((r) => !gone.has(r.key));
+    for (const s of stored) s.key = this.nextKey++;
+    for (const s of stored) this.rules.push(s);
+    ++this.rev;
+    this.emit(stored, removed);
+    return { revision: this.rev, added: stored.map((s) => s.key) };
+  }
+
+  /**
+   * Keys of the stored rules (among `among`, all when absent) that `rules` replace under
+   * replaceWithLabels: those whose labels contain all labels of one labelled new rule.
+   * The new rules must be valid (their labels parse).
+   */
+  keysReplacedBy(rules: readonly Rule[], among?: ReadonlySet<number>): number[] {
+    const keys = rules.map((r) => sortedLabels(r.labels ?? [])).filter((l) => l.length > 0);
+    return this.rules.filter((old) => (!among || among.has(old.key)) && keys.some((k) => containsAll(old.labels, k))).map((old) => old.key);
+  }
+
+  /** Keys of the stored rules (among `among`, all when absent) whose labels contain all of `labels` (valid labels). */
+  keysWithLabels(labels: string[], among?: ReadonlySet<number>): number[] {
+    const want = sortedLabels(labels);
+    return this.rules.filter((r) => (!among || among.has(r.key)) && containsAll(r.labels, want)).map((r) => r.key);
+  }
+
+  // Validates copies of rules (all or nothing), not yet keyed.
+  private validated(rules: Rule[], what: string): StoredRule[] {
+    const issues = new IssueCollector();
+    const stored: StoredRule[] = [];
+    rules.forEach((r, i) => {
+      const v = validateRule(clone(r) as unknown, joinPath('', i), issues);
+      if (v) stored.push({ key: 0, rule: v, labels: sortedLabels(v.labels ?? []), selector: new Selector(v.endpointSelector) });
+    });
+    issues.throwIfAny(what);
+    return stored;
   }
 
   /** Deletes every rule whose labels contain all of `labels` (at least one label required; see deleteAll). */

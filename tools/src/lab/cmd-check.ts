@@ -9,6 +9,7 @@ import { formatTable } from './cmd-status.js';
 import { run } from './exec.js';
 import { demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
+import { waitPolicyEverywhere, type PolicyWaitResult } from './policy-sync.js';
 import { readState, type LabState } from './state-file.js';
 
 /** One expected connection of the demo: from a pod (or, `from: 'node'`, the node's own namespace) to a pod. */
@@ -211,10 +212,32 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
   );
 }
 
+/** The demo policy's cluster-wide revision and every node's `cilium policy wait` answer (undefined without the demo policy). */
+export interface PolicyCheck {
+  revision: number;
+  waits: PolicyWaitResult[];
+}
+
+/** Proves with `cilium policy wait` that every node enforces the revision the demo policy got at `up`. */
+export async function checkPolicyEverywhere(name: string): Promise<PolicyCheck | undefined> {
+  const layout = new LabLayout(name);
+  const state = readState(layout.stateFile);
+  const revision = state?.demo?.policyRevision;
+  if (!state || revision === undefined) return undefined;
+  return { revision, waits: await waitPolicyEverywhere(layout, state.nodes.map((n) => n.index), revision, '10s') };
+}
+
+/** The summary row of the policy check. */
+export function policyRows(policy: PolicyCheck | undefined): SummaryRow[] {
+  if (!policy) return [];
+  return [{ category: `policy revision ${policy.revision} enforced (cilium policy wait)`, passed: policy.waits.filter((w) => w.ok).length, total: policy.waits.length }];
+}
+
 /** Prints the check table and the summary; returns 1 if any cell differs from the expectation. */
 export async function labCheck(o: CheckOptions): Promise<number> {
   const results = await runChecks(o.name);
-  if (o.json) process.stdout.write(JSON.stringify({ results, summary: summarize(results) }, null, 2) + '\n');
+  const policy = await checkPolicyEverywhere(o.name);
+  if (o.json) process.stdout.write(JSON.stringify({ results, summary: [...summarize(results), ...policyRows(policy)], policy }, null, 2) + '\n');
   else {
     process.stdout.write(
       formatTable(
@@ -236,11 +259,13 @@ export async function labCheck(o: CheckOptions): Promise<number> {
     process.stdout.write(
       formatTable(
         ['CHECK', 'PASSED', 'TOTAL', 'RESULT'],
-        summarize(results).map((s) => [s.category, String(s.passed), String(s.total), s.passed === s.total ? 'ok' : 'FAILED']),
+        [...summarize(results), ...policyRows(policy)].map((s) => [s.category, String(s.passed), String(s.total), s.passed === s.total ? 'ok' : 'FAILED']),
       ) + '\n',
     );
   }
   const bad = results.filter((r) => !r.ok).length;
   if (bad > 0) process.stderr.write(`${bad} of ${results.length} checks differ from the expectation\n`);
-  return bad > 0 ? 1 : 0;
+  const lagging = policy?.waits.filter((w) => !w.ok) ?? [];
+  for (const w of lagging) process.stderr.write(`n${w.node} does not enforce policy revision ${policy!.revision}: ${w.detail}\n`);
+  return bad > 0 || lagging.length > 0 ? 1 : 0;
 }

@@ -3,9 +3,9 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import type { UpOptions } from './args.js';
 import { labDown } from './cmd-down.js';
-import { ciliumArgv } from './cilium-cli.js';
+import { importClusterPolicy, waitPolicyEverywhere } from './policy-sync.js';
 import { containerLogTail, containerState, imageAppMain, prepareNonRootAccess, requireImages, roleImages, startContainer } from './container-runtime.js';
-import { CommandFailedError, LabPreconditionError, ServiceNotReadyError } from './errors.js';
+import { LabPreconditionError, ServiceNotReadyError } from './errors.js';
 import { startEtcd } from './etcd.js';
 import { labCerts, makeLabCerts, relayTlsName } from './lab-certs.js';
 import { run } from './exec.js';
@@ -184,13 +184,15 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
       () => state.pods.filter((p) => p.runtime).map((p) => `n${p.node}/${p.name}=${p.ip}`).join(' '));
   }
   if (o.policy) {
+    let revision = 0;
     await progress.run('demo policy', async () => {
-      for (let i = 1; i <= o.nodes; i++) {
-        const argv = ciliumArgv(layout.agentSocket(i), 'policy', 'import', demoPolicyFile);
-        const r = await run(argv, { timeoutMs: 30_000 });
-        if (r.code !== 0) throw new CommandFailedError(argv, r.code, r.stderr || r.stdout);
-      }
-    }, () => `imported on ${o.nodes} node(s)`);
+      revision = await importClusterPolicy(layout, demoPolicyFile);
+      const nodes = Array.from({ length: o.nodes }, (_, i) => i + 1);
+      const bad = (await waitPolicyEverywhere(layout, nodes, revision)).filter((w) => !w.ok);
+      if (bad.length > 0) throw new Error(`policy revision ${revision} is not enforced on ${bad.map((b) => `n${b.node}: ${b.detail}`).join('; ')}`);
+      state.demo.policyRevision = revision;
+      save();
+    }, () => `imported once (revision ${revision}), enforced on ${o.nodes} node(s)`);
   }
   if (out.summary !== false) printSummary(layout, o);
 }

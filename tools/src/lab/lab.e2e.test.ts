@@ -222,6 +222,20 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
     }
+    // The demo policy was imported once (stored in etcd); cilium policy wait proves every node enforces it.
+    assert.match(r.stdout, /^policy revision \d+ enforced \(cilium policy wait\)\s+3\s+3\s+ok$/m);
+  });
+
+  test('one cluster-wide import: every node shows the same rules and revision and is in sync', async () => {
+    const gets = await Promise.all(NODES.map(async (i) => JSON.parse(await runChecked(ciliumArgv(layout.agentSocket(i), 'policy', 'get', '-o', 'json'), { timeoutMs: 15_000 })) as { revision: string; rules: unknown[] }));
+    assert.ok(gets[0]!.rules.length > 0, 'the demo policy has rules');
+    for (const g of gets.slice(1)) assert.deepEqual(g, gets[0], 'policy get is the same on every node');
+    for (const i of NODES) {
+      const st = JSON.parse(await runChecked(ciliumArgv(layout.agentSocket(i), 'status', '-o', 'json'), { timeoutMs: 15_000 })) as { policyRevision: string; policyClusterRevision: string; policyLagging?: boolean };
+      assert.equal(st.policyRevision, gets[0]!.revision, `n${i} enforces the cluster revision`);
+      assert.equal(st.policyClusterRevision, st.policyRevision);
+      assert.ok(!st.policyLagging, `n${i} does not lag`);
+    }
   });
 
   test('the relay shows IPv6 flows (after the check probed them), allowed and denied, same-node and cross-node', async () => {

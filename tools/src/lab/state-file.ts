@@ -62,8 +62,8 @@ export interface LabState {
   relayAddress: string;
   /** How the daemons run (absent in older state files: processes). */
   runtime?: 'process' | 'podman';
-  /** Whether the demo policy was imported and traffic generators started, and whether pods are dual-stack. */
-  demo: { policy: boolean; traffic: boolean; ipv6?: boolean };
+  /** Whether the demo policy was imported (and its cluster-wide revision) and traffic generators started, and whether pods are dual-stack. */
+  demo: { policy: boolean; traffic: boolean; ipv6?: boolean; policyRevision?: number };
   nodes: NodeRecord[];
   services: ServiceRecord[];
   pods: PodRecord[];

@@ -5,10 +5,15 @@ import { CliError, printJson } from '../cli-context.js';
 import { defineCommand, expectPositionals, hostFlag, outputFlag, wantsJson } from '../command.js';
 import { readPolicyFile, validationLines } from '../policy-source.js';
 
+/** The --local flag of import and delete: this node's local rules instead of the cluster-wide ones. */
+const localFlag = {
+  local: { type: 'boolean', description: "only this node's local rules (Cilium's local policies), not the cluster-wide ones in the kvstore" },
+} as const;
+
 /** `cilium policy import FILE`: sends the file to the agent; prints the new revision. */
 export const policyImportCommand = defineCommand({
   path: ['policy', 'import'],
-  summary: 'import a policy document (JSON or YAML) into the agent',
+  summary: 'import a policy document (JSON or YAML) cluster-wide (stored in the kvstore), or on this node only with --local',
   positionals: 'FILE',
   flags: {
     ...hostFlag,
@@ -18,6 +23,7 @@ export const policyImportCommand = defineCommand({
       default: true,
       description: 'replace existing rules that carry the same labels (--no-replace-with-labels to append)',
     },
+    ...localFlag,
   },
   async run(ctx, { values, positionals }) {
     expectPositionals(positionals, 1, 'one policy FILE');
@@ -32,7 +38,7 @@ export const policyImportCommand = defineCommand({
     }
     const conn = ctx.connect(values.host);
     const res = await conn.call('Policy.Import', (deadline) =>
-      unary(conn.policy, 'import', { document, source: file, replaceWithLabels: values.replaceWithLabels }, { deadline }),
+      unary(conn.policy, 'import', { document, source: file, replaceWithLabels: values.replaceWithLabels, local: values.local }, { deadline }),
     );
     if (json) printJson(ctx.stdout, { revision: res.revision, ruleCount: res.ruleCount });
     else ctx.stdout.write(`Revision: ${res.revision}\n`);
@@ -66,14 +72,14 @@ export const policyDeleteCommand = defineCommand({
   path: ['policy', 'delete'],
   summary: 'delete the rules carrying all the given labels, or every rule with --all',
   positionals: '[LABEL...]',
-  flags: { ...hostFlag, ...outputFlag, all: { type: 'boolean', description: 'delete every rule' } },
+  flags: { ...hostFlag, ...outputFlag, all: { type: 'boolean', description: 'delete every rule' }, ...localFlag },
   async run(ctx, { values, positionals }) {
     const json = wantsJson(values.output);
     if (values.all === (positionals.length > 0)) {
       throw new CliError('give either LABEL... or --all (not both, not neither); see --help', 2);
     }
     const conn = ctx.connect(values.host);
-    const res = await conn.call('Policy.Delete', (deadline) => unary(conn.policy, 'delete', { labels: positionals, all: values.all }, { deadline }));
+    const res = await conn.call('Policy.Delete', (deadline) => unary(conn.policy, 'delete', { labels: positionals, all: values.all, local: values.local }, { deadline }));
     if (json) printJson(ctx.stdout, { revision: res.revision, deleted: res.deleted });
     else ctx.stdout.write(`Revision: ${res.revision}, deleted ${res.deleted} rule${res.deleted === 1 ? '' : 's'}\n`);
     return 0;

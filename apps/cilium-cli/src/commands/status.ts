@@ -4,6 +4,13 @@ import { unary } from '@cilium-ts/grpc';
 import { printJson, type CliOutput } from '../cli-context.js';
 import { defineCommand, hostFlag, outputFlag, wantsJson } from '../command.js';
 
+// The enforced cluster-wide revision and whether it lags what the kvstore holds.
+function policyRevisionText(st: agent.StatusResponse): string {
+  const rev = st.policyRevision.toString();
+  if (!st.policyLagging) return `${rev} (in sync with the cluster)`;
+  return st.policyClusterRevision > st.policyRevision ? `${rev} (lagging: the cluster is at ${st.policyClusterRevision})` : `${rev} (may lag: see the policy subsystem)`;
+}
+
 /** Renders a StatusResponse as text; `verbose` lists every subsystem and kernel feature. */
 export function formatStatus(st: agent.StatusResponse, verbose: boolean): string {
   const json = agent.StatusResponse.toJSON(st) as { startedAt?: string };
@@ -13,7 +20,7 @@ export function formatStatus(st: agent.StatusResponse, verbose: boolean): string
     ['State', st.state],
     ['Pod CIDR', st.podCidrV6 ? `${st.podCidr || '-'}, ${st.podCidrV6}` : st.podCidr || '-'],
     ['Endpoints', String(st.endpointCount)],
-    ['Policy revision', st.policyRevision.toString()],
+    ['Policy revision', policyRevisionText(st)],
   ];
   if (json.startedAt) rows.push(['Started', json.startedAt]);
   if (st.bpfPinPath) rows.push(['BPF pin path', st.bpfPinPath]);

@@ -141,6 +141,12 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
       }
     },
     validate: (_call, cb) => cb(fail(status.UNIMPLEMENTED, 'not in the fake')),
+    // The fake's repository revision is the enforced one: a later revision never comes.
+    wait: (call, cb) => {
+      const cur = BigInt(state.repo.revision);
+      if (call.request.revision <= cur) return cb(null, { revision: cur });
+      setTimeout(() => cb(fail(status.DEADLINE_EXCEEDED, `policy revision ${call.request.revision} is not enforced on this node after ${call.request.timeoutMs} ms: it enforces revision ${cur}`)), call.request.timeoutMs);
+    },
   };
   const identities: agent.IdentitiesServer = {
     listIdentities: (_call, cb) => cb(null, { identities: state.identities }),
