@@ -11,6 +11,7 @@ import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFe
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
+import { AgentMetrics } from './agent-metrics.js';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
@@ -184,6 +185,8 @@ export class Agent {
 
     const identities = new IdentityCache();
     const policy = new PolicyStore(identities);
+    // Set once the sources exist (below); regenerations before that are not timed.
+    const metricsRef: { current?: AgentMetrics } = {};
     const monitor = new MonitorHub(() => this.clock.nowNs());
     const store = new StateStore(cfg.stateDir);
     await store.init();
@@ -228,8 +231,10 @@ export class Agent {
           for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
           l7.rebuild();
         },
-        regenerated: (ep, error) =>
-          monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' }),
+        regenerated: (ep, error, durationMs) => {
+          if (durationMs !== undefined) metricsRef.current?.recordRegeneration(durationMs, !error);
+          monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' });
+        },
       },
       log: (level, msg, fields) => log[level](msg, fields),
       now: () => this.clock.nowNs(),
@@ -286,6 +291,16 @@ export class Agent {
     if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
     await this.ipamStore.save();
     l7.start();
+
+    // Prometheus metrics under Cilium's names, read when scraped.
+    metricsRef.current = new AgentMetrics({
+      datapathCounters: () => datapath.metricsList(),
+      endpoints: () => endpoints.list(),
+      identities: () => identities.all(),
+      policy,
+      clusterPolicy,
+      kv: this.kv,
+    });
 
     // Cluster-wide policy: every agent enforces the kvstore's set.
     clusterPolicy.follow(new ClusterPolicyStore(this.kv, cfg.clusterName));

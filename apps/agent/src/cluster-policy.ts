@@ -86,6 +86,7 @@ export class ClusterPolicy {
   private enforcedRev = 0;
   private latestRev = 0;
   private problem: string | undefined;
+  private importErrorCount = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly waiters = new Set<{ revision: number; done: () => void }>();
   private store?: ClusterPolicyStore;
@@ -156,6 +157,20 @@ export class ClusterPolicy {
    * Throws PolicyValidationError (nothing stored) or ClusterPolicyUnavailableError.
    */
   async import(text: string, source: string, replaceWithLabels: boolean, local: boolean): Promise<{ revision: number; ruleCount: number }> {
+    try {
+      return await this.importDocument(text, source, replaceWithLabels, local);
+    } catch (err) {
+      this.importErrorCount++;
+      throw err;
+    }
+  }
+
+  /** Imports that failed (invalid documents, kvstore unreachable), for cilium_policy_import_errors_total. */
+  get importErrors(): number {
+    return this.importErrorCount;
+  }
+
+  private async importDocument(text: string, source: string, replaceWithLabels: boolean, local: boolean): Promise<{ revision: number; ruleCount: number }> {
     const rules = parsePolicyDocument(text, source);
     if (local) {
       await this.enqueue(async () => {

@@ -55,7 +55,8 @@ export interface CreateEndpointInput {
 export interface EndpointEvents {
   created(ep: Endpoint): void;
   deleted(ep: Endpoint): void;
-  regenerated(ep: Endpoint, error?: Error): void;
+  /** After a regeneration; durationMs is how long this endpoint's took. */
+  regenerated(ep: Endpoint, error?: Error, durationMs?: number): void;
 }
 
 /** Dependencies of the manager. */
@@ -314,6 +315,7 @@ export class EndpointManager {
   private async regenerateInline(reason: string): Promise<void> {
     {
       for (const ep of this.byId.values()) {
+        const start = performance.now();
         try {
           const next = this.d.policy.compute(ep.labels);
           const enforcementChanged =
@@ -326,10 +328,10 @@ export class EndpointManager {
             this.d.datapath.updatePolicy(ep.id, next.entries);
             ep.policy = next;
           }
-          this.d.events.regenerated(ep);
+          this.d.events.regenerated(ep, undefined, performance.now() - start);
         } catch (err) {
           this.d.log('error', 'endpoint regeneration failed', { endpointID: ep.id, reason, error: (err as Error).message });
-          this.d.events.regenerated(ep, err as Error);
+          this.d.events.regenerated(ep, err as Error, performance.now() - start);
         }
       }
     }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { agent } from '@cilium-ts/api';
 import { Datapath, tcAttachedProgramId } from '@cilium-ts/bpf';
 import { createClient, unary } from '@cilium-ts/grpc';
+import { freeTcpPort } from '@cilium-ts/kvstore';
 import { startTestEtcd, type TestEtcd } from '@cilium-ts/kvstore/testing';
 
 const needsRoot = { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false } as const;
@@ -76,6 +77,7 @@ interface IperfResult { error?: string; intervals: Array<{ sum: { bytes: number;
 
 describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsRoot, () => {
   let etcd: TestEtcd | undefined;
+  let metricsPort = 0;
   let agentProc: ChildProcess | undefined;
   let client: agent.EndpointsClient | undefined;
   let policyClient: agent.PolicyClient | undefined;
@@ -89,7 +91,7 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
     return spawn(process.execPath, [
       appMain('agent'), '--node-name', `${base}`, '--pod-cidr', '10.206.0.0/24', '--node-netns', nodeNetns,
       '--kvstore-endpoints', etcd!.endpoint, '--kvstore-prefix', base, '--state-dir', `${workDir}/state`,
-      '--bpf-pin-dir', pinDir, '--listen', `unix://${socket}`, '--log-level', 'info',
+      '--bpf-pin-dir', pinDir, '--listen', `unix://${socket}`, '--log-level', 'info', '--metrics-port', String(metricsPort),
     ], { stdio: ['ignore', log, log] });
   }
 
@@ -140,6 +142,7 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(`${workDir}/state`, { recursive: true });
     etcd = await startTestEtcd('restart');
+    metricsPort = await freeTcpPort();
     sh('ip', 'netns', 'add', nodeNs);
     sh('ip', '-n', nodeNs, 'link', 'set', 'lo', 'up');
     for (const ns of Object.values(podNs)) sh('ip', 'netns', 'add', ns);
@@ -183,6 +186,39 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
     }
   });
 
+  /** /metrics after real traffic: Cilium's names, the denied probe counted by reason, values as the kernel and the agent have them. */
+  async function checkMetrics(): Promise<void> {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    // The value of the sample `name` carrying every label of `labels` (in any order).
+    const value = (name: string, labels: Record<string, string> = {}): number => {
+      const line = text.split('\n').find((l) => {
+        const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(l);
+        return m?.[1] === name && Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`));
+      });
+      assert.ok(line, `no ${name} ${JSON.stringify(labels)} in /metrics:\n${text.split('\n').filter((l) => l.startsWith('cilium_')).join('\n')}`);
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const bpf = createClient(agent.BpfClient, `unix://${socket}`);
+    let kernelDrops = 0;
+    try {
+      kernelDrops = Number((await unary(bpf, 'metricsList', {}, { deadline: 5000 })).entries.find((m) => m.reason === 133 && m.direction === 'ingress')?.packets ?? 0n);
+    } finally {
+      bpf.close();
+    }
+    const drops = value('cilium_drop_count_total', { direction: 'INGRESS', reason: 'Policy denied' });
+    assert.ok(drops >= 1 && drops <= kernelDrops, `policy drops ${drops} counted (kernel: ${kernelDrops} at the later read)`);
+    assert.ok(value('cilium_drop_bytes_total', { direction: 'INGRESS', reason: 'Policy denied' }) >= 40 * drops, 'drop bytes');
+    assert.ok(value('cilium_forward_count_total', { direction: 'EGRESS' }) > 0, 'forwards counted');
+    assert.equal(value('cilium_endpoint'), 2);
+    assert.equal(value('cilium_endpoint_state', { endpoint_state: 'ready' }), 2);
+    assert.equal(value('cilium_policy'), 1);
+    assert.ok(value('cilium_policy_max_revision') >= 1);
+    assert.equal(value('cilium_policy_import_errors_total'), 0);
+    assert.ok(value('cilium_identity', { type: 'cluster_local' }) >= 2, 'the two pods\' identities');
+    assert.ok(value('cilium_endpoint_regeneration_time_stats_seconds_count', { scope: 'total' }) >= 2, 'the import regenerated both endpoints');
+    assert.ok(value('cilium_kvstore_operations_duration_seconds_count', { action: 'txn', outcome: 'success' }) >= 1, 'kvstore transactions timed');
+  }
+
   test('the Bpf service and `cilium bpf` show the kernel maps of the real agent', async () => {
     const b = endpointsBefore.find((e) => e.ipv4 === ips.b)!;
     const bpf = createClient(agent.BpfClient, `unix://${socket}`);
@@ -195,6 +231,7 @@ describe('agent restart: SIGKILL mid-stream, restore from the state dir', needsR
     } finally {
       bpf.close();
     }
+    await checkMetrics();
     const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [appMain('cilium-cli'), 'bpf', 'ipcache', 'list', '--host', `unix://${socket}`], (err, stdout) => (err ? reject(err) : resolve(stdout))));
     assert.match(out, new RegExp(`^${ips.b.replace(/\./g, '\\.')}/32 +${b.identity} `, 'm'));
   });

@@ -46,6 +46,15 @@ export interface KvStoreEvents {
    * write what they could not write meanwhile.
    */
   reconnect: [];
+  /** One operation finished (for the agent's cilium_kvstore_operations_duration_seconds). */
+  operation: [KvOperationRecord];
+}
+
+/** One finished kvstore operation: what (get, put, txn, ...), how long, and whether it worked. */
+export interface KvOperationRecord {
+  operation: string;
+  durationMs: number;
+  ok: boolean;
 }
 
 // A fault-handling policy that runs the call once: retries and backoff are ours.
@@ -327,12 +336,15 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
 
   private async op<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new KvStoreOperationError(operation, key, { cause: new Error('the kvstore client is closed') });
+    const start = performance.now();
     try {
       const out = await fn();
       this.noteResult();
+      this.emit('operation', { operation, durationMs: performance.now() - start, ok: true });
       return out;
     } catch (err) {
       this.noteResult(err);
+      this.emit('operation', { operation, durationMs: performance.now() - start, ok: false });
       throw new KvStoreOperationError(operation, key, { cause: err });
     }
   }
