@@ -4,19 +4,19 @@
  * after the subnet-router anycast address is the router (cilium_host); the anycast
  * address itself is never handed out. Pure state; persistence is the caller's.
  */
-import { formatPrefix, parseIP } from '@cilium-ts/policy';
+import { formatIPAddr, parseIPAddr } from '@cilium-ts/netaddr';
 import { AddressPool, IpamError } from './address-pool.js';
 
 /** Parses an IPv6 address (RFC 4291 text, `::` compression, no zone) into a 128-bit bigint; throws IpamError. */
 export function ipv6ToBigInt(ip: string): bigint {
-  const parsed = parseIP(ip);
+  const parsed = parseIPAddr(ip);
   if (!parsed || parsed.family !== 6) throw new IpamError(`"${ip}" is not an IPv6 address`, 'invalid');
   return parsed.addr;
 }
 
 /** Formats a 128-bit bigint as canonical IPv6 text (RFC 5952: lower case, longest zero run compressed). */
 export function bigIntToIpv6(n: bigint): string {
-  return formatPrefix({ family: 6, addr: n, bits: 128 }).slice(0, -'/128'.length);
+  return formatIPAddr({ family: 6, addr: n });
 }
 
 /** A parsed IPv6 CIDR. */

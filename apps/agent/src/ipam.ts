@@ -4,25 +4,21 @@
  * Pure state; persistence is the caller's (see state-store.ts).
  */
 
+import { formatIPAddr, parseIPAddr } from '@cilium-ts/netaddr';
 import { AddressPool, IpamError } from './address-pool.js';
 
 export { IpamError };
 
 /** Parses dotted IPv4 into a 32-bit unsigned number; throws on bad input. */
 export function ipv4ToNumber(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new IpamError(`"${ip}" is not an IPv4 address`, 'invalid');
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new IpamError(`"${ip}" is not an IPv4 address`, 'invalid');
-    n = n * 256 + Number(p);
-  }
-  return n >>> 0;
+  const parsed = parseIPAddr(ip);
+  if (!parsed || parsed.family !== 4) throw new IpamError(`"${ip}" is not an IPv4 address`, 'invalid');
+  return Number(parsed.addr);
 }
 
 /** Formats a 32-bit unsigned number as dotted IPv4. */
 export function numberToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return formatIPAddr({ family: 4, addr: BigInt(n) });
 }
 
 /** A parsed IPv4 CIDR. */

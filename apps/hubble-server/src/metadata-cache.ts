@@ -1,18 +1,8 @@
 // Endpoints, identities and ipcache entries from the agent's Metadata.Watch stream, served
 // to the flow parser through libs/flow's getter interfaces.
 import { agent } from '@cilium-ts/api';
-import {
-  cidrContains,
-  parseCidr,
-  parseIP,
-  type Cidr,
-  type EndpointGetter,
-  type EndpointInfo,
-  type IdentityGetter,
-  type IdentityInfo,
-  type IPCacheGetter,
-  type IPCacheInfo,
-} from '@cilium-ts/flow';
+import { type EndpointGetter, type EndpointInfo, type IdentityGetter, type IdentityInfo, type IPCacheGetter, type IPCacheInfo } from '@cilium-ts/flow';
+import { cidrContains, parseCidr, parseIP, type Cidr } from '@cilium-ts/netaddr';
 
 interface PrefixEntry {
   cidr: Cidr;

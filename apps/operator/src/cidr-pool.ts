@@ -1,6 +1,6 @@
 // The cluster pool: an IPv4 or IPv6 CIDR cut into equal per-node blocks (cluster-pool
 // IPAM in the design of Cilium's operator). Pure: no kvstore, no clock.
-import { formatPrefix, parsePrefix } from '@cilium-ts/policy';
+import { formatPrefix, parsePrefix } from '@cilium-ts/netaddr';
 
 /** The pool CIDR or mask size is not usable. */
 export class CidrPoolConfigError extends Error {
@@ -28,31 +28,6 @@ export class CidrPoolExhaustedError extends Error {
         `enlarge --cluster-pool-${fam}-cidr or raise --cluster-pool-${fam}-mask-size`,
     );
   }
-}
-
-/** Parses dotted-quad IPv4 into a 32-bit unsigned number; undefined if malformed. */
-export function parseIPv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
-}
-
-/** Formats a 32-bit unsigned number as dotted-quad IPv4. */
-export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** Parses "a.b.c.d/len"; undefined if malformed or if host bits are set. */
-export function parseCidr(s: string): { base: number; prefix: number } | undefined {
-  const [addr, len, extra] = s.trim().split('/');
-  if (extra !== undefined || len === undefined || !/^\d{1,2}$/.test(len)) return undefined;
-  const base = parseIPv4(addr);
-  const prefix = Number(len);
-  if (base === undefined || prefix > 32) return undefined;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return (base & mask) >>> 0 === base ? { base, prefix } : undefined;
 }
 
 /** Largest per-node block of each family: a /30 leaves IPv4 two pod addresses, a /126 IPv6 two. */

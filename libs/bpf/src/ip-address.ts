@@ -1,50 +1,22 @@
-// IP address and CIDR <-> bytes, as the datapath maps store them (network order).
-import { isIPv4, isIPv6 } from 'node:net';
+// IP address and CIDR <-> bytes, as the datapath maps store them (network order), with
+// errors naming the input; the text itself is read and written by @cilium-ts/netaddr.
+import { formatIPv4, formatIPv6, parseIP } from '@cilium-ts/netaddr';
 import { DatapathInputError } from './errors.js';
 
 /** A parsed address: family 4 or 6 and 4 or 16 bytes in network order. */
 export interface IpBytes { family: 4 | 6; bytes: Buffer }
 
-/** Parses an IPv4 or IPv6 address; field names the input in errors. */
+/** Parses an IPv4 or IPv6 address (a zone such as %eth0 is dropped); field names the input in errors. */
 export function parseIp(text: string, field = 'ip'): IpBytes {
-  if (isIPv4(text)) return { family: 4, bytes: Buffer.from(text.split('.').map(Number)) };
-  if (!isIPv6(text)) throw new DatapathInputError(field, text, 'not an IPv4 or IPv6 address');
-  let s = text;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  const groups: number[] = [];
-  const v4tail = s.includes('.') ? s.slice(s.lastIndexOf(':') + 1) : undefined;
-  if (v4tail) s = s.slice(0, s.lastIndexOf(':') + 1) + '0:0';
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':').filter((x) => x !== '') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail !== undefined ? 8 - h.length - t.length : 0;
-  for (const g of h) groups.push(parseInt(g, 16));
-  for (let i = 0; i < fill; i++) groups.push(0);
-  for (const g of t) groups.push(parseInt(g, 16));
-  const bytes = Buffer.alloc(16);
-  groups.forEach((g, i) => bytes.writeUInt16BE(g, i * 2));
-  if (v4tail) Buffer.from(v4tail.split('.').map(Number)).copy(bytes, 12);
-  return { family: 6, bytes };
+  const zone = text.indexOf('%');
+  const bytes = parseIP(zone >= 0 && text.includes(':') ? text.slice(0, zone) : text);
+  if (!bytes) throw new DatapathInputError(field, text, 'not an IPv4 or IPv6 address');
+  return { family: bytes.length === 4 ? 4 : 6, bytes: Buffer.from(bytes) };
 }
 
 /** Formats 4 or 16 network-order bytes as text (IPv6 in RFC 5952 short form). */
 export function formatIp(family: 4 | 6, bytes: Buffer): string {
-  if (family === 4) return [...bytes.subarray(0, 4)].join('.');
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(bytes.readUInt16BE(i * 2));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return family === 4 ? formatIPv4(bytes) : formatIPv6(bytes, 0, false);
 }
 
 /** A parsed CIDR; a bare address means a host route (/32 or /128). */

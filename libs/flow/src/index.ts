@@ -4,7 +4,6 @@ export { DebugRecordError, decodeDebugRecord, type DebugHubbleEvent } from './de
 export type { HubbleEvent, HubbleEventKind } from './events.js';
 export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo } from './getters.js';
 export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';
-export { cidrContains, formatIPv4, formatIPv6, parseCidr, parseIP, type Cidr } from './ip-address.js';
 export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type TcpFlagBits } from './packet.js';
 export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.js';
 export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';

@@ -1,6 +1,6 @@
 // Builds real Ethernet/IP/L4 packet bytes (with IPv4 header checksums) for tests and
 // fake datapaths; the inverse of decodePacket for the fields it covers.
-import { parseIP } from './ip-address.js';
+import { parseIP } from '@cilium-ts/netaddr';
 import type { TcpFlagBits } from './packet.js';
 
 /** What buildPacket should write. */

@@ -1,7 +1,7 @@
 // L2-L4 packet decoding (Ethernet, IPv4, IPv6 with extension headers, TCP, UDP, ICMPv4,
 // ICMPv6, SCTP). Built for captured prefixes of packets: it never throws on truncated or
 // garbage bytes and returns every layer it could decode.
-import { formatIPv4, formatIPv6 } from './ip-address.js';
+import { formatIPv4, formatIPv6 } from '@cilium-ts/netaddr';
 
 /** TCP flag bits as decoded from the header. */
 export interface TcpFlagBits {

@@ -1,6 +1,6 @@
 // Validation of service definitions from callers (API, CLI, kvstore): every field is
 // checked and normalized, and a refusal names the field and the reason.
-import { formatPrefix, parseIP, parsePrefix, prefixContains, type Prefix } from '@cilium-ts/policy';
+import { formatIPAddr, parseIPAddr, parsePrefix, prefixContains, type Prefix } from '@cilium-ts/netaddr';
 import { ServiceValidationError } from './service-error.js';
 import {
   BackendStates,
@@ -45,10 +45,9 @@ export const MaxAffinityTimeoutSeconds = 86400;
 
 /** Parses an IP address into canonical text; throws naming the field. */
 export function canonicalIp(raw: unknown, field: string): { text: string; family: 4 | 6 } {
-  const ip = typeof raw === 'string' ? parseIP(raw.trim()) : undefined;
+  const ip = typeof raw === 'string' ? parseIPAddr(raw.trim()) : undefined;
   if (!ip) throw new ServiceValidationError(field, `${JSON.stringify(raw)} is not an IPv4 or IPv6 address`);
-  const text = formatPrefix({ ...ip, bits: ip.family === 4 ? 32 : 128 });
-  return { text: text.slice(0, text.lastIndexOf('/')), family: ip.family };
+  return { text: formatIPAddr(ip), family: ip.family };
 }
 
 function port(raw: unknown, field: string): number {
@@ -102,7 +101,7 @@ export function validateService(spec: ServiceSpec, limits: ServiceLimits): Servi
   }
   if (typeof spec.frontend !== 'object' || spec.frontend === null) throw new ServiceValidationError('frontend', 'is required (IP, port, protocol)');
   const fip = canonicalIp(spec.frontend.ip, 'frontend.ip');
-  const vip: Prefix = { ...parseIP(fip.text)!, bits: fip.family === 4 ? 32 : 128 };
+  const vip: Prefix = { ...parseIPAddr(fip.text)!, bits: fip.family === 4 ? 32 : 128 };
   for (const c of limits.podCidrs) {
     const cidr = parsePrefix(c);
     if (typeof cidr !== 'string' && prefixContains(cidr, vip)) {

@@ -1,6 +1,6 @@
 // CIDR identities: node-local identities for the prefixes rules name, and longest-prefix-match lookup.
 
-import { type Prefix, formatPrefix, parseIP, parsePrefix, prefixContains } from './cidr.js';
+import { type Prefix, formatPrefix, parseIPAddr, parsePrefix, prefixContains } from '@cilium-ts/netaddr';
 import { MinLocalIdentity, ReservedIdentity } from './identity.js';
 import { LabelSourceCIDR, LabelSourceReserved } from './labels.js';
 import type { Rule } from './rule.js';
@@ -124,7 +124,7 @@ export class CIDRIdentityAllocator {
    * (`world-ipv4` / `world-ipv6` when `dualStack`). Throws CIDRIdentityError when `ip` is malformed.
    */
   lookup(ip: string, dualStack = false): number {
-    const a = parseIP(ip);
+    const a = parseIPAddr(ip);
     if (!a) throw new CIDRIdentityError(ip, 'not an IPv4 or IPv6 address');
     const host: Prefix = { family: a.family, addr: a.addr, bits: a.family === 4 ? 32 : 128 };
     let best: Allocation | undefined;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parsePrefix, parseIP, prefixContains, type Prefix } from './cidr.js';
+import { parsePrefix, parseIPAddr, prefixContains, type Prefix } from '@cilium-ts/netaddr';
 import { evaluateEntries } from './policy-entry.js';
 import { PolicyEngine } from './policy-engine.js';
 
@@ -25,7 +25,7 @@ const arbRule = fc.record({
 });
 
 function inSet(ip: string, s: CIDRSet): boolean {
-  const a = parseIP(ip)!;
+  const a = parseIPAddr(ip)!;
   const host: Prefix = { family: a.family, addr: a.addr, bits: 32 };
   return prefixContains(P(s.cidr), host) && !(s.except ?? []).some((e) => prefixContains(P(e), host));
 }

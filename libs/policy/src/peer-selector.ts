@@ -1,6 +1,6 @@
 // Peer selectors: one endpoint selector, entity or CIDR of a rule section, with a canonical key.
 
-import { type Prefix, parsePrefix, prefixContains } from './cidr.js';
+import { type Prefix, parsePrefix, prefixContains } from '@cilium-ts/netaddr';
 import { type Entity, entityMatches } from './entity.js';
 import { ReservedIdentity } from './identity.js';
 import type { LabelSet } from './label-set.js';

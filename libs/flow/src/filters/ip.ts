@@ -1,6 +1,6 @@
 // source_ip / destination_ip: exact address equality or CIDR containment.
 import type { flow } from '@cilium-ts/api';
-import { cidrContains, formatIPv4, formatIPv6, parseCidr, parseIP } from '../ip-address.js';
+import { cidrContains, formatIPv4, formatIPv6, parseCidr, parseIP } from '@cilium-ts/netaddr';
 import { FilterError, type FlowFilterKind, type FlowPredicate } from './filter.js';
 
 function compile(field: string, entries: string[], pick: (f: flow.Flow) => string | undefined): FlowPredicate {

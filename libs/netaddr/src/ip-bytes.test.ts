@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cidrContains, formatIPv6, parseCidr, parseIP } from './ip-address.js';
+import { cidrContains, formatIPv6, parseCidr, parseIP } from './ip-bytes.js';
 
 test('parseIP / formatIPv6 round trip in Go canonical form', () => {
   const rows: [string, string][] = [

@@ -1,14 +1,18 @@
-// IP address parsing and formatting for packet decoding and IP filters, formatted the
-// way Go's net.IP.String() does so flows look like upstream Hubble's.
+// IP addresses as bytes (4 or 16, network order): the one parser of address text, and
+// formatting the way Go's net.IP.String() does (so flows look like upstream Hubble's);
+// CIDRs over bytes for packet decoding and IP filters.
 
 /** Formats 4 bytes at `off` of `buf` as dotted-quad IPv4. */
 export function formatIPv4(buf: Uint8Array, off = 0): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
 
-/** Formats 16 bytes at `off` of `buf` as canonical IPv6 (RFC 5952; IPv4-mapped as dotted quad, like Go). */
-export function formatIPv6(buf: Uint8Array, off = 0): string {
-  let mapped = true;
+/**
+ * Formats 16 bytes at `off` of `buf` as canonical IPv6 (RFC 5952); an IPv4-mapped address as
+ * dotted quad, like Go's net.IP, unless `mappedAsIPv4` is false (then as netip.Addr: ::ffff:…).
+ */
+export function formatIPv6(buf: Uint8Array, off = 0, mappedAsIPv4 = true): string {
+  let mapped = mappedAsIPv4;
   for (let i = 0; i < 10; i++) if (buf[off + i] !== 0) mapped = false;
   if (mapped && buf[off + 10] === 0xff && buf[off + 11] === 0xff) return formatIPv4(buf, off + 12);
   const groups: number[] = [];
