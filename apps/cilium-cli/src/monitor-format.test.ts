@@ -32,7 +32,7 @@ describe('monitor-format', () => {
     const line = (subType: number): string => formatMonitorEvent({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) });
     assert.match(line(165), /xx drop \(No configuration available to perform policy decision\) ingress endpoint 12 /);
     assert.equal(monitorEventJson({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType: 165, packet }) }).dropReason, 'No configuration available to perform policy decision');
-    assert.match(line(250), /xx drop \(reason 250\) /);
+    assert.match(line(250), /xx drop \(250, 0\) /);
   });
 
   it('names every drop reason and trace point from the datapath vocabulary (@cilium-ts/bpf/events)', () => {

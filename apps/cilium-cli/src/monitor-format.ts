@@ -4,7 +4,7 @@
 // packet) as Cilium's `DEBUG:` lines, with @cilium-ts/bpf's message texts.
 import { agent } from '@cilium-ts/api';
 import {
-  DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, DROP_REASON_TEXT, EventRecordError, EventType, matchTypeName, MESSAGE_TYPE_NAMES,
+  DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, dropReasonText, EventRecordError, EventType, matchTypeName, MESSAGE_TYPE_NAMES,
   PROTOCOL_NAMES, tracePointName, type EventRecord,
 } from '@cilium-ts/bpf/events';
 import { decodePacket, summarize, type DecodedPacket } from '@cilium-ts/flow';
@@ -13,11 +13,6 @@ import { decodePacket, summarize, type DecodedPacket } from '@cilium-ts/flow';
 export const MONITOR_TYPES: Readonly<Record<string, number>> = Object.fromEntries(
   Object.values(EventType).map((t) => [MESSAGE_TYPE_NAMES[t]!, t]),
 );
-
-/** The text of a drop reason code, as Cilium names it (the datapath's own table; unknown codes as `reason N`). */
-export function dropReasonText(code: number): string {
-  return DROP_REASON_TEXT[code] ?? `reason ${code}`;
-}
 
 function endpoints(p: DecodedPacket): string {
   if (!p.ip) return 'non-IP packet';
