@@ -11,6 +11,7 @@ import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFe
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
+import { configOptions } from './agent-config-view.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
@@ -335,6 +336,7 @@ export class Agent {
       saveIpam: () => this.ipamStore.save(),
       clusterPolicy,
       status: () => this.status(),
+      config: () => configOptions(cfg),
       nodes: nodesView,
       identityReferences: () => {
         const m = new Map<number, number>();

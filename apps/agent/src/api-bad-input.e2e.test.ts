@@ -164,6 +164,7 @@ describe('bad input against a real agent', { skip }, () => {
     // [method, request, expected status, what the message must say]
     const cases: Array<[string, object, status, RegExp?]> = [
       ['Daemon.Status', {}, status.OK],
+      ['Daemon.GetConfig', {}, status.OK],
       ['Endpoints.CreateEndpoint', {}, status.INVALID_ARGUMENT, /container_id: is required/],
       ['Endpoints.CreateEndpoint', { containerId: 'x', ipv4: '10.213.0.50', ipv6: 'fd00:213::50' }, status.INVALID_ARGUMENT, /host_ifname: is required/],
       ['Endpoints.CreateEndpoint', { containerId: 'x', hostIfname: 'lxcnothere', ipv4: '10.213.0.51', ipv6: 'fd00:213::51' }, status.INVALID_ARGUMENT, /lxcnothere does not exist/],

@@ -42,6 +42,8 @@ export interface AgentCore {
   /** Saves IPAM allocations after a change. */
   saveIpam(): Promise<void>;
   status(): AgentStatus;
+  /** The configuration the agent runs with, name -> value (cilium config). */
+  config(): Record<string, string>;
   /** References of local endpoints per identity. */
   identityReferences(): Map<number, number>;
   /** This node and the other nodes of the cluster (cilium node list). */
@@ -125,6 +127,9 @@ export function agentServices(core: AgentCore): ServiceRegistration[] {
         kernelFeatures: s.kernelFeatures,
         bpfPinPath: core.bpfPinDir,
       });
+    },
+    async getConfig(_call: Unary<agent.GetConfigRequest>) {
+      return agent.GetConfigResponse.fromPartial({ options: core.config() });
     },
   };
 

@@ -133,6 +133,16 @@ describe('cilium against an agent', () => {
     assert.equal((await trace('443/TCP')).verdict, 'ALLOWED'); // no rules: nothing enforced
   });
 
+  it('config lists the agent settings sorted, empty ones as -, and -o json in upstream\'s shape', async () => {
+    const r = await cli(['config'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'cgroup-root         -\nenable-policy       default\nkvstore-endpoints   http://127.0.0.1:2379\nrouting-mode        native\n');
+    const j = JSON.parse((await cli(['config', '-o', 'json'], env)).stdout) as { status: { daemonConfigurationMap: Record<string, string> } };
+    assert.equal(j.status.daemonConfigurationMap['routing-mode'], 'native');
+    assert.match((await cli(['config', '--help'], env)).stdout, /show the configuration the agent runs with/);
+    assert.equal((await cli(['config', '-o', 'yaml'], env)).code, 2);
+  });
+
   it('policy wait returns for an enforced revision, times out naming the enforced one, and refuses a non-number', async () => {
     const cur = fake.repo.revision;
     const ok = await cli(['policy', 'wait', String(cur)], env);

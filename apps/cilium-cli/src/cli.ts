@@ -5,6 +5,7 @@ import { AgentCallError, AgentConnection } from './agent-connection.js';
 import { CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';
 import { BPF_COMMANDS } from './commands/bpf.js';
+import { configCommand } from './commands/config.js';
 import { makeCompletionCommand } from './commands/completion.js';
 import { endpointConfigCommand, endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
@@ -21,6 +22,7 @@ import { versionCommand } from './commands/version.js';
 /** Every command of the CLI, in help order. */
 export const COMMANDS: readonly CliCommand[] = [
   statusCommand,
+  configCommand,
   endpointListCommand,
   endpointGetCommand,
   endpointConfigCommand,

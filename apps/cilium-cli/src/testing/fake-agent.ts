@@ -64,6 +64,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   };
 
   const daemon: agent.DaemonServer = {
+    getConfig: (_call, cb) => cb(null, { options: { 'routing-mode': 'native', 'enable-policy': 'default', 'cgroup-root': '', 'kvstore-endpoints': 'http://127.0.0.1:2379' } }),
     status: (_call, cb) =>
       cb(null, agent.StatusResponse.fromPartial({
         nodeName: 'node-1',
