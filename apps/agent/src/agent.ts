@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
-import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
+import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature, type LbAlgorithm } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
@@ -72,6 +72,10 @@ export interface AgentConfig {
   bpfPinDir: string;
   /** cgroup v2 directory the socket load balancer attaches to (--cgroup-root); empty = none. */
   cgroupRoot?: string;
+  /** Backend selection of the socket load balancer (--bpf-lb-algorithm; default random). */
+  lbAlgorithm?: LbAlgorithm;
+  /** Maglev table size (--bpf-lb-maglev-table-size; default 16381). */
+  maglevTableSize?: number;
   listen: string[];
   hubbleAddress: string;
   /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */

@@ -6,6 +6,7 @@ import { checkMetricsHost, installSignalHandlers, onShutdown, startTelemetry } f
 import { createLogger, isLogLevel } from '@cilium-ts/process';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
+import { LbFlagError, parseLbFlags } from './services/lb-flags.js';
 import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';
 import { parseUnderlayProtocol, UnderlayProtocolError, type UnderlayProtocol } from './underlay-protocol.js';
 
@@ -56,6 +57,12 @@ try {
   fail(err instanceof UnderlayProtocolError ? err.message : String(err));
 }
 if (routingMode === 'tunnel' && underlayProtocol === 'ipv6' && !f.nodeIpv6) fail('--underlay-protocol ipv6: tunnel mode over IPv6 needs --node-ipv6 (the address other nodes reach this one at)');
+let lbSettings: ReturnType<typeof parseLbFlags> | undefined;
+try {
+  lbSettings = parseLbFlags(f);
+} catch (err) {
+  fail(err instanceof LbFlagError ? err.message : String(err));
+}
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
 const log = createLogger('agent', { level: f.logLevel as 'info' });
@@ -81,6 +88,7 @@ const agentInstance = new Agent(
     stateDir: f.stateDir,
     bpfPinDir: f.bpfPinDir,
     cgroupRoot: f.cgroupRoot,
+    ...lbSettings,
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
     proxyAddress: f.proxyAddress,

@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include "events.h"
 #include "lb.h"
+#include "lb-select.h"
 
 #define SYS_REJECT 0
 #define SYS_PROCEED 1
@@ -55,8 +56,10 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx)
 {
 	int proto = l4_proto(ctx);
 	struct lb4_key key = {};
-	struct lb_service *svc, *slot;
+	struct lb_service *svc;
 	struct lb4_backend *be;
+	struct bpf_sock *sk = ctx->sk;
+	__u32 backend_id;
 
 	if (!proto)
 		return SYS_PROCEED;
@@ -68,11 +71,11 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	if (svc->count == 0)
 		return no_service(0);
-	key.backend_slot = (bpf_get_prandom_u32() % svc->count) + 1;
-	slot = bpf_map_lookup_elem(&lb4_services, &key);
-	if (!slot)
+	backend_id = lb_select_backend(&lb4_services, &key, &key.backend_slot, &lb4_maglev, svc,
+				       lb_flow_hash(ctx, sk ? sk->src_ip4 : 0, key.address, key.dport, proto));
+	if (!backend_id)
 		return no_service(0);
-	be = bpf_map_lookup_elem(&lb4_backends, &slot->backend_id);
+	be = bpf_map_lookup_elem(&lb4_backends, &backend_id);
 	if (!be)
 		return no_service(0);
 
@@ -135,8 +138,10 @@ static __always_inline int sock6_xlate(struct bpf_sock_addr *ctx)
 {
 	int proto = l4_proto(ctx);
 	struct lb6_key key = {};
-	struct lb_service *svc, *slot;
+	struct lb_service *svc;
 	struct lb6_backend *be;
+	struct bpf_sock *sk = ctx->sk;
+	__u32 backend_id, saddr = 0, daddr;
 
 	if (!proto)
 		return SYS_PROCEED;
@@ -148,11 +153,14 @@ static __always_inline int sock6_xlate(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	if (svc->count == 0)
 		return no_service(EVENT_F_IPV6);
-	key.backend_slot = (bpf_get_prandom_u32() % svc->count) + 1;
-	slot = bpf_map_lookup_elem(&lb6_services, &key);
-	if (!slot)
+	if (sk)
+		saddr = sk->src_ip6[0] ^ sk->src_ip6[1] ^ sk->src_ip6[2] ^ sk->src_ip6[3];
+	daddr = ctx->user_ip6[0] ^ ctx->user_ip6[1] ^ ctx->user_ip6[2] ^ ctx->user_ip6[3];
+	backend_id = lb_select_backend(&lb6_services, &key, &key.backend_slot, &lb6_maglev, svc,
+				       lb_flow_hash(ctx, saddr, daddr, key.dport, proto));
+	if (!backend_id)
 		return no_service(EVENT_F_IPV6);
-	be = bpf_map_lookup_elem(&lb6_backends, &slot->backend_id);
+	be = bpf_map_lookup_elem(&lb6_backends, &backend_id);
 	if (!be)
 		return no_service(EVENT_F_IPV6);
 

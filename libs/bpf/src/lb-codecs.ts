@@ -98,3 +98,25 @@ export function lbCodecs(family: 4 | 6): LbCodecs {
     },
   };
 }
+
+/** Backend selection algorithms (lb_config.algorithm, Cilium's --bpf-lb-algorithm). */
+export const LbAlgorithms = ['random', 'maglev'] as const;
+/** A backend selection algorithm. */
+export type LbAlgorithm = (typeof LbAlgorithms)[number];
+
+/** struct lb_config in bpf/lb-select.h (slot 0 of lb_config). */
+export interface LbConfigValue { algorithm: LbAlgorithm; maglevTableSize: number }
+
+/** Codec of struct lb_config { u32 algorithm; u32 maglev_table_size; }. */
+export const lbConfigCodec: Codec<LbConfigValue> = {
+  size: 8,
+  encode(v) {
+    const b = Buffer.alloc(8);
+    b.writeUInt32LE(LbAlgorithms.indexOf(v.algorithm), 0);
+    b.writeUInt32LE(v.maglevTableSize, 4);
+    return b;
+  },
+  decode(b) {
+    return { algorithm: LbAlgorithms[b.readUInt32LE(0)] ?? 'random', maglevTableSize: b.readUInt32LE(4) };
+  },
+};

@@ -4,14 +4,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Service } from '@cilium-ts/loadbalancer';
 import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { EventType } from './event-record.js';
 import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, removeSockLbFixture, uniqueName } from './test-support.js';
 
 const name = uniqueName('socklb');
 const ns = name;
@@ -92,18 +92,8 @@ net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'
   });
 
   after(async () => {
-    servers?.kill('SIGKILL');
     await reader?.close();
-    if (lb && existsSync(cgroup)) lb.detachCgroup(cgroup);
-    lb?.close();
-    dp?.close();
-    Datapath.removePins(pinDir);
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-    if (existsSync(cgroup)) rmdirSync(cgroup);
+    removeSockLbFixture({ servers, lb, dp, pinDir, ns, cgroup, removePins: (d) => Datapath.removePins(d) });
   });
 
   test('a ClusterIP spreads connections over its backends; getpeername shows the VIP; terminating backends get no new connections', async () => {

@@ -4,11 +4,13 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Service } from '@cilium-ts/loadbalancer';
+import { checkMaglevTableSize, DefaultMaglevTableSize, type Service } from '@cilium-ts/loadbalancer';
 import { BpfMap } from './bpf-map.js';
 import { BpfError, DatapathInputError } from './errors.js';
-import { lbCodecs, LbBackendStates, LbProtocolNames, LbProtocolNumbers, type LbBackendValue, type LbRevNatValue, type LbServiceKey, type LbServiceValue } from './lb-codecs.js';
+import { lbCodecs, lbConfigCodec, type LbAlgorithm, LbAlgorithms, LbBackendStates, LbProtocolNames, LbProtocolNumbers, type LbBackendValue, type LbRevNatValue, type LbServiceKey, type LbServiceValue } from './lb-codecs.js';
 import { BpfObject, check, closeFd, linkOps, objGet, objPin } from './libbpf.js';
+import { MaglevTables, maglevOuterKey } from './maglev-tables.js';
+import { u32 } from './map-codecs.js';
 
 /** The programs of sock.o and their enum bpf_attach_type values. */
 export const SockPrograms = {
@@ -40,6 +42,7 @@ export interface LbMapsDump {
 }
 
 interface FamilyMaps {
+  maglev: MaglevTables;
   services: BpfMap<LbServiceKey, LbServiceValue>;
   backends: BpfMap<number, LbBackendValue>;
   revNat: BpfMap<number, LbRevNatValue>;
@@ -55,6 +58,18 @@ export function backendSlots(weights: readonly number[]): number[] {
   return weights.flatMap((w, i) => Array<number>(w / g).fill(i));
 }
 
+/** How SocketLb.open loads the socket load balancer. */
+export interface SocketLbOptions {
+  /** bpffs directory of the node's pins. */
+  pinDir: string;
+  /** The compiled sock.o (default: dist/bpf/sock.o). */
+  objectPath?: string;
+  /** Backend selection (Cilium's --bpf-lb-algorithm): random (default) or maglev. */
+  algorithm?: LbAlgorithm;
+  /** Maglev table size (--bpf-lb-maglev-table-size): a prime of MaglevTableSizes, default 16381. */
+  maglevTableSize?: number;
+}
+
 /** The socket load balancer of one node. */
 export class SocketLb {
   private readonly maps: Record<4 | 6, FamilyMaps>;
@@ -66,10 +81,15 @@ export class SocketLb {
   private constructor(
     private readonly obj: BpfObject,
     private readonly pinDir: string,
+    /** The backend selection algorithm. */
+    readonly algorithm: LbAlgorithm,
+    /** Slots of every Maglev table. */
+    readonly maglevTableSize: number,
   ) {
     const open = (f: 4 | 6): FamilyMaps => {
       const c = lbCodecs(f);
       return {
+        maglev: new MaglevTables(BpfMap.fromFd(`lb${f}_maglev`, obj.mapFd(`lb${f}_maglev`), maglevOuterKey, u32), maglevTableSize),
         services: BpfMap.fromFd(`lb${f}_services`, obj.mapFd(`lb${f}_services`), c.serviceKey, c.serviceValue),
         backends: BpfMap.fromFd(`lb${f}_backends`, obj.mapFd(`lb${f}_backends`), c.backendId, c.backendValue),
         revNat: BpfMap.fromFd(`lb${f}_reverse_nat`, obj.mapFd(`lb${f}_reverse_nat`), c.revNatKey, c.revNatValue),
@@ -91,15 +111,24 @@ export class SocketLb {
    * an agent restart) and its drop records into the datapath's `events` ring buffer
    * (pinDir/events, shared with datapath.o).
    */
-  static open(opts: { pinDir: string; objectPath?: string }): SocketLb {
+  static open(opts: SocketLbOptions): SocketLb {
+    const algorithm = opts.algorithm ?? 'random';
+    if (!LbAlgorithms.includes(algorithm)) throw new DatapathInputError('algorithm', algorithm, `is not one of ${LbAlgorithms.join(', ')}`);
+    const maglevTableSize = checkMaglevTableSize(opts.maglevTableSize ?? DefaultMaglevTableSize);
     mkdirSync(opts.pinDir, { recursive: true });
     const obj = BpfObject.open(opts.objectPath ?? defaultSockObjectPath());
     try {
-      for (const m of ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'events']) {
+      for (const m of ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'lb_config', 'lb4_maglev', 'lb6_maglev', 'events']) {
         obj.setPinPath(m, join(opts.pinDir, m));
       }
       obj.load();
-      return new SocketLb(obj, opts.pinDir);
+      const config = BpfMap.fromFd('lb_config', obj.mapFd('lb_config'), u32, lbConfigCodec);
+      try {
+        config.update(0, { algorithm, maglevTableSize });
+      } finally {
+        config.close();
+      }
+      return new SocketLb(obj, opts.pinDir, algorithm, maglevTableSize);
     } catch (err) {
       obj.close();
       throw err;
@@ -174,6 +203,9 @@ export class SocketLb {
     const active = svc.backends.map((b, i) => ({ b, id: ids[i]! })).filter(({ b }) => b.state === 'active' && b.weight > 0);
     const slots = backendSlots(active.map(({ b }) => b.weight)).map((i) => active[i]!.id);
     if (slots.length > 0xffff) throw new DatapathInputError('backends', String(slots.length), 'more slots than a service holds (65535)');
+    // The Maglev table before slot 0, so a new frontend never meets an old table.
+    if (this.algorithm === 'maglev') m.maglev.write(svc.id, active.map(({ b, id }) => ({ id, key: `${b.ip}:${b.port}`, weight: b.weight })));
+    else m.maglev.delete(svc.id);
     slots.forEach((id, i) => m.services.update({ ...base, slot: i + 1 }, { backendId: id, count: 0, revNat: svc.id, flags: 0 }));
     m.services.update({ ...base, slot: 0 }, { backendId: 0, count: slots.length, revNat: svc.id, flags: Math.max(0, ServiceTypeNames.indexOf(svc.type)) });
     for (let s = slots.length + 1; s <= oldCount; s++) m.services.delete({ ...base, slot: s });
@@ -189,6 +221,7 @@ export class SocketLb {
     const f: 4 | 6 = fe.ip.includes(':') ? 6 : 4;
     const m = this.maps[f];
     for (let s = 0; s <= fe.count; s++) m.services.delete({ ...fe, slot: s });
+    m.maglev.delete(id);
     m.revNat.delete(id);
     this.frontends.delete(id);
     this.setRefs(id, f, new Set());
@@ -211,6 +244,38 @@ export class SocketLb {
     out.backends.sort((a, b) => a.id - b.id);
     out.revNat.sort((a, b) => a.id - b.id);
     return out;
+  }
+
+  /**
+   * Removes what the pinned maps hold beyond the live services: frontends (slots, reverse
+   * NAT, Maglev tables) of other ids, and backends no live service uses. For after an agent
+   * restart, once the live services have been written again: entries restored from the
+   * pins that nothing wrote since (a service deleted, or a backend removed, while the agent
+   * was down, and its state file older than its maps) are gone after it.
+   */
+  gc(live: Iterable<number>): { services: number[]; backends: number[] } {
+    const keep = new Set(live);
+    const services = [...this.frontends.keys()].filter((id) => !keep.has(id));
+    for (const id of services) this.deleteService(id);
+    const backends: number[] = [];
+    for (const f of [4, 6] as const) {
+      const m = this.maps[f];
+      for (const id of m.revNat.entries().map(([k]) => k)) if (!keep.has(id)) m.revNat.delete(id);
+      for (const id of m.maglev.ids()) if (!keep.has(id)) m.maglev.delete(id);
+      for (const [id] of m.backends.entries()) {
+        if (this.refs.has(id)) continue;
+        m.backends.delete(id);
+        backends.push(id);
+      }
+    }
+    for (const [k, v] of [...this.ids]) if (!this.refs.has(v)) this.ids.delete(k);
+    return { services, backends: backends.sort((a, b) => a - b) };
+  }
+
+  /** The Maglev table of service `id` as backend ids (undefined: none). */
+  maglevTable(id: number): Uint32Array | undefined {
+    const fe = this.frontends.get(id);
+    return fe ? this.maps[fe.ip.includes(':') ? 6 : 4].maglev.read(id) : undefined;
   }
 
   /** Closes the maps and the object; pinned maps and links stay. */

@@ -1,4 +1,6 @@
 // Shared helpers of this package's tests (not exported from the package).
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmdirSync } from 'node:fs';
 import type { EventReader } from './event-reader.js';
 import { decodeEventRecord, type EventRecord } from './event-record.js';
 
@@ -48,4 +50,22 @@ export class EventCollector {
       });
     }
   }
+}
+
+/**
+ * Cleanup of a socket-LB test: the servers, the load balancer (detached from the test
+ * cgroup), the datapath and its pins, the netns and the cgroup; each step whatever failed before.
+ */
+export function removeSockLbFixture(f: { servers?: { kill(signal: NodeJS.Signals): unknown }; lb?: { detachCgroup(path: string): unknown; close(): void }; dp?: { close(): void }; pinDir: string; ns: string; cgroup: string; removePins(dir: string): void }): void {
+  f.servers?.kill('SIGKILL');
+  if (f.lb && existsSync(f.cgroup)) f.lb.detachCgroup(f.cgroup);
+  f.lb?.close();
+  f.dp?.close();
+  f.removePins(f.pinDir);
+  try {
+    execFileSync('ip', ['netns', 'del', f.ns], { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+  if (existsSync(f.cgroup)) rmdirSync(f.cgroup);
 }

@@ -15,6 +15,8 @@ export interface ServiceDatapath {
   upsertService(svc: Service): void;
   /** Removes a service (idempotent). */
   deleteService(id: number): void;
+  /** Removes what the datapath holds beyond the live services (entries restored from pins); returns what went. */
+  gc?(live: Iterable<number>): { services: number[]; backends: number[] };
 }
 
 /** What the manager needs. */
@@ -93,6 +95,7 @@ export class ServiceManager {
       delete: (id) => this.removeAndSave(id),
       synced: () => {
         for (const id of [...this.services.keys()]) if (!seen.has(id)) this.removeAndSave(id);
+        this.collectGarbage();
         this.synced = true;
       },
       invalid: (key, reason) => this.deps.log('warn', 'ignoring an invalid service in the kvstore', { key, reason }),
@@ -130,6 +133,20 @@ export class ServiceManager {
   async close(): Promise<void> {
     this.watcher?.close();
     await this.saves;
+  }
+
+  // After the kvstore's listing: the datapath keeps only the live services and their backends
+  // (its pinned maps may hold more than services.json knew: a crash between a map write and
+  // the save, or a lost state directory).
+  private collectGarbage(): void {
+    try {
+      const gone = this.deps.datapath?.gc?.(this.services.keys());
+      if (gone && (gone.services.length > 0 || gone.backends.length > 0)) {
+        this.deps.log('info', 'removed stale load-balancing entries restored from the pins', { services: gone.services, backends: gone.backends });
+      }
+    } catch (err) {
+      this.deps.log('error', 'cannot remove stale load-balancing entries', { error: (err as Error).message });
+    }
   }
 
   private apply(svc: Service): void {

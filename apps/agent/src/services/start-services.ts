@@ -5,7 +5,7 @@
  * restored from `<state-dir>/services.json` and then following the kvstore.
  */
 import { join } from 'node:path';
-import { SocketLb } from '@cilium-ts/bpf';
+import { type LbAlgorithm, SocketLb } from '@cilium-ts/bpf';
 import type { Logger } from '@cilium-ts/process';
 import { ServiceStore, type KvStore } from '@cilium-ts/kvstore';
 import { DefaultMaxBackendsPerService } from '@cilium-ts/loadbalancer';
@@ -14,7 +14,7 @@ import { ServiceManager } from './service-manager.js';
 /** What startServices needs of the agent. */
 export interface StartServicesDeps {
   kv: KvStore;
-  cfg: { clusterName: string; stateDir: string; bpfPinDir: string; cgroupRoot?: string };
+  cfg: { clusterName: string; stateDir: string; bpfPinDir: string; cgroupRoot?: string; lbAlgorithm?: LbAlgorithm; maglevTableSize?: number };
   podCidrs(): string[];
   log: Logger;
 }
@@ -22,11 +22,11 @@ export interface StartServicesDeps {
 /** Loads the socket load balancer, restores the last known services into it, then follows the kvstore. */
 export async function startServices(deps: StartServicesDeps): Promise<{ services: ServiceManager; socketLb: SocketLb }> {
   const { cfg, log } = deps;
-  const socketLb = SocketLb.open({ pinDir: cfg.bpfPinDir });
+  const socketLb = SocketLb.open({ pinDir: cfg.bpfPinDir, algorithm: cfg.lbAlgorithm, maglevTableSize: cfg.maglevTableSize });
   try {
     if (cfg.cgroupRoot) {
       socketLb.attachCgroup(cfg.cgroupRoot);
-      log.info('socket load balancing attached', { cgroup: cfg.cgroupRoot });
+      log.info('socket load balancing attached', { cgroup: cfg.cgroupRoot, algorithm: socketLb.algorithm, ...(socketLb.algorithm === 'maglev' ? { maglevTableSize: socketLb.maglevTableSize } : {}) });
     }
     const services = new ServiceManager({
       store: new ServiceStore(deps.kv, cfg.clusterName),
