@@ -5,28 +5,17 @@
 // allows. A probe is an HTTP GET or an ICMP echo, so an allowed probe also proves the
 // reply path. In a dual-stack lab every case is probed over IPv4 and over IPv6.
 import type { CheckOptions } from './args.js';
+import { planServiceChecks, probeService, SERVICE_TARGET } from './check-service.js';
+import type { CheckCase, CheckResult, PlannedCheck } from './check-types.js';
 import { formatTable } from './cmd-status.js';
 import { run } from './exec.js';
 import { demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
+import { inCgroup } from './pod-cgroup.js';
 import { waitPolicyEverywhere, type PolicyWaitResult } from './policy-sync.js';
 import { readState, type LabState } from './state-file.js';
 
-/** One expected connection of the demo: from a pod (or, `from: 'node'`, the node's own namespace) to a pod. */
-export interface CheckCase {
-  from: string;
-  to: string;
-  /** TCP port of an HTTP GET; 0 with proto icmp. */
-  port: number;
-  /** tcp (HTTP GET, the default) or icmp (one echo request). */
-  proto?: 'tcp' | 'icmp';
-  /**
-   * An L7 case: the GET's path. Allowed means a 2xx answer, denied the L7 proxy's
-   * 403 "Access denied" (a drop or any other answer is neither).
-   */
-  path?: string;
-  expect: 'allowed' | 'denied';
-}
+export type { CheckCase, CheckResult, PlannedCheck } from './check-types.js';
 
 /**
  * What is expected of the runtime containers of `up --runtimes` (runtime-workloads.ts) under
@@ -65,13 +54,6 @@ export function expectedCases(policy: boolean, cases: readonly CheckCase[] = dem
   return cases.map((c) => (policy ? { ...c } : { ...c, expect: 'allowed' }));
 }
 
-/** A case between two nodes (equal for the same-node cases) over one address family. */
-export interface PlannedCheck extends CheckCase {
-  srcNode: number;
-  dstNode: number;
-  family: 4 | 6;
-}
-
 /**
  * Every case for every ordered pair of nodes and every family: IPv4 first; per family the
  * same-node pod pairs, then the cross-node ones, then node-to-remote-pod.
@@ -92,18 +74,9 @@ export function planChecks(nodes: readonly number[], policy: boolean, families: 
   return out;
 }
 
-/** One probed cell. */
-export interface CheckResult extends PlannedCheck {
-  target: string;
-  got: 'allowed' | 'denied';
-  /** True when an HTTP answer came back (the reply path works). */
-  reply: boolean;
-  detail: string;
-  ok: boolean;
-}
-
 /** Scope of a check: pods on the same node, pods across nodes, or a node to another node's pod. */
-export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' | 'node-to-remote-pod' {
+export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' | 'node-to-remote-pod' | 'service' {
+  if (c.to === SERVICE_TARGET) return 'service';
   if (c.from === NODE_SOURCE) return 'node-to-remote-pod';
   return c.srcNode === c.dstNode ? 'same-node' : 'cross-node';
 }
@@ -119,7 +92,7 @@ export interface SummaryRow {
 export function summarize(results: readonly CheckResult[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const family of [4, 6] as const) {
-    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod'] as const) {
+    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod', 'service'] as const) {
       for (const expect of ['allowed', 'denied'] as const) {
         for (const l7 of [false, true]) {
           const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect && !!r.path === l7);
@@ -156,6 +129,10 @@ function sourceNetns(state: LabState, c: PlannedCheck): string | undefined {
 }
 
 async function probe(state: LabState, c: PlannedCheck): Promise<CheckResult> {
+  if (c.to === SERVICE_TARGET) return probeService(state, c);
+  // A pod's probe runs in the pod's cgroup, as its processes do.
+  const cgroup = c.from === NODE_SOURCE ? undefined : state.pods.find((p) => p.node === c.srcNode && p.name === c.from)?.cgroup;
+  const inPod = (argv: string[]): string[] => (cgroup ? inCgroup(cgroup, argv) : argv);
   const dst = state.pods.find((p) => p.node === c.dstNode && p.name === c.to);
   const srcNetns = sourceNetns(state, c);
   const dstIp = c.family === 6 ? dst?.ipv6 : dst?.ip;
@@ -164,12 +141,12 @@ async function probe(state: LabState, c: PlannedCheck): Promise<CheckResult> {
     return { ...c, target: '-', got: 'denied', reply: false, detail: what, ok: false };
   }
   if (c.proto === 'icmp') {
-    const r = await run(inNetns(srcNetns, ['ping', `-${c.family}`, '-c', '1', '-W', '2', dstIp]), { timeoutMs: 10_000 });
+    const r = await run(inPod(inNetns(srcNetns, ['ping', `-${c.family}`, '-c', '1', '-W', '2', dstIp])), { timeoutMs: 10_000 });
     const got = r.code === 0 ? 'allowed' : 'denied';
     const detail = got === 'allowed' ? (/time=[\d.]+ ms/.exec(r.stdout)?.[0] ?? 'echo reply') : 'no echo reply';
     return { ...c, target: `${dstIp} (icmp)`, got, reply: got === 'allowed', detail, ok: got === c.expect };
   }
-  const r = await run(inNetns(srcNetns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), ...(c.path ? ['--path', c.path] : []), '--timeout', '2000']), {
+  const r = await run(inPod(inNetns(srcNetns, [process.execPath, demoProgram('probe'), dstIp, String(c.port), ...(c.path ? ['--path', c.path] : []), '--timeout', '2000'])), {
     timeoutMs: 10_000,
   });
   const detail = (r.stdout.trim() || r.stderr.trim()).split('\n').at(-1) ?? '';
@@ -199,12 +176,10 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
   const layout = new LabLayout(name);
   const state = readState(layout.stateFile);
   if (!state) throw new Error(`checking lab "${name}" failed: no ${layout.stateFile}; start it with "tools/lab up --name ${name}"`);
-  const plan = planChecks(
-    state.nodes.map((n) => n.index),
-    state.demo?.policy ?? true,
-    state.demo?.ipv6 ? [4, 6] : [4],
-    state.pods.some((p) => p.runtime) ? [...demoCases, ...runtimeCases] : demoCases,
-  );
+  const families: Array<4 | 6> = state.demo?.ipv6 ? [4, 6] : [4];
+  const nodes = state.nodes.map((n) => n.index);
+  const plan = planChecks(nodes, state.demo?.policy ?? true, families, state.pods.some((p) => p.runtime) ? [...demoCases, ...runtimeCases] : demoCases);
+  if (state.demo?.service) plan.push(...planServiceChecks(nodes, state.demo.policy, families));
   // Each probe is a Node.js process: a few at a time keep a 2-core machine responsive.
   return pool(
     plan.map((c) => () => probe(state, c)),
@@ -246,7 +221,7 @@ export async function labCheck(o: CheckOptions): Promise<number> {
           scopeOf(r),
           `IPv${r.family}`,
           `n${r.srcNode}/${r.from}`,
-          r.proto === 'icmp' ? `n${r.dstNode}/${r.to} icmp` : `n${r.dstNode}/${r.to}:${r.port}`,
+          r.proto === 'icmp' ? `n${r.dstNode}/${r.to} icmp` : r.to === SERVICE_TARGET ? `${r.to}:${r.port}` : `n${r.dstNode}/${r.to}:${r.port}`,
           r.target,
           r.expect,
           r.got,

@@ -8,6 +8,7 @@ import { listLabContainers, removeContainers } from './container-runtime.js';
 import { findEtcdPid, stopEtcd } from './etcd.js';
 import { appMain, bpfRoot, demoPods, LabLayout, parseNetnsName, runRoot } from './layout.js';
 import { deleteNetns, listNetns } from './netns.js';
+import { removeLabCgroups } from './pod-cgroup.js';
 import { cmdlineOf, findLabProcesses, isAlive, stopProcess } from './process.js';
 import { removeRuntimeWorkloads } from './runtime-workloads.js';
 import { stopOrder } from './service-spec.js';
@@ -129,6 +130,9 @@ export async function labDown(name: string, log: (line: string) => void = () => 
       report.warnings.push((err as Error).message);
     }
   }
+
+  // The nodes' pod cgroups (pod-cgroup.ts).
+  for (const dir of await removeLabCgroups(layout, report.warnings)) log(`removed cgroup ${dir}`);
 
   // 5. bpffs pins of this lab's nodes.
   let pinDirs: string[] = [];

@@ -1,6 +1,7 @@
 // `lab status`: every service (pid, alive, address reachable from the machine's own
 // namespace), the relay address and the pods.
 import type { StatusOptions } from './args.js';
+import { type DemoServiceStatus, demoServiceStatus } from './demo-service.js';
 import { LabLayout } from './layout.js';
 import { listNetns } from './netns.js';
 import { isAlive } from './process.js';
@@ -31,6 +32,8 @@ export interface LabStatus {
   relay: { address: string; reachable: boolean };
   nodes: LabState['nodes'];
   services: ServiceStatus[];
+  /** The demo ClusterIP service(s) and the nodes serving them (absent: the lab has none). */
+  loadBalancing?: DemoServiceStatus[];
   pods: { name: string; node: number; netns: string; ip: string | null; ipv6?: string | null; labels: Record<string, string>; processes: { kind: string; pid: number; alive: boolean }[] }[];
 }
 
@@ -66,6 +69,7 @@ export async function collectStatus(name: string): Promise<LabStatus | undefined
     relay: { address: state.relayAddress, reachable: await addressReachable(state.relayAddress) },
     nodes: state.nodes,
     services,
+    ...(state.demo?.service ? { loadBalancing: await demoServiceStatus(layout, state) } : {}),
     pods: state.pods.map((p) => ({
       name: p.name,
       node: p.node,
@@ -111,6 +115,15 @@ export async function labStatus(o: StatusOptions): Promise<number> {
     '',
     `Relay: ${st.relay.address} (${st.relay.reachable ? 'reachable' : 'NOT reachable'})`,
     '',
+    ...(st.loadBalancing
+      ? [
+          formatTable(
+            ['LB SERVICE', 'FRONTEND', 'TYPE', 'BACKENDS', 'SERVED ON'],
+            st.loadBalancing.map((s) => [String(s.id), s.frontend, 'ClusterIP', s.backends.join(' '), s.servedOn.join(',') || 'NONE']),
+          ),
+          '',
+        ]
+      : []),
     formatTable(
       ['POD', 'NODE', 'IP', 'IPV6', 'LABELS', 'PROCESSES'],
       st.pods.map((p) => [

@@ -10,8 +10,10 @@ import { startEtcd } from './etcd.js';
 import { labCerts, makeLabCerts, relayTlsName } from './lab-certs.js';
 import { run } from './exec.js';
 import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, ports } from './layout.js';
+import { createDemoServices, demoServices } from './demo-service.js';
 import { createNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
+import { createNodeCgroup, nodeCgroupDir, withPodCgroup } from './pod-cgroup.js';
 import { createPod, startTraffic, startWebServer } from './pods.js';
 import { startRuntimeWorkloads } from './runtime-workloads.js';
 import { logDirMode, spawnDetached } from './process.js';
@@ -36,9 +38,17 @@ export function podMtu(o: Pick<UpOptions, 'routingMode'> & Partial<Pick<UpOption
 }
 
 /** Number of progress steps of an "up". */
-export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'> & Partial<Pick<UpOptions, 'runtimes'>>): number {
-  // namespaces, etcd, operator, 3 per node (agent, proxy, hubble-server), relay, pods per node, policy
-  return 1 + 1 + 1 + 3 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0);
+export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'> & Partial<Pick<UpOptions, 'runtimes' | 'runtime'>>): number {
+  // namespaces, etcd, operator, 3 per node (agent, proxy, hubble-server), relay, pods per node, policy, runtimes, demo service
+  return 1 + 1 + 1 + 3 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0) + (withService(o) ? 1 : 0);
+}
+
+/**
+ * Whether the lab runs the demo ClusterIP service: with process daemons (the agents attach
+ * their socket load balancer to the nodes' pod cgroups); not yet in podman containers.
+ */
+export function withService(o: Partial<Pick<UpOptions, 'runtime'>>): boolean {
+  return o.runtime !== 'podman';
 }
 
 /**
@@ -113,11 +123,12 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   await labDown(o.name, (l) => process.stderr.write(`  cleanup: ${l}\n`));
   await checkPreconditions(o);
   const progress = new Progress(upStepCount(o));
+  const service = withService(o);
   mkdirSync(layout.logDir, { recursive: true, mode: logDirMode });
   chmodSync(layout.logDir, logDirMode);
   mkdirSync(bpfRoot, { recursive: true });
   mkdirSync(layout.operatorDir, { recursive: true, mode: 0o700 });
-  const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic, ipv6: o.ipv6 });
+  const state = newState(o.name, layout.runDir, layout.relayAddress, { policy: o.policy, traffic: o.traffic, ipv6: o.ipv6, service });
   state.runtime = o.runtime;
   const save = (): void => writeState(layout.stateFile, state);
   save();
@@ -128,6 +139,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     for (let i = 1; i <= o.nodes; i++) {
       await createNetns(layout.nodeNetns(i));
       await addNodeAddress(layout, i, o.ipv6);
+      if (service) createNodeCgroup(layout, i);
       mkdirSync(`${layout.nodeDir(i)}/state`, { recursive: true, mode: 0o755 });
       state.nodes.push({ index: i, name: layout.nodeName(i), netns: layout.nodeNetns(i), ip: layout.nodeIp(i), ...(o.ipv6 ? { ipv6: layout.nodeIpv6(i) } : {}) });
     }
@@ -145,7 +157,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
     await progress.run(
       o.runtime === 'podman' && !spec.processOnly ? `${label} (container)` : label,
-      () => (o.runtime === 'podman' && !spec.processOnly ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, spec, state, save)),
+      () => (o.runtime === 'podman' && !spec.processOnly ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, service ? withPodCgroup(spec, layout) : spec, state, save)),
       (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}` : 'ready'),
     );
   }
@@ -153,12 +165,14 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   for (let i = 1; i <= o.nodes; i++) {
     await progress.run(`pods on ${layout.nodeName(i)}`, async () => {
       const web = await createPod(layout, i, 'web', demoPods[0]!.labels, podMtu(o));
+      if (service) web.cgroup = nodeCgroupDir(layout, i);
       upsertPod(state, web);
       startWebServer(layout, web);
       save();
       // One after the other, so pod addresses are the same in every run (web .2, client .3, other .4).
       for (const d of demoPods.slice(1)) {
         const pod = await createPod(layout, i, d.name, d.labels, podMtu(o));
+        if (service) pod.cgroup = nodeCgroupDir(layout, i);
         upsertPod(state, pod);
         save();
       }
@@ -194,7 +208,12 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
       save();
     }, () => `imported once (revision ${revision}), enforced on ${o.nodes} node(s)`);
   }
-  if (out.summary !== false) printSummary(layout, o);
+  if (service) {
+    await progress.run('demo ClusterIP service', () => createDemoServices(layout, state), (svcs) =>
+      svcs.map((s) => `${s.family === 6 ? `[${s.vip}]` : s.vip}:${s.port} -> ${s.backendNames.join(',')}`).join(' '),
+    );
+  }
+  if (out.summary !== false) printSummary(layout, o, service ? demoServices(state) : []);
 }
 
 /** Starts one daemon as a detached process, records it and waits until it is ready. */
@@ -247,13 +266,14 @@ async function startServiceContainer(layout: LabLayout, spec: ServiceSpec, state
   return rec;
 }
 
-function printSummary(layout: LabLayout, o: UpOptions): void {
+function printSummary(layout: LabLayout, o: UpOptions, services: ReturnType<typeof demoServices>): void {
   const lines = [
     '',
     `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}${o.runtime === 'podman' ? ', every daemon but etcd in its own podman container' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress} (${o.relayTls ? `TLS: CA ${layout.cert(labCerts.hubbleCa).certFile}, name ${relayTlsName} or 127.0.0.1` : 'plaintext, loopback only'}; it reads the hubble-servers over mTLS)`,
     `  etcd:    ${layout.etcdEndpoint} (TLS, client certificate ${layout.cert(labCerts.etcdClient).certFile}, CA ${layout.cert(labCerts.etcdCa).certFile})`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
+    ...services.map((s) => `  service: ${s.family === 6 ? `[${s.vip}]` : s.vip}:${s.port} (id ${s.id}, ClusterIP) -> web pods ${s.backends.join(' ')} (cilium service list)`),
     `  logs:    ${layout.logDir}/`,
     '',
     'Watch the flows:',

@@ -10,6 +10,7 @@ import { appMain, type LabLayout, repoRoot } from './layout.js';
 import { inNetns } from './netns.js';
 import { isAlive, spawnDetached } from './process.js';
 import { waitReady } from './readiness.js';
+import { withPodCgroup } from './pod-cgroup.js';
 import { agentSpec, proxySpec, type ServiceSpec } from './service-spec.js';
 import { readState, upsertService, writeState } from './state-file.js';
 
@@ -98,7 +99,8 @@ async function restartService(layout: LabLayout, spec: ServiceSpec): Promise<num
  * state file (so "down" stops it) and waits until it answers; returns its pid.
  */
 export function restartAgent(layout: LabLayout, i: number, opts: { ipv6: boolean; routingMode: 'native' | 'tunnel'; underlay?: 'ipv4' | 'ipv6' }): Promise<number> {
-  return restartService(layout, agentSpec(layout, i, opts.ipv6, opts.routingMode, opts.underlay));
+  const spec = agentSpec(layout, i, opts.ipv6, opts.routingMode, opts.underlay);
+  return restartService(layout, readState(layout.stateFile)?.demo.service ? withPodCgroup(spec, layout) : spec);
 }
 
 /** Starts the L7 proxy of node i again (see restartAgent). */

@@ -10,7 +10,7 @@
 // ipcache entries while keeping their own traffic), and a clean "down".
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { KvStore, KvStoreConnectError, type KvStoreOptions } from '@cilium-ts/kvstore';
 import { ciliumArgv } from './cilium-cli.js';
@@ -21,6 +21,7 @@ import { isLoopback, listenersOf } from './exposure.js';
 import { hubbleServerTlsName, labCerts, labEtcdClientTls } from './lab-certs.js';
 import { appMain, bpfRoot, cluster, demoProgram, LabLayout, runRoot } from './layout.js';
 import { labTcpPorts } from './cmd-up.js';
+import { labCgroupDir, nodeCgroupDir } from './pod-cgroup.js';
 import { findLabProcesses } from './process.js';
 import { inNetns, listNetns } from './netns.js';
 
@@ -221,6 +222,9 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       // Each node namespace reaches the other nodes' pods over the native routes (web:80 denied: not app=client).
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod allowed${fam}\\s+6\\s+6\\s+ok$`, 'm'));
       assert.match(r.stdout, new RegExp(`^node-to-remote-pod denied by policy${fam}\\s+6\\s+6\\s+ok$`, 'm'));
+      // The ClusterIP in front of the three web pods: from each node's client every backend answers; other is denied.
+      assert.match(r.stdout, new RegExp(`^service allowed${fam}\\s+3\\s+3\\s+ok$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^service denied by policy${fam}\\s+3\\s+3\\s+ok$`, 'm'));
     }
     // The demo policy was imported once (stored in etcd); cilium policy wait proves every node enforces it.
     assert.match(r.stdout, /^policy revision \d+ enforced \(cilium policy wait\)\s+3\s+3\s+ok$/m);
@@ -236,6 +240,21 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       assert.equal(st.policyClusterRevision, st.policyRevision);
       assert.ok(!st.policyLagging, `n${i} does not lag`);
     }
+  });
+
+  test('the demo ClusterIP is served on every node to the pods\' cgroup only: the node\'s own namespace is not translated', async () => {
+    assert.deepEqual(status.loadBalancing?.map((s) => `${s.id} ${s.frontend} ${s.backends.length} ${s.servedOn.join(',')}`), [
+      '1 10.96.0.10:80 3 n1,n2,n3',
+      '2 [fd00:10:96::10]:80 3 n1,n2,n3',
+    ]);
+    const agent = readFileSync(`/proc/${status.services.find((s) => s.name === 'agent-n1')!.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(agent[agent.indexOf('--cgroup-root') + 1], nodeCgroupDir(layout, 1));
+    assert.equal(agent[agent.indexOf('--bpf-lb-algorithm') + 1], 'maglev');
+    // Outside the pod cgroup (the node namespace, the probe run without a cgroup) the VIP is just an address nobody has.
+    const node = await run(inNetns(layout.nodeNetns(1), [process.execPath, demoProgram('probe'), '10.96.0.10', '80', '--timeout', '1000']), { timeoutMs: 10_000 });
+    assert.notEqual(node.code, 0, `the node namespace reached the VIP: ${node.stdout}`);
+    const pod = await run(inNetns(layout.podNetns(1, 'client'), [process.execPath, demoProgram('probe'), '10.96.0.10', '80', '--timeout', '1000']), { timeoutMs: 10_000 });
+    assert.notEqual(pod.code, 0, `a process outside the pod cgroup was translated: ${pod.stdout}`);
   });
 
   test('the relay shows IPv6 flows (after the check probed them), allowed and denied, same-node and cross-node', async () => {
@@ -415,6 +434,7 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
     const pins = existsSync(bpfRoot) ? readdirSync(bpfRoot).filter((d) => d.startsWith(`${name}-`)) : [];
     assert.deepEqual(pins, []);
     assert.equal(existsSync(layout.runDir), false);
+    assert.equal(existsSync(labCgroupDir(layout)), false, 'the pod cgroups are removed');
     // The shared parents go with the last lab (none other runs under the kernel lock).
     assert.equal(existsSync(runRoot) && readdirSync(runRoot).length === 0, false, `${runRoot} left empty`);
     assert.equal(existsSync(bpfRoot) && readdirSync(bpfRoot).length === 0, false, `${bpfRoot} left empty`);

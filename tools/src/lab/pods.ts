@@ -3,6 +3,7 @@
 import { demoProgram, type LabLayout, webPorts } from './layout.js';
 import { cniAdd } from './cni.js';
 import { createNetns, deleteNetns, inNetns } from './netns.js';
+import { inCgroup } from './pod-cgroup.js';
 import { spawnDetached } from './process.js';
 import type { PodProcessRecord, PodRecord } from './state-file.js';
 
@@ -28,7 +29,8 @@ export function demoArgv(netns: string, program: 'http-server' | 'traffic', args
 /** Starts a demo program detached in the pod and records it on the pod. */
 export function startPodProcess(layout: LabLayout, pod: PodRecord, kind: PodProcessRecord['kind'], args: readonly string[]): PodProcessRecord {
   const logFile = layout.logFile(`${layout.nodeName(pod.node)}-${pod.name}-${kind}`);
-  const pid = spawnDetached(demoArgv(pod.netns, kind, args), logFile, layout.name);
+  const argv = demoArgv(pod.netns, kind, args);
+  const pid = spawnDetached(pod.cgroup ? inCgroup(pod.cgroup, argv) : argv, logFile, layout.name);
   const rec: PodProcessRecord = { kind, pid, logFile, cmdlineMatch: demoProgram(kind) };
   pod.processes.push(rec);
   return rec;

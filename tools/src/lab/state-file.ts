@@ -41,6 +41,8 @@ export interface PodRecord {
   processes: PodProcessRecord[];
   /** A container of a runtime (`up --runtimes`): containerId is the runtime's, netns the one it made. */
   runtime?: 'podman';
+  /** The cgroup v2 its processes run in (the node's pod cgroup, see pod-cgroup.ts); absent: none. */
+  cgroup?: string;
 }
 
 /** A lab node. */
@@ -62,8 +64,8 @@ export interface LabState {
   relayAddress: string;
   /** How the daemons run (absent in older state files: processes). */
   runtime?: 'process' | 'podman';
-  /** Whether the demo policy was imported (and its cluster-wide revision) and traffic generators started, and whether pods are dual-stack. */
-  demo: { policy: boolean; traffic: boolean; ipv6?: boolean; policyRevision?: number };
+  /** Whether the demo policy was imported (and its cluster-wide revision) and traffic generators started, whether pods are dual-stack, and whether the demo ClusterIP service runs. */
+  demo: { policy: boolean; traffic: boolean; ipv6?: boolean; policyRevision?: number; service?: boolean };
   nodes: NodeRecord[];
   services: ServiceRecord[];
   pods: PodRecord[];
