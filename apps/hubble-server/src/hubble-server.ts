@@ -3,7 +3,7 @@
 // through observer.Observer and peer.Peer (with health and reflection) by libs/grpc.
 import { metrics as otelMetrics, type ObservableCallback } from '@opentelemetry/api';
 import { peer, Timestamp, timestampNow, type agent } from '@cilium-ts/api';
-import { DatapathFlowEvent, DEFAULT_RING_CAPACITY, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
+import { accessLogFlow, DatapathFlowEvent, DEFAULT_RING_CAPACITY, EndpointResolver, ParseError, Parser, RingBuffer, type HubbleEvent } from '@cilium-ts/flow';
 import { createServer, type GrpcServer, type ServerTlsOptions } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
 import { AgentSubscriber } from './agent-subscriber.js';
@@ -14,6 +14,7 @@ import type { MonitorBatch } from './monitor-batch-decoder.js';
 import { OBSERVER_WIRE_SERVICE, ObserverService } from './observer-service.js';
 import { peerHandlers, PeerList, peerName } from './peer-service.js';
 import { AgentPeerSync } from './peer-sync.js';
+import { ProxyAccessLog } from './proxy-access-log.js';
 
 /** Version reported by ServerStatus. */
 export const HUBBLE_SERVER_VERSION = '0.1.0';
@@ -36,6 +37,8 @@ export interface HubbleServerOptions {
   metrics?: readonly string[];
   /** First agent reconnect delay (default 200 ms). */
   agentBackoffMs?: number;
+  /** The node's L7 proxy (cilium-proxy --listen): its access records become L7 flows; unset: none. */
+  proxyAddress?: string;
   /**
    * TLS on the TCP listeners (unix sockets stay plaintext); with `ca` and
    * `requireClientCert` it is mutual TLS. Peer notifications then announce TLS.
@@ -179,6 +182,20 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     },
   });
   subscriber.start();
+  // L7 flows: the node proxy's access records, with endpoints resolved as for datapath flows.
+  const resolver = new EndpointResolver({ endpoints: metadata, identities: metadata, ipcache: metadata });
+  const accessLog = options.proxyAddress
+    ? new ProxyAccessLog({
+        address: options.proxyAddress,
+        logger: log,
+        initialBackoffMs: options.agentBackoffMs,
+        onRecord: (r) => {
+          const f = accessLogFlow(r, resolver, nodeName, timestampNow);
+          store({ kind: 'flow', time: f.time!, nodeName, flow: f });
+        },
+      })
+    : undefined;
+  accessLog?.start();
 
 
   let stopping: Promise<void> | undefined;
@@ -197,6 +214,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
         streamsGauge.removeCallback(observeStreams);
         followersGauge.removeCallback(observeFollowers);
         subscriber.stop();
+        accessLog?.stop();
         await grpc.shutdown({ timeoutMs: 5000 });
       })();
       return stopping;

@@ -12,6 +12,7 @@ import { MetricSpecError } from './metrics/metric-spec.js';
 
 const flags = defineFlags(
   {
+    proxyAddress: { type: 'string', default: '', env: 'HUBBLE_SERVER_PROXY_ADDRESS', description: "the node's L7 proxy gRPC address (cilium-proxy --listen, e.g. unix:///run/cilium-ts/proxy.sock): its access records become L7 flows (--type l7); empty = no L7 flows" },
     agentSocket: { type: 'string', default: 'unix:///run/cilium-ts/agent.sock', env: 'HUBBLE_SERVER_AGENT_SOCKET', description: "the agent's gRPC address (Monitor and Metadata streams; Metadata also brings the cluster's nodes for Peer)" },
     listenAddress: { type: 'string[]', default: ['127.0.0.1:4244'], env: 'HUBBLE_SERVER_LISTEN_ADDRESS', description: 'addresses to serve Observer/Peer on, comma-separated: host:port or unix:///path' },
     nodeName: { type: 'string', env: 'CILIUM_NODE_NAME', description: "this node's name (default: the host name)" },
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   else await startTelemetry({ serviceName: 'hubble-server', logger });
   const server = await startHubbleServer({
     agentAddress: v.agentSocket,
+    proxyAddress: v.proxyAddress || undefined,
     listenAddresses: v.listenAddress,
     nodeName: v.nodeName || hostname(),
     clusterName: v.clusterName,

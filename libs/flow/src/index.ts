@@ -8,6 +8,7 @@ export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type 
 export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.js';
 export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 export { copyEndpoint, EndpointResolver, type EndpointSources } from './endpoint-resolver.js';
+export { AccessLogEventType, accessLogFlow } from './access-log-flow.js';
 export { DatapathFlowEvent } from './flow-event.js';
 export { ParseError, Parser, type ParserOptions } from './parser.js';
 export { reservedIdentityLabels, reservedIdentityName } from './reserved-identities.js';

@@ -347,6 +347,27 @@ describe('lab e2e (three nodes, native routing)', { skip }, () => {
       assert.equal(await get(from, '/public/x'), 'ok 200 n1-web port 80');
       assert.equal(await get(from, '/private'), 'ok 403 Access denied');
     }
+    // Hubble's L7 flows (the proxy's access records, through n1's hubble-server and the relay).
+    const hubble = (...args: string[]): Promise<string> =>
+      runChecked([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '200', '--type', 'l7', ...args], { timeoutMs: 90_000 });
+    type L7Flow = JsonFlow & { Type?: string; is_reply?: boolean; l7?: { type?: string; latency_ns?: string; http?: { code?: number; method?: string; url?: string; protocol?: string } } };
+    const jsonFlows = (out: string): L7Flow[] => out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: L7Flow }).flow);
+    let denied: L7Flow[] = [];
+    for (let k = 0; k < 20 && denied.length === 0; k++) {
+      denied = jsonFlows(await hubble('--to-ip', ipOf('web', 1), '--http-method', 'GET', '--http-path', '^/private$', '-o', 'json')).filter((f) => f.source?.labels?.includes('k8s:app=client') && f.node_name === 'n1');
+      if (denied.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    const req = denied.find((f) => f.l7?.type === 'REQUEST');
+    assert.ok(req, `no L7 request flow GET /private to n1 web: ${JSON.stringify(denied)}`);
+    assert.equal(req.verdict, 'DROPPED');
+    assert.equal(req.Type, 'L7');
+    assert.equal(req.l7?.http?.url, `http://${ipOf('web', 1)}/private`);
+    assert.equal(req.l7?.http?.protocol, 'HTTP/1.1');
+    const text = await hubble('--to-ip', ipOf('web', 1), '--http-path', '^/public/x$', '--http-method', 'GET');
+    assert.match(text, new RegExp(`http-request FORWARDED \\(HTTP/1\\.1 GET http://${ipOf('web', 1).replace(/\./g, '\\.')}/public/x\\)`), text);
+    // Responses: from web back to the client, with the status and a latency; --http-status filters them.
+    const ok = jsonFlows(await hubble('--from-ip', ipOf('web', 1), '--http-status', '200', '-o', 'json'));
+    assert.ok(ok.some((f) => f.l7?.type === 'RESPONSE' && f.l7.http?.code === 200 && f.verdict === 'FORWARDED' && f.is_reply === true), JSON.stringify(ok.slice(-3)));
   });
 
   test('cilium status answers with state ok on every node', async () => {

@@ -169,6 +169,8 @@ export function hubbleServerSpec(layout: LabLayout, i: number): ServiceSpec {
     argv: [
       process.execPath, appMain('hubble-server'),
       '--agent-socket', `unix://${layout.agentSocket(i)}`,
+      // L7 flows: the access records of the node's cilium-proxy.
+      '--proxy-address', `unix://${layout.proxySocket(i)}`,
       '--listen-address', layout.hubbleAddress(i),
       '--node-name', node,
       '--cluster-name', cluster.name,
