@@ -6,7 +6,7 @@ import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { agent, timestampFromNanos } from '@cilium-ts/api';
 import { EventType } from '@cilium-ts/bpf';
 import { LabelParseError, PolicyDocumentTooLargeError, checkDocumentSize } from '@cilium-ts/policy';
-import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
+import { DeadlineExceededError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError, type ServiceRegistration } from '@cilium-ts/grpc';
 import type { AgentStatus } from './agent-status.js';
 import { bpfService } from './api-bpf.js';
 import { endpointConfigHandlers } from './api-endpoint-config.js';
@@ -52,7 +52,8 @@ export interface AgentCore {
 
 type Unary<Req> = ServerUnaryCall<Req, unknown>;
 
-function mapDomainError(err: unknown): unknown {
+/** Maps a domain error of the agent to the gRPC status error its caller gets (others pass through). */
+export function mapDomainError(err: unknown): unknown {
   if (err instanceof EndpointRequestError) return new InvalidArgumentError(err.message, { field: err.field, cause: err });
   if (err instanceof EndpointNotFoundError) return new NotFoundError(err.message, { cause: err });
   if (err instanceof PolicyValidationError) return new InvalidArgumentError(err.message, { cause: err });
@@ -62,7 +63,7 @@ function mapDomainError(err: unknown): unknown {
   if (err instanceof ClusterPolicyUnusableError) return new FailedPreconditionError(err.message, { cause: err });
   if (err instanceof PolicyWaitTimeoutError) return new DeadlineExceededError(err.message, { cause: err });
   if (err instanceof IpamError) {
-    return err.code === 'exhausted' ? new UnavailableError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
+    return err.code === 'exhausted' ? new ResourceExhaustedError(err.message, { cause: err }) : new InvalidArgumentError(err.message, { cause: err });
   }
   return err;
 }

@@ -31,8 +31,16 @@ function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as ServiceError).code === 'number';
 }
 
-/** Converts a failed agent call into a CniError: unreachable -> 11, refused -> 100. */
+/** Converts a failed agent call into a CniError: unreachable -> 11, no address left -> 104, refused -> 100. */
 export function agentCallError(method: string, target: string, err: unknown): CniError {
+  if (isServiceError(err) && err.code === status.RESOURCE_EXHAUSTED) {
+    return new CniError(
+      CniErrorCode.AddressesExhausted,
+      `agent ${method} at ${target}: ${err.details || err.message}`,
+      'the node has no pod address left; delete unused pods or give the node a larger pod CIDR',
+      { cause: err },
+    );
+  }
   if (isServiceError(err) && (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)) {
     return new CniError(
       CniErrorCode.TryAgainLater,

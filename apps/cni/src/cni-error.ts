@@ -31,6 +31,8 @@ export const CniErrorCode = {
   CheckFailed: 102,
   /** Plugin specific: ADD for a container that is already attached (nothing was changed; DEL first). */
   AlreadyAttached: 103,
+  /** Plugin specific: the node's pod CIDR has no address left (the agent answered RESOURCE_EXHAUSTED). */
+  AddressesExhausted: 104,
   /** Any other internal error. */
   Internal: 999,
 } as const;

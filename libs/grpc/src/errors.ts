@@ -71,6 +71,14 @@ export class UnavailableError extends GrpcStatusError {
   }
 }
 
+/** A quota or pool is used up (e.g. no address left in the pod CIDR): RESOURCE_EXHAUSTED. */
+export class ResourceExhaustedError extends GrpcStatusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(status.RESOURCE_EXHAUSTED, message, options);
+    this.name = 'ResourceExhaustedError';
+  }
+}
+
 /** The method exists in the API but this server does not serve it: UNIMPLEMENTED. */
 export class UnimplementedError extends GrpcStatusError {
   constructor(message: string, options?: { cause?: unknown }) {
