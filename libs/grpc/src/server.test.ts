@@ -17,6 +17,7 @@ const { logger, records } = memoryLogger('agent');
 let server: GrpcServer;
 
 const daemon: agent.DaemonServer = {
+  getConfig: async () => agent.GetConfigResponse.create(),
   status: async (call) => agent.StatusResponse.create({
     nodeName: 'node-1',
     state: 'ok',

@@ -47,6 +47,7 @@ export async function startFakeAgent(socketPath: string): Promise<FakeAgent> {
   let nextId = 1;
 
   const daemon: agent.DaemonServer = {
+    getConfig: (_call, cb) => cb(null, agent.GetConfigResponse.create()),
     status: (call, cb) => {
       state.lastTraceparent = call.metadata.get('traceparent')[0]?.toString();
       cb(null, agent.StatusResponse.fromPartial({
