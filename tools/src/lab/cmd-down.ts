@@ -26,6 +26,7 @@ export interface DownReport {
 }
 
 const roleApps: Record<string, string> = {
+  'hubble-ui': 'hubble-ui',
   'hubble-relay': 'hubble-relay',
   'hubble-server': 'hubble-server',
   agent: 'agent',

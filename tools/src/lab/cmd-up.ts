@@ -20,10 +20,11 @@ import { logDirMode, spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
 import { daemonSpecs, type ServiceSpec } from './service-spec.js';
+import { uiSpec, uiUrl } from './ui-spec.js';
 import { type LabState, newState, type ServiceRecord, upsertPod, upsertService, writeState } from './state-file.js';
 
 /** Apps whose dist/main.js the lab runs. */
-export const requiredApps = ['operator', 'agent', 'proxy', 'hubble-server', 'hubble-relay', 'cni', 'cilium-cli'] as const;
+export const requiredApps = ['operator', 'agent', 'proxy', 'hubble-server', 'hubble-relay', 'hubble-ui', 'cni', 'cilium-cli'] as const;
 
 /** VXLAN overhead over an IPv4 underlay (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 bytes). */
 export const VXLAN_OVERHEAD = 50;
@@ -39,8 +40,8 @@ export function podMtu(o: Pick<UpOptions, 'routingMode'> & Partial<Pick<UpOption
 
 /** Number of progress steps of an "up". */
 export function upStepCount(o: Pick<UpOptions, 'nodes' | 'policy'> & Partial<Pick<UpOptions, 'runtimes' | 'runtime'>>): number {
-  // namespaces, etcd, operator, 3 per node (agent, proxy, hubble-server), relay, pods per node, policy, runtimes, demo service
-  return 1 + 1 + 1 + 3 * o.nodes + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0) + (withService(o) ? 1 : 0);
+  // namespaces, etcd, operator, 3 per node (agent, proxy, hubble-server), relay, UI, pods per node, policy, runtimes, demo service
+  return 1 + 1 + 1 + 3 * o.nodes + 1 + 1 + o.nodes + (o.policy ? 1 : 0) + (o.runtimes ? 1 : 0) + (withService(o) ? 1 : 0);
 }
 
 /**
@@ -64,7 +65,7 @@ export function trafficTargets(i: number, nodes: number): number[] {
 
 /** TCP ports an N-node lab listens on. */
 export function labTcpPorts(nodes: number): number[] {
-  const out: number[] = [ports.etcdClient, ports.etcdPeer, ports.relay, ports.operatorMetrics, ports.relayMetrics];
+  const out: number[] = [ports.etcdClient, ports.etcdPeer, ports.relay, ports.hubbleUi, ports.operatorMetrics, ports.relayMetrics];
   for (let i = 1; i <= nodes; i++) out.push(ports.hubbleServer(i), ports.agentMetrics(i), ports.hubbleMetrics(i));
   return out;
 }
@@ -161,6 +162,9 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
       (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}` : 'ready'),
     );
   }
+
+  // The UI runs as a process on the machine's loopback in both runtimes (ui-spec.ts).
+  await progress.run('hubble-ui', () => startServiceProcess(layout, uiSpec(layout, o.relayTls), state, save), () => `ready, ${uiUrl()}`);
 
   for (let i = 1; i <= o.nodes; i++) {
     await progress.run(`pods on ${layout.nodeName(i)}`, async () => {
@@ -271,6 +275,7 @@ function printSummary(layout: LabLayout, o: UpOptions, services: ReturnType<type
     '',
     `Lab "${o.name}" is up (${o.nodes} node${o.nodes > 1 ? 's' : ''}${o.runtime === 'podman' ? ', every daemon but etcd in its own podman container' : ''}, ${o.ipv6 ? 'dual-stack' : 'IPv4 only'}, ${o.routingMode} routing${o.routingMode === 'tunnel' ? ` over ${o.underlay === 'ipv6' ? 'IPv6' : 'IPv4'}` : ''}, run dir ${layout.runDir}).`,
     `  relay:   ${layout.relayAddress} (${o.relayTls ? `TLS: CA ${layout.cert(labCerts.hubbleCa).certFile}, name ${relayTlsName} or 127.0.0.1` : 'plaintext, loopback only'}; it reads the hubble-servers over mTLS)`,
+    `  UI:      ${uiUrl()} (Hubble UI: service map and flows)`,
     `  etcd:    ${layout.etcdEndpoint} (TLS, client certificate ${layout.cert(labCerts.etcdClient).certFile}, CA ${layout.cert(labCerts.etcdCa).certFile})`,
     ...Array.from({ length: o.nodes }, (_, k) => `  node n${k + 1}: netns ${layout.nodeNetns(k + 1)}, agent unix://${layout.agentSocket(k + 1)}, hubble ${layout.hubbleAddress(k + 1)}`),
     ...services.map((s) => `  service: ${s.family === 6 ? `[${s.vip}]` : s.vip}:${s.port} (id ${s.id}, ClusterIP) -> web pods ${s.backends.join(' ')} (cilium service list)`),

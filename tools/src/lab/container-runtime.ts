@@ -78,7 +78,7 @@ const bind = (path: string, opts = 'rw'): string[] => ['-v', `${path}:${path}:${
  * `extraArgs` are appended to the service's flags (tests use it to make a service fail).
  */
 export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs: readonly string[] = [], version = imageVersion()): string[] {
-  if (spec.role === 'etcd' || spec.role === 'proxy') throw new Error(`${spec.role} runs as a process in the podman lab`);
+  if (spec.role === 'etcd' || spec.role === 'proxy' || spec.role === 'hubble-ui') throw new Error(`${spec.role} runs as a process in the podman lab`);
   const node = spec.node;
   const roleMounts: string[] = [];
   const caps: string[] = ['--cap-drop', 'ALL'];

@@ -31,6 +31,8 @@ export const ports = {
   etcdClient: 2379,
   etcdPeer: 2380,
   relay: 4245,
+  /** The Hubble UI's page (tools/lab up prints http://127.0.0.1:12000/). */
+  hubbleUi: 12000,
   operatorMetrics: 9963,
   relayMetrics: 9966,
   /** hubble-server of node i listens on 4250+i. */

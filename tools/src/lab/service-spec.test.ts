@@ -116,8 +116,8 @@ test('daemons start operator first, then agent, proxy and hubble-server per node
     daemonSpecs(layout, 2).map((s) => s.name),
     ['operator', 'agent-n1', 'proxy-n1', 'hubble-server-n1', 'agent-n2', 'proxy-n2', 'hubble-server-n2', 'hubble-relay'],
   );
-  assert.equal(upStepCount({ nodes: 2, policy: true }), 14, 'with the demo service');
-  assert.equal(upStepCount({ nodes: 1, policy: false, runtime: 'podman' }), 8);
+  assert.equal(upStepCount({ nodes: 2, policy: true }), 15, 'with the demo service');
+  assert.equal(upStepCount({ nodes: 1, policy: false, runtime: 'podman' }), 9);
 });
 
 test('the proxy of a node runs in its namespace, on the agent\'s pins, where the agent\'s --proxy-address points', () => {

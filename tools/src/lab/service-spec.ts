@@ -17,7 +17,7 @@ export interface ServiceSpec {
   /** Unique service name, also the log file's base name: etcd, operator, agent-n1, ... */
   name: string;
   /** Role, for ordering in "down" and display. */
-  role: 'etcd' | 'operator' | 'agent' | 'proxy' | 'hubble-server' | 'hubble-relay';
+  role: 'etcd' | 'operator' | 'agent' | 'proxy' | 'hubble-server' | 'hubble-relay' | 'hubble-ui';
   /** Node index for per-node services. */
   node?: number;
   argv: string[];
@@ -228,4 +228,4 @@ export function daemonSpecs(
 }
 
 /** Order in which "down" stops services: the reverse of start, etcd last. */
-export const stopOrder: readonly ServiceSpec['role'][] = ['hubble-relay', 'hubble-server', 'proxy', 'agent', 'operator', 'etcd'];
+export const stopOrder: readonly ServiceSpec['role'][] = ['hubble-ui', 'hubble-relay', 'hubble-server', 'proxy', 'agent', 'operator', 'etcd'];

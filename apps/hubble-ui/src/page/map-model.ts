@@ -1,0 +1,104 @@
+// The service map's data: one node per workload, one edge per source -> destination/port,
+// with counts per verdict. Replies are folded into the edge of their request (the map
+// shows who talks to whom). Bounded: past MAX_NODES / MAX_EDGES new ones are counted, not kept.
+import type { FlowView, WorkloadView } from './flow-view.js';
+
+/** A workload on the map. */
+export interface MapNode {
+  id: string;
+  namespace: string;
+  name: string;
+  flows: number;
+}
+
+/** Verdict colour class of an edge. */
+export type EdgeKind = 'forwarded' | 'dropped' | 'l7';
+
+/** An edge: source -> destination on one port/protocol. */
+export interface MapEdge {
+  id: string;
+  source: string;
+  target: string;
+  port: number;
+  protocol: string;
+  forwarded: number;
+  dropped: number;
+  l7: number;
+  last: number;
+}
+
+/** MAX_NODES and MAX_EDGES bound the map. */
+export const MAX_NODES = 2000;
+export const MAX_EDGES = 10000;
+
+/** edgeKind is the colour of an edge: dropped if any flow was dropped, L7 if any L7 flow, else forwarded. */
+export function edgeKind(e: MapEdge): EdgeKind {
+  if (e.dropped > 0) return 'dropped';
+  if (e.l7 > 0) return 'l7';
+  return 'forwarded';
+}
+
+/** edgeIdOf names the edge a flow belongs to (replies: the reverse direction's). */
+export function edgeIdOf(f: FlowView): string {
+  const [src, dst] = f.reply ? [f.destination, f.source] : [f.source, f.destination];
+  return `${src.id}->${dst.id}:${f.reply ? 0 : f.port}/${f.protocol}`;
+}
+
+/** ServiceMap aggregates flows into nodes and edges. */
+export class ServiceMap {
+  readonly nodes = new Map<string, MapNode>();
+  readonly edges = new Map<string, MapEdge>();
+  /** Bumped whenever a node or an edge appears (the layout is redone then). */
+  topologyVersion = 0;
+  /** Bumped on every flow. */
+  version = 0;
+  overflow = 0;
+
+  private node(w: WorkloadView): MapNode | undefined {
+    let n = this.nodes.get(w.id);
+    if (n === undefined) {
+      if (this.nodes.size >= MAX_NODES) return undefined;
+      n = { id: w.id, namespace: w.namespace, name: w.name, flows: 0 };
+      this.nodes.set(w.id, n);
+      this.topologyVersion++;
+    }
+    return n;
+  }
+
+  /** add counts one flow. */
+  add(f: FlowView): void {
+    this.version++;
+    const [src, dst] = f.reply ? [f.destination, f.source] : [f.source, f.destination];
+    const id = edgeIdOf(f);
+    let e = this.edges.get(id);
+    if (e === undefined) {
+      if (this.edges.size >= MAX_EDGES) {
+        this.overflow++;
+        return;
+      }
+      const s = this.node(src);
+      const d = this.node(dst);
+      if (s === undefined || d === undefined) {
+        this.overflow++;
+        return;
+      }
+      e = { id, source: s.id, target: d.id, port: f.reply ? 0 : f.port, protocol: f.protocol, forwarded: 0, dropped: 0, l7: 0, last: 0 };
+      this.edges.set(id, e);
+      this.topologyVersion++;
+    }
+    this.nodes.get(e.source)!.flows++;
+    this.nodes.get(e.target)!.flows++;
+    if (f.verdict === 'DROPPED' || f.verdict === 'ERROR') e.dropped++;
+    else e.forwarded++;
+    if (f.l7 !== '') e.l7++;
+    e.last = f.time;
+  }
+
+  /** clear empties the map (a new namespace was chosen). */
+  clear(): void {
+    this.nodes.clear();
+    this.edges.clear();
+    this.topologyVersion++;
+    this.version++;
+  }
+}
