@@ -24,7 +24,7 @@ const tag = `ads${process.pid}`;
 const nodeNs = `cts-${tag}-n1`;
 const podNs = `cts-${tag}-pod`;
 const prefix = 'ads';
-const pinDir = `/sys/fs/bpf/cilium-ts/${tag}`;
+const pinDir = `/sys/fs/bpf/cts-${tag}`; // its own top-level dir: nothing of it is left after the test
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 

@@ -21,7 +21,7 @@ const nodeNs = `cts-${tag}-n1`;
 const podCidr = '10.211.0.0/24';
 const router = '10.211.0.1';
 const prefix = 'akv';
-const pinDir = `/sys/fs/bpf/cilium-ts/${tag}`;
+const pinDir = `/sys/fs/bpf/cts-${tag}`; // its own top-level dir: nothing of it is left after the test
 // Length of the etcd outage; CTS_OUTAGE_SECONDS=60 runs the issue's full minute (the session lease is then lost and renewed).
 const outageMs = Number(process.env.CTS_OUTAGE_SECONDS ?? 10) * 1000;
 

@@ -24,7 +24,7 @@ const agentMain = join(dirname(fileURLToPath(import.meta.url)), '../../agent/dis
 const tag = `hsd${process.pid}`;
 const nodeNs = `cts-${tag}-n1`;
 const podNs = `cts-${tag}-pod`;
-const pinDir = `/sys/fs/bpf/cilium-ts/${tag}`;
+const pinDir = `/sys/fs/bpf/cts-${tag}`; // its own top-level dir: nothing of it is left after the test
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 

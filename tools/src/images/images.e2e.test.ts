@@ -48,7 +48,7 @@ if (!inside) {
   const removeContainers = (): void => {
     for (const c of containers) podman('rm', '-f', c);
   };
-  const pinDir = `/sys/fs/bpf/cilium-ts/img${process.pid}`;
+  const pinDir = `/sys/fs/bpf/cts-img${process.pid}`; // its own top-level dir: nothing of it is left after the test
   const tmp = mkdtempSync('/tmp/cts-images-');
   after(() => {
     removeContainers();
