@@ -1,0 +1,51 @@
+// The plugin's view of the node's agent: the Ipam and Endpoints calls a Docker endpoint
+// needs, as promises with deadlines, each failure an Error naming the call and the target.
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { agent } from '@cilium-ts/api';
+import { createClient, unary } from '@cilium-ts/grpc';
+
+/** An agent call that failed; `unavailable` when the agent could not be reached. */
+export class AgentCallError extends Error {
+  override readonly name = 'AgentCallError';
+  readonly code: number | undefined;
+  constructor(method: string, target: string, err: unknown) {
+    const se = err as Partial<ServiceError>;
+    const reachable = se.code !== status.UNAVAILABLE && se.code !== status.DEADLINE_EXCEEDED;
+    super(`agent ${method} at ${target}${reachable ? '' : ' (unreachable: is cilium-agent running?)'}: ${se.details || (err as Error).message}`, { cause: err });
+    this.code = se.code;
+  }
+}
+
+/** The agent calls cilium-docker makes. */
+export interface DockerAgent {
+  allocate(owner: string, ip?: string): Promise<agent.IpamAllocateResponse>;
+  /** Releases `ip` of `owner`, or every address of `owner` when ip is ''; resolves with how many. */
+  release(owner: string, ip?: string): Promise<number>;
+  createEndpoint(req: agent.CreateEndpointRequest): Promise<agent.Endpoint>;
+  deleteEndpoint(containerId: string): Promise<boolean>;
+  close(): void;
+}
+
+/** A lazily connecting client of the agent at target (unix:///path or host:port); calls time out after timeoutMs. */
+export function connectAgent(target: string, timeoutMs: number): DockerAgent {
+  const ipam = createClient(agent.IpamClient, target);
+  const endpoints = createClient(agent.EndpointsClient, target);
+  const opts = (): { deadline: Date } => ({ deadline: new Date(Date.now() + timeoutMs) });
+  async function call<T>(method: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw new AgentCallError(method, target, err);
+    }
+  }
+  return {
+    allocate: (owner, ip = '') => call('Ipam.Allocate', () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip }, opts())),
+    release: async (owner, ip = '') => (await call('Ipam.Release', () => unary(ipam, 'release', { owner, ip }, opts()))).released,
+    createEndpoint: (req) => call('Endpoints.CreateEndpoint', () => unary(endpoints, 'createEndpoint', req, opts())),
+    deleteEndpoint: async (containerId) => (await call('Endpoints.DeleteEndpoint', () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, opts()))).found,
+    close() {
+      ipam.close();
+      endpoints.close();
+    },
+  };
+}
