@@ -40,6 +40,7 @@ test('a request is an L7 REQUEST flow client -> endpoint, a denied one DROPPED; 
   assert.equal(req.l7?.type, flow.L7FlowType.REQUEST);
   assert.deepEqual(req.l7?.http && { ...req.l7.http, headers: req.l7.http.headers.length }, { code: 0, method: 'GET', url: 'http://10.0.0.2/private', protocol: 'HTTP/1.1', headers: 1 });
   assert.equal(req.isReply, false);
+  assert.equal(req.Summary, 'HTTP/1.1 GET http://10.0.0.2/private');
   assert.ok(req.uuid !== '');
 
   const res = accessLogFlow(record('response', proxy.Verdict.FORWARDED, 200, '/public'), resolver, 'n1', now);
@@ -48,6 +49,7 @@ test('a request is an L7 REQUEST flow client -> endpoint, a denied one DROPPED; 
   assert.equal(res.l7?.latencyNs, 1500n);
   assert.equal(res.l7?.http?.code, 200);
   assert.equal(res.isReply, true);
+  assert.equal(res.Summary, 'HTTP/1.1 200 0ms (GET http://10.0.0.2/public)');
   assert.deepEqual([res.IP?.source, res.l4?.TCP?.sourcePort, res.source?.ID, res.destination?.identity], ['10.0.0.2', 80, 9, 5001]);
   assert.deepEqual(res.time, Timestamp.fromPartial({ seconds: 100n }));
 });

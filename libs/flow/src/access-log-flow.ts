@@ -43,6 +43,8 @@ export function accessLogFlow(r: proxy.AccessLogRecord, resolver: EndpointResolv
     eventType: { type: AccessLogEventType, subType: 0 },
     trafficDirection: ingress ? flow.TrafficDirection.INGRESS : flow.TrafficDirection.EGRESS,
     isReply: response,
+    // As Cilium's seven parser: the compact line's text (`http-request FORWARDED (HTTP/1.1 GET http://...)`).
+    Summary: http ? (response ? `${http.protocol} ${http.code} ${r.latencyNs / 1_000_000n}ms (${http.method} ${url})` : `${http.protocol} ${http.method} ${url}`) : '',
     l7: {
       type: response ? flow.L7FlowType.RESPONSE : flow.L7FlowType.REQUEST,
       latencyNs: response ? r.latencyNs : 0n,
