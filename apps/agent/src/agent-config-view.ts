@@ -3,7 +3,7 @@
  * setting under its flag's name (Cilium's option names where Cilium has the option).
  * Secrets are never part of it (TLS settings are file paths).
  */
-import type { AgentConfig } from './agent.js';
+import type { AgentConfig } from './agent-config.js';
 
 /** name -> value of every setting of `cfg`, sorted by name. */
 export function configOptions(cfg: AgentConfig): Record<string, string> {

@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
-import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature, type LbAlgorithm } from '@cilium-ts/bpf';
+import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
-import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type KvStoreTls, type NodeInfo } from '@cilium-ts/kvstore';
+import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
 import { configOptions } from './agent-config-view.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { agentStatus, type AgentStatus } from './agent-status.js';
@@ -32,10 +32,11 @@ import { localIpcache } from './local-ipcache.js';
 import { MetadataHub } from './metadata-hub.js';
 import { MonitorHub } from './monitor-hub.js';
 import { NodeNetns } from './netns.js';
-import { NodeRoutes, type RoutingMode } from './node-routes.js';
+import { NodeRoutes } from './node-routes.js';
 import { setupNode } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { RemoteIpcache } from './remote-ipcache.js';
+import type { AgentConfig } from './agent-config.js';
 import { setupRoutingMode } from './routing-mode.js';
 import { StateStore } from './state-store.js';
 import type { UnderlayProtocol } from './underlay-protocol.js';
@@ -45,47 +46,6 @@ export const MaxApiRequestBytes = 16 * 1024 * 1024;
 
 /** Version reported by the agent. */
 export const AGENT_VERSION = '0.1.0';
-
-/** Resolved configuration of one agent. */
-export interface AgentConfig {
-  nodeName: string;
-  clusterName: string;
-  nodeNetns: string;
-  nodeIp: string;
-  podCidr: string;
-  /** IPv6 address of this node (next hop of other nodes' routes to our IPv6 pod CIDR); empty = none. */
-  nodeIpv6?: string;
-  /** IPv6 pod CIDR; empty with enableIpv6 = wait for the operator's IPv6 pool. */
-  podCidrV6?: string;
-  /** Pods get IPv6 addresses too. */
-  enableIpv6?: boolean;
-  kvstoreEndpoints: string[];
-  /** TLS to etcd (CA, client certificate and key), from the --kvstore-*-file flags. */
-  kvstoreTls?: KvStoreTls;
-  kvstorePrefix: string;
-  kvstoreConnectTimeout: number;
-  /** TTL of the session lease this node's keys are bound to (--kvstore-lease-ttl; default 15 min). */
-  kvstoreLeaseTtlSeconds?: number;
-  /** The operator's heartbeat interval (--kvstore-heartbeat-interval; default 15 s): stale after three. */
-  kvstoreHeartbeatIntervalMs?: number;
-  stateDir: string;
-  bpfPinDir: string;
-  /** cgroup v2 directory the socket load balancer attaches to (--cgroup-root); empty = none. */
-  cgroupRoot?: string;
-  /** Backend selection of the socket load balancer (--bpf-lb-algorithm; default random). */
-  lbAlgorithm?: LbAlgorithm;
-  /** Maglev table size (--bpf-lb-maglev-table-size; default 16381). */
-  maglevTableSize?: number;
-  listen: string[];
-  hubbleAddress: string;
-  /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */
-  proxyAddress?: string;
-  enablePolicy: 'default' | 'always' | 'never';
-  /** How pod traffic crosses nodes: native routes, or VXLAN with the identity in the VNI. */
-  routingMode: RoutingMode;
-  /** Tunnel mode: the family of the VXLAN outer header (--underlay-protocol; default ipv4). */
-  underlayProtocol?: UnderlayProtocol;
-}
 
 /** AgentEventType numbers of flow.AgentEventType. */
 const AgentEvent = { started: 2, policyUpdated: 3, policyDeleted: 4, regenSuccess: 5, regenFailure: 6, endpointCreated: 7, endpointDeleted: 8, ipcacheUpserted: 9, ipcacheDeleted: 10 } as const;
