@@ -68,7 +68,7 @@ function loadAssets(): Map<string, Asset> {
     // The package exports only its entry points; its ES module build is beside package.json.
     ['/static/dagre.esm.js', join(dirname(require.resolve('@dagrejs/dagre/package.json')), 'dist', 'dagre.esm.js'), js],
   ];
-  for (const m of ['app', 'flow-view', 'map-model', 'map-layout', 'map-render', 'flows-table', 'feed']) {
+  for (const m of ['app', 'flow-view', 'map-model', 'map-layout', 'layout-client', 'layout-worker', 'map-render', 'flows-table', 'feed']) {
     files.push([`/static/${m}.js`, fileURLToPath(new URL(`${m}.js`, PAGE_DIR)), js]);
   }
   return new Map(files.map(([path, file, type]) => [path, { type, body: readFileSync(file) }]));

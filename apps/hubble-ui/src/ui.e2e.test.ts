@@ -1,7 +1,8 @@
 // The Hubble UI in a real browser (Debian's chromium, driven by puppeteer-core) against a
 // real relay and hubble-servers (testing/hubble-stack.ts): the map's nodes and edges with
 // their verdict colours, live updates, the namespace selector, an edge's flows on click,
-// the 400 answers for bad query parameters, and the relay going away and coming back.
+// the 400 answers for bad query parameters, the relay going away and coming back, and a map of
+// 200 workloads laid out by the layout worker with one edge per workload pair.
 // Screenshots go to the directory printed at the start. Without chromium the suite is
 // skipped, except under CI=true (tools/setup installs it).
 import assert from 'node:assert/strict';
@@ -54,16 +55,20 @@ describe('Hubble UI in Chromium against a real relay', { skip }, () => {
     await stack.stop();
   });
 
-  it('draws one node per workload and one edge per source -> destination/port, coloured by verdict', async () => {
+  it('draws one node per workload and one edge per source -> destination workload pair, coloured by verdict, ports on its label and tooltip', async () => {
     await page.waitForFunction(() => document.querySelector('#relay-status')?.getAttribute('data-state') === 'connected');
     const nodes = await nodeIds();
     for (const w of ['default/xwing', 'empire/tiefighter', 'empire/deathstar', 'reserved:world', 'reserved:host']) assert.ok(nodes.includes(w), `node ${w} in ${nodes.join(', ')}`);
     const all = await edges();
     const byId = new Map(all.map((e) => [e.id, e]));
     assert.equal(byId.size, all.length, 'one path per edge');
-    const denied = byId.get('empire/tiefighter->empire/deathstar:8080/tcp');
+    for (const e of all) assert.match(e.id, /^[^>]+->[^>]+$/, `edge ${e.id} is a workload pair, not a port`);
+    const denied = byId.get('empire/tiefighter->empire/deathstar');
     assert.equal(denied?.kind, 'dropped', 'tiefighter -> deathstar:8080 was denied by policy');
     assert.equal(denied?.stroke, COLOURS.dropped);
+    const sel = '.edge-group[data-edge="empire/tiefighter->empire/deathstar"]';
+    assert.match(await page.$eval(`${sel} .edge-label`, (e) => e.textContent ?? ''), /^8080\/tcp · \d+ \(\d+ dropped\)$/);
+    assert.match(await page.$eval(`${sel} title`, (e) => e.textContent ?? ''), /\n8080\/tcp: \d+ \(\d+ dropped\)/);
     const forwarded = all.filter((e) => e.kind === 'forwarded');
     assert.ok(forwarded.length > 0, 'some edges only forwarded');
     for (const e of forwarded) assert.equal(e.stroke, COLOURS.forwarded, e.id);
@@ -79,7 +84,7 @@ describe('Hubble UI in Chromium against a real relay', { skip }, () => {
   });
 
   it('clicking an edge shows its flows in the table, and only them', async () => {
-    const id = 'empire/tiefighter->empire/deathstar:8080/tcp';
+    const id = 'empire/tiefighter->empire/deathstar';
     await page.$eval(`.edge-hit[data-edge="${id}"]`, (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
     await page.waitForFunction((x) => document.querySelector('#edge-selection')?.textContent?.includes(x), {}, id);
     // The table is redrawn in the next animation frame.
@@ -87,9 +92,12 @@ describe('Hubble UI in Chromium against a real relay', { skip }, () => {
       const trs = Array.from(document.querySelectorAll('#flows-body tr'));
       return trs.length > 0 && trs.every((tr) => (tr as HTMLElement).dataset.edge === x);
     }, {}, id);
-    const rows = await page.$$eval('#flows-body tr', (trs) => trs.map((tr) => ({ edge: (tr as HTMLElement).dataset.edge, verdict: (tr as HTMLElement).dataset.verdict })));
+    const rows = await page.$$eval('#flows-body tr', (trs) =>
+      trs.map((tr) => ({ edge: (tr as HTMLElement).dataset.edge, verdict: (tr as HTMLElement).dataset.verdict, port: tr.children[3]?.textContent ?? '' })),
+    );
     assert.ok(rows.length > 0, 'the edge has flows');
     for (const r of rows) assert.equal(r.edge, id);
+    assert.ok(rows.some((r) => r.port === '8080'), 'the pair\'s flows show their port');
     assert.ok(rows.some((r) => r.verdict === 'DROPPED'));
     await shot('edge-flows');
     await page.$eval('#map-svg', (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
@@ -163,5 +171,32 @@ describe('Hubble UI in Chromium against a real relay', { skip }, () => {
     await stack.blast(1);
     await page.waitForFunction((b) => Number(document.querySelector('g.node[data-id="empire/deathstar"] .node-count')?.textContent) > b, { timeout: 30_000 }, before);
     await shot('relay-recovered');
+  });
+
+  it('lays out a map of 200 workloads / 1,000 port edges in the layout worker, one edge per pair', async () => {
+    // The synthetic graph of the benchmark, handed to the page as if the backend sent it.
+    const flows: unknown[] = [];
+    const pairs = new Set<string>();
+    const w = (k: number) => ({ id: `big${k % 5}/app${k}`, namespace: `big${k % 5}`, name: `app${k}`, pod: '' });
+    for (let i = 0; i < 1000; i++) {
+      const a = i % 200;
+      let b = (i * 7 + 1 + Math.floor(i / 200)) % 200;
+      if (b === a) b = (b + 1) % 200;
+      pairs.add(`${w(a).id}->${w(b).id}`);
+      flows.push({ time: Date.now(), node: 'n1', source: w(a), destination: w(b), port: 80 + (i % 5), protocol: 'tcp', verdict: 'FORWARDED', l7: '', summary: '', reply: false });
+    }
+    const layoutsBefore = await page.evaluate(() => (window as unknown as { hubbleUi: { stats: { layouts: number } } }).hubbleUi.stats.layouts);
+    await page.evaluate((f) => (window as unknown as { hubbleUi: { receive: (f: unknown) => void } }).hubbleUi.receive(f), flows);
+    await page.waitForFunction((n) => document.querySelectorAll('g.node[data-id^="big"]').length === n, { timeout: 60_000 }, 200);
+    const stats = await page.evaluate(() => (window as unknown as { hubbleUi: { stats: { layouts: number; lastLayoutMode: string } } }).hubbleUi.stats);
+    assert.ok(stats.layouts > layoutsBefore, 'a new layout came from the worker');
+    assert.equal(stats.lastLayoutMode, 'spanning-forest', 'a large map gets the cheaper layout');
+    const big = (await edges()).filter((e) => e.id.startsWith('big'));
+    assert.equal(big.length, pairs.size, 'one edge per workload pair');
+    assert.deepEqual(new Set(big.map((e) => e.id)), pairs);
+    const d = await page.$$eval('path.edge[data-id^="big"]', (els) => els.filter((e) => !/^M[\d.-]+,[\d.-]+( L[\d.-]+,[\d.-]+)+$/.test(e.getAttribute('d') ?? '')).length);
+    assert.equal(d, 0, 'every pair has a drawn path');
+    assert.ok(await page.$('g.node[data-id="empire/deathstar"]'), 'the workloads already there stay on the map');
+    await shot('map-200-workloads');
   });
 });

@@ -4,7 +4,8 @@
 //    backend heap with a page that stops reading (bounded queue: drops) against no page;
 // 2. page frame time p95 (requestAnimationFrame intervals in Chromium) while 5,000 flows/s
 //    arrive, against the same page with no flows;
-// 3. layout (dagre in Chromium) of 200 workloads / 1,000 edges, against 20 / 100.
+// 3. layout (dagre in the page's layout worker, request to positions back) of 200 workloads /
+//    1,000 port edges, against 20 / 100.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get, type IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -163,9 +164,16 @@ async function main(): Promise<void> {
     await p.goto(s.url, { waitUntil: 'load' });
     const layout = await p.evaluate(async () => {
       const model = (await import('/static/map-model.js' as string)) as typeof import('../page/map-model.js');
-      const lay = (await import('/static/map-layout.js' as string)) as typeof import('../page/map-layout.js');
-      await lay.loadLayoutLibrary();
-      const time = (nodes: number, edges: number): number => {
+      const client = (await import('/static/layout-client.js' as string)) as typeof import('../page/layout-client.js');
+      let done: ((l: { ms: number; mode: string }) => void) | undefined;
+      const worker = new client.LayoutClient(
+        (l) => done?.(l),
+        (message) => {
+          throw new Error(message);
+        },
+      );
+      // Wall time from the request to the positions back in the page (the worker's time in brackets).
+      const time = async (nodes: number, edges: number): Promise<{ wall: number; worker: number; mode: string; pairs: number }> => {
         const m = new model.ServiceMap();
         for (let i = 0; i < edges; i++) {
           const a = i % nodes;
@@ -174,18 +182,23 @@ async function main(): Promise<void> {
           m.add({ time: 0, node: 'n1', source: w(a), destination: w(b === a ? (b + 1) % nodes : b), port: 80 + (i % 5), protocol: 'tcp', verdict: 'FORWARDED', l7: '', summary: '', reply: false });
         }
         const t0 = performance.now();
-        lay.layoutMap(m);
-        return performance.now() - t0;
+        const l = await new Promise<{ ms: number; mode: string }>((resolve) => {
+          done = resolve;
+          worker.request(m);
+        });
+        return { wall: performance.now() - t0, worker: l.ms, mode: l.mode, pairs: m.edges.size };
       };
-      time(20, 100);
-      const small = [time(20, 100), time(20, 100), time(20, 100)].sort((a, b) => a - b)[1]!;
-      const big = [time(200, 1000), time(200, 1000), time(200, 1000)].sort((a, b) => a - b)[1]!;
-      return { small, big };
+      const median = async (nodes: number, edges: number) => {
+        const r = [await time(nodes, edges), await time(nodes, edges), await time(nodes, edges)].sort((x, y) => x.wall - y.wall);
+        return r[1]!;
+      };
+      await time(20, 100);
+      return { small: await median(20, 100), big: await median(200, 1000) };
     });
     await p.close();
     await s.shutdown();
-    rows.push(['layout 20 workloads / 100 edges (baseline), median of 3', `${layout.small.toFixed(0)} ms`]);
-    rows.push(['layout 200 workloads / 1,000 edges, median of 3', `${layout.big.toFixed(0)} ms (${(layout.big / layout.small).toFixed(1)}x baseline; target < 1000 ms)`]);
+    rows.push(['layout 20 workloads / 100 port edges (baseline), median of 3', `${layout.small.wall.toFixed(0)} ms (${layout.small.pairs} pairs, ${layout.small.mode}, worker ${layout.small.worker.toFixed(0)} ms)`]);
+    rows.push(['layout 200 workloads / 1,000 port edges, median of 3', `${layout.big.wall.toFixed(0)} ms (${(layout.big.wall / layout.small.wall).toFixed(1)}x baseline; ${layout.big.pairs} pairs, ${layout.big.mode}, worker ${layout.big.worker.toFixed(0)} ms; target < 1000 ms, off the main thread)`]);
   } finally {
     await browser.close();
   }

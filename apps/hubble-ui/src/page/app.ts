@@ -1,14 +1,15 @@
-// The Hubble UI page: namespace selector, service map (dagre layout, SVG), flows table with
-// filters, relay status. Live: flows arrive in batches from the backend; drawing happens in
-// animation frames, the layout only when the topology changed (at most every LAYOUT_EVERY_MS).
+// The Hubble UI page: namespace selector, service map (dagre layout in a worker, SVG),
+// flows table with filters, relay status. Live: flows arrive in batches from the backend and
+// wait in `incoming`; each animation frame takes them in and makes at most one update of
+// the map and one of the table (counts every REFRESH_EVERY_MS). A new workload or pair asks
+// the layout worker for a layout; the map keeps its previous positions until it arrives.
 import { Feed } from './feed.js';
 import type { FlowView } from './flow-view.js';
 import { FlowsTable } from './flows-table.js';
-import { layoutMap, loadLayoutLibrary } from './map-layout.js';
+import { LayoutClient, type MapLayout } from './layout-client.js';
 import { ServiceMap } from './map-model.js';
 import { MapView } from './map-render.js';
 
-const LAYOUT_EVERY_MS = 500;
 const REFRESH_EVERY_MS = 250;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -16,19 +17,38 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 const map = new ServiceMap();
 const table = new FlowsTable($<HTMLTableSectionElement>('flows-body'), $('flows-count'));
 const status = $('relay-status');
-let laidOut = -1;
+let requested = -1;
 let drawnVersion = -1;
-let lastLayout = 0;
 let lastRefresh = 0;
+let lastTable = 0;
 let tableDirty = true;
+/** The table is redrawn in the next frame, not after REFRESH_EVERY_MS (a filter or selection changed). */
+let tableNow = true;
 let droppedTotal = 0;
+/** Flows received since the last frame. */
+let incoming: FlowView[] = [];
+/** A layout that arrived and is drawn in the next frame. */
+let arrived: MapLayout | undefined;
+/** Stats for tests and the benchmark. */
+const stats = { layouts: 0, lastLayoutMs: 0, lastLayoutMode: '', laidOutVersion: -1, mapDraws: 0 };
 
 const view = new MapView($('map'), (edgeId) => {
   view.select(edgeId);
   table.filter.edge = edgeId;
   $('edge-selection').textContent = edgeId ? `edge ${edgeId} (click the map background to clear)` : '';
-  tableDirty = true;
+  tableDirty = tableNow = true;
 });
+
+const layouts = new LayoutClient(
+  (layout, version) => {
+    arrived = layout;
+    stats.layouts++;
+    stats.lastLayoutMs = layout.ms;
+    stats.lastLayoutMode = layout.mode;
+    stats.laidOutVersion = version;
+  },
+  (message) => setStatus('unavailable', message),
+);
 
 function setStatus(state: string, message: string): void {
   status.dataset.state = state;
@@ -38,13 +58,9 @@ function setStatus(state: string, message: string): void {
 
 const feed = new Feed({
   onFlows(flows: FlowView[], dropped: number) {
-    for (const f of flows) {
-      map.add(f);
-      table.add(f);
-    }
+    if (flows.length > 0) incoming = incoming.length === 0 ? flows : incoming.concat(flows);
     droppedTotal += dropped;
     if (dropped > 0) $('dropped').textContent = `${droppedTotal} flows not shown (the page fell behind)`;
-    if (flows.length > 0) tableDirty = true;
   },
   onState: setStatus,
 });
@@ -66,22 +82,33 @@ async function loadNamespaces(): Promise<void> {
 }
 
 function frame(now: number): void {
-  if (map.topologyVersion !== laidOut && now - lastLayout >= LAYOUT_EVERY_MS) {
-    const t0 = performance.now();
-    const layout = layoutMap(map);
-    view.draw(map, layout);
-    (window as unknown as { hubbleUiLayoutMs: number }).hubbleUiLayoutMs = performance.now() - t0;
-    laidOut = map.topologyVersion;
+  if (incoming.length > 0) {
+    for (const f of incoming) {
+      map.add(f);
+      table.add(f);
+    }
+    incoming = [];
+    tableDirty = true;
+  }
+  if (map.topologyVersion !== requested) {
+    requested = map.topologyVersion;
+    layouts.request(map);
+  }
+  if (arrived !== undefined) {
+    view.draw(map, arrived);
+    arrived = undefined;
+    stats.mapDraws++;
     drawnVersion = map.version;
-    lastLayout = now;
+    lastRefresh = now;
   } else if (map.version !== drawnVersion && now - lastRefresh >= REFRESH_EVERY_MS) {
     view.refresh(map);
     drawnVersion = map.version;
     lastRefresh = now;
   }
-  if (tableDirty && now - lastRefresh >= 0) {
+  if (tableDirty && (tableNow || now - lastTable >= REFRESH_EVERY_MS)) {
     table.render();
-    tableDirty = false;
+    tableDirty = tableNow = false;
+    lastTable = now;
   }
   requestAnimationFrame(frame);
 }
@@ -91,24 +118,27 @@ for (const key of ['verdict', 'namespace-filter', 'pod', 'port', 'protocol'] as 
     const v = (ev.target as HTMLInputElement).value.trim();
     const k = key === 'namespace-filter' ? 'namespace' : key;
     table.filter[k] = k === 'verdict' ? v.toUpperCase() : k === 'protocol' ? v.toLowerCase() : v;
-    tableDirty = true;
+    tableDirty = tableNow = true;
   });
 }
 
 $<HTMLSelectElement>('namespace').addEventListener('change', (ev) => {
   const ns = (ev.target as HTMLSelectElement).value;
+  incoming = [];
   map.clear();
+  // Clear the drawing now; the old layout (or one still in the worker) draws no workload of the new map.
+  arrived = { nodes: new Map(), edges: new Map(), width: 0, height: 0, mode: 'full', ms: 0 };
   table.clear();
   view.select(undefined);
   table.filter.edge = undefined;
-  tableDirty = true;
+  tableDirty = tableNow = true;
   feed.open(ns);
 });
 
-await loadLayoutLibrary();
 setStatus('connecting', '');
 feed.open('');
 void loadNamespaces();
 setInterval(() => void loadNamespaces(), 10_000);
-(window as unknown as { hubbleUi: unknown }).hubbleUi = { map, table };
+/** For the e2e test and the benchmark: the model, the stats, and the feed's entry (flows as if the backend sent them). */
+(window as unknown as { hubbleUi: unknown }).hubbleUi = { map, table, stats, receive: (flows: FlowView[]) => feed.handlers.onFlows(flows, 0) };
 requestAnimationFrame(frame);

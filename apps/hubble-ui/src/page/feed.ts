@@ -14,7 +14,7 @@ export interface FeedHandlers {
 export class Feed {
   private source: EventSource | undefined;
 
-  constructor(private readonly handlers: FeedHandlers) {}
+  constructor(readonly handlers: FeedHandlers) {}
 
   /** open (re)opens the feed for a namespace ('' = all). */
   open(namespace: string): void {

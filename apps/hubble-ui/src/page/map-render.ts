@@ -1,9 +1,11 @@
 // Draws the service map as SVG: one <g class="node" data-id> per workload and one
-// <path class="edge" data-id data-kind> per edge, coloured by verdict (forwarded, dropped,
-// L7), labelled with port and flow count. Counts are refreshed in place; the whole drawing
-// is redone only when the layout changed.
-import { NODE_HEIGHT, NODE_WIDTH, type MapLayout } from './map-layout.js';
-import { edgeKind, type ServiceMap } from './map-model.js';
+// <path class="edge" data-id data-kind> per workload pair, coloured by verdict (forwarded,
+// dropped, L7), labelled with its port (or how many ports) and flow count, each port's
+// counts in its tooltip. Counts are refreshed in place; the whole drawing is redone only
+// when a new layout arrives. Nodes and pairs the layout does not know yet wait for the next one.
+import type { MapLayout } from './layout-client.js';
+import { NODE_HEIGHT, NODE_WIDTH } from './map-layout.js';
+import { edgeKind, type MapEdge, type ServiceMap } from './map-model.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -22,6 +24,7 @@ function pathOf(points: { x: number; y: number }[]): string {
 export class MapView {
   private readonly svg: SVGSVGElement;
   private readonly edgeLabels = new Map<string, SVGTextElement>();
+  private readonly edgeTitles = new Map<string, SVGTitleElement>();
   private readonly edgePaths = new Map<string, SVGPathElement>();
   private readonly nodeCounts = new Map<string, SVGTextElement>();
   selected: string | undefined;
@@ -47,6 +50,7 @@ export class MapView {
     const keep = this.svg.querySelector('defs')!;
     this.svg.replaceChildren(keep);
     this.edgeLabels.clear();
+    this.edgeTitles.clear();
     this.edgePaths.clear();
     this.nodeCounts.clear();
     this.svg.setAttribute('viewBox', `0 0 ${Math.max(layout.width, 400)} ${Math.max(layout.height, 200)}`);
@@ -55,7 +59,8 @@ export class MapView {
     const edgeLayer = el('g', { class: 'edges' });
     const nodeLayer = el('g', { class: 'nodes' });
     for (const e of map.edges.values()) {
-      const points = layout.edges.get(e.id) ?? [];
+      const points = layout.edges.get(e.id);
+      if (points === undefined) continue;
       const kind = edgeKind(e);
       const g = el('g', { class: 'edge-group', 'data-edge': e.id });
       const path = el('path', { class: `edge ${kind}`, d: pathOf(points), 'data-id': e.id, 'data-edge': e.id, 'data-kind': kind, 'marker-end': `url(#arrow-${kind})` });
@@ -63,8 +68,11 @@ export class MapView {
       const mid = points[Math.floor(points.length / 2)] ?? { x: 0, y: 0 };
       const label = el('text', { class: 'edge-label', x: mid.x, y: mid.y - 4, 'data-edge': e.id });
       label.textContent = this.edgeText(e);
+      const title = el('title', {});
+      title.textContent = this.edgeTitle(e);
       if (e.id === this.selected) g.classList.add('selected');
-      g.append(path, hit, label);
+      g.append(title, path, hit, label);
+      this.edgeTitles.set(e.id, title);
       edgeLayer.append(g);
       this.edgeLabels.set(e.id, label);
       this.edgePaths.set(e.id, path);
@@ -87,9 +95,26 @@ export class MapView {
     this.svg.append(edgeLayer, nodeLayer);
   }
 
-  private edgeText(e: { port: number; protocol: string; forwarded: number; dropped: number }): string {
-    const port = e.port > 0 ? `${e.port}/${e.protocol}` : e.protocol || 'ip';
-    return `${port} · ${e.forwarded + e.dropped}${e.dropped > 0 ? ` (${e.dropped} dropped)` : ''}`;
+  private static portName(p: { port: number; protocol: string }): string {
+    return p.port > 0 ? `${p.port}/${p.protocol}` : p.protocol || 'ip';
+  }
+
+  private static counts(c: { forwarded: number; dropped: number }): string {
+    return `${c.forwarded + c.dropped}${c.dropped > 0 ? ` (${c.dropped} dropped)` : ''}`;
+  }
+
+  /** The label: the port when there is one (the request's, not the replies'), else how many. */
+  private edgeText(e: MapEdge): string {
+    const ports = [...e.ports.values()];
+    const requests = ports.filter((p) => p.port > 0);
+    const shown = requests.length === 1 ? requests : ports;
+    const what = shown.length === 1 ? MapView.portName(shown[0]!) : `${shown.length} ports`;
+    return `${what} · ${MapView.counts(e)}`;
+  }
+
+  /** The tooltip: each port with its counts. */
+  private edgeTitle(e: MapEdge): string {
+    return [`${e.source} -> ${e.target}`, ...[...e.ports.values()].map((p) => `${MapView.portName(p)}: ${MapView.counts(p)}`)].join('\n');
   }
 
   /** refresh updates counts and colours without a new layout. */
@@ -97,6 +122,8 @@ export class MapView {
     for (const e of map.edges.values()) {
       const label = this.edgeLabels.get(e.id);
       if (label) label.textContent = this.edgeText(e);
+      const title = this.edgeTitles.get(e.id);
+      if (title) title.textContent = this.edgeTitle(e);
       const path = this.edgePaths.get(e.id);
       const kind = edgeKind(e);
       if (path && path.getAttribute('data-kind') !== kind) {
