@@ -73,6 +73,9 @@ export class ServiceMap {
   /** Bumped on every flow. */
   version = 0;
   overflow = 0;
+  /** Edges and nodes whose counts changed since takeTouched() (the drawing refreshes only those). */
+  private touchedEdges = new Set<MapEdge>();
+  private touchedNodes = new Set<MapNode>();
 
   private node(w: WorkloadView): MapNode | undefined {
     let n = this.nodes.get(w.id);
@@ -113,16 +116,30 @@ export class ServiceMap {
       p = { port, protocol: f.protocol, forwarded: 0, dropped: 0, l7: 0, last: 0 };
       e.ports.set(key, p);
     }
-    this.nodes.get(e.source)!.flows++;
-    this.nodes.get(e.target)!.flows++;
+    const sn = this.nodes.get(e.source)!;
+    const tn = this.nodes.get(e.target)!;
+    sn.flows++;
+    tn.flows++;
+    this.touchedNodes.add(sn).add(tn);
+    this.touchedEdges.add(e);
     count(e, f);
     if (p !== undefined) count(p, f);
+  }
+
+  /** takeTouched returns the edges and nodes counted since the last call, and forgets them. */
+  takeTouched(): { edges: Set<MapEdge>; nodes: Set<MapNode> } {
+    const touched = { edges: this.touchedEdges, nodes: this.touchedNodes };
+    this.touchedEdges = new Set();
+    this.touchedNodes = new Set();
+    return touched;
   }
 
   /** clear empties the map (a new namespace was chosen). */
   clear(): void {
     this.nodes.clear();
     this.edges.clear();
+    this.touchedEdges.clear();
+    this.touchedNodes.clear();
     this.topologyVersion++;
     this.version++;
   }

@@ -47,6 +47,7 @@ export class MapView {
 
   /** draw redraws everything from a layout. */
   draw(map: ServiceMap, layout: MapLayout): void {
+    map.takeTouched();
     const keep = this.svg.querySelector('defs')!;
     this.svg.replaceChildren(keep);
     this.edgeLabels.clear();
@@ -117,9 +118,10 @@ export class MapView {
     return [`${e.source} -> ${e.target}`, ...[...e.ports.values()].map((p) => `${MapView.portName(p)}: ${MapView.counts(p)}`)].join('\n');
   }
 
-  /** refresh updates counts and colours without a new layout. */
+  /** refresh updates the counts and colours of what changed since the last draw or refresh, without a new layout. */
   refresh(map: ServiceMap): void {
-    for (const e of map.edges.values()) {
+    const touched = map.takeTouched();
+    for (const e of touched.edges) {
       const label = this.edgeLabels.get(e.id);
       if (label) label.textContent = this.edgeText(e);
       const title = this.edgeTitles.get(e.id);
@@ -132,7 +134,7 @@ export class MapView {
         path.setAttribute('marker-end', `url(#arrow-${kind})`);
       }
     }
-    for (const n of map.nodes.values()) {
+    for (const n of touched.nodes) {
       const c = this.nodeCounts.get(n.id);
       if (c) c.textContent = String(n.flows);
     }
