@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
 import type { Service } from '@cilium-ts/loadbalancer';
 import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
@@ -142,5 +142,27 @@ net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'
     const r = (await client(['tcp', vip, '80', '1'], false)) as Conn[];
     assert.deepEqual(r, [{ error: 'ENETUNREACH' }]);
     assert.throws(() => lb!.attachCgroup(cgroupRoot), /is the root of a cgroup hierarchy/);
+  });
+});
+
+// SocketLb owns the map fds it uses (opened from the pins), never the object's: closing an
+// fd that libbpf also closes hands a number to whatever opens next, and libbpf's close then
+// takes it away (a child process's stdout pipe, in CI: the test process never exited).
+describe('socket load balancing: fd ownership', needsRoot, () => {
+  test('close() leaves an fd opened after open() alone', () => {
+    const dir = `/sys/fs/bpf/${uniqueName('socklbfd')}`;
+    const lb = SocketLb.open({ pinDir: dir });
+    const fd = openSync('/dev/null', 'r');
+    try {
+      lb.close();
+      assert.doesNotThrow(() => fstatSync(fd), 'SocketLb.close() closed an fd it does not own');
+    } finally {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed by the bug under test
+      }
+      Datapath.removePins(dir);
+    }
   });
 });

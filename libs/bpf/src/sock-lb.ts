@@ -89,10 +89,10 @@ export class SocketLb {
     const open = (f: 4 | 6): FamilyMaps => {
       const c = lbCodecs(f);
       return {
-        maglev: new MaglevTables(BpfMap.fromFd(`lb${f}_maglev`, obj.mapFd(`lb${f}_maglev`), maglevOuterKey, u32), maglevTableSize),
-        services: BpfMap.fromFd(`lb${f}_services`, obj.mapFd(`lb${f}_services`), c.serviceKey, c.serviceValue),
-        backends: BpfMap.fromFd(`lb${f}_backends`, obj.mapFd(`lb${f}_backends`), c.backendId, c.backendValue),
-        revNat: BpfMap.fromFd(`lb${f}_reverse_nat`, obj.mapFd(`lb${f}_reverse_nat`), c.revNatKey, c.revNatValue),
+        maglev: new MaglevTables(BpfMap.openPinned(join(pinDir, `lb${f}_maglev`), `lb${f}_maglev`, maglevOuterKey, u32), maglevTableSize),
+        services: BpfMap.openPinned(join(pinDir, `lb${f}_services`), `lb${f}_services`, c.serviceKey, c.serviceValue),
+        backends: BpfMap.openPinned(join(pinDir, `lb${f}_backends`), `lb${f}_backends`, c.backendId, c.backendValue),
+        revNat: BpfMap.openPinned(join(pinDir, `lb${f}_reverse_nat`), `lb${f}_reverse_nat`, c.revNatKey, c.revNatValue),
       };
     };
     this.maps = { 4: open(4), 6: open(6) };
@@ -122,7 +122,7 @@ export class SocketLb {
         obj.setPinPath(m, join(opts.pinDir, m));
       }
       obj.load();
-      const config = BpfMap.fromFd('lb_config', obj.mapFd('lb_config'), u32, lbConfigCodec);
+      const config = BpfMap.openPinned(join(opts.pinDir, 'lb_config'), 'lb_config', u32, lbConfigCodec);
       try {
         config.update(0, { algorithm, maglevTableSize });
       } finally {
