@@ -1,8 +1,8 @@
 // The plugin's view of the node's agent: the Ipam and Endpoints calls a Docker endpoint
 // needs, as promises with deadlines, each failure an Error naming the call and the target.
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { agent } from '@cilium-ts/api';
-import { createClient, unary } from '@cilium-ts/grpc';
+import { createClient, unary, waitForReady } from '@cilium-ts/grpc';
 
 /** An agent call that failed; `unavailable` when the agent could not be reached. */
 export class AgentCallError extends Error {
@@ -26,23 +26,39 @@ export interface DockerAgent {
   close(): void;
 }
 
+/**
+ * The plugin outlives agent restarts: its channels retry a lost agent at most a second apart,
+ * and a call made while a channel is not connected first waits this long for it (a restarted
+ * agent is taken at once; a dead one fails the call quickly and clearly, never after the
+ * whole call timeout).
+ */
+const RECONNECT_WAIT_MS = 2000;
+const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
+
+/** Waits up to RECONNECT_WAIT_MS for client's channel when it is not connected; the call that follows reports a failure. */
+async function connected(client: Client): Promise<void> {
+  if (client.getChannel().getConnectivityState(false) === connectivityState.READY) return;
+  await waitForReady(client, RECONNECT_WAIT_MS).catch(() => undefined);
+}
+
 /** A lazily connecting client of the agent at target (unix:///path or host:port); calls time out after timeoutMs. */
 export function connectAgent(target: string, timeoutMs: number): DockerAgent {
-  const ipam = createClient(agent.IpamClient, target);
-  const endpoints = createClient(agent.EndpointsClient, target);
+  const ipam = createClient(agent.IpamClient, target, { channelOptions });
+  const endpoints = createClient(agent.EndpointsClient, target, { channelOptions });
   const opts = (): { deadline: Date } => ({ deadline: new Date(Date.now() + timeoutMs) });
-  async function call<T>(method: string, f: () => Promise<T>): Promise<T> {
+  async function call<T>(method: string, client: Client, f: () => Promise<T>): Promise<T> {
     try {
+      await connected(client);
       return await f();
     } catch (err) {
       throw new AgentCallError(method, target, err);
     }
   }
   return {
-    allocate: (owner, ip = '') => call('Ipam.Allocate', () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip }, opts())),
-    release: async (owner, ip = '') => (await call('Ipam.Release', () => unary(ipam, 'release', { owner, ip }, opts()))).released,
-    createEndpoint: (req) => call('Endpoints.CreateEndpoint', () => unary(endpoints, 'createEndpoint', req, opts())),
-    deleteEndpoint: async (containerId) => (await call('Endpoints.DeleteEndpoint', () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, opts()))).found,
+    allocate: (owner, ip = '') => call('Ipam.Allocate', ipam, () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip }, opts())),
+    release: async (owner, ip = '') => (await call('Ipam.Release', ipam, () => unary(ipam, 'release', { owner, ip }, opts()))).released,
+    createEndpoint: (req) => call('Endpoints.CreateEndpoint', endpoints, () => unary(endpoints, 'createEndpoint', req, opts())),
+    deleteEndpoint: async (containerId) => (await call('Endpoints.DeleteEndpoint', endpoints, () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, opts()))).found,
     close() {
       ipam.close();
       endpoints.close();
