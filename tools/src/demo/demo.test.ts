@@ -33,8 +33,8 @@ test('the web server answers on every port and the probe reports ok or fail', as
   let log = '';
   server.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
   for (let k = 0; k < 200 && (log.match(/listening/g) ?? []).length < 2; k++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(probe(a), { status: 0, out: 'ok 200' });
-  assert.deepEqual(probe(b), { status: 0, out: 'ok 200' });
+  assert.deepEqual(probe(a), { status: 0, out: `ok 200 web port ${a}` });
+  assert.deepEqual(probe(b), { status: 0, out: `ok 200 web port ${b}` });
   const c = probe(closed);
   assert.equal(c.status, 1);
   assert.match(c.out, /^fail .*ECONNREFUSED/);
