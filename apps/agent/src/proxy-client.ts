@@ -70,13 +70,18 @@ export class ProxyClient {
     return () => this.ackListeners.delete(fn);
   }
 
-  /** Closes the stream and removes every proxy_ready entry it wrote. */
+  /**
+   * Closes the stream (the agent is stopping). The proxy_ready entries stay: the proxy keeps
+   * enforcing the policy it acknowledged while the agent restarts, as Cilium's proxy does, and
+   * the next agent removes them at start until the proxy acknowledges again. A proxy that dies
+   * meanwhile leaves redirects to no listener: dropped, never passed at L4.
+   */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.stream?.cancel();
+    const stream = this.stream;
     this.stream = undefined;
-    this.withdrawAll();
+    stream?.cancel();
     this.client?.close();
   }
 

@@ -34,7 +34,7 @@ test('labDown removes processes, namespaces, pins and the run dir without state.
     await new Promise((r) => setTimeout(r, 50));
     probe = await run(inNetns(pod.netns, [process.execPath, demoProgram('probe'), '127.0.0.1', '8080', '--timeout', '1000']));
   }
-  assert.equal(probe.stdout.trim(), 'ok 200', 'the web server answers inside its pod namespace');
+  assert.equal(probe.stdout.trim(), 'ok 200 n1-web port 8080', 'the web server answers inside its pod namespace');
   assert.deepEqual(findLabProcesses(name), [proc.pid]);
 
   const pinDir = layout.bpfPinDir(1);
