@@ -57,8 +57,10 @@ export function podmanLabTests(skip: string | false): void {
 
       const st = JSON.parse((await labCommand('status', '--name', name, '--json')).stdout) as LabStatus;
       assert.equal(st.runtime, 'podman');
-      const daemons = st.services.filter((s) => s.role !== 'etcd');
-      assert.deepEqual(daemons.map((s) => s.name).sort(), ['agent-n1', 'agent-n2', 'hubble-relay', 'hubble-server-n1', 'hubble-server-n2', 'operator']);
+      // The L7 proxies and the Hubble UI have no image yet: host processes in a podman lab (a known gap).
+      const hostProcesses = ['hubble-ui', 'proxy-n1', 'proxy-n2'];
+      assert.deepEqual(st.services.filter((s) => s.role !== 'etcd').map((s) => s.name).sort(), ['agent-n1', 'agent-n2', 'hubble-relay', 'hubble-server-n1', 'hubble-server-n2', 'hubble-ui', 'operator', 'proxy-n1', 'proxy-n2']);
+      const daemons = st.services.filter((s) => s.role !== 'etcd' && !hostProcesses.includes(s.name));
       const running = (await podman('ps', '--no-trunc', '--format', '{{.ID}}')).split('\n');
       for (const s of daemons) {
         assert.ok(s.containerId && running.includes(s.containerId), `${s.name}: container ${s.containerId} runs (podman ps)`);
