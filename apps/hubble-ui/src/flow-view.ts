@@ -1,37 +1,11 @@
 // The page's view of one flow: the few fields the map and the table show, in plain JSON
 // (what the backend streams to the page, so the page never decodes protobuf). The page
-// declares the same shape in page/flow-view.ts.
+// shares the shape: it is declared once, in page/flow-view.ts.
 import { flow } from '@cilium-ts/api';
 import { reservedIdentityName } from '@cilium-ts/flow';
 
-/** WorkloadView names one side of a flow: a workload (namespace + app label or pod), or an address. */
-export interface WorkloadView {
-  /** Map node id: `ns/app` for a workload, `reserved:world` / `ip:10.0.0.1` otherwise. */
-  id: string;
-  namespace: string;
-  /** The app label, the pod name, the reserved identity name, or the IP. */
-  name: string;
-  pod: string;
-}
-
-/** FlowView is one flow as the page receives it. */
-export interface FlowView {
-  /** Milliseconds since the epoch. */
-  time: number;
-  node: string;
-  source: WorkloadView;
-  destination: WorkloadView;
-  /** Destination port (0 for ICMP). */
-  port: number;
-  /** tcp, udp, sctp, icmpv4, icmpv6 or '' */
-  protocol: string;
-  verdict: 'FORWARDED' | 'DROPPED' | 'ERROR' | 'AUDIT' | 'REDIRECTED' | 'UNKNOWN';
-  /** http, dns, kafka when the flow is an L7 record, else ''. */
-  l7: string;
-  /** A short text: the L7 request/response, the drop reason, or the TCP flags. */
-  summary: string;
-  reply: boolean;
-}
+export type { FlowView, WorkloadView } from './page/flow-view.js';
+import type { FlowView, WorkloadView } from './page/flow-view.js';
 
 const VERDICTS: Record<number, FlowView['verdict']> = {
   [flow.Verdict.FORWARDED]: 'FORWARDED',
