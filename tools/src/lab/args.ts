@@ -80,8 +80,9 @@ Commands:
          --runtime podman: operator, agents, hubble-servers and relay each in its own
          container from the images of "tools/images build" (missing images: it fails
          and names them); etcd stays a process;
-         --runtimes: also one podman container (app=client) per node, attached by podman
-         through cilium-cni; "check" probes from it too
+         --runtimes: also one podman container (app=client, attached by podman through
+         cilium-cni) and one Docker container (app=other, through cilium-docker and a
+         private dockerd) per node; "check" probes from them too
   status [--name NAME] [--json]   services, pids, addresses and pods
   check  [--name NAME] [--json]   probe client->web:80 (allowed), client->web:8080 and
                                   other->web:80 (denied) on every node, over IPv4 and (in a

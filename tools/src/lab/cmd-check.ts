@@ -19,11 +19,14 @@ export type { CheckCase, CheckResult, PlannedCheck } from './check-types.js';
 
 /**
  * What is expected of the runtime containers of `up --runtimes` (runtime-workloads.ts) under
- * the demo policy: the same as of lab pods with the same labels (the podman one is app=client).
+ * the demo policy: the same as of lab pods with the same labels (the podman one is app=client, the docker one app=other).
  */
 export const runtimeCases: readonly CheckCase[] = [
   { from: 'podman', to: 'web', port: 80, expect: 'allowed' },
   { from: 'podman', to: 'web', port: 8080, expect: 'denied' },
+  { from: 'docker', to: 'web', port: 80, expect: 'denied' },
+  // No policy selects the client pods: the docker container reaches them (its datapath works).
+  { from: 'docker', to: 'client', port: 0, proto: 'icmp', expect: 'allowed' },
 ];
 
 /** The source name of the cases probed from a node's own namespace. */

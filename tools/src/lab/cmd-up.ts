@@ -198,7 +198,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
   }
 
   if (o.runtimes) {
-    await progress.run('runtime containers (podman through cilium-cni)', () => startRuntimeWorkloads(layout, o.nodes, podMtu(o), state, save),
+    await progress.run('runtime containers (podman through cilium-cni, Docker through cilium-docker)', () => startRuntimeWorkloads(layout, o.nodes, podMtu(o), state, save),
       () => state.pods.filter((p) => p.runtime).map((p) => `n${p.node}/${p.name}=${p.ip}`).join(' '));
   }
   if (o.policy) {

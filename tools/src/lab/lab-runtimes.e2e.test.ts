@@ -6,13 +6,23 @@
 // demo policy (`lab check`), show in Hubble under its name, and leave nothing on `podman rm`
 // (endpoint, veth, addresses); CNI GC removes the endpoint of a container podman no longer
 // knows; a bad label in podman's CNI_ARGS fails `podman run` with the plugin's error and
-// leaks nothing. `down` leaves no workload container.
+// leaks nothing. The node also runs a Docker container (app=other) of the lab's private
+// dockerd (installed from Debian's docker.io when missing), attached through the node's
+// cilium-docker: an endpoint with runtime docker, its name, namespace and container labels
+// and an address of the agent's pool; `lab check` denies it web:80 and lets it reach the
+// client pod; Hubble names it; a bad --subnet or label fails clearly and changes nothing;
+// with the agent killed `docker run` fails naming the agent and leaks nothing, and works
+// once the agent is back; `docker rm` and `docker network rm` leave no endpoint, veth,
+// address or identity reference. `down` leaves no workload container, no dockerd (nor its
+// containerd) and no plugin socket.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ciliumArgv } from './cilium-cli.js';
 import type { CheckResult } from './cmd-check.js';
-import { e2eSkip, labCommand } from './e2e-support.js';
+import { docker, ensureDockerInstalled } from './docker-daemon.js';
+import { dockerDir, dockerDriverName } from './docker-workloads.js';
+import { e2eSkip, killAgent, labCommand, restartAgent } from './e2e-support.js';
 import { run } from './exec.js';
 import { appMain, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
@@ -54,21 +64,32 @@ async function cni(command: string, extra: Record<string, unknown>, env: Record<
   return { code: r.code, stdout: r.stdout + r.stderr };
 }
 
-describe('lab e2e with container runtimes as clients (podman through cilium-cni)', { skip }, () => {
+describe('lab e2e with container runtimes as clients (podman through cilium-cni, Docker through cilium-docker)', { skip }, () => {
   let ctr: { id: string; name: string; ip: string; netns: string };
+  /** The docker container; id is Docker's endpoint id (the agent's container id for it). */
+  let dctr: { id: string; name: string; ip: string; netns: string };
+  const dk = { socket: `${dockerDir(layout)}/docker.sock` };
 
   before(async () => {
+    // A machine without docker.io gets it here, outside the time budget of `up`.
+    await ensureDockerInstalled();
     const up = await labCommand('up', '--nodes', '1', '--name', name, '--ipv4-only', '--no-traffic', '--runtimes');
     assert.equal(up.code, 0, `tools/lab up --runtimes failed:\n${up.stderr}\n${up.stdout}`);
     const pod = readState(layout.stateFile)?.pods.find((p) => p.runtime === 'podman');
     assert.ok(pod?.ip, 'the state file records the podman container');
     ctr = { id: pod.containerId, name: layout.podNetns(1, 'podman'), ip: pod.ip, netns: pod.netns };
+    const dpod = readState(layout.stateFile)?.pods.find((p) => p.runtime === 'docker');
+    assert.ok(dpod?.ip, 'the state file records the docker container');
+    dctr = { id: dpod.containerId, name: layout.podNetns(1, 'docker'), ip: dpod.ip, netns: dpod.netns };
   });
   after(async () => {
     const down = await labCommand('down', '--name', name);
     assert.equal(down.code, 0, down.stderr);
     const left = await run(['podman', 'ps', '-a', '--filter', `label=${workloadLabel}=${name}`, '--format', '{{.Names}}']);
     assert.equal(left.stdout.trim(), '', `down left podman workloads: ${left.stdout}`);
+    const dockerd = await run(['pgrep', '-f', dockerDir(layout)]);
+    assert.equal(dockerd.stdout.trim(), '', `down left the lab's dockerd (or its containerd): ${dockerd.stdout}`);
+    assert.equal((await run(['ls', `/run/docker/plugins/${dockerDriverName(layout, 1)}.sock`])).code, 2, 'down left the plugin socket');
   });
 
   test('the podman container is an endpoint: runtime and name in its metadata, the identity of its labels, host veth in the node namespace', async () => {
@@ -91,12 +112,79 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni)
     const results = (JSON.parse(r.stdout) as { results: CheckResult[] }).results;
     const mine = results.filter((c) => c.from === 'podman');
     assert.deepEqual(mine.map((c) => [c.port, c.expect, c.got]), [[80, 'allowed', 'allowed'], [8080, 'denied', 'denied']], JSON.stringify(mine));
+    const fromDocker = results.filter((c) => c.from === 'docker');
+    assert.deepEqual(fromDocker.map((c) => [c.to, c.port, c.expect, c.got]), [['web', 80, 'denied', 'denied'], ['client', 0, 'allowed', 'allowed']], JSON.stringify(fromDocker));
     assert.equal(r.code, 0, r.stdout);
     const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', ctr.ip], { timeoutMs: 90_000 });
     assert.equal(flows.code, 0, flows.stderr);
     const seen = flows.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: { verdict: string; source?: { pod_name?: string; namespace?: string } } }).flow);
     assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.source.namespace === 'default' && f.verdict === 'FORWARDED'), `no forwarded flow named ${ctr.name}`);
     assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.verdict === 'DROPPED'), `no dropped flow named ${ctr.name}`);
+  });
+
+  test('the docker container (cilium-docker) is an endpoint: runtime docker, its name and namespace, container labels, address from the agent\'s pool', async () => {
+    const eps = await endpoints();
+    const ep = eps.find((e) => e.containerId === dctr.id);
+    assert.ok(ep, `no endpoint for docker endpoint ${dctr.id}: ${JSON.stringify(eps.map((e) => e.containerId))}`);
+    assert.equal(ep.runtime, 'docker');
+    assert.equal(ep.podName, dctr.name);
+    assert.equal(ep.namespace, 'default');
+    assert.equal(ep.ipv4, dctr.ip);
+    assert.ok(ep.labels.includes('container:app=other') && ep.labels.includes('k8s:io.kubernetes.pod.namespace=default'), `labels ${ep.labels.join(' ')}`);
+    assert.deepEqual((await allocations()).filter((a) => a.ip === dctr.ip).map((a) => a.owner), [dctr.id], 'the address is the endpoint\'s');
+    assert.equal(await linkExists(layout.nodeNetns(1), ep.hostIfname), true, `${ep.hostIfname} is in the node namespace`);
+    const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', dctr.ip], { timeoutMs: 90_000 });
+    assert.ok(flows.stdout.split('\n').some((l) => l.includes(`"pod_name":"${dctr.name}"`) && l.includes('"DROPPED"')), `no dropped flow named ${dctr.name} (app=other to web:80)`);
+  });
+
+  test('docker: bad input gets a clear error and changes nothing; with the agent down docker run fails clearly, leaks nothing, and works again after the agent restarts', async () => {
+    const image = (await docker(dk, ['inspect', '--format', '{{.Config.Image}}', dctr.name])).stdout.trim();
+    const net = dockerDriverName(layout, 1);
+    const bad = await docker(dk, ['network', 'create', '--driver', net, '--ipam-driver', net, '--subnet', '10.9.0.0/24', `${name}bad`]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Pool "10\.9\.0\.0\/24": addresses come from the node's pod CIDR; drop --subnet/);
+    const before = { eps: (await endpoints()).length, ips: (await allocations()).length };
+    const badLabel = await docker(dk, ['run', '-d', '--name', `${name}-badlabel`, '--net', net, '--label', 'app=has space', '--label', `${workloadLabel}=${name}`, image, 'sleep', 'infinity']);
+    assert.notEqual(badLabel.code, 0, 'a label the agent cannot take fails docker run');
+    assert.match(badLabel.stderr, /container:app=has space/);
+    await docker(dk, ['rm', '-f', `${name}-badlabel`]);
+    assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
+    const vethsBefore = (await run(inNetns(layout.nodeNetns(1), ['ip', '-o', 'link', 'show']))).stdout.split('\n').filter((l) => l.includes(' dkr')).length;
+
+    await killAgent(layout, 1);
+    try {
+      const down = await docker(dk, ['run', '-d', '--name', `${name}-agentdown`, '--net', net, '--label', 'app=x', '--label', `${workloadLabel}=${name}`, image, 'sleep', 'infinity']);
+      assert.notEqual(down.code, 0, 'docker run must fail with the agent down');
+      assert.match(down.stderr, /agent .*unreachable: is cilium-agent running\?/);
+      await docker(dk, ['rm', '-f', `${name}-agentdown`]);
+      assert.doesNotMatch((await run(['ip', '-o', 'link', 'show'])).stdout, /: tmp[0-9a-f]{12}[@:]/, 'a veth end is left in the machine\'s namespace');
+    } finally {
+      await restartAgent(layout, 1, { ipv6: false, routingMode: 'native' });
+    }
+    assert.equal((await run(inNetns(layout.nodeNetns(1), ['ip', '-o', 'link', 'show']))).stdout.split('\n').filter((l) => l.includes(' dkr')).length, vethsBefore, 'a host veth is left');
+    assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
+    const again = await docker(dk, ['run', '-d', '--name', `${name}-again`, '--net', net, '--label', 'app=x', '--label', `${workloadLabel}=${name}`, image, 'sleep', 'infinity']);
+    assert.equal(again.code, 0, `docker run after the agent restart: ${again.stderr}`);
+    const rm = await docker(dk, ['rm', '-f', `${name}-again`]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before, 'docker rm leaves no endpoint or address');
+  });
+
+  test('docker rm and docker network rm leave no endpoint, veth, address or identity reference', async () => {
+    const ep = (await endpoints()).find((e) => e.containerId === dctr.id)!;
+    const idsBefore = JSON.parse(await cilium('identity', 'list', '-o', 'json')) as Array<{ id: number; references?: number }>;
+    assert.ok(idsBefore.some((i) => i.id === ep.identity), `identity ${ep.identity} listed`);
+    await run(['umount', `/run/netns/${dctr.netns}`]);
+    await run(['rm', '-f', `/run/netns/${dctr.netns}`]);
+    const rm = await docker(dk, ['rm', '-f', dctr.name]);
+    assert.equal(rm.code, 0, rm.stderr);
+    const nrm = await docker(dk, ['network', 'rm', dockerDriverName(layout, 1)]);
+    assert.equal(nrm.code, 0, nrm.stderr);
+    assert.equal((await endpoints()).some((e) => e.containerId === dctr.id), false, 'endpoint left after docker rm');
+    assert.equal(await linkExists(layout.nodeNetns(1), ep.hostIfname), false, 'host veth left after docker rm');
+    assert.deepEqual((await allocations()).filter((a) => a.ip === dctr.ip), [], 'address left after docker rm');
+    const idsAfter = JSON.parse(await cilium('identity', 'list', '-o', 'json')) as Array<{ id: number; references?: number }>;
+    assert.equal(idsAfter.find((i) => i.id === ep.identity)?.references ?? 0, 0, 'the identity keeps a reference');
   });
 
   test('a bad label in podman\'s CNI_ARGS fails podman run with the plugin\'s error and leaks nothing', async () => {

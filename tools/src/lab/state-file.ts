@@ -40,7 +40,7 @@ export interface PodRecord {
   labels: Record<string, string>;
   processes: PodProcessRecord[];
   /** A container of a runtime (`up --runtimes`): containerId is the runtime's, netns the one it made. */
-  runtime?: 'podman';
+  runtime?: 'podman' | 'docker';
   /** The cgroup v2 its processes run in (the node's pod cgroup, see pod-cgroup.ts); absent: none. */
   cgroup?: string;
 }
