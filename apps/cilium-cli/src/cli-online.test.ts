@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 import { MaxDocumentBytes } from '@cilium-ts/policy';
 import { cli } from './testing/capture.js';
-import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const NS = 'k8s:io.kubernetes.pod.namespace=default';
@@ -22,12 +22,54 @@ describe('cilium against an agent', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-cli-'));
-    fake = await startFakeAgent(join(dir, 'agent.sock'));
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), {
+      status: {
+        nodeName: 'node-1',
+        version: '0.1.0-fake',
+        state: 'degraded',
+        subsystems: [
+          { name: 'datapath', state: 'ok', message: '' },
+          { name: 'kvstore', state: 'degraded', message: 'etcd lagging' },
+        ],
+        startedAt: { seconds: 1_700_000_000n, nanos: 0 },
+        kernelFeatures: [
+          { name: 'ringbuf', available: true, detail: '' },
+          { name: 'geneve', available: false, detail: 'not built in' },
+        ],
+        bpfPinPath: '/sys/fs/bpf/cilium-ts',
+      },
+      config: { 'routing-mode': 'native', 'enable-policy': 'default', 'cgroup-root': '', 'kvstore-endpoints': 'http://127.0.0.1:2379' },
+      podCidr: '10.0.1.0/24',
+      endpoints: [
+        {
+          ...agent.Endpoint.create(),
+          id: 12,
+          containerId: 'c12',
+          ifname: 'eth0',
+          hostIfname: 'lxc0123456789a',
+          ipv4: '10.0.1.12',
+          labels: ['k8s:app=web', NS],
+          identity: 256,
+          podName: 'web-0',
+          namespace: 'default',
+          state: 'ready',
+          policyRevision: 2n,
+          ingressEnforced: true,
+          options: { Debug: 'Disabled' },
+        },
+      ],
+      identities: [
+        { id: 1, labels: ['reserved:host'], references: 0, reserved: true },
+        { id: 256, labels: ['k8s:app=web', NS], references: 1, reserved: false },
+      ],
+    });
+    // cilium monitor reads the events there are and exits when the agent ends the stream.
+    fake.endMonitorAfterReplay = true;
     env = { CILIUM_HOST: fake.target };
   });
 
   after(async () => {
-    await fake?.stop();
+    fake?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -105,7 +147,7 @@ describe('cilium against an agent', () => {
 
   it('ipam list', async () => {
     const r = await cli(['ipam', 'list'], env);
-    assert.match(r.stdout, /Pod CIDR: 10\.0\.1\.0\/24 +allocated: 1 +available: 251/);
+    assert.match(r.stdout, /Pod CIDR: 10\.0\.1\.0\/24 +allocated: 1 +available: 252/);
     assert.match(r.stdout, /10\.0\.1\.12 +c12/);
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 import { formatMonitorEvent, monitorEventJson } from './monitor-format.js';
 
 const time = { seconds: 1_700_000_000n, nanos: 5 };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostIfnameFor } from './pod-network.js';
-import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { runPlugin } from './testing/run-plugin.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
@@ -49,7 +49,7 @@ describe('cilium-cni in network namespaces', { skip }, () => {
   before(async () => {
     for (const ns of [nodeNs, podNs]) execFileSync('ip', ['netns', 'add', ns]);
     dir = mkdtempSync(join(tmpdir(), 'cts-cni-'));
-    agentState = await startFakeAgent(join(dir, 'agent.sock'));
+    agentState = await FakeAgent.start(join(dir, 'agent.sock'));
     conf = JSON.stringify({
       cniVersion: '1.0.0',
       name: 'cilium-ts',
@@ -63,7 +63,7 @@ describe('cilium-cni in network namespaces', { skip }, () => {
   });
 
   after(async () => {
-    await agentState?.stop();
+    agentState?.stop();
     for (const ns of [podNs, nodeNs]) {
       try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startFakeAgent, type FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { runPlugin } from './testing/run-plugin.js';
 
 describe('cilium-cni tracing', () => {
@@ -18,7 +18,7 @@ describe('cilium-cni tracing', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-cni-trace-'));
-    fake = await startFakeAgent(join(dir, 'agent.sock'));
+    fake = await FakeAgent.start(join(dir, 'agent.sock'));
     collector = createServer((req, res) => {
       posts.push(`${req.method} ${req.url}`);
       req.resume();
@@ -28,7 +28,7 @@ describe('cilium-cni tracing', () => {
   });
 
   after(async () => {
-    await fake?.stop();
+    fake?.stop();
     await new Promise<void>((resolve) => (collector ? collector.close(() => resolve()) : resolve()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

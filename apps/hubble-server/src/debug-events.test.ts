@@ -9,11 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { flow, observer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 import { createClient } from '@cilium-ts/grpc';
 import { createLogger } from '@cilium-ts/process';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
-import { FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { collect, getFlows, waitUntil } from './testing/grpc-helpers.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -43,10 +43,10 @@ describe('hubble-server GetDebugEvents', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-debug-'));
     fake = await FakeAgent.start(join(dir, 'agent.sock'), {
-      endpoints: [{ id: 101, ipv4: '10.0.1.5', identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=fighter'] }],
+      snapshot: { endpoints: [{ id: 101, ipv4: '10.0.1.5', identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=fighter'] }] },
     });
     server = await startHubbleServer({
-      agentAddress: fake.address,
+      agentAddress: fake.target,
       listenAddresses: ['127.0.0.1:0'],
       nodeName: 'node-1',
       clusterName: 'default',

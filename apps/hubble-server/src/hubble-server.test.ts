@@ -6,11 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { agent, flow, health, observer, peer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 import { createClient } from '@cilium-ts/grpc';
 import { createLogger } from '@cilium-ts/process';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
-import { FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { collect, getFlows, waitUntil } from './testing/grpc-helpers.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -63,9 +63,9 @@ describe('hubble-server against a fake agent', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-server-'));
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), snapshot);
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), { snapshot });
     server = await startHubbleServer({
-      agentAddress: fake.address,
+      agentAddress: fake.target,
       listenAddresses: ['127.0.0.1:0', `unix://${join(dir, 'hubble.sock')}`],
       nodeName: 'node-1',
       clusterName: 'default',
@@ -263,7 +263,7 @@ describe('hubble-server against a fake agent', () => {
   test('resubscribes when the agent restarts', async () => {
     fake.stop();
     await waitUntil('subscription lost', () => !server.subscriber.connected);
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), snapshot);
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), { snapshot });
     await waitUntil('resubscribed', () => fake.subscribers === 1 && server.subscriber.connected && server.metadata.isSynced);
     const before = server.ring.head;
     send(3);
@@ -282,9 +282,9 @@ describe('hubble-server back-pressure', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-bp-'));
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), {});
+    fake = await FakeAgent.start(join(dir, 'agent.sock'));
     server = await startHubbleServer({
-      agentAddress: fake.address,
+      agentAddress: fake.target,
       listenAddresses: ['127.0.0.1:0'],
       nodeName: 'node-bp',
       clusterName: 'c1',

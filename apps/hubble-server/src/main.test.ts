@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { agent, observer, peer } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 import { createClient } from '@cilium-ts/grpc';
 import { freeTcpPort } from '@cilium-ts/kvstore';
-import { FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { getFlows, waitUntil } from './testing/grpc-helpers.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -48,12 +48,12 @@ describe('main as a process: fake agent, peers from the agent, metrics, SIGTERM'
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-main-'));
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), { nodes: [{ name: 'node-2', cluster: 'default', hubbleAddress: '10.9.9.2:4244' }] });
+    fake = await FakeAgent.start(join(dir, 'agent.sock'), { snapshot: { nodes: [{ name: 'node-2', cluster: 'default', hubbleAddress: '10.9.9.2:4244' }] } });
     grpcPort = await freeTcpPort();
     metricsPort = await freeTcpPort();
     child = spawn(process.execPath, [
       MAIN,
-      '--agent-socket', fake.address,
+      '--agent-socket', fake.target,
       '--listen-address', `127.0.0.1:${grpcPort},unix://${join(dir, 'hubble.sock')}`,
       '--node-name', 'node-1',
       '--buffer-capacity', '255',

@@ -9,7 +9,7 @@ import { observer, peer } from '@cilium-ts/api';
 import { createClient, unary, type ClientTlsOptions } from '@cilium-ts/grpc';
 import { createLogger } from '@cilium-ts/process';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
-import { FakeAgent } from './testing/fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { waitUntil } from './testing/grpc-helpers.js';
 import { makeTestCerts, type TestCerts } from '@cilium-ts/grpc/testing';
 
@@ -36,9 +36,9 @@ describe('hubble-server TLS', () => {
   before(async () => {
     certs = makeTestCerts(['*.default.hubble-grpc.cilium.io']);
     dir = mkdtempSync(join(tmpdir(), 'cts-hubble-tls-'));
-    fake = await FakeAgent.start(join(dir, 'agent.sock'), {});
+    fake = await FakeAgent.start(join(dir, 'agent.sock'));
     const common = {
-      agentAddress: fake.address, nodeName: 'node-1', clusterName: 'default', bufferCapacity: 15,
+      agentAddress: fake.target, nodeName: 'node-1', clusterName: 'default', bufferCapacity: 15,
       logger: createLogger('hubble-server-tls-test', { level: 'error' }), agentBackoffMs: 20,
     };
     tlsServer = await startHubbleServer({

@@ -6,8 +6,8 @@
 // (host, world, remote-node, unknown) next to pods on this node and on another one.
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord, type EventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket, type PacketSpec } from '@cilium-ts/flow';
-import type { FakeAgentSnapshot } from './fake-agent.js';
+import { buildPacket, type PacketSpec } from '@cilium-ts/flow/testing';
+import type { FakeAgentSnapshot } from '@cilium-ts/agent/testing';
 
 const XWING = { id: 101, ipv4: '10.0.1.5', ipv6: 'fd00::105', identity: 256 };
 const TIEFIGHTER = { id: 102, ipv4: '10.0.1.6', identity: 258 };

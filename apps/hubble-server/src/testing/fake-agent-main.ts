@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A fake agent as a process, for tests and benchmarks that run hubble-server as a process
+// The fake agent (@cilium-ts/agent/testing) as a process, for tests and benchmarks that run hubble-server as a process
 // (hubble-server's own, and hubble-relay's, which may not import this app):
 //   node dist/testing/fake-agent-main.js --socket /tmp/a.sock [--socket /tmp/b.sock] [--interval-ms 20]
 //     [--records sample|compat]
@@ -16,7 +16,7 @@
 //   `pause` / `resume`  stop / restart the interval ticks
 // Exits when stdin closes or on SIGTERM.
 import { createInterface } from 'node:readline';
-import { FakeAgent } from './fake-agent.js';
+import { FakeAgent } from '@cilium-ts/agent/testing';
 import { COMPAT_SNAPSHOT, compatRecords } from './compat-records.js';
 import { SAMPLE_ENDPOINT, sampleRecords } from './sample-records.js';
 
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   if (set !== 'sample' && set !== 'compat') throw new Error(`fake-agent: --records "${set}" is not a record set; use sample or compat`);
   const records = set === 'compat' ? compatRecords() : sampleRecords();
   const snapshot = set === 'compat' ? COMPAT_SNAPSHOT : { endpoints: [SAMPLE_ENDPOINT] };
-  const agents = await Promise.all(sockets.map((s) => FakeAgent.start(s, snapshot)));
+  const agents = await Promise.all(sockets.map((s) => FakeAgent.start(s, { snapshot })));
   let ticking = intervalMs > 0;
   let seq = 0;
   const timer = intervalMs > 0

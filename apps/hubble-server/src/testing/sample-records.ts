@@ -2,7 +2,7 @@
 // benchmarks: TCP SYN / SYN-ACK traces and a UDP policy drop per source port.
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow';
+import { buildPacket } from '@cilium-ts/flow/testing';
 
 /** The local endpoint the sample records are about (xwing, id 101). */
 export const SAMPLE_ENDPOINT: agent.DeepPartial<agent.Endpoint> = {
