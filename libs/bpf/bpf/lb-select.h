@@ -40,21 +40,18 @@ struct lb_maglev_inner {
 	__type(value, __u32);
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, LB_MAX_SERVICES);
-	__type(key, __u16);
-	__type(value, __u32);
-	__array(values, struct lb_maglev_inner);
-} lb4_maglev SEC(".maps");
+/* The outer Maglev map of one family: service id -> that service's table (one definition for v4 and v6). */
+#define LB_MAGLEV_OUTER_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS); \
+		__uint(max_entries, LB_MAX_SERVICES); \
+		__type(key, __u16); \
+		__type(value, __u32); \
+		__array(values, struct lb_maglev_inner); \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, LB_MAX_SERVICES);
-	__type(key, __u16);
-	__type(value, __u32);
-	__array(values, struct lb_maglev_inner);
-} lb6_maglev SEC(".maps");
+LB_MAGLEV_OUTER_MAP(lb4_maglev);
+LB_MAGLEV_OUTER_MAP(lb6_maglev);
 
 static __always_inline __u32 lb_rol32(__u32 w, int s)
 {
