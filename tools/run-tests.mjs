@@ -2,10 +2,12 @@
 // Runs one project's compiled tests (dist/**/*.test.js) with node:test, prints the spec
 // report, and records pass/fail/skip counts in <root>/.test-results/<project>.json for
 // tools/test to sum up. Exit status is non-zero when a test failed, or, under CI=true,
-// when a test was skipped (privileged tests must run in CI).
+// when a test was skipped (privileged tests must run in CI). With CTS_TEST_TIER=unit
+// (tools/test --unit) only the files test-tier.mjs finds need no root, kernel, etcd or lab run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { systemNeed } from './test-tier.mjs';
 
 const projectDir = process.cwd();
 const root = resolve(projectDir, projectDir.includes('/tools') && basename(projectDir) === 'tools' ? '..' : '../..');
@@ -22,7 +24,17 @@ function findTests(dir) {
   return out.sort();
 }
 
-const files = findTests(join(projectDir, 'dist'));
+const tier = process.env.CTS_TEST_TIER ?? 'all';
+if (tier !== 'all' && tier !== 'unit') {
+  console.error(`run-tests: CTS_TEST_TIER=${tier}: not a tier; use unit or leave it unset`);
+  process.exit(2);
+}
+let files = findTests(join(projectDir, 'dist'));
+if (tier === 'unit') {
+  const all = files;
+  files = all.filter((f) => systemNeed(root, f) === undefined);
+  console.log(`${project}: unit tier: ${files.length} of ${all.length} test files (the others need root, etcd, netns or a lab)`);
+}
 const resultsDir = join(root, '.test-results');
 mkdirSync(resultsDir, { recursive: true });
 const tapFile = join(resultsDir, `${project.replace(/[@/]/g, '_')}.tap`);
