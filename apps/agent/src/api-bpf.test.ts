@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agent } from '@cilium-ts/api';
-import { buildPacket, Datapath, TcpFlags } from '@cilium-ts/bpf';
+import { Datapath } from '@cilium-ts/bpf';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing';
 import { bpfService } from './api-bpf.js';
 
 const needsRoot = { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false } as const;

@@ -13,6 +13,7 @@ import { Datapath, tcAttachedProgramId } from '@cilium-ts/bpf';
 import { createClient, unary } from '@cilium-ts/grpc';
 import { freeTcpPort } from '@cilium-ts/kvstore';
 import { startTestEtcd, type TestEtcd } from '@cilium-ts/kvstore/testing';
+import { tcpConnect } from '@cilium-ts/bpf/testing';
 
 const needsRoot = { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false } as const;
 
@@ -44,18 +45,6 @@ function sh(...argv: string[]): void {
 }
 
 /** Connects from pod ns to host:port; resolves 'connected', 'timeout' or 'error:<code>'. */
-function tcpConnect(ns: string, host: string, port: number): Promise<string> {
-  const script = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});` +
-    `const t=setTimeout(()=>{console.log('timeout');process.exit(0)},1500);` +
-    `s.on('connect',()=>{console.log('connected');clearTimeout(t);s.destroy()});` +
-    `s.on('error',(e)=>{console.log('error:'+e.code);clearTimeout(t)})`;
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)], { timeout: 10000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout.trim());
-    });
-  });
-}
 
 /** Runs the CNI plugin in the node namespace as a runtime would; returns its stdout. */
 function cni(command: 'ADD' | 'DEL', pod: 'a' | 'b'): Promise<string> {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { createLogger } from '@cilium-ts/process';
 import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
-import { closed, readResponse } from './test-support.js';
+import { closed, readResponse } from './testing/http-response.js';
 
 
 describe('HttpListener', () => {

@@ -7,7 +7,7 @@ import { createLogger } from '@cilium-ts/process';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { L7Proxy } from './proxy.js';
 import { proxyService } from './proxy-service.js';
-import { readResponse } from './test-support.js';
+import { readResponse } from './testing/http-response.js';
 
 // The gRPC side against a real server on loopback: the proxy's listener is reached
 // directly (no TPROXY), so the "original destination" is its own listener address, which

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { proxy as api } from '@cilium-ts/api';
 import { Datapath, fromProxyMark, linkIfindex, type EndpointDatapathSpec } from '@cilium-ts/bpf';
-import { PodLab } from '@cilium-ts/bpf/pod-lab';
+import { PodLab } from '@cilium-ts/bpf/testing';
 import { createClient, waitForReady } from '@cilium-ts/grpc';
 
 // The real path on the kernel: pod a's connection to pod b:80 (b has an ingress HTTP rule

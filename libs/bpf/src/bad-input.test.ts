@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { BpfError, BpfLoadError, DatapathInputError } from './errors.js';
 import { ipcacheKey, ipcacheValue, metricsKey, metricsValue, policyKey, policyValue } from './map-codecs.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 /** Asserts err is a BpfError for operation (substring) with errno code and a hint. */
 function isBpfError(operation: string, code: string) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BpfMap, MapType } from './bpf-map.js';
 import { numPossibleCpus, mapInfo } from './libbpf.js';
 import { u32, u64 } from './map-codecs.js';
-import { needsRoot } from './test-support.js';
+import { needsRoot } from './testing/test-support.js';
 
 test('batch update, lookup and delete over a hash map', needsRoot, () => {
   const m = BpfMap.create({ type: MapType.hash, name: 'cts_batch', maxEntries: 10000 }, u32, u64);

@@ -1,8 +1,8 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Datapath } from './datapath.js';
-import { buildPacket, TcpFlags } from './packet-builder.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { buildPacket, TcpFlags } from './testing/packet-builder.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 const EP = 9;
 const EP_IP = '10.9.0.9';

@@ -5,8 +5,8 @@ import { debugMessage, DebugType } from './debug-message.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, type EventRecord } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { buildPacket, type PacketSpec } from './packet-builder.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { buildPacket, type PacketSpec } from './testing/packet-builder.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 // BPF_PROG_RUN of the debug messages (event type 2): an endpoint with the debug bit in
 // ep_flags gets Cilium-style DBG_* records at its CT lookups, policy decisions, local

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { EventType } from './event-record.js';
-import { buildPacket } from './packet-builder.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { buildPacket } from './testing/packet-builder.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 describe('ring buffer overflow is counted and reported as lost', needsRoot, () => {
   const pinDir = `/sys/fs/bpf/${uniqueName('lost')}`;

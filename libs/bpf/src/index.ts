@@ -12,7 +12,6 @@ export { BpfMap, MapType, UpdateFlags } from './bpf-map.js';
 export { ctExpired, ctLifetimeNs, ctState, DEFAULT_CT_TIMEOUTS, type CtState, type CtTimeouts } from './ct-gc.js';
 export { parseCidr, parseIp, formatCidr, formatIp, type Cidr, type IpBytes } from './ip-address.js';
 export { tcAttach, tcDetach, tcAttachedProgramId, linkIfindex, inNetns, type TcHook, type TcTarget } from './tc-attach.js';
-export { buildPacket, buildIpPacket, Proto, TcpFlags, type PacketSpec } from './packet-builder.js';
 export { tcxAttach, tcxDetach, tcxLink, tcxSupported, TcxAttachType } from './tcx-attach.js';
 export type { PinnedProgram } from './pinned-program.js';
 export { tunnelConfig, type TunnelConfig } from './tunnel-config.js';

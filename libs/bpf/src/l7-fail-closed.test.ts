@@ -7,8 +7,8 @@ import type { EventReader } from './event-reader.js';
 import { reasonText } from './event-names.js';
 import { DropReason, EventType, TracePoint } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { buildPacket, TcpFlags } from './packet-builder.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { buildPacket, TcpFlags } from './testing/packet-builder.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;

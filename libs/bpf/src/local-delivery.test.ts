@@ -4,8 +4,8 @@ import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, MatchType, TracePoint, type EventRecord } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { buildPacket, TcpFlags, type PacketSpec } from './packet-builder.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { buildPacket, TcpFlags, type PacketSpec } from './testing/packet-builder.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 // BPF_PROG_RUN of local delivery: endpoint A's from-container tail-calls endpoint B's
 // to-container-local (policy_calls), which applies B's ingress side and returns

@@ -5,9 +5,9 @@ import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, TracePoint } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { PodLab, sh } from './pod-lab.js';
+import { PodLab, sh } from './testing/pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 // Real traffic between two pods of one node with local delivery by bpf_redirect_peer:
 // pod b's ingress policy is applied in pod a's from-container (tail call), and the

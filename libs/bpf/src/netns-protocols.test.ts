@@ -8,9 +8,10 @@ import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { PodLab } from './pod-lab.js';
+import { PodLab } from './testing/pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
+import { tcpConnect } from './testing/netns-connect.js';
 
 const pid = process.pid;
 const name = uniqueName('proto');
@@ -36,9 +37,6 @@ function inPod(ns: string, script: string, args: Array<string | number>, cmd = p
   });
 }
 
-const tcpConnect = (host: string, port: number): Promise<string> => inPod(pods.a.ns,
-  `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});const t=setTimeout(()=>{console.log('timeout');process.exit(0)},2000);` +
-  `s.on('connect',()=>{console.log('connected');clearTimeout(t);s.destroy()});s.on('error',(e)=>{console.log('error:'+e.code);clearTimeout(t)})`, [host, port]);
 
 /** Sends count UDP datagrams to host:port; resolves how many echoes came back. */
 const udpEcho = (host: string, port: number, count = 1): Promise<number> => inPod(pods.a.ns,
@@ -130,8 +128,8 @@ describe('netns: IPv4 and IPv6 TCP, UDP, ICMP and SCTP through the datapath', ne
 
   test('TCP over IPv4 and IPv6: the allowed port connects, another is dropped', async () => {
     for (const ip of [pods.b.ip, pods.b.ip6]) {
-      assert.equal(await tcpConnect(ip, TCP_OK), 'connected', `${ip}:${TCP_OK}`);
-      assert.equal(await tcpConnect(ip, TCP_NO), 'timeout', `${ip}:${TCP_NO}`);
+      assert.equal(await tcpConnect(pods.a.ns, ip, TCP_OK), 'connected', `${ip}:${TCP_OK}`);
+      assert.equal(await tcpConnect(pods.a.ns, ip, TCP_NO), 'timeout', `${ip}:${TCP_NO}`);
     }
   });
 
@@ -163,7 +161,7 @@ describe('netns: IPv4 and IPv6 TCP, UDP, ICMP and SCTP through the datapath', ne
   test('an explicit deny wins over the allow of the same port, over IPv6 too', async () => {
     dp!.updatePolicy(pods.b.id, [...policyB, { direction: 'ingress', identity: 0, protocol: 6, port: TCP_OK, deny: true }]);
     events.clear();
-    assert.equal(await tcpConnect(pods.b.ip6, TCP_OK), 'timeout');
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip6, TCP_OK), 'timeout');
     const drop = await events.waitFor('deny drop', (r) => r.type === EventType.drop);
     assert.equal(drop.subType, DropReason.policyDeny);
     dp!.updatePolicy(pods.b.id, policyB);
@@ -195,14 +193,14 @@ describe('netns: IPv4 and IPv6 TCP, UDP, ICMP and SCTP through the datapath', ne
       return Number(ip[1].split(' ')[head.indexOf('ForwDatagrams')]);
     };
     const before = forwarded();
-    assert.equal(await tcpConnect(pods.b.ip, TCP_OK), 'connected');
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip, TCP_OK), 'connected');
     assert.equal(await udpEcho(pods.b.ip, UDP_OK, 5), 5);
     assert.equal(forwarded(), before, 'the node forwarded none of them');
   });
 
   test('with no policy (enforcement off) every protocol passes', async () => {
     await dp!.attachEndpoint({ ...specs.b, ingressEnforced: false }, []);
-    assert.equal(await tcpConnect(pods.b.ip6, TCP_NO), 'connected');
+    assert.equal(await tcpConnect(pods.a.ns, pods.b.ip6, TCP_NO), 'connected');
     assert.equal(await udpEcho(pods.b.ip, UDP_NO), 1);
     assert.equal(await udpEcho(pods.b.ip6, UDP_NO), 1);
     assert.equal(await sctpProbe(SCTP_NO), 'got');

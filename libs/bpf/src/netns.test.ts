@@ -1,13 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
 import { linkIfindex, tcAttachedProgramId } from './tc-attach.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
+import { tcpConnect } from './testing/netns-connect.js';
 
 // Lab as in docs/CONTRACTS.md "Nodes in the lab": a node namespace, two pod namespaces
 // wired to it by veth pairs, proxy_arp and /32 routes on the node side.
@@ -25,18 +26,6 @@ function sh(...argv: string[]): void {
 }
 
 /** Connects from pod a to host:port; resolves 'connected', 'timeout' or 'error:<code>'. */
-function tcpConnect(ns: string, host: string, port: number): Promise<string> {
-  const script = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});` +
-    `const t=setTimeout(()=>{console.log('timeout');process.exit(0)},1500);` +
-    `s.on('connect',()=>{console.log('connected');clearTimeout(t);s.destroy()});` +
-    `s.on('error',(e)=>{console.log('error:'+e.code);clearTimeout(t)})`;
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)], { timeout: 10000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout.trim());
-    });
-  });
-}
 
 function ping(ns: string, ip: string): boolean {
   return spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '1', ip], { stdio: 'ignore' }).status === 0;

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, rmSync, unlinkSync } from 'node:fs';
 import { Datapath } from './datapath.js';
 import { defaultObjectPath } from './endpoint-loader.js';
-import { sh } from './pod-lab.js';
+import { sh } from './testing/pod-lab.js';
 import { tcAttachedProgramId } from './tc-attach.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 // attachOverlay on a restart: the attached from-overlay stays when it is current (same
 // program id, reattached false) and is replaced when the object's build id changed or a

@@ -4,7 +4,7 @@ import { BpfMap, MapType } from './bpf-map.js';
 import { policyKey, policyKeyId, policyMapEntries, policyValue, type PolicyEntry, type PolicyKey, type PolicyValue } from './map-codecs.js';
 import { PolicyMapWriter, type PolicyMapWrite } from './policy-map-writer.js';
 import { DatapathInputError } from './errors.js';
-import { needsRoot } from './test-support.js';
+import { needsRoot } from './testing/test-support.js';
 
 function commit(w: PolicyMapWriter, write: PolicyMapWrite): void {
   if (write.updates.length) w.map.updateBatch(write.updates);

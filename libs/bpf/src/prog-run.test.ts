@@ -4,8 +4,8 @@ import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, MatchType, TracePoint } from './event-record.js';
 import type { PolicyEntry } from './map-codecs.js';
-import { buildIpPacket, buildPacket, TcpFlags } from './packet-builder.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { buildIpPacket, buildPacket, TcpFlags } from './testing/packet-builder.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;

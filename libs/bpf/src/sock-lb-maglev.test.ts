@@ -6,15 +6,15 @@
 // moves most of them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { ServiceValidationError, type Service } from '@cilium-ts/loadbalancer';
 import { cgroup2Root } from './cgroup2.js';
 import { Datapath } from './datapath.js';
 import { DatapathInputError } from './errors.js';
 import { maglevBackendIds } from './maglev-tables.js';
 import { SocketLb } from './sock-lb.js';
-import { needsRoot, removeSockLbFixture, uniqueName } from './test-support.js';
+import { needsRoot, createSockLbFixture, removeSockLbFixture, spawnInNetns, uniqueName, untilListening } from './testing/test-support.js';
 
 const name = uniqueName('maglev');
 const ns = name;
@@ -73,20 +73,11 @@ describe('Maglev at the socket (real kernel)', needsRoot, () => {
   let servers: ChildProcess | undefined;
 
   before(async () => {
-    Datapath.removePins(pinDir);
-    execFileSync('ip', ['netns', 'add', ns]);
-    const ipn = (...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
-    ipn('link', 'set', 'lo', 'up');
-    for (const b of [...backends, clientIp]) ipn('addr', 'add', `${b}/32`, 'dev', 'lo');
-    mkdirSync(cgroup);
-    dp = await Datapath.open({ pinDir });
+    dp = await createSockLbFixture({ pinDir, ns, cgroup, addresses: [...backends, clientIp] });
     const serverScript = `const dgram=require('dgram');let n=0;for(const ip of ${JSON.stringify(backends)}){const u=dgram.createSocket('udp4');
 u.on('message',(m,r)=>u.send(ip,r.port,r.address));u.bind(5353,ip,()=>{if(++n===${backends.length})console.log('listening')})}`;
-    servers = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      servers!.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-      servers!.on('exit', (code) => reject(new Error(`servers exited ${code}`)));
-    });
+    servers = spawnInNetns(ns, serverScript);
+    await untilListening(servers);
   });
 
   after(() => removeSockLbFixture({ servers, lb, dp, pinDir, ns, cgroup, removePins: (d) => Datapath.removePins(d) }));

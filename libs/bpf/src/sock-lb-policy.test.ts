@@ -8,11 +8,11 @@ import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType } from './event-record.js';
-import { PodLab } from './pod-lab.js';
+import { PodLab } from './testing/pod-lab.js';
 import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
 import { linkIfindex } from './tc-attach.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
 
 const pid = process.pid;
 const name = uniqueName('socklbpol');

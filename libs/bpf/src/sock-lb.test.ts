@@ -3,15 +3,15 @@
 // UDP servers on three backend addresses, a ClusterIP in front of them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Service } from '@cilium-ts/loadbalancer';
 import { Datapath } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { EventType } from './event-record.js';
 import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
-import { EventCollector, needsRoot, removeSockLbFixture, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, createSockLbFixture, removeSockLbFixture, spawnInNetns, uniqueName, untilListening } from './testing/test-support.js';
 
 const name = uniqueName('socklb');
 const ns = name;
@@ -67,14 +67,7 @@ describe('socket load balancing (cgroup connect/sendmsg/recvmsg/getpeername)', n
   let servers: ChildProcess | undefined;
 
   before(async () => {
-    Datapath.removePins(pinDir);
-    execFileSync('ip', ['netns', 'add', ns]);
-    const ipn = (...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
-    ipn('link', 'set', 'lo', 'up');
-    for (const b of backends) ipn('addr', 'add', `${b}/32`, 'dev', 'lo');
-    ipn('-6', 'addr', 'add', `${backend6}/128`, 'dev', 'lo', 'nodad');
-    mkdirSync(cgroup);
-    dp = await Datapath.open({ pinDir });
+    dp = await createSockLbFixture({ pinDir, ns, cgroup, addresses: [...backends, backend6] });
     reader = dp.events();
     events = new EventCollector(reader);
     lb = SocketLb.open({ pinDir });
@@ -84,11 +77,8 @@ describe('socket load balancing (cgroup connect/sendmsg/recvmsg/getpeername)', n
 for(const ip of ${JSON.stringify(backends)}){net.createServer((s)=>{s.on('error',()=>{});s.end(ip)}).listen(8080,ip,up);
 const u=dgram.createSocket('udp4');u.on('message',(m,r)=>u.send(ip,r.port,r.address));u.bind(5353,ip,up)}
 net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'${backend6}',up)`;
-    servers = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', serverScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      servers!.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-      servers!.on('exit', (code) => reject(new Error(`servers exited ${code}`)));
-    });
+    servers = spawnInNetns(ns, serverScript);
+    await untilListening(servers);
   });
 
   after(async () => {

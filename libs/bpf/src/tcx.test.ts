@@ -6,9 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Datapath } from './datapath.js';
-import { PodLab } from './pod-lab.js';
+import { PodLab } from './testing/pod-lab.js';
 import { tcxSupported } from './tcx-attach.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
+import { tcpConnect } from './testing/netns-connect.js';
 
 const pid = process.pid;
 const name = uniqueName('tcx');
@@ -39,13 +40,6 @@ console.log(JSON.stringify(out));`;
   });
 }
 
-function tcpConnect(ns: string, host: string, port: number): Promise<string> {
-  const script = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});const t=setTimeout(()=>{console.log('timeout');process.exit(0)},2000);` +
-    `s.on('connect',()=>{console.log('connected');clearTimeout(t);s.destroy()});s.on('error',(e)=>{console.log('error:'+e.code);clearTimeout(t)})`;
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)], { timeout: 10000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
-  });
-}
 
 describe('tcx attach (kernel >= 6.6), feature-probed', { skip: needsRoot.skip || (tcxSupported() ? false : 'kernel without tcx') }, () => {
   let lab: PodLab | undefined;

@@ -14,9 +14,9 @@
 // Env: BENCH_ROUNDS (3), BENCH_PAIRS (2), BENCH_TPUT_SECONDS (3).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Datapath, type EndpointDatapathSpec } from './datapath.js';
-import { sh } from './pod-lab.js';
+import { sh } from './testing/pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
-import { TunnelLab } from './tunnel-lab.js';
+import { TunnelLab } from './testing/tunnel-lab.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 2);

@@ -1,11 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, TracePoint } from './event-record.js';
 import { linkIfindex, tcAttachedProgramId } from './tc-attach.js';
-import { EventCollector, needsRoot, uniqueName } from './test-support.js';
+import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
+import { tcpConnect } from './testing/netns-connect.js';
 
 // Two node namespaces on a fabric (a veth pair), one pod on each, VXLAN tunnel mode:
 // each node has cilium_vxlan (external, dstport 8472) with from-overlay on its tc ingress.
@@ -21,18 +22,6 @@ function sh(...argv: string[]): void {
 }
 
 /** Connects from ns to host:port; resolves 'connected', 'timeout' or 'error:<code>'. */
-function tcpConnect(ns: string, host: string, port: number): Promise<string> {
-  const script = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});` +
-    `const t=setTimeout(()=>{console.log('timeout');process.exit(0)},1500);` +
-    `s.on('connect',()=>{console.log('connected');clearTimeout(t);s.destroy()});` +
-    `s.on('error',(e)=>{console.log('error:'+e.code);clearTimeout(t)})`;
-  return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', ns, process.execPath, '-e', script, host, String(port)], { timeout: 10000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout.trim());
-    });
-  });
-}
 
 for (const underlay of [4, 6] as const) tunnelSuite(underlay);
 

@@ -6,7 +6,7 @@ import { defaultObjectPath, PROGRAMS } from './endpoint-loader.js';
 import { probeKernelFeatures } from './features.js';
 import { BpfObject } from './libbpf.js';
 import { endpointConfig } from './map-codecs.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 describe('verifier: the endpoint programs load with varied constants', needsRoot, () => {
   const pinDir = `/sys/fs/bpf/${uniqueName('verifier')}`;

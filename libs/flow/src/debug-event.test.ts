@@ -5,7 +5,7 @@ import { debugMessage, DebugType, encodeEventRecord } from '@cilium-ts/bpf/event
 import { DebugRecordError, decodeDebugRecord } from './debug-event.js';
 import { DatapathFlowEvent } from './flow-event.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 import { ParseError, Parser } from './parser.js';
 
 /** A debug record as the datapath writes it (events.h struct debug_record). */

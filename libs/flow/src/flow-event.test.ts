@@ -6,7 +6,7 @@ import { encodeEventRecord, type EventRecordInit } from '@cilium-ts/bpf/events';
 import { DatapathFlowEvent } from './flow-event.js';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointInfo, IdentityInfo, IPCacheInfo } from './getters.js';
-import { buildPacket, type PacketSpec } from './packet-builder.js';
+import { buildPacket, type PacketSpec } from './testing/packet-builder.js';
 import { Parser, type ParserOptions } from './parser.js';
 
 /** Decodes a record that must be a flow (none of these tests sends debug records). */

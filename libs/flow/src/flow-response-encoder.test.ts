@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { agent, flow, observer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowResponse } from './flow-response-encoder.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 import { Parser } from './parser.js';
 
 const reference = (f: flow.Flow, nodeName: string, time: flow.Flow['time']) =>

@@ -5,7 +5,6 @@ export type { HubbleEvent, HubbleEventKind } from './events.js';
 export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo } from './getters.js';
 export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';
 export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type TcpFlagBits } from './packet.js';
-export { buildPacket, PacketSpecError, type PacketSpec } from './packet-builder.js';
 export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 export { copyEndpoint, EndpointResolver, type EndpointSources } from './endpoint-resolver.js';
 export { AccessLogEventType, accessLogFlow } from './access-log-flow.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { decodeIPPacket, decodePacket } from './packet.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 
 test('decodePacket: Ethernet + IPv4 + TCP with flags', () => {
   const bytes = buildPacket({

@@ -11,7 +11,7 @@ import type { HubbleEvent } from './events.js';
 import type { DatapathFlowEvent } from './flow-event.js';
 import { compileFlowFilters } from './filters/registry.js';
 import { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 import { Parser } from './parser.js';
 import { RingBuffer } from './ring-buffer.js';
 

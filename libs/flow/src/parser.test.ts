@@ -4,7 +4,7 @@ import { agent, flow, observer, Timestamp } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 import { ParseError, Parser } from './parser.js';
 
 const xwing: EndpointInfo = { id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=ship'], hostIfindex: 7, hostIfname: 'lxc1234' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodePacket } from './packet.js';
-import { buildPacket } from './packet-builder.js';
+import { buildPacket } from './testing/packet-builder.js';
 import { summarize } from './summary.js';
 
 test('summarize: upstream-style strings', () => {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { descriptorSetPath } from '@cilium-ts/api';
 import { FileDescriptorSet } from 'ts-proto-descriptors';
 import { DescriptorPool, DescriptorSetError, splitDescriptorSet } from './descriptor-pool.js';
-import { tempDir } from './test-helpers.js';
+import { tempDir } from './testing/temp-dir.js';
 
 const bytes = readFileSync(descriptorSetPath());
 

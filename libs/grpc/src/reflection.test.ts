@@ -11,7 +11,7 @@ import { createClient } from './client.js';
 import { splitDescriptorSet } from './descriptor-pool.js';
 import { createServer, type GrpcServer } from './server.js';
 import { memoryLogger } from '@cilium-ts/process/testing';
-import { tempDir } from './test-helpers.js';
+import { tempDir } from './testing/temp-dir.js';
 
 type Req = reflectionV1.ServerReflectionRequest;
 type Resp = reflectionV1.ServerReflectionResponse;

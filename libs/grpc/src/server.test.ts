@@ -9,7 +9,7 @@ import { InvalidArgumentError, NotFoundError, FailedPreconditionError, Unavailab
 import { createServer, type GrpcServer } from './server.js';
 import { ServingStatus } from './health.js';
 import { memoryLogger } from '@cilium-ts/process/testing';
-import { tempDir } from './test-helpers.js';
+import { tempDir } from './testing/temp-dir.js';
 
 const dir = tempDir('grpc-server');
 const socket = join(dir.path, 'sub', 'agent.sock');

@@ -9,9 +9,9 @@ import { memoryLogger } from '@cilium-ts/process/testing';
 import { status, type StatusObject } from '@grpc/grpc-js';
 import { createClient, unary, waitForReady } from './client.js';
 import { onShutdown, runShutdownHooks } from './shutdown.js';
-import { tempDir } from './test-helpers.js';
+import { tempDir } from './testing/temp-dir.js';
 
-const fixture = fileURLToPath(new URL('./fixtures/stream-server.js', import.meta.url));
+const fixture = fileURLToPath(new URL('./testing/stream-server.js', import.meta.url));
 const dir = tempDir('grpc-shutdown');
 let child: ChildProcess | undefined;
 

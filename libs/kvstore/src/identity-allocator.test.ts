@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { KvStore } from './kvstore.js';
 import { IdentityAllocator } from './identity-allocator.js';
 import { IdentityAllocationError } from './errors.js';
-import { startTestEtcd, waitFor, type TestEtcd } from './test-helpers.js';
+import { startTestEtcd, waitFor, type TestEtcd } from './testing/test-etcd.js';
 
 describe('IdentityAllocator against a real etcd', () => {
   let etcd: TestEtcd;

@@ -7,7 +7,7 @@ import { KvStoreOperationError } from './errors.js';
 import { IdentityAllocator } from './identity-allocator.js';
 import { IPCacheSync } from './ipcache-sync.js';
 import { NodeRegistry } from './node-registry.js';
-import { startTestEtcd, waitFor, type TestEtcd } from './test-helpers.js';
+import { startTestEtcd, waitFor, type TestEtcd } from './testing/test-etcd.js';
 
 describe('kvstore outage', () => {
   let etcd: TestEtcd;

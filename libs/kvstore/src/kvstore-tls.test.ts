@@ -11,7 +11,7 @@ import { KvStoreConnectError } from './errors.js';
 import { etcdHealthy } from './etcd-process.js';
 import { KvStore } from './kvstore.js';
 import { kvstoreTlsArgs, KvStoreTlsError, readKvStoreTls } from './kvstore-tls.js';
-import { startTestEtcd, type TestEtcd } from './test-helpers.js';
+import { startTestEtcd, type TestEtcd } from './testing/test-etcd.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cts-kvstore-tls-'));
 const pki = new OpensslPki(dir);

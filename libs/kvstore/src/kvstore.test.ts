@@ -6,7 +6,7 @@ import { freeTcpPort } from './etcd-process.js';
 import { NodeRegistry } from './node-registry.js';
 import { IPCacheSync } from './ipcache-sync.js';
 import { PodCidrAssignments, PodCidrNotAssignedError } from './pod-cidr-assignments.js';
-import { startTestEtcd, waitFor, type TestEtcd } from './test-helpers.js';
+import { startTestEtcd, waitFor, type TestEtcd } from './testing/test-etcd.js';
 
 describe('KvStore against a real etcd', () => {
   let etcd: TestEtcd;

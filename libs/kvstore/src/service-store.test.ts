@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ServiceValidationError, validateService, type Service } from '@cilium-ts/loadbalancer';
 import { KvStore } from './kvstore.js';
 import { ServiceStore } from './service-store.js';
-import { startTestEtcd, waitFor, type TestEtcd } from './test-helpers.js';
+import { startTestEtcd, waitFor, type TestEtcd } from './testing/test-etcd.js';
 
 const svc = (id: number, ip: string, backends: string[] = []): Service =>
   validateService({ id, frontend: { ip, port: 80 }, backends: backends.map((b) => ({ ip: b, port: 8080 })) }, { podCidrs: [], maxBackends: 16 });

@@ -65,7 +65,7 @@ test('usage lists every flag with description, default and env var', () => {
   assert.match(u, /-h, --help/);
 });
 
-const cli = fileURLToPath(new URL('./fixtures/flags-cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('./testing/flags-cli.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
 
 test('parseOrExit: --help prints usage and exits 0; bad input exits 2 with the flag named', () => {

@@ -1,4 +1,4 @@
-// Helpers of the proxy's tests (not exported from the package): raw HTTP/1.1 over a socket.
+// Raw HTTP/1.1 over a socket for the proxy's tests: read one response, wait for the close.
 import type net from 'node:net';
 
 /** Reads one HTTP/1.1 response with a Content-Length body from a raw socket. */

@@ -1,6 +1,6 @@
 // Crafted Ethernet frames for BPF_PROG_TEST_RUN (tests, policy tracing tools).
 // Checksums are left zero: the datapath does not verify them.
-import { parseIp } from './ip-address.js';
+import { parseIp } from '../ip-address.js';
 
 /** IP protocol numbers. */
 export const Proto = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 } as const;

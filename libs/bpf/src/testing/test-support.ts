@@ -1,8 +1,9 @@
-// Shared helpers of this package's tests (not exported from the package).
-import { execFileSync } from 'node:child_process';
-import { existsSync, rmdirSync } from 'node:fs';
-import type { EventReader } from './event-reader.js';
-import { decodeEventRecord, type EventRecord } from './event-record.js';
+// Shared helpers of bpf tests: the root gate, unique kernel object names, an event collector, the socket-LB fixture cleanup.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { Datapath } from '../datapath.js';
+import type { EventReader } from '../event-reader.js';
+import { decodeEventRecord, type EventRecord } from '../event-record.js';
 
 /** node:test skip option for tests needing root / BPF / netns (never skipped under CI=true). */
 export const needsRoot = { skip: process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false } as const;
@@ -50,6 +51,37 @@ export class EventCollector {
       });
     }
   }
+}
+
+/**
+ * Set-up of a socket-LB test: fresh pins under `pinDir`, network namespace `ns` with lo up
+ * and `addresses` on it (/32, IPv6 /128 nodad), the cgroup directory `cgroup`; returns the
+ * datapath opened on `pinDir`. removeSockLbFixture undoes it, whatever step failed.
+ */
+export async function createSockLbFixture(f: { pinDir: string; ns: string; cgroup: string; addresses: readonly string[] }): Promise<Datapath> {
+  Datapath.removePins(f.pinDir);
+  execFileSync('ip', ['netns', 'add', f.ns]);
+  const ipn = (...a: string[]) => execFileSync('ip', ['-n', f.ns, ...a]);
+  ipn('link', 'set', 'lo', 'up');
+  for (const a of f.addresses) {
+    if (a.includes(':')) ipn('-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+    else ipn('addr', 'add', `${a}/32`, 'dev', 'lo');
+  }
+  mkdirSync(f.cgroup);
+  return Datapath.open({ pinDir: f.pinDir });
+}
+
+/** Runs a node `script` in network namespace `ns` (servers of a test; kill it in `after`). */
+export function spawnInNetns(ns: string, script: string): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Resolves once `child` prints `listening`; rejects when it exits first. */
+export function untilListening(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    child.on('exit', (code) => reject(new Error(`servers exited ${code}`)));
+  });
 }
 
 /**

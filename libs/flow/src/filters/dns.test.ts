@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { dnsFilter } from './dns.js';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 
 test('dns query filter', () => {
   assertMatches(dnsFilter, { dnsQuery: ['cilium\\.io\\.$'] }, [

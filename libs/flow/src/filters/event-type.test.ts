@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { eventTypeFilter } from './event-type.js';
-import { assertMatches } from './filter-test-helpers.js';
+import { assertMatches } from '../testing/filter-assertions.js';
 
 test('event type filter: type, any type, sub type 0', () => {
   assertMatches(eventTypeFilter, { eventType: [{ type: 4, matchSubType: true, subType: 0 }] }, [

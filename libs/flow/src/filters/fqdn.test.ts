@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { fqdnFilter } from './fqdn.js';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 
 test('fqdn filter: wildcards, trailing dot, case', () => {
   assertMatches(fqdnFilter, { destinationFqdn: ['*.Cilium.io.'] }, [

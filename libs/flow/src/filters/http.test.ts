@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 import { httpFilter } from './http.js';
 
 const http = (code: number, method = 'GET', url = 'http://x/v1/ships?id=1') => ({ eventType: { type: 129 }, l7: { http: { code, method, url } } });

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { assertMatches } from './filter-test-helpers.js';
+import { assertMatches } from '../testing/filter-assertions.js';
 import { identityFilter } from './identity.js';
 
 test('identity filter', () => {

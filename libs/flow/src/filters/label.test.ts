@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 import { labelFilter } from './label.js';
 
 test('label filter: selectors with and without source', () => {

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 import { podFilter } from './pod.js';
 
 test('pod filter: namespace/prefix with default namespace', () => {

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { assertInvalid, assertMatches } from './filter-test-helpers.js';
+import { assertInvalid, assertMatches } from '../testing/filter-assertions.js';
 import { protocolFilter } from './protocol.js';
 
 test('protocol filter', () => {

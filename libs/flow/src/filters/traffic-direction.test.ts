@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import { flow } from '@cilium-ts/api';
-import { assertMatches } from './filter-test-helpers.js';
+import { assertMatches } from '../testing/filter-assertions.js';
 import { trafficDirectionFilter } from './traffic-direction.js';
 
 test('traffic direction filter', () => {

@@ -1,8 +1,8 @@
 // Helpers for the table-driven filter tests (used only by *.test.ts).
 import assert from 'node:assert/strict';
 import { flow } from '@cilium-ts/api';
-import { FilterError, type FlowFilterKind } from './filter.js';
-import { compileFlowFilter } from './registry.js';
+import { FilterError, type FlowFilterKind } from '../filters/filter.js';
+import { compileFlowFilter } from '../filters/registry.js';
 
 /** A flow given as a partial object. */
 export type FlowInit = flow.DeepPartial<flow.Flow>;

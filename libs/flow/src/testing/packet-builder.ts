@@ -1,7 +1,7 @@
 // Builds real Ethernet/IP/L4 packet bytes (with IPv4 header checksums) for tests and
 // fake datapaths; the inverse of decodePacket for the fields it covers.
 import { parseIP } from '@cilium-ts/netaddr';
-import type { TcpFlagBits } from './packet.js';
+import type { TcpFlagBits } from '../packet.js';
 
 /** What buildPacket should write. */
 export interface PacketSpec {

@@ -1,4 +1,4 @@
-// Helpers shared by this library's tests (compiled with them; not exported).
+// A temporary directory for a test, removed by the returned cleanup function.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type EtcdTls, freeTcpPort, startEtcd, type EtcdServer } from './etcd-process.js';
+import { type EtcdTls, freeTcpPort, startEtcd, type EtcdServer } from '../etcd-process.js';
 
 /** An etcd in a temp dir on free ports; restart() keeps the ports, stop() removes everything. */
 export interface TestEtcd {
