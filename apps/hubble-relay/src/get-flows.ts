@@ -7,7 +7,7 @@ import { InvalidArgumentError, statusText } from '@cilium-ts/grpc';
 import type { PeerSource, PeerView } from './peer-manager.js';
 import { timeFromMs } from './timestamps.js';
 import { ClientWriter } from './client-writer.js';
-import { openPeerFlows, type PeerFlowStream, type PeerTlsMaterial } from './peer-flow-stream.js';
+import { openPeerFlows, type PeerFlowStream } from './peer-flow-stream.js';
 import { encodeOwnResponse, scanGetFlowsResponse, type WireResponse } from './wire-response.js';
 
 /** GetFlowsOptions tune the relay's merge of node streams. */
@@ -24,8 +24,6 @@ export interface GetFlowsOptions {
   stats?: RelayFlowStats;
   /** Write to the caller's HTTP/2 stream in batches when possible (default true; false: grpc-js per message). */
   batchedWrites?: boolean;
-  /** PEM material to read TLS peers raw; without it they are read through their grpc-js client. */
-  peerTlsMaterial?: PeerTlsMaterial;
 }
 
 /** Header names that describe the incoming HTTP/2 call and must not be forwarded to peers. */
@@ -77,6 +75,11 @@ export interface RelayFlowStats {
   peerStreams: number;
 }
 
+/** usable tells whether a peer can be asked for flows now: available, with a connection (raw or grpc-js). */
+function usable(p: PeerView): boolean {
+  return p.available && (p.rawChannel !== undefined || p.client !== undefined);
+}
+
 /** Where a peer stands within one follow-mode call. */
 type PeerPhase = 'streaming' | 'ended' | 'unavailable';
 
@@ -108,8 +111,8 @@ export function relayGetFlows(
   if (call.cancelled || call.destroyed) return;
   checkGetFlowsRequest(req);
   const peers = source.list();
-  const queried = peers.filter((p) => p.available && p.client !== undefined);
-  const unavailable = peers.filter((p) => !(p.available && p.client !== undefined));
+  const queried = peers.filter(usable);
+  const unavailable = peers.filter((p) => !usable(p));
   const streams = new Set<PeerFlowStream>();
   const phase = new Map<string, PeerPhase>();
   const stats = opts.stats;
@@ -204,7 +207,7 @@ export function relayGetFlows(
         }
         if (running === 0) finish();
       },
-    }, opts.peerTlsMaterial);
+    });
     if (!done) streams.add(stream);
     if (out.backedUp) stream.pause();
   };
@@ -216,11 +219,11 @@ export function relayGetFlows(
     const back: PeerView[] = [];
     for (const p of source.list()) {
       const was = phase.get(p.name);
-      const usable = p.available && p.client !== undefined;
-      if (!usable && (was === 'streaming' || was === 'ended')) {
+      const canQuery = usable(p);
+      if (!canQuery && (was === 'streaming' || was === 'ended')) {
         phase.set(p.name, 'unavailable');
         lost.push(p.name);
-      } else if (usable && (was === undefined || was === 'unavailable')) {
+      } else if (canQuery && (was === undefined || was === 'unavailable')) {
         back.push(p);
       }
     }

@@ -5,7 +5,8 @@ export { DEFAULT_HUBBLE_PORT, InvalidPeerAddressError, toDialTarget, toListenTar
 export { FlowSorter, sortBufferCapacity, type FlowSorterOptions, type SortSource } from './flow-sorter.js';
 export { relayGetFlows, nodeStatusResponse, type GetFlowsOptions, type RelayFlowStats } from './get-flows.js';
 export { PeerManager, type PeerManagerOptions, type PeerSource, type PeerView } from './peer-manager.js';
-export { PeerConnection, type PeerSpec, type PeerTLS } from './peer-connection.js';
+export { PeerConnection, type PeerSpec, type PeerTLS, type PeerTlsMaterial } from './peer-connection.js';
+export { peerUnary, type PeerCallTarget } from './peer-unary.js';
 export {
   aggregateServerStatus,
   collectPeerStatus,
@@ -14,4 +15,3 @@ export {
   type RelayObserverOptions,
 } from './relay-observer.js';
 export { RELAY_VERSION, HEALTH_SERVICES, startRelay, type Relay, type RelayOptions } from './relay.js';
-export type { PeerTlsMaterial } from './peer-flow-stream.js';

@@ -1,6 +1,6 @@
 import { connectivityState, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
-import { RawChannel, type RawTlsOptions } from '@cilium-ts/grpc';
+import { RawChannel } from '@cilium-ts/grpc';
 import { Backoff } from './backoff.js';
 import { toDialTarget } from './peer-address.js';
 
@@ -24,13 +24,31 @@ export interface ConnectionOptions {
   backoffInitialMs: number;
   /** Longest reconnect delay. */
   backoffMaxMs: number;
-  /** Credentials for a peer (TLS when the peer announced TLS). */
+  /** grpc-js credentials for a TLS peer when there is no `tlsMaterial` (the peer is then reached through grpc-js). */
   credentials: (tls: PeerTLS | undefined) => ChannelCredentials;
+  /** PEM material for TLS peers on the raw connection (each peer's own server name is added). */
+  tlsMaterial?: PeerTlsMaterial;
 }
 
-/** PeerConnection owns one grpc-js Observer client to a peer and keeps it connected with backoff. */
+/** PEM material for raw TLS connections to peers that announced TLS. */
+export interface PeerTlsMaterial {
+  /** CA certificates (default: Node's root store). */
+  ca?: Buffer;
+  /** Client certificate chain for mutual TLS. */
+  cert?: Buffer;
+  /** Client private key for mutual TLS. */
+  key?: Buffer;
+}
+
+/**
+ * PeerConnection keeps ONE HTTP/2 connection to a peer, shared by every call the relay makes
+ * to it (GetFlows streams, ServerStatus, GetNamespaces) and watched for availability, and keeps
+ * it connected with backoff. Plaintext peers, and TLS peers when the relay has PEM material, are
+ * reached through a RawChannel (libs/grpc); a TLS peer with only grpc-js credentials through
+ * one grpc-js client, which then carries every call.
+ */
 export class PeerConnection {
-  /** The grpc-js target dialled, or undefined when the peer has no usable address. */
+  /** The dial target, or undefined when the peer has no usable address. */
   readonly target: string | undefined;
   /** Why the address could not be used, if it could not. */
   readonly addressError: string | undefined;
@@ -60,19 +78,27 @@ export class PeerConnection {
     }
     this.target = target;
     this.addressError = addressError;
-    if (target !== undefined) {
-      const options: ChannelOptions = {
-        'grpc.use_local_subchannel_pool': 1,
-        'grpc.initial_reconnect_backoff_ms': Math.min(1000, opts.backoffInitialMs),
-        'grpc.max_reconnect_backoff_ms': opts.backoffMaxMs,
-        'grpc.max_receive_message_length': 16 * 1024 * 1024,
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.keepalive_timeout_ms': 10_000,
-      };
-      if (spec.tls?.serverName) options['grpc.ssl_target_name_override'] = spec.tls.serverName;
-      this.client = new observer.ObserverClient(target, opts.credentials(spec.tls), options);
-      this.connect();
+    if (target === undefined) return;
+    if (spec.tls === undefined || opts.tlsMaterial !== undefined) {
+      const tls = spec.tls === undefined ? undefined : { ...opts.tlsMaterial, serverName: spec.tls.serverName };
+      this.raw = new RawChannel({ target, tls });
+      // Held for the connection's lifetime: the keepalive PINGs run even with no call open,
+      // so a silent peer is found unavailable (as grpc-js's channel keepalive did).
+      this.raw.callStarted();
+      this.connectRaw();
+      return;
     }
+    const options: ChannelOptions = {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.initial_reconnect_backoff_ms': Math.min(1000, opts.backoffInitialMs),
+      'grpc.max_reconnect_backoff_ms': opts.backoffMaxMs,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+    };
+    if (spec.tls?.serverName) options['grpc.ssl_target_name_override'] = spec.tls.serverName;
+    this.client = new observer.ObserverClient(target, opts.credentials(spec.tls), options);
+    this.connectGrpc();
   }
 
   /** available reports whether the connection is up (upstream: not in TRANSIENT_FAILURE or SHUTDOWN). */
@@ -80,9 +106,14 @@ export class PeerConnection {
     return this.ready && !this.closed;
   }
 
-  /** observer is the client to call, present as long as the peer has a usable address. */
+  /** observer is the grpc-js client of a peer reached through grpc-js (a TLS peer without PEM material); undefined otherwise. */
   get observer(): observer.ObserverClient | undefined {
     return this.closed ? undefined : this.client;
+  }
+
+  /** rawChannel is the peer's one HTTP/2 connection when it is reached raw; undefined otherwise or once removed. */
+  get rawChannel(): RawChannel | undefined {
+    return this.closed ? undefined : this.raw;
   }
 
   /** address is the dial target as shown by GetNodes (`ip:port` or `unix:///path`). */
@@ -91,18 +122,7 @@ export class PeerConnection {
     return this.target;
   }
 
-  /**
-   * rawChannel is the one HTTP/2 connection that every raw GetFlows call to this peer shares
-   * (opened with the first call; `tls` is the relay's PEM material with this peer's server name,
-   * the same for every call); undefined when the peer has no usable address or was removed.
-   */
-  rawChannel(tls: RawTlsOptions | undefined): RawChannel | undefined {
-    if (this.closed || this.target === undefined) return undefined;
-    this.raw ??= new RawChannel({ target: this.target, tls });
-    return this.raw;
-  }
-
-  /** close stops reconnecting and closes the client and the shared raw connection (open calls end UNAVAILABLE). */
+  /** close stops reconnecting and closes the connection (open calls end UNAVAILABLE). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -112,43 +132,77 @@ export class PeerConnection {
     this.client?.close();
   }
 
-  private connect(): void {
+  private connectRaw(): void {
+    const raw = this.raw;
+    if (this.closed || raw === undefined) return;
+    raw.connect(this.opts.dialTimeoutMs).then(
+      (session) => {
+        if (this.closed) return;
+        if (session.closed || session.destroyed) {
+          this.scheduleRetry(() => this.connectRaw());
+          return;
+        }
+        this.backoff.reset();
+        this.setReady(true);
+        // The connection is lost when it closes, or as soon as the peer says it goes away.
+        let lost = false;
+        const onLost = (): void => {
+          if (lost) return;
+          lost = true;
+          session.off('goaway', onLost);
+          session.off('close', onLost);
+          if (this.closed) return;
+          this.setReady(false);
+          this.scheduleRetry(() => this.connectRaw());
+        };
+        session.once('goaway', onLost);
+        session.once('close', onLost);
+      },
+      () => {
+        if (this.closed) return;
+        this.setReady(false);
+        this.scheduleRetry(() => this.connectRaw());
+      },
+    );
+  }
+
+  private connectGrpc(): void {
     const client = this.client;
     if (this.closed || client === undefined) return;
     client.waitForReady(Date.now() + this.opts.dialTimeoutMs, (err) => {
       if (this.closed) return;
       if (err) {
-        this.scheduleRetry();
+        this.scheduleRetry(() => this.connectGrpc());
         return;
       }
       this.backoff.reset();
       this.setReady(true);
-      this.watch();
+      this.watchGrpc();
     });
   }
 
-  private watch(): void {
+  private watchGrpc(): void {
     const client = this.client;
     if (this.closed || client === undefined) return;
     const channel = client.getChannel();
     const state = channel.getConnectivityState(false);
     if (state !== connectivityState.READY) {
       this.setReady(false);
-      this.scheduleRetry();
+      this.scheduleRetry(() => this.connectGrpc());
       return;
     }
     channel.watchConnectivityState(state, Infinity, () => {
       if (this.closed) return;
-      this.watch();
+      this.watchGrpc();
     });
   }
 
-  private scheduleRetry(): void {
-    if (this.closed) return;
+  private scheduleRetry(connect: () => void): void {
+    if (this.closed || this.retryTimer !== undefined) return;
     const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.connect();
+      connect();
     }, delay);
   }
 

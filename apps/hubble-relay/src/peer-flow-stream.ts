@@ -1,22 +1,12 @@
 // One peer's GetFlows stream as the merge sees it: raw message bytes handed to a sink, plus
-// pause/resume/cancel. Peers are read with RawClientStream (every call to a peer on the one
-// HTTP/2 connection the relay keeps to it, frames parsed in batches); peers that announced TLS when the relay has no PEM
-// material for raw TLS (only grpc-js credentials) go through their grpc-js client, one
-// message at a time.
+// pause/resume/cancel. Peers are read with RawClientStream on the one HTTP/2 connection the
+// relay keeps to each (PeerConnection.rawChannel; frames parsed in batches); peers that
+// announced TLS when the relay has no PEM material for raw TLS (only grpc-js credentials) go
+// through their grpc-js client, one message at a time.
 import { status as Status, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
 import { observer } from '@cilium-ts/api';
 import type { PeerView } from './peer-manager.js';
 import { RawClientStream, type RawStatus, type RawStreamSink } from '@cilium-ts/grpc';
-
-/** PEM material for raw TLS calls to peers that announced TLS (each peer's own server name is added). */
-export interface PeerTlsMaterial {
-  /** CA certificates (default: Node's root store). */
-  ca?: Buffer;
-  /** Client certificate chain for mutual TLS. */
-  cert?: Buffer;
-  /** Client private key for mutual TLS. */
-  key?: Buffer;
-}
 
 /** A peer's GetFlows call in progress. */
 export interface PeerFlowStream {
@@ -83,22 +73,15 @@ class GrpcPeerFlowStream implements PeerFlowStream {
 
 /**
  * openPeerFlows calls GetFlows on a peer with `req` and the forwarded metadata `md`, feeding
- * `sink`. The peer must have a client (an address). Plaintext peers, and TLS peers when
- * `tlsMaterial` is given, are read raw.
+ * `sink`, on the peer's connection: raw when it has a RawChannel, through its grpc-js client
+ * otherwise. A peer with neither (no usable address, or removed) ends the call UNAVAILABLE.
  */
-export function openPeerFlows(
-  peer: PeerView,
-  req: observer.GetFlowsRequest,
-  md: Metadata,
-  sink: RawStreamSink,
-  tlsMaterial?: PeerTlsMaterial,
-): PeerFlowStream {
-  if (peer.tls === undefined || tlsMaterial !== undefined) {
+export function openPeerFlows(peer: PeerView, req: observer.GetFlowsRequest, md: Metadata, sink: RawStreamSink): PeerFlowStream {
+  if (peer.client === undefined) {
     const headers = md.toHttp2Headers() as Record<string, string | string[]>;
-    const tls = peer.tls === undefined ? undefined : { ...tlsMaterial, serverName: peer.tls.serverName };
     try {
-      const channel = peer.rawChannel?.(tls);
-      return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, tls, channel }, sink);
+      if (peer.rawChannel === undefined) throw new Error('the relay has no connection to it');
+      return new RawClientStream({ target: peer.address, path: getFlowsDef.path, request: observer.GetFlowsRequest.encode(req).finish(), headers, channel: peer.rawChannel }, sink);
     } catch (err) {
       // A target the raw reader cannot dial (e.g. a relative unix socket path): the call
       // fails like an unreachable peer, after the caller has the stream in hand.
@@ -108,5 +91,5 @@ export function openPeerFlows(
       return { pause: () => undefined, resume: () => undefined, cancel: () => (cancelled = true) };
     }
   }
-  return new GrpcPeerFlowStream(peer.client as observer.ObserverClient, req, md, sink);
+  return new GrpcPeerFlowStream(peer.client, req, md, sink);
 }

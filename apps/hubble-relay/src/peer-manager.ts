@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type ChannelCredentials, type ClientReadableStream, type MethodDefinition } from '@grpc/grpc-js';
 import { peer } from '@cilium-ts/api';
 import { Backoff } from './backoff.js';
 import { PeerConnection, type ConnectionOptions, type PeerSpec } from './peer-connection.js';
 import { toDialTarget } from './peer-address.js';
+import { peerUnary } from './peer-unary.js';
 
 /** PeerView is a read-only snapshot of one peer for the Observer handlers. */
 export interface PeerView {
@@ -12,10 +13,12 @@ export interface PeerView {
   address: string;
   tls: { serverName: string } | undefined;
   available: boolean;
-  /** Observer client; undefined when the peer has no usable address. */
+  /** The peer's grpc-js client, when it is reached through grpc-js (see PeerConnection.observer). */
   client: PeerConnection['observer'];
-  /** The peer's shared raw HTTP/2 connection for GetFlows (see PeerConnection.rawChannel); absent: each call dials its own. */
-  rawChannel?: PeerConnection['rawChannel'];
+  /** The peer's one raw HTTP/2 connection, when it is reached raw (see PeerConnection.rawChannel). */
+  rawChannel: PeerConnection['rawChannel'];
+  /** Makes a unary call on the peer's connection (see peerUnary); undefined when the peer has no usable address. */
+  unary: (<Req, Res>(def: MethodDefinition<Req, Res>, req: Req, timeoutMs: number) => Promise<Res>) | undefined;
 }
 
 /** PeerSource is the narrow view of the peer pool that the Observer service needs. */
@@ -124,7 +127,8 @@ export class PeerManager extends EventEmitter implements PeerSource {
         tls: c.spec.tls,
         available: c.available,
         client: c.observer,
-        rawChannel: (tls: Parameters<PeerConnection['rawChannel']>[0]) => c.rawChannel(tls),
+        rawChannel: c.rawChannel,
+        unary: c.target === undefined ? undefined : <Req, Res>(def: MethodDefinition<Req, Res>, req: Req, timeoutMs: number) => peerUnary(c, def, req, timeoutMs),
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }

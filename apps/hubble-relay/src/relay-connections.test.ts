@@ -1,7 +1,7 @@
 // The relay's connections to each hubble-server, counted at the server (established TCP
-// sockets on its port, from `ss`): they do not grow with the number of calls. Each peer gets
-// the shared GetFlows connection (PeerConnection.rawChannel) and the grpc-js client that
-// watches the peer and carries the unary calls (ServerStatus, GetNodes, GetNamespaces).
+// sockets on its port, from `ss`): ONE per server, whatever the calls. The peer's RawChannel
+// (PeerConnection) is watched for availability and carries every GetFlows stream and every
+// unary call (ServerStatus, GetNodes, GetNamespaces).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -29,6 +29,10 @@ describe('hubble-relay connections per hubble-server', () => {
   const calls: ClientReadableStream<observer.GetFlowsResponse>[] = [];
 
   before(async () => {
+    peers.forEach((p, i) => {
+      p.namespaces = [observer.Namespace.fromPartial({ namespace: `ns-${p.name}` })];
+      p.status = { ...p.status, seenFlows: BigInt(5 + 2 * i) };
+    });
     for (const p of peers) await p.start();
     relay = await startRelay({
       listenAddresses: [`unix://${join(tmp.dir, 'relay.sock')}`],
@@ -51,7 +55,7 @@ describe('hubble-relay connections per hubble-server', () => {
     tmp.remove();
   });
 
-  it(`${CALLS} concurrent GetFlows calls and unary calls share two connections per server, as one call does`, async () => {
+  it(`${CALLS} concurrent GetFlows calls and unary calls share one connection per server, as one call does`, async () => {
     const open = (): void => {
       const call = client.getFlows(observer.GetFlowsRequest.fromPartial({ follow: true }), new Metadata());
       call.on('data', () => {});
@@ -64,17 +68,27 @@ describe('hubble-relay connections per hubble-server', () => {
     const withOne = ports.map(establishedAt);
     for (let i = 1; i < CALLS; i++) open();
     await eventually(`${CALLS} followers on each server`, () => (peers.every((p) => p.followerCount === CALLS) ? true : undefined));
-    await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        new Promise<void>((resolve, reject) =>
-          i % 2 === 0
-            ? client.serverStatus(observer.ServerStatusRequest.fromPartial({}), (err) => (err ? reject(err) : resolve()))
-            : client.getNamespaces(observer.GetNamespacesRequest.fromPartial({}), (err) => (err ? reject(err) : resolve())),
-        ),
+    // Unary calls while the follow calls run: each is answered from both servers (so it went
+    // to each of them), and none opens a connection.
+    const unary = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        new Promise<string>((resolve, reject) => {
+          if (i % 3 === 0) {
+            client.serverStatus(observer.ServerStatusRequest.fromPartial({}), (err, res) =>
+              err ? reject(err) : resolve(`status ${res!.numConnectedNodes} ${res!.seenFlows}`));
+          } else if (i % 3 === 1) {
+            client.getNamespaces(observer.GetNamespacesRequest.fromPartial({}), (err, res) =>
+              err ? reject(err) : resolve(`namespaces ${res!.namespaces.map((n) => n.namespace).join(',')}`));
+          } else {
+            client.getNodes(observer.GetNodesRequest.fromPartial({}), (err, res) =>
+              err ? reject(err) : resolve(`nodes ${res!.nodes.map((n) => `${n.name}:${n.state}:${n.seenFlows}`).join(',')}`));
+          }
+        }),
       ),
     );
+    assert.deepEqual(new Set(unary), new Set(['status 2 12', 'namespaces ns-node-a,ns-node-b', 'nodes node-a:1:5,node-b:1:7']));
     const withMany = ports.map(establishedAt);
-    assert.deepEqual(withOne, [2, 2], 'one shared GetFlows connection + the peer client, per server');
-    assert.deepEqual(withMany, withOne, `${CALLS} calls open no connection of their own`);
+    assert.deepEqual(withOne, [1, 1], 'one connection per server');
+    assert.deepEqual(withMany, withOne, `${CALLS} GetFlows calls and 9 unary calls open no connection of their own`);
   });
 });

@@ -1,4 +1,5 @@
 import { Metadata, status as Status, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import type { RawCallError } from '@cilium-ts/grpc';
 import { observer, relay } from '@cilium-ts/api';
 import { sortedNamespaces } from '@cilium-ts/flow';
 import { relayGetFlows, type GetFlowsOptions } from './get-flows.js';
@@ -18,7 +19,7 @@ export const UNAVAILABLE_NODES_LIMIT = 10;
 /** PeerStatus is the outcome of asking one peer for its ServerStatus. */
 export type PeerStatus =
   | { peer: PeerView; kind: 'unavailable' }
-  | { peer: PeerView; kind: 'error'; error: ServiceError }
+  | { peer: PeerView; kind: 'error'; error: RawCallError }
   | { peer: PeerView; kind: 'ok'; status: observer.ServerStatusResponse };
 
 /** collectPeerStatus asks every available peer for ServerStatus in parallel, with a deadline each. */
@@ -27,16 +28,13 @@ export function collectPeerStatus(peers: PeerView[], timeoutMs: number): Promise
     peers.map(
       (p) =>
         new Promise<PeerStatus>((resolve) => {
-          const client = p.client;
-          if (!p.available || client === undefined) {
+          if (!p.available || p.unary === undefined) {
             resolve({ peer: p, kind: 'unavailable' });
             return;
           }
-          client.serverStatus(
-            observer.ServerStatusRequest.fromPartial({}),
-            new Metadata(),
-            { deadline: Date.now() + timeoutMs },
-            (err, res) => resolve(err ? { peer: p, kind: 'error', error: err } : { peer: p, kind: 'ok', status: res }),
+          p.unary(observer.ObserverService.serverStatus, observer.ServerStatusRequest.fromPartial({}), timeoutMs).then(
+            (status) => resolve({ peer: p, kind: 'ok', status }),
+            (error: RawCallError) => resolve({ peer: p, kind: 'error', error }),
           );
         }),
     ),
@@ -105,10 +103,10 @@ export async function collectNamespaces(peers: PeerView[], timeoutMs: number): P
     peers.map(
       (p) =>
         new Promise<observer.Namespace[]>((resolve) => {
-          const client = p.client;
-          if (!p.available || client === undefined) return resolve([]);
-          client.getNamespaces(observer.GetNamespacesRequest.fromPartial({}), new Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
-            resolve(err ? [] : res.namespaces),
+          if (!p.available || p.unary === undefined) return resolve([]);
+          p.unary(observer.ObserverService.getNamespaces, observer.GetNamespacesRequest.fromPartial({}), timeoutMs).then(
+            (res) => resolve(res.namespaces),
+            () => resolve([]),
           );
         }),
     ),

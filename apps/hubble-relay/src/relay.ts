@@ -7,7 +7,7 @@ import type { RelayFlowStats } from './get-flows.js';
 import { PeerManager } from './peer-manager.js';
 import { createRelayObserver } from './relay-observer.js';
 import { RELAY_OBSERVER_SERVICE } from './wire-response.js';
-import type { PeerTlsMaterial } from './peer-flow-stream.js';
+import type { PeerTlsMaterial } from './peer-connection.js';
 
 /** RELAY_VERSION is what ServerStatus reports as the relay's version. */
 export const RELAY_VERSION = '1.11.0-cilium-ts';
@@ -82,6 +82,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     backoffMaxMs: opts.retryTimeoutMs ?? 30_000,
     credentials: (tls) =>
       tls === undefined ? grpcCredentials.createInsecure() : (opts.peerTlsCredentials?.(tls) ?? grpcCredentials.createSsl()),
+    tlsMaterial: opts.peerTlsMaterial,
     log: (level, msg, fields) => logger[level](msg, fields),
   });
   const stats: RelayFlowStats = { calls: 0, peerStreams: 0 };
@@ -94,7 +95,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     version: RELAY_VERSION,
     peerStatusTimeoutMs: opts.peerStatusTimeoutMs ?? 5000,
     batchedWrites: opts.batchedWrites ?? true,
-    peerTlsMaterial: opts.peerTlsMaterial,
   });
   const server = await createServer({
     component: 'hubble-relay',

@@ -11,6 +11,7 @@ export * from './protobuf-wire.js';
 export * from './raw-client-stream.js';
 export * from './raw-channel.js';
 export * from './raw-grpc.js';
+export * from './raw-unary-call.js';
 export * from './reflection.js';
 export * from './rpc-instrumentation.js';
 export * from './server.js';

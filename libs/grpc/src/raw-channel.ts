@@ -60,6 +60,8 @@ export class RawChannelClosedError extends Error {
 /** A shared HTTP/2 connection to one target (see the file comment). */
 export class RawChannel {
   private current: ClientHttp2Session | undefined;
+  /** The current connection got the peer's HTTP/2 SETTINGS (it speaks HTTP/2 and is up). */
+  private settled = false;
   private closed = false;
   private opened = 0;
   private calls = 0;
@@ -83,6 +85,41 @@ export class RawChannel {
     if (s !== undefined && !s.closed && !s.destroyed) return s;
     this.current = this.open();
     return this.current;
+  }
+
+  /**
+   * connect opens the connection when there is none and resolves with it once the peer has sent
+   * its HTTP/2 SETTINGS (when grpc-js calls a channel READY); it rejects when the connection
+   * fails or closes first, or after `timeoutMs` (the half-open connection is then destroyed).
+   */
+  connect(timeoutMs: number): Promise<ClientHttp2Session> {
+    let s: ClientHttp2Session;
+    try {
+      s = this.session();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (this.settled) return Promise.resolve(s);
+    return new Promise<ClientHttp2Session>((resolve, reject) => {
+      const done = (err: Error | undefined): void => {
+        clearTimeout(timer);
+        s.off('remoteSettings', onSettings);
+        s.off('error', onError);
+        s.off('close', onClose);
+        if (err === undefined) resolve(s);
+        else reject(err);
+      };
+      const onSettings = (): void => done(undefined);
+      const onError = (err: Error): void => done(new Error(`cannot connect to ${this.opts.target}: ${err.message}`));
+      const onClose = (): void => done(new Error(`cannot connect to ${this.opts.target}: the connection closed`));
+      const timer = setTimeout(() => {
+        done(new Error(`cannot connect to ${this.opts.target} within ${timeoutMs} ms`));
+        if (this.current === s && !this.settled) s.destroy();
+      }, timeoutMs);
+      s.once('remoteSettings', onSettings);
+      s.once('error', onError);
+      s.once('close', onClose);
+    });
   }
 
   /** A call started on the connection (keeps the keepalive running while any is open). */
@@ -131,6 +168,10 @@ export class RawChannel {
           : connect(`http://${parsed.host}:${parsed.port}`, { settings });
     }
     this.opened++;
+    this.settled = false;
+    session.once('remoteSettings', () => {
+      if (this.current === session) this.settled = true;
+    });
     // Every call on the connection listens for its errors.
     session.setMaxListeners(0);
     // Errors reach the calls through their own listeners; this one keeps an error with no
