@@ -327,6 +327,8 @@ describe('upstream hubble CLI v0.12.3 and ours against the same servers and rela
       }
       const json = await both(['list', 'namespaces', '--server', server, '-o', 'json']);
       assert.deepEqual((JSON.parse(json.ours.stdout) as Json[]).map((n) => n.namespace), want);
+      // As upstream's servers, each namespace is in the node's cluster (--cluster-name, default "default").
+      assert.deepEqual([...new Set((JSON.parse(json.ours.stdout) as Json[]).map((n) => n.cluster))], ['default'], `clusters via ${server}`);
     }
   });
 });

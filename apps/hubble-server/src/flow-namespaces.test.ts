@@ -20,12 +20,12 @@ describe('namespacesOfRing', () => {
     ring.write(flowAt(NOW, 'default', 'app'));
     ring.write({ kind: 'lost', time: Timestamp.create({ seconds: BigInt(NOW), nanos: 0 }), nodeName: 'n1', lost: flow.LostEvent.fromPartial({}) });
     assert.deepEqual(
-      namespacesOfRing(ring, NOW).map((n) => `${n.cluster}/${n.namespace}`),
-      ['/app', '/default', '/kube-system', '/zeta'],
+      namespacesOfRing(ring, NOW, 'c1').map((n) => `${n.cluster}/${n.namespace}`),
+      ['c1/app', 'c1/default', 'c1/kube-system', 'c1/zeta'],
     );
   });
 
   it('is empty for an empty ring', () => {
-    assert.deepEqual(namespacesOfRing(new RingBuffer<HubbleEvent>(15), NOW), []);
+    assert.deepEqual(namespacesOfRing(new RingBuffer<HubbleEvent>(15), NOW, 'default'), []);
   });
 });

@@ -1,14 +1,16 @@
 // GetNamespaces for one node (upstream v0.12.3 / Cilium 1.14): the namespaces of the flows
 // the ring holds that are at most an hour old, both sides of each flow, sorted by cluster
-// and namespace. Our endpoints carry no cluster name, so cluster is always ''.
+// and namespace. As upstream (LocalObserverServer.trackNamespaces), each namespace's cluster
+// is the node's own cluster name (`--cluster-name`, default `default`): flow endpoints carry
+// no cluster in v0.12.3's API.
 import type { flow, observer } from '@cilium-ts/api';
 import { DatapathFlowEvent, sortedNamespaces, type HubbleEvent, type RingBuffer } from '@cilium-ts/flow';
 
 /** NAMESPACE_WINDOW_S is how far back a flow counts (upstream: one hour). */
 export const NAMESPACE_WINDOW_S = 3600;
 
-/** namespacesOfRing lists the namespaces of the flows in `ring` no older than NAMESPACE_WINDOW_S before `nowS`. */
-export function namespacesOfRing(ring: RingBuffer<HubbleEvent>, nowS: number): observer.Namespace[] {
+/** namespacesOfRing lists the namespaces of the flows in `ring` no older than NAMESPACE_WINDOW_S before `nowS`, in cluster `cluster`. */
+export function namespacesOfRing(ring: RingBuffer<HubbleEvent>, nowS: number, cluster: string): observer.Namespace[] {
   const names = new Set<string>();
   const cutoff = nowS - NAMESPACE_WINDOW_S;
   for (let seq = ring.head - 1; seq >= ring.oldest; seq--) {
@@ -30,5 +32,5 @@ export function namespacesOfRing(ring: RingBuffer<HubbleEvent>, nowS: number): o
     if (src?.namespace) names.add(src.namespace);
     if (dst?.namespace) names.add(dst.namespace);
   }
-  return sortedNamespaces([...names].map((namespace) => ({ cluster: '', namespace })));
+  return sortedNamespaces([...names].map((namespace) => ({ cluster, namespace })));
 }

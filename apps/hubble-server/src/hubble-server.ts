@@ -82,6 +82,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
     debugRing,
     readers: gate,
     nodeName,
+    clusterName: options.clusterName,
     version: HUBBLE_SERVER_VERSION,
     seenFlows: () => seenFlows,
     uptimeNs: () => process.hrtime.bigint() - startedAt,

@@ -31,6 +31,8 @@ export interface ObserverState {
    */
   debugRing?: RingBuffer<HubbleEvent>;
   nodeName: string;
+  /** The node's cluster (GetNamespaces' `cluster`, as upstream's nodeTypes.GetClusterName()). */
+  clusterName: string;
   version: string;
   /** Flows observed since start. */
   seenFlows(): bigint;
@@ -115,7 +117,7 @@ export class ObserverService {
     cb: sendUnaryData<observer.GetNamespacesResponse>,
   ): void => {
     const nowS = this.state.now ? Number(this.state.now().seconds) : Math.floor(Date.now() / 1000);
-    cb(null, observer.GetNamespacesResponse.fromPartial({ namespaces: namespacesOfRing(this.state.ring, nowS) }));
+    cb(null, observer.GetNamespacesResponse.fromPartial({ namespaces: namespacesOfRing(this.state.ring, nowS, this.state.clusterName) }));
   };
 
   serverStatus = (
