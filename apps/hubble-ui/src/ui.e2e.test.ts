@@ -1,6 +1,6 @@
 // The Hubble UI in a real browser (Debian's chromium, driven by puppeteer-core) against a
 // real relay and hubble-servers (testing/hubble-stack.ts): the map's nodes and edges with
-// their verdict colours, live updates, the namespace selector, an edge's flows on click,
+// their verdict colours (L7 from a proxy's access records included), live updates, the namespace selector, an edge's flows on click,
 // the 400 answers for bad query parameters, the relay going away and coming back, and a map of
 // 200 workloads laid out by the layout worker with one edge per workload pair.
 // Screenshots go to the directory printed at the start. Without chromium the suite is
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { proxy } from '@cilium-ts/api';
 import { HubbleStack } from './testing/hubble-stack.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -18,7 +19,7 @@ const SHOTS = join(tmpdir(), 'cilium-ts-hubble-ui-screenshots');
 const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `no ${CHROMIUM} (tools/setup installs Debian's chromium)` : false;
 
 /** Verdict colours of app.css, as the browser computes them. */
-const COLOURS = { forwarded: 'rgb(46, 157, 70)', dropped: 'rgb(212, 60, 60)' };
+const COLOURS = { forwarded: 'rgb(46, 157, 70)', dropped: 'rgb(212, 60, 60)', l7: 'rgb(123, 76, 214)' };
 
 describe('Hubble UI in Chromium against a real relay', { skip }, () => {
   const stack = new HubbleStack();
@@ -104,6 +105,39 @@ describe('Hubble UI in Chromium against a real relay', { skip }, () => {
     await page.waitForFunction(() => document.querySelector('#edge-selection')?.textContent === '');
     // Without a selection the table shows every edge again.
     await page.waitForFunction(() => new Set(Array.from(document.querySelectorAll('#flows-body tr')).map((tr) => (tr as HTMLElement).dataset.edge)).size > 1);
+  });
+
+  it('an HTTP exchange seen by the L7 proxy is an L7 edge, and its flows show method, URL and code', async () => {
+    // xwing (endpoint 101 on n1) asks tiefighter over HTTP through n1's proxy: the request and
+    // its response as cilium-proxy's access log reports them; hubble-server makes L7 flows.
+    const id = 'default/xwing->empire/tiefighter';
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const base = {
+      verdict: proxy.Verdict.FORWARDED, direction: proxy.TrafficDirection.EGRESS, endpointId: 101,
+      sourceAddress: '10.0.1.5', sourcePort: 43210, sourceIdentity: 256, destinationAddress: '10.0.1.6', destinationPort: 80, destinationIdentity: 258,
+    };
+    const http = { method: 'POST', url: '/v1/request-landing', protocol: 'HTTP/1.1', headers: [{ key: 'host', value: 'tiefighter' }] };
+    stack.accessLog.send([
+      proxy.AccessLogRecord.fromPartial({ ...base, time: { seconds: now, nanos: 0 }, type: 'request', http }),
+      proxy.AccessLogRecord.fromPartial({ ...base, time: { seconds: now, nanos: 2_000_000 }, type: 'response', http: { ...http, code: 201 }, latencyNs: 2_000_000n }),
+    ]);
+    await page.waitForSelector(`path.edge[data-id="${id}"]`, { timeout: 30_000 });
+    const edge = (await edges()).find((e) => e.id === id);
+    assert.equal(edge?.kind, 'l7', 'an edge with L7 flows (and no drop) is an L7 edge');
+    assert.equal(edge?.stroke, COLOURS.l7);
+    await page.$eval(`.edge-hit[data-edge="${id}"]`, (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    await page.waitForFunction((x) => {
+      const trs = Array.from(document.querySelectorAll('#flows-body tr'));
+      return trs.length === 2 && trs.every((tr) => (tr as HTMLElement).dataset.edge === x);
+    }, {}, id);
+    const rows = await page.$$eval('#flows-body tr', (trs) => trs.map((tr) => Array.from(tr.children).slice(1).map((td) => td.textContent ?? '')));
+    assert.deepEqual(rows, [
+      ['empire/tiefighter', 'default/xwing', '43210', 'http', 'FORWARDED', 'HTTP response POST http://tiefighter/v1/request-landing 201'],
+      ['default/xwing', 'empire/tiefighter', '80', 'http', 'FORWARDED', 'HTTP request POST http://tiefighter/v1/request-landing'],
+    ]);
+    await shot('l7-edge');
+    await page.$eval('#map-svg', (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    await page.waitForFunction(() => document.querySelector('#edge-selection')?.textContent === '');
   });
 
   it('table filters: verdict and port', async () => {

@@ -1,14 +1,16 @@
 // A real Hubble stack for the UI's tests and benchmarks: a fake agent (hubble-server's
 // test agent, the compat record set: pods in two namespaces, forwarded and dropped flows,
-// policy verdicts, reserved identities), two real hubble-servers fed by it, the real
-// hubble-relay merging them, and the hubble-ui backend on a free loopback port. Each
-// process is killed by stop(), also after a failed test.
+// policy verdicts, reserved identities), two real hubble-servers fed by it (n1 also reads
+// the L7 access records of a fake proxy, testing/fake-access-log.ts), the real hubble-relay
+// merging them, and the hubble-ui backend on a free loopback port. Each process is killed by
+// stop(), also after a failed test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { FakeAccessLog } from './fake-access-log.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const SERVER_MAIN = join(REPO, 'apps/hubble-server/dist/main.js');
@@ -22,6 +24,8 @@ export class HubbleStack {
   readonly dir = mkdtempSync(join(tmpdir(), 'cts-hubble-ui-'));
   readonly relayAddress = `unix://${join(this.dir, 'relay.sock')}`;
   url = '';
+  /** n1's L7 proxy access log: records sent there become n1's L7 flows. */
+  readonly accessLog = new FakeAccessLog(join(this.dir, 'proxy.sock'));
   private readonly children = new Set<ChildProcess>();
   private relay: ChildProcess | undefined;
   private fake: ChildProcess | undefined;
@@ -62,12 +66,15 @@ export class HubbleStack {
     this.children.add(fake);
     createInterface({ input: fake.stdout! }).on('line', (l) => this.fakeLines.push(l));
     await this.fakeCommand('', 'ready');
+    await this.accessLog.start();
     for (const n of NODES) {
-      this.start(SERVER_MAIN, ['--agent-socket', `unix://${join(this.dir, `${n}-agent.sock`)}`, '--listen-address', `unix://${join(this.dir, `${n}-hubble.sock`)}`, '--node-name', n, '--metrics', '']);
+      const proxyArgs = n === 'n1' ? ['--proxy-address', this.accessLog.address] : [];
+      this.start(SERVER_MAIN, ['--agent-socket', `unix://${join(this.dir, `${n}-agent.sock`)}`, '--listen-address', `unix://${join(this.dir, `${n}-hubble.sock`)}`, '--node-name', n, '--metrics', '', ...proxyArgs]);
     }
     this.startRelay();
     await this.until('hubble-servers did not subscribe to their fake agents', async () => (await this.fakeCommand('subscribers', 'subscribers ')) === 'subscribers 1,1');
     await this.until('hubble-servers did not watch the agents\' metadata', async () => (await this.fakeCommand('watchers', 'watchers ')) === 'watchers 1,1');
+    await this.until('n1\'s hubble-server did not follow the proxy access log', async () => this.accessLog.subscriberCount === 1);
     const ui = this.start(UI_MAIN, ['--listen-address', '127.0.0.1:0', '--relay-address', this.relayAddress, ...uiArgs], 'pipe');
     this.url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: ui.stderr! }).on('line', (l) => {
@@ -108,6 +115,7 @@ export class HubbleStack {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');
     })));
+    this.accessLog.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
