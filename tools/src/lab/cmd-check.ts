@@ -19,14 +19,23 @@ export type { CheckCase, CheckResult, PlannedCheck } from './check-types.js';
 
 /**
  * What is expected of the runtime containers of `up --runtimes` (runtime-workloads.ts) under
- * the demo policy: the same as of lab pods with the same labels (the podman one is app=client, the docker one app=other).
+ * the demo policy and runtime-policy.yaml: the same as of lab pods with the same labels (the
+ * podman one is app=client, the docker one app=other), as sources and as targets.
  */
 export const runtimeCases: readonly CheckCase[] = [
   { from: 'podman', to: 'web', port: 80, expect: 'allowed' },
+  { from: 'podman', to: 'web', port: 80, path: '/private', expect: 'denied' },
   { from: 'podman', to: 'web', port: 8080, expect: 'denied' },
   { from: 'docker', to: 'web', port: 80, expect: 'denied' },
-  // No policy selects the client pods: the docker container reaches them (its datapath works).
+  // No policy selects app=client: the docker container reaches the client pod and the podman container.
   { from: 'docker', to: 'client', port: 0, proto: 'icmp', expect: 'allowed' },
+  { from: 'docker', to: 'podman', port: 0, proto: 'icmp', expect: 'allowed' },
+  // app=other (the docker container as the other pods) admits app=client only.
+  { from: 'podman', to: 'docker', port: 0, proto: 'icmp', expect: 'allowed' },
+  { from: 'client', to: 'docker', port: 0, proto: 'icmp', expect: 'allowed' },
+  { from: 'podman', to: 'other', port: 0, proto: 'icmp', expect: 'allowed' },
+  { from: 'web', to: 'docker', port: 0, proto: 'icmp', expect: 'denied' },
+  { from: 'web', to: 'other', port: 0, proto: 'icmp', expect: 'denied' },
 ];
 
 /** The source name of the cases probed from a node's own namespace. */

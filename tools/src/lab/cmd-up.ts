@@ -15,7 +15,7 @@ import { createNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
 import { createNodeCgroup, nodeCgroupDir, withPodCgroup } from './pod-cgroup.js';
 import { createPod, startTraffic, startWebServer } from './pods.js';
-import { startRuntimeWorkloads } from './runtime-workloads.js';
+import { runtimePolicyFile, startRuntimeWorkloads } from './runtime-workloads.js';
 import { logDirMode, spawnDetached } from './process.js';
 import { Progress } from './progress.js';
 import { canConnect, waitReady } from './readiness.js';
@@ -205,6 +205,7 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     let revision = 0;
     await progress.run('demo policy', async () => {
       revision = await importClusterPolicy(layout, demoPolicyFile);
+      if (o.runtimes) revision = await importClusterPolicy(layout, runtimePolicyFile);
       const nodes = Array.from({ length: o.nodes }, (_, i) => i + 1);
       const bad = (await waitPolicyEverywhere(layout, nodes, revision)).filter((w) => !w.ok);
       if (bad.length > 0) throw new Error(`policy revision ${revision} is not enforced on ${bad.map((b) => `n${b.node}: ${b.detail}`).join('; ')}`);

@@ -2,14 +2,16 @@
 // has no systemd) for the lab's Docker workloads and the tests. It never touches the
 // machine's firewall, bridges or sysctls (--iptables=false --ip6tables=false --bridge=none
 // --ip-forward=false --ip-masq=false), keeps all its state under one directory (data root,
-// exec root, socket, its managed containerd) and is stopped and removed with it.
+// exec root, socket, its managed containerd) and is stopped and removed with it. It runs
+// with --live-restore: a restarted daemon (restartDockerd) finds its containers still
+// running, their networks and endpoints as it left them.
 // /usr/local/bin/docker on such a machine is a docker 28 client without a daemon: the
 // Debian client /usr/bin/docker is always called by its path.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandFailedError, LabPreconditionError } from './errors.js';
 import { run, type RunResult } from './exec.js';
-import { isAlive, spawnDetached, stopProcess } from './process.js';
+import { cmdlineOf, isAlive, spawnDetached, stopProcess } from './process.js';
 
 /** Debian's Docker client and daemon. */
 export const dockerBin = '/usr/bin/docker';
@@ -62,7 +64,7 @@ export async function startDockerd(dir: string, labName: string): Promise<Docker
   const p = dockerdPaths(dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const argv = [
-    dockerdBin, '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
+    dockerdBin, '--live-restore', '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
     '--data-root', p.dataRoot, '--exec-root', p.execRoot, '--pidfile', p.pidFile, '-H', `unix://${p.socket}`, '--storage-driver', 'vfs',
   ];
   const pid = spawnDetached(argv, p.logFile, labName);
@@ -76,9 +78,37 @@ export async function startDockerd(dir: string, labName: string): Promise<Docker
   throw new LabPreconditionError('dockerd', `did not answer on ${p.socket}${isAlive(pid) ? '' : ' (it exited)'}`, `see ${p.logFile}`);
 }
 
-/** Stops dockerd d (SIGTERM, then SIGKILL) and removes its directory, unmounting what it left mounted. */
+/**
+ * Stops dockerd d and starts it again on the same state; resolves with the new daemon once it
+ * answers. Live restore keeps its containers running and their endpoints attached.
+ */
+export async function restartDockerd(d: Pick<DockerDaemon, 'dir' | 'pid'>, labName: string): Promise<DockerDaemon> {
+  await stopProcess(d.pid, dockerdBin, 15_000);
+  return startDockerd(d.dir, labName);
+}
+
+/**
+ * Stops dockerd d and removes its directory: first its containers (live restore would keep
+ * them running without it), then the daemon (SIGTERM, then SIGKILL), then what a killed
+ * daemon leaves: runc containers and their shims, mounts.
+ */
 export async function stopDockerd(d: Pick<DockerDaemon, 'dir' | 'pid'>): Promise<void> {
+  const p = dockerdPaths(d.dir);
+  if (isAlive(d.pid) && existsSync(p.socket)) {
+    const ids = (await docker(p, ['ps', '-aq'], 30_000)).stdout.split('\n').filter((l) => l.trim() !== '');
+    if (ids.length > 0) await docker(p, ['rm', '-f', ...ids], 60_000);
+  }
   if (isAlive(d.pid)) await stopProcess(d.pid, dockerdBin, 15_000);
+  const runcRoot = join(p.execRoot, 'runtime-runc', 'moby');
+  if (existsSync(runcRoot)) {
+    for (const id of (await run(['runc', '--root', runcRoot, 'list', '-q'])).stdout.split('\n').filter((l) => l.trim() !== '')) {
+      await run(['runc', '--root', runcRoot, 'delete', '-f', id]);
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (Number.isInteger(pid) && cmdlineOf(pid)?.includes(`${d.dir}/`)) await stopProcess(pid, `${d.dir}/`, 5000);
+  }
   // Mounts a killed daemon leaves (its exec root's netns files, shm): deepest first.
   const mounts = await run(['findmnt', '-rn', '-o', 'TARGET']);
   const under = mounts.stdout.split('\n').filter((m) => m.startsWith(`${d.dir}/`)).sort((a, b) => b.length - a.length);

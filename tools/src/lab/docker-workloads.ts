@@ -7,7 +7,7 @@
 // `check` probes from it like from a pod and `down` removes it with the lab's namespaces.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker, type DockerDaemon, startDockerd, stopDockerd } from './docker-daemon.js';
+import { docker, type DockerDaemon, restartDockerd, startDockerd, stopDockerd } from './docker-daemon.js';
 import { CommandFailedError, LabPreconditionError } from './errors.js';
 import { run } from './exec.js';
 import { appMain, type LabLayout } from './layout.js';
@@ -50,6 +50,19 @@ export async function startDockerSide(layout: LabLayout, nodes: number, image: s
     const r = await docker(d, ['network', 'create', '--driver', net, '--ipam-driver', net, net]);
     if (r.code !== 0) throw new CommandFailedError(['docker', 'network', 'create', '--driver', net, '--ipam-driver', net, net], r.code, r.stderr);
   }
+  return d;
+}
+
+/**
+ * Restarts the lab's dockerd on its state (live restore: the containers keep running, the
+ * networks and endpoints stay; the plugins are found again by their sockets) and records
+ * its new pid for `down`.
+ */
+export async function restartLabDockerd(layout: LabLayout): Promise<DockerDaemon> {
+  const dir = dockerDir(layout);
+  const pidFile = join(dir, 'dockerd.pid');
+  const d = await restartDockerd({ dir, pid: Number(readFileSync(pidFile, 'utf8')) }, layout.name);
+  writeFileSync(pidFile, String(d.pid));
   return d;
 }
 

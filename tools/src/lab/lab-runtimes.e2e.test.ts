@@ -9,19 +9,24 @@
 // leaks nothing. The node also runs a Docker container (app=other) of the lab's private
 // dockerd (installed from Debian's docker.io when missing), attached through the node's
 // cilium-docker: an endpoint with runtime docker, its name, namespace and container labels
-// and an address of the agent's pool; `lab check` denies it web:80 and lets it reach the
-// client pod; Hubble names it; a bad --subnet or label fails clearly and changes nothing;
-// with the agent killed `docker run` fails naming the agent and leaks nothing, and works
-// once the agent is back; `docker rm` and `docker network rm` leave no endpoint, veth,
-// address or identity reference. `down` leaves no workload container, no dockerd (nor its
-// containerd) and no plugin socket.
+// and an address of the agent's pool; a bad --subnet or label fails clearly and changes
+// nothing; with the agent killed `docker run` fails naming the agent and leaks nothing, and
+// works once the agent is back, the running container keeping its endpoint; dockerd restarts
+// (live restore) with the container running on, its endpoint unchanged, and a container
+// started afterwards gets an address and the identity of its labels. Then, after both
+// restarts, `lab check` (runtime-policy.yaml: app=other admits app=client only) shows both
+// containers treated as the lab pods of the same labels, as sources and as targets, and
+// Hubble names them. `docker rm` and `docker network rm` leave no endpoint, veth, address or
+// identity reference. `down` leaves no workload container, no dockerd (nor its containerd,
+// shims) and no plugin socket.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ciliumArgv } from './cilium-cli.js';
-import type { CheckResult } from './cmd-check.js';
+import { type CheckResult, runtimeCases } from './cmd-check.js';
 import { docker, ensureDockerInstalled } from './docker-daemon.js';
-import { dockerDir, dockerDriverName } from './docker-workloads.js';
+import { dockerDir, dockerDriverName, restartLabDockerd } from './docker-workloads.js';
 import { e2eSkip, killAgent, labCommand, restartAgent } from './e2e-support.js';
 import { run } from './exec.js';
 import { appMain, LabLayout } from './layout.js';
@@ -107,21 +112,6 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.equal(await linkExists(undefined, ep.hostIfname), false, `${ep.hostIfname} is not in the machine's namespace`);
   });
 
-  test('lab check: the demo policy applies to the podman container as to the client pod; Hubble names it', async () => {
-    const r = await labCommand('check', '--name', name, '--json');
-    const results = (JSON.parse(r.stdout) as { results: CheckResult[] }).results;
-    const mine = results.filter((c) => c.from === 'podman');
-    assert.deepEqual(mine.map((c) => [c.port, c.expect, c.got]), [[80, 'allowed', 'allowed'], [8080, 'denied', 'denied']], JSON.stringify(mine));
-    const fromDocker = results.filter((c) => c.from === 'docker');
-    assert.deepEqual(fromDocker.map((c) => [c.to, c.port, c.expect, c.got]), [['web', 80, 'denied', 'denied'], ['client', 0, 'allowed', 'allowed']], JSON.stringify(fromDocker));
-    assert.equal(r.code, 0, r.stdout);
-    const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', ctr.ip], { timeoutMs: 90_000 });
-    assert.equal(flows.code, 0, flows.stderr);
-    const seen = flows.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: { verdict: string; source?: { pod_name?: string; namespace?: string } } }).flow);
-    assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.source.namespace === 'default' && f.verdict === 'FORWARDED'), `no forwarded flow named ${ctr.name}`);
-    assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.verdict === 'DROPPED'), `no dropped flow named ${ctr.name}`);
-  });
-
   test('the docker container (cilium-docker) is an endpoint: runtime docker, its name and namespace, container labels, address from the agent\'s pool', async () => {
     const eps = await endpoints();
     const ep = eps.find((e) => e.containerId === dctr.id);
@@ -133,8 +123,6 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.ok(ep.labels.includes('container:app=other') && ep.labels.includes('k8s:io.kubernetes.pod.namespace=default'), `labels ${ep.labels.join(' ')}`);
     assert.deepEqual((await allocations()).filter((a) => a.ip === dctr.ip).map((a) => a.owner), [dctr.id], 'the address is the endpoint\'s');
     assert.equal(await linkExists(layout.nodeNetns(1), ep.hostIfname), true, `${ep.hostIfname} is in the node namespace`);
-    const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', dctr.ip], { timeoutMs: 90_000 });
-    assert.ok(flows.stdout.split('\n').some((l) => l.includes(`"pod_name":"${dctr.name}"`) && l.includes('"DROPPED"')), `no dropped flow named ${dctr.name} (app=other to web:80)`);
   });
 
   test('docker: bad input gets a clear error and changes nothing; with the agent down docker run fails clearly, leaks nothing, and works again after the agent restarts', async () => {
@@ -150,6 +138,7 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     await docker(dk, ['rm', '-f', `${name}-badlabel`]);
     assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
     const vethsBefore = (await run(inNetns(layout.nodeNetns(1), ['ip', '-o', 'link', 'show']))).stdout.split('\n').filter((l) => l.includes(' dkr')).length;
+    const labEp = (await endpoints()).find((e) => e.containerId === dctr.id)!;
 
     await killAgent(layout, 1);
     try {
@@ -163,11 +152,60 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     }
     assert.equal((await run(inNetns(layout.nodeNetns(1), ['ip', '-o', 'link', 'show']))).stdout.split('\n').filter((l) => l.includes(' dkr')).length, vethsBefore, 'a host veth is left');
     assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
+    const labAfter = (await endpoints()).find((e) => e.containerId === dctr.id);
+    assert.deepEqual([labAfter?.ipv4, labAfter?.identity, labAfter?.hostIfname], [labEp.ipv4, labEp.identity, labEp.hostIfname], 'the running docker container keeps its endpoint across the agent restart');
     const again = await docker(dk, ['run', '-d', '--name', `${name}-again`, '--net', net, '--label', 'app=x', '--label', `${workloadLabel}=${name}`, image, 'sleep', 'infinity']);
     assert.equal(again.code, 0, `docker run after the agent restart: ${again.stderr}`);
     const rm = await docker(dk, ['rm', '-f', `${name}-again`]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before, 'docker rm leaves no endpoint or address');
+  });
+
+  test('dockerd restarts (live restore): the container keeps running with its endpoint, the network stays, a container started afterwards gets an address and the identity of its labels', async () => {
+    const net = dockerDriverName(layout, 1);
+    const image = (await docker(dk, ['inspect', '--format', '{{.Config.Image}}', dctr.name])).stdout.trim();
+    const epBefore = (await endpoints()).find((e) => e.containerId === dctr.id)!;
+    const pidOf = async (): Promise<string> => (await docker(dk, ['inspect', '--format', '{{.State.Pid}} {{.State.Running}}', dctr.name])).stdout.trim();
+    const pidBefore = await pidOf();
+    const oldDaemon = Number(readFileSync(`${dockerDir(layout)}/dockerd.pid`, 'utf8'));
+    const d = await restartLabDockerd(layout);
+    assert.notEqual(d.pid, oldDaemon, 'a new dockerd');
+    assert.equal(await pidOf(), pidBefore, 'the container runs on, the same process');
+    assert.equal((await docker(dk, ['network', 'inspect', '--format', '{{.Driver}}', net])).stdout.trim(), net, 'the network is still there');
+    const epAfter = (await endpoints()).find((e) => e.containerId === dctr.id);
+    assert.deepEqual([epAfter?.id, epAfter?.ipv4, epAfter?.identity], [epBefore.id, epBefore.ipv4, epBefore.identity], 'the endpoint is the same');
+    const before = { eps: (await endpoints()).length, ips: (await allocations()).length };
+    const after = `${name}-afterrestart`;
+    const r = await docker(dk, ['run', '-d', '--name', after, '--net', net, '--label', 'app=other', '--label', 'io.kubernetes.pod.namespace=default', '--label', `${workloadLabel}=${name}`, image, 'sleep', 'infinity']);
+    assert.equal(r.code, 0, `docker run after the dockerd restart: ${r.stderr}`);
+    const epId = (await docker(dk, ['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").EndpointID}}`, after])).stdout.trim();
+    const ep = (await endpoints()).find((e) => e.containerId === epId);
+    assert.ok(ep, `no endpoint for ${after} (docker endpoint ${epId})`);
+    assert.equal(ep.identity, epBefore.identity, 'the same labels as the lab\'s docker container, the same identity');
+    assert.deepEqual((await allocations()).filter((a) => a.ip === ep.ipv4).map((a) => a.owner), [epId], 'its address is the endpoint\'s');
+    const rm = await docker(dk, ['rm', '-f', after]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before, 'docker rm after the restart leaves no endpoint or address');
+  });
+
+  test('lab check after the agent and dockerd restarts: the demo policy applies to the podman and docker containers as to the lab pods of the same labels; Hubble names both', async () => {
+    const r = await labCommand('check', '--name', name, '--json');
+    const results = (JSON.parse(r.stdout) as { results: CheckResult[] }).results;
+    const isRuntimeCase = (c: CheckResult): boolean => runtimeCases.some((k) => k.from === c.from && k.to === c.to && k.port === c.port && k.path === c.path && k.proto === c.proto);
+    const runtimeRows = results.filter(isRuntimeCase).map((c) => `${c.from}->${c.to}:${c.proto ?? c.port}${c.path ?? ''} ${c.expect}/${c.got}`);
+    assert.deepEqual(runtimeRows, [
+      'podman->web:80 allowed/allowed', 'podman->web:80/private denied/denied', 'podman->web:8080 denied/denied', 'docker->web:80 denied/denied',
+      'docker->client:icmp allowed/allowed', 'docker->podman:icmp allowed/allowed', 'podman->docker:icmp allowed/allowed', 'client->docker:icmp allowed/allowed',
+      'podman->other:icmp allowed/allowed', 'web->docker:icmp denied/denied', 'web->other:icmp denied/denied',
+    ]);
+    assert.equal(r.code, 0, r.stdout);
+    const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', ctr.ip], { timeoutMs: 90_000 });
+    assert.equal(flows.code, 0, flows.stderr);
+    const seen = flows.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: { verdict: string; source?: { pod_name?: string; namespace?: string } } }).flow);
+    assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.source.namespace === 'default' && f.verdict === 'FORWARDED'), `no forwarded flow named ${ctr.name}`);
+    assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.verdict === 'DROPPED'), `no dropped flow named ${ctr.name}`);
+    const dflows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', dctr.ip], { timeoutMs: 90_000 });
+    assert.ok(dflows.stdout.split('\n').some((l) => l.includes(`"pod_name":"${dctr.name}"`) && l.includes('"DROPPED"')), `no dropped flow named ${dctr.name} (app=other to web:80)`);
   });
 
   test('docker rm and docker network rm leave no endpoint, veth, address or identity reference', async () => {

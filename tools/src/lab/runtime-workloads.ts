@@ -1,7 +1,8 @@
 // `lab up --runtimes`: containers of real container runtimes next to the lab's own pods, one
 // per node and runtime, recorded as pods (with `runtime`) so that `status` lists them and
 // `check` probes from them; `down` removes them through their runtime first (its CNI DEL).
-import type { LabLayout } from './layout.js';
+import { join } from 'node:path';
+import { type LabLayout, repoRoot } from './layout.js';
 import { removeDockerSide, runDockerWorkload, startDockerSide } from './docker-workloads.js';
 import { removePodmanWorkloads, runPodmanWorkload, workloadImage, workloadLabel, writePodmanNetworks } from './podman-workloads.js';
 import { type LabState, upsertPod } from './state-file.js';
@@ -15,6 +16,8 @@ export const runtimeWorkloads: readonly { name: string; runtime: 'podman' | 'doc
   { name: 'docker', runtime: 'docker', labels: { app: 'other' } },
 ];
 
+/** The policy `up --runtimes` imports after the demo policy: app=other accepts app=client only. */
+export const runtimePolicyFile: string = join(repoRoot, 'tools', 'src', 'lab', 'runtime-policy.yaml');
 
 /** Starts every runtime workload on nodes 1..nodes, recording each in the state as it comes up. */
 export async function startRuntimeWorkloads(layout: LabLayout, nodes: number, mtu: number, state: LabState, save: () => void): Promise<void> {
