@@ -3,7 +3,7 @@
 // when its name is `*.e2e.test.js` or when it, or a test helper it imports (a module under a
 // `testing/` directory, relatively or through a `@cilium-ts/<project>/testing` subpath,
 // followed transitively), contains one of SYSTEM_MARKERS: a root gate (`process.getuid`), a test etcd
-// (`startTestEtcd`, `startEtcd(`) or a network namespace (`ip netns`, `nsenter`). The
+// (`startTestEtcd`, `startEtcd(`, the tools/etcd script) or a network namespace (`ip netns`, `nsenter`). The
 // classification is by file, so a file with one privileged case is `system` as a whole.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 /** What makes a test file need the machine: the marker and the need it stands for. */
 export const SYSTEM_MARKERS = [
   { re: /process\.getuid/, need: 'root' },
-  { re: /\bstartTestEtcd\b|\bstartEtcd\(/, need: 'etcd' },
+  { re: /\bstartTestEtcd\b|\bstartEtcd\(|\btools\/etcd['"]/, need: 'etcd' },
   { re: /\bip netns\b|['"]nsenter['"]|--net=\/(run|var)/, need: 'netns' },
 ];
 

@@ -242,22 +242,8 @@ export class FakeAgent {
         const r = call.request;
         this.createRequests.push(r);
         if (this.failCreate !== undefined) return cb(fail(status.INTERNAL, this.failCreate));
-        const ep: agent.Endpoint = {
-          ...agent.Endpoint.create(),
-          id: this.nextId++,
-          containerId: r.containerId,
-          netns: r.netns,
-          ifname: r.ifname,
-          hostIfname: r.hostIfname,
-          ipv4: r.ipv4,
-          ipv6: r.ipv6,
-          mac: r.mac,
-          labels: r.labels,
-          identity: 256,
-          podName: r.podName,
-          namespace: r.namespace,
-          state: 'ready',
-        };
+        const { containerId, netns, ifname, hostIfname, ipv4, ipv6, mac, labels, podName, namespace } = r;
+        const ep: agent.Endpoint = { ...agent.Endpoint.create(), id: this.nextId++, containerId, netns, ifname, hostIfname, ipv4, ipv6, mac, labels, podName, namespace, identity: 256, state: 'ready' };
         this.endpoints.set(r.containerId, ep);
         cb(null, ep);
       },
