@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { Datapath } from '@cilium-ts/bpf';
+import { Datapath, listPinnedMaps } from '@cilium-ts/bpf';
 import { AgentMetrics, type AgentMetricsSources } from './agent-metrics.js';
 
 const ENDPOINTS = 200;
@@ -53,6 +53,9 @@ try {
       policy: { repo: { size: n }, prefixIdentities: () => [] },
       clusterPolicy: { revision: 7, importErrors: 0 },
       kv: kv as unknown as AgentMetricsSources['kv'],
+      // The real pinned maps, read from the kernel at each scrape as in the agent.
+      mapFill: () => listPinnedMaps(pinDir),
+      unreachableNodes: () => 0,
     };
     const sc = scraper(s);
     const actions = ['get', 'put', 'txn', 'list', 'delete'];

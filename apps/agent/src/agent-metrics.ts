@@ -7,7 +7,7 @@
  */
 import { metrics, type Meter } from '@opentelemetry/api';
 import { dropReasonText, type MetricsEntry } from '@cilium-ts/bpf';
-import type { KvOperationRecord } from '@cilium-ts/kvstore';
+import type { KvOperationRecord, KvWatchEventRecord } from '@cilium-ts/kvstore';
 
 /** Identities below this are reserved ones (host, world, ...). */
 const MinClusterIdentity = 256;
@@ -27,8 +27,15 @@ export interface AgentMetricsSources {
   policy: { repo: { size: number }; prefixIdentities(): readonly unknown[] };
   /** The cluster-wide revision enforced and failed imports (ClusterPolicy). */
   clusterPolicy: { revision: number; importErrors: number };
-  /** The kvstore's finished operations (KvStore's 'operation' event). */
-  kv: { on(event: 'operation', listener: (op: KvOperationRecord) => void): unknown };
+  /** The kvstore's finished operations and delivered watch events (KvStore's 'operation' and 'watchEvent' events). */
+  kv: {
+    on(event: 'operation', listener: (op: KvOperationRecord) => void): unknown;
+    on(event: 'watchEvent', listener: (ev: KvWatchEventRecord) => void): unknown;
+  };
+  /** Pinned maps with a maximum and their entries in use, read from the kernel at scrape (listPinnedMaps). */
+  mapFill(): ReadonlyArray<{ name: string; maxEntries: number; entries?: number }>;
+  /** How many cluster nodes this node has no path to (see unreachableNodes in node-reachability.ts). */
+  unreachableNodes(): number;
 }
 
 /** The agent's metrics; record* are called where things happen. */
@@ -92,6 +99,16 @@ export class AgentMetrics {
       advice: { explicitBucketBoundaries: DurationBuckets },
     });
     s.kv.on('operation', (op: KvOperationRecord) => kvDuration.record(op.durationMs / 1000, { action: op.operation, outcome: op.ok ? 'success' : 'failure' }));
+    const kvQueue = meter.createHistogram('cilium_kvstore_events_queue_seconds', {
+      description: 'Seconds waited before a received event was queued',
+      advice: { explicitBucketBoundaries: DurationBuckets },
+    });
+    s.kv.on('watchEvent', (ev: KvWatchEventRecord) => kvQueue.record(ev.queuedMs / 1000, { scope: ev.prefix, action: ev.action }));
+
+    meter.createObservableGauge('cilium_bpf_map_pressure', { description: 'Fill percentage of map, tagged by map name' }).addCallback((r) => {
+      for (const m of s.mapFill()) if (m.entries !== undefined && m.maxEntries > 0) r.observe(m.entries / m.maxEntries, { map_name: m.name });
+    });
+    meter.createObservableGauge('cilium_unreachable_nodes', { description: 'Number of nodes that cannot be reached' }).addCallback((r) => r.observe(s.unreachableNodes()));
   }
 
   /** One endpoint regeneration took durationMs. */

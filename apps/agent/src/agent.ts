@@ -7,12 +7,16 @@
  */
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
-import { Datapath, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
+import { Datapath, listPinnedMaps, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
 import { configOptions } from './agent-config-view.js';
 import { AgentMetrics } from './agent-metrics.js';
+import { endpointOpsService } from './api-endpoint-ops.js';
+import { kvstoreService } from './api-kvstore.js';
+import { mapsService } from './api-maps.js';
+import { unreachableNodes } from './node-reachability.js';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
@@ -21,7 +25,7 @@ import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
 import { ClusterPolicy } from './cluster-policy.js';
-import { EndpointManager } from './endpoint-manager.js';
+import { EndpointManager, type Endpoint } from './endpoint-manager.js';
 import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
@@ -165,6 +169,12 @@ export class Agent {
     // The L7 proxy's policy follows endpoints, policy and identities (l7/); started after the restore.
     const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy, identities, endpoints: () => endpoints.list(), log });
     this.closers.push(() => l7.stop());
+    // A new or relabeled endpoint: subscribers and the L7 proxy learn its identity and addresses.
+    const publishEndpoint = (ep: Endpoint): void => {
+      metadata.publish('upsert', { endpoint: endpointToApi(ep) });
+      for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
+      l7.schedule();
+    };
     const endpoints: EndpointManager = new EndpointManager({
       nodeName: cfg.nodeName,
       nodeIp: cfg.nodeIp,
@@ -186,9 +196,7 @@ export class Agent {
       events: {
         created: (ep) => {
           monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
-          metadata.publish('upsert', { endpoint: endpointToApi(ep) });
-          for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
-          l7.schedule();
+          publishEndpoint(ep);
         },
         deleted: (ep) => {
           monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
@@ -196,6 +204,7 @@ export class Agent {
           for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
           l7.rebuild();
         },
+        relabeled: (ep) => publishEndpoint(ep),
         regenerated: (ep, error, durationMs) => {
           if (durationMs !== undefined) metricsRef.current?.recordRegeneration(durationMs, !error);
           monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' });
@@ -265,6 +274,8 @@ export class Agent {
       policy,
       clusterPolicy,
       kv: this.kv,
+      mapFill: () => listPinnedMaps(cfg.bpfPinDir),
+      unreachableNodes: () => unreachableNodes(cfg.nodeName, this.clusterNodes.values(), routes.list()).length,
     });
 
     // Cluster-wide policy: every agent enforces the kvstore's set.
@@ -311,7 +322,9 @@ export class Agent {
     this.kv.on('session', () => endpoints.republish());
     this.server = await createServer({
       component: 'agent',
-      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() })],
+      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv: this.kv }),
+        endpointOpsService({ endpoints, health: { datapath, link: (n) => netns.link(n), compute: (labels) => this.applyMode(policy.compute(labels)), netns: netns.path } }),
+      ],
       addresses: cfg.listen,
       logger: log,
       // Above the policy document limit, so an oversized import gets Policy.Import's own

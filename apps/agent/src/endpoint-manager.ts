@@ -6,6 +6,7 @@
 import { LabelParseError, parseLabel } from '@cilium-ts/policy';
 import type { DatapathPort, EndpointPolicy, IdentityPort, IPCachePublisher, PolicyComputer } from './deps.js';
 import { applyEndpointOptionChanges, defaultEndpointOptions, restoreEndpointOptions, type EndpointOptions } from './endpoint-options.js';
+import { EndpointStatusLog } from './endpoint-status-log.js';
 import type { NodeNetns } from './netns.js';
 import type { EndpointState, StateStore } from './state-store.js';
 
@@ -57,6 +58,8 @@ export interface EndpointEvents {
   deleted(ep: Endpoint): void;
   /** After a regeneration; durationMs is how long this endpoint's took. */
   regenerated(ep: Endpoint, error?: Error, durationMs?: number): void;
+  /** The endpoint's labels and identity changed (cilium endpoint labels). */
+  relabeled?(ep: Endpoint): void;
 }
 
 /** Dependencies of the manager. */
@@ -91,6 +94,8 @@ export class EndpointManager {
   private readonly unwatch = new Map<number, () => void>();
   /** Endpoints being (re)attached: true once a diff arrived meanwhile. */
   private readonly attaching = new Map<number, boolean>();
+  /** Every endpoint's status log (cilium endpoint log). */
+  readonly statusLog = new EndpointStatusLog();
 
   constructor(private readonly d: EndpointManagerDeps) {}
 
@@ -229,6 +234,7 @@ export class EndpointManager {
       this.byId.set(id, ep);
       this.publishIpcache(ep);
       this.d.log('info', 'endpoint created', { endpointID: id, containerID: ep.containerId, identity, ipv4: ep.ipv4 });
+      this.statusLog.record(id, 'OK', ep.state, `Endpoint created with identity ${identity}, policy revision ${ep.policy.revision}`);
       this.d.events.created(ep);
       return ep;
     } catch (err) {
@@ -253,6 +259,7 @@ export class EndpointManager {
       await this.d.store.remove(ep.id);
       this.byId.delete(ep.id);
       this.d.log('info', 'endpoint deleted', { endpointID: ep.id, containerID: ep.containerId });
+      this.statusLog.drop(ep.id);
       this.d.events.deleted(ep);
       return true;
     });
@@ -287,6 +294,7 @@ export class EndpointManager {
           ep.state = 'ready';
           this.byId.set(ep.id, ep);
           if (identity !== st.identity) await this.d.store.save(toState(ep));
+          this.statusLog.record(ep.id, 'OK', ep.state, `Endpoint restored after an agent restart with identity ${identity}${identity !== st.identity ? ` (was ${st.identity})` : ''}`);
           this.publishIpcache(ep);
           this.d.events.created(ep);
           n++;
@@ -329,12 +337,91 @@ export class EndpointManager {
             ep.policy = next;
           }
           this.d.events.regenerated(ep, undefined, performance.now() - start);
+          this.statusLog.record(ep.id, 'OK', ep.state, `Regenerated (${reason}), policy revision ${ep.policy.revision}`);
         } catch (err) {
           this.d.log('error', 'endpoint regeneration failed', { endpointID: ep.id, reason, error: (err as Error).message });
+          this.statusLog.record(ep.id, 'Failure', ep.state, `Regeneration failed (${reason}): ${(err as Error).message}`);
           this.d.events.regenerated(ep, err as Error, performance.now() - start);
         }
       }
     }
+  }
+
+  /**
+   * Regenerates one endpoint (`cilium endpoint regenerate ID`): recomputes its policy and
+   * reloads its programs with it; resolves once the kernel has them.
+   */
+  regenerate(id: number): Promise<Endpoint> {
+    return this.serial(async () => {
+      const ep = this.byId.get(id);
+      if (!ep) throw new EndpointNotFoundError(String(id));
+      const start = performance.now();
+      ep.state = 'regenerating';
+      try {
+        ep.policy = this.d.policy.compute(ep.labels);
+        await this.attachFollowing(ep);
+        this.applyOptions(ep);
+      } catch (err) {
+        ep.state = 'ready';
+        this.statusLog.record(id, 'Failure', ep.state, `Regeneration failed (requested by the API): ${(err as Error).message}`);
+        this.d.events.regenerated(ep, err as Error, performance.now() - start);
+        throw err;
+      }
+      ep.state = 'ready';
+      this.statusLog.record(id, 'OK', ep.state, `Regenerated (requested by the API), policy revision ${ep.policy.revision}`);
+      this.d.events.regenerated(ep, undefined, performance.now() - start);
+      return ep;
+    });
+  }
+
+  /**
+   * Adds and deletes labels (`cilium endpoint labels ID --add L --delete L`): the endpoint
+   * takes the identity of its new label set, that identity's policy and programs, and
+   * publishes its addresses with it. Invalid labels (EndpointRequestError naming
+   * add[i] / delete[i]) and a failed identity allocation change nothing.
+   */
+  relabel(id: number, add: readonly string[], del: readonly string[]): Promise<Endpoint> {
+    add.forEach((l, n) => checkLabel(l, `add[${n}]`));
+    del.forEach((l, n) => checkLabel(l, `delete[${n}]`));
+    if (add.length === 0 && del.length === 0) throw new EndpointRequestError('add', 'nothing to change: give labels to add or delete');
+    return this.serial(async () => {
+      const ep = this.byId.get(id);
+      if (!ep) throw new EndpointNotFoundError(String(id));
+      del.forEach((l, n) => {
+        if (!ep.labels.includes(l)) throw new EndpointRequestError(`delete[${n}]`, `endpoint ${id} has no label "${l}" (it has ${ep.labels.join(', ') || 'none'})`);
+      });
+      const labels = [...new Set([...ep.labels.filter((l) => !del.includes(l)), ...add])].sort();
+      if (labels.join(';') === ep.labels.join(';')) return ep;
+      const before = { labels: ep.labels, identity: ep.identity, policy: ep.policy };
+      const { id: identity } = await this.d.identities.allocate(labels);
+      try {
+        if (this.d.learnIdentity(identity, labels) && !this.followsPolicyDiffs) await this.regenerateInline('new identity');
+        this.stopFollowing(id);
+        ep.state = 'regenerating';
+        Object.assign(ep, { labels, identity, policy: this.d.policy.compute(labels) });
+        for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
+        await this.attachFollowing(ep);
+        this.applyOptions(ep);
+        await this.d.store.save(toState(ep));
+      } catch (err) {
+        // Back to the old labels, identity, policy and programs.
+        this.stopFollowing(id);
+        Object.assign(ep, before);
+        for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, ep.identity, this.d.nodeIp);
+        await this.attachFollowing(ep).catch((e: Error) => this.d.log('error', 'restoring the endpoint after a failed label change failed', { endpointID: id, error: e.message }));
+        ep.state = 'ready';
+        await this.d.identities.release(labels).catch(() => undefined);
+        this.statusLog.record(id, 'Failure', ep.state, `Label change failed: ${(err as Error).message}`);
+        throw err;
+      }
+      ep.state = 'ready';
+      this.publishIpcache(ep);
+      await this.d.identities.release(before.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
+      this.d.log('info', 'endpoint labels changed', { endpointID: id, identity, previousIdentity: before.identity, labels });
+      this.statusLog.record(id, 'OK', ep.state, `Labels changed to ${labels.join(', ')}; identity changed from ${before.identity} to ${identity}`);
+      this.d.events.relabeled?.(ep);
+      return ep;
+    });
   }
 
   /**
@@ -361,7 +448,10 @@ export class EndpointManager {
         }
         throw err;
       }
-      if (next.Debug !== before.Debug) this.d.log('info', 'endpoint option changed', { endpointID: ep.id, option: 'Debug', value: next.Debug });
+      if (next.Debug !== before.Debug) {
+        this.d.log('info', 'endpoint option changed', { endpointID: ep.id, option: 'Debug', value: next.Debug });
+        this.statusLog.record(ep.id, 'OK', ep.state, `Option Debug set to ${next.Debug ? 'Enabled' : 'Disabled'}`);
+      }
       return ep;
     });
   }
@@ -421,14 +511,17 @@ export function validateCreate(i: CreateEndpointInput): void {
   if (i.runtime && !/^[a-z0-9][a-z0-9._-]{0,31}$/.test(i.runtime)) {
     throw new EndpointRequestError('runtime', `"${i.runtime.slice(0, 40)}" must be 1-32 lower-case letters, digits, ".", "_" or "-" (e.g. podman, docker)`);
   }
-  i.labels.forEach((l, n) => {
-    if (!LABEL_RE.test(l)) throw new EndpointRequestError(`labels[${n}]`, `"${l.length > 80 ? `${l.slice(0, 80)}…` : l}" is not a label of the form source:key=value`);
-    try {
-      parseLabel(l);
-    } catch (e) {
-      throw new EndpointRequestError(`labels[${n}]`, e instanceof LabelParseError ? e.reason : String(e));
-    }
-  });
+  i.labels.forEach((l, n) => checkLabel(l, `labels[${n}]`));
+}
+
+/** Checks one label (source:key=value); EndpointRequestError names `field`. */
+function checkLabel(l: string, field: string): void {
+  if (!LABEL_RE.test(l)) throw new EndpointRequestError(field, `"${l.length > 80 ? `${l.slice(0, 80)}…` : l}" is not a label of the form source:key=value`);
+  try {
+    parseLabel(l);
+  } catch (e) {
+    throw new EndpointRequestError(field, e instanceof LabelParseError ? e.reason : String(e));
+  }
 }
 
 /** The addresses of an endpoint: IPv4, and IPv6 when it has one. */

@@ -3,7 +3,7 @@
 // messages a user can act on.
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { agent } from '@cilium-ts/api';
-import { createClient, dialTarget } from '@cilium-ts/grpc';
+import { createClient, dialTarget, type ClientConstructor } from '@cilium-ts/grpc';
 
 /** The default agent address (the agent's unix socket). */
 export const DEFAULT_AGENT_HOST = 'unix:///run/cilium-ts/agent.sock';
@@ -68,6 +68,19 @@ export class AgentConnection {
     } catch (err) {
       if (isServiceError(err)) throw new AgentCallError(label, this.target, err);
       throw err;
+    }
+  }
+
+  /**
+   * Calls a service without a client of its own here (e.g. maps.BpfMapsClient): a client
+   * for this one call, closed after it; failures as in call().
+   */
+  async callService<C extends { close(): void }, Res>(Ctor: ClientConstructor<C>, label: string, invoke: (client: C, deadline: number) => Promise<Res>): Promise<Res> {
+    const client = createClient(Ctor, this.target);
+    try {
+      return await this.call(label, (deadline) => invoke(client, deadline));
+    } finally {
+      client.close();
     }
   }
 

@@ -8,8 +8,11 @@ import { BPF_COMMANDS } from './commands/bpf.js';
 import { configCommand } from './commands/config.js';
 import { makeCompletionCommand } from './commands/completion.js';
 import { endpointConfigCommand, endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
+import { ENDPOINT_OPS_COMMANDS } from './commands/endpoint-ops.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
+import { KVSTORE_COMMANDS } from './commands/kvstore.js';
+import { MAP_COMMANDS } from './commands/map.js';
 import { monitorCommand } from './commands/monitor.js';
 import { nodeListCommand } from './commands/node.js';
 import { policyDeleteCommand, policyGetCommand, policyImportCommand, policyValidateCommand } from './commands/policy.js';
@@ -26,6 +29,7 @@ export const COMMANDS: readonly CliCommand[] = [
   endpointListCommand,
   endpointGetCommand,
   endpointConfigCommand,
+  ...ENDPOINT_OPS_COMMANDS,
   identityListCommand,
   identityGetCommand,
   policyImportCommand,
@@ -38,6 +42,8 @@ export const COMMANDS: readonly CliCommand[] = [
   nodeListCommand,
   ...SERVICE_COMMANDS,
   ...BPF_COMMANDS,
+  ...MAP_COMMANDS,
+  ...KVSTORE_COMMANDS,
   monitorCommand,
   versionCommand,
   makeCompletionCommand(() => COMMANDS),

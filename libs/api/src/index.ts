@@ -20,6 +20,12 @@ export * as reflectionV1alpha from './generated/grpc/reflection/v1alpha/reflecti
 export * as agent from './generated/cilium/agent/v1/agent.js';
 /** The agent's load-balancing API: services and LB maps (proto package `cilium.agent.v1`, file lb.proto). */
 export * as lb from './generated/cilium/agent/v1/lb.js';
+/** This node's pinned BPF maps, the endpoints map and tunnels (proto package `cilium.agent.v1`, file maps.proto). */
+export * as maps from './generated/cilium/agent/v1/maps.js';
+/** Raw kvstore access, cilium kvstore get|set|delete (proto package `cilium.agent.v1`, file kvstore.proto). */
+export * as kvstore from './generated/cilium/agent/v1/kvstore.js';
+/** Endpoint troubleshooting, cilium endpoint regenerate|labels|log|health (proto package `cilium.agent.v1`, file endpoint_ops.proto). */
+export * as endpointOps from './generated/cilium/agent/v1/endpoint_ops.js';
 /** The cilium-ts operator API (proto package `cilium.operator.v1`). */
 export * as operator from './generated/cilium/operator/v1/operator.js';
 /** The cilium-ts L7 proxy API (proto package `cilium.proxy.v1`). */

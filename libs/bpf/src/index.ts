@@ -22,3 +22,4 @@ export * from './lb-codecs.js';
 export * from './sock-lb.js';
 export * from './maglev-tables.js';
 export * from './cgroup2.js';
+export { listPinnedMaps, getPinnedMap, PinnedMapNotFoundError, type PinnedMapInfo, type PinnedMapEntry } from './pinned-maps.js';

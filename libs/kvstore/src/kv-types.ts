@@ -11,3 +11,14 @@ export interface KvListing {
   entries: Map<string, string>;
   revision: bigint;
 }
+
+/**
+ * One watch event delivered: the watched prefix, Cilium's action (create, update,
+ * delete) and how long it waited between etcd's response arriving and its handler
+ * being called (behind the earlier events of the same response).
+ */
+export interface KvWatchEventRecord {
+  prefix: string;
+  action: 'create' | 'update' | 'delete';
+  queuedMs: number;
+}

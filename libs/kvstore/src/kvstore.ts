@@ -7,7 +7,7 @@ import { KvStoreConnectError, KvStoreOperationError } from './errors.js';
 import { DefaultKvStorePrefix, KeyLayout } from './keys.js';
 import type { KvStoreTls } from './kvstore-tls.js';
 import { KvLease } from './lease.js';
-import type { KvListing, KvLogger } from './kv-types.js';
+import type { KvListing, KvLogger, KvWatchEventRecord } from './kv-types.js';
 import { PrefixWatch, type PrefixWatchHandlers, type WatchCloser } from './prefix-watch.js';
 
 /** Options of KvStore.connect. */
@@ -48,7 +48,10 @@ export interface KvStoreEvents {
   reconnect: [];
   /** One operation finished (for the agent's cilium_kvstore_operations_duration_seconds). */
   operation: [KvOperationRecord];
+  /** A watch event was handed to its handler (for cilium_kvstore_events_queue_seconds). */
+  watchEvent: [KvWatchEventRecord];
 }
+
 
 /** One finished kvstore operation: what (get, put, txn, ...), how long, and whether it worked. */
 export interface KvOperationRecord {
@@ -285,6 +288,11 @@ export class KvStore extends EventEmitter<KvStoreEvents> {
     }
     this.client.close();
     this.setStatus({ connected: false, message: 'closed' });
+  }
+
+  /** @internal Reports a delivered watch event (PrefixWatch). */
+  noteWatchEvent(rec: KvWatchEventRecord): void {
+    this.emit('watchEvent', rec);
   }
 
   /** @internal Records the outcome of an operation or watch for status(). */

@@ -1,7 +1,7 @@
 // List-then-watch of one key prefix that survives etcd restarts: after any disconnect
 // it lists again and reports only what changed while it was not watching.
 import type { IKeyValue, Watcher } from 'etcd3';
-import type { KvListing, KvLogger } from './kv-types.js';
+import type { KvListing, KvLogger, KvWatchEventRecord } from './kv-types.js';
 
 /** Callbacks of a prefix watch; keys are absolute. */
 export interface PrefixWatchHandlers {
@@ -23,6 +23,8 @@ export interface PrefixWatchStore {
   readonly client: import('etcd3').Etcd3;
   list(prefix: string): Promise<KvListing>;
   noteResult(err?: unknown): void;
+  /** Reports a watch event handed to its handler (the metrics' events queue time). */
+  noteWatchEvent?(rec: KvWatchEventRecord): void;
 }
 
 /** @internal One resyncing watch (use KvStore.watchPrefix). */
@@ -107,16 +109,25 @@ export class PrefixWatch {
       };
       this.wake = () => finish('closed');
       w.on('connected', () => this.store.noteResult());
+      // etcd3 emits 'data' with the whole response, then one put / delete per event.
+      let arrivedAt = performance.now();
+      w.on('data', () => {
+        arrivedAt = performance.now();
+      });
+      const queued = (action: KvWatchEventRecord['action']): void =>
+        this.store.noteWatchEvent?.({ prefix: this.prefix, action, queuedMs: performance.now() - arrivedAt });
       w.on('put', (kv: IKeyValue) => {
         const key = kv.key.toString();
         const value = kv.value.toString();
         if (this.known.get(key) === value) return;
+        queued(this.known.has(key) ? 'update' : 'create');
         this.known.set(key, value);
         this.call(() => this.handlers.put(key, value));
       });
       w.on('delete', (kv: IKeyValue) => {
         const key = kv.key.toString();
         if (!this.known.delete(key)) return;
+        queued('delete');
         this.call(() => this.handlers.delete(key));
       });
       w.on('disconnected', (err) => {
