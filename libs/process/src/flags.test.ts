@@ -55,6 +55,32 @@ test('unknown flags and bad values are FlagErrors naming the flag', () => {
   assert.throws(() => flags.parse(['--help'], {}), HelpRequested);
 });
 
+test('strict: no negation, no value on a boolean, no flag as a value, no positionals, --help not special; each FlagError says its kind', () => {
+  const strict = defineFlags({ name: { type: 'string', default: 'lab', description: 'name' }, json: { type: 'boolean', description: 'json' } }, { strict: true });
+  const kind = (argv: string[]) => {
+    try {
+      strict.parse(argv, {});
+    } catch (e) {
+      assert.ok(e instanceof FlagError);
+      return `${e.flag} ${e.kind}`;
+    }
+    return 'parsed';
+  };
+  assert.deepEqual(strict.parse(['--name', 'x', '--json'], {}).values, { name: 'x', json: true });
+  assert.equal(kind(['--no-json']), '--no-json unknown');
+  assert.equal(kind(['--json=true']), '--json unexpected-value');
+  assert.equal(kind(['--name', '--json']), '--name missing-value');
+  assert.equal(kind(['--name']), '--name missing-value');
+  assert.equal(kind(['extra']), 'extra unknown');
+  assert.equal(kind(['--', 'x']), '-- unknown');
+  assert.equal(kind(['--help']), '--help unknown');
+  assert.equal(kind(['-h']), '-h unknown');
+  // Not strict, the same lines parse as before.
+  const loose = defineFlags({ name: { type: 'string', description: 'name' }, json: { type: 'boolean', description: 'json' } });
+  assert.deepEqual(loose.parse(['--no-json', '--name', '--json', 'extra'], {}), { values: { name: '--json', json: false }, positionals: ['extra'] });
+  assert.throws(() => loose.parse(['--json=maybe'], {}), (e: unknown) => e instanceof FlagError && e.kind === 'bad-value');
+});
+
 test('usage lists every flag with description, default and env var', () => {
   const u = flags.usage();
   assert.match(u, /^Usage: test-program \[flags\]/);

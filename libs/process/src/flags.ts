@@ -36,15 +36,21 @@ export interface ParsedFlags<S extends FlagSpecs> {
   positionals: string[];
 }
 
+/** What is wrong with a command line: an unknown flag, a value missing or given where none is taken, or a bad value. */
+export type FlagErrorKind = 'unknown' | 'missing-value' | 'unexpected-value' | 'bad-value';
+
 /** A command line or environment that does not fit the flag definitions. */
 export class FlagError extends Error {
   /** The flag (as written on the command line) or environment variable at fault. */
   readonly flag: string;
+  /** What is wrong, for callers that word their own message. */
+  readonly kind: FlagErrorKind;
 
-  constructor(flag: string, message: string) {
+  constructor(flag: string, message: string, kind: FlagErrorKind = 'bad-value') {
     super(message);
     this.name = 'FlagError';
     this.flag = flag;
+    this.kind = kind;
   }
 }
 
@@ -70,6 +76,12 @@ export interface DefineFlagsOptions {
   summary?: string;
   /** Text after the options in the usage line, e.g. "[FILE...]". */
   positionals?: string;
+  /**
+   * Strict parsing, for command lines with their own help and rules (tools/lab): no
+   * `--no-<flag>` negation, no value on a boolean flag, a value may not start with `--`,
+   * and `--`, `-h`, `--help` and positional arguments are unknown flags. Default false.
+   */
+  strict?: boolean;
 }
 
 function kebab(name: string): string {
@@ -119,6 +131,7 @@ export function defineFlags<const S extends FlagSpecs>(specs: S, options: Define
   const byCli = new Map<string, string>();
   for (const key of Object.keys(specs)) byCli.set(kebab(key), key);
 
+  const strict = options.strict ?? false;
   const program = options.program ?? (process.argv[1] ? process.argv[1].split('/').pop()!.replace(/\.[cm]?js$/, '') : 'program');
 
   function usage(): string {
@@ -170,21 +183,22 @@ export function defineFlags<const S extends FlagSpecs>(specs: S, options: Define
 
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
-      if (arg === '--') {
+      if (arg === '--' && !strict) {
         positionals.push(...argv.slice(i + 1));
         break;
       }
       if (!arg.startsWith('-') || arg === '-') {
+        if (strict) throw new FlagError(arg, `unknown argument ${arg}; run with --help to list the flags`, 'unknown');
         positionals.push(arg);
         continue;
       }
-      if (arg === '-h' || arg === '--help') throw new HelpRequested();
-      if (!arg.startsWith('--')) throw new FlagError(arg, `unknown flag ${arg}; run with --help to list the flags`);
+      if ((arg === '-h' || arg === '--help') && !strict) throw new HelpRequested();
+      if (!arg.startsWith('--')) throw new FlagError(arg, `unknown flag ${arg}; run with --help to list the flags`, 'unknown');
       const eq = arg.indexOf('=');
       const name = arg.slice(2, eq === -1 ? undefined : eq);
       const inline = eq === -1 ? undefined : arg.slice(eq + 1);
       const key = byCli.get(name);
-      if (key === undefined && name.startsWith('no-') && inline === undefined) {
+      if (key === undefined && !strict && name.startsWith('no-') && inline === undefined) {
         const negated = byCli.get(name.slice(3));
         if (negated !== undefined && specs[negated]!.type === 'boolean') {
           values[negated] = false;
@@ -192,8 +206,9 @@ export function defineFlags<const S extends FlagSpecs>(specs: S, options: Define
           continue;
         }
       }
-      if (key === undefined) throw new FlagError(`--${name}`, `unknown flag --${name}; run with --help to list the flags`);
+      if (key === undefined) throw new FlagError(`--${name}`, `unknown flag --${name}; run with --help to list the flags`, 'unknown');
       const spec = specs[key]!;
+      if (strict && spec.type === 'boolean' && inline !== undefined) throw new FlagError(`--${name}`, `flag --${name} takes no value`, 'unexpected-value');
       if (spec.type === 'boolean' && inline === undefined) {
         values[key] = true;
         fromCli.add(key);
@@ -201,7 +216,7 @@ export function defineFlags<const S extends FlagSpecs>(specs: S, options: Define
       }
       let raw = inline;
       if (raw === undefined) {
-        if (i + 1 >= argv.length) throw new FlagError(`--${name}`, `flag --${name} needs a value (${spec.type})`);
+        if (i + 1 >= argv.length || (strict && argv[i + 1]!.startsWith('--'))) throw new FlagError(`--${name}`, `flag --${name} needs a value (${spec.type})`, 'missing-value');
         raw = argv[++i]!;
       }
       assign(key, name, raw);

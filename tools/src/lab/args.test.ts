@@ -85,3 +85,21 @@ test('up --runtime takes process (default) or podman; anything else is refused n
   assert.equal((parseArgs(['up', '--runtime=process']) as { runtime: string }).runtime, 'process');
   assert.throws(() => parseArgs(['up', '--runtime', 'docker']), (e: unknown) => e instanceof LabUsageError && /--runtime: "docker" is not one of process, podman/.test(e.message));
 });
+
+test('flags parse strictly as before the move onto @cilium-ts/process: each mistake names the argument and why', () => {
+  const cases: [string[], string, string][] = [
+    [['up', 'foo', '--bogus'], 'foo', 'unknown flag for "up"'],
+    [['up', '-h'], '-h', 'unknown flag for "up"'],
+    [['up', '--help'], '--help', 'unknown flag for "up"'],
+    [['up', '--', 'x'], '--', 'unknown flag for "up"'],
+    [['up', '--no-runtimes'], '--no-runtimes', 'unknown flag for "up"'],
+    [['status', '--json=true'], '--json', 'takes no value'],
+    [['status', '--name', '--json'], '--name', 'needs a value'],
+    [['down', '--name=x', 'extra'], 'extra', 'unknown flag for "down"'],
+    [['up', '--name', ''], '--name', '"" must match /^[a-z][a-z0-9]{0,15}$/ (it becomes part of netns names)'],
+  ];
+  for (const [argv, arg, reason] of cases) {
+    assert.throws(() => parseArgs(argv), (e: unknown) => e instanceof LabUsageError && e.arg === arg && e.reason === reason, argv.join(' '));
+  }
+  assert.equal((parseArgs(['up', '--nodes', '2', '--nodes', '5']) as { nodes: number }).nodes, 5, 'the last value wins');
+});

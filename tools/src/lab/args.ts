@@ -1,4 +1,5 @@
 // Command-line parsing of `tools/lab`: pure, so it is tested without running anything.
+import { defineFlags, FlagError } from '@cilium-ts/process';
 import { LabUsageError } from './errors.js';
 import { labNamePattern } from './layout.js';
 
@@ -96,13 +97,35 @@ Commands:
 
 Defaults: --nodes 2, --name lab. Run as root.`;
 
-const flagSpec: Record<string, Record<string, 'value' | 'bool'>> = {
-  up: { '--nodes': 'value', '--name': 'value', '--no-traffic': 'bool', '--no-policy': 'bool', '--ipv4-only': 'bool', '--routing-mode': 'value', '--underlay': 'value', '--relay-tls': 'bool', '--runtime': 'value', '--runtimes': 'bool' },
-  status: { '--name': 'value', '--json': 'bool' },
-  check: { '--name': 'value', '--json': 'bool' },
-  down: { '--name': 'value' },
-  bench: { '--nodes': 'value', '--pods': 'value', '--name': 'value', '--keep': 'bool', '--json': 'bool' },
+const flag = (description: string, def?: string) => ({ type: 'string', default: def, description }) as const;
+const bool = (description: string) => ({ type: 'boolean', description }) as const;
+const strict = { strict: true } as const;
+const name = (def: string) => flag('the lab\'s name', def);
+
+/** Each command's flags (@cilium-ts/process, strict: the usage text above is the help). */
+const commandFlags = {
+  up: defineFlags({
+    nodes: flag('nodes, 1 to 9', '2'), name: name('lab'), noTraffic: bool('no demo traffic'), noPolicy: bool('no demo policy'),
+    ipv4Only: bool('no IPv6'), routingMode: flag('native or tunnel', 'native'), underlay: flag('ipv4 or ipv6', 'ipv4'),
+    relayTls: bool('TLS on the relay port'), runtime: flag('process or podman', 'process'), runtimes: bool('podman and Docker containers as clients'),
+  }, strict),
+  status: defineFlags({ name: name('lab'), json: bool('JSON output') }, strict),
+  check: defineFlags({ name: name('lab'), json: bool('JSON output') }, strict),
+  down: defineFlags({ name: name('lab') }, strict),
+  bench: defineFlags({ nodes: flag('nodes, 1 to 9', '4'), pods: flag('pods per node, 1 to 250', '50'), name: name('benchlab'), keep: bool('keep the lab'), json: bool('JSON output') }, strict),
 };
+type LabCommand = keyof typeof commandFlags;
+
+/** Parses one command's flags; a command-line mistake is a LabUsageError naming the argument. */
+function parseFlags<C extends LabCommand>(command: C, rest: readonly string[]): ReturnType<(typeof commandFlags)[C]['parse']>['values'] {
+  try {
+    return commandFlags[command].parse(rest, {}).values as ReturnType<(typeof commandFlags)[C]['parse']>['values'];
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    const reason = { unknown: `unknown flag for "${command}"`, 'missing-value': 'needs a value', 'unexpected-value': 'takes no value', 'bad-value': err.message }[err.kind];
+    throw new LabUsageError(err.flag, reason);
+  }
+}
 
 /** Parses argv (without node and script); throws LabUsageError on anything unknown. */
 export function parseArgs(argv: readonly string[]): LabOptions {
@@ -110,66 +133,46 @@ export function parseArgs(argv: readonly string[]): LabOptions {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     return { command: 'help' };
   }
-  const spec = flagSpec[command];
-  if (!spec) throw new LabUsageError(command, 'unknown command; expected up, status, check, down or bench');
-  const values = new Map<string, string | true>();
-  for (let k = 0; k < rest.length; k++) {
-    let flag = rest[k]!;
-    let inline: string | undefined;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      inline = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const kind = spec[flag];
-    if (!kind) throw new LabUsageError(flag, `unknown flag for "${command}"`);
-    if (kind === 'bool') {
-      if (inline !== undefined) throw new LabUsageError(flag, 'takes no value');
-      values.set(flag, true);
-      continue;
-    }
-    const value = inline ?? rest[++k];
-    if (value === undefined || value.startsWith('--')) throw new LabUsageError(flag, 'needs a value');
-    values.set(flag, value);
-  }
-  const name = (values.get('--name') as string | undefined) ?? (command === 'bench' ? 'benchlab' : 'lab');
-  if (!labNamePattern.test(name)) {
-    throw new LabUsageError('--name', `"${name}" must match ${labNamePattern} (it becomes part of netns names)`);
+  if (!Object.hasOwn(commandFlags, command)) throw new LabUsageError(command, 'unknown command; expected up, status, check, down or bench');
+  const labName = parseFlags(command as LabCommand, rest).name;
+  if (!labNamePattern.test(labName)) {
+    throw new LabUsageError('--name', `"${labName}" must match ${labNamePattern} (it becomes part of netns names)`);
   }
   switch (command) {
     case 'up': {
-      const raw = (values.get('--nodes') as string | undefined) ?? '2';
+      const f = parseFlags('up', rest);
+      const raw = f.nodes;
       const nodes = Number(raw);
       if (!/^\d+$/.test(raw) || nodes < 1 || nodes > 9) {
         throw new LabUsageError('--nodes', `"${raw}" is not a whole number from 1 to 9`);
       }
-      const routingMode = (values.get('--routing-mode') as string | undefined) ?? 'native';
+      const routingMode = f.routingMode;
       if (routingMode !== 'native' && routingMode !== 'tunnel') throw new LabUsageError('--routing-mode', `"${routingMode}" is not one of native, tunnel`);
-      const underlay = (values.get('--underlay') as string | undefined) ?? 'ipv4';
+      const underlay = f.underlay;
       if (underlay !== 'ipv4' && underlay !== 'ipv6') throw new LabUsageError('--underlay', `"${underlay}" is not one of ipv4, ipv6`);
       if (underlay === 'ipv6' && routingMode !== 'tunnel') throw new LabUsageError('--underlay', 'ipv6 applies to tunnel mode: add --routing-mode tunnel');
-      if (underlay === 'ipv6' && values.has('--ipv4-only')) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
-      const runtime = (values.get('--runtime') as string | undefined) ?? 'process';
+      if (underlay === 'ipv6' && f.ipv4Only) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
+      const runtime = f.runtime;
       if (runtime !== 'process' && runtime !== 'podman') throw new LabUsageError('--runtime', `"${runtime}" is not one of process, podman`);
-      return { command, name, nodes, traffic: !values.has('--no-traffic'), policy: !values.has('--no-policy'), ipv6: !values.has('--ipv4-only'), routingMode, underlay, relayTls: values.has('--relay-tls'), runtime, runtimes: values.has('--runtimes') };
+      return { command, name: labName, nodes, traffic: !f.noTraffic, policy: !f.noPolicy, ipv6: !f.ipv4Only, routingMode, underlay, relayTls: f.relayTls, runtime, runtimes: f.runtimes };
     }
     case 'bench': {
-      const nodes = wholeNumber(values, '--nodes', '4', 1, 9);
-      const pods = wholeNumber(values, '--pods', '50', 1, 250);
-      return { command, name, nodes, pods, keep: values.has('--keep'), json: values.has('--json') };
+      const f = parseFlags('bench', rest);
+      const nodes = wholeNumber(f.nodes, '--nodes', 1, 9);
+      const pods = wholeNumber(f.pods, '--pods', 1, 250);
+      return { command, name: labName, nodes, pods, keep: f.keep, json: f.json };
     }
     case 'status':
     case 'check':
-      return { command, name, json: values.has('--json') };
+      return { command, name: labName, json: parseFlags(command, rest).json };
     default:
-      return { command: 'down', name };
+      return { command: 'down', name: labName };
   }
 }
 
 // A whole-number flag within [min, max], or LabUsageError naming the flag.
-function wholeNumber(values: Map<string, string | true>, flag: string, def: string, min: number, max: number): number {
-  const raw = (values.get(flag) as string | undefined) ?? def;
+function wholeNumber(raw: string, flagName: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < min || n > max) throw new LabUsageError(flag, `"${raw}" is not a whole number from ${min} to ${max}`);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new LabUsageError(flagName, `"${raw}" is not a whole number from ${min} to ${max}`);
   return n;
 }
