@@ -12,13 +12,13 @@ const flags = defineFlags(
   {
     listen: { type: 'string[]', default: ['unix:///run/cilium-ts/proxy.sock'], env: 'CILIUM_PROXY_LISTEN', description: 'gRPC listen addresses for the agent (Sync, AccessLog, Status): unix:///path or host:port' },
     bpfPinDir: { type: 'string', default: '/sys/fs/bpf/cilium-ts', env: 'CILIUM_BPF_PIN_DIR', description: "the agent's datapath pin directory; the proxy reads the peers' identities from its ipcache map" },
-    proxyListenHost: { type: 'string', default: '127.0.0.1', description: 'address the HTTP listeners (10001 ingress, 10002 egress) bind; TPROXY delivers redirected connections to it' },
+    proxyListenHost: { type: 'string', default: '127.0.0.1', description: 'address the HTTP listeners (10001 ingress, 10002 egress) and the DNS listener (10004 egress, TCP; its UDP sockets bind this address, or 127.0.0.1 and ::1 for ::) bind; TPROXY delivers redirected traffic to it' },
     transparent: { type: 'boolean', default: true, description: 'make the listeners transparent (IP_TRANSPARENT) and install the TPROXY rules and policy route of this network namespace (run the proxy in the node namespace); --no-transparent for a plain proxy' },
     metricsPort: { type: 'number', default: 0, description: 'serve Prometheus metrics on this port at /metrics (0: off)' },
     ...metricsHostFlag,
     logLevel: { type: 'string', default: 'info', env: 'CILIUM_LOG_LEVEL', description: 'debug, info, warn or error' },
   },
-  { program: 'cilium-proxy', summary: 'cilium-ts per-node L7 proxy: enforces the HTTP rules the agent pushes on connections the datapath redirects to it (TPROXY), and reports access records.' },
+  { program: 'cilium-proxy', summary: 'cilium-ts per-node L7 proxy: enforces the HTTP and DNS rules the agent pushes on traffic the datapath redirects to it (TPROXY), and reports access records.' },
 );
 
 function fail(message: string): never {

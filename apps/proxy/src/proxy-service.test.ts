@@ -21,7 +21,7 @@ describe('Proxy gRPC service', () => {
   let listenerPort = 0;
 
   before(async () => {
-    proxy = new L7Proxy({ identities: { identityOf: () => 5001 }, logger, ports: { ingress: 0, egress: 0 }, markUpstream: false });
+    proxy = new L7Proxy({ identities: { identityOf: () => 5001 }, logger, ports: { ingress: 0, egress: 0 }, dnsPort: 0, markUpstream: false });
     const listeners = await proxy.start();
     listenerPort = Number(listeners.find((l) => l.direction === 'ingress')!.address.split(':').pop());
     server = await createServer({ component: 'proxy', services: [proxyService(proxy, logger, '0.1.0')], addresses: ['127.0.0.1:0'], logger });

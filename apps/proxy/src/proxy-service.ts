@@ -4,6 +4,7 @@ import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import { proxy as api, timestampFromDate } from '@cilium-ts/api';
 import { InvalidArgumentError, serviceErrorFromStatus, statusFromError, type ServiceRegistration } from '@cilium-ts/grpc';
 import { type Logger } from '@cilium-ts/process';
+import { dnsAccessLogRecord } from './dns-access-record.js';
 import type { AccessRecord } from './http-listener.js';
 import { PolicyTable } from './policy-table.js';
 import type { L7Proxy } from './proxy.js';
@@ -55,7 +56,11 @@ export function proxyService(proxy: L7Proxy, logger: Logger, version: string): S
       },
       accessLog(call: ServerWritableStream<api.AccessLogRequest, api.AccessLogRecord>): void {
         const off = proxy.onRecord((r) => call.write(accessLogRecord(r)));
-        const stop = (): void => off();
+        const offDns = proxy.onDnsRecord((r) => call.write(dnsAccessLogRecord(r)));
+        const stop = (): void => {
+          off();
+          offDns();
+        };
         call.on('cancelled', stop);
         call.on('close', stop);
         call.on('finish', stop);

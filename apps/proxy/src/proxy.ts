@@ -5,6 +5,7 @@ import net from 'node:net';
 import { fromProxyMark, WORLD_IDENTITY } from '@cilium-ts/bpf';
 import type { Logger } from '@cilium-ts/process';
 import { proxyPortFor, type Direction } from '@cilium-ts/policy';
+import { DnsListener, type DnsAccessRecord } from './dns-listener.js';
 import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
 import { normalizeAddress, PolicyTable } from './policy-table.js';
 import { markedSocket } from './socket-options.js';
@@ -25,6 +26,10 @@ export interface L7ProxyOptions {
   listenHost?: string;
   /** Listener ports by direction (default the fixed proxy ports 10001 / 10002; 0 picks one). */
   ports?: Partial<Record<Direction, number>>;
+  /** Port of the egress DNS listener (default the fixed proxy port 10004; 0: none). */
+  dnsPort?: number;
+  /** Addresses the DNS listener's UDP sockets bind, one per family (default: from listenHost, as tproxyFamilies). */
+  dnsUdpHosts?: readonly string[];
   /** Make listeners transparent (IP_TRANSPARENT) so TPROXY can hand them connections (default true). */
   transparent?: boolean;
   /** Mark upstream connections with the source identity (SO_MARK, needs CAP_NET_ADMIN; default true). */
@@ -37,7 +42,7 @@ export interface L7ProxyOptions {
 export interface ListenerInfo {
   proxyPort: number;
   direction: Direction;
-  parser: 'http';
+  parser: 'http' | 'dns';
   address: string;
 }
 
@@ -46,6 +51,7 @@ export class L7Proxy {
   private table = PolicyTable.empty();
   private readonly listeners = new Map<Direction, { listener: HttpListener; proxyPort: number }>();
   private readonly feed = new EventEmitter();
+  private dns: { listener: DnsListener; proxyPort: number } | undefined;
 
   constructor(private readonly opts: L7ProxyOptions) {
     this.feed.setMaxListeners(0);
@@ -67,12 +73,31 @@ export class L7Proxy {
       await listener.listen();
       this.listeners.set(direction, { listener, proxyPort });
     }
+    const dnsPort = this.opts.dnsPort ?? proxyPortFor('egress', 'dns');
+    if (dnsPort !== 0) {
+      const host = this.opts.listenHost ?? '127.0.0.1';
+      const listener = new DnsListener({
+        port: dnsPort,
+        udpHosts: this.opts.dnsUdpHosts ?? (host === '::' ? ['127.0.0.1', '::1'] : [host]),
+        tcpHost: host,
+        transparent: this.opts.transparent !== false,
+        onListening: this.opts.onListening,
+        resolve: (destination, source) => this.resolveAddresses('egress', destination, source),
+        markUpstream: this.opts.markUpstream,
+        onRecord: (r) => this.feed.emit('dns', r),
+        logger: this.opts.logger,
+      });
+      await listener.listen();
+      this.dns = { listener, proxyPort: dnsPort };
+    }
     return this.listenerInfo();
   }
 
   /** The listeners. */
   listenerInfo(): ListenerInfo[] {
-    return [...this.listeners].map(([direction, { listener, proxyPort }]) => ({ proxyPort, direction, parser: 'http' as const, address: listener.address() }));
+    const out: ListenerInfo[] = [...this.listeners].map(([direction, { listener, proxyPort }]) => ({ proxyPort, direction, parser: 'http' as const, address: listener.address() }));
+    if (this.dns) out.push({ proxyPort: this.dns.proxyPort, direction: 'egress', parser: 'dns', address: this.dns.listener.address() });
+    return out;
   }
 
   /** Request counters over every listener. */
@@ -82,6 +107,11 @@ export class L7Proxy {
       c.forwarded += listener.counters.forwarded;
       c.denied += listener.counters.denied;
       c.rejected += listener.counters.rejected;
+    }
+    if (this.dns) {
+      c.forwarded += this.dns.listener.counters.forwarded;
+      c.denied += this.dns.listener.counters.denied;
+      c.rejected += this.dns.listener.counters.rejected;
     }
     return c;
   }
@@ -103,10 +133,18 @@ export class L7Proxy {
     return () => this.feed.off('record', fn);
   }
 
+  /** Subscribes to DNS access records; returns the unsubscribe function. */
+  onDnsRecord(fn: (r: DnsAccessRecord) => void): () => void {
+    this.feed.on('dns', fn);
+    return () => this.feed.off('dns', fn);
+  }
+
   /** Closes the listeners and their connections. */
   async stop(): Promise<void> {
     await Promise.all([...this.listeners.values()].map(({ listener }) => listener.close()));
     this.listeners.clear();
+    await this.dns?.listener.close();
+    this.dns = undefined;
   }
 
   /**
@@ -115,10 +153,18 @@ export class L7Proxy {
    * endpoint is the destination, the peer the source; egress the other way round.
    */
   resolve(direction: Direction, socket: net.Socket): ConnectionContext | undefined {
-    const local = normalizeAddress(socket.localAddress ?? '');
-    const remote = normalizeAddress(socket.remoteAddress ?? '');
-    const localPort = socket.localPort ?? 0;
-    const remotePort = socket.remotePort ?? 0;
+    return this.resolveAddresses(direction, { address: socket.localAddress ?? '', port: socket.localPort ?? 0 }, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+  }
+
+  /**
+   * The context of redirected traffic from `remote` to its original destination `localSide`
+   * (what the listener's socket saw as its own address), as `resolve`.
+   */
+  resolveAddresses(direction: Direction, localSide: { address: string; port: number }, remoteSide: { address: string; port: number }): ConnectionContext | undefined {
+    const local = normalizeAddress(localSide.address);
+    const remote = normalizeAddress(remoteSide.address);
+    const localPort = localSide.port;
+    const remotePort = remoteSide.port;
     if (!local || !remote) return undefined;
     const endpointAddress = direction === 'ingress' ? local : remote;
     const rules = this.table.lookup(direction, endpointAddress, localPort);

@@ -70,3 +70,8 @@ export function markedSocket(family: 4 | 6, mark: number): net.Socket {
   }
   return new net.Socket({ fd, readable: true, writable: true });
 }
+
+/** Sets SO_MARK on an open socket's file descriptor (packets sent after it carry `mark`). */
+export function setSocketMark(fd: number, mark: number): void {
+  setInt(fd, SOL_SOCKET, SO_MARK, mark | 0, 'setsockopt(SO_MARK)');
+}

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY, toProxyMark } from '@cilium-ts/bpf';
+import { proxyListener } from '@cilium-ts/policy';
 
 /** The routing table of marked packets (as Cilium's). */
 export const PROXY_ROUTE_TABLE = 2004;
@@ -29,9 +30,9 @@ function run(argv: string[]): string {
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16)}`;
 
-/** The iptables arguments (after `-t mangle -X PREROUTING`) of the TPROXY rule of one listener. */
-export function tproxyRule(proxyPort: number, onIp: string): string[] {
-  return ['-p', 'tcp', '-m', 'mark', '--mark', `${hex(toProxyMark(proxyPort))}/${hex(0xffff0000 | MARK_MAGIC_MASK)}`, '-m', 'comment', '--comment', `cilium-ts proxy ${proxyPort}`,
+/** The iptables arguments (after `-t mangle -X PREROUTING`) of the TPROXY rule of one listener and protocol. */
+export function tproxyRule(proxyPort: number, onIp: string, protocol: 'tcp' | 'udp' = 'tcp'): string[] {
+  return ['-p', protocol, '-m', 'mark', '--mark', `${hex(toProxyMark(proxyPort))}/${hex(0xffff0000 | MARK_MAGIC_MASK)}`, '-m', 'comment', '--comment', `cilium-ts proxy ${proxyPort}`,
     '-j', 'TPROXY', '--on-port', String(proxyPort), '--on-ip', onIp];
 }
 
@@ -58,8 +59,11 @@ export function installTproxy(ports: readonly number[], host = '127.0.0.1'): voi
     }
     run([...ip, 'route', 'replace', 'local', family === 6 ? '::/0' : '0.0.0.0/0', 'dev', 'lo', 'table', String(PROXY_ROUTE_TABLE)]);
     for (const p of ports) {
-      const rule = tproxyRule(p, onIp);
-      if (!checkRule(tables, rule)) run([tables, '-w', '-t', 'mangle', '-A', 'PREROUTING', ...rule]);
+      // DNS listeners take UDP and TCP; the others TCP.
+      for (const protocol of proxyListener(p)?.parser === 'dns' ? (['udp', 'tcp'] as const) : (['tcp'] as const)) {
+        const rule = tproxyRule(p, onIp, protocol);
+        if (!checkRule(tables, rule)) run([tables, '-w', '-t', 'mangle', '-A', 'PREROUTING', ...rule]);
+      }
     }
   }
 }

@@ -69,3 +69,37 @@ test('hubble observe --type l7 / --http-method / --http-status / --http-path sel
   assert.deepEqual(pick({ httpPath: ['^/private$'] }), [0]);
   assert.deepEqual(pick({ verdict: [flow.Verdict.DROPPED] }), [0]);
 });
+
+test('DNS records are L7 flows with l7.dns over UDP, Cilium\'s DNS summary, and --protocol dns / --dns-query select them', () => {
+  const dns = (type: 'request' | 'response', verdict: proxy.Verdict, rcode: number, ips: string[]): proxy.AccessLogRecord =>
+    proxy.AccessLogRecord.fromPartial({
+      time: Timestamp.fromPartial({ seconds: 100n }),
+      type, verdict,
+      direction: proxy.TrafficDirection.EGRESS,
+      endpointId: 9,
+      sourceAddress: '10.0.0.2', sourcePort: 40001, sourceIdentity: 5009,
+      destinationAddress: '10.0.1.53', destinationPort: 53, destinationIdentity: 5001,
+      latencyNs: type === 'response' ? 2_000_000n : 0n,
+      dns: { query: 'allowed.example.', ips, ttl: ips.length ? 60 : 0, cnames: [], rcode, qtypes: ['A'], rrtypes: ips.map(() => 'A'), transport: 'udp' },
+    });
+  const flows = [
+    accessLogFlow(dns('request', proxy.Verdict.FORWARDED, 0, []), resolver, 'n1', now),
+    accessLogFlow(dns('response', proxy.Verdict.FORWARDED, 0, ['192.0.2.10']), resolver, 'n1', now),
+    accessLogFlow(dns('request', proxy.Verdict.DENIED, 5, []), resolver, 'n1', now),
+  ];
+  const [req, res, denied] = flows as [flow.Flow, flow.Flow, flow.Flow];
+  assert.deepEqual([req.l4?.UDP?.sourcePort, req.l4?.UDP?.destinationPort, req.source?.ID, req.trafficDirection], [40001, 53, 9, flow.TrafficDirection.EGRESS]);
+  assert.equal(req.Summary, 'DNS Query allowed.example. A');
+  assert.deepEqual(res.l7?.dns, { query: 'allowed.example.', ips: ['192.0.2.10'], ttl: 60, cnames: [], observationSource: 'proxy', rcode: 0, qtypes: ['A'], rrtypes: ['A'] });
+  assert.equal(res.Summary, 'DNS Answer "192.0.2.10" TTL: 60 (Proxy allowed.example. A)');
+  assert.deepEqual([res.IP?.source, res.l4?.UDP?.sourcePort, res.isReply], ['10.0.1.53', 53, true]);
+  assert.equal(denied.verdict, flow.Verdict.DROPPED);
+  const pick = (f: Partial<flow.FlowFilter>): number[] => {
+    const match = compileFlowFilters([flow.FlowFilter.fromPartial(f)], []);
+    return flows.flatMap((x, k) => (match(x) ? [k] : []));
+  };
+  assert.deepEqual(pick({ protocol: ['dns'] }), [0, 1, 2]);
+  assert.deepEqual(pick({ protocol: ['http'] }), []);
+  assert.deepEqual(pick({ dnsQuery: ['^allowed\\.example\\.$'] }), [0, 1, 2]);
+  assert.deepEqual(pick({ verdict: [flow.Verdict.DROPPED], protocol: ['dns'] }), [2]);
+});

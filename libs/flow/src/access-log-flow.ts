@@ -4,6 +4,8 @@
 // (code, method, url, protocol, headers); verdict FORWARDED, or DROPPED for a request the
 // rules denied (and its 403 answer), ERROR when the upstream failed; endpoints and identities
 // resolved as for L3/L4 flows. A response flows from the server to the client (is_reply).
+// A DNS record (the DNS listener's) gives `l7.dns` (query, ips, ttl, cnames, rcode, qtypes,
+// rrtypes, observation source "proxy") over UDP or TCP and Cilium's DNS summary.
 import { flow, proxy, type Timestamp } from '@cilium-ts/api';
 import type { EndpointResolver } from './endpoint-resolver.js';
 import { flowUuid, nextFlowSeq } from './flow-uuid.js';
@@ -28,6 +30,7 @@ export function accessLogFlow(r: proxy.AccessLogRecord, resolver: EndpointResolv
   const [srcIp, dstIp] = response ? [r.destinationAddress, r.sourceAddress] : [r.sourceAddress, r.destinationAddress];
   const [srcPort, dstPort] = response ? [r.destinationPort, r.sourcePort] : [r.sourcePort, r.destinationPort];
   const http = r.http;
+  const dns = r.dns;
   const host = http?.headers.find((h) => h.key.toLowerCase() === 'host')?.value || hostPort(r.destinationAddress, r.destinationPort);
   const url = http ? (/^[a-z]+:\/\//i.test(http.url) ? http.url : `http://${host}${http.url}`) : '';
   return flow.Flow.fromPartial({
@@ -35,7 +38,7 @@ export function accessLogFlow(r: proxy.AccessLogRecord, resolver: EndpointResolv
     uuid: flowUuid(nextFlowSeq()),
     verdict: VERDICTS[r.verdict] ?? flow.Verdict.VERDICT_UNKNOWN,
     IP: { source: srcIp, destination: dstIp, ipVersion: srcIp.includes(':') ? flow.IPVersion.IPv6 : flow.IPVersion.IPv4 },
-    l4: { TCP: { sourcePort: srcPort, destinationPort: dstPort } },
+    l4: dns?.transport === 'udp' ? { UDP: { sourcePort: srcPort, destinationPort: dstPort } } : { TCP: { sourcePort: srcPort, destinationPort: dstPort } },
     source: src,
     destination: dst,
     Type: flow.FlowType.L7,
@@ -44,15 +47,28 @@ export function accessLogFlow(r: proxy.AccessLogRecord, resolver: EndpointResolv
     trafficDirection: ingress ? flow.TrafficDirection.INGRESS : flow.TrafficDirection.EGRESS,
     isReply: response,
     // As Cilium's seven parser: the compact line's text (`http-request FORWARDED (HTTP/1.1 GET http://...)`).
-    Summary: http ? (response ? `${http.protocol} ${http.code} ${r.latencyNs / 1_000_000n}ms (${http.method} ${url})` : `${http.protocol} ${http.method} ${url}`) : '',
+    Summary: http ? (response ? `${http.protocol} ${http.code} ${r.latencyNs / 1_000_000n}ms (${http.method} ${url})` : `${http.protocol} ${http.method} ${url}`) : dns ? dnsSummary(dns, response) : '',
     l7: {
       type: response ? flow.L7FlowType.RESPONSE : flow.L7FlowType.REQUEST,
       latencyNs: response ? r.latencyNs : 0n,
       http: http
         ? { code: response ? http.code : 0, method: http.method, url, protocol: http.protocol, headers: http.headers.map((h) => ({ key: h.key, value: h.value })) }
         : undefined,
+      dns: dns
+        ? { query: dns.query, ips: dns.ips, ttl: dns.ttl, cnames: dns.cnames, observationSource: 'proxy', rcode: dns.rcode, qtypes: dns.qtypes, rrtypes: dns.rrtypes }
+        : undefined,
     },
   });
+}
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+/** Cilium's seven parser summary of a DNS record: `DNS Query q A`, `DNS Answer "ips" TTL: n (Proxy q A)`, `DNS Answer RCode: REFUSED (Proxy q A)`. */
+function dnsSummary(dns: proxy.DNSRecord, response: boolean): string {
+  const types = dns.qtypes.join(',');
+  if (!response) return `DNS Query ${dns.query} ${types}`;
+  const answer = dns.rcode !== 0 ? `RCode: ${RCODES[dns.rcode] ?? String(dns.rcode)}` : `"${dns.ips.join(',')}" TTL: ${dns.ttl}`;
+  return `DNS Answer ${answer} (Proxy ${dns.query} ${types})`;
 }
 
 function hostPort(address: string, port: number): string {

@@ -94,7 +94,7 @@ export function httpAllowed(policy: L7Policy, req: HTTPRequest): boolean {
 }
 
 /** True when a DNS query for `name` passes the L7 policy. */
-export function dnsAllowed(policy: L7Policy, name: string): boolean {
+export function dnsAllowed(policy: Pick<L7Policy, 'allowAll' | 'rules'>, name: string): boolean {
   return policy.allowAll || (policy.rules.dns ?? []).some((r) => dnsRuleMatches(r, name));
 }
 

@@ -47,4 +47,16 @@ describe('buildL7Endpoints', () => {
     assert.deepEqual(buildL7Endpoints([plain, web]), buildL7Endpoints([web, plain]));
     assert.deepEqual(buildL7Endpoints([plain]), []);
   });
+
+  test('an egress DNS rule is sent as the egress dns listener (10004) on UDP and TCP port 53 with its matchName / matchPattern', () => {
+    const dnsEngine = new PolicyEngine({ identities: [[310, ['k8s:app=client']], [311, ['k8s:app=dns']]] });
+    dnsEngine.addRules(parsePolicyDocument(JSON.stringify([
+      { endpointSelector: { matchLabels: { app: 'client' } }, egress: [{ toEndpoints: [{ matchLabels: { app: 'dns' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchName: 'allowed.example' }, { matchPattern: '*.svc.example' }] } }] }] },
+    ])));
+    const out = buildL7Endpoints([{ id: 9, identity: 310, ipv4: '10.0.0.9', handle: dnsEngine.endpoint(['k8s:app=client']) }]);
+    assert.equal(out.length, 1);
+    assert.deepEqual(out[0]!.ports.map((p) => [p.direction, p.port, p.proxyPort, p.peers.map((x) => [x.identity, x.allowAll, x.dns.map((r) => r.matchName || r.matchPattern)])]), [
+      [api.TrafficDirection.EGRESS, 53, 10004, [[311, false, ['allowed.example', '*.svc.example']]]],
+    ]);
+  });
 });

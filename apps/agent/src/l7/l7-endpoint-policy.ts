@@ -16,7 +16,7 @@ export interface L7Endpoint {
 }
 
 /** Listener parsers the proxy serves (kafka redirects stay fail-closed: no listener takes them). */
-const servedParsers = new Set(['http']);
+const servedParsers = new Set(['http', 'dns']);
 
 /** Most ports one redirect range expands to (the datapath expands ranges the same way). */
 const MaxRangePorts = 16384;
@@ -77,6 +77,7 @@ function rangePorts(e: PolicyEntry): number[] {
 /** One peer's entry; undefined when it would allow nothing (no served rules and not allowAll). */
 function peerPolicy(identity: number, l7: L7Policy): api.PeerPolicy | undefined {
   const http = (l7.rules.http ?? []).map((r) => api.HTTPRule.fromPartial({ method: r.method ?? '', path: r.path ?? '', host: r.host ?? '', headers: r.headers ?? [] }));
-  if (!l7.allowAll && http.length === 0) return undefined;
-  return api.PeerPolicy.fromPartial({ identity, allowAll: l7.allowAll, http: l7.allowAll ? [] : http });
+  const dns = (l7.rules.dns ?? []).map((r) => api.DNSRule.fromPartial({ matchName: r.matchName ?? '', matchPattern: r.matchPattern ?? '' }));
+  if (!l7.allowAll && http.length === 0 && dns.length === 0) return undefined;
+  return api.PeerPolicy.fromPartial({ identity, allowAll: l7.allowAll, http: l7.allowAll ? [] : http, dns: l7.allowAll ? [] : dns });
 }
