@@ -210,6 +210,14 @@ describe('troubleshooting commands against a real agent', { skip }, () => {
     assert.match(pol.stdout, /ingress enforced/);
     assert.match(pol.stdout, /Allow\s+Ingress\s+0\s+ANY\s+80\/TCP/);
 
+    // Traced between running endpoints, with their labels (namespace label included).
+    const trace = await cli(['policy', 'trace', '--src-endpoint', epId, '--dst-endpoint', epId, '--dport', '80/TCP', '-H', host, '-o', 'json']);
+    assert.equal(trace.code, 0, trace.stderr);
+    assert.equal(JSON.parse(trace.stdout).verdict, 'ALLOWED');
+    const trace81 = await cli(['policy', 'trace', '--src-endpoint', epId, '--dst-endpoint', epId, '--dport', '81/TCP', '-H', host]);
+    assert.match(trace81.stdout, /1\/1 rules selected[\s\S]*Final verdict: DENIED/);
+    assert.equal((await cli(['policy', 'trace', '--src-endpoint', '4000', '-d', 'k8s:app=web', '-H', host])).code, 1, 'an unknown endpoint');
+
     const healthy = await cli(['endpoint', 'health', epId, '-H', host]);
     assert.equal(healthy.code, 0, healthy.stdout);
     assert.match(healthy.stdout, /^Overall Health:\s+OK$/m);

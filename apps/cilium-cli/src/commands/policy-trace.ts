@@ -4,7 +4,8 @@
 import { unary } from '@cilium-ts/grpc';
 import { StaticIdentityLookup, TraceRequestError, tracePolicy, type Repository, type TraceRequest } from '@cilium-ts/policy';
 import { CliError, printJson } from '../cli-context.js';
-import { defineCommand, hostFlag, outputFlag, wantsJson } from '../command.js';
+import type { AgentConnection } from '../agent-connection.js';
+import { defineCommand, hostFlag, outputFlag, parseId, wantsJson } from '../command.js';
 import { repositoryFromFiles, repositoryFromJson } from '../policy-source.js';
 
 /** Parses `--dport` ("80", "80/TCP", "53/udp"); an empty string means no port. */
@@ -15,16 +16,25 @@ export function parseDport(raw: string): { dport?: number; protocol?: string } {
   return m[2] === undefined ? { dport: Number(m[1]) } : { dport: Number(m[1]), protocol: m[2].toUpperCase() };
 }
 
-/** `cilium policy trace -s LABEL... -d LABEL... [--dport 80/TCP] [--policy-file FILE]... [-o json]`. */
+/** Labels of a running endpoint of the agent (`--src-endpoint` / `--dst-endpoint`). */
+async function endpointLabels(conn: AgentConnection, raw: string, flag: string): Promise<string[]> {
+  const id = parseId(raw, `${flag} endpoint ID`);
+  const ep = await conn.call('Endpoints.GetEndpoint', (deadline) => unary(conn.endpoints, 'getEndpoint', { id, containerId: '' }, { deadline }));
+  return ep.labels;
+}
+
+/** `cilium policy trace -s LABEL...|--src-endpoint ID -d LABEL...|--dst-endpoint ID [--dport 80/TCP] [--policy-file FILE]... [-o json]`. */
 export const policyTraceCommand = defineCommand({
   path: ['policy', 'trace'],
   summary: 'trace the policy decision for traffic between two label sets',
-  positionals: '-s LABEL... -d LABEL... [--dport PORT/PROTO]',
+  positionals: '-s LABEL...|--src-endpoint ID -d LABEL...|--dst-endpoint ID [--dport PORT/PROTO]',
   flags: {
     ...hostFlag,
     ...outputFlag,
     src: { type: 'string[]', description: 'labels of the source, e.g. k8s:app=web (repeatable; short: -s)' },
     dst: { type: 'string[]', description: 'labels of the destination (repeatable; short: -d)' },
+    srcEndpoint: { type: 'string', description: "a running endpoint's id: trace with its labels as the source" },
+    dstEndpoint: { type: 'string', description: "a running endpoint's id: trace with its labels as the destination" },
     dport: { type: 'string', description: 'destination port and protocol, e.g. 80/TCP' },
     policyFile: { type: 'string[]', description: 'trace against these policy files instead of the agent (repeatable)' },
   },
@@ -32,8 +42,15 @@ export const policyTraceCommand = defineCommand({
   async run(ctx, { values, positionals }) {
     const json = wantsJson(values.output);
     if (positionals.length > 0) throw new CliError(`unexpected argument ${positionals[0]}; labels go after -s / -d`, 2);
-    if (values.src.length === 0 || values.dst.length === 0) throw new CliError('give the source labels (-s) and the destination labels (-d)', 2);
-    const req: TraceRequest = { srcLabels: values.src, dstLabels: values.dst, ...parseDport(values.dport) };
+    if (values.src.length > 0 && values.srcEndpoint) throw new CliError('give the source as labels (-s) or as --src-endpoint, not both', 2);
+    if (values.dst.length > 0 && values.dstEndpoint) throw new CliError('give the destination as labels (-d) or as --dst-endpoint, not both', 2);
+    if ((values.src.length === 0 && !values.srcEndpoint) || (values.dst.length === 0 && !values.dstEndpoint)) {
+      throw new CliError('give the source (-s labels or --src-endpoint ID) and the destination (-d labels or --dst-endpoint ID)', 2);
+    }
+    if ((values.srcEndpoint || values.dstEndpoint) && values.policyFile.length > 0) throw new CliError('--src-endpoint / --dst-endpoint read the agent: leave out --policy-file', 2);
+    const srcLabels = values.srcEndpoint ? await endpointLabels(ctx.connect(values.host), values.srcEndpoint, '--src-endpoint') : values.src;
+    const dstLabels = values.dstEndpoint ? await endpointLabels(ctx.connect(values.host), values.dstEndpoint, '--dst-endpoint') : values.dst;
+    const req: TraceRequest = { srcLabels, dstLabels, ...parseDport(values.dport) };
     let repo: Repository;
     let identities: StaticIdentityLookup;
     if (values.policyFile.length > 0) {
