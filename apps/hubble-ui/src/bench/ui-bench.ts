@@ -3,12 +3,13 @@
 //    20,000 flows/s, against a gRPC client reading the same relay directly (decode + view);
 //    backend heap with a page that stops reading (bounded queue: drops) against no page;
 // 2. page frame time p95 (requestAnimationFrame intervals in Chromium) while 5,000 flows/s
-//    arrive, against the same page with no flows;
+//    arrive, against the same page with no flows (and, with --baseline-page DIR, another
+//    build of the page's static files, e.g. the previous commit's dist/page, in the same run);
 // 3. layout (dagre in the page's layout worker, request to positions back) of 200 workloads /
 //    1,000 port edges, against 20 / 100.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get, type IncomingMessage } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +24,7 @@ import { startUiServer, type RunningUiServer } from '../ui-server.js';
 const RELAY_MAIN = fileURLToPath(new URL('./synthetic-relay.js', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SECONDS = Number(process.env.UI_BENCH_SECONDS ?? 5);
+const BASELINE_PAGE = process.argv.includes('--baseline-page') ? process.argv[process.argv.indexOf('--baseline-page') + 1] : undefined;
 const dir = mkdtempSync(join(tmpdir(), 'cts-ui-bench-'));
 const children: ChildProcess[] = [];
 const quiet = createLogger('hubble-ui-bench', { level: 'error' });
@@ -126,10 +128,21 @@ async function main(): Promise<void> {
   // 2 + 3 in Chromium
   const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   try {
-    const frames = async (rate: number): Promise<{ p95: number; flows: number }> => {
-      const r = await relay(`page-${rate}`, rate);
+    let pageRuns = 0;
+    const frames = async (rate: number, pageDir?: string): Promise<{ p95: number; flows: number }> => {
+      const r = await relay(`page-${rate}-${++pageRuns}`, rate);
       const s = await ui(r);
       const p = await browser.newPage();
+      if (pageDir !== undefined) {
+        // The other build's page, modules and style, served in place of this build's.
+        await p.setRequestInterception(true);
+        p.on('request', (req) => {
+          if (new URL(req.url()).pathname === '/') return void req.respond({ status: 200, contentType: 'text/html', body: readFileSync(join(pageDir, 'index.html')) });
+          const m = /\/static\/([a-z-]+)\.(js|css)$/.exec(req.url());
+          if (m === null || m[1] === 'dagre.esm') return void req.continue();
+          void req.respond({ status: 200, contentType: m[2] === 'js' ? 'text/javascript' : 'text/css', body: readFileSync(join(pageDir, `${m[1]}.${m[2]}`)) });
+        });
+      }
       await p.setViewport({ width: 1400, height: 1000 });
       await p.goto(s.url, { waitUntil: 'load' });
       await sleep(3000);
@@ -157,6 +170,12 @@ async function main(): Promise<void> {
     const busy = await frames(5000);
     rows.push(['page frame time p95, no flows (baseline)', `${idle.p95.toFixed(1)} ms`]);
     rows.push(['page frame time p95, 5,000 flows/s offered', `${busy.p95.toFixed(1)} ms (${(busy.p95 / idle.p95).toFixed(2)}x baseline; ${busy.flows.toFixed(0)} flows/s drawn; target < 50 ms)`]);
+    if (BASELINE_PAGE !== undefined) {
+      const other = await frames(5000, BASELINE_PAGE);
+      const again = await frames(5000);
+      rows.push([`  the same, page of ${BASELINE_PAGE}`, `${other.p95.toFixed(1)} ms (${(other.p95 / idle.p95).toFixed(2)}x baseline; ${other.flows.toFixed(0)} flows/s drawn)`]);
+      rows.push(['  the same, this page again', `${again.p95.toFixed(1)} ms (${(again.p95 / idle.p95).toFixed(2)}x baseline; ${again.flows.toFixed(0)} flows/s drawn)`]);
+    }
 
     const r = await relay('layout', 0);
     const s = await ui(r);

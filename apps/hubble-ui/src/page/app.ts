@@ -1,7 +1,8 @@
 // The Hubble UI page: namespace selector, service map (dagre layout in a worker, SVG),
 // flows table with filters, relay status. Live: flows arrive in batches from the backend and
-// wait in `incoming`; each animation frame takes them in and makes at most one update of
-// the map and one of the table (counts every REFRESH_EVERY_MS). A new workload or pair asks
+// wait in `incoming`; each animation frame takes them in and makes at most one update: of
+// the map or of the table (counts every REFRESH_EVERY_MS; the table waits for a frame in
+// which the map did nothing, unless a filter or a click changed it). A new workload or pair asks
 // the layout worker for a layout; the map keeps its previous positions until it arrives.
 import { Feed } from './feed.js';
 import type { FlowView } from './flow-view.js';
@@ -15,7 +16,11 @@ const REFRESH_EVERY_MS = 250;
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 const map = new ServiceMap();
-const table = new FlowsTable($<HTMLTableSectionElement>('flows-body'), $('flows-count'));
+const table = new FlowsTable($<HTMLTableSectionElement>('flows-body'), $('flows-count'), {
+  scroll: $('flows-scroll'),
+  spacer: $('flows-spacer'),
+  rows: $('flows-rows'),
+});
 const status = $('relay-status');
 let requested = -1;
 let drawnVersion = -1;
@@ -94,24 +99,30 @@ function frame(now: number): void {
     requested = map.topologyVersion;
     layouts.request(map);
   }
+  let mapWorked = false;
   if (arrived !== undefined) {
     view.draw(map, arrived);
     arrived = undefined;
     stats.mapDraws++;
     drawnVersion = map.version;
     lastRefresh = now;
+    mapWorked = true;
   } else if (map.version !== drawnVersion && now - lastRefresh >= REFRESH_EVERY_MS) {
     view.refresh(map);
     drawnVersion = map.version;
     lastRefresh = now;
+    mapWorked = true;
   }
-  if (tableDirty && (tableNow || now - lastTable >= REFRESH_EVERY_MS)) {
+  if (tableDirty && (tableNow || (!mapWorked && now - lastTable >= REFRESH_EVERY_MS))) {
     table.render();
     tableDirty = tableNow = false;
     lastTable = now;
   }
   requestAnimationFrame(frame);
 }
+
+// Scrolling the table shows other rows: rendered in the next frame.
+$('flows-scroll').addEventListener('scroll', () => (tableDirty = tableNow = true), { passive: true });
 
 for (const key of ['verdict', 'namespace-filter', 'pod', 'port', 'protocol'] as const) {
   $<HTMLInputElement>(`filter-${key}`).addEventListener('input', (ev) => {
