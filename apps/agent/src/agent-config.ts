@@ -43,4 +43,8 @@ export interface AgentConfig {
   routingMode: RoutingMode;
   /** Tunnel mode: the family of the VXLAN outer header (--underlay-protocol; default ipv4). */
   underlayProtocol?: UnderlayProtocol;
+  /** The podman command the agent reads container labels with (runtime-labels.ts; default ["podman"]). */
+  podmanCommand?: string[];
+  /** The endpoint deletion queue (deletion-queue-drain.ts); default: delete-queue beside the first unix:// listen socket. */
+  deletionQueueDir?: string;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
 import { Datapath, listPinnedMaps, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
+import { deletionQueueDir } from '@cilium-ts/grpc/deletion-queue';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
 import { configOptions } from './agent-config-view.js';
@@ -25,6 +26,7 @@ import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
 import { ClusterPolicy } from './cluster-policy.js';
+import { startDeletionQueue } from './deletion-queue-drain.js';
 import { EndpointManager, type Endpoint } from './endpoint-manager.js';
 import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
@@ -40,6 +42,7 @@ import { NodeRoutes } from './node-routes.js';
 import { setupNode } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { RemoteIpcache } from './remote-ipcache.js';
+import { initFailClosed, podmanLabelReader, RuntimeLabelResolver } from './runtime-labels.js';
 import type { AgentConfig } from './agent-config.js';
 import { setupRoutingMode } from './routing-mode.js';
 import { StateStore } from './state-store.js';
@@ -175,6 +178,13 @@ export class Agent {
       for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
       l7.schedule();
     };
+    // Labels of podman containers come from podman once ADD has returned (runtime-labels.ts).
+    const runtimeLabels = new RuntimeLabelResolver({
+      readers: { podman: podmanLabelReader(cfg.podmanCommand) },
+      apply: async (id, labels) => void (await endpoints.setRuntimeLabels(id, labels)),
+      log: (level, msg, fields) => log[level](msg, { subsys: 'runtime-labels', ...fields }),
+    });
+    this.closers.push(() => runtimeLabels.close());
     const endpoints: EndpointManager = new EndpointManager({
       nodeName: cfg.nodeName,
       nodeIp: cfg.nodeIp,
@@ -184,8 +194,9 @@ export class Agent {
       identities: this.allocator,
       ipcache: this.ipcacheSync,
       // Diffs carry entries only; enforcement (and the enable-policy mode) comes with compute.
-      policy: { compute: (labels) => this.applyMode(policy.compute(labels)), watch: (labels, fn) => policy.watch(labels, fn) },
+      policy: { compute: (labels) => this.applyMode(initFailClosed(labels, policy.compute(labels))), watch: (labels, fn) => policy.watch(labels, fn) },
       store,
+      labelsFromRuntime: (runtime) => runtimeLabels.handles(runtime),
       // An identity this node allocated first: the kvstore watch will report no change, so
       // subscribers (hubble-server resolving remote sources with it) hear of it here.
       learnIdentity: (id, labels) => {
@@ -197,8 +208,10 @@ export class Agent {
         created: (ep) => {
           monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
           publishEndpoint(ep);
+          if (ep.pendingLabels) runtimeLabels.resolve(ep);
         },
         deleted: (ep) => {
+          runtimeLabels.forget(ep.id);
           monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
           metadata.publish('delete', { endpoint: endpointToApi(ep) });
           for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
@@ -320,6 +333,13 @@ export class Agent {
       },
     };
     this.kv.on('session', () => endpoints.republish());
+    // Deletions clients recorded while this agent was unreachable, before the API serves.
+    const queueDir = cfg.deletionQueueDir || deletionQueueDir(cfg.listen.find((a) => a.startsWith('unix://')) ?? '');
+    if (queueDir) {
+      const pools = () => [this.ipam, this.ipam6].filter((p) => p !== undefined);
+      const queue = await startDeletionQueue(queueDir, { endpoints, pools, saveIpam: () => this.ipamStore.save(), log: (level, msg, fields) => log[level](msg, { subsys: 'deletion-queue', ...fields }) });
+      this.closers.push(() => queue.close());
+    }
     this.server = await createServer({
       component: 'agent',
       services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv: this.kv }),

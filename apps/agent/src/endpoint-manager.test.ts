@@ -186,3 +186,50 @@ test('a state file of an earlier version (no options) restores with the defaults
   assert.equal(await m2.restore([st!]), 1);
   assert.deepEqual(m2.get({ id: 1 })!.options, { Debug: false });
 });
+
+test('a runtime whose labels come later: reserved:init (5, fail-closed), waiting-for-identity; setRuntimeLabels gives the identity of its labels and releases none it did not take', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cts-epm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new StateStore(dir);
+  await store.init();
+  const h = harness();
+  const relabeled: string[] = [];
+  const deps = h.deps(store);
+  const m = new EndpointManager({
+    ...deps,
+    labelsFromRuntime: (rt) => rt === 'podman',
+    events: { ...deps.events, relabeled: (ep) => void relabeled.push(`${ep.identity} ${ep.state}`) },
+  });
+  const ep = await m.create(input(1, { runtime: 'podman', labels: ['k8s:io.kubernetes.pod.namespace=default'] }));
+  assert.equal(ep.identity, 5);
+  assert.deepEqual(ep.labels, ['reserved:init']);
+  assert.equal(ep.state, 'waiting-for-identity');
+  assert.equal(h.ipcache.get('10.0.0.2/32'), 5);
+  assert.deepEqual(h.refs.size, 0, 'reserved:init takes no cluster identity reference');
+  // Restored from its state file after a restart, it keeps waiting.
+  const restored = new EndpointManager({ ...deps, labelsFromRuntime: (rt) => rt === 'podman' });
+  assert.equal(await restored.restore(await store.loadAll(() => undefined)), 1);
+  assert.equal(restored.get({ id: 1 })?.state, 'waiting-for-identity');
+
+  const done = await m.setRuntimeLabels(1, ['container:app=client']);
+  assert.deepEqual(done.labels, ['container:app=client', 'k8s:io.kubernetes.pod.namespace=default']);
+  assert.equal(done.identity, 256);
+  assert.equal(done.state, 'ready');
+  assert.equal(done.pendingLabels, undefined);
+  assert.equal(h.ipcache.get('10.0.0.2/32'), 256);
+  assert.deepEqual(relabeled, ['256 ready']);
+  assert.deepEqual((await store.loadAll(() => undefined)).map((s) => [s.identity, s.pendingLabels]), [[256, undefined]]);
+  await assert.rejects(m.setRuntimeLabels(1, ['container:app=other']), /not waiting for labels/);
+  await assert.rejects(m.setRuntimeLabels(9, ['container:app=other']), EndpointNotFoundError);
+  assert.equal(await m.delete({ id: 1 }), true);
+  assert.equal(h.refs.get('container:app=client;k8s:io.kubernetes.pod.namespace=default'), 0);
+
+  // A container that exits before its labels were read: DEL removes the init endpoint, nothing is released twice.
+  const gone = await m.create(input(2, { runtime: 'podman' }));
+  assert.equal(gone.identity, 5);
+  assert.equal(await m.delete({ containerId: 'c2' }), true);
+  assert.equal(h.ipcache.size, 0);
+  assert.deepEqual([...h.refs.values()].filter((n) => n !== 0), []);
+  // Runtimes that send their labels (cilium-docker) are not waited for.
+  assert.equal((await m.create(input(1, { runtime: 'docker' }))).state, 'ready');
+});

@@ -8,6 +8,7 @@ import type { DatapathPort, EndpointPolicy, IdentityPort, IPCachePublisher, Poli
 import { applyEndpointOptionChanges, defaultEndpointOptions, restoreEndpointOptions, type EndpointOptions } from './endpoint-options.js';
 import { EndpointStatusLog } from './endpoint-status-log.js';
 import type { NodeNetns } from './netns.js';
+import { InitIdentity, InitLabel, isInitLabels } from './runtime-labels.js';
 import type { EndpointState, StateStore } from './state-store.js';
 
 /** A request to create an endpoint was invalid; `field` names the offending field. */
@@ -58,7 +59,7 @@ export interface EndpointEvents {
   deleted(ep: Endpoint): void;
   /** After a regeneration; durationMs is how long this endpoint's took. */
   regenerated(ep: Endpoint, error?: Error, durationMs?: number): void;
-  /** The endpoint's labels and identity changed (cilium endpoint labels). */
+  /** The endpoint's labels and identity changed (cilium endpoint labels, labels from its runtime). */
   relabeled?(ep: Endpoint): void;
 }
 
@@ -75,12 +76,19 @@ export interface EndpointManagerDeps {
   policy: PolicyComputer;
   store: StateStore;
   events: EndpointEvents;
+  /**
+   * True when the labels of containers of this runtime come from the runtime after ADD
+   * (runtime-labels.ts): such endpoints start as reserved:init, state waiting-for-identity,
+   * until setRuntimeLabels. Absent: never.
+   */
+  labelsFromRuntime?: (runtime: string) => boolean;
   /** Makes an identity known locally at once; returns true if it was new (peers' policies must then be recomputed). */
   learnIdentity: (id: number, labels: string[]) => boolean;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   now: () => bigint;
 }
 
+const NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace=';
 const LABEL_RE = /^[a-z0-9-]+:[A-Za-z0-9._\-/]+(=[A-Za-z0-9._\-/]*)?$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const MAX_ENDPOINT_ID = 65535;
@@ -190,11 +198,14 @@ export class EndpointManager {
     if (!link) throw new EndpointRequestError('host_ifname', `interface ${input.hostIfname} does not exist in the node namespace`);
 
     const id = this.nextId();
-    const labels = [...new Set(input.labels)].sort();
+    const requested = [...new Set(input.labels)].sort();
+    // Labels the runtime gives later: the endpoint is reserved:init (fail-closed) until then.
+    const waiting = !!input.runtime && (this.d.labelsFromRuntime?.(input.runtime) ?? false);
+    const labels = waiting ? [InitLabel] : requested;
     const undo: Array<() => Promise<void>> = [];
     try {
-      const { id: identity } = await this.d.identities.allocate(labels);
-      undo.push(() => this.d.identities.release(labels));
+      const identity = await this.allocateIdentity(labels);
+      undo.push(() => this.releaseIdentity(labels));
       // Peers whose policy selects these labels must know the identity before this pod sends.
       // With policy diffs flowing into the maps, learning the identity has already updated them.
       if (this.d.learnIdentity(identity, labels) && !this.followsPolicyDiffs) await this.regenerateInline('new identity');
@@ -214,6 +225,7 @@ export class EndpointManager {
         podName: input.podName,
         namespace: input.namespace,
         ...(input.runtime ? { runtime: input.runtime } : {}),
+        ...(waiting ? { pendingLabels: requested } : {}),
         createdAtNs: this.d.now().toString(),
         state: 'regenerating',
         policy: this.d.policy.compute(labels),
@@ -230,7 +242,7 @@ export class EndpointManager {
       this.applyOptions(ep);
       await this.d.store.save(toState(ep));
       undo.push(() => this.d.store.remove(id));
-      ep.state = 'ready';
+      ep.state = waiting ? 'waiting-for-identity' : 'ready';
       this.byId.set(id, ep);
       this.publishIpcache(ep);
       this.d.log('info', 'endpoint created', { endpointID: id, containerID: ep.containerId, identity, ipv4: ep.ipv4 });
@@ -255,7 +267,7 @@ export class EndpointManager {
       await this.d.datapath.detachEndpoint({ id: ep.id, hostIfname: ep.hostIfname, netns: this.d.netns.path });
       for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheDelete(cidr);
       for (const ip of endpointIps(ep)) await this.d.ipcache.delete(ip).catch((e: Error) => this.d.log('warn', 'ipcache delete failed', { error: e.message }));
-      await this.d.identities.release(ep.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
+      await this.releaseIdentity(ep.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
       await this.d.store.remove(ep.id);
       this.byId.delete(ep.id);
       this.d.log('info', 'endpoint deleted', { endpointID: ep.id, containerID: ep.containerId });
@@ -284,14 +296,14 @@ export class EndpointManager {
           continue;
         }
         try {
-          const { id: identity } = await this.d.identities.allocate(st.labels);
+          const identity = await this.allocateIdentity(st.labels);
           this.d.learnIdentity(identity, st.labels);
           const options = restoreEndpointOptions(st.options);
           const ep: Endpoint = { ...st, hostIfindex: link.ifindex, identity, state: 'regenerating', policy: this.d.policy.compute(st.labels), options };
           for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
           await this.attachFollowing(ep); // resyncs the pinned map with the computed policy first
           this.applyOptions(ep);
-          ep.state = 'ready';
+          ep.state = st.pendingLabels ? 'waiting-for-identity' : 'ready';
           this.byId.set(ep.id, ep);
           if (identity !== st.identity) await this.d.store.save(toState(ep));
           this.statusLog.record(ep.id, 'OK', ep.state, `Endpoint restored after an agent restart with identity ${identity}${identity !== st.identity ? ` (was ${st.identity})` : ''}`);
@@ -305,6 +317,76 @@ export class EndpointManager {
       }
       return n;
     });
+  }
+
+  /**
+   * Gives an endpoint waiting for its identity (created as reserved:init) the labels its
+   * runtime reported: its pending labels (namespace) plus these; allocates their identity,
+   * re-attaches the endpoint with it and its policy, updates the ipcaches and the state
+   * file, then releases the init identity. State waiting-for-identity -> regenerating ->
+   * ready. EndpointNotFoundError when the endpoint is gone; an endpoint not waiting keeps
+   * its labels (EndpointRequestError).
+   */
+  setRuntimeLabels(id: number, runtimeLabels: readonly string[]): Promise<Endpoint> {
+    return this.serial(async () => {
+      const ep = this.byId.get(id);
+      if (!ep || ep.state === 'disconnecting') throw new EndpointNotFoundError(String(id));
+      if (!ep.pendingLabels) throw new EndpointRequestError('labels', `endpoint ${id} is not waiting for labels from its runtime`);
+      // A namespace label of the runtime's replaces the one the endpoint was created with.
+      const nsLabel = runtimeLabels.find((l) => l.startsWith(NAMESPACE_LABEL));
+      const kept = nsLabel ? ep.pendingLabels.filter((l) => !l.startsWith(NAMESPACE_LABEL)) : ep.pendingLabels;
+      const labels = [...new Set([...kept, ...runtimeLabels])].sort();
+      validateCreate({ ...ep, labels });
+      const change: Partial<Endpoint> = { pendingLabels: undefined, ...(nsLabel ? { namespace: nsLabel.slice(NAMESPACE_LABEL.length) } : {}) };
+      // On failure the endpoint stays reserved:init (fail-closed), waiting.
+      const before = await this.switchIdentity(ep, labels, change, 'waiting-for-identity');
+      this.d.log('info', 'endpoint labels from its runtime', { endpointID: id, containerID: ep.containerId, identity: ep.identity, labels });
+      this.statusLog.record(id, 'OK', ep.state, `Labels from the runtime ${ep.runtime}: ${labels.join(', ')}; identity changed from ${before.identity} to ${ep.identity}`);
+      this.d.events.relabeled?.(ep);
+      return ep;
+    });
+  }
+
+  /**
+   * Gives ep `labels` (and the fields of `change`): their identity, policy and programs, the
+   * ipcache and the state file, then releases the previous identity; state ready. On failure
+   * everything is put back (state `failedState`) and the error rethrown. Runs inside serial().
+   */
+  private async switchIdentity(ep: Endpoint, labels: string[], change: Partial<Endpoint>, failedState: Endpoint['state']): Promise<{ labels: string[]; identity: number }> {
+    const before = { labels: ep.labels, identity: ep.identity, policy: ep.policy, pendingLabels: ep.pendingLabels, namespace: ep.namespace };
+    const identity = await this.allocateIdentity(labels);
+    try {
+      if (this.d.learnIdentity(identity, labels) && !this.followsPolicyDiffs) await this.regenerateInline('new identity');
+      this.stopFollowing(ep.id);
+      ep.state = 'regenerating';
+      Object.assign(ep, change, { labels, identity, policy: this.d.policy.compute(labels) });
+      for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
+      await this.attachFollowing(ep);
+      this.applyOptions(ep);
+      await this.d.store.save(toState(ep));
+    } catch (err) {
+      this.stopFollowing(ep.id);
+      Object.assign(ep, before);
+      for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, ep.identity, this.d.nodeIp);
+      await this.attachFollowing(ep).catch((e: Error) => this.d.log('error', 'restoring the endpoint after a failed identity change failed', { endpointID: ep.id, error: e.message }));
+      ep.state = failedState;
+      await this.releaseIdentity(labels).catch(() => undefined);
+      throw err;
+    }
+    ep.state = 'ready';
+    this.publishIpcache(ep);
+    await this.releaseIdentity(before.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
+    return before;
+  }
+
+  /** The identity of labels: the reserved init identity for reserved:init, else the cluster's. */
+  private async allocateIdentity(labels: string[]): Promise<number> {
+    if (isInitLabels(labels)) return InitIdentity;
+    return (await this.d.identities.allocate(labels)).id;
+  }
+
+  private async releaseIdentity(labels: string[]): Promise<void> {
+    if (!isInitLabels(labels)) await this.d.identities.release(labels);
   }
 
   /**
@@ -392,31 +474,14 @@ export class EndpointManager {
       });
       const labels = [...new Set([...ep.labels.filter((l) => !del.includes(l)), ...add])].sort();
       if (labels.join(';') === ep.labels.join(';')) return ep;
-      const before = { labels: ep.labels, identity: ep.identity, policy: ep.policy };
-      const { id: identity } = await this.d.identities.allocate(labels);
+      let before: { labels: string[]; identity: number };
       try {
-        if (this.d.learnIdentity(identity, labels) && !this.followsPolicyDiffs) await this.regenerateInline('new identity');
-        this.stopFollowing(id);
-        ep.state = 'regenerating';
-        Object.assign(ep, { labels, identity, policy: this.d.policy.compute(labels) });
-        for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, identity, this.d.nodeIp);
-        await this.attachFollowing(ep);
-        this.applyOptions(ep);
-        await this.d.store.save(toState(ep));
+        before = await this.switchIdentity(ep, labels, {}, ep.state);
       } catch (err) {
-        // Back to the old labels, identity, policy and programs.
-        this.stopFollowing(id);
-        Object.assign(ep, before);
-        for (const cidr of endpointCidrs(ep)) this.d.datapath.ipcacheUpsert(cidr, ep.identity, this.d.nodeIp);
-        await this.attachFollowing(ep).catch((e: Error) => this.d.log('error', 'restoring the endpoint after a failed label change failed', { endpointID: id, error: e.message }));
-        ep.state = 'ready';
-        await this.d.identities.release(labels).catch(() => undefined);
         this.statusLog.record(id, 'Failure', ep.state, `Label change failed: ${(err as Error).message}`);
         throw err;
       }
-      ep.state = 'ready';
-      this.publishIpcache(ep);
-      await this.d.identities.release(before.labels).catch((e: Error) => this.d.log('warn', 'identity release failed', { error: e.message }));
+      const identity = ep.identity;
       this.d.log('info', 'endpoint labels changed', { endpointID: id, identity, previousIdentity: before.identity, labels });
       this.statusLog.record(id, 'OK', ep.state, `Labels changed to ${labels.join(', ')}; identity changed from ${before.identity} to ${identity}`);
       this.d.events.relabeled?.(ep);

@@ -26,6 +26,8 @@ export interface EndpointState {
   namespace: string;
   /** The container runtime that attached the endpoint ("podman", "docker"); absent when not known. */
   runtime?: string;
+  /** Labels of an endpoint waiting for its runtime's (it is reserved:init meanwhile); absent once it has them. */
+  pendingLabels?: string[];
   createdAtNs: string;
   /** Endpoint options (cilium endpoint config); absent in files of earlier versions (defaults). */
   options?: EndpointOptions;

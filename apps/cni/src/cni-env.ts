@@ -7,7 +7,7 @@ export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
 const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'];
 
 /** Keys of CNI_ARGS this plugin understands (Kubernetes runtimes set them). */
-const KNOWN_ARGS = new Set(['IgnoreUnknown', 'K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID', 'CILIUM_LABELS']);
+const KNOWN_ARGS = new Set(['IgnoreUnknown', 'K8S_POD_NAME', 'K8S_POD_NAMESPACE', 'K8S_POD_INFRA_CONTAINER_ID', 'K8S_POD_UID']);
 
 /** The validated CNI environment of one invocation. */
 export interface CniEnv {
@@ -26,11 +26,6 @@ export interface CniEnv {
   podName: string;
   /** K8S_POD_NAMESPACE from CNI_ARGS, or ''. */
   podNamespace: string;
-  /**
-   * Pod labels from CNI_ARGS `CILIUM_LABELS=key=value,key2=value2`: the way a runtime that
-   * fills no `labels` capability (podman propagates its own CNI_ARGS environment) passes them.
-   */
-  argLabels: Array<[string, string]>;
 }
 
 const CONTAINER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -73,16 +68,6 @@ export function parseCniArgs(raw: string): Record<string, string> {
   return args;
 }
 
-/** Parses CILIUM_LABELS ("k=v,k2=v2"); code 4 naming the bad item. */
-export function parseArgLabels(raw: string | undefined): Array<[string, string]> {
-  if (raw === undefined || raw === '') return [];
-  return raw.split(',').map((item) => {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw invalidEnv(`CNI_ARGS: CILIUM_LABELS item "${item}" is not key=value`, 'CILIUM_LABELS is a comma-separated list of key=value, e.g. CILIUM_LABELS=app=web,tier=db');
-    return [item.slice(0, eq), item.slice(eq + 1)];
-  });
-}
-
 /** Reads and validates the CNI_* variables required by the command in CNI_COMMAND. */
 export function parseCniEnv(env: NodeJS.ProcessEnv): CniEnv {
   const rawCommand = env.CNI_COMMAND ?? '';
@@ -121,6 +106,5 @@ export function parseCniEnv(env: NodeJS.ProcessEnv): CniEnv {
     args,
     podName: args.K8S_POD_NAME ?? '',
     podNamespace: args.K8S_POD_NAMESPACE ?? '',
-    argLabels: parseArgLabels(args.CILIUM_LABELS),
   };
 }

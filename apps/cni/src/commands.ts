@@ -1,6 +1,7 @@
 // The CNI commands: ADD, DEL, CHECK, STATUS, GC and VERSION. Each takes the validated
 // environment and config and returns what goes on stdout (or nothing), or throws CniError.
 import { stat } from 'node:fs/promises';
+import { deletionQueueDir, enqueueDeletion } from '@cilium-ts/grpc/deletion-queue';
 import type { CniAgent } from './agent-client.js';
 import { CniError, CniErrorCode, asCniError } from './cni-error.js';
 import type { CniEnv } from './cni-env.js';
@@ -68,7 +69,7 @@ async function rollback(env: CniEnv, agentApi: CniAgent, done: AddProgress): Pro
 /** ADD: allocate an address, wire the pod, register the endpoint; all or nothing. */
 export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<CniResult> {
   await requireNetns(env.netns);
-  const labels = podIdentityLabels(env.podNamespace, [...conf.podLabels, ...env.argLabels]);
+  const labels = podIdentityLabels(env.podNamespace, conf.podLabels);
   const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
   const done: AddProgress = { ips: [], endpointRequested: false, veth: false };
   try {
@@ -159,8 +160,10 @@ export async function cmdAdd(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
 
 /**
  * DEL: delete the endpoint, the veth pair and the addresses of the container; missing
- * things are not errors. When the agent is unreachable the veth pair is still removed
- * and DEL succeeds; the endpoint and its address are then collected by the next GC.
+ * things are not errors. When the agent is unreachable the veth pair is still removed, the
+ * deletion is recorded in the agent's deletion queue (beside its unix socket), which the
+ * agent carries out when it starts, and DEL succeeds; an agent at a TCP address has no
+ * queue: its endpoint and addresses are then collected by the next GC.
  */
 export async function cmdDel(env: CniEnv, conf: NetConfig, deps: CommandDeps): Promise<void> {
   const agentApi = deps.connect(conf.agentSocket, conf.agentTimeout);
@@ -170,9 +173,16 @@ export async function cmdDel(env: CniEnv, conf: NetConfig, deps: CommandDeps): P
       await agentApi.waitReady(conf.agentConnectTimeout);
     } catch (err) {
       reachable = false;
-      deps.log.log('warn', 'agent unreachable during DEL; removing the veth only, GC will release the rest', {
+      const queue = deletionQueueDir(conf.agentSocket);
+      deps.log.log('warn', queue ? 'agent unreachable during DEL; removing the veth and queueing the rest for the agent' : 'agent unreachable during DEL; removing the veth only, GC will release the rest', {
         error: (err as Error).message,
       });
+      if (queue) {
+        const file = await enqueueDeletion(queue, env.containerId, 'cilium-cni').catch((e: unknown) => {
+          throw new CniError(CniErrorCode.TryAgainLater, `agent unreachable and recording the deletion in ${queue} failed: ${(e as Error).message}`, 'start cilium-agent or make the queue directory writable, then DEL again');
+        });
+        deps.log.log('info', file ? 'deletion queued' : 'no deletion queue: the agent never started there, nothing to delete', { file, dir: queue });
+      }
     }
     if (reachable) {
       const found = await agentApi.deleteEndpoint(env.containerId);

@@ -1,6 +1,9 @@
 // The plugin executable's validation: every bad input yields the CNI error object on
 // stdout with the right code and a non-zero exit, before any agent is contacted.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runPlugin } from './testing/run-plugin.js';
 
@@ -80,6 +83,17 @@ describe('cilium-cni input validation', () => {
     const r = await runPlugin({ CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.1.0' }));
     assert.equal(r.exitCode, 0);
     assert.deepEqual(r.json, { cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  it('DEL with the agent down records the deletion in the agent\'s queue beside its socket and succeeds', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cts-cni-queue-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'delete-queue'));
+    const id = `cts-queued-${process.pid}`;
+    const r = await runPlugin({ ...addEnv, CNI_COMMAND: 'DEL', CNI_NETNS: '', CNI_CONTAINERID: id }, JSON.stringify({ ...goodConf, 'agent-socket': `unix://${dir}/agent.sock` }));
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.deepEqual(readdirSync(join(dir, 'delete-queue')), [`${id}.delete`]);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'delete-queue', `${id}.delete`), 'utf8')).containerId, id);
   });
 
   it('DEL with the agent down and nothing to delete succeeds silently', async () => {

@@ -36,16 +36,11 @@ describe('net-config', () => {
     }
   });
 
-  it('takes pod labels from CNI_ARGS CILIUM_LABELS (podman passes no labels capability)', () => {
+  it('CILIUM_LABELS is no CNI_ARGS key (labels of podman containers come from podman, read by the agent)', () => {
     const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0' };
-    assert.deepEqual(parseCniEnv({ ...env, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=c1;CILIUM_LABELS=app=web,tier=db' }).argLabels, [
-      ['app', 'web'],
-      ['tier', 'db'],
-    ]);
-    assert.deepEqual(parseCniEnv({ ...env, CNI_ARGS: 'K8S_POD_NAME=c1' }).argLabels, []);
     assert.throws(
-      () => parseCniEnv({ ...env, CNI_ARGS: 'CILIUM_LABELS=app' }),
-      (e: unknown) => e instanceof CniError && e.code === 4 && /CILIUM_LABELS item "app" is not key=value/.test(e.message),
+      () => parseCniEnv({ ...env, CNI_ARGS: 'K8S_POD_NAME=c1;CILIUM_LABELS=app=web' }),
+      (e: unknown) => e instanceof CniError && e.code === 4 && /unknown key\(s\) CILIUM_LABELS/.test(e.message),
     );
   });
 

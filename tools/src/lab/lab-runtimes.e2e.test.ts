@@ -1,12 +1,14 @@
 // End to end with container runtimes as clients (`tools/lab up --runtimes`): a one-node
-// IPv4 lab whose node also runs a podman container (app=client) attached by podman itself
-// through cilium-cni (the lab's private CNI configuration, the plugin entering the node
-// namespace). The container must be an endpoint of the node's agent with the runtime and
-// its name in the metadata and the identity of the lab's client pod (same labels), obey the
-// demo policy (`lab check`), show in Hubble under its name, and leave nothing on `podman rm`
-// (endpoint, veth, addresses); CNI GC removes the endpoint of a container podman no longer
-// knows; a bad label in podman's CNI_ARGS fails `podman run` with the plugin's error and
-// leaks nothing. The node also runs a Docker container (app=other) of the lab's private
+// IPv4 lab whose node also runs a podman container (--label app=client) attached by podman
+// itself through cilium-cni (the lab's private CNI configuration, the plugin entering the
+// node namespace). Its labels come from podman alone: the agent reads them once ADD has
+// returned (the endpoint is reserved:init until then). The container must be an endpoint of
+// the node's agent with the runtime and its name in the metadata and the identity of its
+// podman labels, obey the demo policy (`lab check`), show in Hubble under its name and
+// labels; one labelled app=other is denied web:80; one that exits at once leaves nothing;
+// `podman rm` leaves nothing (endpoint, veth, addresses), also while the agent is down (the
+// deletion queue, carried out when the agent starts: the address is handed out again); CNI
+// GC removes the endpoint of a container podman no longer knows. The node also runs a Docker container (app=other) of the lab's private
 // dockerd (installed from Debian's docker.io when missing), attached through the node's
 // cilium-docker: an endpoint with runtime docker, its name, namespace and container labels
 // and an address of the agent's pool; a bad --subnet or label fails clearly and changes
@@ -21,17 +23,20 @@
 // shims) and no plugin socket.
 // Skipped (with the reason) when not root or an app is not built, except under CI=true.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { agent } from '@cilium-ts/api';
+import { createClient, unary } from '@cilium-ts/grpc';
 import { ciliumArgv } from './cilium-cli.js';
 import { type CheckResult, runtimeCases } from './cmd-check.js';
 import { docker, ensureDockerInstalled } from './docker-daemon.js';
 import { dockerDir, dockerDriverName, restartLabDockerd } from './docker-workloads.js';
 import { e2eSkip, killAgent, labCommand, restartAgent } from './e2e-support.js';
 import { run } from './exec.js';
-import { appMain, LabLayout } from './layout.js';
+import { appMain, demoProgram, LabLayout } from './layout.js';
 import { inNetns } from './netns.js';
-import { podman, podmanConflist, podmanConfPaths, podmanNetworkName, workloadImage, workloadLabel } from './podman-workloads.js';
+import { podman, podmanConflist, podmanConfPaths, podmanNetworkName, podmanRunArgs, runPodmanWorkload, workloadImage, workloadLabel, type WorkloadContainer } from './podman-workloads.js';
 import { readState } from './state-file.js';
 
 const name = `rt${process.pid}`;
@@ -45,6 +50,7 @@ interface ApiEndpoint {
   ipv4: string;
   labels: string[];
   identity: number;
+  state: string;
   podName: string;
   namespace: string;
   runtime?: string;
@@ -97,7 +103,7 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.equal((await run(['ls', `/run/docker/plugins/${dockerDriverName(layout, 1)}.sock`])).code, 2, 'down left the plugin socket');
   });
 
-  test('the podman container is an endpoint: runtime and name in its metadata, the identity of its labels, host veth in the node namespace', async () => {
+  test('the podman container is an endpoint: runtime and name in its metadata, the identity of its podman labels (read by the agent), host veth in the node namespace', async () => {
     const eps = await endpoints();
     const ep = eps.find((e) => e.containerId === ctr.id);
     assert.ok(ep, `no endpoint for podman container ${ctr.id}: ${JSON.stringify(eps.map((e) => e.containerId))}`);
@@ -105,9 +111,9 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.equal(ep.podName, ctr.name, 'podman passes the container name as K8S_POD_NAME');
     assert.equal(ep.namespace, 'default');
     assert.equal(ep.ipv4, ctr.ip);
-    assert.ok(ep.labels.includes('k8s:app=client'), `labels ${ep.labels.join(' ')}`);
-    const client = eps.find((e) => e.containerId === layout.podContainerId(1, 'client'))!;
-    assert.equal(ep.identity, client.identity, 'same labels as the lab client pod, same identity');
+    assert.equal(ep.state, 'ready');
+    assert.deepEqual(ep.labels.filter((l) => !l.includes(workloadLabel)), ['container:app=client', 'k8s:io.kubernetes.pod.namespace=default'], `labels ${ep.labels.join(' ')}`);
+    assert.ok(ep.identity >= 256, `identity ${ep.identity} is a cluster identity, not reserved:init`);
     assert.equal(await linkExists(layout.nodeNetns(1), ep.hostIfname), true, `${ep.hostIfname} is in the node namespace`);
     assert.equal(await linkExists(undefined, ep.hostIfname), false, `${ep.hostIfname} is not in the machine's namespace`);
   });
@@ -201,8 +207,9 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.equal(r.code, 0, r.stdout);
     const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', ctr.ip], { timeoutMs: 90_000 });
     assert.equal(flows.code, 0, flows.stderr);
-    const seen = flows.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: { verdict: string; source?: { pod_name?: string; namespace?: string } } }).flow);
+    const seen = flows.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { flow: { verdict: string; source?: { pod_name?: string; namespace?: string; labels?: string[] } } }).flow);
     assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.source.namespace === 'default' && f.verdict === 'FORWARDED'), `no forwarded flow named ${ctr.name}`);
+    assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.source.labels?.includes('container:app=client')), `no flow of ${ctr.name} with its podman labels`);
     assert.ok(seen.some((f) => f.source?.pod_name === ctr.name && f.verdict === 'DROPPED'), `no dropped flow named ${ctr.name}`);
     const dflows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '500', '-o', 'json', '--from-ip', dctr.ip], { timeoutMs: 90_000 });
     assert.ok(dflows.stdout.split('\n').some((l) => l.includes(`"pod_name":"${dctr.name}"`) && l.includes('"DROPPED"')), `no dropped flow named ${dctr.name} (app=other to web:80)`);
@@ -225,16 +232,49 @@ describe('lab e2e with container runtimes as clients (podman through cilium-cni,
     assert.equal(idsAfter.find((i) => i.id === ep.identity)?.references ?? 0, 0, 'the identity keeps a reference');
   });
 
-  test('a bad label in podman\'s CNI_ARGS fails podman run with the plugin\'s error and leaks nothing', async () => {
-    const before = { eps: (await endpoints()).length, ips: (await allocations()).length };
-    const image = await workloadImage();
-    const bad = await podman(layout, ['run', '-d', '--name', `${name}-bad`, '--network', podmanNetworkName(layout, 1), '--label', `${workloadLabel}=${name}`, '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000', image, 'sleep', 'infinity'], {
-      CNI_ARGS: 'CILIUM_LABELS=app',
+  describe('podman labels and address release (issue 17, podman half)', () => {
+    let other: WorkloadContainer;
+
+    test('podman run --label app=other: the identity of its labels, denied web:80, its drops in Hubble with its labels', async () => {
+      other = await runPodmanWorkload(layout, 1, `${name}-other`, { app: 'other' }, await workloadImage());
+      const ep = (await endpoints()).find((e) => e.containerId === other.id);
+      assert.ok(ep?.labels.includes('container:app=other') && ep.state === 'ready', JSON.stringify(ep));
+      const web = readState(layout.stateFile)!.pods.find((p) => p.node === 1 && p.name === 'web')!;
+      const probe = await run(inNetns(other.netns, [process.execPath, demoProgram('probe'), web.ip!, '80', '--timeout', '2000']), { timeoutMs: 10_000 });
+      assert.notEqual(probe.code, 0, `app=other reached web:80: ${probe.stdout}`);
+      const flows = await run([process.execPath, appMain('hubble-cli'), 'observe', '--server', layout.relayAddress, '--last', '200', '-o', 'json', '--from-ip', other.ip, '--verdict', 'DROPPED'], { timeoutMs: 90_000 });
+      assert.equal(flows.code, 0, flows.stderr);
+      assert.match(flows.stdout, /container:app=other/, 'no dropped flow with the container\'s labels');
     });
-    assert.notEqual(bad.code, 0, 'podman run must fail');
-    assert.match(bad.stderr, /CILIUM_LABELS item "app" is not key=value/);
-    await podman(layout, ['rm', '-f', `${name}-bad`]);
-    assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
+
+    test('a container that exits at once (before or after its labels are read) leaves no endpoint or address', async () => {
+      const before = { eps: (await endpoints()).length, ips: (await allocations()).length };
+      const args = podmanRunArgs(layout, 1, `${name}-brief`, { app: 'brief' }, await workloadImage(), ['true']);
+      args.splice(1, 0, '--rm');
+      const r = await podman(layout, args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual({ eps: (await endpoints()).length, ips: (await allocations()).length }, before);
+    });
+
+    test('podman rm while the agent is down: DEL succeeds and queues the deletion; the started agent removes the endpoint and hands the address out again', async () => {
+      const queue = join(layout.nodeDir(1), 'delete-queue');
+      await killAgent(layout, 1);
+      const rm = await podman(layout, ['rm', '-f', '-t', '0', other.id]);
+      assert.equal(rm.code, 0, `podman rm with the agent down: ${rm.stderr}`);
+      assert.deepEqual(readdirSync(queue), [`${other.id}.delete`]);
+      await restartAgent(layout, 1, { ipv6: false, routingMode: 'native' });
+      assert.deepEqual(readdirSync(queue), [], 'the agent drained the queue before serving');
+      assert.equal((await endpoints()).some((e) => e.containerId === other.id), false, 'endpoint left');
+      assert.deepEqual((await allocations()).filter((a) => a.owner === other.id), [], 'address left');
+      const ipam = createClient(agent.IpamClient, `unix://${layout.agentSocket(1)}`);
+      try {
+        const again = await unary(ipam, 'allocate', { owner: `${name}-reuse`, family: 'ipv4', ip: other.ip }, { deadline: 10_000 });
+        assert.equal(again.ip, other.ip);
+        await unary(ipam, 'release', { owner: `${name}-reuse`, ip: '' }, { deadline: 10_000 });
+      } finally {
+        ipam.close();
+      }
+    });
   });
 
   test('podman rm runs CNI DEL: no endpoint, veth or address is left; CNI GC removes the endpoint of a container podman does not know', async () => {

@@ -4,16 +4,21 @@
 // network per node named after the node's namespace. The plugin runs in the machine's
 // namespace, where podman starts it, and enters the node namespace itself (`node-netns`).
 //
-// Podman 4.3 passes CNI_ARGS `IgnoreUnknown=1;K8S_POD_NAME=<container name>` plus whatever
-// CNI_ARGS its own environment holds, and `runtimeConfig` with only the capabilities it
-// fills (aliases, portMappings, ips, mac): a container's `--label`s never reach the plugin.
-// Its labels (and namespace) therefore travel in podman's environment as
-// `CNI_ARGS=K8S_POD_NAMESPACE=default;CILIUM_LABELS=app=client`.
+// Podman 4.3 passes CNI_ARGS `IgnoreUnknown=1;K8S_POD_NAME=<container name>` and
+// `runtimeConfig` with only the capabilities it fills (aliases, portMappings, ips, mac): a
+// container's `--label`s never reach the plugin. The agent reads them from podman once ADD
+// has returned (apps/agent/src/runtime-labels.ts); meanwhile the endpoint is reserved:init,
+// so a workload counts as started once its endpoint is ready. Its namespace is the label
+// io.kubernetes.pod.namespace.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ciliumArgv } from './cilium-cli.js';
 import { CommandFailedError } from './errors.js';
 import { run, type RunResult } from './exec.js';
 import { appMain, type LabLayout, repoRoot } from './layout.js';
+
+/** The runtime label that puts a container in a namespace (as with cilium-docker). */
+export const namespaceLabel = 'io.kubernetes.pod.namespace';
 
 /** Label on every runtime workload of a lab (value: the lab name), so `down` finds them without state. */
 export const workloadLabel = 'io.cilium-ts.lab-workload';
@@ -75,12 +80,6 @@ export function podmanEnv(layout: LabLayout, extra: NodeJS.ProcessEnv = {}): Nod
   return { ...process.env, CONTAINERS_CONF: podmanConfPaths(layout).containersConf, ...extra };
 }
 
-/** CNI_ARGS that carry a container's namespace and labels to cilium-cni through podman. */
-export function podmanCniArgs(labels: Record<string, string>, namespace = 'default'): string {
-  const list = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-  return [`K8S_POD_NAMESPACE=${namespace}`, ...(list.length > 0 ? [`CILIUM_LABELS=${list.join(',')}`] : [])].join(';');
-}
-
 /** Runs `podman --runtime runc ARGS` with the lab's network configuration. */
 export function podman(layout: LabLayout, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<RunResult> {
   return run(['podman', '--runtime', 'runc', ...args], { env: podmanEnv(layout, extraEnv), timeoutMs });
@@ -104,17 +103,49 @@ export interface WorkloadContainer {
   netns: string;
 }
 
-/** Starts a podman container in node i's network with these labels (sleeping); returns its id, addresses and netns. */
+/** The `podman run` arguments of a workload of node i in namespace `default` with these labels, running `command`. */
+export function podmanRunArgs(layout: LabLayout, node: number, name: string, labels: Record<string, string>, image: string, command: readonly string[] = ['sleep', 'infinity']): string[] {
+  const all = { [workloadLabel]: layout.name, [namespaceLabel]: 'default', ...labels };
+  return ['run', '--name', name, '--network', podmanNetworkName(layout, node), ...Object.entries(all).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...podmanRunFlags, image, ...command];
+}
+
+/**
+ * Starts a podman container in node i's network with these labels (sleeping); returns its
+ * id, addresses and netns once its endpoint has the identity of its labels.
+ */
 export async function runPodmanWorkload(layout: LabLayout, node: number, name: string, labels: Record<string, string>, image: string): Promise<WorkloadContainer> {
-  const args = [
-    'run', '-d', '--name', name, '--network', podmanNetworkName(layout, node), '--label', `${workloadLabel}=${layout.name}`,
-    ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-    ...podmanRunFlags, image, 'sleep', 'infinity',
-  ];
-  const r = await podman(layout, args, { CNI_ARGS: podmanCniArgs(labels) });
+  const args = podmanRunArgs(layout, node, name, labels, image);
+  args.splice(1, 0, '-d');
+  const r = await podman(layout, args);
   if (r.code !== 0) throw new CommandFailedError(['podman', ...args], r.code, r.stderr || r.stdout);
   const id = r.stdout.trim().split('\n').at(-1)!;
+  await waitEndpointReady(layout, node, id);
   return inspectPodmanWorkload(layout, node, id, name);
+}
+
+/** An endpoint as `cilium endpoint list -o json` shows it (the fields the lab reads). */
+export interface LabEndpoint {
+  id: number;
+  containerId: string;
+  state: string;
+  labels: string[];
+  identity: number;
+}
+
+/** Waits (up to timeoutMs) until node i's agent has a ready endpoint for the container; returns it. */
+export async function waitEndpointReady(layout: LabLayout, node: number, containerId: string, timeoutMs = 60_000): Promise<LabEndpoint> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no endpoint';
+  for (;;) {
+    const r = await run(ciliumArgv(layout.agentSocket(node), 'endpoint', 'list', '-o', 'json'), { timeoutMs: 30_000 });
+    if (r.code === 0) {
+      const ep = (JSON.parse(r.stdout) as LabEndpoint[]).find((e) => e.containerId === containerId);
+      if (ep?.state === 'ready') return ep;
+      if (ep) last = `state ${ep.state}, labels ${ep.labels.join(' ')}`;
+    } else last = r.stderr.trim();
+    if (Date.now() > deadline) throw new Error(`the endpoint of container ${containerId.slice(0, 12)} on node ${node} is not ready after ${timeoutMs} ms (${last}); see the agent's log (subsys runtime-labels)`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }
 
 async function inspectPodmanWorkload(layout: LabLayout, node: number, id: string, name: string): Promise<WorkloadContainer> {
