@@ -9,8 +9,8 @@ import { agent, timestampFromNanos, type Timestamp } from '@cilium-ts/api';
 import { recordType } from '@cilium-ts/bpf/events';
 import { PolicyValidationError, Repository, parsePolicyDocument } from '@cilium-ts/policy';
 import { IpamError, type AddressPool } from '../address-pool.js';
-import { Ipv4Allocator } from '../ipam.js';
-import { Ipv6Allocator } from '../ipam-v6.js';
+import { Ipv4Allocator, numberToIpv4 } from '../ipam.js';
+import { bigIntToIpv6, Ipv6Allocator } from '../ipam-v6.js';
 
 /** Records per batch the fake agent's blast sends to subscribers that asked for batches. */
 export const FAKE_BATCH_RECORDS = 256;
@@ -213,6 +213,20 @@ export class FakeAgent {
     this.metadataWatchers.clear();
   }
 
+  /**
+   * The lowest free address of a family's pool among its first 256 (tests expect base+2 first
+   * and a released address to come back; the agent itself hands out round robin).
+   */
+  private lowestFree(v6: boolean): string | undefined {
+    const pool = v6 ? this.ipv6 : this.ipv4;
+    const base = v6 ? this.ipv6.cidr.base : BigInt(this.ipv4.cidr.base);
+    for (let i = 2n; i < 256n; i++) {
+      const ip = v6 ? bigIntToIpv6(base + i) : numberToIpv4(Number(base + i));
+      if (pool.ownerOf(ip) === undefined) return ip;
+    }
+    return undefined;
+  }
+
   private endpointById(id: number): agent.Endpoint | undefined {
     return [...this.endpoints.values()].find((e) => e.id === id);
   }
@@ -281,7 +295,8 @@ export class FakeAgent {
         const v6 = call.request.family === 'ipv6';
         if (v6 && !this.ipv6Pool) return cb(fail(status.FAILED_PRECONDITION, 'node runs IPv4 only'));
         try {
-          const ip = (v6 ? this.ipv6 : this.ipv4).allocate(call.request.owner);
+          const pool = v6 ? this.ipv6 : this.ipv4;
+          const ip = pool.allocate(call.request.owner, pool.available > 0 ? this.lowestFree(v6) : undefined);
           const cidr = v6 ? this.ipv6.cidr : this.ipv4.cidr;
           cb(null, { ip, prefixLength: cidr.prefixLength, gateway: (v6 ? this.ipv6 : this.ipv4).router, podCidr: cidr.text });
         } catch (err) {
