@@ -2,6 +2,7 @@
 import type { LbAlgorithm } from '@cilium-ts/bpf';
 import type { KvStoreTls } from '@cilium-ts/kvstore';
 import type { RoutingMode } from './node-routes.js';
+import type { NodePortSettings } from './services/lb-flags.js';
 import type { UnderlayProtocol } from './underlay-protocol.js';
 
 /** Resolved configuration of one agent. */
@@ -34,6 +35,8 @@ export interface AgentConfig {
   lbAlgorithm?: LbAlgorithm;
   /** Maglev table size (--bpf-lb-maglev-table-size; default 16381). */
   maglevTableSize?: number;
+  /** NodePort per packet on the node device (--enable-node-port, --bpf-lb-mode, --devices); absent = off. */
+  nodePort?: NodePortSettings;
   listen: string[];
   hubbleAddress: string;
   /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */

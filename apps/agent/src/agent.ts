@@ -22,6 +22,7 @@ import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
 import { lbServices } from './services/api-lb.js';
+import { startNodePort } from './services/start-nodeport.js';
 import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
@@ -307,6 +308,7 @@ export class Agent {
     // Load-balancing services: the last known ones first, then the kvstore's (services/).
     const { services, socketLb } = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
     this.closers.push(() => services.close(), () => socketLb.close());
+    await startNodePort(cfg, netns, log);
 
     const core: AgentCore = {
       nodeName: cfg.nodeName,

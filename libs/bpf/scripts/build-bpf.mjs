@@ -13,7 +13,7 @@ const src = join(root, 'bpf');
 const out = join(root, 'dist', 'bpf');
 mkdirSync(out, { recursive: true });
 /** The objects the loader opens; each includes the parts it is made of. */
-const OBJECTS = ['datapath.c', 'sock.c'];
+const OBJECTS = ['datapath.c', 'sock.c', 'nodeport.c'];
 /** Per-attach-point parts, compiled only inside the object that includes them (datapath.c). */
 const PARTS = ['bpf_lxc.c', 'bpf_overlay.c'];
 const files = readdirSync(src);

@@ -23,3 +23,5 @@ export * from './sock-lb.js';
 export * from './maglev-tables.js';
 export * from './cgroup2.js';
 export { listPinnedMaps, getPinnedMap, PinnedMapNotFoundError, type PinnedMapInfo, type PinnedMapEntry } from './pinned-maps.js';
+export * from './nodeport-codecs.js';
+export * from './nodeport.js';

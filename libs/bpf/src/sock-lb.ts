@@ -24,6 +24,9 @@ export const SockPrograms = {
   sock6_getpeername: 30,
 } as const;
 
+/** The maps of sock.o, pinned as pinDir/<name> (nodeport.o reuses them through these pins). */
+export const LB_MAPS = ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'lb_config', 'lb4_maglev', 'lb6_maglev'] as const;
+
 /** Service types in slot 0's flags (their index). */
 const ServiceTypeNames = ['ClusterIP', 'NodePort', 'ExternalIPs', 'LoadBalancer'];
 /** Most slots a weighted service may take (else one slot per backend). */
@@ -118,7 +121,7 @@ export class SocketLb {
     mkdirSync(opts.pinDir, { recursive: true });
     const obj = BpfObject.open(opts.objectPath ?? defaultSockObjectPath());
     try {
-      for (const m of ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'lb_config', 'lb4_maglev', 'lb6_maglev', 'events']) {
+      for (const m of [...LB_MAPS, 'events']) {
         obj.setPinPath(m, join(opts.pinDir, m));
       }
       obj.load();

@@ -25,6 +25,8 @@ test('validateService: defaults and canonical addresses', () => {
   assert.equal(v4.backends[1]!.weight, 3);
   assert.equal(v4.sessionAffinityTimeoutSeconds, 30);
   assert.equal(v4.name, 'web');
+  // 0.0.0.0:port: the NodePort on every node address (Cilium's surrogate frontend).
+  assert.equal(validateService(spec({ type: 'NodePort', frontend: { ip: '0.0.0.0', port: 30080 } }), limits).frontend.ip, '0.0.0.0');
 });
 
 test('validateService: bad input names the field', () => {
@@ -46,6 +48,8 @@ test('validateService: bad input names the field', () => {
     [{ backends: Array.from({ length: 5 }, (_, i) => ({ ip: `10.0.1.${i + 1}`, port: 80 })) }, 'backends', /5 backends exceed the 4 backend slots/],
     [{ sessionAffinityTimeoutSeconds: 100000 }, 'sessionAffinityTimeoutSeconds', /not a timeout/],
     [{ namespace: 'Bad_NS' }, 'namespace', /DNS-1123/],
+    [{ frontend: { ip: '0.0.0.0', port: 30080 } }, 'frontend.ip', /NodePort frontend only/],
+    [{ frontend: { ip: '::', port: 30080 }, backends: [], type: 'LoadBalancer' }, 'frontend.ip', /NodePort frontend only/],
   ];
   for (const [over, field, msg] of cases) {
     assert.throws(

@@ -111,6 +111,9 @@ export function validateService(spec: ServiceSpec, limits: ServiceLimits): Servi
   const protocol: L4Protocol = oneOf(spec.frontend.protocol, L4Protocols, 'frontend.protocol', 'TCP', true);
   const frontend = { ip: fip.text, port: port(spec.frontend.port, 'frontend.port'), protocol };
   const type: ServiceType = oneOf(spec.type, ServiceTypes, 'type', 'ClusterIP');
+  if ((fip.text === '0.0.0.0' || fip.text === '::') && type !== 'NodePort') {
+    throw new ServiceValidationError('frontend.ip', `${fip.text} (every node address) is a NodePort frontend only; give the type NodePort (--k8s-node-port) or a service address`);
+  }
   const rawBackends = spec.backends ?? [];
   if (!Array.isArray(rawBackends)) throw new ServiceValidationError('backends', 'must be a list');
   if (rawBackends.length > limits.maxBackends) {

@@ -6,6 +6,7 @@
 // reply path. In a dual-stack lab every case is probed over IPv4 and over IPv6.
 import type { CheckOptions } from './args.js';
 import { planServiceChecks, probeService, SERVICE_TARGET } from './check-service.js';
+import { EXTERNAL_SOURCE, NODEPORT_TARGET, planNodePortChecks, probeNodePort } from './demo-nodeport.js';
 import type { CheckCase, CheckResult, PlannedCheck } from './check-types.js';
 import { formatTable } from './cmd-status.js';
 import { run } from './exec.js';
@@ -87,8 +88,9 @@ export function planChecks(nodes: readonly number[], policy: boolean, families: 
 }
 
 /** Scope of a check: pods on the same node, pods across nodes, or a node to another node's pod. */
-export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' | 'node-to-remote-pod' | 'service' {
+export function scopeOf(c: PlannedCheck): 'same-node' | 'cross-node' | 'node-to-remote-pod' | 'service' | 'nodeport' {
   if (c.to === SERVICE_TARGET) return 'service';
+  if (c.to === NODEPORT_TARGET) return 'nodeport';
   if (c.from === NODE_SOURCE) return 'node-to-remote-pod';
   return c.srcNode === c.dstNode ? 'same-node' : 'cross-node';
 }
@@ -104,7 +106,7 @@ export interface SummaryRow {
 export function summarize(results: readonly CheckResult[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
   for (const family of [4, 6] as const) {
-    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod', 'service'] as const) {
+    for (const scope of ['same-node', 'cross-node', 'node-to-remote-pod', 'service', 'nodeport'] as const) {
       for (const expect of ['allowed', 'denied'] as const) {
         for (const l7 of [false, true]) {
           const sel = results.filter((r) => r.family === family && scopeOf(r) === scope && r.expect === expect && !!r.path === l7);
@@ -191,10 +193,10 @@ export async function runChecks(name: string): Promise<CheckResult[]> {
   const families: Array<4 | 6> = state.demo?.ipv6 ? [4, 6] : [4];
   const nodes = state.nodes.map((n) => n.index);
   const plan = planChecks(nodes, state.demo?.policy ?? true, families, state.pods.some((p) => p.runtime) ? [...demoCases, ...runtimeCases] : demoCases);
-  if (state.demo?.service) plan.push(...planServiceChecks(nodes, state.demo.policy, families));
+  if (state.demo?.service) plan.push(...planServiceChecks(nodes, state.demo.policy, families), ...planNodePortChecks(nodes));
   // Each probe is a Node.js process: a few at a time keep a 2-core machine responsive.
   return pool(
-    plan.map((c) => () => probe(state, c)),
+    plan.map((c) => () => (c.to === NODEPORT_TARGET ? probeNodePort(layout, state, c) : probe(state, c))),
     6,
   );
 }
@@ -232,7 +234,7 @@ export async function labCheck(o: CheckOptions): Promise<number> {
         results.map((r) => [
           scopeOf(r),
           `IPv${r.family}`,
-          `n${r.srcNode}/${r.from}`,
+          r.from === EXTERNAL_SOURCE ? 'fabric/world' : `n${r.srcNode}/${r.from}`,
           r.proto === 'icmp' ? `n${r.dstNode}/${r.to} icmp` : r.to === SERVICE_TARGET ? `${r.to}:${r.port}` : `n${r.dstNode}/${r.to}:${r.port}`,
           r.target,
           r.expect,

@@ -10,6 +10,7 @@ import { startEtcd } from './etcd.js';
 import { labCerts, makeLabCerts, relayTlsName } from './lab-certs.js';
 import { run } from './exec.js';
 import { appMain, bpfRoot, demoPods, demoPolicyFile, demoProgram, LabLayout, ports } from './layout.js';
+import { createDemoNodePort, createExternalClient } from './demo-nodeport.js';
 import { createDemoServices, demoServices } from './demo-service.js';
 import { createNetns } from './netns.js';
 import { addNodeAddress, createFabric } from './node-wiring.js';
@@ -217,6 +218,10 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     await progress.run('demo ClusterIP service', () => createDemoServices(layout, state), (svcs) =>
       svcs.map((s) => `${s.family === 6 ? `[${s.vip}]` : s.vip}:${s.port} -> ${s.backendNames.join(',')}`).join(' '),
     );
+    await progress.run('demo NodePort service and a client outside the cluster', async () => {
+      await createExternalClient(layout);
+      return createDemoNodePort(layout, state);
+    }, (what) => what);
   }
   if (out.summary !== false) printSummary(layout, o, service ? demoServices(state) : []);
 }

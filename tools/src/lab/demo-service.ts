@@ -62,18 +62,23 @@ export async function createDemoServices(layout: LabLayout, state: LabState): Pr
     const r = await run(argv, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new CommandFailedError(argv, r.code, r.stderr || r.stdout);
   }
+  await waitServedEverywhere(layout, state, services.map((s) => s.id));
+  return services;
+}
+
+/** Waits until every node's agent lists the services `ids` (the kvstore carries them from node 1). */
+export async function waitServedEverywhere(layout: LabLayout, state: LabState, ids: readonly number[]): Promise<void> {
   for (const n of state.nodes) {
     let last = '';
     for (let k = 0; ; k++) {
       const argv = ciliumArgv(layout.agentSocket(n.index), 'service', 'list', '-o', 'json');
       const r = await run(argv, { timeoutMs: 30_000 });
       last = r.stderr || r.stdout;
-      if (r.code === 0 && services.every((s) => servedIds(r.stdout).has(s.id))) break;
-      if (k >= 100) throw new ServiceNotReadyError(`demo service on ${n.name}`, `the agent does not list service(s) ${services.map((s) => s.id).join(', ')} after 10 s`, layout.logFile(`agent-${n.name}`), last.split('\n').slice(-5).join('\n'));
+      if (r.code === 0 && ids.every((id) => servedIds(r.stdout).has(id))) break;
+      if (k >= 100) throw new ServiceNotReadyError(`demo service on ${n.name}`, `the agent does not list service(s) ${ids.join(', ')} after 10 s`, layout.logFile(`agent-${n.name}`), last.split('\n').slice(-5).join('\n'));
       await new Promise((res) => setTimeout(res, 100));
     }
   }
-  return services;
 }
 
 /** The ids in `cilium service list -o json` output. */

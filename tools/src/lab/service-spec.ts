@@ -115,6 +115,8 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
       '--kvstore-lease-ttl', cluster.kvstoreLeaseTtl,
       '--state-dir', `${layout.nodeDir(i)}/state`,
       '--bpf-pin-dir', layout.bpfPinDir(i),
+      // NodePort per packet on node0 (the device holding --node-ip): the demo NodePort (demo-nodeport.ts).
+      '--enable-node-port',
       '--listen', `unix://${layout.agentSocket(i)}`,
       // The node's L7 proxy (proxySpec): it gets the L7 rules from here.
       '--proxy-address', `unix://${layout.proxySocket(i)}`,
