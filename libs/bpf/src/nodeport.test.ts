@@ -10,9 +10,9 @@ import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'nod
 import type { Service } from '@cilium-ts/loadbalancer';
 import { Datapath } from './datapath.js';
 import { NodePortLb } from './nodeport.js';
-import { PodLab } from './pod-lab.js';
+import { PodLab } from './testing/pod-lab.js';
 import { SocketLb } from './sock-lb.js';
-import { needsRoot, uniqueName } from './test-support.js';
+import { needsRoot, uniqueName } from './testing/test-support.js';
 
 const name = uniqueName('np');
 const fabric = `${name}-f`;
