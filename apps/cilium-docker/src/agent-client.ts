@@ -23,6 +23,13 @@ export interface DockerAgent {
   release(owner: string, ip?: string): Promise<number>;
   createEndpoint(req: agent.CreateEndpointRequest): Promise<agent.Endpoint>;
   deleteEndpoint(containerId: string): Promise<boolean>;
+  listEndpoints(): Promise<agent.Endpoint[]>;
+  /**
+   * Calls onConnected each time the channel to the agent becomes connected (the first
+   * connection and every reconnection after an agent restart); the channel keeps trying
+   * to connect while the agent is down. Stops with close().
+   */
+  watchConnected(onConnected: () => void): void;
   close(): void;
 }
 
@@ -33,6 +40,8 @@ export interface DockerAgent {
  * whole call timeout).
  */
 const RECONNECT_WAIT_MS = 2000;
+/** How long one connectivity watch lasts before it is renewed (a watch needs a deadline). */
+const WATCH_SLICE_MS = 60_000;
 const channelOptions = { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1000 };
 
 /** Waits up to RECONNECT_WAIT_MS for client's channel when it is not connected; the call that follows reports a failure. */
@@ -54,12 +63,27 @@ export function connectAgent(target: string, timeoutMs: number): DockerAgent {
       throw new AgentCallError(method, target, err);
     }
   }
+  let watching = true;
   return {
     allocate: (owner, ip = '') => call('Ipam.Allocate', ipam, () => unary(ipam, 'allocate', { owner, family: 'ipv4', ip }, opts())),
     release: async (owner, ip = '') => (await call('Ipam.Release', ipam, () => unary(ipam, 'release', { owner, ip }, opts()))).released,
     createEndpoint: (req) => call('Endpoints.CreateEndpoint', endpoints, () => unary(endpoints, 'createEndpoint', req, opts())),
     deleteEndpoint: async (containerId) => (await call('Endpoints.DeleteEndpoint', endpoints, () => unary(endpoints, 'deleteEndpoint', { id: 0, containerId }, opts()))).found,
+    listEndpoints: async () => (await call('Endpoints.ListEndpoints', endpoints, () => unary(endpoints, 'listEndpoints', {}, opts()))).endpoints,
+    watchConnected(onConnected) {
+      const channel = endpoints.getChannel();
+      const watch = (last: connectivityState): void => {
+        if (!watching) return;
+        // true: an idle channel (never used, or dropped by a stopped agent) starts connecting.
+        const now = channel.getConnectivityState(true);
+        if (now === connectivityState.READY && last !== connectivityState.READY) onConnected();
+        if (now === connectivityState.SHUTDOWN) return;
+        channel.watchConnectivityState(now, Date.now() + WATCH_SLICE_MS, () => watch(now));
+      };
+      watch(connectivityState.IDLE);
+    },
     close() {
+      watching = false;
       ipam.close();
       endpoints.close();
     },

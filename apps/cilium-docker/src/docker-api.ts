@@ -40,6 +40,13 @@ export function dockerGet<T>(socketPath: string, path: string, timeoutMs = 10_00
   });
 }
 
+/** Every container Docker has, running or not (GET /containers/json?all=1). */
+export async function listContainers(socketPath: string): Promise<ListedContainer[]> {
+  const list = await dockerGet<unknown>(socketPath, '/v1.41/containers/json?all=1');
+  if (!Array.isArray(list)) throw new DockerApiError(`Docker API GET /v1.41/containers/json: expected a list, got ${typeof list}`);
+  return list as ListedContainer[];
+}
+
 /**
  * The containers being attached to network `networkId` now: not running, listed on it
  * (by name: a created container's entry may not carry the network id yet) without an
@@ -47,7 +54,7 @@ export function dockerGet<T>(socketPath: string, path: string, timeoutMs = 10_00
  */
 export async function containersAttaching(socketPath: string, networkId: string): Promise<ListedContainer[]> {
   const net = await dockerGet<{ Name?: string }>(socketPath, `/v1.41/networks/${encodeURIComponent(networkId)}`);
-  const list = await dockerGet<ListedContainer[]>(socketPath, '/v1.41/containers/json?all=1');
+  const list = await listContainers(socketPath);
   return list.filter((c) => {
     if (c.State === 'running') return false;
     const n = c.NetworkSettings?.Networks?.[net.Name ?? ''];

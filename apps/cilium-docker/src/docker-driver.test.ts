@@ -43,6 +43,8 @@ describe('cilium-docker plugin protocol', () => {
       throw new Error('not expected');
     },
     deleteEndpoint: async () => false,
+    listEndpoints: async () => [],
+    watchConnected: () => undefined,
     close: () => undefined,
   };
   let server: Server;

@@ -71,6 +71,17 @@ export function containerIdentity(labels: Record<string, string>): { labels: str
   return { labels: [...out].sort(), namespace };
 }
 
+/**
+ * Removes what a Docker endpoint has: the agent's endpoint (and its identity reference),
+ * the veth pair and the addresses it owns. Each step is a no-op when its part is gone.
+ */
+export async function removeEndpoint(d: Pick<DriverDeps, 'agent' | 'nodeNetns'>, endpointId: string): Promise<{ found: boolean; vethRemoved: boolean; released: number }> {
+  const found = await d.agent.deleteEndpoint(endpointId);
+  const vethRemoved = await deleteVeth(endpointId, d.nodeNetns);
+  const released = await d.agent.release(endpointId);
+  return { found, vethRemoved, released };
+}
+
 /** The protocol's handlers by URL path (`/Plugin.Activate`, `/NetworkDriver.Join`, ...). */
 export function dockerDriver(d: DriverDeps): Record<string, Handler> {
   let gateway: string | undefined;
@@ -151,10 +162,8 @@ export function dockerDriver(d: DriverDeps): Record<string, Handler> {
       const m = 'DeleteEndpoint';
       const endpointId = str(m, b, 'EndpointID');
       try {
-        const found = await d.agent.deleteEndpoint(endpointId);
-        const removed = await deleteVeth(endpointId, d.nodeNetns);
-        const released = await d.agent.release(endpointId);
-        d.logger.info('endpoint deleted', { dockerEndpoint: endpointId.slice(0, 12), found, vethRemoved: removed, released });
+        const r = await removeEndpoint(d, endpointId);
+        d.logger.info('endpoint deleted', { dockerEndpoint: endpointId.slice(0, 12), ...r });
         return {};
       } catch (err) {
         throw agentError(m, err);

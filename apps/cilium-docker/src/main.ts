@@ -10,6 +10,7 @@ import { createLogger, defineFlags, isLogLevel, type LogLevel } from '@cilium-ts
 import { connectAgent } from './agent-client.js';
 import { dockerDriver } from './docker-driver.js';
 import { servePlugin } from './plugin-server.js';
+import { startReconciler } from './reconcile.js';
 
 const flags = defineFlags(
   {
@@ -37,13 +38,16 @@ async function main(): Promise<void> {
   if (!(values.agentTimeout > 0)) fail(`--agent-timeout: must be positive, got ${values.agentTimeout}`);
   const logger = createLogger('cilium-docker', { level: values.logLevel as LogLevel });
   const agent = connectAgent(values.agentSocket, values.agentTimeout * 1000);
-  const handlers = dockerDriver({ agent, dockerSocket: values.dockerHost.slice('unix://'.length), nodeNetns: values.nodeNetns, logger });
+  const driverDeps = { agent, dockerSocket: values.dockerHost.slice('unix://'.length), nodeNetns: values.nodeNetns, logger };
+  const handlers = dockerDriver(driverDeps);
   let server: Server;
   try {
     server = await servePlugin(values.socket, handlers, logger);
   } catch (err) {
     fail(`cannot listen on ${values.socket}: ${(err as Error).message}`);
   }
+  // Endpoints of containers removed while the agent was down: at start and every reconnection.
+  startReconciler(driverDeps);
   onShutdown(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(values.socket, { force: true });
