@@ -62,38 +62,55 @@ export const endpointLabelsCommand = defineCommand({
   },
 });
 
+/**
+ * A read-only `cilium endpoint VERB ID [-o json]`: one EndpointOps call with the endpoint id,
+ * printed as JSON or by `render`; `exitCode` turns the answer into the command's status.
+ */
+function endpointShowCommand<T>(spec: {
+  verb: string;
+  summary: string;
+  rpc: string;
+  method: 'getEndpointLog' | 'getEndpointHealth';
+  render: (answer: T) => string;
+  json: (answer: T) => unknown;
+  exitCode?: (answer: T) => number;
+}) {
+  return defineCommand({
+    path: ['endpoint', spec.verb],
+    summary: spec.summary,
+    positionals: 'ID',
+    flags: { ...hostFlag, ...outputFlag },
+    async run(ctx, { values, positionals }) {
+      expectPositionals(positionals, 1, 'one endpoint ID');
+      const json = wantsJson(values.output);
+      const id = parseId(positionals[0], 'endpoint ID');
+      const answer = (await ctx.connect(values.host).callService(endpointOps.EndpointOpsClient, spec.rpc, (c, deadline) => unary(c, spec.method, { id }, { deadline }))) as T;
+      if (json) printJson(ctx.stdout, spec.json(answer));
+      else ctx.stdout.write(spec.render(answer));
+      return spec.exitCode?.(answer) ?? 0;
+    },
+  });
+}
+
 /** `cilium endpoint log ID [-o json]`. */
-export const endpointLogCommand = defineCommand({
-  path: ['endpoint', 'log'],
+export const endpointLogCommand = endpointShowCommand<endpointOps.EndpointLog>({
+  verb: 'log',
   summary: "show an endpoint's status log (created, regenerated, identity changed, ...)",
-  positionals: 'ID',
-  flags: { ...hostFlag, ...outputFlag },
-  async run(ctx, { values, positionals }) {
-    expectPositionals(positionals, 1, 'one endpoint ID');
-    const json = wantsJson(values.output);
-    const id = parseId(positionals[0], 'endpoint ID');
-    const log = await ctx.connect(values.host).callService(endpointOps.EndpointOpsClient, 'EndpointOps.GetEndpointLog', (c, deadline) => unary(c, 'getEndpointLog', { id }, { deadline }));
-    if (json) printJson(ctx.stdout, log.entries);
-    else ctx.stdout.write(formatEndpointLog(log));
-    return 0;
-  },
+  rpc: 'EndpointOps.GetEndpointLog',
+  method: 'getEndpointLog',
+  render: formatEndpointLog,
+  json: (log) => log.entries,
 });
 
-/** `cilium endpoint health ID [-o json]`. */
-export const endpointHealthCommand = defineCommand({
-  path: ['endpoint', 'health'],
+/** `cilium endpoint health ID [-o json]`: exits 1 unless the endpoint is healthy. */
+export const endpointHealthCommand = endpointShowCommand<endpointOps.EndpointHealth>({
+  verb: 'health',
   summary: "check an endpoint's programs, policy map and interface now",
-  positionals: 'ID',
-  flags: { ...hostFlag, ...outputFlag },
-  async run(ctx, { values, positionals }) {
-    expectPositionals(positionals, 1, 'one endpoint ID');
-    const json = wantsJson(values.output);
-    const id = parseId(positionals[0], 'endpoint ID');
-    const h = await ctx.connect(values.host).callService(endpointOps.EndpointOpsClient, 'EndpointOps.GetEndpointHealth', (c, deadline) => unary(c, 'getEndpointHealth', { id }, { deadline }));
-    if (json) printJson(ctx.stdout, h);
-    else ctx.stdout.write(formatEndpointHealth(h));
-    return h.overall === 'OK' ? 0 : 1;
-  },
+  rpc: 'EndpointOps.GetEndpointHealth',
+  method: 'getEndpointHealth',
+  render: formatEndpointHealth,
+  json: (h) => h,
+  exitCode: (h) => (h.overall === 'OK' ? 0 : 1),
 });
 
 /** The commands of this file, in help order. */
