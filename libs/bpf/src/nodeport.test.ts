@@ -12,6 +12,7 @@ import { Datapath } from './datapath.js';
 import { NodePortLb } from './nodeport.js';
 import { PodLab } from './testing/pod-lab.js';
 import { SocketLb } from './sock-lb.js';
+import { tcAttachedProgramId, tcDetach } from './tc-attach.js';
 import { needsRoot, uniqueName } from './testing/test-support.js';
 
 const name = uniqueName('np');
@@ -136,6 +137,21 @@ describe('NodePort, SNAT mode (from-netdev / to-netdev on the node device)', nee
     p.stdin!.write('go\n');
     await done;
     assert.deepEqual(JSON.parse(out.split('\n')[1]!), [`pod2 ${node1Ip}`, 'pod2']);
+  });
+
+  test('attaching again (an agent restart) keeps the attached programs when they are current, and replaces them when not', async () => {
+    const target = { ifname: 'node0', netns: n1!.nodeNetns };
+    const before = [await tcAttachedProgramId(target, 'ingress'), await tcAttachedProgramId(target, 'egress')];
+    assert.ok(before[0] && before[1], `attached: ${JSON.stringify(before)}`);
+    assert.deepEqual(await np!.attach(target), { reattached: false });
+    assert.deepEqual([await tcAttachedProgramId(target, 'ingress'), await tcAttachedProgramId(target, 'egress')], before);
+    // A program attached by someone else at the hook is not ours: NodePort attaches again.
+    await tcDetach(target, 'egress');
+    assert.deepEqual(await np!.attach(target), { reattached: true });
+    const after = await tcAttachedProgramId(target, 'egress');
+    assert.ok(after && after !== before[1], `to-netdev attached anew: ${after} (was ${before[1]})`);
+    lb!.upsertService(nodePort([{ ip: pod1 }]));
+    assert.deepEqual([...new Set(await clientRun(30080, 4))], [`pod1 ${clientIp}`]);
   });
 
   test('a ClusterIP frontend on the node address is not served from the fabric; a NodePort without backends drops', async () => {

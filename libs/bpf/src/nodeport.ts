@@ -12,7 +12,8 @@ import { u32 } from './map-codecs.js';
 import { nodePortConfigCodec, nodePortCtValueCodec, nodePortRevValueCodec, nodePortTupleCodec, type NodePortConfig, type NodePortCtValue, type NodePortRevValue, type NodePortTuple } from './nodeport-codecs.js';
 import { rmQuiet } from './pin-files.js';
 import { LB_MAPS } from './sock-lb.js';
-import { tcAttach, tcDetach, type TcHook, type TcTarget } from './tc-attach.js';
+import { readPinnedProgram } from './pinned-program.js';
+import { tcAttach, tcAttachedProgramId, tcDetach, type TcHook, type TcTarget } from './tc-attach.js';
 
 /** The maps of nodeport.o's own, pinned as pinDir/<name>. */
 export const NODEPORT_MAPS = ['nodeport_config', 'nodeport_ct4', 'nodeport_rev4'] as const;
@@ -48,10 +49,12 @@ export class NodePortLb {
   /**
    * Loads nodeport.o (its maps and the shared ones through their pins: open the datapath
    * and the socket LB on pinDir first), pins the programs and attaches them to target:
-   * from-netdev on tc ingress, to-netdev on egress. Re-attaching replaces them; the
-   * connections (pinned maps) stay.
+   * from-netdev on tc ingress, to-netdev on egress. A program that is attached already and
+   * is the same (same instructions by the kernel's tag, same constants, the same pinned
+   * maps) stays as it is, as endpoint and overlay programs do over an agent restart;
+   * otherwise the new one replaces it atomically. The connections (pinned maps) stay.
    */
-  async attach(target: TcTarget): Promise<void> {
+  async attach(target: TcTarget): Promise<{ reattached: boolean }> {
     mkdirSync(`${this.pinDir}/nodeport`, { recursive: true });
     const obj = BpfObject.open(this.objectPath);
     try {
@@ -64,15 +67,36 @@ export class NodePortLb {
     } finally {
       obj.close();
     }
+    let reattached = false;
     for (const p of PROGRAMS) {
+      const fresh = `${this.pin(p.pin)}-new`;
       try {
-        await tcAttach(target, p.hook, `${this.pin(p.pin)}-new`);
-        renameSync(`${this.pin(p.pin)}-new`, this.pin(p.pin));
+        if (await this.isCurrent(target, p, fresh)) {
+          rmQuiet(fresh);
+          continue;
+        }
+        await tcAttach(target, p.hook, fresh);
+        renameSync(fresh, this.pin(p.pin));
+        reattached = true;
       } catch (err) {
         for (const q of PROGRAMS) rmQuiet(`${this.pin(q.pin)}-new`);
         throw err;
       }
     }
+    return { reattached };
+  }
+
+  /** True when the program pinned for p is attached at its hook and equals the one just loaded at fresh. */
+  private async isCurrent(target: TcTarget, p: { name: string; pin: string; hook: TcHook }, fresh: string): Promise<boolean> {
+    const current = readPinnedProgram(this.pin(p.pin), `program ${p.name}`);
+    const next = readPinnedProgram(fresh, `program ${p.name}`);
+    if (!current || !next || current.tag !== next.tag || !current.rodata.equals(next.rodata)) return false;
+    if (current.maps.size !== next.maps.size) return false;
+    for (const [name, id] of next.maps) {
+      // .rodata is per load: compared by content above.
+      if (!current.maps.has(name) || (!name.endsWith('.rodata') && current.maps.get(name) !== id)) return false;
+    }
+    return (await tcAttachedProgramId(target, p.hook)) === current.id;
   }
 
   /** Detaches both programs from target and removes their pins; succeeds when already gone. */

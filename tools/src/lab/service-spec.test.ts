@@ -29,6 +29,7 @@ test('agent command line follows the agent contract', () => {
     '--kvstore-lease-ttl', '15s',
     '--state-dir', '/run/cilium-ts/lab/n1/state',
     '--bpf-pin-dir', '/sys/fs/bpf/cilium-ts/lab-n1',
+    '--enable-node-port',
     '--listen', 'unix:///run/cilium-ts/lab/n1/agent.sock',
     '--proxy-address', 'unix:///run/cilium-ts/lab/n1/proxy.sock',
     '--hubble-address', '127.0.0.1:4251',

@@ -33,8 +33,8 @@ export async function startNodePort(cfg: { bpfPinDir: string; nodeIp: string; no
   const device = cfg.nodePort.device ?? (await deviceWithAddress(netns, cfg.nodeIp));
   if (!device) throw new NodePortDeviceError(`--enable-node-port: no device in the node namespace holds --node-ip ${cfg.nodeIp}; give it with --devices`);
   if (!(await netns.link(device))) throw new NodePortDeviceError(`--devices: ${device} does not exist in the node namespace`);
-  await lb.attach({ ifname: device, netns: netns.path });
+  const { reattached } = await lb.attach({ ifname: device, netns: netns.path });
   lb.setConfig({ nodeIpv4: cfg.nodeIp, mode: cfg.nodePort.mode });
-  log.info('NodePort attached', { subsys: 'service', device, address: cfg.nodeIp, mode: cfg.nodePort.mode });
+  log.info(reattached ? 'NodePort attached' : 'NodePort programs current, kept attached', { subsys: 'service', device, address: cfg.nodeIp, mode: cfg.nodePort.mode });
   return lb;
 }
