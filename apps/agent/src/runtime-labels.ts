@@ -9,6 +9,7 @@
  * endpoint the identity of those labels and regenerates its policy.
  */
 import { execFile } from 'node:child_process';
+import { containerIdentity } from '@cilium-ts/policy';
 
 /** The label of Cilium's init identity. */
 export const InitLabel = 'reserved:init';
@@ -50,7 +51,6 @@ export type ContainerLabelReader = (containerId: string) => Promise<Record<strin
 
 const LABEL_PART = /^[A-Za-z0-9._\-/]+$/;
 const LABEL_VALUE = /^[A-Za-z0-9._\-/]*$/;
-const NAMESPACE_KEY = 'io.kubernetes.pod.namespace';
 
 /**
  * The identity labels of a container's runtime labels: `container:<key>=<value>` (as
@@ -59,13 +59,13 @@ const NAMESPACE_KEY = 'io.kubernetes.pod.namespace';
  * or value outside [A-Za-z0-9._-/]) are returned in `rejected` and left out.
  */
 export function containerIdentityLabels(labels: Readonly<Record<string, string>>): { labels: string[]; rejected: string[] } {
-  const out = new Set<string>();
+  const valid: Record<string, string> = {};
   const rejected: string[] = [];
   for (const [k, v] of Object.entries(labels)) {
     if (!LABEL_PART.test(k) || !LABEL_VALUE.test(v)) rejected.push(`${k}=${v}`);
-    else out.add(k === NAMESPACE_KEY ? `k8s:${k}=${v}` : `container:${k}=${v}`);
+    else valid[k] = v;
   }
-  return { labels: [...out].sort(), rejected };
+  return { labels: containerIdentity(valid).labels, rejected };
 }
 
 /**

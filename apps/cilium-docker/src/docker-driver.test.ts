@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Server } from 'node:http';
 import { createLogger } from '@cilium-ts/process';
 import type { DockerAgent } from './agent-client.js';
-import { containerIdentity, dockerDriver, POOL_ID } from './docker-driver.js';
+import { containerIdentity } from '@cilium-ts/policy';
+import { dockerDriver, POOL_ID } from './docker-driver.js';
 import { servePlugin } from './plugin-server.js';
 
 function post(socketPath: string, path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {

@@ -6,6 +6,7 @@
 // Join tells Docker to move the pair's container side in, with /32 routes to the node's
 // router; DeleteEndpoint removes endpoint, veth and addresses; ReleaseAddress frees what
 // is still owned by "docker". Every failure rolls back what its call made.
+import { containerIdentity } from '@cilium-ts/policy';
 import type { Logger } from '@cilium-ts/process';
 import { AgentCallError, type DockerAgent } from './agent-client.js';
 import { containersAttaching, type ListedContainer } from './docker-api.js';
@@ -17,8 +18,6 @@ export const PENDING_OWNER = 'docker';
 /** The one pool this driver serves: the node's IPv4 pod CIDR, announced as 0.0.0.0/0 (addresses are /32). */
 export const POOL_ID = 'cilium-ts-ipv4';
 const POOL = '0.0.0.0/0';
-/** The label whose value becomes the endpoint's namespace (`k8s:io.kubernetes.pod.namespace`). */
-const NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 const IPV4_RE = /^(\d{1,3})(\.\d{1,3}){3}$/;
 
 /** What the driver needs from the outside world. */
@@ -56,19 +55,6 @@ function agentError(method: string, err: unknown): Error {
   // The agent's INVALID_ARGUMENT (3) is the caller's mistake (e.g. a label it cannot take).
   if (err instanceof AgentCallError && err.code === 3) return new PluginRequestError(method, err.message);
   return new PluginFailedError(method, (err as Error).message, { cause: err });
-}
-
-/** The identity labels of a container's Docker labels, sorted; and its namespace. */
-export function containerIdentity(labels: Record<string, string>): { labels: string[]; namespace: string } {
-  const out = new Set<string>();
-  let namespace = '';
-  for (const [k, v] of Object.entries(labels)) {
-    if (k === NAMESPACE_LABEL) {
-      namespace = v;
-      out.add(`k8s:${k}=${v}`);
-    } else out.add(`container:${k}=${v}`);
-  }
-  return { labels: [...out].sort(), namespace };
 }
 
 /**

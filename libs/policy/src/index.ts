@@ -29,3 +29,4 @@ export * from './peer-selector.js';
 export * from './selector-cache.js';
 export * from './endpoint-policy-handle.js';
 export * from './policy-engine.js';
+export * from './container-labels.js';
