@@ -11,6 +11,11 @@
  *     that backend's policy sees world (this node's address has no identity of its own).
  *     A reply to such an SNAT'd connection is rewritten back and sent to the client.
  *   to-netdev (tc egress): a local backend's reply leaves with the frontend's address.
+ * DSR mode (and hybrid for TCP), native routing: a backend on another node gets the packet
+ *   with the client's source kept and the frontend in an IPv4 option (nodeport-dsr.h); that
+ *   node's from-netdev records the reverse NAT and its to-netdev sends the reply with the
+ *   frontend's address straight to the client; nothing of the reply passes this node. In
+ *   tunnel mode DSR falls back to SNAT (the VXLAN header has no room for the frontend).
  * The service maps are the socket LB's (lb.h, pinned by sock.o), the endpoints map the
  * datapath's; the NodePort state is nodeport.h's. */
 #include <linux/bpf.h>
@@ -25,6 +30,7 @@
 #include "lb.h"
 #include "lb-select.h"
 #include "nodeport.h"
+#include "nodeport-dsr.h"
 #include "config.h"
 
 /* Service types in slot 0's flags (libs/bpf/src/sock-lb.ts ServiceTypeNames). */
@@ -44,6 +50,7 @@ struct np4_pkt {
 	struct np4_tuple t;
 	__u32 l4off;
 	__u8 syn; /* TCP SYN without ACK: a new connection */
+	__u8 ihl; /* IPv4 header length in 32-bit words */
 };
 
 /* 0 for an unfragmented IPv4 TCP / UDP packet (p filled), else -1: not ours. */
@@ -64,6 +71,7 @@ static __always_inline int np4_parse(struct __sk_buff *skb, struct np4_pkt *p)
 	p->t.saddr = ip->saddr;
 	p->t.daddr = ip->daddr;
 	p->t.proto = ip->protocol;
+	p->ihl = ip->ihl & 0xf;
 	l4off = ETH_HLEN + (__u32)(ip->ihl & 0xf) * 4;
 	if (p->t.proto == IPPROTO_TCP) {
 		__u8 *tcp = PKT_PTR(skb, l4off, 14);
@@ -137,6 +145,45 @@ static __always_inline struct lb_service *np4_frontend(struct lb4_key *key, cons
 	return svc;
 }
 
+/* 1 when a connection to a backend on another node goes DSR: DSR mode, or hybrid for
+ * TCP, and native routing (in tunnel mode it falls back to SNAT). */
+static __always_inline int np4_dsr(const struct np4_pkt *p, const struct np_config *cfg)
+{
+	struct tunnel_config *t;
+	__u32 zero = 0;
+
+	if (cfg->mode != NP_MODE_DSR && !(cfg->mode == NP_MODE_HYBRID && p->t.proto == IPPROTO_TCP))
+		return 0;
+	t = bpf_map_lookup_elem(&tunnel, &zero);
+	return !t || !t->ifindex;
+}
+
+/* On a backend's node (DSR / hybrid mode): a packet to a local endpoint carrying the DSR
+ * option records the reverse NAT its replies need (reply tuple -> the client and the
+ * frontend) and loses the option. 1 when done (the packet goes on to the pod), 0 when
+ * not such a packet, -1 to drop. */
+static __always_inline int np4_dsr_backend(struct __sk_buff *skb, const struct np4_pkt *p, const struct np_config *cfg)
+{
+	struct np4_rev_value rv = {};
+	struct np4_tuple rk = {};
+	struct dsr_opt_v4 opt;
+
+	if (cfg->mode == NP_MODE_SNAT || !dsr_read_opt4(skb, p->ihl, &opt) || !np4_is_local_endpoint(p->t.daddr))
+		return 0;
+	rk.saddr = p->t.daddr;
+	rk.sport = p->t.dport;
+	rk.daddr = p->t.saddr;
+	rk.dport = p->t.sport;
+	rk.proto = p->t.proto;
+	rv.client_addr = p->t.saddr;
+	rv.client_port = p->t.sport;
+	rv.frontend_addr = opt.addr;
+	rv.frontend_port = opt.port;
+	rv.flags = NP_F_DSR;
+	bpf_map_update_elem(&nodeport_rev4, &rk, &rv, BPF_ANY);
+	return dsr_strip_opt4(skb, &opt) < 0 ? -1 : 1;
+}
+
 /* A new connection: picks its backend and records both directions. Returns the backend
  * or NULL (no backend: the caller drops). */
 static __always_inline struct lb4_backend *np4_new(const struct np4_pkt *p, const struct np_config *cfg,
@@ -171,6 +218,9 @@ static __always_inline struct lb4_backend *np4_new(const struct np4_pkt *p, cons
 		rk.daddr = p->t.saddr;
 		rk.dport = p->t.sport;
 		bpf_map_update_elem(&nodeport_rev4, &rk, &rv, BPF_ANY);
+	} else if (np4_dsr(p, cfg)) {
+		/* The backend's node answers the client: no reverse state here. */
+		cv->flags = NP_F_DSR;
 	} else {
 		cv->flags = NP_F_SNAT;
 		rv.flags = NP_F_SNAT;
@@ -236,9 +286,19 @@ int from_netdev(struct __sk_buff *skb)
 	struct lb_service *svc;
 	struct lb4_key key = {};
 	struct np4_pkt p = {};
+	__u32 frontend_addr;
+	__u16 frontend_port;
 
 	if (!cfg || !cfg->node_ipv4 || np4_parse(skb, &p) < 0)
 		return TC_ACT_OK;
+
+	/* A DSR connection's packet for a local backend, from the entry node. */
+	if (p.ihl > 5 && p.t.daddr != cfg->node_ipv4) {
+		int r = np4_dsr_backend(skb, &p, cfg);
+
+		if (r)
+			return r < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+	}
 
 	/* A backend's reply to a connection this node SNAT'd: back to the client. */
 	if (p.t.daddr == cfg->node_ipv4) {
@@ -251,6 +311,8 @@ int from_netdev(struct __sk_buff *skb)
 		}
 	}
 
+	frontend_addr = p.t.daddr;
+	frontend_port = p.t.dport;
 	found = bpf_map_lookup_elem(&nodeport_ct4, &p.t);
 	if (found) {
 		cv = *found;
@@ -272,6 +334,13 @@ int from_netdev(struct __sk_buff *skb)
 	}
 	if (np4_rewrite(skb, &p, 0, p.t.daddr, p.t.dport, be->address, be->port) < 0)
 		return TC_ACT_SHOT;
+	if (cv.flags & NP_F_DSR) {
+		/* The frontend rides along while the backend's node may not know the
+		 * connection yet: TCP's SYN, every UDP datagram. */
+		if ((p.syn || p.t.proto == IPPROTO_UDP) && dsr_add_opt4(skb, p.ihl, frontend_addr, frontend_port) < 0)
+			return TC_ACT_SHOT;
+		return bpf_redirect_neigh(skb->ifindex, 0, 0, 0);
+	}
 	if (!(cv.flags & NP_F_SNAT))
 		return TC_ACT_OK;
 	if (np4_rewrite(skb, &p, 1, p.t.saddr, p.t.sport, cfg->node_ipv4, cv.snat_port) < 0)

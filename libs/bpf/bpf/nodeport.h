@@ -15,6 +15,7 @@
 /* nodeport_config[0]: node_ipv4 0 = NodePort off (the programs pass everything). */
 #define NP_MODE_SNAT 0
 #define NP_MODE_DSR 1
+#define NP_MODE_HYBRID 2 /* DSR for TCP, SNAT for UDP */
 struct np_config {
 	__u32 node_ipv4;
 	__u32 mode;
@@ -33,6 +34,9 @@ struct np4_tuple {
 
 /* The backend went to another node: the packet left with the node's address (snat_port). */
 #define NP_F_SNAT (1 << 0)
+/* DSR: the backend went to another node with the client's source kept (nodeport_ct4), or
+ * this node is that backend's and rewrites its replies' source (nodeport_rev4). */
+#define NP_F_DSR (1 << 1)
 
 struct np4_ct_value {
 	__u32 backend_id;

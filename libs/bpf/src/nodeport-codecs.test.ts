@@ -14,14 +14,14 @@ describe('NodePort map codecs (bpf/nodeport.h)', () => {
     const tb = nodePortTupleCodec.encode(t);
     assert.equal(tb.readUInt16BE(10), 30080);
     assert.deepEqual(nodePortTupleCodec.decode(tb), t);
-    const cv = { backendId: 7, snatPort: 33000, revNatIndex: 3, snat: true };
+    const cv = { backendId: 7, snatPort: 33000, revNatIndex: 3, snat: true, dsr: false };
     assert.deepEqual(nodePortCtValueCodec.decode(nodePortCtValueCodec.encode(cv)), cv);
-    const rv = { clientAddr: '192.168.200.200', frontendAddr: '192.168.200.1', clientPort: 40000, frontendPort: 30080, revNatIndex: 3, snat: false };
+    const rv = { clientAddr: '192.168.200.200', frontendAddr: '192.168.200.1', clientPort: 40000, frontendPort: 30080, revNatIndex: 3, snat: false, dsr: true };
     assert.deepEqual(nodePortRevValueCodec.decode(nodePortRevValueCodec.encode(rv)), rv);
   });
 
   test('a bad node address or mode is refused naming the field', () => {
-    for (const [c, field] of [[{ nodeIpv4: 'fd00::1', mode: 'snat' }, 'nodePort.nodeIpv4'], [{ nodeIpv4: '0.0.0.0', mode: 'snat' }, 'nodePort.nodeIpv4'], [{ nodeIpv4: '10.0.0.1', mode: 'hybrid' }, 'nodePort.mode']] as const) {
+    for (const [c, field] of [[{ nodeIpv4: 'fd00::1', mode: 'snat' }, 'nodePort.nodeIpv4'], [{ nodeIpv4: '0.0.0.0', mode: 'snat' }, 'nodePort.nodeIpv4'], [{ nodeIpv4: '10.0.0.1', mode: 'maglev' }, 'nodePort.mode']] as const) {
       assert.throws(() => nodePortConfigCodec.encode(c as never), (e: unknown) => e instanceof DatapathInputError && e.field === field, JSON.stringify(c));
     }
   });

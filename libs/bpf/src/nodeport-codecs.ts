@@ -4,8 +4,12 @@ import { DatapathInputError } from './errors.js';
 import { formatIp, parseIp } from './ip-address.js';
 import type { Codec } from './map-codecs.js';
 
-/** NodePort modes, as Cilium's --bpf-lb-mode (snat: replies pass the entry node; dsr: the backend answers directly). */
-export const NodePortModes = ['snat', 'dsr'] as const;
+/**
+ * NodePort modes, as Cilium's --bpf-lb-mode (snat: replies pass the entry node; dsr: the
+ * backend's node answers the client directly, the frontend carried in an IPv4 option;
+ * hybrid: dsr for TCP, snat for UDP). The index is np_config.mode.
+ */
+export const NodePortModes = ['snat', 'dsr', 'hybrid'] as const;
 /** A NodePort mode. */
 export type NodePortMode = (typeof NodePortModes)[number];
 
@@ -55,9 +59,13 @@ export const nodePortTupleCodec: Codec<NodePortTuple> = {
 
 /** NP_F_SNAT: the backend is on another node; the connection left with the node's address. */
 export const NodePortFlagSnat = 1;
+/** NP_F_DSR: the backend is on another node and answers the client itself (ct), or this node rewrites its backend's replies for a DSR connection (rev). */
+export const NodePortFlagDsr = 2;
 
-/** struct np4_ct_value: the backend a connection keeps, its SNAT port (0: none) and service. */
-export interface NodePortCtValue { backendId: number; snatPort: number; revNatIndex: number; snat: boolean }
+const flagsOf = (v: { snat: boolean; dsr: boolean }): number => (v.snat ? NodePortFlagSnat : 0) | (v.dsr ? NodePortFlagDsr : 0);
+
+/** struct np4_ct_value: the backend a connection keeps, its SNAT port (0: none), service and how it left (snat, dsr, or neither: a local backend). */
+export interface NodePortCtValue { backendId: number; snatPort: number; revNatIndex: number; snat: boolean; dsr: boolean }
 
 /** struct np4_ct_value (12 bytes). */
 export const nodePortCtValueCodec: Codec<NodePortCtValue> = {
@@ -67,16 +75,16 @@ export const nodePortCtValueCodec: Codec<NodePortCtValue> = {
     b.writeUInt32LE(v.backendId, 0);
     b.writeUInt16BE(v.snatPort, 4);
     b.writeUInt16LE(v.revNatIndex, 6);
-    b.writeUInt8(v.snat ? NodePortFlagSnat : 0, 8);
+    b.writeUInt8(flagsOf(v), 8);
     return b;
   },
   decode(b) {
-    return { backendId: b.readUInt32LE(0), snatPort: b.readUInt16BE(4), revNatIndex: b.readUInt16LE(6), snat: (b.readUInt8(8) & NodePortFlagSnat) !== 0 };
+    return { backendId: b.readUInt32LE(0), snatPort: b.readUInt16BE(4), revNatIndex: b.readUInt16LE(6), snat: (b.readUInt8(8) & NodePortFlagSnat) !== 0, dsr: (b.readUInt8(8) & NodePortFlagDsr) !== 0 };
   },
 };
 
-/** struct np4_rev_value: what a reply's addresses become (the client, the frontend). */
-export interface NodePortRevValue { clientAddr: string; frontendAddr: string; clientPort: number; frontendPort: number; revNatIndex: number; snat: boolean }
+/** struct np4_rev_value: what a reply's addresses become (the client, the frontend); dsr: recorded from a DSR option (this node is the backend's). */
+export interface NodePortRevValue { clientAddr: string; frontendAddr: string; clientPort: number; frontendPort: number; revNatIndex: number; snat: boolean; dsr: boolean }
 
 /** struct np4_rev_value (16 bytes). */
 export const nodePortRevValueCodec: Codec<NodePortRevValue> = {
@@ -88,7 +96,7 @@ export const nodePortRevValueCodec: Codec<NodePortRevValue> = {
     b.writeUInt16BE(v.clientPort, 8);
     b.writeUInt16BE(v.frontendPort, 10);
     b.writeUInt16LE(v.revNatIndex, 12);
-    b.writeUInt8(v.snat ? NodePortFlagSnat : 0, 14);
+    b.writeUInt8(flagsOf(v), 14);
     return b;
   },
   decode(b) {
@@ -99,6 +107,7 @@ export const nodePortRevValueCodec: Codec<NodePortRevValue> = {
       frontendPort: b.readUInt16BE(10),
       revNatIndex: b.readUInt16LE(12),
       snat: (b.readUInt8(14) & NodePortFlagSnat) !== 0,
+      dsr: (b.readUInt8(14) & NodePortFlagDsr) !== 0,
     };
   },
 };

@@ -27,15 +27,17 @@ test('cilium-agent documents the flags with the defaults (random, 16381) and exi
   assert.match(bad.stderr, /--bpf-lb-maglev-table-size.*16000 is not a supported Maglev table size/);
 });
 
-test('parseLbFlags: --enable-node-port needs --node-ip, takes snat and a device name, refuses the rest naming the flag', () => {
+test('parseLbFlags: --enable-node-port needs --node-ip, takes snat / dsr / hybrid and a device name, refuses the rest naming the flag', () => {
   const base = { bpfLbAlgorithm: 'random', bpfLbMaglevTableSize: 16381 };
   assert.deepEqual(parseLbFlags({ ...base, enableNodePort: true, bpfLbMode: 'snat', devices: '', nodeIp: '192.168.200.1' }).nodePort, { mode: 'snat' });
   assert.deepEqual(parseLbFlags({ ...base, enableNodePort: true, bpfLbMode: 'snat', devices: 'node0', nodeIp: '192.168.200.1' }).nodePort, { mode: 'snat', device: 'node0' });
+  assert.deepEqual(parseLbFlags({ ...base, enableNodePort: true, bpfLbMode: 'dsr', nodeIp: '192.168.200.1' }).nodePort, { mode: 'dsr' });
+  assert.deepEqual(parseLbFlags({ ...base, enableNodePort: true, bpfLbMode: 'hybrid', nodeIp: '192.168.200.1' }).nodePort, { mode: 'hybrid' });
   assert.equal(parseLbFlags({ ...base, enableNodePort: false, bpfLbMode: 'snat', nodeIp: '' }).nodePort, undefined);
   const refused: Array<[object, RegExp]> = [
     [{ enableNodePort: true, bpfLbMode: 'snat', nodeIp: '' }, /--enable-node-port: needs --node-ip/],
-    [{ enableNodePort: true, bpfLbMode: 'hybrid', nodeIp: '192.168.200.1' }, /--bpf-lb-mode: "hybrid" is not one of snat, dsr/],
-    [{ enableNodePort: true, bpfLbMode: 'dsr', nodeIp: '192.168.200.1' }, /--bpf-lb-mode: "dsr" is not supported yet/],
+    [{ enableNodePort: true, bpfLbMode: 'DSR', nodeIp: '192.168.200.1' }, /--bpf-lb-mode: "DSR" is not one of snat, dsr, hybrid/],
+    [{ enableNodePort: true, bpfLbMode: '', nodeIp: '192.168.200.1' }, /--bpf-lb-mode: "" is not one of snat, dsr, hybrid/],
     [{ enableNodePort: true, bpfLbMode: 'snat', devices: 'eth0;rm', nodeIp: '192.168.200.1' }, /--devices: "eth0;rm" is not an interface name/],
   ];
   for (const [over, msg] of refused) assert.throws(() => parseLbFlags({ ...base, ...over }), (e: Error) => e instanceof LbFlagError && msg.test(e.message), JSON.stringify(over));

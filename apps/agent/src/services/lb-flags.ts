@@ -16,7 +16,7 @@ export const lbFlags = {
     description: `Slots of each service's Maglev lookup table with --bpf-lb-algorithm maglev (a prime: ${MaglevTableSizes.join(', ')})`,
   },
   enableNodePort: { type: 'boolean', default: false, description: 'Serve NodePort / ExternalIPs / LoadBalancer frontends per packet on the node device (tc), IPv4; needs --node-ip' },
-  bpfLbMode: { type: 'string', default: 'snat', description: 'NodePort mode for backends on other nodes: snat (replies return through this node)' },
+  bpfLbMode: { type: 'string', default: 'snat', description: 'NodePort mode for backends on other nodes: snat (replies return through this node), dsr (the backend\'s node answers the client directly; native routing, tunnel mode falls back to snat), hybrid (dsr for TCP, snat for UDP)' },
   devices: { type: 'string', default: '', description: 'Device that receives NodePort traffic (default: the one holding --node-ip)' },
 } as const;
 
@@ -44,7 +44,6 @@ export function parseLbFlags(f: { bpfLbAlgorithm: string; bpfLbMaglevTableSize: 
   }
   const mode = f.bpfLbMode ?? 'snat';
   if (!(NodePortModes as readonly string[]).includes(mode)) throw new LbFlagError(`--bpf-lb-mode: "${mode}" is not one of ${NodePortModes.join(', ')}`);
-  if (mode === 'dsr') throw new LbFlagError('--bpf-lb-mode: "dsr" is not supported yet; use snat');
   if (f.devices && !/^[A-Za-z0-9_.-]{1,15}$/.test(f.devices)) throw new LbFlagError(`--devices: "${f.devices}" is not an interface name (one device, up to 15 characters)`);
   if (f.enableNodePort && !f.nodeIp) throw new LbFlagError('--enable-node-port: needs --node-ip (the NodePort address and the SNAT source)');
   const nodePort = f.enableNodePort ? { mode: mode as NodePortMode, ...(f.devices ? { device: f.devices } : {}) } : undefined;
