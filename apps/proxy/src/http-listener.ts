@@ -1,12 +1,16 @@
-// One HTTP/1.1 proxy listener: Node's strict HTTP parser (llhttp, insecureHTTPParser off),
-// every request checked against the L7 policy of its connection, allowed ones forwarded
-// on one keep-alive upstream connection per downstream connection, denied ones answered
-// `403 Forbidden` / `Access denied` on a connection that stays usable. Malformed requests
-// get 400 and the connection is closed.
+// One HTTP proxy listener: a connection starting with the HTTP/2 preface goes to the
+// h2c side (h2c-sessions.ts); any other is HTTP/1.1 through Node's strict HTTP parser
+// (llhttp, insecureHTTPParser off), every request checked against the L7 policy of its
+// connection, allowed ones forwarded on one keep-alive upstream connection per downstream
+// connection, denied ones answered `403 Forbidden` / `Access denied` on a connection that
+// stays usable. Malformed requests get 400 and the connection is closed.
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from '@cilium-ts/process';
-import { httpAllowed, type Direction, type L7Policy } from '@cilium-ts/policy';
+import type { Direction, L7Policy } from '@cilium-ts/policy';
+import { sniffPreface } from './h2c-preface.js';
+import { H2cSessions } from './h2c-sessions.js';
+import { ACCESS_DENIED, HOP_BY_HOP, requestAllowed } from './http-verdict.js';
 
 /** Where a connection came from and goes, and what its peer may do. */
 export interface ConnectionContext {
@@ -62,9 +66,6 @@ export interface HttpListenerCounters {
   rejected: number;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
-const ACCESS_DENIED = Buffer.from('Access denied');
-
 function forwardHeaders(raw: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!]);
@@ -74,7 +75,9 @@ function forwardHeaders(raw: string[]): Array<[string, string]> {
 /** An HTTP/1.1 enforcing listener. */
 export class HttpListener {
   readonly counters: HttpListenerCounters = { forwarded: 0, denied: 0, rejected: 0 };
+  private readonly front: net.Server;
   private readonly server: http.Server;
+  private readonly h2: H2cSessions;
   private readonly agents = new WeakMap<net.Socket, http.Agent>();
 
   constructor(private readonly opts: HttpListenerOptions) {
@@ -93,7 +96,10 @@ export class HttpListener {
         this.agents.delete(socket);
       });
     });
-    // Upgrades (WebSocket, h2c) are not parsed by this listener: refuse them.
+    this.h2 = new H2cSessions({ resolve: opts.resolve, connectUpstream: opts.connectUpstream, onRecord: opts.onRecord, logger: opts.logger, counters: this.counters, maxHeaderListSize: opts.maxHeaderSize });
+    // The listening socket: each connection goes to HTTP/2 or HTTP/1.1 by its first bytes.
+    this.front = net.createServer((socket) => this.onConnection(socket));
+    // Upgrades (WebSocket, h2c by Upgrade) are not parsed by this listener: refuse them.
     this.server.on('upgrade', (_req, socket: net.Socket) => {
       this.counters.rejected++;
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 28\r\n\r\nBad Request: upgrade refused');
@@ -103,27 +109,48 @@ export class HttpListener {
   /** Starts listening; resolves with the bound port. */
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
-        this.server.off('error', reject);
+      this.front.once('error', reject);
+      this.front.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
+        this.front.off('error', reject);
         resolve();
       });
     });
-    this.opts.onListening?.(this.server);
-    return (this.server.address() as net.AddressInfo).port;
+    this.opts.onListening?.(this.front);
+    return (this.front.address() as net.AddressInfo).port;
   }
 
   /** The bound address (host:port). */
   address(): string {
-    const a = this.server.address() as net.AddressInfo | null;
+    const a = this.front.address() as net.AddressInfo | null;
     return a ? (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`) : '';
   }
 
   /** Stops accepting and closes every connection. */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      this.front.close(() => resolve());
+      for (const socket of this.sniffing) socket.destroy();
       this.server.closeAllConnections();
+      this.h2.closeAll();
+    });
+  }
+
+  private readonly sniffing = new Set<net.Socket>();
+
+  private onConnection(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    this.sniffing.add(socket);
+    void sniffPreface(socket).then((first) => {
+      this.sniffing.delete(socket);
+      if (!first) {
+        socket.destroy();
+      } else if (first.h2) {
+        this.h2.accept(socket, first.head);
+      } else {
+        socket.unshift(first.head);
+        this.server.emit('connection', socket);
+        socket.resume();
+      }
     });
   }
 
@@ -152,13 +179,7 @@ export class HttpListener {
       return;
     }
     const reqHeaders = forwardHeaders(req.rawHeaders);
-    const allowed = ctx.policy !== undefined && httpAllowed(ctx.policy as L7Policy, {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      host: req.headers.host,
-      headers: Object.fromEntries(reqHeaders.map(([k, v]) => [k.toLowerCase(), v])),
-    });
-    if (!allowed) {
+    if (!requestAllowed(ctx, { method: req.method ?? '', path: req.url ?? '', host: req.headers.host, headers: reqHeaders })) {
       this.counters.denied++;
       this.record(ctx, req, 'request', 'denied', 0, reqHeaders, 0n);
       res.writeHead(403, { 'Content-Type': 'text/plain', 'Content-Length': ACCESS_DENIED.length });

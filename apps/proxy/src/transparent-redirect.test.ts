@@ -25,6 +25,19 @@ const pods = {
 };
 const bin = fileURLToPath(new URL('../bin/cilium-proxy.js', import.meta.url));
 const socketOptions = fileURLToPath(new URL('./socket-options.js', import.meta.url));
+const grpcEcho = new URL('./testing/grpc-echo.js', import.meta.url).href;
+const GRPC_PORT = 50051;
+
+/** Calls /test.Echo/<method> with grpc-js from namespace ns; resolves with 'ok:<reply>' or '<code>:<details>'. */
+function grpcCall(ns: string, host: string, method: 'allowed' | 'denied'): Promise<string> {
+  const script = `const m=await import(process.argv[1]);try{console.log('ok:'+await m.callEcho(process.argv[2],process.argv[3],'hi',2000))}catch(e){console.log(e.code+':'+e.details)}process.exit(0)`;
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script, grpcEcho, `${host}:${GRPC_PORT}`, method], { timeout: 15000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${err.message}: ${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
 
 /**
  * Runs `node -e script` in namespace ns: it sends each raw request of `requests` on ONE
@@ -56,6 +69,7 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
   let lab: PodLab | undefined;
   let dp: Datapath | undefined;
   let server: ChildProcess | undefined;
+  let grpcServer: ChildProcess | undefined;
   let proxy: ChildProcess | undefined;
   let client: api.ProxyClient | undefined;
   let sync: ReturnType<api.ProxyClient['sync']> | undefined;
@@ -71,6 +85,12 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
       server!.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
       server!.once('exit', (code) => reject(new Error(`test server exited with ${code}`)));
     });
+    const [gcmd, ...gargs] = lab.exec('b', [process.execPath, '--input-type=module', '-e', `const m=await import(${JSON.stringify(grpcEcho)});await m.startEchoServer([],'0.0.0.0:${GRPC_PORT}');console.log('listening')`]);
+    grpcServer = spawn(gcmd!, gargs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      grpcServer!.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+      grpcServer!.once('exit', (code) => reject(new Error(`gRPC test server exited with ${code}`)));
+    });
     dp = await Datapath.open({ pinDir, ctGcIntervalMs: 0, localDelivery: 'peer' });
     for (const k of ['a', 'b', 'c'] as const) {
       const p = pods[k];
@@ -83,7 +103,10 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
     dp.ipcacheUpsert('10.207.0.1', 1);
     await dp.attachEndpoint(specs.a!, []);
     await dp.attachEndpoint(specs.c!, []);
-    await dp.attachEndpoint(specs.b!, [{ direction: 'ingress', identity: pods.a.identity, protocol: 6, port: 80, deny: false, proxyPort: 10001 }]);
+    await dp.attachEndpoint(specs.b!, [
+      { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: 80, deny: false, proxyPort: 10001 },
+      { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: GRPC_PORT, deny: false, proxyPort: 10001 },
+    ]);
     // nsenter, not `ip netns exec`: that remounts /sys, hiding bpffs and the pinned ipcache.
     proxy = spawn('nsenter', [`--net=${lab.nodeNetns}`, process.execPath, bin, '--listen', sock, '--bpf-pin-dir', pinDir, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
     client = createClient(api.ProxyClient, sock);
@@ -93,7 +116,10 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
     const ack = new Promise<api.PolicyAck>((resolve) => sync!.once('data', resolve));
     sync.write(api.PolicyUpdate.fromJSON({
       revision: '1',
-      endpoints: [{ endpointId: pods.b.id, identity: pods.b.identity, addresses: [pods.b.ip, pods.b.ip6], ports: [{ direction: 'INGRESS', port: 80, proxyPort: 10001, peers: [{ identity: pods.a.identity, http: [{ method: 'GET', path: '/public(/.*)?' }] }] }] }],
+      endpoints: [{ endpointId: pods.b.id, identity: pods.b.identity, addresses: [pods.b.ip, pods.b.ip6], ports: [
+        { direction: 'INGRESS', port: 80, proxyPort: 10001, peers: [{ identity: pods.a.identity, http: [{ method: 'GET', path: '/public(/.*)?' }] }] },
+        { direction: 'INGRESS', port: GRPC_PORT, proxyPort: 10001, peers: [{ identity: pods.a.identity, http: [{ method: 'POST', path: '/test\\.Echo/Allowed' }] }] },
+      ] }],
     }));
     assert.deepEqual((await ack).endpointIds, [pods.b.id]);
   });
@@ -103,6 +129,7 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
     client?.close();
     proxy?.kill('SIGKILL');
     server?.kill('SIGKILL');
+    grpcServer?.kill('SIGKILL');
     if (dp) {
       for (const s of Object.values(specs)) await dp.detachEndpoint(s).catch(() => undefined);
       dp.close();
@@ -128,6 +155,13 @@ describe('transparent redirect to cilium-proxy on the real kernel (ingress HTTP 
     const smuggle = await httpExchange(pods.a.ns, pods.b.ip, 80, ['POST /public HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /private HTTP/1.1\r\nHost: b\r\n\r\n', get('/public')]);
     assert.equal((smuggle[0] as { status: number }).status, 400);
     assert.equal(smuggle[1], 'closed');
+  });
+
+  test('gRPC over h2c (grpc-js both ends): the allowed method reaches the server in b, the other gets PERMISSION_DENIED from the proxy', async () => {
+    assert.equal(await grpcCall(pods.a.ns, pods.b.ip, 'allowed'), 'ok:echo:hi');
+    assert.equal(await grpcCall(pods.a.ns, pods.b.ip, 'denied'), '7:RBAC: access denied');
+    // c is not selected at L4: its call never connects.
+    assert.match(await grpcCall(pods.c.ns, pods.b.ip, 'allowed'), /^(14|4):/);
   });
 
   test('a peer the policy does not select is dropped by the datapath', async () => {
