@@ -7,13 +7,18 @@
  */
 import { join } from 'node:path';
 import { agent } from '@cilium-ts/api';
-import { Datapath, listPinnedMaps, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
+import { Datapath, EventType, listPinnedMaps, probeKernelFeatures, recordKtimeNs, recordType, type KernelFeature } from '@cilium-ts/bpf';
 import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { deletionQueueDir } from '@cilium-ts/grpc/deletion-queue';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
 import { configOptions } from './agent-config-view.js';
 import { AgentMetrics } from './agent-metrics.js';
+import type { AgentLog } from './agent-log.js';
+import { agentLogService } from './api-agent-log.js';
+import { daemonConfigService } from './api-daemon-config.js';
+import { policySelectorsService } from './api-policy-selectors.js';
+import { agentRuntimeOptions } from './runtime-options.js';
 import { endpointOpsService } from './api-endpoint-ops.js';
 import { kvstoreService } from './api-kvstore.js';
 import { mapsService } from './api-maps.js';
@@ -82,6 +87,8 @@ export class Agent {
   constructor(
     readonly cfg: AgentConfig,
     private readonly log: Logger,
+    /** The log whose level `cilium config Debug=...` switches and whose newest records debuginfo reads. */
+    private readonly agentLog: AgentLog,
   ) {
     this.ipamStore = new IpamStore(cfg.stateDir, () => ({ ipam: this.ipam, ipam6: this.ipam6 }), log);
   }
@@ -298,9 +305,19 @@ export class Agent {
 
     // Datapath events into the monitor hub.
     const reader = datapath.events();
-    reader.on('event', (record: Buffer) =>
-      monitor.publish({ kind: 'datapath', timeNs: this.clock.toUnixNs(recordKtimeNs(record)), record, type: recordType(record) }),
-    );
+    // cilium config PolicyVerdictNotification=false: verdict records stop here.
+    const verdicts = { on: true };
+    reader.on('event', (record: Buffer) => {
+      const type = recordType(record);
+      if (type === EventType.policyVerdict && !verdicts.on) return;
+      monitor.publish({ kind: 'datapath', timeNs: this.clock.toUnixNs(recordKtimeNs(record)), record, type });
+    });
+    const runtimeOptions = agentRuntimeOptions({
+      log: this.agentLog,
+      baseLevel: this.agentLog.level === 'debug' ? 'info' : this.agentLog.level,
+      verdicts,
+      immutable: () => Object.keys(configOptions(cfg)),
+    });
     reader.on('lost', (count: number) => monitor.publish({ kind: 'lost', timeNs: this.clock.nowNs(), count }));
     reader.on('error', (err: Error) => log.error('datapath event reader failed', { error: err.message }));
     this.closers.push(() => reader.close());
@@ -326,7 +343,7 @@ export class Agent {
       saveIpam: () => this.ipamStore.save(),
       clusterPolicy,
       status: () => this.status(),
-      config: () => configOptions(cfg),
+      config: () => ({ ...configOptions(cfg), ...runtimeOptions.view() }),
       nodes: nodesView,
       identityReferences: () => {
         const m = new Map<number, number>();
@@ -345,6 +362,8 @@ export class Agent {
     this.server = await createServer({
       component: 'agent',
       services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv: this.kv }),
+        policySelectorsService(policy), agentLogService(this.agentLog),
+        daemonConfigService(runtimeOptions, (changed, options) => log.info('runtime options changed', { changed, options })),
         endpointOpsService({ endpoints, health: { datapath, link: (n) => netns.link(n), compute: (labels) => this.applyMode(policy.compute(labels)), netns: netns.path } }),
       ],
       addresses: cfg.listen,

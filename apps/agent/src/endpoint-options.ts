@@ -67,13 +67,23 @@ export function endpointOptionSpec(name: string): EndpointOptionSpec {
   return spec;
 }
 
-/** Parses an option value; EndpointOptionError names the option and the accepted values. */
-export function parseEndpointOptionValue(name: string, value: string): boolean {
-  endpointOptionSpec(name);
+/** What a boolean option accepts, for messages. */
+export const BOOLEAN_OPTION_VALUES = 'true or false (also enable/disable, enabled/disabled, on/off)';
+
+/** Parses a boolean option value as upstream accepts it (case-insensitive); undefined when it is none of them. */
+export function parseBooleanOption(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (TRUE_VALUES.has(v)) return true;
   if (FALSE_VALUES.has(v)) return false;
-  throw new EndpointOptionError(name, value, 'not a valid value; use true or false (also enable/disable, enabled/disabled, on/off)');
+  return undefined;
+}
+
+/** Parses an option value; EndpointOptionError names the option and the accepted values. */
+export function parseEndpointOptionValue(name: string, value: string): boolean {
+  endpointOptionSpec(name);
+  const on = parseBooleanOption(value);
+  if (on === undefined) throw new EndpointOptionError(name, value, `not a valid value; use ${BOOLEAN_OPTION_VALUES}`);
+  return on;
 }
 
 /**

@@ -3,7 +3,8 @@
 import { type KvStoreTls, LeaseTtlError, parseLeaseTtl, readKvStoreTls } from '@cilium-ts/kvstore';
 import { DurationError, parseDuration } from '@cilium-ts/process';
 import { checkMetricsHost, installSignalHandlers, onShutdown, startTelemetry } from '@cilium-ts/grpc';
-import { createLogger, isLogLevel } from '@cilium-ts/process';
+import { isLogLevel } from '@cilium-ts/process';
+import { AgentLog } from './agent-log.js';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
 import { LbFlagError, parseLbFlags } from './services/lb-flags.js';
@@ -65,7 +66,8 @@ try {
 }
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
-const log = createLogger('agent', { level: f.logLevel as 'info' });
+const agentLog = new AgentLog({ component: 'agent', level: f.logLevel as 'info' });
+const log = agentLog.logger;
 const telemetry = await startTelemetry({ serviceName: 'cilium-agent', metricsPort: f.metricsPort || undefined, metricsHost: f.metricsHost, logger: log });
 onShutdown(() => telemetry.shutdown());
 
@@ -97,6 +99,7 @@ const agentInstance = new Agent(
     underlayProtocol,
   },
   log,
+  agentLog,
 );
 try {
   await agentInstance.start();

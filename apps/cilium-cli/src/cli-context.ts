@@ -1,4 +1,5 @@
 // What a command runs with: its output streams, the environment, and the agent.
+import { createInterface } from 'node:readline/promises';
 import { AgentConnection } from './agent-connection.js';
 
 /** Where a command writes; process.stdout/stderr in the executable, buffers in tests. */
@@ -17,6 +18,19 @@ export interface CliContext {
   connect(host: string): AgentConnection;
   /** Aborted on Ctrl-C; streaming commands stop when it fires. */
   signal: AbortSignal;
+  /** Asks the user a yes/no question on the terminal; undefined when stdin is not a terminal. */
+  confirm(question: string): Promise<boolean | undefined>;
+}
+
+/** Asks `question` on the terminal ([y/N]); undefined when stdin or stderr is not a terminal. */
+export async function askOnTerminal(question: string): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 /** A failure a command reports to the user: the message is printed, the process exits with `exitCode`. */

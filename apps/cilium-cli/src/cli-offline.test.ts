@@ -141,7 +141,7 @@ describe('cilium completion bash', () => {
     assert.equal(r.code, 0, r.stderr);
     const script = r.stdout;
     assert.match(script, /complete -F _cilium_ts cilium/);
-    assert.match(script, /"policy"\) words="delete get import trace validate wait"/);
+    assert.match(script, /"policy"\) words="delete get import selectors trace validate wait"/);
     assert.match(script, /"bpf metrics"\) words="list"/);
     assert.match(script, /"policy trace"\) words="[^"]*--dport[^"]*"/);
     for (const c of COMMANDS) assert.ok(script.includes(`"${c.path.slice(0, -1).join(' ')}")`), `prefix of ${c.path.join(' ')}`);

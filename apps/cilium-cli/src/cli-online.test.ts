@@ -181,7 +181,7 @@ describe('cilium against an agent', () => {
     assert.equal(r.stdout, 'cgroup-root         -\nenable-policy       default\nkvstore-endpoints   http://127.0.0.1:2379\nrouting-mode        native\n');
     const j = JSON.parse((await cli(['config', '-o', 'json'], env)).stdout) as { status: { daemonConfigurationMap: Record<string, string> } };
     assert.equal(j.status.daemonConfigurationMap['routing-mode'], 'native');
-    assert.match((await cli(['config', '--help'], env)).stdout, /show the configuration the agent runs with/);
+    assert.match((await cli(['config', '--help'], env)).stdout, /show the agent configuration, or set runtime-mutable options \(KEY=VALUE\)/);
     assert.equal((await cli(['config', '-o', 'yaml'], env)).code, 2);
   });
 

@@ -2,10 +2,12 @@
 // flags, runs it, and turns every failure into a message on stderr and an exit status.
 import { FlagError, HelpRequested, defineFlags } from '@cilium-ts/process';
 import { AgentCallError, AgentConnection } from './agent-connection.js';
-import { CliError, type CliContext, type CliOutput } from './cli-context.js';
+import { askOnTerminal, CliError, type CliContext, type CliOutput } from './cli-context.js';
 import type { CliCommand } from './command.js';
 import { BPF_COMMANDS } from './commands/bpf.js';
+import { cleanupCommand } from './commands/cleanup.js';
 import { configCommand } from './commands/config.js';
+import { debuginfoCommand } from './commands/debuginfo.js';
 import { makeCompletionCommand } from './commands/completion.js';
 import { endpointConfigCommand, endpointGetCommand, endpointListCommand } from './commands/endpoint.js';
 import { ENDPOINT_OPS_COMMANDS } from './commands/endpoint-ops.js';
@@ -16,6 +18,7 @@ import { MAP_COMMANDS } from './commands/map.js';
 import { monitorCommand } from './commands/monitor.js';
 import { nodeListCommand } from './commands/node.js';
 import { policyDeleteCommand, policyGetCommand, policyImportCommand, policyValidateCommand } from './commands/policy.js';
+import { policySelectorsCommand } from './commands/policy-selectors.js';
 import { policyTraceCommand } from './commands/policy-trace.js';
 import { policyWaitCommand } from './commands/policy-wait.js';
 import { SERVICE_COMMANDS } from './commands/service.js';
@@ -38,6 +41,7 @@ export const COMMANDS: readonly CliCommand[] = [
   policyValidateCommand,
   policyWaitCommand,
   policyTraceCommand,
+  policySelectorsCommand,
   ipamListCommand,
   nodeListCommand,
   ...SERVICE_COMMANDS,
@@ -45,6 +49,8 @@ export const COMMANDS: readonly CliCommand[] = [
   ...MAP_COMMANDS,
   ...KVSTORE_COMMANDS,
   monitorCommand,
+  debuginfoCommand,
+  cleanupCommand,
   versionCommand,
   makeCompletionCommand(() => COMMANDS),
 ];
@@ -58,6 +64,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   signal?: AbortSignal;
+  /** Answers yes/no questions (default: ask on the terminal; undefined without one). */
+  confirm?: CliContext['confirm'];
 }
 
 function listing(commands: readonly CliCommand[]): string {
@@ -130,6 +138,7 @@ export async function runCli(rawArgv: readonly string[], options: RunOptions = {
     env: options.env ?? process.env,
     cwd: options.cwd ?? process.cwd(),
     signal: options.signal ?? new AbortController().signal,
+    confirm: options.confirm ?? askOnTerminal,
     connect(host) {
       const conn = new AgentConnection(host);
       connections.push(conn);

@@ -26,6 +26,12 @@ export * as maps from './generated/cilium/agent/v1/maps.js';
 export * as kvstore from './generated/cilium/agent/v1/kvstore.js';
 /** Endpoint troubleshooting, cilium endpoint regenerate|labels|log|health (proto package `cilium.agent.v1`, file endpoint_ops.proto). */
 export * as endpointOps from './generated/cilium/agent/v1/endpoint_ops.js';
+/** The agent's selector cache, cilium policy selectors (proto package `cilium.agent.v1`, file policy_selectors.proto). */
+export * as policySelectors from './generated/cilium/agent/v1/policy_selectors.js';
+/** The agent's runtime-mutable options, cilium config KEY=VALUE (proto package `cilium.agent.v1`, file daemon_config.proto). */
+export * as daemonConfig from './generated/cilium/agent/v1/daemon_config.js';
+/** The agent's recent log records, for cilium debuginfo (proto package `cilium.agent.v1`, file agent_log.proto). */
+export * as agentLog from './generated/cilium/agent/v1/agent_log.js';
 /** The cilium-ts operator API (proto package `cilium.operator.v1`). */
 export * as operator from './generated/cilium/operator/v1/operator.js';
 /** The cilium-ts L7 proxy API (proto package `cilium.proxy.v1`). */

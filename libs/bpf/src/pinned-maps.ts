@@ -58,8 +58,8 @@ function isMapFd(fd: number): boolean {
   }
 }
 
-/** Pin paths below pinDir (one level of subdirectories, as Datapath lays them out), sorted. */
-function pinPaths(pinDir: string): string[] {
+/** Pin paths below pinDir (one level of subdirectories, as Datapath lays them out), sorted; BpfError when pinDir cannot be read. */
+export function pinPaths(pinDir: string): string[] {
   let top;
   try {
     top = readdirSync(pinDir, { withFileTypes: true });

@@ -1,7 +1,8 @@
 // Reading back what a pinned program was loaded with: its kernel id, tag and the
 // contents of its .rodata (the endpoint constants and build id), through the ids of the
 // maps it uses (bpf_prog_info.map_ids).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { pinPaths } from './pinned-maps.js';
 import { closeFd, mapFdById, mapInfo, mapOps, objGet, progInfo } from './libbpf.js';
 
 /** A pinned program as the kernel reports it. */
@@ -31,4 +32,30 @@ export function readPinnedProgram(path: string, what: string): PinnedProgram | u
   } finally {
     closeFd(fd);
   }
+}
+
+/**
+ * Kernel ids of the programs pinned under pinDir and of the programs its pinned links
+ * (tcx) run: what `cilium cleanup` recognises as this node's programs where they are
+ * attached. An absent pinDir has none.
+ */
+export function pinnedProgramIds(pinDir: string): Set<number> {
+  const ids = new Set<number>();
+  if (!existsSync(pinDir)) return ids;
+  for (const name of pinPaths(pinDir)) {
+    let fd: number;
+    try {
+      fd = objGet(`${pinDir}/${name}`, `pin ${name}`);
+    } catch {
+      continue; // removed meanwhile
+    }
+    try {
+      // Programs and links both show the program's id in their fdinfo; maps have none.
+      const m = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } finally {
+      closeFd(fd);
+    }
+  }
+  return ids;
 }

@@ -27,6 +27,7 @@ export * from './endpoint-policy.js';
 export * from './trace.js';
 export * from './peer-selector.js';
 export * from './selector-cache.js';
+export * from './selector-report.js';
 export * from './endpoint-policy-handle.js';
 export * from './policy-engine.js';
 export * from './container-labels.js';

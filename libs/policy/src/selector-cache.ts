@@ -53,6 +53,11 @@ export class SelectorCache implements IdentityLookup {
     return this.selections.size;
   }
 
+  /** Every cached selection (in use by at least one user), in the order they were first used. */
+  cachedSelections(): CachedSelection[] {
+    return [...this.selections.values()];
+  }
+
   /** Every known identity with its labels, ascending (IdentityLookup). */
   all(): Array<[number, string[]]> {
     return [...this.idents.entries()].sort((a, b) => a[0] - b[0]).map(([id, s]) => [id, [...s.labels]]);

@@ -122,3 +122,19 @@ test('an L7 rule whose proxy is not ready: dropped (fail-closed, reason 165), ev
   assert.equal(l4.verdict, 'ALLOWED');
   assert.equal(l4.ingress.dropReason, undefined);
 });
+
+test('an L7 rule whose proxy has acknowledged the redirect: allowed through the proxy; only the acknowledged direction and port count', () => {
+  const repo = repoOf(L7_POLICY);
+  const asked: Array<[string, number]> = [];
+  const ready = tracePolicy(repo, { srcLabels: CLIENT, dstLabels: WEB, dport: 80, proxyReady: (dir, port) => (asked.push([dir, port]), dir === 'ingress' && port === 10001) });
+  assert.deepEqual(asked.filter(([d]) => d === 'ingress').at(-1), ['ingress', 10001]);
+  assert.equal(ready.verdict, 'ALLOWED');
+  assert.deepEqual({ ...ready.ingress, allowedBy: [] }, { verdict: 'ALLOWED', enforced: true, rulesSelected: 1, allowedBy: [], deniedBy: [], proxyPort: 10001, proxyReady: true });
+  assert.ok(ready.lines.some((l) => l.includes('redirected to L7 proxy 10001 (ready), which enforces its L7 rules')), ready.lines.join('\n'));
+  assert.ok(!ready.lines.some((l) => l.includes('drop reason 165')));
+  // Acknowledged for another port or the other direction only: still dropped.
+  const other = tracePolicy(repo, { srcLabels: CLIENT, dstLabels: WEB, dport: 80, proxyReady: (dir, port) => dir === 'egress' || port !== 10001 });
+  assert.equal(other.verdict, 'DENIED');
+  assert.equal(other.ingress.dropReason, 165);
+  assert.equal(other.ingress.proxyReady, false);
+});

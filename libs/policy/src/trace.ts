@@ -15,6 +15,12 @@ export interface TraceRequest {
   dport?: number;
   /** Protocol name (TCP, UDP, SCTP, ICMP, ICMPv6) or number; default TCP when a port is given, else ANY. */
   protocol?: string | number;
+  /**
+   * Whether the L7 proxy has acknowledged the redirect of `direction`'s endpoint (the source
+   * for egress, the destination for ingress) to `proxyPort`, as the datapath's proxy_ready
+   * map says. Absent: never (traffic an L7 rule covers is traced as dropped, fail-closed).
+   */
+  proxyReady?: (direction: Direction, proxyPort: number) => boolean;
 }
 
 /** The verdict of one direction. */
@@ -30,10 +36,13 @@ export interface DirectionTrace {
   deniedBy: string[];
   /**
    * Set when an L7 rule covers the traffic: the proxy listener port it is redirected to.
-   * No L7 proxy is ready in this version, so such traffic is DENIED (fail-closed, drop
-   * reason 165) even when an L4 rule allows the same port, as the datapath does.
+   * Until the proxy has acknowledged it (TraceRequest.proxyReady), such traffic is DENIED
+   * (fail-closed, drop reason 165) even when an L4 rule allows the same port, as the
+   * datapath does; once acknowledged it is ALLOWED through the proxy.
    */
   proxyPort?: number;
+  /** With proxyPort: whether the proxy had acknowledged the redirect. */
+  proxyReady?: boolean;
   /** The datapath's drop reason when the verdict is DENIED: 133 no rule allows it, 181 a deny rule, 165 L7 proxy not ready. */
   dropReason?: number;
 }
@@ -84,6 +93,7 @@ function traceDirection(
   protocol: number,
   port: number,
   lines: string[],
+  proxyReady: (direction: Direction, proxyPort: number) => boolean,
 ): DirectionTrace {
   const who = dir === 'egress' ? 'source' : 'destination';
   lines.push(`Resolving ${dir} policy for ${who} [${ep.strings.join(' ')}]`);
@@ -99,7 +109,8 @@ function traceDirection(
   for (const s of sections) {
     const kind = s.deny ? 'Denies' : 'Allows';
     const proxy = matches(s) ? s.redirectFor(protocol, port) : undefined;
-    const tail = proxy !== undefined ? `redirects to L7 proxy ${proxy}, which is not ready: dropped (fail-closed)`
+    const tail = proxy !== undefined
+      ? proxyReady(dir, proxy) ? `redirects to L7 proxy ${proxy} (ready)` : `redirects to L7 proxy ${proxy}, which is not ready: dropped (fail-closed)`
       : matches(s) ? 'matches' : s.selectsPeer(peerId, peer) ? 'peer matches, port does not' : 'peer does not match';
     lines.push(`    Rule ${ruleName(s.rule, s.ruleIndex)}: ${kind} ${dir === 'ingress' ? 'from' : 'to'} ${s.describePeers()} on ${s.describePorts()}: ${tail}`);
     if (s.unresolvedPorts.length) lines.push(`      named ports not resolved (ignored): ${s.unresolvedPorts.join(', ')}`);
@@ -113,12 +124,17 @@ function traceDirection(
     dropReason = 181;
     lines.push(`Found deny rule ${names(denied).join(', ')}`);
   } else if (redirecting.length > 0) {
-    // The L7 redirect wins over plain L4 allows of the same traffic; no proxy is ready for it.
-    verdict = 'DENIED';
-    dropReason = DROP_REASON_L7_PROXY_NOT_READY;
-    proxyPort = redirecting[0]!.redirectFor(protocol, port);
-    lines.push(`Found L7 rule ${names(redirecting).join(', ')}: redirected to L7 proxy ${proxyPort}, which is not ready`);
-    lines.push(`Dropped (fail-closed): ${FAIL_CLOSED_TEXT} (drop reason ${DROP_REASON_L7_PROXY_NOT_READY})`);
+    // The L7 redirect wins over plain L4 allows of the same traffic: it passes only through a ready proxy.
+    proxyPort = redirecting[0]!.redirectFor(protocol, port)!;
+    if (proxyReady(dir, proxyPort)) {
+      verdict = 'ALLOWED';
+      lines.push(`Found L7 rule ${names(redirecting).join(', ')}: redirected to L7 proxy ${proxyPort} (ready), which enforces its L7 rules`);
+    } else {
+      verdict = 'DENIED';
+      dropReason = DROP_REASON_L7_PROXY_NOT_READY;
+      lines.push(`Found L7 rule ${names(redirecting).join(', ')}: redirected to L7 proxy ${proxyPort}, which is not ready`);
+      lines.push(`Dropped (fail-closed): ${FAIL_CLOSED_TEXT} (drop reason ${DROP_REASON_L7_PROXY_NOT_READY})`);
+    }
   } else if (allowed.length > 0) {
     verdict = 'ALLOWED';
     lines.push(`Found allow rule ${names(allowed).join(', ')}`);
@@ -132,7 +148,10 @@ function traceDirection(
   }
   lines.push(`${dir[0]!.toUpperCase()}${dir.slice(1)} verdict: ${verdict.toLowerCase()}`);
   const out: DirectionTrace = { verdict, enforced, rulesSelected: selected.length, allowedBy: names(allowed), deniedBy: names(denied) };
-  if (proxyPort !== undefined) out.proxyPort = proxyPort;
+  if (proxyPort !== undefined) {
+    out.proxyPort = proxyPort;
+    out.proxyReady = verdict === 'ALLOWED';
+  }
   if (dropReason !== undefined) out.dropReason = dropReason;
   return out;
 }
@@ -165,8 +184,9 @@ export function tracePolicy(repo: Repository, req: TraceRequest, identities?: Id
   const lines: string[] = [];
   const portText = port === 0 ? `any/${protocolName(proto)}` : `${port}/${protocolName(proto)}`;
   lines.push(`Tracing From: [${src.strings.join(' ')}]${srcId >= 0 ? ` (identity ${srcId})` : ''} => To: [${dst.strings.join(' ')}]${dstId >= 0 ? ` (identity ${dstId})` : ''} Ports: [${portText}]`);
-  const egress = traceDirection(repo, 'egress', src, dst, dstId, proto, port, lines);
-  const ingress = traceDirection(repo, 'ingress', dst, src, srcId, proto, port, lines);
+  const ready = req.proxyReady ?? (() => false);
+  const egress = traceDirection(repo, 'egress', src, dst, dstId, proto, port, lines, ready);
+  const ingress = traceDirection(repo, 'ingress', dst, src, srcId, proto, port, lines, ready);
   const verdict = egress.verdict === 'ALLOWED' && ingress.verdict === 'ALLOWED' ? 'ALLOWED' : 'DENIED';
   lines.push(`Final verdict: ${verdict}`);
   return { verdict, egress, ingress, lines };

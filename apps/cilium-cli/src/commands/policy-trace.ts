@@ -7,6 +7,7 @@ import { CliError, printJson } from '../cli-context.js';
 import type { AgentConnection } from '../agent-connection.js';
 import { defineCommand, hostFlag, outputFlag, parseId, wantsJson } from '../command.js';
 import { repositoryFromFiles, repositoryFromJson } from '../policy-source.js';
+import { proxyReadiness } from './proxy-readiness.js';
 
 /** Parses `--dport` ("80", "80/TCP", "53/udp"); an empty string means no port. */
 export function parseDport(raw: string): { dport?: number; protocol?: string } {
@@ -16,11 +17,11 @@ export function parseDport(raw: string): { dport?: number; protocol?: string } {
   return m[2] === undefined ? { dport: Number(m[1]) } : { dport: Number(m[1]), protocol: m[2].toUpperCase() };
 }
 
-/** Labels of a running endpoint of the agent (`--src-endpoint` / `--dst-endpoint`). */
-async function endpointLabels(conn: AgentConnection, raw: string, flag: string): Promise<string[]> {
+/** Id and labels of a running endpoint of the agent (`--src-endpoint` / `--dst-endpoint`). */
+async function runningEndpoint(conn: AgentConnection, raw: string, flag: string): Promise<{ id: number; labels: string[] }> {
   const id = parseId(raw, `${flag} endpoint ID`);
   const ep = await conn.call('Endpoints.GetEndpoint', (deadline) => unary(conn.endpoints, 'getEndpoint', { id, containerId: '' }, { deadline }));
-  return ep.labels;
+  return { id: ep.id, labels: ep.labels };
 }
 
 /** `cilium policy trace -s LABEL...|--src-endpoint ID -d LABEL...|--dst-endpoint ID [--dport 80/TCP] [--policy-file FILE]... [-o json]`. */
@@ -48,9 +49,11 @@ export const policyTraceCommand = defineCommand({
       throw new CliError('give the source (-s labels or --src-endpoint ID) and the destination (-d labels or --dst-endpoint ID)', 2);
     }
     if ((values.srcEndpoint || values.dstEndpoint) && values.policyFile.length > 0) throw new CliError('--src-endpoint / --dst-endpoint read the agent: leave out --policy-file', 2);
-    const srcLabels = values.srcEndpoint ? await endpointLabels(ctx.connect(values.host), values.srcEndpoint, '--src-endpoint') : values.src;
-    const dstLabels = values.dstEndpoint ? await endpointLabels(ctx.connect(values.host), values.dstEndpoint, '--dst-endpoint') : values.dst;
-    const req: TraceRequest = { srcLabels, dstLabels, ...parseDport(values.dport) };
+    const srcEp = values.srcEndpoint ? await runningEndpoint(ctx.connect(values.host), values.srcEndpoint, '--src-endpoint') : undefined;
+    const dstEp = values.dstEndpoint ? await runningEndpoint(ctx.connect(values.host), values.dstEndpoint, '--dst-endpoint') : undefined;
+    const req: TraceRequest = { srcLabels: srcEp?.labels ?? values.src, dstLabels: dstEp?.labels ?? values.dst, ...parseDport(values.dport) };
+    // Running endpoints: L7 redirects pass once the proxy acknowledged them (proxy_ready), else drop (165).
+    if (srcEp || dstEp) req.proxyReady = await proxyReadiness(ctx.connect(values.host), { src: srcEp?.id, dst: dstEp?.id });
     let repo: Repository;
     let identities: StaticIdentityLookup;
     if (values.policyFile.length > 0) {
