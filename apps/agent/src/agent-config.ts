@@ -3,6 +3,7 @@ import type { LbAlgorithm } from '@cilium-ts/bpf';
 import type { KvStoreTls } from '@cilium-ts/kvstore';
 import type { RoutingMode } from './node-routes.js';
 import type { NodePortSettings } from './services/lb-flags.js';
+import type { MasqueradeSettings } from './masquerade-flags.js';
 import type { UnderlayProtocol } from './underlay-protocol.js';
 
 /** Resolved configuration of one agent. */
@@ -37,6 +38,8 @@ export interface AgentConfig {
   maglevTableSize?: number;
   /** NodePort per packet on the node device (--enable-node-port, --bpf-lb-mode, --devices); absent = off. */
   nodePort?: NodePortSettings;
+  /** Masquerading of pod traffic leaving the cluster (--enable-ipv4-masquerade, --ipv4-native-routing-cidr); absent = off. */
+  masquerade?: MasqueradeSettings;
   listen: string[];
   hubbleAddress: string;
   /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */

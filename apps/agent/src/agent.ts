@@ -28,6 +28,7 @@ import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
 import { lbServices } from './services/api-lb.js';
 import { startNodePort } from './services/start-nodeport.js';
+import { startMasquerade } from './masquerade.js';
 import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
 import { MonotonicClock } from './clock.js';
@@ -326,6 +327,7 @@ export class Agent {
     const { services, socketLb } = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
     this.closers.push(() => services.close(), () => socketLb.close());
     await startNodePort(cfg, netns, log);
+    await startMasquerade({ ...cfg, podCidr: this.ipam?.cidr.text }, netns, log);
 
     const core: AgentCore = {
       nodeName: cfg.nodeName,

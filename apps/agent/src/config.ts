@@ -3,6 +3,7 @@ import { metricsHostFlag } from '@cilium-ts/grpc';
 import { defineFlags } from '@cilium-ts/process';
 import { kvstoreTlsFlags } from '@cilium-ts/kvstore';
 import { lbFlags } from './services/lb-flags.js';
+import { masqueradeFlags } from './masquerade-flags.js';
 
 /** Flag definitions of cilium-agent. */
 export const agentFlags = defineFlags(
@@ -46,6 +47,7 @@ export const agentFlags = defineFlags(
       description: 'cgroup v2 directory whose processes get east-west load balancing at the socket (connect/sendmsg/recvmsg/getpeername); never the hierarchy root; empty = services are in the maps but no socket is translated',
     },
     ...lbFlags,
+    ...masqueradeFlags,
     listen: {
       type: 'string[]',
       default: ['unix:///run/cilium-ts/agent.sock'],

@@ -8,6 +8,7 @@ import { AgentLog } from './agent-log.js';
 import { Agent } from './agent.js';
 import { agentFlags } from './config.js';
 import { LbFlagError, parseLbFlags } from './services/lb-flags.js';
+import { MasqueradeFlagError, parseMasqueradeFlags } from './masquerade-flags.js';
 import { parseRoutingMode, RoutingModeError, type RoutingMode } from './node-routes.js';
 import { parseUnderlayProtocol, UnderlayProtocolError, type UnderlayProtocol } from './underlay-protocol.js';
 
@@ -64,6 +65,12 @@ try {
 } catch (err) {
   fail(err instanceof LbFlagError ? err.message : String(err));
 }
+let masquerade: ReturnType<typeof parseMasqueradeFlags> = undefined;
+try {
+  masquerade = parseMasqueradeFlags(f);
+} catch (err) {
+  fail(err instanceof MasqueradeFlagError ? err.message : String(err));
+}
 if (process.getuid?.() !== 0) fail('must run as root: the datapath needs BPF, tc and network namespaces');
 
 const agentLog = new AgentLog({ component: 'agent', level: f.logLevel as 'info' });
@@ -91,6 +98,7 @@ const agentInstance = new Agent(
     bpfPinDir: f.bpfPinDir,
     cgroupRoot: f.cgroupRoot,
     ...lbSettings,
+    ...(masquerade ? { masquerade } : {}),
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
     proxyAddress: f.proxyAddress,
