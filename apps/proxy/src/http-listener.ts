@@ -98,7 +98,8 @@ export class HttpListener {
     });
     this.h2 = new H2cSessions({ resolve: opts.resolve, connectUpstream: opts.connectUpstream, onRecord: opts.onRecord, logger: opts.logger, counters: this.counters, maxHeaderListSize: opts.maxHeaderSize });
     // The listening socket: each connection goes to HTTP/2 or HTTP/1.1 by its first bytes.
-    this.front = net.createServer((socket) => this.onConnection(socket));
+    // noDelay as http.Server sets it: a head and body written apart must not wait for an ACK.
+    this.front = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     // Upgrades (WebSocket, h2c by Upgrade) are not parsed by this listener: refuse them.
     this.server.on('upgrade', (_req, socket: net.Socket) => {
       this.counters.rejected++;

@@ -192,5 +192,6 @@ export class L7Proxy {
 
 function connectMarked(ctx: ConnectionContext): net.Socket {
   const s = markedSocket(net.isIP(ctx.upstream.address) === 6 ? 6 : 4, ctx.upstream.mark ?? 0);
+  s.setNoDelay(true);
   return s.connect(ctx.upstream.port, ctx.upstream.address);
 }
