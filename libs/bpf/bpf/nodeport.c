@@ -29,6 +29,7 @@
 #include "parse.h"
 #include "lb.h"
 #include "lb-select.h"
+#include "lb-local.h"
 #include "nodeport.h"
 #include "nodeport-dsr.h"
 #include "config.h"
@@ -198,7 +199,8 @@ static __always_inline struct lb4_backend *np4_new(const struct np4_pkt *p, cons
 	if (svc->count == 0)
 		return 0;
 	hash = lb_hash_3words(p->t.saddr, p->t.daddr, ((__u32)p->t.sport << 16 | p->t.dport) ^ ((__u32)p->t.proto << 8));
-	id = lb_select_backend(&lb4_services, key, &key->backend_slot, &lb4_maglev, svc, hash);
+	id = svc->flags2 & LB_F2_LOCAL ? lb4_select_local(key, svc, hash)
+				       : lb_select_backend(&lb4_services, key, &key->backend_slot, &lb4_maglev, svc, hash);
 	if (!id)
 		return 0;
 	be = bpf_map_lookup_elem(&lb4_backends, &id);

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "lb.h"
 #include "lb-select.h"
+#include "lb-affinity.h"
 
 #define SYS_REJECT 0
 #define SYS_PROCEED 1
@@ -71,8 +72,15 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	if (svc->count == 0)
 		return no_service(0);
-	backend_id = lb_select_backend(&lb4_services, &key, &key.backend_slot, &lb4_maglev, svc,
-				       lb_flow_hash(ctx, sk ? sk->src_ip4 : 0, key.address, key.dport, proto));
+	struct lb_affinity_key ak = { .client_id = bpf_get_netns_cookie(ctx), .rev_nat_index = svc->rev_nat_index, .kind = LB_AFFINITY_NETNS };
+
+	backend_id = svc->backend_id ? lb_affinity_lookup(&ak, svc, &lb4_services, &key, &key.backend_slot) : 0;
+	if (!backend_id) {
+		backend_id = lb_select_backend(&lb4_services, &key, &key.backend_slot, &lb4_maglev, svc,
+					       lb_flow_hash(ctx, sk ? sk->src_ip4 : 0, key.address, key.dport, proto));
+		if (backend_id && svc->backend_id)
+			lb_affinity_update(&ak, backend_id);
+	}
 	if (!backend_id)
 		return no_service(0);
 	be = bpf_map_lookup_elem(&lb4_backends, &backend_id);
@@ -156,8 +164,15 @@ static __always_inline int sock6_xlate(struct bpf_sock_addr *ctx)
 	if (sk)
 		saddr = sk->src_ip6[0] ^ sk->src_ip6[1] ^ sk->src_ip6[2] ^ sk->src_ip6[3];
 	daddr = ctx->user_ip6[0] ^ ctx->user_ip6[1] ^ ctx->user_ip6[2] ^ ctx->user_ip6[3];
-	backend_id = lb_select_backend(&lb6_services, &key, &key.backend_slot, &lb6_maglev, svc,
-				       lb_flow_hash(ctx, saddr, daddr, key.dport, proto));
+	struct lb_affinity_key ak = { .client_id = bpf_get_netns_cookie(ctx), .rev_nat_index = svc->rev_nat_index, .kind = LB_AFFINITY_NETNS };
+
+	backend_id = svc->backend_id ? lb_affinity_lookup(&ak, svc, &lb6_services, &key, &key.backend_slot) : 0;
+	if (!backend_id) {
+		backend_id = lb_select_backend(&lb6_services, &key, &key.backend_slot, &lb6_maglev, svc,
+					       lb_flow_hash(ctx, saddr, daddr, key.dport, proto));
+		if (backend_id && svc->backend_id)
+			lb_affinity_update(&ak, backend_id);
+	}
 	if (!backend_id)
 		return no_service(EVENT_F_IPV6);
 	be = bpf_map_lookup_elem(&lb6_backends, &backend_id);

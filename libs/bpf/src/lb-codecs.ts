@@ -14,7 +14,18 @@ export const LbBackendStates = ['active', 'terminating', 'quarantined', 'mainten
 /** A service map key: frontend and slot (0 = the service itself). */
 export interface LbServiceKey { ip: string; port: number; protocol: number; slot: number }
 /** A service map value: slot 0 holds count and revNat, slots 1..count a backend id. */
-export interface LbServiceValue { backendId: number; count: number; revNat: number; flags: number }
+export interface LbServiceValue {
+  /** Slots 1..count: the backend id; slot 0: the session affinity timeout in seconds (0 = none). */
+  backendId: number;
+  count: number;
+  revNat: number;
+  /** Slot 0: the service type (index of ClusterIP, NodePort, ExternalIPs, LoadBalancer). */
+  flags: number;
+  /** Slot 0: LB_F2_LOCAL (1) for traffic policy Local (bpf/lb-local.h); absent = 0. */
+  flags2?: number;
+}
+/** flags2 bit: traffic policy Local (only this node's backends, per packet). */
+export const LB_F2_LOCAL = 1;
 /** A backend map value. */
 export interface LbBackendValue { ip: string; port: number; protocol: number; state: number }
 /** A reverse-NAT value: the service address of a rev-NAT id. */
@@ -60,9 +71,10 @@ export function lbCodecs(family: 4 | 6): LbCodecs {
         b.writeUInt16LE(v.count, 4);
         b.writeUInt16LE(v.revNat, 6);
         b[8] = v.flags;
+        b[9] = v.flags2 ?? 0;
         return b;
       },
-      decode: (b) => ({ backendId: b.readUInt32LE(0), count: b.readUInt16LE(4), revNat: b.readUInt16LE(6), flags: b[8]! }),
+      decode: (b) => ({ backendId: b.readUInt32LE(0), count: b.readUInt16LE(4), revNat: b.readUInt16LE(6), flags: b[8]!, flags2: b[9]! }),
     },
     backendId: u32,
     backendValue: {

@@ -3,7 +3,8 @@
 // fabric device. The client reaches node 1's address:30080 and gets the local pod (which
 // sees the client's address) and the other node's pod (which sees node 1's address:
 // SNAT); an established connection keeps its backend when that backend stops taking new
-// connections; a ClusterIP is not reachable from the fabric. Node 2 has its own datapath
+// connections; traffic policy Local serves only the local pod; a ClusterIP is not
+// reachable from the fabric. Node 2 has its own datapath
 // (pins) with NodePort on its fabric device too. DSR mode: the client gets node 2's pod's
 // answers from node 1's address with no byte of them passing node 1 (node 2 rewrites
 // them, from the IPv4 option node 1 adds), and the option is read only where it should be.
@@ -216,6 +217,16 @@ describe('NodePort, SNAT and DSR modes (from-netdev / to-netdev on the node devi
     assert.ok(after && after !== before[1], `to-netdev attached anew: ${after} (was ${before[1]})`);
     lb!.upsertService(nodePort([{ ip: pod1 }]));
     assert.deepEqual([...new Set(await clientRun(30080, 4))], [`pod1 ${clientIp}`]);
+  });
+
+  test('traffic policy Local: only the node\'s own backend; no local backend drops', async () => {
+    lb!.upsertService({ ...nodePort([{ ip: pod1 }, { ip: pod2 }]), trafficPolicy: 'Local' });
+    assert.equal(lb!.list().services.find((s) => s.slot === 0 && s.revNatId === 1)?.flags, 'NodePort, Local');
+    assert.deepEqual([...new Set(await clientRun(30080, 16))], [`pod1 ${clientIp}`], 'only the local pod, the client address kept');
+    lb!.upsertService({ ...nodePort([{ ip: pod2 }]), trafficPolicy: 'Local' });
+    assert.deepEqual(await clientRun(30080, 1), ['timeout'], 'the remote backend is not used');
+    lb!.upsertService(nodePort([{ ip: pod2 }]));
+    assert.deepEqual(await clientRun(30080, 1), [`pod2 ${node1Ip}`], 'Cluster: the remote backend again');
   });
 
   test('a ClusterIP frontend on the node address is not served from the fabric; a NodePort without backends drops', async () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { checkMaglevTableSize, DefaultMaglevTableSize, type Service } from '@cilium-ts/loadbalancer';
 import { BpfMap } from './bpf-map.js';
 import { BpfError, DatapathInputError } from './errors.js';
-import { lbCodecs, lbConfigCodec, type LbAlgorithm, LbAlgorithms, LbBackendStates, LbProtocolNames, LbProtocolNumbers, type LbBackendValue, type LbRevNatValue, type LbServiceKey, type LbServiceValue } from './lb-codecs.js';
+import { LB_F2_LOCAL, lbCodecs, lbConfigCodec, type LbAlgorithm, LbAlgorithms, LbBackendStates, LbProtocolNames, LbProtocolNumbers, type LbBackendValue, type LbRevNatValue, type LbServiceKey, type LbServiceValue } from './lb-codecs.js';
 import { BpfObject, check, closeFd, linkOps, objGet, objPin } from './libbpf.js';
 import { MaglevTables, maglevOuterKey } from './maglev-tables.js';
 import { u32 } from './map-codecs.js';
@@ -26,6 +26,9 @@ export const SockPrograms = {
 
 /** The maps of sock.o, pinned as pinDir/<name> (nodeport.o reuses them through these pins). */
 export const LB_MAPS = ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'lb_config', 'lb4_maglev', 'lb6_maglev'] as const;
+
+/** Maps of sock.o only (nodeport.o has no copy): pinned as pinDir/<name> too. */
+export const SOCK_LB_MAPS = ['lb_affinity'] as const;
 
 /** Service types in slot 0's flags (their index). */
 const ServiceTypeNames = ['ClusterIP', 'NodePort', 'ExternalIPs', 'LoadBalancer'];
@@ -121,7 +124,7 @@ export class SocketLb {
     mkdirSync(opts.pinDir, { recursive: true });
     const obj = BpfObject.open(opts.objectPath ?? defaultSockObjectPath());
     try {
-      for (const m of [...LB_MAPS, 'events']) {
+      for (const m of [...LB_MAPS, ...SOCK_LB_MAPS, 'events']) {
         obj.setPinPath(m, join(opts.pinDir, m));
       }
       obj.load();
@@ -210,7 +213,10 @@ export class SocketLb {
     if (this.algorithm === 'maglev') m.maglev.write(svc.id, active.map(({ b, id }) => ({ id, key: `${b.ip}:${b.port}`, weight: b.weight })));
     else m.maglev.delete(svc.id);
     slots.forEach((id, i) => m.services.update({ ...base, slot: i + 1 }, { backendId: id, count: 0, revNat: svc.id, flags: 0 }));
-    m.services.update({ ...base, slot: 0 }, { backendId: 0, count: slots.length, revNat: svc.id, flags: Math.max(0, ServiceTypeNames.indexOf(svc.type)) });
+    // Slot 0's backend id is the session affinity timeout (s), as Cilium's affinity_timeout (bpf/lb-affinity.h);
+    // flags2 marks traffic policy Local for the per-packet frontends (bpf/lb-local.h).
+    const flags2 = svc.trafficPolicy === 'Local' && svc.type !== 'ClusterIP' ? LB_F2_LOCAL : 0;
+    m.services.update({ ...base, slot: 0 }, { backendId: svc.sessionAffinityTimeoutSeconds ?? 0, count: slots.length, revNat: svc.id, flags: Math.max(0, ServiceTypeNames.indexOf(svc.type)), flags2 });
     for (let s = slots.length + 1; s <= oldCount; s++) m.services.delete({ ...base, slot: s });
     m.revNat.update(svc.id, { ip: base.ip, port: base.port });
     this.frontends.set(svc.id, { ...base, slot: 0, count: slots.length });
@@ -238,7 +244,7 @@ export class SocketLb {
       const m = this.maps[f];
       for (const [k, v] of m.services.entries()) {
         const type = ServiceTypeNames[v.flags] ?? 'ClusterIP';
-        out.services.push({ frontend: { ip: k.ip, port: k.port, protocol: proto(k.protocol) }, slot: k.slot, backendId: v.backendId, count: v.count, revNatId: v.revNat, flags: type === 'ClusterIP' ? 'ClusterIP, non-routable' : type });
+        out.services.push({ frontend: { ip: k.ip, port: k.port, protocol: proto(k.protocol) }, slot: k.slot, backendId: v.backendId, count: v.count, revNatId: v.revNat, flags: type === 'ClusterIP' ? 'ClusterIP, non-routable' : (v.flags2 ?? 0) & LB_F2_LOCAL ? `${type}, Local` : type });
       }
       for (const [id, b] of m.backends.entries()) out.backends.push({ id, address: { ip: b.ip, port: b.port, protocol: proto(b.protocol) }, state: LbBackendStates[b.state] ?? String(b.state) });
       for (const [id, r] of m.revNat.entries()) out.revNat.push({ id, address: { ip: r.ip, port: r.port, protocol: proto(this.frontends.get(id)?.protocol ?? 0) } });

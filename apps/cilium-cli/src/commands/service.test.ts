@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lb } from '@cilium-ts/api';
-import { formatBpfLb, formatServices, parseAddress } from './service.js';
+import { formatBpfLb, formatServices, parseAddress, serviceTypeText } from './service.js';
 
 test('service list renders one line per backend, as upstream', () => {
   const s = lb.LbService.fromPartial({
@@ -16,6 +16,16 @@ test('service list renders one line per backend, as upstream', () => {
       '1    10.96.0.1:443/TCP   ClusterIP      1 => 10.0.1.5:6443/TCP (active)\n' +
       '                                        2 => 10.0.2.5:6443/TCP (terminating)\n',
   );
+});
+
+test('service list: the Service Type column carries Local and sessionAffinity, as upstream\'s service flags', () => {
+  const s = lb.LbService.fromPartial({
+    id: 2, frontend: { ip: '0.0.0.0', port: 30080, protocol: 'TCP' }, type: 'NodePort', trafficPolicy: 'Local', sessionAffinityTimeoutSeconds: 600,
+    backends: [{ ip: '10.0.1.5', port: 8080, weight: 1, state: 'active' }],
+  });
+  assert.match(formatServices([s]), /\n2 +0\.0\.0\.0:30080\/TCP +NodePort, Local, sessionAffinity +1 => 10\.0\.1\.5:8080\/TCP \(active\)\n$/);
+  assert.equal(serviceTypeText({ type: 'ClusterIP', trafficPolicy: 'Cluster', sessionAffinityTimeoutSeconds: 0 }), 'ClusterIP');
+  assert.equal(serviceTypeText({ type: 'ClusterIP', trafficPolicy: 'Cluster', sessionAffinityTimeoutSeconds: 10 }), 'ClusterIP, sessionAffinity');
 });
 
 test('bpf lb list renders service slots, backends and rev-NAT entries', () => {

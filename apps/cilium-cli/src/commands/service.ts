@@ -21,7 +21,7 @@ const addrProto = (a: lb.LbAddress | undefined): string => (a ? `${addr(a)}/${a.
 export function formatServices(services: lb.LbService[]): string {
   const rows: string[][] = [];
   for (const s of services) {
-    const head = [String(s.id), addrProto(s.frontend), s.type];
+    const head = [String(s.id), addrProto(s.frontend), serviceTypeText(s)];
     if (s.backends.length === 0) rows.push([...head, '']);
     s.backends.forEach((b, i) => {
       const line = `${i + 1} => ${addr(b)}/${s.frontend?.protocol ?? 'TCP'} (${b.state})${b.weight !== 1 ? ` weight ${b.weight}` : ''}`;
@@ -29,6 +29,11 @@ export function formatServices(services: lb.LbService[]): string {
     });
   }
   return formatTable(['ID', 'Frontend', 'Service Type', 'Backend'], rows);
+}
+
+/** The Service Type column as upstream prints its service flags: `NodePort, Local, sessionAffinity`. */
+export function serviceTypeText(s: Pick<lb.LbService, 'type' | 'trafficPolicy' | 'sessionAffinityTimeoutSeconds'>): string {
+  return [s.type, s.trafficPolicy === 'Local' ? 'Local' : '', s.sessionAffinityTimeoutSeconds ? 'sessionAffinity' : ''].filter(Boolean).join(', ');
 }
 
 /** Renders the LB maps like upstream `cilium bpf lb list` (default, --revnat, --backends). */
