@@ -39,8 +39,13 @@ export function maglevTable(backends: readonly MaglevBackend[], m: number, seed 
   const table = new Int32Array(m).fill(-1);
   const live = backends.map((b, i) => ({ i, w: b.weight })).filter((b) => b.w > 0);
   if (live.length === 0) return table;
-  const perm = live.map((b) => offsetSkip(backends[b.i]!.key, m, seed));
-  const next = new Array<number>(live.length).fill(0);
+  // Each backend's next candidate slot, (offset + k * skip) % m, advanced by adding skip:
+  // k * skip overflows small integers at large m and made every probe a heap number.
+  const pos = new Int32Array(live.length);
+  const skips = new Int32Array(live.length);
+  live.forEach((b, j) => {
+    [pos[j], skips[j]] = offsetSkip(backends[b.i]!.key, m, seed);
+  });
   const credit = new Array<number>(live.length).fill(0);
   const wmax = Math.max(...live.map((b) => b.w));
   let filled = 0;
@@ -50,12 +55,13 @@ export function maglevTable(backends: readonly MaglevBackend[], m: number, seed 
       credit[j]! += live[j]!.w;
       if (credit[j]! < wmax) continue;
       credit[j]! -= wmax;
-      const [offset, skip] = perm[j]!;
-      let slot: number;
-      do {
-        slot = (offset + next[j]! * skip) % m;
-        next[j]!++;
-      } while (table[slot] !== -1);
+      const skip = skips[j]!;
+      let slot = pos[j]!;
+      while (table[slot] !== -1) {
+        slot += skip;
+        if (slot >= m) slot -= m;
+      }
+      pos[j] = slot + skip >= m ? slot + skip - m : slot + skip;
       table[slot] = live[j]!.i;
       filled++;
     }
