@@ -5,7 +5,7 @@
 //             policy entries of which two allow pod a on the test ports;
 //   iptables  the same policy as N rules in the node namespace's FORWARD path (a chain
 //             for traffic to pod b: N-2 non-matching rules, the two allows, then DROP).
-// BENCH_KINDS=tunnel (alone or with the others) runs tunnel.bench.ts first; BENCH_KINDS=policy-sync runs policy-sync.bench.ts. N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
+// BENCH_KINDS=tunnel (alone or with the others) runs tunnel.bench.ts first; BENCH_KINDS=policy-sync runs policy-sync.bench.ts; BENCH_KINDS=lb runs lb.bench.ts (services: socket LB vs kube-proxy's iptables vs direct). N = 10, 1,000, 10,000. Every measurement of a configuration is paired with a baseline
 // measurement taken just before it (BENCH_PAIRS pairs per configuration and round), and
 // rounds interleave all configurations; each figure is the ratio to its paired baseline,
 // summarised by the median (the machine is shared and noisy). Client
@@ -22,6 +22,7 @@ import { PodLab, sh } from './testing/pod-lab.js';
 import { linkIfindex } from './tc-attach.js';
 import { benchTunnel } from './tunnel.bench.js';
 import { benchPolicySync } from './policy-sync.bench.js';
+import { benchLb } from './lb.bench.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TPUT_SECONDS = Number(process.env.BENCH_TPUT_SECONDS ?? 3);
@@ -32,7 +33,7 @@ const pinned = (argv: string[]): string[] => ['taskset', '-c', CPU, ...argv];
 const RULES = (process.env.BENCH_RULES ?? '10,1000,10000').split(',').map(Number);
 const ALL_KINDS = (process.env.BENCH_KINDS ?? 'datapath,iptables').split(',');
 /** 'tunnel' runs tunnel.bench.ts (cross-node VXLAN vs kernel VXLAN); the others are configurations here. */
-const KINDS = ALL_KINDS.filter((k) => k !== 'tunnel' && k !== 'policy-sync');
+const KINDS = ALL_KINDS.filter((k) => k !== 'tunnel' && k !== 'policy-sync' && k !== 'lb');
 const IPERF_PORT = 5201;
 const RR_PORT = 5202;
 const pid = process.pid;
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, BPF, iptables)');
   if (ALL_KINDS.includes('tunnel')) await benchTunnel();
   if (ALL_KINDS.includes('policy-sync')) await benchPolicySync();
+  if (ALL_KINDS.includes('lb')) await benchLb();
   if (KINDS.length === 0) return;
   const bin = tcpRrBinary();
   const podLab = PodLab.create(lab.node, { v4: '10.203.0.1', v6: 'fd03::1' }, pods);
