@@ -12,7 +12,9 @@
 // the worst case; a random service averages half the walk) and has two ports (crr, iperf3);
 // its 4 backends are 4 addresses of one backend pod. The other services' backends are
 // addresses nobody answers. The node namespace has a nat table (empty outside the iptables
-// runs) in every configuration, so conntrack runs in all of them, as on a node with iptables.
+// samples) in every configuration, so conntrack runs in all of them, as on a node with
+// iptables; kube-proxy's rules are loaded just for each iptables sample (its paired direct
+// run is taken before, without them: with them, the direct connection walks KUBE-SERVICES too).
 // Every measurement is paired with a direct one taken just before it (BENCH_PAIRS pairs per
 // configuration and round, rounds interleave configurations); each figure is the ratio to
 // its paired direct run, summarised by the median. Client and servers share one CPU
@@ -140,20 +142,36 @@ export async function benchLb(): Promise<void> {
       for (const { kind, n } of configs) {
         const key = `${kind}-${n}`;
         const ports = servicePorts(n);
-        const t0 = process.hrtime.bigint();
-        if (kind === 'sock') ports.forEach((p, i) => lb!.upsertService(toService(p, i + 1)));
-        else iptablesRestore(kubeProxyNatRules(ports, CLUSTER_CIDR));
-        setup.set(key, [...(setup.get(key) ?? []), Number(process.hrtime.bigint() - t0) / 1e6]);
+        const rules = kind === 'iptables' ? kubeProxyNatRules(ports, CLUSTER_CIDR) : '';
+        // The socket LB's maps stay for both runs of a pair (the direct client is outside the
+        // cgroup: no hook runs); kube-proxy's rules are loaded for the sample only, as every
+        // new connection of the node namespace walks KUBE-SERVICES, the direct one too.
+        const apply = (): void => {
+          const t0 = process.hrtime.bigint();
+          if (kind === 'sock') ports.forEach((p, i) => lb!.upsertService(toService(p, i + 1)));
+          else iptablesRestore(rules);
+          setup.set(key, [...(setup.get(key) ?? []), Number(process.hrtime.bigint() - t0) / 1e6]);
+        };
+        const remove = (): void => {
+          if (kind === 'sock') lb!.gc([]);
+          else iptablesRestore(EMPTY_NAT);
+        };
+        if (kind === 'sock') apply();
         try {
           for (let pair = 0; pair < PAIRS; pair++) {
             const direct = measure(bin, BACKENDS[0]!);
-            const sample = measure(bin, vip(n - 1), kind === 'sock' ? cgroup : undefined);
+            if (kind === 'iptables') apply();
+            let sample: Sample;
+            try {
+              sample = measure(bin, vip(n - 1), kind === 'sock' ? cgroup : undefined);
+            } finally {
+              if (kind === 'iptables') remove();
+            }
             results.set(key, [...(results.get(key) ?? []), { sample, direct }]);
             process.stderr.write(`round ${round + 1} ${key}: ${fmt(sample)} (paired direct ${fmt(direct)})\n`);
           }
         } finally {
-          if (kind === 'sock') lb.gc([]);
-          else iptablesRestore(EMPTY_NAT);
+          if (kind === 'sock') remove();
         }
       }
     }
