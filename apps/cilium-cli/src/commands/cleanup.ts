@@ -20,6 +20,8 @@ export interface CleanupPlan {
   pins: string[];
   /** The state directory, when --all-state and it exists. */
   stateDir?: string;
+  /** Entries of the state directory when planned. */
+  stateEntries: number;
 }
 
 /** Where this node's state lives. */
@@ -37,7 +39,7 @@ export async function planCleanup(t: CleanupTarget): Promise<CleanupPlan> {
   const filters = ours.size === 0 ? [] : (await listTcBpfFilters(t.netns)).filter((f) => ours.has(f.progId));
   const pins = existsSync(t.pinDir) ? pinPaths(t.pinDir) : [];
   const stateDir = t.allState && existsSync(t.stateDir) ? t.stateDir : undefined;
-  return { filters, pins, stateDir };
+  return { filters, pins, stateDir, stateEntries: stateDir ? readdirSync(stateDir).length : 0 };
 }
 
 /** Whether the plan removes nothing. */
@@ -50,7 +52,7 @@ export function formatPlan(p: CleanupPlan, t: CleanupTarget): string {
   const lines = [
     ...p.filters.map((f) => `tc filter: ${f.ifname} ${f.hook} pref ${f.pref} handle ${f.handle} (program ${f.progId} ${f.progName})`),
     ...(p.pins.length > 0 ? [`bpffs: ${t.pinDir} (${p.pins.length} pins)`] : []),
-    ...(p.stateDir ? [`state: ${p.stateDir} (${readdirSync(p.stateDir).length} entries)`] : []),
+    ...(p.stateDir ? [`state: ${p.stateDir} (${p.stateEntries} entries)`] : []),
   ];
   return lines.map((l) => `  ${l}\n`).join('');
 }
