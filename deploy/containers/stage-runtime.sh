@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs in the build stage of services.Containerfile after `npm prune --omit=dev`: copies
 # what the services run into $1 - common/ (package.json, production node_modules, every
-# library's package.json, dist and data, the HEALTHCHECK probe) and apps/<app>/ (its
+# library's package.json, dist and data, the HEALTHCHECK probes) and apps/<app>/ (its
 # package.json, dist and, for the CNI plugin, its launcher and network configuration) -
 # without tests, benchmarks or TypeScript declarations.
 set -eu
@@ -16,7 +16,7 @@ for d in libs/*; do
   [ ! -d "$d/descriptors" ] || cp -a "$d/descriptors" "$out/common/$d/"
 done
 cp tools/package.json "$out/common/tools/"
-cp tools/dist/images/health-probe.js "$out/common/tools/dist/images/"
+cp tools/dist/images/health-probe.js tools/dist/images/http-probe.js "$out/common/tools/dist/images/"
 for d in apps/*; do
   mkdir -p "$out/$d"
   cp "$d/package.json" "$out/$d/"

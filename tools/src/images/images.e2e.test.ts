@@ -18,7 +18,9 @@ import { podmanLabTests } from '../lab/lab-podman.e2e.js';
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
 // Inside the clean-room container (tools/cleanroom) there is no podman: not run there.
 const inside = process.env.CILIUM_TS_CLEANROOM === '1';
-const services = ['agent', 'operator', 'hubble-server', 'hubble-relay', 'cni-installer'] as const;
+const services = ['agent', 'operator', 'proxy', 'hubble-server', 'hubble-relay', 'hubble-ui', 'cni-installer', 'cilium-docker'] as const;
+/** The images whose process runs as root (their capabilities are named in deploy/containers/README.md). */
+const rootImages: readonly string[] = ['agent', 'proxy', 'cni-installer', 'cilium-docker'];
 
 function sh(cmd: string, args: string[], opts: { echo?: boolean } = {}): { code: number | null; out: string } {
   const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -44,7 +46,7 @@ function waitHealthy(name: string, attempts = 45): { ok: boolean; last: string }
 
 if (!inside) {
   const pod = `cts-images-${process.pid}`;
-  const containers = ['cni-installer', 'hubble-relay', 'hubble-server', 'agent', 'operator', 'etcd'].map((c) => `${pod}-${c}`);
+  const containers = ['cilium-docker', 'cni-installer', 'hubble-ui', 'hubble-relay', 'hubble-server', 'proxy', 'agent', 'operator', 'etcd'].map((c) => `${pod}-${c}`);
   const removeContainers = (): void => {
     for (const c of containers) podman('rm', '-f', c);
   };
@@ -78,7 +80,7 @@ if (!inside) {
       const hc = podman('image', 'inspect', '--format', '{{json .HealthCheck}}', image).out;
       assert.match(hc, /health-probe\.js|install-cni\.sh/, `${s}: has a HEALTHCHECK`);
       const user = podman('image', 'inspect', '--format', '{{.User}}', image).out.trim();
-      if (s === 'agent' || s === 'cni-installer') assert.equal(user, '', `${s} runs as root`);
+      if (rootImages.includes(s)) assert.equal(user, '', `${s} runs as root`);
       else assert.match(user, /^65532:/, `${s} runs as a non-root user`);
     }
 
@@ -100,8 +102,20 @@ if (!inside) {
       podman(...common, '--name', `${pod}-hubble-server`, '-v', `${run}:/run/cilium-ts`, `localhost/cilium-ts/hubble-server:${version}`, '--node-name', 'n1'),
       podman(...common, '--name', `${pod}-hubble-relay`, `localhost/cilium-ts/hubble-relay:${version}`, '--peer-service', '127.0.0.1:4244'),
       podman(...common, '--name', `${pod}-cni-installer`, '-v', `${host}:/host`, `localhost/cilium-ts/cni-installer:${version}`),
+      // The UI's /healthz answers with the relay's state (connecting or not): the server is up.
+      podman(...common, '--name', `${pod}-hubble-ui`, `localhost/cilium-ts/hubble-ui:${version}`),
+      // cilium-docker with NET_ADMIN and SYS_ADMIN: its plugin socket answers Plugin.Activate without Docker.
+      podman(...common, '--name', `${pod}-cilium-docker`, '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'SYS_ADMIN', '-v', `${run}:/run/cilium-ts`,
+        `localhost/cilium-ts/cilium-docker:${version}`),
     ];
     for (const r of started) assert.equal(r.code, 0, r.out);
+    // The proxy opens the agent's pinned ipcache at start: after the agent is up. Transparent
+    // (TPROXY rules and policy route in the shared namespace) with NET_ADMIN and BPF only.
+    const agentUp = waitHealthy(`${pod}-agent`);
+    assert.ok(agentUp.ok, `agent passes its HEALTHCHECK: ${agentUp.last}`);
+    const proxy = podman(...common, '--name', `${pod}-proxy`, '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'BPF', '--security-opt', 'unmask=/proc/sys',
+      '-v', '/sys/fs/bpf:/sys/fs/bpf', '-v', `${run}:/run/cilium-ts`, `localhost/cilium-ts/proxy:${version}`, '--bpf-pin-dir', pinDir);
+    assert.equal(proxy.code, 0, proxy.out);
     for (const s of services) {
       const h = waitHealthy(`${pod}-${s}`);
       assert.ok(h.ok, `${s} passes its HEALTHCHECK: ${h.last}`);

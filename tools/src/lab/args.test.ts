@@ -84,6 +84,7 @@ test('up --runtime takes process (default) or podman; anything else is refused n
   assert.equal((parseArgs(['up', '--runtime', 'podman']) as { runtime: string }).runtime, 'podman');
   assert.equal((parseArgs(['up', '--runtime=process']) as { runtime: string }).runtime, 'process');
   assert.throws(() => parseArgs(['up', '--runtime', 'docker']), (e: unknown) => e instanceof LabUsageError && /--runtime: "docker" is not one of process, podman/.test(e.message));
+  assert.throws(() => parseArgs(['up', '--runtime', 'podman', '--runtimes']), (e: unknown) => e instanceof LabUsageError && /--runtimes: runs with the process runtime only/.test(e.message));
 });
 
 test('flags parse strictly as before the move onto @cilium-ts/process: each mistake names the argument and why', () => {

@@ -154,6 +154,8 @@ export function parseArgs(argv: readonly string[]): LabOptions {
       if (underlay === 'ipv6' && f.ipv4Only) throw new LabUsageError('--underlay', 'ipv6 needs the nodes\' IPv6 addresses: drop --ipv4-only');
       const runtime = f.runtime;
       if (runtime !== 'process' && runtime !== 'podman') throw new LabUsageError('--runtime', `"${runtime}" is not one of process, podman`);
+      // The agent reads a podman workload's labels with the podman command, which its image has not.
+      if (runtime === 'podman' && f.runtimes) throw new LabUsageError('--runtimes', 'runs with the process runtime only (the agent image has no podman to read container labels with): drop --runtime podman or --runtimes');
       return { command, name: labName, nodes, traffic: !f.noTraffic, policy: !f.noPolicy, ipv6: !f.ipv4Only, routingMode, underlay, relayTls: f.relayTls, runtime, runtimes: f.runtimes };
     }
     case 'bench': {

@@ -155,17 +155,16 @@ export async function labUp(o: UpOptions, out: { summary?: boolean } = {}): Prom
     save();
   });
 
-  for (const spec of daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay, o.relayTls)) {
+  // The UI last: it reads the relay (ui-spec.ts); both runtimes print its address.
+  for (const spec of [...daemonSpecs(layout, o.nodes, o.ipv6, o.routingMode, o.underlay, o.relayTls), uiSpec(layout, o.relayTls)]) {
     const label = spec.node === undefined ? spec.name : `${spec.role} ${layout.nodeName(spec.node)}`;
+    const ui = spec.role === 'hubble-ui' ? `, ${uiUrl()}` : '';
     await progress.run(
-      o.runtime === 'podman' && !spec.processOnly ? `${label} (container)` : label,
-      () => (o.runtime === 'podman' && !spec.processOnly ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, service ? withPodCgroup(spec, layout) : spec, state, save)),
-      (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}` : 'ready'),
+      o.runtime === 'podman' ? `${label} (container)` : label,
+      () => (o.runtime === 'podman' ? startServiceContainer(layout, spec, state, save) : startServiceProcess(layout, service ? withPodCgroup(spec, layout) : spec, state, save)),
+      (rec) => (rec.container ? `ready, container ${rec.container.id.slice(0, 12)}${ui}` : `ready${ui}`),
     );
   }
-
-  // The UI runs as a process on the machine's loopback in both runtimes (ui-spec.ts).
-  await progress.run('hubble-ui', () => startServiceProcess(layout, uiSpec(layout, o.relayTls), state, save), () => `ready, ${uiUrl()}`);
 
   for (let i = 1; i <= o.nodes; i++) {
     await progress.run(`pods on ${layout.nodeName(i)}`, async () => {

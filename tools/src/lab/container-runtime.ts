@@ -1,10 +1,12 @@
 // The lab's podman runtime (`tools/lab up --runtime podman`): each daemon of service-spec.ts
-// runs in its own container from the image `tools/images build` made for it
+// and ui-spec.ts runs in its own container from the image `tools/images build` made for it
 // (localhost/cilium-ts/<app>:<version>), with the command line the process lab passes (the
-// spec's argv without node and the script: the image's entry point is both), in the
+// spec's argv after the script: the image's entry point is node and the script), in the
 // machine's network namespace like the process lab's daemons (the agent enters its node
-// namespace with --node-netns itself; the relay and the lab's tools reach every daemon on
-// 127.0.0.1), and only the mounts and capabilities each needs. etcd stays a process.
+// namespace with --node-netns itself; the relay, the UI and the lab's tools reach every
+// daemon on 127.0.0.1) but the proxy, which runs in its node's namespace as the process lab
+// runs it through nsenter, and only the mounts and capabilities each needs. etcd stays a
+// process.
 import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabPreconditionError } from './errors.js';
@@ -23,7 +25,7 @@ export const podmanArgv: readonly string[] = ['podman', '--runtime', 'runc'];
 export const labLabel = 'io.cilium-ts.lab';
 /** Label naming the container's service (agent-n1, operator, ...). */
 export const serviceLabel = 'io.cilium-ts.service';
-/** Label naming the container's role (agent, operator, hubble-server, hubble-relay). */
+/** Label naming the container's role (agent, operator, proxy, hubble-server, hubble-relay, hubble-ui). */
 export const roleLabel = 'io.cilium-ts.role';
 /** The image label that records the source revision the image was built from (tools/images). */
 export const revisionLabel = 'org.opencontainers.image.revision';
@@ -35,12 +37,17 @@ export const imageUid = 65532;
 export const roleImages = {
   operator: 'operator',
   agent: 'agent',
+  proxy: 'proxy',
   'hubble-server': 'hubble-server',
   'hubble-relay': 'hubble-relay',
+  'hubble-ui': 'hubble-ui',
 } as const;
 
-/** The agent's capabilities (deploy/containers/README.md names each and why); every other container has none. */
+/** The agent's capabilities (deploy/containers/README.md names each and why); every other container has none but the proxy. */
 export const agentCapabilities: readonly string[] = ['NET_ADMIN', 'SYS_ADMIN', 'BPF', 'PERFMON'];
+
+/** The proxy's capabilities: NET_ADMIN (TPROXY rules, policy route, IP_TRANSPARENT, SO_MARK), BPF (the agent's pinned ipcache). */
+export const proxyCapabilities: readonly string[] = ['NET_ADMIN', 'BPF'];
 
 /** The version tag of the images: the workspace's package.json version (as tools/images tags them). */
 export function imageVersion(): string {
@@ -64,30 +71,49 @@ export function imageAppMain(app: string): string {
 
 const bind = (path: string, opts = 'rw'): string[] => ['-v', `${path}:${path}:${opts}`];
 
+/** The service's own flags: its argv after the script (node, or nsenter ... node, come before it). */
+export function serviceFlags(spec: ServiceSpec): string[] {
+  const script = spec.cmdlineMatch ?? spec.argv[1]!;
+  const k = spec.argv.indexOf(script);
+  if (k < 0) throw new Error(`${spec.name}: its script ${script} is not in its command line`);
+  return spec.argv.slice(k + 1);
+}
+
 /**
  * The `podman run` arguments (after `podman --runtime runc`) for one lab service: the same
- * flags as the process lab (spec.argv minus node and the script), its log in spec.logFile
- * (podman's k8s-file format), labels for "down", and per role only what it needs:
- * - every one: the lab's certificates read-only, no capabilities but the agent's, no new privileges;
+ * flags as the process lab (serviceFlags), its log in spec.logFile (podman's k8s-file
+ * format), labels for "down", and per role only what it needs:
+ * - every one: the lab's certificates read-only, no capabilities but the agent's and the
+ *   proxy's, no new privileges;
  * - agent (root): NET_ADMIN, SYS_ADMIN, BPF, PERFMON; writable /proc/sys; the machine's
  *   bpffs, /run/netns (rslave: pod namespaces made later appear inside) and its
  *   node's run directory (socket, state);
+ * - proxy (root): its node's network namespace; NET_ADMIN, BPF; writable /proc/sys (it turns
+ *   off early demux there); the machine's bpffs (the agent's pins) and its node's run
+ *   directory (its socket, which the agent and hubble-server dial);
  * - hubble-server (65532, group 0): its node's run directory, for the agent's socket;
  * - operator (65532): `<run>/operator`, where it makes its socket;
- * - hubble-relay (65532): nothing else.
+ * - hubble-relay, hubble-ui (65532): nothing else.
  * `extraArgs` are appended to the service's flags (tests use it to make a service fail).
  */
 export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs: readonly string[] = [], version = imageVersion()): string[] {
-  if (spec.role === 'etcd' || spec.role === 'proxy' || spec.role === 'hubble-ui') throw new Error(`${spec.role} runs as a process in the podman lab`);
+  if (spec.role === 'etcd') throw new Error(`${spec.role} runs as a process in the podman lab`);
   const node = spec.node;
   const roleMounts: string[] = [];
   const caps: string[] = ['--cap-drop', 'ALL'];
   const health: string[] = [];
+  let network = 'host';
   switch (spec.role) {
     case 'agent':
       caps.push(...agentCapabilities.flatMap((c) => ['--cap-add', c]));
       roleMounts.push('--security-opt', 'unmask=/proc/sys', ...bind('/sys/fs/bpf'), ...bind('/run/netns', 'rslave'), ...bind(layout.nodeDir(node!)));
       health.push('--health-cmd', JSON.stringify(['node', '/app/tools/dist/images/health-probe.js', `unix://${layout.agentSocket(node!)}`]));
+      break;
+    case 'proxy':
+      network = `ns:/run/netns/${layout.nodeNetns(node!)}`;
+      caps.push(...proxyCapabilities.flatMap((c) => ['--cap-add', c]));
+      roleMounts.push('--security-opt', 'unmask=/proc/sys', ...bind('/sys/fs/bpf'), ...bind(layout.nodeDir(node!)));
+      health.push('--health-cmd', JSON.stringify(['node', '/app/tools/dist/images/health-probe.js', `unix://${layout.proxySocket(node!)}`]));
       break;
     case 'hubble-server':
       roleMounts.push(...bind(layout.nodeDir(node!)));
@@ -103,12 +129,15 @@ export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs
         ? ['--health-cmd', JSON.stringify(['node', '/app/tools/dist/images/health-probe.js', layout.relayAddress])]
         : ['--no-healthcheck']));
       break;
+    case 'hubble-ui':
+      health.push('--health-cmd', JSON.stringify(['node', '/app/tools/dist/images/http-probe.js', `http://${spec.address}/healthz`]));
+      break;
   }
   return [
     'run', '--detach', '--pull', 'never',
     '--name', containerName(layout, spec.name),
     '--label', `${labLabel}=${layout.name}`, '--label', `${serviceLabel}=${spec.name}`, '--label', `${roleLabel}=${spec.role}`,
-    '--network', 'host',
+    '--network', network,
     '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=1000:1000',
     '--log-driver', 'k8s-file', '--log-opt', `path=${spec.logFile}`,
     '--env', `${labEnvVar}=${layout.name}`,
@@ -118,7 +147,7 @@ export function containerRunArgs(layout: LabLayout, spec: ServiceSpec, extraArgs
     ...roleMounts,
     ...health,
     imageOf(spec.role, version),
-    ...spec.argv.slice(2),
+    ...serviceFlags(spec),
     ...extraArgs,
   ];
 }

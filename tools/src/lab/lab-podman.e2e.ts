@@ -1,10 +1,12 @@
 // End-to-end tests of `tools/lab up --runtime podman`, registered by
 // tools/src/images/images.e2e.test.ts between the build of the service images and their
-// removal (so CI builds them once): a two-node IPv4 lab whose operator, agents,
-// hubble-servers and relay each run in their own container passes `check`, shows flows of
-// both nodes through the relay, reports container ids that podman knows, runs the agents
-// unprivileged with their four capabilities and the others as non-root, and `down` leaves
-// no container, namespace, pin, process or run directory. Bad input: a daemon that exits at
+// removal (so CI builds them once): a two-node IPv4 lab whose operator, agents, L7 proxies,
+// hubble-servers, relay and Hubble UI each run in their own container passes `check` (its
+// L7 cases: the proxy containers enforce the HTTP rule), shows flows of both nodes and L7
+// flows through the relay, serves the UI's page and scripts from the UI's container at the
+// address `up` prints, reports container ids that podman knows, runs the agents and the
+// proxies unprivileged with their capabilities and the others as non-root without any, and
+// `down` leaves no container, namespace, pin, process or run directory. Bad input: a daemon that exits at
 // start (a bad flag through the test hook), a port already in use and missing images fail
 // `up` naming the cause, with the daemon's last log lines, and leave nothing behind.
 import assert from 'node:assert/strict';
@@ -54,13 +56,15 @@ export function podmanLabTests(skip: string | false): void {
       const up = await labCommand('up', '--runtime', 'podman', '--nodes', '2', '--ipv4-only', '--name', name);
       assert.equal(up.code, 0, `tools/lab up --runtime podman failed:\n${up.stderr}\n${up.stdout}`);
       assert.match(up.stderr, /agent n1 \(container\) \.\.\. ready, container [0-9a-f]{12}/);
+      assert.match(up.stderr, /proxy n2 \(container\) \.\.\. ready, container [0-9a-f]{12}/);
+      const ui = `http://127.0.0.1:${ports.hubbleUi}/`;
+      assert.ok(up.stderr.includes(`hubble-ui (container) ... ready, container `) && up.stderr.includes(`, ${ui}`), `up names the UI's container and address:\n${up.stderr}`);
+      assert.ok(up.stdout.includes(`UI:      ${ui}`), `the summary prints the UI's address:\n${up.stdout}`);
 
       const st = JSON.parse((await labCommand('status', '--name', name, '--json')).stdout) as LabStatus;
       assert.equal(st.runtime, 'podman');
-      // The L7 proxies and the Hubble UI have no image yet: host processes in a podman lab (a known gap).
-      const hostProcesses = ['hubble-ui', 'proxy-n1', 'proxy-n2'];
       assert.deepEqual(st.services.filter((s) => s.role !== 'etcd').map((s) => s.name).sort(), ['agent-n1', 'agent-n2', 'hubble-relay', 'hubble-server-n1', 'hubble-server-n2', 'hubble-ui', 'operator', 'proxy-n1', 'proxy-n2']);
-      const daemons = st.services.filter((s) => s.role !== 'etcd' && !hostProcesses.includes(s.name));
+      const daemons = st.services.filter((s) => s.role !== 'etcd');
       const running = (await podman('ps', '--no-trunc', '--format', '{{.ID}}')).split('\n');
       for (const s of daemons) {
         assert.ok(s.containerId && running.includes(s.containerId), `${s.name}: container ${s.containerId} runs (podman ps)`);
@@ -74,7 +78,11 @@ export function podmanLabTests(skip: string | false): void {
         const [privileged, user, caps] = (await podman('inspect', '--format', '{{.HostConfig.Privileged}}|{{.Config.User}}|{{.EffectiveCaps}}', s.containerId!)).trim().split('|');
         assert.equal(privileged, 'false', `${s.name} is not privileged`);
         if (s.role === 'agent') assert.equal(caps, '[CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_ADMIN]', `${s.name}: capabilities`);
-        else {
+        else if (s.role === 'proxy') {
+          assert.equal(caps, '[CAP_BPF CAP_NET_ADMIN]', `${s.name}: capabilities`);
+          const netns = (await podman('inspect', '--format', '{{.HostConfig.NetworkMode}}', s.containerId!)).trim();
+          assert.equal(netns, `ns:/run/netns/${layout.nodeNetns(s.node!)}`, `${s.name} runs in its node's namespace`);
+        } else {
           assert.match(user ?? '', /^65532:/, `${s.name} runs as 65532`);
           assert.equal(caps, '[]', `${s.name}: no capabilities`);
         }
@@ -83,6 +91,13 @@ export function podmanLabTests(skip: string | false): void {
       const listeners = await listenersOf(findLabProcesses(name));
       assert.deepEqual(listeners.filter((l) => !isLoopback(l.address)).map((l) => `${l.address}:${l.port}`), []);
       assert.ok(listeners.some((l) => l.port === ports.relay) && listeners.some((l) => l.port === ports.hubbleServer(2)), 'relay and hubble-server listeners seen');
+
+      // The page and every script it loads come from the UI's image (no internet at runtime).
+      for (const path of ['', 'static/app.js', 'static/app.css', 'static/dagre.esm.js', 'healthz']) {
+        const res = await fetch(`${ui}${path}`);
+        assert.equal(res.status, 200, `GET ${ui}${path} from the UI's container`);
+        assert.ok((await res.arrayBuffer()).byteLength > 0, `${path}: a body`);
+      }
 
       const check = await labCommand('check', '--name', name);
       assert.equal(check.code, 0, `tools/lab check failed:\n${check.stdout}\n${check.stderr}`);
@@ -99,6 +114,8 @@ export function podmanLabTests(skip: string | false): void {
         missing = want
           .filter(([, src, dst, port, verdict, node]) => !flows.some((f) => f.IP?.source === src && f.IP?.destination === dst && f.l4?.TCP?.destination_port === port && f.verdict === verdict && f.node_name === node))
           .map(([what]) => what);
+        // The proxy containers' access records reach the hubble-servers (L7 flows).
+        if (!flows.some((f) => (f as { l7?: unknown }).l7)) missing.push('an L7 flow (the proxies\' access log)');
         if (missing.length === 0) break;
         await new Promise((r) => setTimeout(r, 2000));
       }
@@ -106,7 +123,7 @@ export function podmanLabTests(skip: string | false): void {
     } finally {
       const down = await labCommand('down', '--name', name);
       assert.equal(down.code, 0, down.stderr);
-      assert.match(down.stdout, /6 container\(s\) removed/);
+      assert.match(down.stdout, /9 container\(s\) removed/);
     }
     await assertNothingLeft(name);
     const again = await labCommand('down', '--name', name);
@@ -144,7 +161,7 @@ export function podmanLabTests(skip: string | false): void {
 
     // Missing images are named (a version no image carries).
     const images = await checkImages('0.0.0-missing');
-    assert.deepEqual(images.missing.map((i) => i.replace(/^localhost\/cilium-ts\//, '')), ['operator:0.0.0-missing', 'agent:0.0.0-missing', 'hubble-server:0.0.0-missing', 'hubble-relay:0.0.0-missing']);
+    assert.deepEqual(images.missing.map((i) => i.replace(/^localhost\/cilium-ts\//, '')), ['operator', 'agent', 'proxy', 'hubble-server', 'hubble-relay', 'hubble-ui'].map((i) => `${i}:0.0.0-missing`));
   });
 }
 

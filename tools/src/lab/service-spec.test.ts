@@ -130,7 +130,6 @@ test('the proxy of a node runs in its namespace, on the agent\'s pins, where the
   assert.equal(flag(proxy.argv, '--proxy-listen-host'), '::', 'dual-stack: one listener for both families');
   assert.equal(flag(daemonSpecs(layout, 1).find((s) => s.role === 'proxy')!.argv, '--proxy-listen-host'), '127.0.0.1');
   assert.equal(proxy.cmdlineMatch, proxy.argv[3], 'status and down find it by its script, not by nsenter');
-  assert.equal(proxy.processOnly, true);
 });
 
 test('every listening port of a lab is distinct', () => {

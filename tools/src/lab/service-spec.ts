@@ -29,8 +29,6 @@ export interface ServiceSpec {
   readyTimeoutSec: number;
   /** What the running process's command line contains (default argv[1]); for a daemon started through a wrapper (nsenter). */
   cmdlineMatch?: string;
-  /** Runs as a process even in a container lab (no image of it yet). */
-  processOnly?: boolean;
 }
 
 /** etcd on 127.0.0.1 with TLS: clients and peers must present a certificate of the lab's etcd CA. */
@@ -136,7 +134,8 @@ export function agentSpec(layout: LabLayout, i: number, ipv6 = false, routingMod
  * cilium-proxy of node i, in the node's network namespace (nsenter --net: `ip netns exec`
  * would remount /sys and hide the bpffs), reading the identities from the agent's pinned
  * ipcache. Its listeners bind :: (IPv4 and IPv6 through TPROXY) in a dual-stack lab, else
- * 127.0.0.1. A process also in a podman lab (no proxy image yet).
+ * 127.0.0.1. In a podman lab its container joins the node's namespace instead
+ * (container-runtime.ts).
  */
 export function proxySpec(layout: LabLayout, i: number, ipv6 = false): ServiceSpec {
   const node = layout.nodeName(i);
@@ -157,7 +156,6 @@ export function proxySpec(layout: LabLayout, i: number, ipv6 = false): ServiceSp
     ready: { kind: 'unix', path: layout.proxySocket(i) },
     readyTimeoutSec: 20,
     cmdlineMatch: appMain('proxy'),
-    processOnly: true,
   };
 }
 

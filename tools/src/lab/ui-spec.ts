@@ -1,6 +1,7 @@
-// The lab's Hubble UI (apps/hubble-ui): a process on the machine's loopback, reading the
-// lab's relay (over TLS with the lab's Hubble CA when the relay serves TLS). Started after
-// the relay, stopped first, listed by status like every service.
+// The lab's Hubble UI (apps/hubble-ui): on the machine's loopback (a process, or its
+// container in a podman lab), reading the lab's relay (over TLS with the lab's Hubble CA
+// when the relay serves TLS). Started after the relay, stopped first, listed by status like
+// every service.
 import { labCerts, relayTlsName } from './lab-certs.js';
 import { appMain, LabLayout, ports } from './layout.js';
 import type { ServiceSpec } from './service-spec.js';
@@ -25,6 +26,5 @@ export function uiSpec(layout: LabLayout, relayTls = false): ServiceSpec {
     address: `127.0.0.1:${ports.hubbleUi}`,
     ready: { kind: 'tcp', host: '127.0.0.1', port: ports.hubbleUi },
     readyTimeoutSec: 20,
-    processOnly: true,
   };
 }
