@@ -1,7 +1,9 @@
 // Root: `tools/images build` makes one image per service; one container of each, started as
 // a node would run it (the agent with only the capabilities and mounts named in
-// deploy/containers/README.md, the others non-root where the image says so), passes its
-// HEALTHCHECK (the gRPC health service; the CNI installer's plugin answering VERSION); the
+// deploy/containers/README.md, the proxy with NET_ADMIN and BPF, cilium-docker with NET_ADMIN
+// and SYS_ADMIN, the others non-root where the image says so), passes its HEALTHCHECK (the
+// gRPC health service; the UI's /healthz; cilium-docker's Plugin.Activate; the CNI
+// installer's plugin answering VERSION); the
 // lab runs on them (`tools/lab up --runtime podman`, ../lab/lab-podman.e2e.ts: registered
 // here so that CI builds the images once); and `tools/images clean` removes the images. The containers share the network namespace of
 // the first one (etcd, from the machine's etcd binary on the Debian base image; no network
