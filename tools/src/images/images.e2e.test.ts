@@ -1,6 +1,6 @@
 // Root: `tools/images build` makes one image per service; one container of each, started as
 // a node would run it (the agent with only the capabilities and mounts named in
-// deploy/containers/README.md, the proxy with NET_ADMIN and BPF, cilium-docker with NET_ADMIN
+// deploy/containers/README.md, the proxy with NET_ADMIN, SYS_ADMIN and BPF, cilium-docker with NET_ADMIN
 // and SYS_ADMIN, the others non-root where the image says so), passes its HEALTHCHECK (the
 // gRPC health service; the UI's /healthz; cilium-docker's Plugin.Activate; the CNI
 // installer's plugin answering VERSION); the
@@ -112,10 +112,10 @@ if (!inside) {
     ];
     for (const r of started) assert.equal(r.code, 0, r.out);
     // The proxy opens the agent's pinned ipcache at start: after the agent is up. Transparent
-    // (TPROXY rules and policy route in the shared namespace) with NET_ADMIN and BPF only.
+    // (TPROXY rules and policy route in the shared namespace) with NET_ADMIN, SYS_ADMIN and BPF only.
     const agentUp = waitHealthy(`${pod}-agent`);
     assert.ok(agentUp.ok, `agent passes its HEALTHCHECK: ${agentUp.last}`);
-    const proxy = podman(...common, '--name', `${pod}-proxy`, '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'BPF', '--security-opt', 'unmask=/proc/sys',
+    const proxy = podman(...common, '--name', `${pod}-proxy`, '--cap-drop', 'ALL', '--cap-add', 'NET_ADMIN', '--cap-add', 'SYS_ADMIN', '--cap-add', 'BPF', '--security-opt', 'unmask=/proc/sys',
       '-v', '/sys/fs/bpf:/sys/fs/bpf', '-v', `${run}:/run/cilium-ts`, `localhost/cilium-ts/proxy:${version}`, '--bpf-pin-dir', pinDir);
     assert.equal(proxy.code, 0, proxy.out);
     for (const s of services) {

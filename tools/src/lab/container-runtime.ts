@@ -46,8 +46,12 @@ export const roleImages = {
 /** The agent's capabilities (deploy/containers/README.md names each and why); every other container has none but the proxy. */
 export const agentCapabilities: readonly string[] = ['NET_ADMIN', 'SYS_ADMIN', 'BPF', 'PERFMON'];
 
-/** The proxy's capabilities: NET_ADMIN (TPROXY rules, policy route, IP_TRANSPARENT, SO_MARK), BPF (the agent's pinned ipcache). */
-export const proxyCapabilities: readonly string[] = ['NET_ADMIN', 'BPF'];
+/**
+ * The proxy's capabilities: NET_ADMIN (TPROXY rules, policy route, IP_TRANSPARENT, SO_MARK),
+ * BPF (the agent's pinned ipcache) and SYS_ADMIN, without which podman's seccomp profile
+ * answers bpf() with EPERM (its rule for bpf names CAP_SYS_ADMIN only).
+ */
+export const proxyCapabilities: readonly string[] = ['NET_ADMIN', 'SYS_ADMIN', 'BPF'];
 
 /** The version tag of the images: the workspace's package.json version (as tools/images tags them). */
 export function imageVersion(): string {
@@ -88,7 +92,7 @@ export function serviceFlags(spec: ServiceSpec): string[] {
  * - agent (root): NET_ADMIN, SYS_ADMIN, BPF, PERFMON; writable /proc/sys; the machine's
  *   bpffs, /run/netns (rslave: pod namespaces made later appear inside) and its
  *   node's run directory (socket, state);
- * - proxy (root): its node's network namespace; NET_ADMIN, BPF; writable /proc/sys (it turns
+ * - proxy (root): its node's network namespace; NET_ADMIN, SYS_ADMIN, BPF; writable /proc/sys (it turns
  *   off early demux there); the machine's bpffs (the agent's pins) and its node's run
  *   directory (its socket, which the agent and hubble-server dial);
  * - hubble-server (65532, group 0): its node's run directory, for the agent's socket;

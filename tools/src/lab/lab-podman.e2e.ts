@@ -79,7 +79,7 @@ export function podmanLabTests(skip: string | false): void {
         assert.equal(privileged, 'false', `${s.name} is not privileged`);
         if (s.role === 'agent') assert.equal(caps, '[CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_ADMIN]', `${s.name}: capabilities`);
         else if (s.role === 'proxy') {
-          assert.equal(caps, '[CAP_BPF CAP_NET_ADMIN]', `${s.name}: capabilities`);
+          assert.equal(caps, '[CAP_BPF CAP_NET_ADMIN CAP_SYS_ADMIN]', `${s.name}: capabilities`);
           const netns = (await podman('inspect', '--format', '{{.HostConfig.NetworkMode}}', s.containerId!)).trim();
           assert.equal(netns, `ns:/run/netns/${layout.nodeNetns(s.node!)}`, `${s.name} runs in its node's namespace`);
         } else {
