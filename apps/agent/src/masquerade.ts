@@ -48,9 +48,9 @@ export async function applyMasquerade(netns: NodeNetns, rule: MasqueradeRule): P
 
 const JUMP = (op: '-A' | '-D'): string[] => ['-t', 'nat', op, 'POSTROUTING', '-j', MASQUERADE_CHAIN];
 
-/** The nat table as iptables-save prints it (which creates no table when there is none). */
-async function natRules(netns: NodeNetns): Promise<string> {
-  return netns.exec(['iptables-save', '-t', 'nat']);
+/** The nat table as iptables-save prints it (which creates no table when there is none); allowFail: '' when iptables cannot run. */
+async function natRules(netns: NodeNetns, opts: { allowFail?: boolean } = {}): Promise<string> {
+  return netns.exec(['iptables-save', '-t', 'nat'], opts);
 }
 
 /** True when POSTROUTING jumps to the chain. */
@@ -58,9 +58,13 @@ async function hasJump(netns: NodeNetns): Promise<boolean> {
   return (await natRules(netns)).split('\n').some((l) => l === `-A POSTROUTING -j ${MASQUERADE_CHAIN}`);
 }
 
-/** Removes the jump and the chain from netns (an earlier run's, masquerading now off); nothing when they are not there. */
+/**
+ * Removes the jump and the chain from netns (an earlier run's, masquerading now off);
+ * nothing when they are not there, or when iptables cannot run (then no run of ours wrote
+ * them): an agent without masquerading needs no iptables.
+ */
 export async function removeMasquerade(netns: NodeNetns): Promise<void> {
-  if (!(await natRules(netns)).includes(MASQUERADE_CHAIN)) return;
+  if (!(await natRules(netns, { allowFail: true })).includes(MASQUERADE_CHAIN)) return;
   for (let i = 0; i < 8 && (await hasJump(netns)); i++) await netns.exec(['iptables', '-w', ...JUMP('-D')]);
   await netns.exec(['iptables', '-w', '-t', 'nat', '-F', MASQUERADE_CHAIN], { allowFail: true });
   await netns.exec(['iptables', '-w', '-t', 'nat', '-X', MASQUERADE_CHAIN], { allowFail: true });
