@@ -1,6 +1,7 @@
 /**
  * The agent's wiring and lifecycle: kvstore, node registration and pod CIDR, datapath,
- * identities, ipcache, policy, endpoints, event streams and the API server. One place
+ * identities, ipcache, policy, endpoints, event streams and the API server, started as
+ * named phases in a fixed order with an explicit undo (start-phases.ts). One place
  * where configuration meets implementation; each part lives in its own file (IPAM
  * persistence in ipam-store.ts, remote ipcache in remote-ipcache.ts, status in
  * agent-status.ts, kvstore connection in kvstore-connect.ts, routing mode in routing-mode.ts).
@@ -31,15 +32,17 @@ import { startNodePort } from './services/start-nodeport.js';
 import { startMasquerade } from './masquerade.js';
 import { startServices } from './services/start-services.js';
 import { endpointToApi, identityToApi } from './api-convert.js';
+import { AgentEvent } from './agent-event-type.js';
 import { MonotonicClock } from './clock.js';
 import { ClusterPolicy } from './cluster-policy.js';
 import { startDeletionQueue } from './deletion-queue-drain.js';
-import { EndpointManager, type Endpoint } from './endpoint-manager.js';
+import type { EndpointManager } from './endpoint-manager.js';
+import { createEndpointManager, type AgentHubs } from './endpoint-wiring.js';
 import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
 import { IpamStore } from './ipam-store.js';
-import { startL7Redirects } from './l7/start-l7-redirects.js';
+import { startL7Redirects, type L7RedirectsHandle } from './l7/start-l7-redirects.js';
 import { connectKvstore, waitForPodCidr } from './kvstore-connect.js';
 import { localIpcache } from './local-ipcache.js';
 import { MetadataHub } from './metadata-hub.js';
@@ -49,7 +52,8 @@ import { NodeRoutes } from './node-routes.js';
 import { setupNode } from './node-setup.js';
 import { PolicyStore } from './policy-store.js';
 import { RemoteIpcache } from './remote-ipcache.js';
-import { initFailClosed, podmanLabelReader, RuntimeLabelResolver } from './runtime-labels.js';
+import { initFailClosed } from './runtime-labels.js';
+import { runStartPhase, UndoStack } from './start-phases.js';
 import type { AgentConfig } from './agent-config.js';
 import { setupRoutingMode } from './routing-mode.js';
 import { StateStore } from './state-store.js';
@@ -61,8 +65,18 @@ export const MaxApiRequestBytes = 16 * 1024 * 1024;
 /** Version reported by the agent. */
 export const AGENT_VERSION = '0.1.0';
 
-/** AgentEventType numbers of flow.AgentEventType. */
-const AgentEvent = { started: 2, policyUpdated: 3, policyDeleted: 4, regenSuccess: 5, regenFailure: 6, endpointCreated: 7, endpointDeleted: 8, ipcacheUpserted: 9, ipcacheDeleted: 10 } as const;
+
+/** The runtime-mutable options (cilium config KEY=VALUE) phase observers creates. */
+type RuntimeOptions = ReturnType<typeof agentRuntimeOptions>;
+
+/** What phase endpoints hands to the phases after it. */
+interface EndpointsPhase {
+  endpoints: EndpointManager;
+  l7: L7RedirectsHandle;
+  store: StateStore;
+  allocator: IdentityAllocator;
+  ipcacheSync: IPCacheSync;
+}
 
 /** A running agent. */
 export class Agent {
@@ -76,7 +90,9 @@ export class Agent {
   private ipam6?: Ipv6Allocator;
   private readonly ipamStore: IpamStore;
   private routes?: NodeRoutes;
-  private readonly closers: Array<() => void | Promise<void>> = [];
+  /** What the start phases acquired, undone in reverse on a failed start and on stop. */
+  private readonly undo: UndoStack;
+  private endpoints?: EndpointManager;
   private features: KernelFeature[] = [];
   /** Nodes registered in the kvstore, by name, as the node watch reports them. */
   private readonly clusterNodes = new Map<string, NodeInfo>();
@@ -91,6 +107,7 @@ export class Agent {
     /** The log whose level `cilium config Debug=...` switches and whose newest records debuginfo reads. */
     private readonly agentLog: AgentLog,
   ) {
+    this.undo = new UndoStack(log);
     this.ipamStore = new IpamStore(cfg.stateDir, () => ({ ipam: this.ipam, ipam6: this.ipam6 }), log);
   }
 
@@ -104,50 +121,102 @@ export class Agent {
     return this.server?.addresses ?? [];
   }
 
-  /** Starts everything; throws with a clear message when something required is missing. */
+  /**
+   * Starts everything; throws with a clear message when something required is missing.
+   * The phases run in this order, each documented at its method; a phase that fails
+   * undoes what it and the phases before it acquired (start-phases.ts) and its error is
+   * rethrown unchanged.
+   */
   async start(): Promise<void> {
-    const { cfg, log } = this;
+    const { cfg, log, undo } = this;
+    const phase = <T>(name: string, run: () => T | Promise<T>) => runStartPhase(name, undo, log, run);
     const netns = new NodeNetns(cfg.nodeNetns || undefined);
     this.features = probeKernelFeatures();
+    const { kv, nodes, ipam } = await phase('kvstore', () => this.joinCluster());
+    const { datapath, routes } = await phase('datapath', () => this.openDatapath(netns, ipam));
+    const hubs = await phase('hubs', () => this.createHubs(nodes, routes, datapath));
+    const { endpoints, l7, store, allocator, ipcacheSync } = await phase('endpoints', () => this.createEndpoints(kv, netns, datapath, hubs));
+    await phase('identities', () => this.followIdentities(datapath, endpoints, allocator, ipcacheSync, hubs));
+    const clusterPolicy = await phase('restore', () => this.restoreState(ipam, store, endpoints, l7, hubs));
+    const runtimeOptions = await phase('observers', () => this.startObservers(kv, datapath, routes, endpoints, clusterPolicy, hubs));
+    const lb = await phase('services', () => this.startLoadBalancing(kv, netns));
+    await phase('api', () => this.serveApi(kv, netns, datapath, endpoints, clusterPolicy, lb, runtimeOptions, hubs));
+  }
 
-    this.kv = await connectKvstore(cfg, log);
+  /**
+   * Phase kvstore: connects to the kvstore (its session's keys outlive a stop until their
+   * TTL), follows the operator heartbeat, registers this node and gets its pod CIDRs
+   * (flags, else the operator's assignment) into the IPAM allocators.
+   * Undo: heartbeat, kvstore connection (session kept).
+   */
+  private async joinCluster(): Promise<{ kv: KvStore; nodes: NodeRegistry; ipam: Ipv4Allocator }> {
+    const { cfg, log } = this;
+    const kv = await connectKvstore(cfg, log);
+    this.kv = kv;
     // The session's keys (node registration, ipcache entries, identity references) outlive a
     // stop until their TTL: a restart must not take this node's pods out of the cluster.
-    this.closers.push(() => this.kv?.close({ keepSession: true }));
-    const heartbeat = new HeartbeatMonitor(this.kv, { intervalMs: cfg.kvstoreHeartbeatIntervalMs ?? 15_000 }).start();
+    this.undo.push(() => kv.close({ keepSession: true }));
+    const heartbeat = new HeartbeatMonitor(kv, { intervalMs: cfg.kvstoreHeartbeatIntervalMs ?? 15_000 }).start();
     this.heartbeat = heartbeat;
-    this.closers.push(() => heartbeat.close());
-    this.nodes = new NodeRegistry(this.kv, cfg.clusterName);
-    await this.nodes.register(this.nodeInfo(cfg.podCidr || undefined, cfg.podCidrV6 || undefined));
-    const podCidr = cfg.podCidr || (await waitForPodCidr(this.kv, cfg.nodeName, 'ipv4', log));
-    this.ipam = new Ipv4Allocator(podCidr);
-    if (cfg.enableIpv6 || cfg.podCidrV6) this.ipam6 = new Ipv6Allocator(cfg.podCidrV6 || (await waitForPodCidr(this.kv, cfg.nodeName, 'ipv6', log)));
-    await this.nodes.register(this.nodeInfo(this.ipam.cidr.text, this.ipam6?.cidr.text));
-    log.info('pod CIDR', { podCIDR: this.ipam.cidr.text, router: this.ipam.router, podCIDRv6: this.ipam6?.cidr.text, routerv6: this.ipam6?.router });
+    this.undo.push(() => heartbeat.close());
+    const nodes = new NodeRegistry(kv, cfg.clusterName);
+    await nodes.register(this.nodeInfo(cfg.podCidr || undefined, cfg.podCidrV6 || undefined));
+    const podCidr = cfg.podCidr || (await waitForPodCidr(kv, cfg.nodeName, 'ipv4', log));
+    const ipam = new Ipv4Allocator(podCidr);
+    this.ipam = ipam;
+    if (cfg.enableIpv6 || cfg.podCidrV6) this.ipam6 = new Ipv6Allocator(cfg.podCidrV6 || (await waitForPodCidr(kv, cfg.nodeName, 'ipv6', log)));
+    await nodes.register(this.nodeInfo(ipam.cidr.text, this.ipam6?.cidr.text));
+    log.info('pod CIDR', { podCIDR: ipam.cidr.text, router: ipam.router, podCIDRv6: this.ipam6?.cidr.text, routerv6: this.ipam6?.router });
+    return { kv, nodes, ipam };
+  }
 
-    await setupNode(netns, this.ipam.router, this.ipam6?.router);
+  /**
+   * Phase datapath: the node's namespace (router addresses), the node routes' owner, the
+   * BPF datapath (programs and maps, pinned) and the routing mode (tunnel: cilium_vxlan
+   * before the first route through it). Undo: closes the datapath handle (pins stay).
+   */
+  private async openDatapath(netns: NodeNetns, ipam: Ipv4Allocator): Promise<{ datapath: Datapath; routes: NodeRoutes }> {
+    const { cfg, log } = this;
+    await setupNode(netns, ipam.router, this.ipam6?.router);
     // Native routing: a route to every other node's pod CIDRs via that node's addresses.
     // Tunnel mode: pods need none (from-container encapsulates; stale native routes are
     // pruned); the node's own traffic goes through cilium_vxlan (see node-routes.ts).
-    const ownCidrs = [this.ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
+    const ownCidrs = [ipam.cidr.text, ...(this.ipam6 ? [this.ipam6.cidr.text] : [])];
     const routes = new NodeRoutes(netns, cfg.nodeName, ownCidrs, (level, msg, fields) => log[level](msg, { subsys: 'routing', ...fields }), cfg.routingMode, this.underlay);
     this.routes = routes;
-    this.datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
-    this.closers.push(() => this.datapath?.close());
+    const datapath = await Datapath.open({ pinDir: cfg.bpfPinDir });
+    this.datapath = datapath;
+    this.undo.push(() => datapath.close());
     // Tunnel mode's node routes go through cilium_vxlan: it exists before the first one.
-    await setupRoutingMode({ ...cfg, underlay: this.underlay }, netns, this.datapath, log);
+    await setupRoutingMode({ ...cfg, underlay: this.underlay }, netns, datapath, log);
+    return { datapath, routes };
+  }
+
+  /**
+   * Phase hubs: what the later phases publish into and read from: identities, the policy
+   * repository, the monitor and metadata hubs (nodes, endpoints, identities, ipcache for
+   * hubble-server), the remote ipcache, and the node watch (routes, metadata).
+   * Undo: the node watch.
+   */
+  private createHubs(nodes: NodeRegistry, routes: NodeRoutes, datapath: Datapath): AgentHubs {
+    const { cfg } = this;
+    const identities = new IdentityCache();
+    const policy = new PolicyStore(identities);
+    const monitor = new MonitorHub(() => this.clock.nowNs());
     // This node and the others, for Nodes.ListNodes and hubble-server's peers (Metadata.Watch).
     const nodesView: NodesServiceDeps = {
       localNode: () => this.nodeInfo(this.ipam?.cidr.text, this.ipam6?.cidr.text),
       clusterNodes: () => this.clusterNodes.values(),
     };
+    // Endpoints exist from phase endpoints on; the hub is read once the API serves.
     const metadata: MetadataHub = new MetadataHub({
-      endpoints: () => endpoints.list().map(endpointToApi),
+      endpoints: () => (this.endpoints?.list() ?? []).map(endpointToApi),
       identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
-      ipcache: () => [...endpoints.list().flatMap((ep) => localIpcache(ep, cfg)), ...remoteIpcache.list()],
+      ipcache: () => [...(this.endpoints?.list() ?? []).flatMap((ep) => localIpcache(ep, cfg)), ...remoteIpcache.list()],
       nodes: () => listNodes(nodesView).nodes,
     });
-    const nodeWatch = this.nodes.watch({
+    const remoteIpcache: RemoteIpcache = new RemoteIpcache({ nodeName: cfg.nodeName, routingMode: cfg.routingMode, underlay: this.underlay }, datapath, metadata);
+    const nodeWatch = nodes.watch({
       upsert: (n) => {
         this.clusterNodes.set(n.name, n);
         void routes.upsert(n).catch(() => undefined);
@@ -162,84 +231,58 @@ export class Agent {
       },
       synced: () => void routes.pruneStale().catch(() => undefined),
     });
-    this.closers.push(() => nodeWatch.close());
+    this.undo.push(() => nodeWatch.close());
+    return { identities, policy, monitor, metadata, nodesView, remoteIpcache, metrics: {} };
+  }
 
-    const identities = new IdentityCache();
-    const policy = new PolicyStore(identities);
-    // Set once the sources exist (below); regenerations before that are not timed.
-    const metricsRef: { current?: AgentMetrics } = {};
-    const monitor = new MonitorHub(() => this.clock.nowNs());
+  /**
+   * Phase endpoints: the endpoint state directory, the identity allocator and the cluster
+   * ipcache publisher, the L7 redirects (started after the restore) and the endpoint
+   * manager with its observers (endpoint-wiring.ts).
+   * Undo: runtime label reads, L7 redirects, ipcache publisher, identity allocator.
+   */
+  private async createEndpoints(kv: KvStore, netns: NodeNetns, datapath: Datapath, hubs: AgentHubs): Promise<EndpointsPhase> {
+    const { cfg, log } = this;
     const store = new StateStore(cfg.stateDir);
     await store.init();
-    this.allocator = new IdentityAllocator(this.kv, cfg.nodeName);
-    this.closers.push(() => this.allocator?.close());
-    this.ipcacheSync = new IPCacheSync(this.kv, cfg.clusterName);
-    this.closers.push(() => this.ipcacheSync?.close());
-
-    const datapath = this.datapath;
-    const remoteIpcache: RemoteIpcache = new RemoteIpcache({ nodeName: cfg.nodeName, routingMode: cfg.routingMode, underlay: this.underlay }, datapath, metadata);
+    const allocator = new IdentityAllocator(kv, cfg.nodeName);
+    this.allocator = allocator;
+    this.undo.push(() => allocator.close());
+    const ipcacheSync = new IPCacheSync(kv, cfg.clusterName);
+    this.ipcacheSync = ipcacheSync;
+    this.undo.push(() => ipcacheSync.close());
     // The L7 proxy's policy follows endpoints, policy and identities (l7/); started after the restore.
-    const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy, identities, endpoints: () => endpoints.list(), log });
-    this.closers.push(() => l7.stop());
-    // A new or relabeled endpoint: subscribers and the L7 proxy learn its identity and addresses.
-    const publishEndpoint = (ep: Endpoint): void => {
-      metadata.publish('upsert', { endpoint: endpointToApi(ep) });
-      for (const entry of localIpcache(ep, cfg)) metadata.publish('upsert', { ipcache: entry });
-      l7.schedule();
-    };
-    // Labels of podman containers come from podman once ADD has returned (runtime-labels.ts).
-    const runtimeLabels = new RuntimeLabelResolver({
-      readers: { podman: podmanLabelReader(cfg.podmanCommand) },
-      apply: async (id, labels) => void (await endpoints.setRuntimeLabels(id, labels)),
-      log: (level, msg, fields) => log[level](msg, { subsys: 'runtime-labels', ...fields }),
-    });
-    this.closers.push(() => runtimeLabels.close());
-    const endpoints: EndpointManager = new EndpointManager({
-      nodeName: cfg.nodeName,
-      nodeIp: cfg.nodeIp,
-      nodeIpv6: cfg.nodeIpv6,
+    const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy: hubs.policy, identities: hubs.identities, endpoints: () => this.endpoints?.list() ?? [], log });
+    this.undo.push(() => l7.stop());
+    const { endpoints, runtimeLabels } = createEndpointManager({
+      cfg,
       netns,
       datapath,
-      identities: this.allocator,
-      ipcache: this.ipcacheSync,
-      // Diffs carry entries only; enforcement (and the enable-policy mode) comes with compute.
-      policy: { compute: (labels) => this.applyMode(initFailClosed(labels, policy.compute(labels))), watch: (labels, fn) => policy.watch(labels, fn) },
+      allocator,
+      ipcacheSync,
       store,
-      labelsFromRuntime: (runtime) => runtimeLabels.handles(runtime),
-      // An identity this node allocated first: the kvstore watch will report no change, so
-      // subscribers (hubble-server resolving remote sources with it) hear of it here.
-      learnIdentity: (id, labels) => {
-        const changed = identities.upsert(id, labels);
-        if (changed) metadata.publish('upsert', { identity: identityToApi(id, labels, 0) });
-        return changed;
-      },
-      events: {
-        created: (ep) => {
-          monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
-          publishEndpoint(ep);
-          if (ep.pendingLabels) runtimeLabels.resolve(ep);
-        },
-        deleted: (ep) => {
-          runtimeLabels.forget(ep.id);
-          monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
-          metadata.publish('delete', { endpoint: endpointToApi(ep) });
-          for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
-          l7.rebuild();
-        },
-        relabeled: (ep) => publishEndpoint(ep),
-        regenerated: (ep, error, durationMs) => {
-          if (durationMs !== undefined) metricsRef.current?.recordRegeneration(durationMs, !error);
-          monitor.publishAgent(error ? AgentEvent.regenFailure : AgentEvent.regenSuccess, { id: ep.id, labels: ep.labels, error: error?.message ?? '' });
-        },
-      },
-      log: (level, msg, fields) => log[level](msg, fields),
+      l7,
+      ...hubs,
+      compute: (labels) => this.applyMode(initFailClosed(labels, hubs.policy.compute(labels))),
       now: () => this.clock.nowNs(),
+      log,
     });
+    this.endpoints = endpoints;
+    this.undo.push(() => runtimeLabels.close());
+    return { endpoints, l7, store, allocator, ipcacheSync };
+  }
 
-    // Cluster identities: learn them, recompute policies when the set changes.
-    await this.allocator.ready();
-    for (const [id, labels] of this.allocator.list()) identities.upsert(id, labels);
-    this.allocator.watch((id, labels) => {
+  /**
+   * Phase identities: learns the cluster's identities and follows their changes (policy
+   * diffs reach the maps, metadata subscribers hear of them), the policy's CIDR identities
+   * into the datapath ipcache, and the cluster ipcache (remote endpoints) into it.
+   * Undo: the cluster ipcache watch.
+   */
+  private async followIdentities(datapath: Datapath, endpoints: EndpointManager, allocator: IdentityAllocator, ipcacheSync: IPCacheSync, hubs: AgentHubs): Promise<void> {
+    const { identities, metadata, policy, monitor } = hubs;
+    await allocator.ready();
+    for (const [id, labels] of allocator.list()) identities.upsert(id, labels);
+    allocator.watch((id, labels) => {
       const changed = labels ? identities.upsert(id, labels) : identities.delete(id);
       if (!changed) return;
       metadata.publish(labels ? 'upsert' : 'delete', { identity: identityToApi(id, labels ?? [], 0) });
@@ -256,14 +299,21 @@ export class Agent {
     policy.onChange((reason) => monitor.publishAgent(reason === 'policy delete' ? AgentEvent.policyDeleted : AgentEvent.policyUpdated, { revision: policy.revision, rule_count: policy.repo.size }));
 
     // Remote endpoints: the cluster ipcache into the datapath.
-    const ipw = remoteIpcache.watch(this.ipcacheSync);
-    this.closers.push(() => ipw.close());
+    const ipw = hubs.remoteIpcache.watch(ipcacheSync);
+    this.undo.push(() => ipw.close());
+  }
 
-    // Restore the policy of a previous run first: restored endpoints keep enforcing it
-    // (also while etcd is unreachable); the kvstore's set follows once endpoints are back.
+  /**
+   * Phase restore: the policy of a previous run first (restored endpoints keep enforcing
+   * it, also while etcd is unreachable; the kvstore's set follows in phase observers),
+   * then its endpoints and their IPAM allocations; then the L7 redirects start.
+   * A saved policy that cannot be read stops the agent. Undo: none (state files stay).
+   */
+  private async restoreState(ipam: Ipv4Allocator, store: StateStore, endpoints: EndpointManager, l7: L7RedirectsHandle, hubs: AgentHubs): Promise<ClusterPolicy> {
+    const { cfg, log } = this;
     const policyFile = join(cfg.stateDir, 'policy.json');
     const clusterPolicy = new ClusterPolicy({
-      policy,
+      policy: hubs.policy,
       file: policyFile,
       regenerate: (reason) => endpoints.regenerateAll(reason),
       log: (level, msg, fields) => log[level](msg, { subsys: 'policy', ...fields }),
@@ -280,29 +330,39 @@ export class Agent {
     const states = await store.loadAll((file, err) => log.warn('skipping unreadable endpoint state', { file, error: err.message }));
     await this.ipamStore.load();
     for (const st of states) {
-      this.ipam.allocate(st.containerId, st.ipv4);
+      ipam.allocate(st.containerId, st.ipv4);
       if (st.ipv6 && this.ipam6) this.ipam6.allocate(st.containerId, st.ipv6);
     }
     const restored = await endpoints.restore(states);
     if (states.length > 0) log.info('restored endpoints', { restored, found: states.length });
     await this.ipamStore.save();
     l7.start();
+    return clusterPolicy;
+  }
 
-    // Prometheus metrics under Cilium's names, read when scraped.
-    metricsRef.current = new AgentMetrics({
+  /**
+   * Phase observers: Prometheus metrics under Cilium's names (read when scraped), the
+   * cluster-wide policy followed from the kvstore, datapath events into the monitor hub
+   * (and the runtime options that switch verdict records and the log level).
+   * Undo: datapath event reader, cluster policy watch.
+   */
+  private startObservers(kv: KvStore, datapath: Datapath, routes: NodeRoutes, endpoints: EndpointManager, clusterPolicy: ClusterPolicy, hubs: AgentHubs): RuntimeOptions {
+    const { cfg, log } = this;
+    const { monitor } = hubs;
+    hubs.metrics.current = new AgentMetrics({
       datapathCounters: () => datapath.metricsList(),
       endpoints: () => endpoints.list(),
-      identities: () => identities.all(),
-      policy,
+      identities: () => hubs.identities.all(),
+      policy: hubs.policy,
       clusterPolicy,
-      kv: this.kv,
+      kv,
       mapFill: () => listPinnedMaps(cfg.bpfPinDir),
       unreachableNodes: () => unreachableNodes(cfg.nodeName, this.clusterNodes.values(), routes.list()).length,
     });
 
     // Cluster-wide policy: every agent enforces the kvstore's set.
-    clusterPolicy.follow(new ClusterPolicyStore(this.kv, cfg.clusterName));
-    this.closers.push(() => clusterPolicy.close());
+    clusterPolicy.follow(new ClusterPolicyStore(kv, cfg.clusterName));
+    this.undo.push(() => clusterPolicy.close());
 
     // Datapath events into the monitor hub.
     const reader = datapath.events();
@@ -321,14 +381,31 @@ export class Agent {
     });
     reader.on('lost', (count: number) => monitor.publish({ kind: 'lost', timeNs: this.clock.nowNs(), count }));
     reader.on('error', (err: Error) => log.error('datapath event reader failed', { error: err.message }));
-    this.closers.push(() => reader.close());
+    this.undo.push(() => reader.close());
+    return runtimeOptions;
+  }
 
-    // Load-balancing services: the last known ones first, then the kvstore's (services/).
-    const { services, socketLb } = await startServices({ kv: this.kv, cfg, podCidrs: () => this.podCidrs(), log });
-    this.closers.push(() => services.close(), () => socketLb.close());
+  /**
+   * Phase services: load-balancing services (the last known ones first, then the
+   * kvstore's; services/), NodePort and masquerading. Undo: socket LB, services watch.
+   */
+  private async startLoadBalancing(kv: KvStore, netns: NodeNetns): Promise<Awaited<ReturnType<typeof startServices>>> {
+    const { cfg, log } = this;
+    const lb = await startServices({ kv, cfg, podCidrs: () => this.podCidrs(), log });
+    this.undo.push(() => lb.services.close(), () => lb.socketLb.close());
     await startNodePort(cfg, netns, log);
     await startMasquerade({ ...cfg, podCidr: this.ipam?.cidr.text }, netns, log);
+    return lb;
+  }
 
+  /**
+   * Phase api: drains the deletions clients recorded while this agent was unreachable,
+   * then serves the gRPC API and announces the start. Undo: deletion queue follower (the
+   * server is shut down by stop()).
+   */
+  private async serveApi(kv: KvStore, netns: NodeNetns, datapath: Datapath, endpoints: EndpointManager, clusterPolicy: ClusterPolicy, lb: Awaited<ReturnType<typeof startServices>>, runtimeOptions: RuntimeOptions, hubs: AgentHubs): Promise<void> {
+    const { cfg, log } = this;
+    const { policy, identities, monitor, metadata } = hubs;
     const core: AgentCore = {
       nodeName: cfg.nodeName,
       clusterName: cfg.clusterName,
@@ -346,24 +423,25 @@ export class Agent {
       clusterPolicy,
       status: () => this.status(),
       config: () => ({ ...configOptions(cfg), ...runtimeOptions.view() }),
-      nodes: nodesView,
+      nodes: hubs.nodesView,
       identityReferences: () => {
         const m = new Map<number, number>();
         for (const ep of endpoints.list()) m.set(ep.identity, (m.get(ep.identity) ?? 0) + 1);
         return m;
       },
     };
-    this.kv.on('session', () => endpoints.republish());
+    kv.on('session', () => endpoints.republish());
     // Deletions clients recorded while this agent was unreachable, before the API serves.
     const queueDir = cfg.deletionQueueDir || deletionQueueDir(cfg.listen.find((a) => a.startsWith('unix://')) ?? '');
     if (queueDir) {
       const pools = () => [this.ipam, this.ipam6].filter((p) => p !== undefined);
       const queue = await startDeletionQueue(queueDir, { endpoints, pools, saveIpam: () => this.ipamStore.save(), log: (level, msg, fields) => log[level](msg, { subsys: 'deletion-queue', ...fields }) });
-      this.closers.push(() => queue.close());
+      this.undo.push(() => queue.close());
     }
+    const { services, socketLb } = lb;
     this.server = await createServer({
       component: 'agent',
-      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv: this.kv }),
+      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv }),
         policySelectorsService(policy), agentLogService(this.agentLog),
         daemonConfigService(runtimeOptions, (changed, options) => log.info('runtime options changed', { changed, options })),
         endpointOpsService({ endpoints, health: { datapath, link: (n) => netns.link(n), compute: (labels) => this.applyMode(policy.compute(labels)), netns: netns.path } }),
@@ -386,13 +464,7 @@ export class Agent {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     await this.server?.shutdown({ timeoutMs });
-    for (const c of this.closers.reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        this.log.warn('shutdown step failed', { error: (err as Error).message });
-      }
-    }
+    await this.undo.unwind();
   }
 
   private applyMode<T extends { ingressEnforced: boolean; egressEnforced: boolean }>(p: T): T {
