@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { MaxDocumentBytes } from '@cilium-ts/policy';
 import { cli } from './testing/capture.js';
 import { FakeAgent } from '@cilium-ts/agent/testing';
@@ -223,7 +223,7 @@ describe('cilium against an agent', () => {
   });
 
   it('monitor prints one line per event, filters by --type, and speaks JSON', async () => {
-    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.12', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.12', protocol: 'tcp', sport: 40000, dport: 80, tcpFlags: TcpFlags.syn });
     const time = { seconds: 1_700_000_000n, nanos: 0 };
     fake.monitorEvents = [
       { time, nodeName: 'node-1', datapath: encodeEventRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) },

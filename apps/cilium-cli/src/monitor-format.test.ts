@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { formatMonitorEvent, monitorEventJson } from './monitor-format.js';
 
 const time = { seconds: 1_700_000_000n, nanos: 5 };
 
 // A drop event of a TCP SYN 10.0.1.5:40000 -> 10.0.1.6:80 denied by policy.
 function dropEvent(): agent.MonitorEvent {
-  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', protocol: 'tcp', sport: 40000, dport: 80, tcpFlags: TcpFlags.syn });
   const datapath = encodeEventRecord({ type: 1, subType: 133, source: 12, srcIdentity: 300, dstIdentity: 256, origLen: packet.length, packet });
   return { time, nodeName: 'node-1', datapath };
 }
@@ -28,7 +28,7 @@ describe('monitor-format', () => {
   });
 
   it('names the L7 fail-closed drop (165) as Cilium does, and an unknown code by number', () => {
-    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 80, flags: { SYN: true } } });
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', protocol: 'tcp', sport: 40000, dport: 80, tcpFlags: TcpFlags.syn });
     const line = (subType: number): string => formatMonitorEvent({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType, source: 12, srcIdentity: 300, dstIdentity: 256, packet }) });
     assert.match(line(165), /xx drop \(No configuration available to perform policy decision\) ingress endpoint 12 /);
     assert.equal(monitorEventJson({ time, nodeName: 'n', datapath: encodeEventRecord({ type: 1, subType: 165, packet }) }).dropReason, 'No configuration available to perform policy decision');
@@ -36,7 +36,7 @@ describe('monitor-format', () => {
   });
 
   it('names every drop reason and trace point from the datapath vocabulary (@cilium-ts/bpf/events)', () => {
-    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } });
+    const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.6', protocol: 'udp', sport: 1, dport: 2 });
     const deny = encodeEventRecord({ type: 1, subType: 181, source: 12, egress: true, packet });
     assert.match(formatMonitorEvent({ time, nodeName: '', datapath: deny }), / xx drop \(Policy denied by denylist\) egress endpoint 12 /);
     assert.equal(monitorEventJson({ time, nodeName: '', datapath: deny }).dropReason, 'Policy denied by denylist');
@@ -47,7 +47,7 @@ describe('monitor-format', () => {
   });
 
   it('decodes a policy verdict into JSON', () => {
-    const packet = buildPacket({ src: 'fd00::1', dst: 'fd00::2', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } });
+    const packet = buildPacket({ src: 'fd00::1', dst: 'fd00::2', protocol: 'udp', sport: 5353, dport: 53 });
     const datapath = encodeEventRecord({ type: 5, source: 7, egress: true, allowed: true, matchedPort: 53, matchedProtocol: 17, matchType: 2, packet });
     const j = monitorEventJson({ time, nodeName: 'n', datapath });
     assert.equal(j.type, 'policy-verdict');
@@ -60,7 +60,7 @@ describe('monitor-format', () => {
   });
 
   it('formats trace, lost and agent events, and survives a short record', () => {
-    const packet = buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'icmp', type: 8, code: 0 } });
+    const packet = buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'icmp', icmpType: 8, icmpCode: 0 });
     const trace = formatMonitorEvent({ time, nodeName: '', datapath: encodeEventRecord({ type: 4, subType: 5, source: 3, packet }) });
     assert.match(trace, /-> from-endpoint endpoint 3 identity 0->0: 10\.0\.0\.1 -> 10\.0\.0\.2 ICMPv4 EchoRequest$/);
     assert.match(formatMonitorEvent({ time, nodeName: '', lost: 7n }), /lost 7 events$/);

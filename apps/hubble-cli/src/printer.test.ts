@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { agent, flow, observer, relay } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowEventResponse, Parser } from '@cilium-ts/flow';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { Colorer } from './colorer.js';
 import type { OutputFormat } from './output-format.js';
 import { Printer, joinWithCutOff } from './printer.js';
@@ -43,7 +43,7 @@ describe('compact output', () => {
   });
 
   it('renders the L7 fail-closed drop (reason 165) decoded from a datapath record by its upstream name', () => {
-    const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 41000, destinationPort: 80, flags: { SYN: true } } });
+    const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', protocol: 'tcp', sport: 41000, dport: 80, tcpFlags: TcpFlags.syn });
     const ev = new Parser({ nodeName: 'node-1' }).decode(agent.MonitorEvent.fromPartial({ time: at(5), datapath: encodeEventRecord({ type: 1, subType: 165, source: 9, srcIdentity: 300, dstIdentity: 1000, packet }) }));
     assert.ok(ev.kind === 'flow');
     const { out } = render('compact', [observer.GetFlowsResponse.decode(encodeFlowEventResponse(ev))]);

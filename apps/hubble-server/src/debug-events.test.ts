@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { flow, observer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket } from '@cilium-ts/bpf/testing/packet-builder';
 import { createClient } from '@cilium-ts/grpc';
 import { createLogger } from '@cilium-ts/process';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
@@ -26,7 +26,7 @@ function debugRecord(subType: number, source: number, args: [number, number, num
 
 const trace = encodeEventRecord({
   type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 2,
-  packet: buildPacket({ src: '10.0.1.5', dst: '10.0.9.9', l4: { kind: 'udp', sourcePort: 1000, destinationPort: 53 } }),
+  packet: buildPacket({ src: '10.0.1.5', dst: '10.0.9.9', protocol: 'udp', sport: 1000, dport: 53 }),
 });
 
 describe('hubble-server GetDebugEvents', () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { agent, flow, health, observer, peer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { createClient } from '@cilium-ts/grpc';
 import { createLogger } from '@cilium-ts/process';
 import { startHubbleServer, type RunningHubbleServer } from './hubble-server.js';
@@ -33,22 +33,22 @@ const records = [
   // 0: xwing -> deathstar TCP SYN, from-endpoint trace at xwing's program.
   encodeEventRecord({
     type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
-    packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true } } }),
+    packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', protocol: 'tcp', sport: 43210, dport: 80, tcpFlags: TcpFlags.syn }),
   }),
   // 1: deathstar -> xwing SYN-ACK reply, to-endpoint trace at xwing's program.
   encodeEventRecord({
     type: 4, subType: 0, source: 101, isReply: true, srcIdentity: 257, dstIdentity: 256, ifindex: 7,
-    packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 80, destinationPort: 43210, flags: { SYN: true, ACK: true } } }),
+    packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', protocol: 'tcp', sport: 80, dport: 43210, tcpFlags: TcpFlags.syn | TcpFlags.ack }),
   }),
   // 2: remote ywing -> xwing UDP 53 dropped by policy at xwing's to-container program.
   encodeEventRecord({
     type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
-    packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }),
+    packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', protocol: 'udp', sport: 5353, dport: 53 }),
   }),
   // 3: xwing -> world ICMPv4 echo request, allowed policy verdict.
   encodeEventRecord({
     type: 5, source: 101, egress: true, allowed: true, matchType: 1, srcIdentity: 256, dstIdentity: 2,
-    packet: buildPacket({ src: '10.0.1.5', dst: '8.8.8.8', l4: { kind: 'icmp', type: 8, code: 0 } }),
+    packet: buildPacket({ src: '10.0.1.5', dst: '8.8.8.8', protocol: 'icmp', icmpType: 8, icmpCode: 0 }),
   }),
 ];
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { agent, observer, peer } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { createClient } from '@cilium-ts/grpc';
 import { freeTcpPort } from '@cilium-ts/kvstore';
 import { FakeAgent } from '@cilium-ts/agent/testing';
@@ -75,11 +75,11 @@ describe('main as a process: fake agent, peers from the agent, metrics, SIGTERM'
   test('serves flows, peers from the agent, and metrics; exits 0 on SIGTERM', async () => {
     const drop = encodeEventRecord({
       type: 1, subType: 133, source: 1,
-      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }),
+      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', protocol: 'udp', sport: 5353, dport: 53 }),
     });
     const syn = encodeEventRecord({
       type: 4, subType: 5, source: 1, egress: true,
-      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 8080, flags: { SYN: true } } }),
+      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', protocol: 'tcp', sport: 40000, dport: 8080, tcpFlags: TcpFlags.syn }),
     });
     fake!.sendRecord(drop, T0);
     fake!.sendRecord(syn, T0 + 1n);

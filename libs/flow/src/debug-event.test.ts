@@ -5,7 +5,7 @@ import { debugMessage, DebugType, encodeEventRecord } from '@cilium-ts/bpf/event
 import { DebugRecordError, decodeDebugRecord } from './debug-event.js';
 import { DatapathFlowEvent } from './flow-event.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
-import { buildPacket } from './testing/packet-builder.js';
+import { buildPacket } from '@cilium-ts/bpf/testing/packet-builder';
 import { ParseError, Parser } from './parser.js';
 
 /** A debug record as the datapath writes it (events.h struct debug_record). */
@@ -74,7 +74,7 @@ test('unknown code: the number as type, args kept, a message naming it; unknown 
 
 test('decodeDebugRecord refuses other records and short ones', () => {
   assert.throws(() => decodeDebugRecord(debugRecord({ subType: 2, source: 1, args: [0, 0, 0] }).subarray(0, 40)), (e: DebugRecordError) => e.length === 40 && /need 48/.test(e.message));
-  const trace = encodeEventRecord({ type: 4, source: 101, packet: buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
+  const trace = encodeEventRecord({ type: 4, source: 101, packet: buildPacket({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 1, dport: 2 }) });
   assert.throws(() => decodeDebugRecord(trace), (e: DebugRecordError) => e.type === 4 && /not 2 \(debug\)/.test(e.message));
 });
 

@@ -6,7 +6,7 @@ import { encodeEventRecord, type EventRecordInit } from '@cilium-ts/bpf/events';
 import { DatapathFlowEvent } from './flow-event.js';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointInfo, IdentityInfo, IPCacheInfo } from './getters.js';
-import { buildPacket, type PacketSpec } from './testing/packet-builder.js';
+import { buildPacket, type PacketSpec, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { Parser, type ParserOptions } from './parser.js';
 
 /** Decodes a record that must be a flow (none of these tests sends debug records). */
@@ -49,13 +49,15 @@ const PARSERS: [string, ParserOptions][] = [
   }],
 ];
 
-const L4S: PacketSpec['l4'][] = [
-  { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true } },
-  { kind: 'tcp', sourcePort: 80, destinationPort: 43210, flags: { SYN: true, ACK: true, NS: true, CWR: true, ECE: true, URG: true, PSH: true, RST: true, FIN: true } },
-  { kind: 'udp', sourcePort: 5353, destinationPort: 53 },
-  { kind: 'sctp', sourcePort: 3868, destinationPort: 3868 },
-  { kind: 'icmp', type: 8, code: 0 },
-  { kind: 'icmp', type: 3, code: 3 },
+/** Transport parts of the packets (ICMP becomes ICMPv6 between IPv6 addresses). */
+type L4Spec = Omit<PacketSpec, 'src' | 'dst'>;
+const L4S: L4Spec[] = [
+  { protocol: 'tcp', sport: 43210, dport: 80, tcpFlags: TcpFlags.syn },
+  { protocol: 'tcp', sport: 80, dport: 43210, tcpFlags: TcpFlags.syn | TcpFlags.ack | TcpFlags.ns | TcpFlags.cwr | TcpFlags.ece | TcpFlags.urg | TcpFlags.psh | TcpFlags.rst | TcpFlags.fin },
+  { protocol: 'udp', sport: 5353, dport: 53 },
+  { protocol: 'sctp', sport: 3868, dport: 3868 },
+  { protocol: 'icmp', icmpType: 8, icmpCode: 0 },
+  { protocol: 'icmp', icmpType: 3, icmpCode: 3 },
 ];
 const ADDRS: [string, string][] = [['10.0.1.5', '10.0.2.3'], ['10.0.2.3', '10.0.1.5'], ['10.0.1.6', '8.8.8.8'], ['fd00::1:5', 'fd00::2:3'], ['2001:db8::8', 'fd00::1:5']];
 const HEADERS: Omit<EventRecordInit, 'packet'>[] = [
@@ -75,7 +77,7 @@ function records(): Buffer[] {
   for (const [h, header] of HEADERS.entries()) {
     for (const [a, [src, dst]] of ADDRS.entries()) {
       const l4 = L4S[(h + a) % L4S.length]!;
-      const full = buildPacket({ src, dst, l4: l4.kind === 'icmp' && src.includes(':') ? { ...l4, type: 128 } : l4 });
+      const full = buildPacket({ src, dst, ...(l4.protocol === 'icmp' && src.includes(':') ? { ...l4, protocol: 'icmpv6', icmpType: 128 } : l4) });
       out.push(encodeEventRecord({ ...header, packet: full }));
       // Truncated captures: cut inside the L4 header, inside the IP header, Ethernet only, nothing.
       for (const cut of [full.length - 30, 20, 14, 0]) {
@@ -114,7 +116,7 @@ test('encodeFlowEventResponse writes the bytes ts-proto writes for the event\'s 
 test('DatapathFlowEvent.flow: built once, the parser\'s Flow, with endpoints the caller may change', () => {
   const parser = new Parser(PARSERS[2]![1]);
   const rec = encodeEventRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 300, ifindex: 7,
-    packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'tcp', sourcePort: 40000, destinationPort: 443, flags: { SYN: true } } }) });
+    packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', protocol: 'tcp', sport: 40000, dport: 443, tcpFlags: TcpFlags.syn }) });
   const a = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
   const b = decodeFlow(parser, rec, TIMES[0]!, 'node-1');
   assert.equal(a.flow, a.flow, 'cached');
@@ -133,7 +135,7 @@ test('DatapathFlowEvent.flow: built once, the parser\'s Flow, with endpoints the
 test('the endpoint memo follows metadata changes (a new object for a changed entry)', () => {
   let ep: EndpointInfo = { ...XWING };
   const parser = new Parser({ nodeName: 'n', endpoints: { getEndpointByID: (id) => (id === 101 ? ep : undefined), getEndpointByIP: () => undefined } });
-  const rec = encodeEventRecord({ type: 4, source: 101, egress: true, packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 1, destinationPort: 2 } }) });
+  const rec = encodeEventRecord({ type: 4, source: 101, egress: true, packet: buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', protocol: 'udp', sport: 1, dport: 2 }) });
   assert.equal(decodeFlow(parser, rec, TIMES[0]!, 'n').source.podName, 'xwing');
   ep = { ...XWING, podName: 'xwing-2', labels: ['k8s:app=xwing2'] };
   const after = decodeFlow(parser, rec, TIMES[0]!, 'n').source;
@@ -150,7 +152,7 @@ test('encodeFlowEventResponse: random record headers and packets match ts-proto'
   });
   fc.assert(
     fc.property(header, fc.uint8Array({ maxLength: 140 }), fc.constantFrom(...ADDRS), fc.constantFrom(...L4S), fc.boolean(), (h, junk, [src, dst], l4, useJunk) => {
-      const packet = useJunk ? junk : buildPacket({ src, dst, l4: l4.kind === 'icmp' && src.includes(':') ? { ...l4, type: 129 } : l4 });
+      const packet = useJunk ? junk : buildPacket({ src, dst, ...(l4.protocol === 'icmp' && src.includes(':') ? { ...l4, protocol: 'icmpv6', icmpType: 129 } : l4) });
       const e = decodeFlow(parser, encodeEventRecord({ ...h, packet }), TIMES[0]!, 'node-1');
       assert.deepEqual(Buffer.from(encodeFlowEventResponse(e)), reference(e));
     }),

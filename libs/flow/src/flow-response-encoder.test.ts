@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { agent, flow, observer, timestampFromNanos } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowResponse } from './flow-response-encoder.js';
-import { buildPacket } from './testing/packet-builder.js';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { Parser } from './parser.js';
 
 const reference = (f: flow.Flow, nodeName: string, time: flow.Flow['time']) =>
@@ -19,12 +19,12 @@ test('encodeFlowResponse: same bytes as ts-proto for parser-made flows', () => {
   const parser = new Parser({ nodeName: 'node-1', endpoints: { getEndpointByID: (id) => (id === 101 ? ep : undefined), getEndpointByIP: (ip) => (ip === '10.0.1.5' ? ep : undefined) } });
   const records = [
     encodeEventRecord({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
-      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true, ACK: true, NS: true } } }) }),
+      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', protocol: 'tcp', sport: 43210, dport: 80, tcpFlags: TcpFlags.syn | TcpFlags.ack | TcpFlags.ns }) }),
     encodeEventRecord({ type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
-      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5353, destinationPort: 53 } }) }),
+      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', protocol: 'udp', sport: 5353, dport: 53 }) }),
     encodeEventRecord({ type: 5, source: 101, egress: true, allowed: true, matchType: 4, srcIdentity: 256, dstIdentity: 2,
-      packet: buildPacket({ src: 'fd00::5', dst: '2001:db8::8', l4: { kind: 'icmp', type: 128, code: 0 } }) }),
-    encodeEventRecord({ type: 4, subType: 0, source: 0, isReply: true, packet: buildPacket({ src: '8.8.8.8', dst: '10.0.1.5', l4: { kind: 'icmp', type: 0, code: 0 } }) }),
+      packet: buildPacket({ src: 'fd00::5', dst: '2001:db8::8', protocol: 'icmpv6', icmpType: 128, icmpCode: 0 }) }),
+    encodeEventRecord({ type: 4, subType: 0, source: 0, isReply: true, packet: buildPacket({ src: '8.8.8.8', dst: '10.0.1.5', protocol: 'icmp', icmpType: 0, icmpCode: 0 }) }),
     encodeEventRecord({ type: 9, subType: 0, source: 0, packet: Buffer.alloc(0) }),
   ];
   for (const [i, record] of records.entries()) {

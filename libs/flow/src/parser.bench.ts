@@ -11,7 +11,7 @@ import type { HubbleEvent } from './events.js';
 import type { DatapathFlowEvent } from './flow-event.js';
 import { compileFlowFilters } from './filters/registry.js';
 import { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
-import { buildPacket } from './testing/packet-builder.js';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { Parser } from './parser.js';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -23,7 +23,7 @@ const parser = new Parser({
 const records = Array.from({ length: 64 }, (_, i) =>
   encodeEventRecord({
     type: 4, subType: 5, source: 1, egress: true, ifindex: 7,
-    packet: buildPacket({ src: '10.0.1.5', dst: `10.0.2.${i}`, l4: { kind: 'tcp', sourcePort: 40000 + i, destinationPort: 80, flags: { SYN: true } } }),
+    packet: buildPacket({ src: '10.0.1.5', dst: `10.0.2.${i}`, protocol: 'tcp', sport: 40000 + i, dport: 80, tcpFlags: TcpFlags.syn }),
   }),
 );
 const filter = compileFlowFilters(

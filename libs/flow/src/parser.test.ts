@@ -4,7 +4,7 @@ import { agent, flow, observer, Timestamp } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowEventResponse } from './flow-response-encoder.js';
 import type { EndpointGetter, EndpointInfo } from './getters.js';
-import { buildPacket } from './testing/packet-builder.js';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { ParseError, Parser } from './parser.js';
 
 const xwing: EndpointInfo = { id: 101, identity: 256, namespace: 'default', podName: 'xwing', labels: ['k8s:app=xwing', 'k8s:class=ship'], hostIfindex: 7, hostIfname: 'lxc1234' };
@@ -21,7 +21,7 @@ function event(rec: Parameters<typeof encodeEventRecord>[0]): agent.MonitorEvent
 
 test('parser: trace from-endpoint TCP SYN between two local pods', () => {
   const parser = new Parser({ nodeName: 'node-1', endpoints });
-  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: 43210, destinationPort: 80, flags: { SYN: true } } });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', protocol: 'tcp', sport: 43210, dport: 80, tcpFlags: TcpFlags.syn });
   const ev = parser.decode(event({ type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7, packet }));
   assert.equal(ev.kind, 'flow');
   const f = ev.kind === 'flow' ? ev.flow : flow.Flow.create();
@@ -50,7 +50,7 @@ test('parser: drop with policy denied, remote peer via ipcache and identity gett
     ipcache: { getIPIdentity: (ip) => (ip === '10.0.2.3' ? { identity: 300, namespace: 'rebels', podName: 'ywing', nodeName: 'node-2' } : undefined) },
     identities: { getIdentity: (id) => (id === 300 ? { id, labels: ['k8s:app=ywing'] } : undefined) },
   });
-  const packet = buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: 5000, destinationPort: 53 } });
+  const packet = buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', protocol: 'udp', sport: 5000, dport: 53 });
   const ev = parser.decode(event({ type: 1, subType: 133, source: 101, egress: false, srcIdentity: 9, dstIdentity: 256, packet }));
   assert.ok(ev.kind === 'flow');
   const f = ev.flow;
@@ -68,7 +68,7 @@ test('parser: drop with policy denied, remote peer via ipcache and identity gett
 
 test('parser: policy verdict, reply, unknown peer falls back to datapath identity', () => {
   const parser = new Parser({ nodeName: 'node-1' });
-  const packet = buildPacket({ src: 'fd00::5', dst: '2001:db8::1', l4: { kind: 'icmp', type: 129, code: 0 } });
+  const packet = buildPacket({ src: 'fd00::5', dst: '2001:db8::1', protocol: 'icmpv6', icmpType: 129, icmpCode: 0 });
   const denied = parser.decode(event({ type: 5, source: 9, egress: true, ipv6: true, matchType: 2, srcIdentity: 256, dstIdentity: 2, packet }));
   assert.ok(denied.kind === 'flow');
   assert.equal(denied.flow.verdict, flow.Verdict.DROPPED);
@@ -139,7 +139,7 @@ test('parser: never throws on garbage packets behind a valid header', async () =
 
 test('parser: SCTP ports land in l4.SCTP (upstream Layer4 field 5), and the port and protocol filters see them', () => {
   const parser = new Parser({ nodeName: 'node-1' });
-  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'sctp', sourcePort: 36412, destinationPort: 38412 } });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', protocol: 'sctp', sport: 36412, dport: 38412 });
   const ev = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
   assert.ok(ev.kind === 'flow');
   assert.deepEqual(ev.flow.l4, { SCTP: { sourcePort: 36412, destinationPort: 38412 } });
@@ -150,7 +150,7 @@ test('parser: SCTP ports land in l4.SCTP (upstream Layer4 field 5), and the port
 
 test('parser: every datapath flow gets its own UUID, kept by the event and written on the wire (Flow field 34)', () => {
   const parser = new Parser({ nodeName: 'node-1' });
-  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', l4: { kind: 'udp', sourcePort: 5000, destinationPort: 53 } });
+  const packet = buildPacket({ src: '10.0.1.5', dst: '10.0.2.3', protocol: 'udp', sport: 5000, dport: 53 });
   const a = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
   const b = parser.decode(event({ type: 4, source: 101, egress: true, packet }));
   assert.ok(a.kind === 'flow' && b.kind === 'flow');
@@ -163,7 +163,7 @@ test('parser: every datapath flow gets its own UUID, kept by the event and writt
 
 test('parser: L7 fail-closed drop (165) and policy verdicts carrying their reason or a redirect, on both encode paths', () => {
   const parser = new Parser({ nodeName: 'node-1', endpoints });
-  const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 41000, destinationPort: 80, flags: { SYN: true } } });
+  const packet = buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', protocol: 'tcp', sport: 41000, dport: 80, tcpFlags: TcpFlags.syn });
   const decode = (rec: Parameters<typeof encodeEventRecord>[0]): [flow.Flow, flow.Flow] => {
     const ev = parser.decode(event(rec));
     assert.ok(ev.kind === 'flow');

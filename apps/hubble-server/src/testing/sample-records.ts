@@ -2,7 +2,7 @@
 // benchmarks: TCP SYN / SYN-ACK traces and a UDP policy drop per source port.
 import { agent } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
-import { buildPacket } from '@cilium-ts/flow/testing';
+import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 
 /** The local endpoint the sample records are about (xwing, id 101). */
 export const SAMPLE_ENDPOINT: agent.DeepPartial<agent.Endpoint> = {
@@ -16,15 +16,15 @@ export function sampleRecords(): Buffer[] {
     const sport = 30000 + i;
     out.push(encodeEventRecord({
       type: 4, subType: 5, source: 101, egress: true, srcIdentity: 256, dstIdentity: 257, ifindex: 7,
-      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', l4: { kind: 'tcp', sourcePort: sport, destinationPort: 80, flags: { SYN: true } } }),
+      packet: buildPacket({ src: '10.0.1.5', dst: '10.0.1.9', protocol: 'tcp', sport: sport, dport: 80, tcpFlags: TcpFlags.syn }),
     }));
     out.push(encodeEventRecord({
       type: 4, subType: 0, source: 101, isReply: true, srcIdentity: 257, dstIdentity: 256, ifindex: 7,
-      packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', l4: { kind: 'tcp', sourcePort: 80, destinationPort: sport, flags: { SYN: true, ACK: true } } }),
+      packet: buildPacket({ src: '10.0.1.9', dst: '10.0.1.5', protocol: 'tcp', sport: 80, dport: sport, tcpFlags: TcpFlags.syn | TcpFlags.ack }),
     }));
     out.push(encodeEventRecord({
       type: 1, subType: 133, source: 101, srcIdentity: 300, dstIdentity: 256,
-      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', l4: { kind: 'udp', sourcePort: sport, destinationPort: 53 } }),
+      packet: buildPacket({ src: '10.0.2.3', dst: '10.0.1.5', protocol: 'udp', sport: sport, dport: 53 }),
     }));
   }
   return out;
