@@ -1,12 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { Datapath, type EndpointDatapathSpec } from './datapath.js';
 import type { EventReader } from './event-reader.js';
 import { DropReason, EventType, TracePoint } from './event-record.js';
 import { linkIfindex, tcAttachedProgramId } from './tc-attach.js';
 import { EventCollector, needsRoot, uniqueName } from './testing/test-support.js';
+import { TunnelLab, type TunnelLabNode } from './testing/tunnel-lab.js';
 import { tcpConnect } from './testing/netns-connect.js';
+import { sh } from './testing/pod-lab.js';
 
 // Two node namespaces on a fabric (a veth pair), one pod on each, VXLAN tunnel mode:
 // each node has cilium_vxlan (external, dstport 8472) with from-overlay on its tc ingress.
@@ -17,26 +19,13 @@ import { tcpConnect } from './testing/netns-connect.js';
 const pid = process.pid;
 const WRONG_IDENTITY = 2999;
 
-function sh(...argv: string[]): void {
-  execFileSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Connects from ns to host:port; resolves 'connected', 'timeout' or 'error:<code>'. */
-
 for (const underlay of [4, 6] as const) tunnelSuite(underlay);
 
 function tunnelSuite(family: 4 | 6): void {
   const base = uniqueName(`tun${family}`);
-  const addr = (i: 1 | 2): string => (family === 4 ? `10.203.0.${i}` : `fd03:203::${i}`);
-  const nodes = {
-    a: { ns: `${base}-na`, fabric: `f${family}a${pid}`, underlay: addr(1), router: '10.203.1.1' },
-    b: { ns: `${base}-nb`, fabric: `f${family}b${pid}`, underlay: addr(2), router: '10.203.2.1' },
-  };
-  const pods = {
-    a: { ns: `${base}-a`, ip: '10.203.1.2', host: `l${family}a${pid}`, id: 21, identity: 2001 },
-    b: { ns: `${base}-b`, ip: '10.203.2.2', host: `l${family}b${pid}`, id: 22, identity: 2002 },
-  };
-  const allNs = [...Object.values(nodes), ...Object.values(pods)].map((n) => n.ns);
+  /** The pods' endpoint ids and identities (the lab's pods have the addresses). */
+  const ids = { a: { id: 21, identity: 2001 }, b: { id: 22, identity: 2002 } };
+  let lab: TunnelLab;
   /** This node's underlay address in TunnelConfig. */
   const local = (underlayIp: string): { localIpv4: string } | { localIpv6: string } => (family === 4 ? { localIpv4: underlayIp } : { localIpv6: underlayIp });
 
@@ -48,40 +37,15 @@ function tunnelSuite(family: 4 | 6): void {
     let eventsB: EventCollector;
     let eventsA: EventCollector;
     let server: ChildProcess | undefined;
+    let nodes: { a: TunnelLabNode; b: TunnelLabNode };
+    let pods: Record<'a' | 'b', TunnelLabNode['pod'] & { id: number; identity: number }>;
     const pinDir = (k: string): string => `/sys/fs/bpf/${base}-${k}`;
 
     before(async () => {
-      for (const ns of allNs) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
       for (const k of ['a', 'b'] as const) Datapath.removePins(pinDir(k));
-      for (const k of ['a', 'b'] as const) {
-        const n = nodes[k];
-        const p = pods[k];
-        sh('ip', 'netns', 'add', n.ns);
-        sh('ip', '-n', n.ns, 'link', 'set', 'lo', 'up');
-        sh('ip', '-n', n.ns, 'addr', 'add', `${n.router}/32`, 'dev', 'lo');
-        sh('ip', 'netns', 'exec', n.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
-        sh('ip', 'netns', 'add', p.ns);
-        sh('ip', '-n', n.ns, 'link', 'add', p.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.ns);
-        sh('ip', '-n', n.ns, 'link', 'set', p.host, 'up');
-        sh('ip', 'netns', 'exec', n.ns, 'sysctl', '-qw', `net.ipv4.conf.${p.host}.proxy_arp=1`, `net.ipv4.neigh.${p.host}.proxy_delay=0`);
-        sh('ip', '-n', n.ns, 'route', 'add', `${p.ip}/32`, 'dev', p.host);
-        sh('ip', '-n', p.ns, 'link', 'set', 'lo', 'up');
-        sh('ip', '-n', p.ns, 'addr', 'add', `${p.ip}/32`, 'dev', 'eth0');
-        sh('ip', '-n', p.ns, 'link', 'set', 'eth0', 'up');
-        sh('ip', '-n', p.ns, 'route', 'add', n.router, 'dev', 'eth0', 'scope', 'link');
-        sh('ip', '-n', p.ns, 'route', 'add', 'default', 'via', n.router);
-      }
-      sh('ip', '-n', nodes.a.ns, 'link', 'add', nodes.a.fabric, 'type', 'veth', 'peer', 'name', nodes.b.fabric, 'netns', nodes.b.ns);
-      for (const n of Object.values(nodes)) {
-        if (family === 4) sh('ip', '-n', n.ns, 'addr', 'add', `${n.underlay}/24`, 'dev', n.fabric);
-        else {
-          sh('ip', 'netns', 'exec', n.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0');
-          sh('ip', '-n', n.ns, 'addr', 'add', `${n.underlay}/64`, 'dev', n.fabric, 'nodad');
-        }
-        sh('ip', '-n', n.ns, 'link', 'set', n.fabric, 'up');
-        sh('ip', '-n', n.ns, 'link', 'add', 'cilium_vxlan', 'type', 'vxlan', 'external', 'dstport', '8472');
-        sh('ip', '-n', n.ns, 'link', 'set', 'cilium_vxlan', 'up');
-      }
+      lab = TunnelLab.create(base, `${family}${pid % 100000}`, { underlay: family, baseline: false, subnet: 203 });
+      nodes = lab.nodes;
+      pods = { a: { ...lab.nodes.a.pod, ...ids.a }, b: { ...lab.nodes.b.pod, ...ids.b } };
       const script = `const net=require('net');let n=0;for(const port of [8080,8081])` +
         `net.createServer((s)=>{s.on('error',()=>{});s.end('hi')}).listen(port,'0.0.0.0',()=>{if(++n===2)console.log('listening')})`;
       server = spawn('ip', ['netns', 'exec', pods.b.ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -94,7 +58,7 @@ function tunnelSuite(family: 4 | 6): void {
         const p = pods[k];
         const dp = await Datapath.open({ pinDir: pinDir(k), ctGcIntervalMs: 0 });
         dps[k] = dp;
-        const netns = `/run/netns/${n.ns}`;
+        const netns = lab.netns(k);
         dp.setTunnel({ ifindex: await linkIfindex({ ifname: 'cilium_vxlan', netns }), ...local(n.underlay) });
         await dp.attachOverlay({ ifname: 'cilium_vxlan', netns });
         dp.ipcacheUpsert(`${p.ip}/32`, p.identity, n.underlay);
@@ -122,12 +86,12 @@ function tunnelSuite(family: 4 | 6): void {
       for (const k of ['a', 'b'] as const) {
         const dp = dps[k];
         if (!dp) continue;
-        const netns = `/run/netns/${nodes[k].ns}`;
+        const netns = lab.netns(k);
         if (specs[k]) await dp.detachEndpoint(specs[k]!).catch(() => undefined);
         await dp.detachOverlay({ ifname: 'cilium_vxlan', netns }).catch(() => undefined);
         dp.close();
       }
-      for (const ns of allNs) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      lab?.destroy();
       for (const k of ['a', 'b'] as const) Datapath.removePins(pinDir(k));
     });
 
@@ -170,7 +134,7 @@ function tunnelSuite(family: 4 | 6): void {
       const allowTcp = { direction: 'ingress', identity: pods.a.identity, protocol: 6, port: 8080, deny: false } as const;
       dps.b!.updatePolicy(pods.b.id, [allowTcp, { direction: 'ingress', identity: pods.a.identity, protocol: 1, port: 0, deny: false }]);
       try {
-        const ping = (n: number): void => sh('ip', 'netns', 'exec', pods.a.ns, 'ping', '-q', '-c', String(n), '-i', '0.01', '-W', '1', pods.b.ip);
+        const ping = (n: number): void => void sh('ip', 'netns', 'exec', pods.a.ns, 'ping', '-q', '-c', String(n), '-i', '0.01', '-W', '1', pods.b.ip);
         ping(3);
         const before = txToB();
         ping(40);

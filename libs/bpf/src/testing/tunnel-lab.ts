@@ -1,9 +1,10 @@
-// A throwaway two-node tunnel lab for the tunnel benchmark (not exported from the
-// package): node namespaces A and B joined by a veth pair (the fabric, MTU 1500), one
-// pod on each (veth MTU 1450, as the lab's tunnel-mode pods), `cilium_vxlan` (external,
-// UDP 8472) on each node for our datapath, and a kernel-only baseline beside it: a
-// point-to-point VXLAN device `ctsbench0` (VNI 4242, UDP 8473) with a /32 route and a
-// permanent neighbour entry for the other node's pod, as tools/lab bench wires it.
+// A throwaway two-node tunnel lab for the tunnel test and benchmark: node namespaces A
+// and B joined by a veth pair (the fabric, MTU 1500, an IPv4 or IPv6 underlay), one pod
+// on each (veth MTU 1450, as the lab's tunnel-mode pods), `cilium_vxlan` (external, UDP
+// 8472) on each node for our datapath, and for the benchmark a kernel-only baseline beside
+// it: a point-to-point VXLAN device `ctsbench0` (VNI 4242, UDP 8473, IPv4 underlay) with a
+// /32 route and a permanent neighbour entry for the other node's pod, as tools/lab bench
+// wires it.
 // While the endpoint programs are attached, from-container encapsulates before any
 // routing, so the baseline routes only carry traffic when the programs are detached.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ export interface TunnelLabNode {
   ns: string;
   /** Fabric veth in the node namespace. */
   fabric: string;
-  /** Underlay IPv4 on the fabric. */
+  /** Underlay address on the fabric (IPv4 or IPv6, TunnelLabOptions.underlay). */
   underlay: string;
   /** Router address on the node's lo (the pod's gateway). */
   router: string;
@@ -31,7 +32,17 @@ export const BASELINE_VXLAN = { ifname: 'ctsbench0', vni: 4242, port: 8473 } as 
 /** Pod veth MTU (1500 minus the 50 bytes of VXLAN over IPv4). */
 export const TUNNEL_POD_MTU = 1450;
 
-/** Two node namespaces, a pod on each, both VXLAN devices. */
+/** How TunnelLab.create builds the lab. */
+export interface TunnelLabOptions {
+  /** Family of the fabric's addresses, the VXLAN underlay (default 4). */
+  underlay?: 4 | 6;
+  /** The kernel-only baseline VXLAN device and its route (default true; IPv4 underlay only). */
+  baseline?: boolean;
+  /** Second octet of the lab's IPv4 addresses, 10.<subnet>.x.y (default 204). */
+  subnet?: number;
+}
+
+/** Two node namespaces, a pod on each, cilium_vxlan (and the baseline VXLAN device). */
 export class TunnelLab {
   private constructor(
     /** Nodes by key. */
@@ -44,10 +55,12 @@ export class TunnelLab {
   }
 
   /** Creates the lab with names derived from base (removes leftovers of the same names first). */
-  static create(base: string, tag: string): TunnelLab {
+  static create(base: string, tag: string, opts: TunnelLabOptions = {}): TunnelLab {
+    const { underlay: family = 4, baseline = true, subnet: net = 204 } = opts;
+    if (baseline && family !== 4) throw new RangeError('tunnel lab: the baseline VXLAN device needs an IPv4 underlay (pass baseline: false)');
     const node = (k: 'a' | 'b', i: number): TunnelLabNode => ({
-      ns: `${base}-n${k}`, fabric: `tf${k}${tag}`, underlay: `10.204.0.${i}`, router: `10.204.${i}.1`,
-      baselineMac: `02:00:00:00:42:0${i}`, pod: { ns: `${base}-${k}`, ip: `10.204.${i}.2`, host: `tl${k}${tag}` },
+      ns: `${base}-n${k}`, fabric: `tf${k}${tag}`, underlay: family === 4 ? `10.${net}.0.${i}` : `fd03:${net}::${i}`, router: `10.${net}.${i}.1`,
+      baselineMac: `02:00:00:00:42:0${i}`, pod: { ns: `${base}-${k}`, ip: `10.${net}.${i}.2`, host: `tl${k}${tag}` },
     });
     const lab = new TunnelLab({ a: node('a', 1), b: node('b', 2) });
     lab.destroy();
@@ -72,10 +85,15 @@ export class TunnelLab {
       const { a, b } = lab.nodes;
       sh('ip', '-n', a.ns, 'link', 'add', a.fabric, 'type', 'veth', 'peer', 'name', b.fabric, 'netns', b.ns);
       for (const [n, other] of [[a, b], [b, a]] as const) {
-        sh('ip', '-n', n.ns, 'addr', 'add', `${n.underlay}/24`, 'dev', n.fabric);
+        if (family === 4) sh('ip', '-n', n.ns, 'addr', 'add', `${n.underlay}/24`, 'dev', n.fabric);
+        else {
+          sh('ip', 'netns', 'exec', n.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0');
+          sh('ip', '-n', n.ns, 'addr', 'add', `${n.underlay}/64`, 'dev', n.fabric, 'nodad');
+        }
         sh('ip', '-n', n.ns, 'link', 'set', n.fabric, 'up');
         sh('ip', '-n', n.ns, 'link', 'add', 'cilium_vxlan', 'type', 'vxlan', 'external', 'dstport', '8472');
         sh('ip', '-n', n.ns, 'link', 'set', 'cilium_vxlan', 'up');
+        if (!baseline) continue;
         const v = BASELINE_VXLAN;
         sh('ip', '-n', n.ns, 'link', 'add', v.ifname, 'type', 'vxlan', 'id', String(v.vni), 'local', n.underlay, 'remote', other.underlay,
           'dstport', String(v.port), 'dev', n.fabric);
