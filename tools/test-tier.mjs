@@ -3,8 +3,10 @@
 // when its name is `*.e2e.test.js` or when it, or a test helper it imports (a module under a
 // `testing/` directory, relatively or through a `@cilium-ts/<project>/testing` subpath,
 // followed transitively), contains one of SYSTEM_MARKERS: a root gate (`process.getuid`), a test etcd
-// (`startTestEtcd`, `startEtcd(`, the tools/etcd script) or a network namespace (`ip netns`, `nsenter`). The
-// classification is by file, so a file with one privileged case is `system` as a whole.
+// (`startTestEtcd`, `startEtcd(`, the tools/etcd script), a network namespace (`ip netns`, `nsenter`)
+// or a child Node process (`process.execPath`: a program of the project started as a process, a
+// server in another process; integration tests, which cost most of the unit tier's CPU). The
+// classification is by file, so a file with one such case is `system` as a whole.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
@@ -13,6 +15,7 @@ export const SYSTEM_MARKERS = [
   { re: /process\.getuid/, need: 'root' },
   { re: /\bstartTestEtcd\b|\bstartEtcd\(|\btools\/etcd['"]/, need: 'etcd' },
   { re: /\bip netns\b|['"]nsenter['"]|--net=\/(run|var)/, need: 'netns' },
+  { re: /process\.execPath/, need: 'child process' },
 ];
 
 const importRe = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
