@@ -12,6 +12,7 @@
 #include "lb.h"
 #include "lb-select.h"
 #include "lb-affinity.h"
+#include <bpf/bpf_endian.h>
 
 #define SYS_REJECT 0
 #define SYS_PROCEED 1
@@ -22,6 +23,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 512 * 1024);
 } events SEC(".maps");
+
+#include "trace-sock.h"
 
 static __always_inline void emit_no_service(__u8 flags)
 {
@@ -72,6 +75,7 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	if (svc->count == 0)
 		return no_service(0);
+	emit_trace_sock(ctx, XLATE_PRE_DIRECTION_FWD, &key.address, 0, key.dport, proto, svc->rev_nat_index);
 	struct lb_affinity_key ak = { .client_id = bpf_get_netns_cookie(ctx), .rev_nat_index = svc->rev_nat_index, .kind = LB_AFFINITY_NETNS };
 
 	backend_id = svc->backend_id ? lb_affinity_lookup(&ak, svc, &lb4_services, &key, &key.backend_slot) : 0;
@@ -91,6 +95,7 @@ static __always_inline int sock4_xlate(struct bpf_sock_addr *ctx)
 	struct lb4_sk_value rv = { .address = ctx->user_ip4, .port = (__u16)ctx->user_port, .rev_nat_index = svc->rev_nat_index };
 
 	bpf_map_update_elem(&lb4_reverse_sk, &rk, &rv, BPF_ANY);
+	emit_trace_sock(ctx, XLATE_POST_DIRECTION_FWD, &be->address, 0, be->port, proto, svc->rev_nat_index);
 	ctx->user_ip4 = be->address;
 	ctx->user_port = be->port;
 	return SYS_PROCEED;
@@ -111,8 +116,10 @@ static __always_inline void sock4_rev_xlate(struct bpf_sock_addr *ctx)
 		bpf_map_delete_elem(&lb4_reverse_sk, &rk);
 		return;
 	}
+	emit_trace_sock(ctx, XLATE_PRE_DIRECTION_REV, &rk.address, 0, rk.port, (__u8)ctx->protocol, rv->rev_nat_index);
 	ctx->user_ip4 = rv->address;
 	ctx->user_port = rv->port;
+	emit_trace_sock(ctx, XLATE_POST_DIRECTION_REV, &rv->address, 0, rv->port, (__u8)ctx->protocol, rv->rev_nat_index);
 }
 
 static __always_inline void read_ip6(struct bpf_sock_addr *ctx, __u8 *out)
@@ -161,6 +168,7 @@ static __always_inline int sock6_xlate(struct bpf_sock_addr *ctx)
 		return SYS_PROCEED;
 	if (svc->count == 0)
 		return no_service(EVENT_F_IPV6);
+	emit_trace_sock(ctx, XLATE_PRE_DIRECTION_FWD, key.address, 1, key.dport, proto, svc->rev_nat_index);
 	if (sk)
 		saddr = sk->src_ip6[0] ^ sk->src_ip6[1] ^ sk->src_ip6[2] ^ sk->src_ip6[3];
 	daddr = ctx->user_ip6[0] ^ ctx->user_ip6[1] ^ ctx->user_ip6[2] ^ ctx->user_ip6[3];
@@ -185,6 +193,7 @@ static __always_inline int sock6_xlate(struct bpf_sock_addr *ctx)
 	__builtin_memcpy(rk.address, be->address, 16);
 	__builtin_memcpy(rv.address, key.address, 16);
 	bpf_map_update_elem(&lb6_reverse_sk, &rk, &rv, BPF_ANY);
+	emit_trace_sock(ctx, XLATE_POST_DIRECTION_FWD, be->address, 1, be->port, proto, svc->rev_nat_index);
 	write_ip6(ctx, be->address);
 	ctx->user_port = be->port;
 	return SYS_PROCEED;
@@ -205,8 +214,10 @@ static __always_inline void sock6_rev_xlate(struct bpf_sock_addr *ctx)
 		bpf_map_delete_elem(&lb6_reverse_sk, &rk);
 		return;
 	}
+	emit_trace_sock(ctx, XLATE_PRE_DIRECTION_REV, rk.address, 1, rk.port, (__u8)ctx->protocol, rv->rev_nat_index);
 	write_ip6(ctx, rv->address);
 	ctx->user_port = rv->port;
+	emit_trace_sock(ctx, XLATE_POST_DIRECTION_REV, rv->address, 1, rv->port, (__u8)ctx->protocol, rv->rev_nat_index);
 }
 
 SEC("cgroup/connect4")

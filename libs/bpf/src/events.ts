@@ -5,3 +5,4 @@
 export * from './event-record.js';
 export * from './event-names.js';
 export * from './debug-message.js';
+export * from './trace-sock-record.js';

@@ -21,6 +21,7 @@ export { fromProxyMark, MARK_MAGIC_FROM_PROXY, MARK_MAGIC_MASK, MARK_MAGIC_TO_PR
 export { IpcacheReader, WORLD_IDENTITY } from './ipcache-reader.js';
 export * from './lb-codecs.js';
 export * from './sock-lb.js';
+export * from './netns-cookie.js';
 export * from './maglev-tables.js';
 export * from './cgroup2.js';
 export { listPinnedMaps, getPinnedMap, pinPaths, PinnedMapNotFoundError, type PinnedMapInfo, type PinnedMapEntry } from './pinned-maps.js';

@@ -11,6 +11,8 @@ import type { EventReader } from './event-reader.js';
 import { EventType } from './event-record.js';
 import { cgroup2Root } from './cgroup2.js';
 import { SocketLb } from './sock-lb.js';
+import { netnsCookie } from './netns-cookie.js';
+import { decodeTraceSockRecord, TRACE_SOCK_TYPE, XlatePoint, type TraceSockRecord } from './trace-sock-record.js';
 import { EventCollector, needsRoot, createSockLbFixture, removeSockLbFixture, spawnInNetns, uniqueName, untilListening } from './testing/test-support.js';
 
 const name = uniqueName('socklb');
@@ -126,6 +128,40 @@ net.createServer((s)=>{s.on('error',()=>{});s.end('${backend6}')}).listen(8080,'
     lb!.deleteService(4);
     const gone = (await client(['tcp', '10.96.0.44', '80', '1'])) as Conn[];
     assert.deepEqual(gone, [{ error: 'ENETUNREACH' }]);
+  });
+
+  test('trace sock records: pre- and post-translation (forward on connect, reverse on getpeername), naming the endpoint of the socket\'s netns', async () => {
+    const socks: TraceSockRecord[] = [];
+    const onEvent = (b: Buffer) => {
+      if (b[0] === TRACE_SOCK_TYPE) socks.push(decodeTraceSockRecord(b));
+    };
+    reader!.on('event', onEvent);
+    try {
+      const cookie = netnsCookie(`/var/run/netns/${ns}`);
+      assert.notEqual(cookie, netnsCookie(), 'the pod namespace has its own cookie');
+      lb!.setNetnsEndpoint(cookie, 77);
+      lb!.upsertService(svc(5, '10.96.0.55', 80, 'TCP', [{ ip: backends[0]!, port: 8080 }]));
+      events.clear();
+      const r = (await client(['tcp', '10.96.0.55', '80', '1'])) as Conn[];
+      assert.deepEqual(r, [{ backend: backends[0], peer: '10.96.0.55:80' }]);
+      await events.waitFor('post-xlate-rev trace sock record', (e) => e.type === TRACE_SOCK_TYPE && e.subType === XlatePoint.postDirectionRev);
+      const mine = socks.filter((x) => x.revNatIndex === 5);
+      const at = (p: number) => mine.find((x) => x.xlatePoint === p);
+      assert.deepEqual(
+        [at(XlatePoint.preDirectionFwd), at(XlatePoint.postDirectionFwd), at(XlatePoint.preDirectionRev), at(XlatePoint.postDirectionRev)].map((x) => x && `${x.address}:${x.port}/${x.protocol} ep=${x.endpointId}`),
+        ['10.96.0.55:80/6 ep=77', `${backends[0]}:8080/6 ep=77`, `${backends[0]}:8080/6 ep=77`, '10.96.0.55:80/6 ep=77'],
+      );
+      assert.ok(mine.every((x) => x.socketCookie !== 0n && !x.ipv6));
+      // An unknown namespace: the records carry endpoint 0.
+      lb!.setNetnsEndpoint(cookie, 0);
+      socks.length = 0;
+      await client(['tcp', '10.96.0.55', '80', '1']);
+      await events.waitFor('post-xlate-fwd', (e) => e.type === TRACE_SOCK_TYPE && e.subType === XlatePoint.postDirectionFwd);
+      assert.ok(socks.length > 0 && socks.every((x) => x.endpointId === 0));
+    } finally {
+      reader!.off('event', onEvent);
+      lb!.deleteService(5);
+    }
   });
 
   test('processes outside the cgroup are not translated; the root cgroup is refused', async () => {

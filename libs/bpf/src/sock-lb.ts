@@ -10,7 +10,18 @@ import { BpfError, DatapathInputError } from './errors.js';
 import { LB_F2_LOCAL, lbCodecs, lbConfigCodec, type LbAlgorithm, LbAlgorithms, LbBackendStates, LbProtocolNames, LbProtocolNumbers, type LbBackendValue, type LbRevNatValue, type LbServiceKey, type LbServiceValue } from './lb-codecs.js';
 import { BpfObject, check, closeFd, linkOps, objGet, objPin } from './libbpf.js';
 import { MaglevTables, maglevOuterKey } from './maglev-tables.js';
-import { u32 } from './map-codecs.js';
+import { type Codec, u32, u64 } from './map-codecs.js';
+
+/** Value of sock_endpoints: struct sock_endpoint (endpoint id, padding). */
+const sockEndpointCodec: Codec<number> = {
+  size: 8,
+  encode: (id) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(id, 0);
+    return b;
+  },
+  decode: (b) => b.readUInt16LE(0),
+};
 
 /** The programs of sock.o and their enum bpf_attach_type values. */
 export const SockPrograms = {
@@ -27,8 +38,8 @@ export const SockPrograms = {
 /** The maps of sock.o, pinned as pinDir/<name> (nodeport.o reuses them through these pins). */
 export const LB_MAPS = ['lb4_services', 'lb6_services', 'lb4_backends', 'lb6_backends', 'lb4_reverse_nat', 'lb6_reverse_nat', 'lb4_reverse_sk', 'lb6_reverse_sk', 'lb_config', 'lb4_maglev', 'lb6_maglev'] as const;
 
-/** Maps of sock.o only (nodeport.o has no copy): pinned as pinDir/<name> too. */
-export const SOCK_LB_MAPS = ['lb_affinity'] as const;
+/** Maps of sock.o only (nodeport.o has no copy): pinned as pinDir/<name> too (sock_endpoints: netns cookie -> endpoint, for its trace records, bpf/trace-sock.h). */
+export const SOCK_LB_MAPS = ['lb_affinity', 'sock_endpoints'] as const;
 
 /** Service types in slot 0's flags (their index). */
 const ServiceTypeNames = ['ClusterIP', 'NodePort', 'ExternalIPs', 'LoadBalancer'];
@@ -183,6 +194,21 @@ export class SocketLb {
       }
     } finally {
       closeSync(cgFd);
+    }
+  }
+
+  /**
+   * Names the endpoint living in the network namespace with netns cookie `cookie` (see
+   * netnsCookie) in this load balancer's trace records; `endpointId` 0 forgets it.
+   */
+  setNetnsEndpoint(cookie: bigint, endpointId: number): void {
+    if (!Number.isInteger(endpointId) || endpointId < 0 || endpointId > 0xffff) throw new DatapathInputError('endpointId', String(endpointId), 'is not an endpoint id (0..65535)');
+    const m = BpfMap.openPinned(join(this.pinDir, 'sock_endpoints'), 'sock_endpoints', u64, sockEndpointCodec);
+    try {
+      if (endpointId === 0) m.delete(cookie);
+      else m.update(cookie, endpointId);
+    } finally {
+      m.close();
     }
   }
 
