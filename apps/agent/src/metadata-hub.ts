@@ -3,7 +3,7 @@
  * flows; the cluster's nodes for its Peer service), served as a snapshot followed by
  * changes to every Metadata.Watch stream.
  */
-import { agent } from '@cilium-ts/api';
+import { agent, type lb } from '@cilium-ts/api';
 
 type MetadataEvent = agent.MetadataEvent;
 
@@ -14,6 +14,8 @@ export interface MetadataSnapshot {
   ipcache(): agent.IPCacheEntry[];
   /** This node and the other nodes of the cluster (Nodes.ListNodes). */
   nodes(): agent.Node[];
+  /** The cluster's services (none until the load balancer runs). */
+  services?(): lb.LbService[];
 }
 
 /** A watcher's sink: returns false when it wants the writer to pause (events are then queued). */
@@ -50,6 +52,7 @@ export class MetadataHub {
     for (const e of this.snapshot.endpoints()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, endpoint: e }));
     for (const e of this.snapshot.ipcache()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, ipcache: e }));
     for (const e of this.snapshot.nodes()) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, node: e }));
+    for (const e of this.snapshot.services?.() ?? []) send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.UPSERT, service: e }));
     send(agent.MetadataEvent.fromPartial({ kind: agent.MetadataEvent_Kind.SYNCED }));
     return {
       resume: () => {
@@ -61,7 +64,7 @@ export class MetadataHub {
   }
 
   /** Publishes an upsert or delete of one item. */
-  publish(kind: 'upsert' | 'delete', item: { endpoint?: agent.Endpoint; identity?: agent.Identity; ipcache?: agent.IPCacheEntry; node?: agent.Node }): void {
+  publish(kind: 'upsert' | 'delete', item: { endpoint?: agent.Endpoint; identity?: agent.Identity; ipcache?: agent.IPCacheEntry; node?: agent.Node; service?: lb.LbService }): void {
     const ev = agent.MetadataEvent.fromPartial({
       kind: kind === 'upsert' ? agent.MetadataEvent_Kind.UPSERT : agent.MetadataEvent_Kind.DELETE,
       ...item,

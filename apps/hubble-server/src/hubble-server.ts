@@ -71,7 +71,7 @@ export async function startHubbleServer(options: HubbleServerOptions): Promise<R
   const ring = new RingBuffer<HubbleEvent>(options.bufferCapacity);
   const debugRing = new RingBuffer<HubbleEvent>(options.debugBufferCapacity ?? DEFAULT_RING_CAPACITY);
   const metadata = new MetadataCache();
-  const parser = new Parser({ nodeName, clusterName: options.clusterName, endpoints: metadata, identities: metadata, ipcache: metadata, now: timestampNow });
+  const parser = new Parser({ nodeName, clusterName: options.clusterName, endpoints: metadata, identities: metadata, ipcache: metadata, services: metadata, now: timestampNow });
   const metrics = options.metrics && options.metrics.length > 0 ? new FlowMetrics(options.metrics) : undefined;
   let seenFlows = 0n;
   let parseErrors = 0;

@@ -1,7 +1,7 @@
 // Endpoints, identities and ipcache entries from the agent's Metadata.Watch stream, served
 // to the flow parser through libs/flow's getter interfaces.
-import { agent } from '@cilium-ts/api';
-import { type EndpointGetter, type EndpointInfo, type IdentityGetter, type IdentityInfo, type IPCacheGetter, type IPCacheInfo } from '@cilium-ts/flow';
+import { agent, type lb } from '@cilium-ts/api';
+import { type EndpointGetter, type EndpointInfo, type IdentityGetter, type IdentityInfo, type IPCacheGetter, type IPCacheInfo, type ServiceGetter, type ServiceInfo } from '@cilium-ts/flow';
 import { cidrContains, parseCidr, parseIP, type Cidr } from '@cilium-ts/netaddr';
 
 interface PrefixEntry {
@@ -10,7 +10,10 @@ interface PrefixEntry {
 }
 
 /** The metadata hubble-server knows, updated from MetadataEvents. */
-export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGetter {
+export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGetter, ServiceGetter {
+  private readonly servicesById = new Map<number, ServiceInfo & { frontend: string }>();
+  /** Services by frontend `ip|port` (canonical address). */
+  private readonly servicesByFrontend = new Map<string, ServiceInfo>();
   private readonly endpointsById = new Map<number, EndpointInfo>();
   private readonly endpointsByIp = new Map<string, EndpointInfo>();
   private readonly identities = new Map<number, IdentityInfo>();
@@ -27,8 +30,8 @@ export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGet
   }
 
   /** Number of endpoints, identities and ipcache entries held. */
-  get size(): { endpoints: number; identities: number; ipcache: number } {
-    return { endpoints: this.endpointsById.size, identities: this.identities.size, ipcache: this.hosts.size + this.prefixes.size };
+  get size(): { endpoints: number; identities: number; ipcache: number; services: number } {
+    return { endpoints: this.endpointsById.size, identities: this.identities.size, ipcache: this.hosts.size + this.prefixes.size, services: this.servicesById.size };
   }
 
   /** Forgets everything (before a new snapshot after reconnecting). */
@@ -38,6 +41,8 @@ export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGet
     this.identities.clear();
     this.hosts.clear();
     this.prefixes.clear();
+    this.servicesById.clear();
+    this.servicesByFrontend.clear();
     this.sortedPrefixes = [];
     this.synced = false;
   }
@@ -54,6 +59,8 @@ export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGet
       else this.identities.set(event.identity.id, { id: event.identity.id, labels: [...event.identity.labels] });
     } else if (event.ipcache) {
       this.applyIPCache(event.ipcache, del);
+    } else if (event.service) {
+      this.applyService(event.service, del);
     }
   }
 
@@ -72,12 +79,38 @@ export class MetadataCache implements EndpointGetter, IdentityGetter, IPCacheGet
       labels: [...ep.labels],
       hostIfindex: ep.hostIfindex || undefined,
       hostIfname: ep.hostIfname || undefined,
+      ipv4: ep.ipv4 || undefined,
+      ipv6: ep.ipv6 || undefined,
     };
     this.endpointsById.set(ep.id, info);
     for (const ip of [ep.ipv4, ep.ipv6]) {
       const key = canonical(ip);
       if (key) this.endpointsByIp.set(key, info);
     }
+  }
+
+  private applyService(svc: lb.LbService, del: boolean): void {
+    const old = this.servicesById.get(svc.id);
+    if (old) {
+      this.servicesById.delete(svc.id);
+      if (this.servicesByFrontend.get(old.frontend) === old) this.servicesByFrontend.delete(old.frontend);
+    }
+    if (del) return;
+    const frontend = `${canonical(svc.frontend?.ip ?? '') ?? ''}|${svc.frontend?.port ?? 0}`;
+    const info = { id: svc.id, name: svc.name, namespace: svc.namespace, frontend };
+    this.servicesById.set(svc.id, info);
+    this.servicesByFrontend.set(frontend, info);
+  }
+
+  /** The service with id `id` (its reverse-NAT index). */
+  getServiceByID(id: number): ServiceInfo | undefined {
+    return this.servicesById.get(id);
+  }
+
+  /** The service whose frontend is ip:port. */
+  getServiceByAddr(ip: string, port: number): ServiceInfo | undefined {
+    const key = canonical(ip);
+    return key === undefined ? undefined : this.servicesByFrontend.get(`${key}|${port}`);
   }
 
   private applyIPCache(entry: agent.IPCacheEntry, del: boolean): void {

@@ -12,6 +12,9 @@ export interface EndpointInfo {
   /** ifindex / name of the host-side interface, when known. */
   hostIfindex?: number;
   hostIfname?: string;
+  /** The endpoint's addresses, when known ('' or absent = none of that family). */
+  ipv4?: string;
+  ipv6?: string;
 }
 
 /** A security identity and its labels. */
@@ -42,4 +45,18 @@ export interface IdentityGetter {
 /** Looks up the ipcache entry (longest matching prefix) for an address. */
 export interface IPCacheGetter {
   getIPIdentity(ip: string): IPCacheInfo | undefined;
+}
+
+/** A service as flows name it (flow.Service: name and namespace). */
+export interface ServiceInfo {
+  /** Service id (1..65535, also its reverse-NAT index). */
+  id: number;
+  name: string;
+  namespace: string;
+}
+
+/** Looks up services by id and by frontend (address, port). */
+export interface ServiceGetter {
+  getServiceByID(id: number): ServiceInfo | undefined;
+  getServiceByAddr(ip: string, port: number): ServiceInfo | undefined;
 }

@@ -2,14 +2,15 @@
 export { decodeAgentEvent } from './agent-event.js';
 export { DebugRecordError, decodeDebugRecord, type DebugHubbleEvent } from './debug-event.js';
 export type { HubbleEvent, HubbleEventKind } from './events.js';
-export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo } from './getters.js';
+export type { EndpointGetter, EndpointInfo, IdentityGetter, IdentityInfo, IPCacheGetter, IPCacheInfo, ServiceGetter, ServiceInfo } from './getters.js';
 export { icmpv4TypeCodeName, icmpv6TypeCodeName } from './icmp-names.js';
 export { decodeIPPacket, decodePacket, type DecodedL4, type DecodedPacket, type TcpFlagBits } from './packet.js';
 export { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 export { copyEndpoint, EndpointResolver, type EndpointSources } from './endpoint-resolver.js';
 export { AccessLogEventType, accessLogFlow } from './access-log-flow.js';
 export { DatapathFlowEvent } from './flow-event.js';
-export { ParseError, Parser, type ParserOptions } from './parser.js';
+export { ParseError, Parser, type ParserOptions, type SockFlowEvent } from './parser.js';
+export { sockTraceFlow, type SockTraceSources } from './trace-sock-flow.js';
 export { reservedIdentityLabels, reservedIdentityName } from './reserved-identities.js';
 export { DEFAULT_RING_CAPACITY, isValidRingCapacity, RingBuffer, RingCapacityError } from './ring-buffer.js';
 export { READER_END, READER_WAIT, readEvents, ReadRequestError, RingReader, validateReadRequest, type ReadOptions, type ReadRequest } from './ring-reader.js';

@@ -8,7 +8,7 @@
 import { flow } from '@cilium-ts/api';
 import { encodeEventRecord } from '@cilium-ts/bpf/events';
 import type { HubbleEvent } from './events.js';
-import type { DatapathFlowEvent } from './flow-event.js';
+import { DatapathFlowEvent } from './flow-event.js';
 import { compileFlowFilters } from './filters/registry.js';
 import { encodeFlowEventResponse, encodeFlowResponse } from './flow-response-encoder.js';
 import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
@@ -36,7 +36,7 @@ let bytes = 0;
 /** The i-th sample decoded (every sample is a flow record). */
 function flowAt(i: number): DatapathFlowEvent {
   const e = parser.decodeRecordAt(records[i & 63]!, 1_700_000_000 + (i >> 10), i, 'node-1');
-  if (e.kind !== 'flow') throw new Error('bench sample is not a flow record');
+  if (!(e instanceof DatapathFlowEvent)) throw new Error('bench sample is not a datapath flow record');
   return e;
 }
 

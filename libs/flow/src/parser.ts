@@ -3,7 +3,7 @@
 // debug records (type 2) into debug events.
 import { agent, flow, Timestamp, timestampNow } from '@cilium-ts/api';
 import {
-  EVENT_HEADER_LEN, EventRecordError, EventType, RecordFlag, recordDstEndpoint, recordDstIdentity, recordFlags, recordIfindex,
+  EVENT_HEADER_LEN, EventRecordError, TRACE_SOCK_TYPE, EventType, RecordFlag, recordDstEndpoint, recordDstIdentity, recordFlags, recordIfindex,
   recordPacket, recordSource, recordSrcIdentity, recordType,
 } from '@cilium-ts/bpf/events';
 import { decodeAgentEvent } from './agent-event.js';
@@ -12,7 +12,8 @@ import { EndpointResolver } from './endpoint-resolver.js';
 import type { HubbleEvent } from './events.js';
 import { DatapathFlowEvent } from './flow-event.js';
 import { nextFlowSeq } from './flow-uuid.js';
-import type { EndpointGetter, IdentityGetter, IPCacheGetter } from './getters.js';
+import type { EndpointGetter, IdentityGetter, IPCacheGetter, ServiceGetter } from './getters.js';
+import { sockTraceFlow } from './trace-sock-flow.js';
 import { packetAddresses } from './packet.js';
 
 /** What the parser needs from its surroundings. */
@@ -24,9 +25,14 @@ export interface ParserOptions {
   endpoints?: EndpointGetter;
   identities?: IdentityGetter;
   ipcache?: IPCacheGetter;
+  /** Services by id and frontend, for trace sock flows. */
+  services?: ServiceGetter;
   /** Clock for events without a time; defaults to the wall clock. */
   now?: () => Timestamp;
 }
+
+/** A flow of a trace sock record (socket load balancing), built at once. */
+export type SockFlowEvent = Extract<HubbleEvent, { kind: 'flow' }>;
 
 /** Raised when a MonitorEvent cannot be turned into a HubbleEvent. */
 export class ParseError extends Error {
@@ -78,12 +84,12 @@ export class Parser {
    * no flow.Flow is built), or a debug record into a debug event; throws ParseError when the
    * 48-byte header is incomplete.
    */
-  decodeRecord(bytes: Uint8Array, time: Timestamp, nodeName: string): DatapathFlowEvent | DebugHubbleEvent {
+  decodeRecord(bytes: Uint8Array, time: Timestamp, nodeName: string): DatapathFlowEvent | DebugHubbleEvent | SockFlowEvent {
     return this.decodeRecordAt(bytes, Number(time.seconds), time.nanos, nodeName);
   }
 
   /** decodeRecord with the stamp as whole seconds since the epoch (a safe integer) and nanoseconds. */
-  decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent | DebugHubbleEvent {
+  decodeRecordAt(bytes: Uint8Array, seconds: number, nanos: number, nodeName: string): DatapathFlowEvent | DebugHubbleEvent | SockFlowEvent {
     if (bytes.length < EVENT_HEADER_LEN) {
       const cause = new EventRecordError(bytes.length);
       throw new ParseError(`parse monitor event: ${cause.message}`, { cause });
@@ -91,6 +97,14 @@ export class Parser {
     if (recordType(bytes) === EventType.debug) {
       const time = Timestamp.create({ seconds: BigInt(seconds), nanos });
       return { kind: 'debug', time, nodeName, debug: decodeDebugRecord(bytes, this.options.endpoints) };
+    }
+    if (recordType(bytes) === TRACE_SOCK_TYPE) {
+      try {
+        const f = sockTraceFlow(bytes, seconds, nanos, nodeName, nextFlowSeq(), { resolver: this.resolver, endpoints: this.options.endpoints, services: this.options.services });
+        return { kind: 'flow', time: f.time!, nodeName, flow: f };
+      } catch (err) {
+        throw new ParseError(`parse monitor event: ${(err as Error).message}`, { cause: err });
+      }
     }
     const ip = packetAddresses(recordPacket(bytes));
     // from-container (egress) programs run for packets the local endpoint sent, so it is

@@ -31,6 +31,8 @@ export interface ServiceManagerDeps {
   /** Backend slots of one service in the datapath. */
   maxBackends: number;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+  /** Hears every change of the served services (hubble-server names flows by them). */
+  changed?(kind: 'upsert' | 'delete', svc: Service): void;
 }
 
 /** Raised when a service id is unknown. */
@@ -152,6 +154,7 @@ export class ServiceManager {
   private apply(svc: Service): void {
     this.deps.datapath?.upsertService(svc);
     this.services.set(svc.id, svc);
+    this.deps.changed?.('upsert', svc);
   }
 
   private applyAndSave(svc: Service): void {
@@ -167,9 +170,11 @@ export class ServiceManager {
   }
 
   private removeAndSave(id: number): void {
-    if (!this.services.has(id)) return;
+    const svc = this.services.get(id);
+    if (!svc) return;
     this.deps.datapath?.deleteService(id);
     this.services.delete(id);
+    this.deps.changed?.('delete', svc);
     this.save();
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { type LbAlgorithm, SocketLb } from '@cilium-ts/bpf';
 import type { Logger } from '@cilium-ts/process';
 import { ServiceStore, type KvStore } from '@cilium-ts/kvstore';
-import { DefaultMaxBackendsPerService } from '@cilium-ts/loadbalancer';
+import { DefaultMaxBackendsPerService, type Service } from '@cilium-ts/loadbalancer';
 import { ServiceManager } from './service-manager.js';
 
 /** What startServices needs of the agent. */
@@ -17,6 +17,8 @@ export interface StartServicesDeps {
   cfg: { clusterName: string; stateDir: string; bpfPinDir: string; cgroupRoot?: string; lbAlgorithm?: LbAlgorithm; maglevTableSize?: number };
   podCidrs(): string[];
   log: Logger;
+  /** Hears every change of the served services. */
+  changed?(kind: 'upsert' | 'delete', svc: Service): void;
 }
 
 /** Loads the socket load balancer, restores the last known services into it, then follows the kvstore. */
@@ -35,6 +37,7 @@ export async function startServices(deps: StartServicesDeps): Promise<{ services
       podCidrs: deps.podCidrs,
       maxBackends: DefaultMaxBackendsPerService,
       log: (level, msg, fields) => log[level](msg, { subsys: 'service', ...fields }),
+      changed: deps.changed,
     });
     const restored = await services.restore();
     if (restored > 0) log.info('restored services', { services: restored });
