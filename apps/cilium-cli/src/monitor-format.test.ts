@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { agent } from '@cilium-ts/api';
-import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { encodeEventRecord, encodeTraceSockRecord } from '@cilium-ts/bpf/events';
 import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { formatMonitorEvent, monitorEventJson } from './monitor-format.js';
 
@@ -78,4 +78,10 @@ describe('monitor-format', () => {
       { type: 'debug', debugType: 'DBG_CT_LOOKUP4_2', endpoint: 12, args: [6, 1, 0], message: 'Conntrack lookup 2/2: nexthdr=6 dir=egress result=new' },
     );
   });
+});
+
+test('formatMonitorEvent: a trace sock record as Cilium prints a TraceSockNotify', () => {
+  const rec = encodeTraceSockRecord({ xlatePoint: 2, endpointId: 12, revNatIndex: 7, address: '10.0.2.7', port: 8080, protocol: 6, socketCookie: 5n, cgroupId: 9n });
+  const line = formatMonitorEvent(agent.MonitorEvent.fromPartial({ datapath: rec }));
+  assert.match(line, /\[post-xlate-fwd\] endpoint 12 cgroup_id: 9 sock_cookie: 5, dst \[10\.0\.2\.7\]:8080 tcp$/);
 });

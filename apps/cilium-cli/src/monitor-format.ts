@@ -5,7 +5,7 @@
 import { agent } from '@cilium-ts/api';
 import {
   DEBUG_TYPE_NAMES, debugMessage, decodeEventRecord, dropReasonText, EventRecordError, EventType, matchTypeName, MESSAGE_TYPE_NAMES,
-  PROTOCOL_NAMES, tracePointName, type EventRecord,
+  PROTOCOL_NAMES, tracePointName, type EventRecord, decodeTraceSockRecord, TRACE_SOCK_RECORD_LEN, TRACE_SOCK_TYPE,
 } from '@cilium-ts/bpf/events';
 import { decodePacket, summarize, type DecodedPacket } from '@cilium-ts/flow';
 
@@ -55,6 +55,12 @@ export function formatMonitorEvent(ev: agent.MonitorEvent): string {
   } catch (err) {
     if (err instanceof EventRecordError) return `${head} undecodable datapath record (${err.message})`;
     throw err;
+  }
+  // As Cilium prints a TraceSockNotify: "[pre-xlate-fwd] cgroup_id: N sock_cookie: N, dst [IP]:PORT tcp".
+  if (rec.type === TRACE_SOCK_TYPE && ev.datapath.length >= TRACE_SOCK_RECORD_LEN) {
+    const t = decodeTraceSockRecord(ev.datapath);
+    const point = ['unknown', 'pre-xlate-fwd', 'post-xlate-fwd', 'pre-xlate-rev', 'post-xlate-rev'][t.xlatePoint] ?? String(t.xlatePoint);
+    return `${head} [${point}] endpoint ${t.endpointId} cgroup_id: ${t.cgroupId} sock_cookie: ${t.socketCookie}, dst [${t.address}]:${t.port} ${(PROTOCOL_NAMES[t.protocol] ?? String(t.protocol)).toLowerCase()}`;
   }
   // As Cilium prints it: "FROM <endpoint> DEBUG: <message>".
   if (rec.type === EventType.debug) return `${head} FROM ${rec.source} DEBUG: ${debugMessage(rec)}`;
