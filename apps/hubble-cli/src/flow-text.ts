@@ -10,7 +10,7 @@ function enumName(name: string, value: number): string {
 }
 
 /** Message types of Cilium's monitor (pkg/monitor/api) that a flow's event type carries. */
-const MSG_DROP = 1, MSG_CAPTURE = 3, MSG_TRACE = 4, MSG_POLICY_VERDICT = 5, MSG_TRACE_SOCK = 11;
+const MSG_DROP = 1, MSG_CAPTURE = 3, MSG_TRACE = 4, MSG_POLICY_VERDICT = 5, MSG_TRACE_SOCK = 7;
 
 /** Policy match type names as upstream's `PolicyMatchType.String()` (unknown types: "unknown"). */
 function policyMatchTypeName(t: number): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { agent, flow, observer, relay } from '@cilium-ts/api';
-import { encodeEventRecord } from '@cilium-ts/bpf/events';
+import { encodeEventRecord, encodeTraceSockRecord } from '@cilium-ts/bpf/events';
 import { encodeFlowEventResponse, Parser } from '@cilium-ts/flow';
 import { buildPacket, TcpFlags } from '@cilium-ts/bpf/testing/packet-builder';
 import { Colorer } from './colorer.js';
@@ -184,5 +184,26 @@ describe('joinWithCutOff', () => {
     const names = Array.from({ length: 10 }, (_, i) => `node-number-${i}`);
     assert.equal(joinWithCutOff(names, ', ', 50), 'node-number-0, node-number-1, node-number-2 (and 7 more)');
     assert.equal(joinWithCutOff(['a', 'b'], ', ', 50), 'a, b');
+  });
+});
+
+describe('socket load-balancing flows (trace sock records), as upstream v0.12.3 renders them', () => {
+  it('compact: the service as the destination, the translation point as the type, TRACED / TRANSLATED', () => {
+    const client = { id: 101, identity: 256, namespace: 'default', podName: 'client', labels: ['k8s:app=client'], ipv4: '10.0.1.5' };
+    const parser = new Parser({
+      nodeName: 'n1',
+      endpoints: { getEndpointByID: (id) => (id === 101 ? client : undefined), getEndpointByIP: () => undefined },
+      services: { getServiceByID: (id) => (id === 7 ? { id, name: 'web', namespace: 'default' } : undefined), getServiceByAddr: () => undefined },
+    });
+    const responses = [[1, '10.96.0.10', 80], [2, '10.0.2.7', 8080]].map(([point, address, port]) => {
+      const e = parser.decodeRecordAt(encodeTraceSockRecord({ xlatePoint: point as number, endpointId: 101, revNatIndex: 7, address: address as string, port: port as number, protocol: 6 }), 1_700_000_000, 0, 'n1');
+      return observer.GetFlowsResponse.decode(encodeFlowEventResponse(e as Extract<typeof e, { kind: 'flow' }>));
+    });
+    const { out } = render('compact', responses);
+    assert.equal(out, [
+      'Nov 14 22:13:20.000: default/client (ID:256) <> default/web:80 (unknown) pre-xlate-fwd TRACED (TCP)',
+      'Nov 14 22:13:20.000: default/client (ID:256) <> default/web:8080 (unknown) post-xlate-fwd TRANSLATED (TCP)',
+      '',
+    ].join('\n'));
   });
 });
