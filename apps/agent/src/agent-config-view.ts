@@ -30,6 +30,7 @@ export function configOptions(cfg: AgentConfig): Record<string, string> {
     'listen': cfg.listen.join(','),
     'hubble-address': cfg.hubbleAddress,
     'proxy-address': cfg.proxyAddress ?? '',
+    'tofqdns-min-ttl': String(cfg.tofqdnsMinTtl ?? 0),
     'enable-policy': cfg.enablePolicy,
     'routing-mode': cfg.routingMode,
     'underlay-protocol': cfg.underlayProtocol ?? 'ipv4',

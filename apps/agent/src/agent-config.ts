@@ -44,6 +44,8 @@ export interface AgentConfig {
   hubbleAddress: string;
   /** gRPC address of the node's L7 proxy (--proxy-address); empty or absent = none (L7-covered traffic drops). */
   proxyAddress?: string;
+  /** --tofqdns-min-ttl in seconds (default 0: each DNS answer's TTL). */
+  tofqdnsMinTtl?: number;
   enablePolicy: 'default' | 'always' | 'never';
   /** How pod traffic crosses nodes: native routes, or VXLAN with the identity in the VNI. */
   routingMode: RoutingMode;

@@ -42,6 +42,7 @@ import { IdentityCache } from './identity-cache.js';
 import { Ipv4Allocator } from './ipam.js';
 import { Ipv6Allocator } from './ipam-v6.js';
 import { IpamStore } from './ipam-store.js';
+import { fqdnService } from './l7/api-fqdn.js';
 import { startL7Redirects, type L7RedirectsHandle } from './l7/start-l7-redirects.js';
 import { connectKvstore, waitForPodCidr } from './kvstore-connect.js';
 import { localIpcache } from './local-ipcache.js';
@@ -140,7 +141,7 @@ export class Agent {
     const clusterPolicy = await phase('restore', () => this.restoreState(ipam, store, endpoints, l7, hubs));
     const runtimeOptions = await phase('observers', () => this.startObservers(kv, datapath, routes, endpoints, clusterPolicy, hubs));
     const lb = await phase('services', () => this.startLoadBalancing(kv, netns));
-    await phase('api', () => this.serveApi(kv, netns, datapath, endpoints, clusterPolicy, lb, runtimeOptions, hubs));
+    await phase('api', () => this.serveApi(kv, netns, datapath, endpoints, clusterPolicy, lb, runtimeOptions, hubs, l7));
   }
 
   /**
@@ -252,7 +253,7 @@ export class Agent {
     this.ipcacheSync = ipcacheSync;
     this.undo.push(() => ipcacheSync.close());
     // The L7 proxy's policy follows endpoints, policy and identities (l7/); started after the restore.
-    const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy: hubs.policy, identities: hubs.identities, endpoints: () => this.endpoints?.list() ?? [], log });
+    const l7 = startL7Redirects({ address: cfg.proxyAddress, datapath, policy: hubs.policy, identities: hubs.identities, endpoints: () => this.endpoints?.list() ?? [], log, minTtlSeconds: cfg.tofqdnsMinTtl, stateDir: cfg.stateDir });
     this.undo.push(() => l7.stop());
     const { endpoints, runtimeLabels } = createEndpointManager({
       cfg,
@@ -403,7 +404,7 @@ export class Agent {
    * then serves the gRPC API and announces the start. Undo: deletion queue follower (the
    * server is shut down by stop()).
    */
-  private async serveApi(kv: KvStore, netns: NodeNetns, datapath: Datapath, endpoints: EndpointManager, clusterPolicy: ClusterPolicy, lb: Awaited<ReturnType<typeof startServices>>, runtimeOptions: RuntimeOptions, hubs: AgentHubs): Promise<void> {
+  private async serveApi(kv: KvStore, netns: NodeNetns, datapath: Datapath, endpoints: EndpointManager, clusterPolicy: ClusterPolicy, lb: Awaited<ReturnType<typeof startServices>>, runtimeOptions: RuntimeOptions, hubs: AgentHubs, l7: L7RedirectsHandle): Promise<void> {
     const { cfg, log } = this;
     const { policy, identities, monitor, metadata } = hubs;
     const core: AgentCore = {
@@ -441,7 +442,7 @@ export class Agent {
     const { services, socketLb } = lb;
     this.server = await createServer({
       component: 'agent',
-      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv }),
+      services: [...agentServices(core), ...lbServices({ services, lbMaps: () => socketLb.list() }), mapsService({ bpfPinDir: cfg.bpfPinDir, datapath, nodeAddresses: [cfg.nodeIp, cfg.nodeIpv6].filter((a): a is string => !!a) }), kvstoreService({ kv }), fqdnService(() => l7.fqdn),
         policySelectorsService(policy), agentLogService(this.agentLog),
         daemonConfigService(runtimeOptions, (changed, options) => log.info('runtime options changed', { changed, options })),
         endpointOpsService({ endpoints, health: { datapath, link: (n) => netns.link(n), compute: (labels) => this.applyMode(policy.compute(labels)), netns: netns.path } }),

@@ -61,6 +61,11 @@ export const agentFlags = defineFlags(
       description:
         'gRPC address of this node\'s L7 proxy (cilium-proxy --listen): the agent pushes its endpoints\' L7 rules there and lets the datapath redirect L7-covered traffic only once the proxy has acknowledged them; until then, and while the proxy is down, that traffic is dropped (fail closed, drop reason 165); empty = no proxy (L7 rules always drop)',
     },
+    tofqdnsMinTtl: {
+      type: 'number',
+      default: 0,
+      description: 'the minimum time, in seconds, to use DNS data for toFQDNs policies: an answer with a shorter TTL keeps its IPs allowed this long; 0 = the TTL of each answer, as Cilium\'s default',
+    },
     hubbleAddress: { type: 'string', default: '', description: 'host:port of this node\'s hubble-server, published in the node registration for hubble-relay discovery' },
     metricsPort: { type: 'number', default: 0, description: 'Port of the Prometheus metrics endpoint (0 = disabled)' },
     ...metricsHostFlag,

@@ -97,6 +97,7 @@ export function createEndpointManager(d: EndpointWiringDeps): { endpoints: Endpo
         metadata.publish('delete', { endpoint: endpointToApi(ep) });
         for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
         l7.rebuild();
+        l7.fqdn.forgetEndpoint(ep.id);
       },
       relabeled: (ep) => publishEndpoint(ep),
       regenerated: (ep, error, durationMs) => {

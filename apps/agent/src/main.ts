@@ -22,6 +22,7 @@ if (!isLogLevel(f.logLevel)) fail(`--log-level: "${f.logLevel}" is not one of de
 if (!['default', 'always', 'never'].includes(f.enablePolicy)) fail(`--enable-policy: "${f.enablePolicy}" is not one of default, always, never`);
 if (f.nodeIp && !/^\d{1,3}(\.\d{1,3}){3}$/.test(f.nodeIp)) fail(`--node-ip: "${f.nodeIp}" is not an IPv4 address`);
 if (f.nodeIpv6 && !/^[0-9a-fA-F:]+$/.test(f.nodeIpv6)) fail(`--node-ipv6: "${f.nodeIpv6}" is not an IPv6 address`);
+if (!Number.isInteger(f.tofqdnsMinTtl) || f.tofqdnsMinTtl < 0) fail(`--tofqdns-min-ttl: ${f.tofqdnsMinTtl} is not a whole number of seconds (0 or more)`);
 try {
   checkMetricsHost(f.metricsHost);
 } catch (err) {
@@ -102,6 +103,7 @@ const agentInstance = new Agent(
     listen: f.listen,
     hubbleAddress: f.hubbleAddress,
     proxyAddress: f.proxyAddress,
+    tofqdnsMinTtl: f.tofqdnsMinTtl,
     enablePolicy: f.enablePolicy as 'default',
     routingMode,
     underlayProtocol,

@@ -13,6 +13,7 @@ import { endpointConfigCommand, endpointGetCommand, endpointListCommand } from '
 import { ENDPOINT_OPS_COMMANDS } from './commands/endpoint-ops.js';
 import { identityGetCommand, identityListCommand } from './commands/identity.js';
 import { ipamListCommand } from './commands/ipam.js';
+import { FQDN_COMMANDS } from './commands/fqdn.js';
 import { KVSTORE_COMMANDS } from './commands/kvstore.js';
 import { MAP_COMMANDS } from './commands/map.js';
 import { monitorCommand } from './commands/monitor.js';
@@ -48,6 +49,7 @@ export const COMMANDS: readonly CliCommand[] = [
   ...BPF_COMMANDS,
   ...MAP_COMMANDS,
   ...KVSTORE_COMMANDS,
+  ...FQDN_COMMANDS,
   monitorCommand,
   debuginfoCommand,
   cleanupCommand,

@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '@cilium-ts/process';
 import { DnsFormatError, dnsErrorResponse, parseDnsMessage, Rcode, type DnsMessage } from './dns-message.js';
+import type { DnsLearned, DnsLearnResult } from './dns-mapping-channel.js';
 import { dnsVerdict } from './dns-verdict.js';
 import type { ConnectionContext } from './http-listener.js';
 import { normalizeAddress } from './policy-table.js';
@@ -51,6 +52,12 @@ export interface DnsListenerOptions {
   /** How long to wait for the upstream server's answer before SERVFAIL (default 5 s, as a resolver's retry). */
   upstreamTimeoutMs?: number;
   onRecord?: (r: DnsAccessRecord) => void;
+  /**
+   * toFQDNs: called with every allowed NOERROR answer that carries A / AAAA addresses
+   * before it is relayed; the answer reaches the pod only when it resolves ok (SERVFAIL
+   * otherwise). Undefined: answers are relayed as they come.
+   */
+  learn?: (m: DnsLearned) => Promise<DnsLearnResult>;
   logger: Logger;
 }
 
@@ -120,15 +127,15 @@ export class DnsListener {
     this.record({ ...base, type: 'request', verdict: 'forwarded', message: v.query, rcode: 0, latencyNs: 0n });
     const up = dgram.createSocket(net.isIP(d.destination.address) === 6 ? 'udp6' : 'udp4');
     this.upstreams.add(up);
-    const done = (answer: Buffer | undefined, why?: string): void => {
+    const done = (upstreamAnswer: Buffer | undefined, why?: string): void => {
       clearTimeout(timer);
       if (!this.upstreams.delete(up)) return;
       up.close();
-      const response = answer ?? dnsErrorResponse(d.payload, Rcode.SERVFAIL)!;
-      const parsed = tryParse(response);
       if (why) this.opts.logger.warn('DNS upstream failed; answering SERVFAIL', { server: `${d.destination.address}:${d.destination.port}`, error: why });
-      this.record({ ...base, type: 'response', verdict: answer ? 'forwarded' : 'error', message: parsed, rcode: parsed?.rcode ?? Rcode.SERVFAIL, latencyNs: process.hrtime.bigint() - started });
-      this.reply(d, response);
+      void this.release(ctx, d.destination, d.payload, upstreamAnswer).then(({ answer, response, parsed }) => {
+        this.record({ ...base, type: 'response', verdict: answer ? 'forwarded' : 'error', message: parsed, rcode: parsed?.rcode ?? Rcode.SERVFAIL, latencyNs: process.hrtime.bigint() - started });
+        this.reply(d, response);
+      });
     };
     const timer = setTimeout(() => done(undefined, 'no answer in time'), this.opts.upstreamTimeoutMs ?? 5000);
     up.on('error', (err) => done(undefined, err.message));
@@ -145,6 +152,35 @@ export class DnsListener {
         done(undefined, (err as Error).message);
       }
     });
+  }
+
+  /**
+   * What the pod gets for `query` given the server's `answer` (undefined: none came): the
+   * answer itself, once the agent has its addresses when it carries any (toFQDNs), else SERVFAIL.
+   */
+  private async release(ctx: ConnectionContext | undefined, server: UdpAddress, query: Buffer, answer: Buffer | undefined): Promise<{ answer: Buffer | undefined; response: Buffer; parsed: DnsMessage | undefined }> {
+    const servfail = (): { answer: undefined; response: Buffer; parsed: DnsMessage | undefined } => {
+      const response = dnsErrorResponse(query, Rcode.SERVFAIL)!;
+      return { answer: undefined, response, parsed: tryParse(response) };
+    };
+    if (!answer) return servfail();
+    const parsed = tryParse(answer);
+    const addresses = (parsed?.answers ?? []).filter((a) => a.ip !== undefined);
+    if (this.opts.learn && ctx && parsed && parsed.rcode === Rcode.NOERROR && addresses.length > 0) {
+      const learned = {
+        endpointId: ctx.endpointId,
+        name: parsed.questions[0]?.name ?? '',
+        ips: [...new Set(addresses.map((a) => a.ip!))],
+        ttl: Math.min(...addresses.map((a) => a.ttl)),
+        server: { address: normalizeAddress(server.address), port: server.port },
+      };
+      const r = await this.opts.learn(learned);
+      if (!r.ok) {
+        this.opts.logger.warn('DNS answer not released: its addresses are not in the policy; answering SERVFAIL', { endpoint: ctx.endpointId, name: learned.name, error: r.reason });
+        return servfail();
+      }
+    }
+    return { answer, response: answer, parsed };
   }
 
   private reply(d: TransparentDatagram, payload: Buffer): void {
@@ -235,9 +271,8 @@ export class DnsListener {
           upstream ??= openUpstream();
           upstream.write(frame(payload));
         });
-        const response = answer ?? dnsErrorResponse(payload, Rcode.SERVFAIL)!;
-        const parsed = tryParse(response);
-        this.record({ ...base, type: 'response', verdict: answer ? 'forwarded' : 'error', message: parsed, rcode: parsed?.rcode ?? Rcode.SERVFAIL, latencyNs: process.hrtime.bigint() - started });
+        const { answer: released, response, parsed } = await this.release(ctx, destination, payload, answer);
+        this.record({ ...base, type: 'response', verdict: released ? 'forwarded' : 'error', message: parsed, rcode: parsed?.rcode ?? Rcode.SERVFAIL, latencyNs: process.hrtime.bigint() - started });
         if (!socket.destroyed) socket.write(frame(response));
       }
       busy = false;

@@ -65,6 +65,10 @@ describe('DNS proxy on the real kernel (egress rules.dns, dnsmasq upstream)', ne
   let sync: ReturnType<api.ProxyClient['sync']> | undefined;
   const specs: Partial<Record<keyof typeof pods, EndpointDatapathSpec>> = {};
   const records: api.AccessLogRecord[] = [];
+  // The agent's side of DnsMappings (toFQDNs): answers with addresses wait for its ack.
+  let mappings: ReturnType<api.ProxyClient['dnsMappings']> | undefined;
+  const learned: api.DnsMapping[] = [];
+  let refuse = false;
   const drops165 = (): bigint => dp!.metricsList().filter((m) => m.reason === DROP_NO_CONFIG && m.direction === 'egress').reduce((n, m) => n + m.packets, 0n);
 
   before(async () => {
@@ -105,6 +109,12 @@ describe('DNS proxy on the real kernel (egress rules.dns, dnsmasq upstream)', ne
       endpoints: [{ endpointId: pods.a.id, identity: pods.a.identity, addresses: [pods.a.ip, pods.a.ip6], ports: [{ direction: 'EGRESS', port: 53, proxyPort: 10004, peers: [{ identity: pods.s.identity, dns: [{ matchName: 'allowed.example' }, { matchPattern: '*.svc.example' }] }] }] }],
     }));
     assert.deepEqual((await ack).endpointIds, [pods.a.id]);
+    mappings = client.dnsMappings();
+    mappings.on('error', () => {});
+    mappings.on('data', (m: api.DnsMapping) => {
+      learned.push(m);
+      mappings!.write(api.DnsMappingAck.fromPartial({ id: m.id, ok: !refuse, error: refuse ? 'refused by the test' : '' }));
+    });
     const log = client.accessLog(api.AccessLogRequest.fromPartial({}));
     log.on('data', (r: api.AccessLogRecord) => records.push(r));
     log.on('error', () => {});
@@ -112,6 +122,7 @@ describe('DNS proxy on the real kernel (egress rules.dns, dnsmasq upstream)', ne
 
   after(async () => {
     sync?.end();
+    mappings?.end();
     client?.close();
     proxy?.kill('SIGKILL');
     dnsmasq?.kill('SIGKILL');
@@ -155,6 +166,18 @@ describe('DNS proxy on the real kernel (egress rules.dns, dnsmasq upstream)', ne
     const garbage = '1234010000010000000000000a616c6c6f776564';
     assert.deepEqual(await ask('udp', garbage, true), { rcode: 1, ips: [], from: `${pods.s.ip}:53` });
     assert.deepEqual(await ask('tcp', garbage, true), { rcode: 1, ips: [], from: `${pods.s.ip}:53` });
+  });
+
+  test('an answer with addresses reaches the pod only after the agent acked them (DnsMappings); refused or no agent: SERVFAIL', async () => {
+    assert.ok(learned.some((m) => m.endpointId === pods.a.id && m.name === 'allowed.example.' && m.ips.join() === '192.0.2.10'), 'the agent was told before the answer was released');
+    assert.equal(learned.some((m) => m.name === 'denied.example.'), false, 'a refused query teaches nothing');
+    refuse = true;
+    assert.deepEqual(await ask('udp', 'allowed.example'), { rcode: 2, ips: [], from: `${pods.s.ip}:53` });
+    assert.deepEqual(await ask('tcp', 'db.svc.example'), { rcode: 2, ips: [], from: `${pods.s.ip}:53` });
+    refuse = false;
+    mappings!.end();
+    mappings = undefined;
+    assert.deepEqual(await ask('udp', 'allowed.example'), { rcode: 2, ips: [], from: `${pods.s.ip}:53` });
   });
 
   test('after the proxy is withdrawn (proxy_ready removed) DNS drops again', async () => {

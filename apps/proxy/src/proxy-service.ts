@@ -54,6 +54,9 @@ export function proxyService(proxy: L7Proxy, logger: Logger, version: string): S
         });
         call.on('end', () => call.end());
       },
+      dnsMappings(call: ServerDuplexStream<api.DnsMappingAck, api.DnsMapping>): void {
+        proxy.dnsMappings.attach(call);
+      },
       accessLog(call: ServerWritableStream<api.AccessLogRequest, api.AccessLogRecord>): void {
         const off = proxy.onRecord((r) => call.write(accessLogRecord(r)));
         const offDns = proxy.onDnsRecord((r) => call.write(dnsAccessLogRecord(r)));

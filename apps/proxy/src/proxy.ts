@@ -6,6 +6,7 @@ import { fromProxyMark, WORLD_IDENTITY } from '@cilium-ts/bpf';
 import type { Logger } from '@cilium-ts/process';
 import { proxyPortFor, type Direction } from '@cilium-ts/policy';
 import { DnsListener, type DnsAccessRecord } from './dns-listener.js';
+import { DnsMappingChannel } from './dns-mapping-channel.js';
 import { HttpListener, type AccessRecord, type ConnectionContext } from './http-listener.js';
 import { normalizeAddress, PolicyTable } from './policy-table.js';
 import { markedSocket } from './socket-options.js';
@@ -36,6 +37,8 @@ export interface L7ProxyOptions {
   markUpstream?: boolean;
   /** Called with each listener after it listens (tests: make it transparent, etc.). */
   onListening?: (server: net.Server) => void;
+  /** Bound on the agent's ack of a DNS answer's addresses (toFQDNs; default DefaultDnsAckTimeoutMs). */
+  dnsAckTimeoutMs?: number;
 }
 
 /** One listener as Status reports it. */
@@ -52,9 +55,12 @@ export class L7Proxy {
   private readonly listeners = new Map<Direction, { listener: HttpListener; proxyPort: number }>();
   private readonly feed = new EventEmitter();
   private dns: { listener: DnsListener; proxyPort: number } | undefined;
+  /** The agent's toFQDNs channel: DNS answers with addresses wait for its ack. */
+  readonly dnsMappings: DnsMappingChannel;
 
   constructor(private readonly opts: L7ProxyOptions) {
     this.feed.setMaxListeners(0);
+    this.dnsMappings = new DnsMappingChannel(opts.logger, opts.dnsAckTimeoutMs);
   }
 
   /** Starts the HTTP listeners (ingress 10001, egress 10002 unless given). */
@@ -85,6 +91,7 @@ export class L7Proxy {
         resolve: (destination, source) => this.resolveAddresses('egress', destination, source),
         markUpstream: this.opts.markUpstream,
         onRecord: (r) => this.feed.emit('dns', r),
+        learn: (m) => this.dnsMappings.learn(m),
         logger: this.opts.logger,
       });
       await listener.listen();
@@ -143,6 +150,7 @@ export class L7Proxy {
   async stop(): Promise<void> {
     await Promise.all([...this.listeners.values()].map(({ listener }) => listener.close()));
     this.listeners.clear();
+    this.dnsMappings.failAll('the proxy is stopping');
     await this.dns?.listener.close();
     this.dns = undefined;
   }

@@ -32,6 +32,8 @@ export * as policySelectors from './generated/cilium/agent/v1/policy_selectors.j
 export * as daemonConfig from './generated/cilium/agent/v1/daemon_config.js';
 /** The agent's recent log records, for cilium debuginfo (proto package `cilium.agent.v1`, file agent_log.proto). */
 export * as agentLog from './generated/cilium/agent/v1/agent_log.js';
+/** The DNS cache of toFQDNs, cilium fqdn cache list|clean (proto package `cilium.agent.v1`, file fqdn.proto). */
+export * as fqdn from './generated/cilium/agent/v1/fqdn.js';
 /** The cilium-ts operator API (proto package `cilium.operator.v1`). */
 export * as operator from './generated/cilium/operator/v1/operator.js';
 /** The cilium-ts L7 proxy API (proto package `cilium.proxy.v1`). */

@@ -1,5 +1,6 @@
 // A rule section compiled for evaluation: which peers it selects and which ports it opens.
 
+import { FQDNPeerSelector } from './fqdn-selector.js';
 import { icmpTypeNumber } from './icmp.js';
 import { type L7Rules, l7Parser } from './l7.js';
 import { proxyPortFor } from './proxy-port.js';
@@ -47,6 +48,7 @@ export class CompiledSection {
   readonly peers: PeerSelector[];
   private readonly selectors: Selector[];
   private readonly cidrs: CIDRPeerSelector[];
+  private readonly fqdns: FQDNPeerSelector[];
 
   /** Compiles `section` (of rule number `ruleIndex`) for `direction`; `deny` marks a deny section. */
   constructor(
@@ -60,12 +62,14 @@ export class CompiledSection {
   ) {
     this.selectors = (section.endpoints ?? []).map((s) => new Selector(s));
     this.cidrs = (section.cidrs ?? []).map((c) => CIDRPeerSelector.from(c.cidr, c.except ?? []));
+    this.fqdns = (section.fqdns ?? []).map((f) => new FQDNPeerSelector(f));
     this.peers = [
       ...this.selectors.map((s) => new EndpointPeerSelector(s)),
       ...(section.entities ?? []).map((e) => new EntityPeerSelector(e)),
       ...this.cidrs,
+      ...this.fqdns,
     ];
-    const hasPeers = this.selectors.length > 0 || (section.entities?.length ?? 0) > 0 || this.cidrs.length > 0;
+    const hasPeers = this.selectors.length > 0 || (section.entities?.length ?? 0) > 0 || this.cidrs.length > 0 || this.fqdns.length > 0;
     const hasL4 = (section.toPorts?.length ?? 0) > 0 || (section.icmps?.length ?? 0) > 0;
     // As in Cilium: an L4-only section (ports, no peers) applies to every peer; a section
     // with neither selects nothing.
@@ -141,6 +145,7 @@ export class CompiledSection {
     if (this.selectors.length) parts.push(`endpoints ${this.selectors.map((s) => s.toString()).join(' or ')}`);
     if (this.section.entities?.length) parts.push(`entities ${this.section.entities.join(', ')}`);
     if (this.cidrs.length) parts.push(`CIDRs ${this.cidrs.map((c) => c.text).join(', ')}`);
+    if (this.fqdns.length) parts.push(`FQDNs ${this.fqdns.map((f) => f.label.slice(f.label.indexOf(':') + 1)).join(', ')}`);
     return parts.length ? parts.join('; ') : this.wildcard ? 'any peer' : 'no peer';
   }
 

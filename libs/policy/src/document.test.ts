@@ -92,7 +92,7 @@ egress:
 `, [
       'ingres: unknown field "ingres" (allowed: endpointSelector, ingress, ingressDeny, egress, egressDeny, labels, description, enableDefaultDeny)',
       'endpointSelector.matchLabel: unknown field "matchLabel" (allowed: matchLabels, matchExpressions)',
-      'egress[0].toEndpoint: unknown field "toEndpoint" (allowed: toEndpoints, toEntities, toCIDR, toCIDRSet, toPorts, icmps)',
+      'egress[0].toEndpoint: unknown field "toEndpoint" (allowed: toEndpoints, toEntities, toCIDR, toCIDRSet, toFQDNs, toPorts, icmps)',
       'egress[0].toPorts[0].ports[0].proto: unknown field "proto" (allowed: port, endPort, protocol)',
     ]],
     ['types and ranges', `endpointSelector: []
@@ -136,7 +136,7 @@ ingress:
   fromEntities: [world]
 - fromRequires: [{}]
 egress:
-- toFQDNs: [{matchName: x.com}]
+- toServices: [{k8sService: {serviceName: x}}]
 - icmps: [{fields: [{type: 8}]}]
   toPorts: [{ports: [{port: 80}]}]
 nodeSelector: {}
@@ -145,7 +145,7 @@ nodeSelector: {}
       'endpointSelector: is required (use {} to select all endpoints)',
       'ingress[0]: combining fromEndpoints and fromEntities in one rule is not supported (as in Cilium); write them as separate ingress rules',
       'ingress[1].fromRequires: field "fromRequires" is not supported by this version of cilium-ts',
-      'egress[0].toFQDNs: field "toFQDNs" is not supported by this version of cilium-ts',
+      'egress[0].toServices: field "toServices" is not supported by this version of cilium-ts',
       'egress[1]: icmps and toPorts cannot be combined in one rule (as in Cilium); write them as separate rules',
     ]],
     ['CIDR sets', `endpointSelector: {}

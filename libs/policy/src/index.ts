@@ -12,6 +12,7 @@ export * from './cidr-identity.js';
 export * from './icmp.js';
 export * from './l7.js';
 export * from './l7-match.js';
+export * from './fqdn-selector.js';
 export * from './proxy-port.js';
 export * from './entity.js';
 export * from './rule.js';

@@ -124,7 +124,8 @@ function validateHTTP(raw: unknown, path: string, issues: IssueCollector): HTTPR
   return issues.count === before ? out : undefined;
 }
 
-function validateDNS(raw: unknown, path: string, issues: IssueCollector): DNSRule | undefined {
+/** Validates one DNS selector {matchName} or {matchPattern} at `path` (rules.dns entries and toFQDNs). */
+export function validateDNS(raw: unknown, path: string, issues: IssueCollector): DNSRule | undefined {
   if (!isObject(raw)) {
     issues.add(path, `must be an object {matchName} or {matchPattern}, got ${describeType(raw)}`);
     return undefined;

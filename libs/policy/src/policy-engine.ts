@@ -1,6 +1,7 @@
 // PolicyEngine: the repository, the identities and the selector cache wired together, keeping endpoint policies current.
 
-import { CIDRIdentityAllocator, type PrefixIdentity, rulePrefixes } from './cidr-identity.js';
+import { type Prefix, formatPrefix, parsePrefix } from '@cilium-ts/netaddr';
+import { CIDRIdentityAllocator, CIDRIdentityError, type PrefixIdentity, cidrIdentityLabels, rulePrefixes } from './cidr-identity.js';
 import type { EgressNamedPorts, NamedPorts } from './compiled-section.js';
 import { isNamedPort } from './port.js';
 import { EndpointPolicyHandle, type HandleContext, type PolicyDiff } from './endpoint-policy-handle.js';
@@ -56,6 +57,8 @@ export class PolicyEngine {
   private readonly ctx: HandleContext;
   private readonly unsubscribe: () => void;
   private depth = 0;
+  /** The `fqdn:` labels of prefixes learned from DNS answers (toFQDNs), by canonical prefix. */
+  private readonly learned = new Map<string, readonly string[]>();
 
   /** Creates an engine over `opts.repository` (or a new one) knowing `opts.identities`. */
   constructor(opts: PolicyEngineOptions = {}) {
@@ -119,6 +122,54 @@ export class PolicyEngine {
   /** The named ports egress rules currently resolve with. */
   get egressNamedPorts(): EgressNamedPorts {
     return this.egressPorts;
+  }
+
+  /**
+   * Sets the `fqdn:` labels of a prefix learned from DNS answers (`192.0.2.1/32`): its CIDR
+   * identity (the one toCIDR rules naming the same prefix share) carries them beside
+   * `cidr:<prefix>` and `reserved:world`, so the toFQDNs selectors with those labels select
+   * it. Empty `labels` drop the prefix (its identity is freed when no rule names it).
+   * Prefix listeners (the ipcache) and every affected endpoint get their change before this
+   * returns. Returns the prefix's identity (undefined once dropped). Throws CIDRIdentityError
+   * for a malformed prefix.
+   */
+  setLearnedPrefix(prefix: string, labels: readonly string[]): number | undefined {
+    return this.batch(() => {
+      const sorted = [...new Set(labels)].sort();
+      const text = formatPrefix(this.cidrParse(prefix));
+      const had = this.learned.has(text);
+      if (sorted.length === 0) {
+        if (!had) return undefined;
+        this.learned.delete(text);
+        const d = this.cidrIdentities.release(text)!;
+        if (d.deleted) {
+          this.selectorCache.deleteIdentity(d.identity);
+          this.pendingPrefixes.deleted.push({ prefix: d.prefix, identity: d.identity });
+        } else this.selectorCache.setIdentity(d.identity, cidrIdentityLabels(text));
+        return undefined;
+      }
+      let id: number;
+      if (!had) {
+        const a = this.cidrIdentities.acquire(text);
+        if (a.created) this.pendingPrefixes.upserted.push({ prefix: a.prefix, identity: a.identity });
+        id = a.identity;
+      } else id = this.cidrIdentities.get(text)!;
+      const before = this.learned.get(text);
+      this.learned.set(text, sorted);
+      if (!before || before.join(';') !== sorted.join(';')) this.selectorCache.setIdentity(id, [...cidrIdentityLabels(text), ...sorted]);
+      return id;
+    });
+  }
+
+  /** The prefixes learned from DNS answers with their `fqdn:` labels. */
+  learnedPrefixes(): Array<{ prefix: string; identity: number; labels: readonly string[] }> {
+    return [...this.learned].map(([prefix, labels]) => ({ prefix, identity: this.cidrIdentities.get(prefix)!, labels }));
+  }
+
+  private cidrParse(prefix: string): Prefix {
+    const p = parsePrefix(prefix);
+    if (typeof p === 'string') throw new CIDRIdentityError(prefix, p);
+    return p;
   }
 
   /** Adds rules to the repository (see Repository.add); returns the new revision. */

@@ -3,6 +3,7 @@
 import { type CIDRRule, validateCIDR, validateCIDRSetEntry } from './cidr.js';
 import { type Entity, EntityNames, isEntity } from './entity.js';
 import { type ICMPRule, validateICMPRule } from './icmp.js';
+import { type DNSRule, validateDNS } from './l7.js';
 import { LabelParseError, formatLabel, parseLabel } from './labels.js';
 import { type PortRule, validatePortRule } from './port.js';
 import type { DefaultDenyConfig, EgressRule, IngressRule, Rule } from './rule.js';
@@ -19,8 +20,8 @@ const RULE_FIELDS = ['endpointSelector', 'ingress', 'ingressDeny', 'egress', 'eg
 const RULE_UNSUPPORTED = ['nodeSelector', 'log'];
 const INGRESS_FIELDS = ['fromEndpoints', 'fromEntities', 'fromCIDR', 'fromCIDRSet', 'toPorts', 'icmps'];
 const INGRESS_UNSUPPORTED = ['fromRequires', 'fromGroups', 'fromNodes', 'authentication'];
-const EGRESS_FIELDS = ['toEndpoints', 'toEntities', 'toCIDR', 'toCIDRSet', 'toPorts', 'icmps'];
-const EGRESS_UNSUPPORTED = ['toRequires', 'toServices', 'toFQDNs', 'toGroups', 'toNodes', 'authentication'];
+const EGRESS_FIELDS = ['toEndpoints', 'toEntities', 'toCIDR', 'toCIDRSet', 'toFQDNs', 'toPorts', 'icmps'];
+const EGRESS_UNSUPPORTED = ['toRequires', 'toServices', 'toGroups', 'toNodes', 'authentication'];
 
 /** Validates `raw` as a rule at `path`; returns the normalized rule, or undefined when invalid. */
 export function validateRule(raw: unknown, path: string, issues: IssueCollector): Rule | undefined {
@@ -126,6 +127,10 @@ function validateSection(raw: unknown, path: string, issues: IssueCollector, ing
     ? (['fromEndpoints', 'fromEntities', 'fromCIDR', 'fromCIDRSet'] as const)
     : (['toEndpoints', 'toEntities', 'toCIDR', 'toCIDRSet'] as const);
   checkFields(raw, path, ingress ? INGRESS_FIELDS : EGRESS_FIELDS, issues, ingress ? INGRESS_UNSUPPORTED : EGRESS_UNSUPPORTED);
+  if (!ingress && deny && raw.toFQDNs !== undefined && raw.toFQDNs !== null) {
+    // Cilium's EgressDenyRule has no toFQDNs.
+    issues.add(joinPath(path, 'toFQDNs'), 'cannot be used in egressDeny (as in Cilium); deny the IPs with toCIDR, or allow only the names you want with toFQDNs in egress');
+  }
   const out: Record<string, unknown> = {};
   const endpoints = list(raw[ep], joinPath(path, ep), issues, (v, p) => validateSelector(v, p, issues));
   if (endpoints) out[ep] = endpoints;
@@ -139,6 +144,10 @@ function validateSection(raw: unknown, path: string, issues: IssueCollector, ing
   if (cidrs) out[cidr] = cidrs;
   const sets = list(raw[cidrSet], joinPath(path, cidrSet), issues, (v, p): CIDRRule | undefined => validateCIDRSetEntry(v, p, issues));
   if (sets) out[cidrSet] = sets;
+  if (!ingress && !deny) {
+    const fqdns = list(raw.toFQDNs, joinPath(path, 'toFQDNs'), issues, (v, p): DNSRule | undefined => validateDNS(v, p, issues));
+    if (fqdns) out.toFQDNs = fqdns;
+  }
   const toPorts = list(raw.toPorts, joinPath(path, 'toPorts'), issues, (v, p): PortRule | undefined => {
     const r = validatePortRule(v, p, issues);
     if (r?.rules && deny) issues.add(joinPath(p, 'rules'), 'L7 rules cannot be used in deny rules (as in Cilium); deny the port, or allow it with L7 rules in an allow rule');
@@ -154,6 +163,7 @@ function validateSection(raw: unknown, path: string, issues: IssueCollector, ing
   if (nonEmpty(ep)) kinds.push(ep);
   if (nonEmpty(ent)) kinds.push(ent);
   if (nonEmpty(cidr) || nonEmpty(cidrSet)) kinds.push(nonEmpty(cidr) && nonEmpty(cidrSet) ? `${cidr}/${cidrSet}` : nonEmpty(cidr) ? cidr : cidrSet);
+  if (!ingress && nonEmpty('toFQDNs')) kinds.push('toFQDNs');
   if (kinds.length > 1) issues.add(path, `combining ${kinds.join(' and ')} in one rule is not supported (as in Cilium); write them as separate ${ingress ? 'ingress' : 'egress'} rules`);
   if (Array.isArray(raw.icmps) && raw.icmps.length > 0 && Array.isArray(raw.toPorts) && raw.toPorts.length > 0) {
     issues.add(path, 'icmps and toPorts cannot be combined in one rule (as in Cilium); write them as separate rules');

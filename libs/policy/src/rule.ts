@@ -3,6 +3,7 @@
 import type { CIDRRule } from './cidr.js';
 import type { Entity } from './entity.js';
 import type { ICMPRule } from './icmp.js';
+import type { DNSRule } from './l7.js';
 import type { PortRule } from './port.js';
 import type { EndpointSelector } from './selector.js';
 
@@ -22,6 +23,8 @@ export interface EgressRule {
   toEntities?: Entity[];
   toCIDR?: string[];
   toCIDRSet?: CIDRRule[];
+  /** DNS names (matchName / matchPattern): the IPs learned from allowed DNS answers for them (fqdn-selector.ts). */
+  toFQDNs?: DNSRule[];
   toPorts?: PortRule[];
   icmps?: ICMPRule[];
 }
@@ -53,6 +56,8 @@ export interface RuleSection {
   endpoints?: EndpointSelector[];
   entities?: Entity[];
   cidrs?: CIDRRule[];
+  /** toFQDNs selectors (egress allow sections only). */
+  fqdns?: DNSRule[];
   toPorts?: PortRule[];
   icmps?: ICMPRule[];
 }
@@ -64,7 +69,11 @@ export function ruleSections(rule: Rule, dir: Direction, deny: boolean): RuleSec
     return list?.map((r) => normalize(r.fromEndpoints, r.fromEntities, r.fromCIDR, r.fromCIDRSet, r.toPorts, r.icmps));
   }
   const list = deny ? rule.egressDeny : rule.egress;
-  return list?.map((r) => normalize(r.toEndpoints, r.toEntities, r.toCIDR, r.toCIDRSet, r.toPorts, r.icmps));
+  return list?.map((r) => {
+    const s = normalize(r.toEndpoints, r.toEntities, r.toCIDR, r.toCIDRSet, r.toPorts, r.icmps);
+    if (r.toFQDNs) s.fqdns = r.toFQDNs;
+    return s;
+  });
 }
 
 function normalize(
