@@ -13,6 +13,7 @@ import { createServer, type GrpcServer } from '@cilium-ts/grpc';
 import { deletionQueueDir } from '@cilium-ts/grpc/deletion-queue';
 import { type Logger } from '@cilium-ts/process';
 import { ClusterPolicyStore, HeartbeatMonitor, IdentityAllocator, IPCacheSync, KvStore, NodeRegistry, type NodeInfo } from '@cilium-ts/kvstore';
+import type { Service } from '@cilium-ts/loadbalancer';
 import { configOptions } from './agent-config-view.js';
 import { AgentMetrics } from './agent-metrics.js';
 import type { AgentLog } from './agent-log.js';
@@ -27,7 +28,9 @@ import { unreachableNodes } from './node-reachability.js';
 import { agentStatus, type AgentStatus } from './agent-status.js';
 import { agentServices, type AgentCore } from './api-services.js';
 import { listNodes, nodeToApi, type NodesServiceDeps } from './api-nodes.js';
-import { lbServices } from './services/api-lb.js';
+import { lbServices, serviceToApi } from './services/api-lb.js';
+import type { ServiceManager } from './services/service-manager.js';
+import { SockEndpoints } from './services/sock-endpoints.js';
 import { startNodePort } from './services/start-nodeport.js';
 import { startMasquerade } from './masquerade.js';
 import { startServices } from './services/start-services.js';
@@ -99,6 +102,8 @@ export class Agent {
   private readonly clusterNodes = new Map<string, NodeInfo>();
   private readonly clock = new MonotonicClock();
   private clusterPolicy?: ClusterPolicy;
+  /** The served services (phase services on); read by the metadata hub's snapshot. */
+  private services?: ServiceManager;
   private heartbeat?: HeartbeatMonitor;
   readonly startedAtNs = this.clock.nowNs();
 
@@ -140,7 +145,7 @@ export class Agent {
     await phase('identities', () => this.followIdentities(datapath, endpoints, allocator, ipcacheSync, hubs));
     const clusterPolicy = await phase('restore', () => this.restoreState(ipam, store, endpoints, l7, hubs));
     const runtimeOptions = await phase('observers', () => this.startObservers(kv, datapath, routes, endpoints, clusterPolicy, hubs));
-    const lb = await phase('services', () => this.startLoadBalancing(kv, netns));
+    const lb = await phase('services', () => this.startLoadBalancing(kv, netns, hubs));
     await phase('api', () => this.serveApi(kv, netns, datapath, endpoints, clusterPolicy, lb, runtimeOptions, hubs, l7));
   }
 
@@ -215,6 +220,7 @@ export class Agent {
       identities: () => identities.all().map(([id, labels]) => identityToApi(id, labels, 0)),
       ipcache: () => [...(this.endpoints?.list() ?? []).flatMap((ep) => localIpcache(ep, cfg)), ...remoteIpcache.list()],
       nodes: () => listNodes(nodesView).nodes,
+      services: () => (this.services?.list() ?? []).map(serviceToApi),
     });
     const remoteIpcache: RemoteIpcache = new RemoteIpcache({ nodeName: cfg.nodeName, routingMode: cfg.routingMode, underlay: this.underlay }, datapath, metadata);
     const nodeWatch = nodes.watch({
@@ -233,7 +239,8 @@ export class Agent {
       synced: () => void routes.pruneStale().catch(() => undefined),
     });
     this.undo.push(() => nodeWatch.close());
-    return { identities, policy, monitor, metadata, nodesView, remoteIpcache, metrics: {} };
+    const sockEndpoints = new SockEndpoints((msg, fields) => this.log.warn(msg, { subsys: 'service', ...fields }));
+    return { identities, policy, monitor, metadata, nodesView, remoteIpcache, sockEndpoints, metrics: {} };
   }
 
   /**
@@ -390,10 +397,15 @@ export class Agent {
    * Phase services: load-balancing services (the last known ones first, then the
    * kvstore's; services/), NodePort and masquerading. Undo: socket LB, services watch.
    */
-  private async startLoadBalancing(kv: KvStore, netns: NodeNetns): Promise<Awaited<ReturnType<typeof startServices>>> {
+  private async startLoadBalancing(kv: KvStore, netns: NodeNetns, hubs: AgentHubs): Promise<Awaited<ReturnType<typeof startServices>>> {
     const { cfg, log } = this;
-    const lb = await startServices({ kv, cfg, podCidrs: () => this.podCidrs(), log });
+    // hubble-server names socket-LB flows by their service (Metadata.Watch) and their pod
+    // by the netns cookie in sock_endpoints (trace sock records).
+    const changed = (kind: 'upsert' | 'delete', svc: Service): void => hubs.metadata.publish(kind, { service: serviceToApi(svc) });
+    const lb = await startServices({ kv, cfg, podCidrs: () => this.podCidrs(), log, changed });
+    this.services = lb.services;
     this.undo.push(() => lb.services.close(), () => lb.socketLb.close());
+    hubs.sockEndpoints.attach(lb.socketLb);
     await startNodePort(cfg, netns, log);
     await startMasquerade({ ...cfg, podCidr: this.ipam?.cidr.text }, netns, log);
     return lb;

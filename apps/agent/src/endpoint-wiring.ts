@@ -21,6 +21,7 @@ import type { MonitorHub } from './monitor-hub.js';
 import type { NodeNetns } from './netns.js';
 import type { PolicyStore } from './policy-store.js';
 import type { RemoteIpcache } from './remote-ipcache.js';
+import type { SockEndpoints } from './services/sock-endpoints.js';
 import { podmanLabelReader, RuntimeLabelResolver } from './runtime-labels.js';
 import type { StateStore } from './state-store.js';
 
@@ -32,6 +33,8 @@ export interface AgentHubs {
   metadata: MetadataHub;
   nodesView: NodesServiceDeps;
   remoteIpcache: RemoteIpcache;
+  /** Names endpoints (by netns cookie) to the socket LB's trace records; attached in phase services. */
+  sockEndpoints: SockEndpoints;
   /** Set once the metric sources exist; regenerations before that are not timed. */
   metrics: { current?: AgentMetrics };
 }
@@ -89,10 +92,12 @@ export function createEndpointManager(d: EndpointWiringDeps): { endpoints: Endpo
       created: (ep) => {
         monitor.publishAgent(AgentEvent.endpointCreated, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
         publishEndpoint(ep);
+        d.sockEndpoints.add({ id: ep.id, netns: ep.netns });
         if (ep.pendingLabels) runtimeLabels.resolve(ep);
       },
       deleted: (ep) => {
         runtimeLabels.forget(ep.id);
+        d.sockEndpoints.remove(ep.id);
         monitor.publishAgent(AgentEvent.endpointDeleted, { id: ep.id, labels: ep.labels, pod_name: ep.podName, namespace: ep.namespace });
         metadata.publish('delete', { endpoint: endpointToApi(ep) });
         for (const entry of localIpcache(ep, cfg)) metadata.publish('delete', { ipcache: entry });
