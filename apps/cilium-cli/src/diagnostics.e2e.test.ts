@@ -8,52 +8,23 @@
 // state while a foreign tc program and a foreign pin in the same places stay.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { agent, agentLog, daemonConfig } from '@cilium-ts/api';
-import { Datapath, EventType, listTcBpfFilters, pinnedProgramIds } from '@cilium-ts/bpf';
+import { EventType, listTcBpfFilters, pinnedProgramIds } from '@cilium-ts/bpf';
 import { createClient, unary } from '@cilium-ts/grpc';
-import { freeTcpPort } from '@cilium-ts/kvstore';
-import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
+import { waitFor } from '@cilium-ts/kvstore/testing';
 import { runCli } from './cli.js';
 import { cli } from './testing/capture.js';
+import { AgentNode, sh } from './testing/agent-node.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
-const base = `cts-diag-${process.pid}`;
-const nodeNs = `${base}-n`;
-const podNs = `${base}-p`;
-const workDir = `/tmp/${base}`;
-const pinDir = `/sys/fs/bpf/${base}`;
-const socket = `${workDir}/agent.sock`;
-const host = `unix://${socket}`;
-const appMain = (app: string): string => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
+const node = new AgentNode({ tag: 'diag', podCidr: '10.215.0.0/24', nodeIp: '192.168.215.1' });
+const { base, nodeNs, pinDir, workDir, host } = node;
 const foreignPin = `/sys/fs/bpf/${base}-foreign`;
 const datapathObject = fileURLToPath(new URL('../../../libs/bpf/dist/bpf/datapath.o', import.meta.url));
-const POD_CIDR = '10.215.0.0/24';
-const NODE_IP = '192.168.215.1';
-
-function sh(...argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Runs the CNI plugin's ADD in the node namespace as a runtime would. */
-function cniAdd(containerId: string): Promise<{ code: number; out: { ips?: Array<{ address: string }> } }> {
-  const conf = { cniVersion: '1.0.0', name: 'cilium-ts', type: 'cilium-cni', 'agent-socket': host, runtimeConfig: { labels: { app: 'ops' } } };
-  const env = {
-    ...process.env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerId, CNI_NETNS: `/run/netns/${podNs}`,
-    CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=p',
-  };
-  return new Promise((resolve) => {
-    const p = execFile('nsenter', [`--net=/run/netns/${nodeNs}`, '--', process.execPath, appMain('cni')], { env, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, out: stdout.trim() === '' ? {} : (JSON.parse(stdout) as object) }),
-    );
-    p.stdin!.end(JSON.stringify(conf));
-  });
-}
 
 /** The agent's recent log records, parsed. */
 async function recentLog(): Promise<Array<{ level: string; msg: string; method?: string }>> {
@@ -78,53 +49,17 @@ const POLICY =
   '  egress:\n    - toEntities: [world]\n';
 
 describe('policy selectors, config KEY=VALUE and debuginfo against a real agent', { skip }, () => {
-  let etcd: TestEtcd | undefined;
-  let child: ChildProcess | undefined;
-  let podIp = '';
 
   before(async () => {
-    for (const app of ['agent', 'cni']) if (!existsSync(appMain(app))) throw new Error(`${appMain(app)} is missing: run \`npm run build\` at the root first`);
-    for (const ns of [nodeNs, podNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    Datapath.removePins(pinDir);
-    rmSync(workDir, { recursive: true, force: true });
-    mkdirSync(`${workDir}/state`, { recursive: true });
-    etcd = await startTestEtcd('diag');
-    sh('ip', 'netns', 'add', nodeNs);
-    sh('ip', 'netns', 'add', podNs);
-    sh('ip', '-n', nodeNs, 'link', 'set', 'lo', 'up');
-    sh('ip', '-n', nodeNs, 'link', 'add', 'underlay0', 'type', 'veth', 'peer', 'name', 'underlay1');
-    sh('ip', '-n', nodeNs, 'link', 'set', 'underlay1', 'up');
-    sh('ip', '-n', nodeNs, 'addr', 'add', `${NODE_IP}/24`, 'dev', 'underlay0');
-    sh('ip', '-n', nodeNs, 'link', 'set', 'underlay0', 'up');
-    const metricsPort = await freeTcpPort();
-    const log = openSync(`${workDir}/agent.log`, 'a');
-    // prettier-ignore
-    child = spawn(process.execPath, [
-      appMain('agent'), '--node-name', `${base}-self`, '--pod-cidr', POD_CIDR, '--node-ip', NODE_IP, '--routing-mode', 'tunnel',
-      '--node-netns', `/run/netns/${nodeNs}`, '--kvstore-endpoints', etcd.endpoint, '--kvstore-prefix', base,
-      '--state-dir', `${workDir}/state`, '--bpf-pin-dir', pinDir, '--listen', host, '--metrics-port', String(metricsPort),
-      '--metrics-host', '127.0.0.1',
-    ], { stdio: ['ignore', log, log] });
-    await waitFor('the agent API', async () => child?.exitCode !== null || (await cli(['status', '-H', host])).code === 0, 60_000);
-    assert.equal(child.exitCode, null, `the agent exited: ${readFileSync(`${workDir}/agent.log`, 'utf8').slice(-2000)}`);
-    const add = await cniAdd(`${base}-pod`);
-    assert.equal(add.code, 0, JSON.stringify(add.out));
-    podIp = add.out.ips![0]!.address.split('/')[0]!;
+    await node.start();
     writeFileSync(`${workDir}/diag.yaml`, POLICY);
     const imported = await cli(['policy', 'import', `${workDir}/diag.yaml`, '-H', host]);
     assert.equal(imported.code, 0, imported.stderr);
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child!.once('exit', r));
-    }
-    for (const ns of [podNs, nodeNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    Datapath.removePins(pinDir);
     rmSync(foreignPin, { force: true });
-    rmSync(workDir, { recursive: true, force: true });
-    await etcd?.stop();
+    await node.stop();
   });
 
   test('cilium policy selectors lists the selector cache: the pod\'s identity under its rule, the world entity', async () => {
@@ -191,7 +126,7 @@ describe('policy selectors, config KEY=VALUE and debuginfo against a real agent'
     });
     stream.on('error', () => undefined);
     // The host is not allowed by the pod's ingress rule: each ping is a denied verdict and a drop.
-    const ping = () => spawnSync('ip', ['netns', 'exec', nodeNs, 'ping', '-c', '1', '-W', '1', podIp], { stdio: 'ignore' });
+    const ping = () => spawnSync('ip', ['netns', 'exec', nodeNs, 'ping', '-c', '1', '-W', '1', node.podIp], { stdio: 'ignore' });
     try {
       await waitFor('a verdict and a drop', async () => (ping(), seen.verdicts > 0 && seen.drops > 0), 30_000);
       assert.equal((await cli(['config', 'PolicyVerdictNotification=false', '-H', host])).code, 0);
@@ -236,7 +171,7 @@ describe('policy selectors, config KEY=VALUE and debuginfo against a real agent'
     for (const title of ['Cilium status', 'Cilium configuration', 'Endpoint list', 'Policy get', 'Identity list', 'Policy selectors', 'Service list', 'BPF maps', 'Recent agent log']) {
       assert.match(md.stdout, new RegExp(`^#### ${title}\\n\\n\`\`\`\\n`, 'm'), title);
     }
-    assert.ok(md.stdout.includes(podIp), 'the endpoint list holds the pod');
+    assert.ok(md.stdout.includes(node.podIp), 'the endpoint list holds the pod');
 
     const dir = `${workDir}/reports`;
     const written = await cli(['debuginfo', '--output-directory', dir, '-o', 'json', '-H', host]);
@@ -302,8 +237,8 @@ describe('policy selectors, config KEY=VALUE and debuginfo against a real agent'
     assert.match(running.stderr, /the agent at .* is running: stop it first/);
     await unchanged('refused while the agent runs');
 
-    child!.kill('SIGTERM');
-    await new Promise((r) => (child!.exitCode !== null ? r(undefined) : child!.once('exit', r)));
+    node.child!.kill('SIGTERM');
+    await new Promise((r) => (node.child!.exitCode !== null ? r(undefined) : node.child!.once('exit', r)));
     const noTty = await cli([...args, '--all-state']);
     assert.equal(noTty.code, 1);
     assert.match(noTty.stderr, /not asking without a terminal: use --force/);

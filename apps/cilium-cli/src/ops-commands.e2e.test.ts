@@ -5,46 +5,15 @@
 // cilium_unreachable_nodes, cilium_kvstore_events_queue_seconds) scraped from /metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Datapath } from '@cilium-ts/bpf';
-import { freeTcpPort, IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
-import { startTestEtcd, waitFor, type TestEtcd } from '@cilium-ts/kvstore/testing';
+import { writeFileSync } from 'node:fs';
+import { IPCacheSync, KvStore, NodeRegistry } from '@cilium-ts/kvstore';
+import { waitFor } from '@cilium-ts/kvstore/testing';
 import { cli } from './testing/capture.js';
+import { AgentNode, sh } from './testing/agent-node.js';
 
 const skip = process.getuid?.() !== 0 && process.env.CI !== 'true' ? 'needs root' : false;
-const base = `cts-ops-${process.pid}`;
-const nodeNs = `${base}-n`;
-const podNs = `${base}-p`;
-const workDir = `/tmp/${base}`;
-const pinDir = `/sys/fs/bpf/${base}`;
-const socket = `${workDir}/agent.sock`;
-const host = `unix://${socket}`;
-const appMain = (app: string): string => fileURLToPath(new URL(`../../${app}/dist/main.js`, import.meta.url));
-const POD_CIDR = '10.214.0.0/24';
-const NODE_IP = '192.168.214.1';
-
-function sh(...argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Runs the CNI plugin's ADD in the node namespace as a runtime would. */
-function cniAdd(containerId: string): Promise<{ code: number; out: { ips?: Array<{ address: string }> } }> {
-  const conf = { cniVersion: '1.0.0', name: 'cilium-ts', type: 'cilium-cni', 'agent-socket': host, runtimeConfig: { labels: { app: 'ops' } } };
-  const env = {
-    ...process.env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerId, CNI_NETNS: `/run/netns/${podNs}`,
-    CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=p',
-  };
-  return new Promise((resolve) => {
-    const p = execFile('nsenter', [`--net=/run/netns/${nodeNs}`, '--', process.execPath, appMain('cni')], { env, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, out: stdout.trim() === '' ? {} : (JSON.parse(stdout) as object) }),
-    );
-    p.stdin!.end(JSON.stringify(conf));
-  });
-}
+const node = new AgentNode({ tag: 'ops', podCidr: '10.214.0.0/24', nodeIp: '192.168.214.1' });
+const { base, pinDir, workDir, host } = node;
 
 /** The value of the /metrics sample `name` carrying every label of `labels`; undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -56,60 +25,23 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('troubleshooting commands against a real agent', { skip }, () => {
-  let etcd: TestEtcd | undefined;
-  let child: ChildProcess | undefined;
   let kv: KvStore | undefined;
   let kvMute: KvStore | undefined;
-  let metricsPort = 0;
-  let podIp = '';
-  const prefix = base;
+  const { prefix } = node;
 
   before(async () => {
-    for (const app of ['agent', 'cni']) if (!existsSync(appMain(app))) throw new Error(`${appMain(app)} is missing: run \`npm run build\` at the root first`);
-    for (const ns of [nodeNs, podNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    Datapath.removePins(pinDir);
-    rmSync(workDir, { recursive: true, force: true });
-    mkdirSync(`${workDir}/state`, { recursive: true });
-    etcd = await startTestEtcd('ops');
-    sh('ip', 'netns', 'add', nodeNs);
-    sh('ip', 'netns', 'add', podNs);
-    sh('ip', '-n', nodeNs, 'link', 'set', 'lo', 'up');
-    sh('ip', '-n', nodeNs, 'link', 'add', 'underlay0', 'type', 'veth', 'peer', 'name', 'underlay1');
-    sh('ip', '-n', nodeNs, 'link', 'set', 'underlay1', 'up');
-    sh('ip', '-n', nodeNs, 'addr', 'add', `${NODE_IP}/24`, 'dev', 'underlay0');
-    sh('ip', '-n', nodeNs, 'link', 'set', 'underlay0', 'up');
-    metricsPort = await freeTcpPort();
-    const log = openSync(`${workDir}/agent.log`, 'a');
-    // prettier-ignore
-    child = spawn(process.execPath, [
-      appMain('agent'), '--node-name', `${base}-self`, '--pod-cidr', POD_CIDR, '--node-ip', NODE_IP, '--routing-mode', 'tunnel',
-      '--node-netns', `/run/netns/${nodeNs}`, '--kvstore-endpoints', etcd.endpoint, '--kvstore-prefix', prefix,
-      '--state-dir', `${workDir}/state`, '--bpf-pin-dir', pinDir, '--listen', host, '--metrics-port', String(metricsPort),
-      '--metrics-host', '127.0.0.1',
-    ], { stdio: ['ignore', log, log] });
-    await waitFor('the agent API', async () => child?.exitCode !== null || (await cli(['status', '-H', host])).code === 0, 60_000);
-    assert.equal(child.exitCode, null, `the agent exited: ${readFileSync(`${workDir}/agent.log`, 'utf8').slice(-2000)}`);
-    const add = await cniAdd(`${base}-pod`);
-    assert.equal(add.code, 0, JSON.stringify(add.out));
-    podIp = add.out.ips![0]!.address.split('/')[0]!;
+    await node.start();
     // Two remote nodes: "far" is reachable through the tunnel, "mute" registered no address.
-    kv = await KvStore.connect({ endpoints: [etcd.endpoint], prefix });
+    kv = await KvStore.connect({ endpoints: [node.etcd!.endpoint], prefix });
     await new NodeRegistry(kv, 'default').register({ name: `${base}-far`, cluster: 'default', ipv4: '192.168.214.2', podCIDR: '10.214.1.0/24' });
-    kvMute = await KvStore.connect({ endpoints: [etcd.endpoint], prefix });
+    kvMute = await KvStore.connect({ endpoints: [node.etcd!.endpoint], prefix });
     await new NodeRegistry(kvMute, 'default').register({ name: `${base}-mute`, cluster: 'default', podCIDR: '10.214.2.0/24' });
     await new IPCacheSync(kv, 'default').upsert({ ip: '10.214.1.7', identity: 9999, hostIP: '192.168.214.2', node: `${base}-far` });
   });
 
   after(async () => {
     for (const k of [kv, kvMute]) await k?.close().catch(() => undefined);
-    if (child && child.exitCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child!.once('exit', r));
-    }
-    for (const ns of [podNs, nodeNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    Datapath.removePins(pinDir);
-    rmSync(workDir, { recursive: true, force: true });
-    await etcd?.stop();
+    await node.stop();
   });
 
   test('cilium map list shows every pinned map with its entries and maximum; map get dumps one', async () => {
@@ -129,8 +61,8 @@ describe('troubleshooting commands against a real agent', { skip }, () => {
     assert.equal(get.code, 0, get.stderr);
     const dump = JSON.parse(get.stdout) as { entries: Array<{ key: string }> };
     assert.equal(dump.entries.length, 1);
-    const ipHex = Buffer.from(podIp.split('.').map(Number)).toString('hex');
-    assert.ok(dump.entries[0]!.key.includes(ipHex), `the key holds the pod address ${podIp}: ${dump.entries[0]!.key}`);
+    const ipHex = Buffer.from(node.podIp.split('.').map(Number)).toString('hex');
+    assert.ok(dump.entries[0]!.key.includes(ipHex), `the key holds the pod address ${node.podIp}: ${dump.entries[0]!.key}`);
 
     const missing = await cli(['map', 'get', 'nope', '-H', host]);
     assert.equal(missing.code, 1);
@@ -143,7 +75,7 @@ describe('troubleshooting commands against a real agent', { skip }, () => {
   test('cilium bpf endpoint list and bpf tunnel list read the kernel maps', async () => {
     const eps = await cli(['bpf', 'endpoint', 'list', '-H', host]);
     assert.equal(eps.code, 0, eps.stderr);
-    assert.match(eps.stdout, new RegExp(`^${podIp.replace(/\./g, '\\.')}\\s+id=\\d+ sec_id=\\d+ ifindex=\\d+$`, 'm'));
+    assert.match(eps.stdout, new RegExp(`^${node.podIp.replace(/\./g, '\\.')}\\s+id=\\d+ sec_id=\\d+ ifindex=\\d+$`, 'm'));
     await waitFor('the remote ipcache entry', async () => (await cli(['bpf', 'tunnel', 'list', '-H', host])).stdout.includes('10.214.1.7/32'), 20_000);
     const tunnels = await cli(['bpf', 'tunnel', 'list', '-H', host, '-o', 'json']);
     assert.deepEqual(JSON.parse(tunnels.stdout), [{ prefix: '10.214.1.7/32', tunnelEndpoint: '192.168.214.2' }]);
@@ -242,7 +174,7 @@ describe('troubleshooting commands against a real agent', { skip }, () => {
   });
 
   test('/metrics has the map pressure of every sized map, the unreachable nodes and the kvstore events queue', async () => {
-    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
     // "mute" registered no address: no route leads to its pods; "far" is routed through the tunnel.
     await waitFor('both remote nodes seen', async () => sample(await scrape(), 'cilium_unreachable_nodes') === 1, 20_000);
     const text = await scrape();
