@@ -10,7 +10,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Logger } from '@cilium-ts/process';
-import type { AccessRecord, ConnectionContext, ContextResolver, HttpListenerCounters } from './http-listener.js';
+import type { AccessRecord, ConnectionContext, ContextResolver, HttpListenerCounters } from './connection-context.js';
 import { replayDuplex } from './h2c-preface.js';
 import { ACCESS_DENIED, HOP_BY_HOP, requestAllowed } from './http-verdict.js';
 

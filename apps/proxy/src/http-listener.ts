@@ -7,40 +7,12 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Logger } from '@cilium-ts/process';
-import type { Direction, L7Policy } from '@cilium-ts/policy';
 import { sniffPreface } from './h2c-preface.js';
 import { H2cSessions } from './h2c-sessions.js';
 import { ACCESS_DENIED, HOP_BY_HOP, requestAllowed } from './http-verdict.js';
+import type { AccessRecord, ContextResolver, ConnectionContext, HttpListenerCounters } from './connection-context.js';
 
-/** Where a connection came from and goes, and what its peer may do. */
-export interface ConnectionContext {
-  endpointId: number;
-  direction: Direction;
-  source: { address: string; port: number; identity: number };
-  destination: { address: string; port: number; identity: number };
-  /** The peer's L7 policy on this port (undefined: the peer is not allowed at all). */
-  policy: Pick<L7Policy, 'allowAll' | 'rules'> | undefined;
-  /** Where allowed requests go and the socket mark of that connection. */
-  upstream: { address: string; port: number; mark?: number };
-}
-
-/** Resolves a downstream socket to its context; undefined closes the connection (fail closed). */
-export type ContextResolver = (socket: net.Socket) => ConnectionContext | undefined;
-
-/** One access record (request, or response with latency). */
-export interface AccessRecord {
-  time: Date;
-  type: 'request' | 'response';
-  verdict: 'forwarded' | 'denied' | 'error';
-  context: ConnectionContext;
-  method: string;
-  url: string;
-  protocol: string;
-  /** Response status (0 for requests). */
-  code: number;
-  headers: Array<[string, string]>;
-  latencyNs: bigint;
-}
+export type { AccessRecord, ConnectionContext, ContextResolver, HttpListenerCounters } from './connection-context.js';
 
 /** Options of HttpListener. */
 export interface HttpListenerOptions {
@@ -59,12 +31,6 @@ export interface HttpListenerOptions {
   maxHeaderSize?: number;
 }
 
-/** Counters of one listener. */
-export interface HttpListenerCounters {
-  forwarded: number;
-  denied: number;
-  rejected: number;
-}
 
 function forwardHeaders(raw: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];

@@ -2,7 +2,7 @@
 // connection's L7 policy, the hop-by-hop headers that are never forwarded, and the body
 // of a denial (Cilium's proxy answers `403 Forbidden` / `Access denied`).
 import { httpAllowed, type L7Policy } from '@cilium-ts/policy';
-import type { ConnectionContext } from './http-listener.js';
+import type { ConnectionContext } from './connection-context.js';
 
 /** Connection-specific headers (RFC 9110 section 7.6.1 and the classic list): dropped when forwarding. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
