@@ -80,7 +80,7 @@ if (!inside) {
       assert.equal(labels['org.opencontainers.image.version'], version, `${s}: version label`);
       assert.match(labels['org.opencontainers.image.revision'] ?? '', new RegExp(`^${revision}(-dirty)?$`), `${s}: revision label`);
       const hc = podman('image', 'inspect', '--format', '{{json .HealthCheck}}', image).out;
-      assert.match(hc, /health-probe\.js|install-cni\.sh/, `${s}: has a HEALTHCHECK`);
+      assert.match(hc, /health-probe\.js|http-probe\.js|install-cni\.sh/, `${s}: has a HEALTHCHECK`);
       const user = podman('image', 'inspect', '--format', '{{.User}}', image).out.trim();
       if (rootImages.includes(s)) assert.equal(user, '', `${s} runs as root`);
       else assert.match(user, /^65532:/, `${s} runs as a non-root user`);
